@@ -1,0 +1,40 @@
+# pyenv-guix hook for bash. Put in ~/.bashrc:  eval "$(pyenv-guix hook bash)"
+
+__pyenv_guix_bin=@PYENV_GUIX@
+
+__pyenv_guix_hook() {
+  # Keep $? for whatever runs after us (the prompt shows it).
+  local __pyenv_guix_status=$?
+  local __pyenv_guix_snippet
+  local -a __pyenv_guix_args=(export bash)
+  # A new shell may have inherited stale variables: its first prompt re-checks.
+  if [[ -z ${__pyenv_guix_started:-} ]]; then
+    __pyenv_guix_args+=(--first-prompt)
+  fi
+  # Gone binary: stay quiet. Failed or interrupted run: apply nothing.
+  if [[ -x $__pyenv_guix_bin ]] &&
+    __pyenv_guix_snippet=$("$__pyenv_guix_bin" "${__pyenv_guix_args[@]}"); then
+    __pyenv_guix_started=1
+    eval "$__pyenv_guix_snippet"
+  fi
+  return "$__pyenv_guix_status"
+}
+
+# Add the hook once, first, however often this file is sourced.
+if [[ $(declare -p PROMPT_COMMAND 2>/dev/null) == "declare -a"* ]]; then
+  __pyenv_guix_found=
+  for __pyenv_guix_cmd in "${PROMPT_COMMAND[@]}"; do
+    if [[ $__pyenv_guix_cmd == __pyenv_guix_hook ]]; then
+      __pyenv_guix_found=1
+    fi
+  done
+  if [[ -z $__pyenv_guix_found ]]; then
+    PROMPT_COMMAND=(__pyenv_guix_hook "${PROMPT_COMMAND[@]}")
+  fi
+  unset __pyenv_guix_found __pyenv_guix_cmd
+else
+  case ";${PROMPT_COMMAND:-};" in
+    *";__pyenv_guix_hook;"*) ;;
+    *) PROMPT_COMMAND="__pyenv_guix_hook${PROMPT_COMMAND:+;$PROMPT_COMMAND}" ;;
+  esac
+fi

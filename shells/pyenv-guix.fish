@@ -1,0 +1,24 @@
+# pyenv-guix hook for fish. Put in ~/.config/fish/config.fish:  pyenv-guix hook fish | source
+
+set -g __pyenv_guix_bin @PYENV_GUIX@
+
+function __pyenv_guix_hook --on-event fish_prompt
+    # Keep $status for whatever runs after us (the prompt shows it).
+    set -l __pyenv_guix_status $status
+    set -l __pyenv_guix_args export fish
+    # A new shell may have inherited stale variables: its first prompt re-checks.
+    set -q __pyenv_guix_started; or set -a __pyenv_guix_args --first-prompt
+    # Gone binary: stay quiet. Failed or interrupted run: apply nothing.
+    if test -x "$__pyenv_guix_bin"
+        set -l __pyenv_guix_snippet ("$__pyenv_guix_bin" $__pyenv_guix_args | string collect)
+        if test $pipestatus[1] -eq 0
+            set -g __pyenv_guix_started 1
+            eval $__pyenv_guix_snippet
+        end
+    end
+    return $__pyenv_guix_status
+end
+
+function __pyenv_guix_on_pwd --on-variable PWD
+    __pyenv_guix_hook
+end

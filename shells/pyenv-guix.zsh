@@ -1,0 +1,27 @@
+# pyenv-guix hook for zsh. Put in ~/.zshrc:  eval "$(pyenv-guix hook zsh)"
+
+typeset -g __pyenv_guix_bin=@PYENV_GUIX@
+
+__pyenv_guix_hook() {
+  # Keep $? for whatever runs after us (the prompt shows it).
+  local __pyenv_guix_status=$?
+  local __pyenv_guix_snippet
+  local -a __pyenv_guix_args
+  __pyenv_guix_args=(export zsh)
+  # A new shell may have inherited stale variables: its first prompt re-checks.
+  if (( ! ${+__pyenv_guix_started} )); then
+    __pyenv_guix_args+=(--first-prompt)
+  fi
+  # Gone binary: stay quiet. Failed or interrupted run: apply nothing.
+  if [[ -x $__pyenv_guix_bin ]] &&
+    __pyenv_guix_snippet=$("$__pyenv_guix_bin" "${__pyenv_guix_args[@]}"); then
+    typeset -g __pyenv_guix_started=1
+    eval "$__pyenv_guix_snippet"
+  fi
+  return $__pyenv_guix_status
+}
+
+# add-zsh-hook adds each function once, however often this file is sourced.
+autoload -Uz add-zsh-hook
+add-zsh-hook precmd __pyenv_guix_hook
+add-zsh-hook chpwd __pyenv_guix_hook

@@ -1,0 +1,221 @@
+//! From "the shell is here, with this environment" to the changes that give it
+//! the environment its directory wants. Shared by `export` and `exec`.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::envdiff::{self, Changes, Op};
+use crate::manifest::{self, ManifestError, Project};
+use crate::state::{self, Stamp, State};
+use crate::{log, settings, trust};
+
+/// What the directory wants.
+pub enum Target {
+    NoProject,
+    Blocked { manifest: PathBuf },
+    Loaded { project: Box<Project>, hash: String },
+}
+
+pub struct Plan {
+    pub target: Target,
+    /// Every variable to change, `PYENV_GUIX_STATE` included.
+    pub changes: Changes,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActivationError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Trust(#[from] trust::TrustError),
+}
+
+/// The prompt's fast path: true when nothing can have changed since the last
+/// `export`. Only `stat`s and one decode: no parsing, no hashing, no process.
+pub fn unchanged(dir: &Path, state_var: Option<&OsString>) -> bool {
+    let found = manifest::find(dir);
+    match (state_var, found) {
+        (None, None) => true,
+        (Some(raw), Some(found)) => {
+            State::decode(raw).is_ok_and(|s| s.manifest == found && s.watched_unchanged())
+        }
+        _ => false,
+    }
+}
+
+/// Work out everything: find, trust, and diff against what is active now.
+pub fn plan(
+    dir: &Path,
+    current: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Plan, ActivationError> {
+    let old = match current(state::VAR).map(|raw| State::decode(&raw)) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => {
+            log::warn(&e.to_string());
+            None
+        }
+    };
+    let data_dir = settings::data_dir();
+    let reload = settings::reload_stamp();
+    let (target, new_state, wanted) = match manifest::find(dir) {
+        None => (Target::NoProject, None, Vec::new()),
+        Some(found) => {
+            let record = trust::record_path(&data_dir, &found)?;
+            match Project::load(&found) {
+                Err(e @ ManifestError::Read { .. }) => return Err(e.into()),
+                Err(e) => {
+                    // Never trusted: `allow` refuses a manifest it cannot read.
+                    log::notice(&blocked_message(&found));
+                    log::error(&e.to_string());
+                    let watched = stamps([found.clone(), record, reload]);
+                    let state = blocked_state(found.clone(), watched);
+                    (Target::Blocked { manifest: found }, Some(state), Vec::new())
+                }
+                Ok(project) => {
+                    let mut files = vec![found.clone()];
+                    files.extend(project.included_files());
+                    files.extend([record.clone(), reload]);
+                    let watched = stamps(files);
+                    match trust::check(&record, &project) {
+                        trust::Trust::Allowed(hash) => {
+                            let wanted = wanted(&project);
+                            let state = State {
+                                manifest: found,
+                                watched,
+                                loaded: Some(hash.clone()),
+                                records: Vec::new(),
+                            };
+                            let target = Target::Loaded {
+                                project: Box::new(project),
+                                hash,
+                            };
+                            (target, Some(state), wanted)
+                        }
+                        trust::Trust::Blocked | trust::Trust::Denied => {
+                            log::notice(&blocked_message(&found));
+                            let state = blocked_state(found.clone(), watched);
+                            (Target::Blocked { manifest: found }, Some(state), Vec::new())
+                        }
+                    }
+                }
+            }
+        }
+    };
+
+    let old_records = old.as_ref().map(|s| s.records.as_slice()).unwrap_or(&[]);
+    let (records, mut changes) = envdiff::transition(current, old_records, &wanted);
+    report(&old, &target, &changes, current);
+
+    let new_state = new_state.map(|mut s| {
+        s.records = records;
+        s.encode()
+    });
+    if current(state::VAR) != new_state {
+        changes.insert(state::VAR.to_string(), new_state);
+    }
+    Ok(Plan { target, changes })
+}
+
+pub fn blocked_message(manifest: &Path) -> String {
+    format!(
+        "{} is blocked. Run 'pyenv-guix allow' to trust it.",
+        manifest.display()
+    )
+}
+
+fn blocked_state(manifest: PathBuf, watched: Vec<(PathBuf, Stamp)>) -> State {
+    State {
+        manifest,
+        watched,
+        loaded: None,
+        records: Vec::new(),
+    }
+}
+
+fn stamps(files: impl IntoIterator<Item = PathBuf>) -> Vec<(PathBuf, Stamp)> {
+    files
+        .into_iter()
+        .map(|f| {
+            let s = Stamp::of(&f);
+            (f, s)
+        })
+        .collect()
+}
+
+/// The variables a loaded project sets, in a fixed order.
+fn wanted(project: &Project) -> Vec<(String, Op)> {
+    let mut ops = vec![(
+        "PYENV_GUIX_ROOT".to_string(),
+        Op::Set(project.root.clone().into_os_string()),
+    )];
+    for (name, value) in &project.manifest.env {
+        ops.push((name.get_ref().clone(), Op::Set(OsString::from(value))));
+    }
+    for (name, entries) in project.path_entries() {
+        ops.push((name, Op::Prepend(entries)));
+    }
+    ops
+}
+
+/// direnv-style lines: `loading …`, `export +A ~PATH -B`, `unloading`.
+fn report(
+    old: &Option<State>,
+    target: &Target,
+    changes: &Changes,
+    current: &dyn Fn(&str) -> Option<OsString>,
+) {
+    let was = old.as_ref().and_then(|s| {
+        s.loaded
+            .as_ref()
+            .map(|h| (s.manifest.as_path(), h.as_str()))
+    });
+    let now = match target {
+        Target::Loaded { project, hash } => Some((project.manifest_path.as_path(), hash.as_str())),
+        _ => None,
+    };
+    if was.is_some() && was != now {
+        log::info("unloading");
+    }
+    if let Some((manifest, _)) = now {
+        if was != now {
+            log::info(&format!("loading {}", manifest.display()));
+        }
+        let shown: Vec<String> = changes
+            .iter()
+            .filter(|(name, _)| !name.starts_with("PYENV_GUIX_"))
+            .map(|(name, value)| {
+                let sign = match (current(name).is_some(), value.is_some()) {
+                    (false, _) => '+',
+                    (true, true) => '~',
+                    (true, false) => '-',
+                };
+                format!("{sign}{name}")
+            })
+            .collect();
+        if !shown.is_empty() {
+            log::info(&format!("export {}", shown.join(" ")));
+        }
+    }
+    log::debug(&format!("{} variable(s) change", changes.len()));
+}
+
+/// The shell's directory: `$PWD` when it really is the current directory (it
+/// keeps the user's symlinked path), else the kernel's.
+pub fn shell_dir() -> std::io::Result<PathBuf> {
+    if let Some(pwd) = std::env::var_os("PWD").map(PathBuf::from)
+        && pwd.is_absolute()
+        && same_file(&pwd, Path::new("."))
+    {
+        return Ok(pwd);
+    }
+    std::env::current_dir()
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}

@@ -1,0 +1,41 @@
+//! The command line. Each subcommand's doc comment is its `--help`.
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// Per-project Python environments, loaded when you cd in and undone exactly
+/// when you cd out, on GNU Guix or on the host's Python.
+///
+/// Put a .pyguix.toml in a project, add the hook to your shell's rc file
+/// (see `pyenv-guix hook --help`), and run `pyenv-guix allow` in the project.
+#[derive(Debug, Parser)]
+#[command(name = "pyenv-guix", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Hook(commands::hook::Args),
+    Export(commands::export::Args),
+    Allow(commands::allow::Args),
+    Deny(commands::deny::Args),
+    Status(commands::status::Args),
+    Exec(commands::exec::Args),
+    Reload(commands::reload::Args),
+}
+
+/// Run the parsed command; the result is the process's exit status.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Hook(a) => commands::hook::run(a),
+        Command::Export(a) => commands::export::run(a),
+        Command::Allow(a) => commands::allow::run(a),
+        Command::Deny(a) => commands::deny::run(a),
+        Command::Status(a) => commands::status::run(a),
+        Command::Exec(a) => commands::exec::run(a),
+        Command::Reload(a) => commands::reload::run(a),
+    }
+}

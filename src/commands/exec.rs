@@ -1,0 +1,84 @@
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::activation::{self, Target};
+use crate::log;
+
+/// Run one command with the project's environment, and exit with its status.
+///
+/// The project is the one found from DIR (default: the current directory);
+/// the command runs in DIR and is looked up on the project's PATH. An active
+/// project of this shell is undone first, as on a cd. A blocked project runs
+/// nothing. For CI, scripts and editors:
+///
+///     pyenv-guix exec -C examples/hello -- python3 -m hello
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Run in DIR, with the project found from DIR.
+    #[arg(short = 'C', value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// The command and its arguments.
+    #[arg(required = true, last = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let dir = match &args.dir {
+        Some(d) => {
+            let d = super::absolute(d)?;
+            if !d.is_dir() {
+                bail!("-C {}: not a directory", d.display());
+            }
+            d
+        }
+        None => activation::shell_dir().context("cannot read the current directory")?,
+    };
+    let plan = activation::plan(&dir, &|name| std::env::var_os(name))?;
+    if let Target::Blocked { .. } = plan.target {
+        // The blocked line has been said; the exit status says the rest.
+        return Ok(1);
+    }
+    let new_path = match plan.changes.get("PATH") {
+        Some(p) => p.clone(),
+        None => std::env::var_os("PATH"),
+    };
+    let name = &args.command[0];
+    let Some(program) = find_program(name, new_path.as_deref(), &dir) else {
+        log::error(&format!("{}: command not found", name.to_string_lossy()));
+        return Ok(127);
+    };
+    let mut cmd = std::process::Command::new(&program);
+    cmd.arg0(name).args(&args.command[1..]).current_dir(&dir);
+    for (var, value) in &plan.changes {
+        match value {
+            Some(v) => cmd.env(var, v),
+            None => cmd.env_remove(var),
+        };
+    }
+    if args.dir.is_some() {
+        cmd.env("PWD", &dir);
+    }
+    let err = cmd.exec();
+    log::error(&format!("cannot run {}: {err}", program.display()));
+    Ok(126)
+}
+
+/// `name` as the shell would find it on `path` (an empty entry is `dir`).
+fn find_program(name: &OsStr, path: Option<&OsStr>, dir: &Path) -> Option<PathBuf> {
+    if name.as_bytes().contains(&b'/') {
+        return Some(dir.join(name));
+    }
+    let path = path?;
+    path.as_bytes()
+        .split(|&b| b == b':')
+        .map(|entry| match entry {
+            b"" => dir.join(name),
+            e => dir.join(OsStr::from_bytes(e)).join(name),
+        })
+        .find(|p| super::hook::is_executable(p))
+}

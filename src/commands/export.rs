@@ -1,0 +1,39 @@
+use std::io::Write;
+
+use anyhow::Context;
+
+use crate::activation;
+use crate::shells::{self, ShellName};
+use crate::state;
+
+/// Print the changes that take this shell's environment to the one its
+/// directory wants: bash, zsh or fish code to eval, or JSON for editors
+/// (variable to new value, null to unset).
+///
+/// Prints nothing when nothing changes. The hook runs this at every prompt;
+/// it prints either a whole snippet or nothing at all.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    shell: ShellName,
+    /// Re-check everything even if no file changed (the hook passes this on
+    /// a new shell's first prompt, whose inherited variables may be stale).
+    #[arg(long)]
+    first_prompt: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let dir = activation::shell_dir().context("cannot read the current directory")?;
+    if !args.first_prompt && activation::unchanged(&dir, std::env::var_os(state::VAR).as_ref()) {
+        return Ok(0);
+    }
+    let plan = activation::plan(&dir, &|name| std::env::var_os(name))?;
+    if plan.changes.is_empty() {
+        return Ok(0);
+    }
+    let snippet = shells::get(args.shell).render(&plan.changes);
+    // One write, at the end: an interrupted run prints nothing rather than half.
+    let mut out = std::io::stdout().lock();
+    out.write_all(&snippet)?;
+    out.flush()?;
+    Ok(0)
+}

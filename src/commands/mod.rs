@@ -1,0 +1,36 @@
+//! One file per subcommand.
+
+pub mod allow;
+pub mod deny;
+pub mod exec;
+pub mod export;
+pub mod hook;
+pub mod reload;
+pub mod status;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::manifest;
+
+/// The manifest that `PATH` (a directory, or the manifest itself) points at.
+pub fn manifest_from(path: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let start = match path {
+        Some(p) => absolute(p)?,
+        None => crate::activation::shell_dir().context("cannot read the current directory")?,
+    };
+    let meta = std::fs::metadata(&start).with_context(|| format!("{}", start.display()))?;
+    if meta.is_file() {
+        return Ok(start);
+    }
+    match manifest::find(&start) {
+        Some(m) => Ok(m),
+        None => bail!("no {} at or above {}", manifest::FILE_NAME, start.display()),
+    }
+}
+
+/// Absolute without resolving symlinks: the user's own spelling of the path.
+pub fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("{}", path.display()))
+}

@@ -1,0 +1,23 @@
+use anyhow::Context;
+
+use crate::{log, settings};
+
+/// Make the next prompt re-check everything, in every shell: the manifest,
+/// trust, and anything that failed before.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<i32> {
+    let stamp = settings::reload_stamp();
+    if let Some(dir) = stamp.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    std::fs::write(&stamp, format!("{now}\n"))
+        .with_context(|| format!("cannot write {}", stamp.display()))?;
+    log::info("the next prompt re-checks everything");
+    Ok(0)
+}

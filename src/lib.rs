@@ -1,0 +1,13 @@
+//! pyenv-guix: per-project Python environments for bash, zsh and fish,
+//! on GNU Guix or on the host's Python.
+
+pub mod activation;
+pub mod cli;
+pub mod commands;
+pub mod envdiff;
+pub mod log;
+pub mod manifest;
+pub mod settings;
+pub mod shells;
+pub mod state;
+pub mod trust;

@@ -1,0 +1,273 @@
+//! `.pyguix.toml`: finding it and reading it strictly.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub const FILE_NAME: &str = ".pyguix.toml";
+
+/// Variables a manifest may not set: the shell's own, the prompt, and ours.
+const RESERVED: &[&str] = &["PWD", "OLDPWD", "SHLVL", "_", "PS1", "PS2", "PS4"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    #[serde(default)]
+    pub python: Python,
+    #[serde(default)]
+    pub guix: Guix,
+    #[serde(default)]
+    pub pip: Pip,
+    #[serde(default)]
+    pub env: BTreeMap<Spanned<String>, String>,
+    #[serde(default)]
+    pub path: BTreeMap<Spanned<String>, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Python {
+    #[serde(default = "default_interpreter")]
+    pub interpreter: String,
+}
+
+impl Default for Python {
+    fn default() -> Self {
+        Python {
+            interpreter: default_interpreter(),
+        }
+    }
+}
+
+fn default_interpreter() -> String {
+    "python3".to_string()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Guix {
+    #[serde(default)]
+    pub packages: Vec<String>,
+    pub channels: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pip {
+    #[serde(default)]
+    pub packages: Vec<String>,
+    #[serde(default)]
+    pub requirements: Vec<String>,
+    #[serde(default)]
+    pub mode: PipMode,
+    #[serde(default)]
+    pub options: Vec<String>,
+    #[serde(default, rename = "system-site-packages")]
+    pub system_site_packages: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PipMode {
+    #[default]
+    Prefix,
+    Venv,
+    User,
+}
+
+impl fmt::Display for PipMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PipMode::Prefix => "prefix",
+            PipMode::Venv => "venv",
+            PipMode::User => "user",
+        })
+    }
+}
+
+/// A manifest as found on disk: where it is and what it says.
+#[derive(Debug)]
+pub struct Project {
+    /// The manifest file, as found from the directory (not canonicalised).
+    pub manifest_path: PathBuf,
+    /// The directory holding the manifest.
+    pub root: PathBuf,
+    pub bytes: Vec<u8>,
+    pub manifest: Manifest,
+}
+
+impl Project {
+    pub fn load(manifest_path: &Path) -> Result<Project, ManifestError> {
+        let bytes = std::fs::read(manifest_path).map_err(|source| ManifestError::Read {
+            path: manifest_path.to_path_buf(),
+            source,
+        })?;
+        let manifest = parse(manifest_path, &bytes)?;
+        let root = manifest_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        Ok(Project {
+            manifest_path: manifest_path.to_path_buf(),
+            root,
+            bytes,
+            manifest,
+        })
+    }
+
+    /// Files besides the manifest that decide what code runs: trust covers them.
+    pub fn included_files(&self) -> Vec<PathBuf> {
+        let m = &self.manifest;
+        m.pip
+            .requirements
+            .iter()
+            .chain(m.guix.channels.iter())
+            .map(|rel| self.root.join(rel))
+            .collect()
+    }
+
+    /// `[path]` entries resolved against the project root, in manifest order.
+    pub fn path_entries(&self) -> Vec<(String, Vec<OsString>)> {
+        self.manifest
+            .path
+            .iter()
+            .map(|(name, entries)| {
+                let resolved = entries
+                    .iter()
+                    .map(|e| self.root.join(e).into_os_string())
+                    .collect();
+                (name.get_ref().clone(), resolved)
+            })
+            .collect()
+    }
+}
+
+/// The nearest manifest at or above `dir`. Only `stat`s: this runs at every prompt.
+pub fn find(dir: &Path) -> Option<PathBuf> {
+    let mut here = Some(dir);
+    while let Some(d) = here {
+        let candidate = d.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        here = d.parent();
+    }
+    None
+}
+
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Manifest, ManifestError> {
+    let invalid = |offset: usize, message: String| {
+        let (line, column) = line_column(bytes, offset);
+        ManifestError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    };
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| invalid(e.valid_up_to(), "the file is not valid UTF-8".to_string()))?;
+    let manifest: Manifest = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map(|s| s.start).unwrap_or(0);
+        invalid(offset, e.message().trim_end().to_string())
+    })?;
+    for name in manifest.env.keys().chain(manifest.path.keys()) {
+        if let Some(why) = bad_variable_name(name.get_ref()) {
+            return Err(invalid(name.span().start, why));
+        }
+    }
+    for name in manifest.path.keys() {
+        if manifest.env.contains_key(name.get_ref().as_str()) {
+            return Err(invalid(
+                name.span().start,
+                format!("`{}` is in both [env] and [path]", name.get_ref()),
+            ));
+        }
+    }
+    Ok(manifest)
+}
+
+fn bad_variable_name(name: &str) -> Option<String> {
+    let mut chars = name.chars();
+    let valid = matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
+    if !valid {
+        return Some(format!("`{name}` is not a valid environment variable name"));
+    }
+    if RESERVED.contains(&name) || name.starts_with("PYENV_GUIX_") {
+        return Some(format!(
+            "`{name}` is managed by the shell or by pyenv-guix and cannot be set"
+        ));
+    }
+    None
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse(Path::new("/p/.pyguix.toml"), text.as_bytes())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn empty_file_is_a_valid_project() {
+        let m = parse(Path::new("x"), b"").unwrap();
+        assert!(m.env.is_empty() && m.path.is_empty());
+        assert_eq!(m.python.interpreter, "python3");
+        assert_eq!(m.pip.mode, PipMode::Prefix);
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_column() {
+        assert_eq!(
+            err("[pip]\nmode = \"venv\"\n  pakages = []\n"),
+            "/p/.pyguix.toml:3:3: unknown field `pakages`, expected one of `packages`, `requirements`, `mode`, `options`, `system-site-packages`"
+        );
+    }
+
+    #[test]
+    fn wrong_type_and_bad_names_are_rejected() {
+        assert!(err("[env]\nA = 1\n").starts_with("/p/.pyguix.toml:2:5: "));
+        assert!(err("[env]\n\"1A\" = \"x\"\n").contains(":2:1: `1A` is not a valid"));
+        assert!(err("[path]\nPWD = [\"x\"]\n").contains(":2:1: `PWD` is managed"));
+        assert!(err("[pip]\nmode = \"conda\"\n").contains(":2:8: "));
+    }
+}

@@ -1,0 +1,65 @@
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+
+use super::Shell;
+
+pub struct Fish;
+
+/// fish keeps bytes that are not UTF-8 as characters of this private-use
+/// range, so a literal one in a value would come back as a raw byte.
+const FISH_RAW_BYTES: std::ops::RangeInclusive<char> = '\u{F600}'..='\u{F8FF}';
+
+impl Shell for Fish {
+    fn hook_template(&self) -> Option<&'static str> {
+        Some(include_str!("../../shells/pyenv-guix.fish"))
+    }
+
+    /// Valid UTF-8 goes in single quotes (where only `\` and `'` are special);
+    /// any other byte is written `\xHH` outside them, which fish reads as
+    /// that raw byte.
+    fn quote(&self, out: &mut Vec<u8>, value: &[u8]) {
+        let mut quoted = false;
+        let mut open = |out: &mut Vec<u8>, want: bool| {
+            if quoted != want {
+                out.push(b'\'');
+                quoted = want;
+            }
+        };
+        for chunk in value.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if FISH_RAW_BYTES.contains(&c) {
+                    open(out, false);
+                    let mut buf = [0; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+                    }
+                    continue;
+                }
+                open(out, true);
+                if c == '\\' || c == '\'' {
+                    out.push(b'\\');
+                }
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+            for b in chunk.invalid() {
+                open(out, false);
+                out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+            }
+        }
+        if value.is_empty() {
+            open(out, true);
+        }
+        open(out, false);
+    }
+
+    fn set(&self, out: &mut Vec<u8>, name: &str, value: &OsStr) {
+        out.extend_from_slice(format!("set -gx {name} ").as_bytes());
+        self.quote(out, value.as_bytes());
+        out.extend_from_slice(b";\n");
+    }
+
+    fn unset(&self, out: &mut Vec<u8>, name: &str) {
+        out.extend_from_slice(format!("set -e {name};\n").as_bytes());
+    }
+}

@@ -1,0 +1,241 @@
+//! `PYENV_GUIX_STATE`: what the next `export` needs to know about this one.
+//!
+//! Opaque to users, versioned, and cheap to read: the prompt's fast path
+//! decodes it and compares file stamps, nothing more.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+use crate::envdiff::{Record, Records};
+
+pub const VAR: &str = "PYENV_GUIX_STATE";
+const MAGIC: &str = "pg1.";
+
+/// What a file looked like: a change to any field means "look again".
+/// All zero for a missing file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stamp([u64; 5]);
+
+impl Stamp {
+    pub fn of(path: &Path) -> Stamp {
+        match std::fs::metadata(path) {
+            Ok(m) => Stamp([
+                m.dev(),
+                m.ino(),
+                m.size(),
+                (m.mtime() as u64).wrapping_mul(1_000_000_000) ^ m.mtime_nsec() as u64,
+                (m.ctime() as u64).wrapping_mul(1_000_000_000) ^ m.ctime_nsec() as u64,
+            ]),
+            Err(_) => Stamp::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    /// The manifest this state is about, as found from the shell's directory.
+    pub manifest: PathBuf,
+    /// Every file whose change calls for a full re-check.
+    pub watched: Vec<(PathBuf, Stamp)>,
+    /// The trusted content hash while loaded; `None` while blocked.
+    pub loaded: Option<String>,
+    pub records: Records,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("ignoring a corrupted or foreign PYENV_GUIX_STATE")]
+pub struct Corrupt;
+
+impl State {
+    pub fn watched_unchanged(&self) -> bool {
+        self.watched.iter().all(|(p, s)| Stamp::of(p) == *s)
+    }
+
+    pub fn encode(&self) -> OsString {
+        let mut w = Writer(Vec::new());
+        w.bytes(self.manifest.as_os_str().as_bytes());
+        w.num(self.watched.len() as u64);
+        for (path, stamp) in &self.watched {
+            w.bytes(path.as_os_str().as_bytes());
+            for n in stamp.0 {
+                w.num(n);
+            }
+        }
+        w.bytes(self.loaded.as_deref().unwrap_or("").as_bytes());
+        w.num(self.records.len() as u64);
+        for (name, record) in &self.records {
+            w.bytes(name.as_bytes());
+            match record {
+                Record::Scalar { before, set } => {
+                    w.num(0);
+                    w.opt(before.as_ref());
+                    w.bytes(set.as_bytes());
+                }
+                Record::List {
+                    before_unset,
+                    prepended,
+                    appended,
+                } => {
+                    w.num(1 + u64::from(*before_unset));
+                    w.list(prepended);
+                    w.list(appended);
+                }
+            }
+        }
+        OsString::from(format!("{MAGIC}{}", B64.encode(&w.0)))
+    }
+
+    pub fn decode(raw: &OsString) -> Result<State, Corrupt> {
+        let text = raw.to_str().ok_or(Corrupt)?;
+        let payload = text.strip_prefix(MAGIC).ok_or(Corrupt)?;
+        let data = B64.decode(payload).map_err(|_| Corrupt)?;
+        let mut r = Reader(&data);
+        let manifest = PathBuf::from(r.os()?);
+        let mut watched = Vec::new();
+        for _ in 0..r.num()? {
+            let path = PathBuf::from(r.os()?);
+            let mut stamp = [0; 5];
+            for n in &mut stamp {
+                *n = r.num()?;
+            }
+            watched.push((path, Stamp(stamp)));
+        }
+        let loaded = String::from_utf8(r.bytes()?.to_vec()).map_err(|_| Corrupt)?;
+        let loaded = (!loaded.is_empty()).then_some(loaded);
+        let mut records = Vec::new();
+        for _ in 0..r.num()? {
+            let name = String::from_utf8(r.bytes()?.to_vec()).map_err(|_| Corrupt)?;
+            let record = match r.num()? {
+                0 => Record::Scalar {
+                    before: r.opt()?,
+                    set: r.os()?,
+                },
+                k @ (1 | 2) => Record::List {
+                    before_unset: k == 2,
+                    prepended: r.list()?,
+                    appended: r.list()?,
+                },
+                _ => return Err(Corrupt),
+            };
+            records.push((name, record));
+        }
+        if !r.0.is_empty() {
+            return Err(Corrupt);
+        }
+        Ok(State {
+            manifest,
+            watched,
+            loaded,
+            records,
+        })
+    }
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn num(&mut self, n: u64) {
+        self.0.extend_from_slice(&n.to_le_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.num(b.len() as u64);
+        self.0.extend_from_slice(b);
+    }
+    fn opt(&mut self, v: Option<&OsString>) {
+        match v {
+            Some(v) => {
+                self.num(1);
+                self.bytes(v.as_bytes());
+            }
+            None => self.num(0),
+        }
+    }
+    fn list(&mut self, items: &[OsString]) {
+        self.num(items.len() as u64);
+        for i in items {
+            self.bytes(i.as_bytes());
+        }
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Corrupt> {
+        if self.0.len() < n {
+            return Err(Corrupt);
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    fn num(&mut self) -> Result<u64, Corrupt> {
+        let b = self.take(8)?;
+        Ok(u64::from_le_bytes(b.try_into().map_err(|_| Corrupt)?))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], Corrupt> {
+        let n = usize::try_from(self.num()?).map_err(|_| Corrupt)?;
+        self.take(n)
+    }
+    fn os(&mut self) -> Result<OsString, Corrupt> {
+        Ok(OsString::from_vec(self.bytes()?.to_vec()))
+    }
+    fn opt(&mut self) -> Result<Option<OsString>, Corrupt> {
+        match self.num()? {
+            0 => Ok(None),
+            1 => Ok(Some(self.os()?)),
+            _ => Err(Corrupt),
+        }
+    }
+    fn list(&mut self) -> Result<Vec<OsString>, Corrupt> {
+        let n = self.num()?;
+        if n > self.0.len() as u64 {
+            return Err(Corrupt);
+        }
+        (0..n).map(|_| self.os()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_rejects_garbage() {
+        let s = State {
+            manifest: PathBuf::from(OsString::from_vec(b"/p/\xff/.pyguix.toml".to_vec())),
+            watched: vec![(PathBuf::from("/p/x"), Stamp([1, 2, 3, 4, 5]))],
+            loaded: Some("abc".into()),
+            records: vec![
+                (
+                    "A".into(),
+                    Record::Scalar {
+                        before: None,
+                        set: OsString::from_vec(b"\n\x01'".to_vec()),
+                    },
+                ),
+                (
+                    "PATH".into(),
+                    Record::List {
+                        before_unset: true,
+                        prepended: vec!["/a".into()],
+                        appended: vec![],
+                    },
+                ),
+            ],
+        };
+        let raw = s.encode();
+        assert_eq!(State::decode(&raw).unwrap(), s);
+        for bad in ["", "pg1.", "pg0.AAAA", "pg1.!!", "hello"] {
+            assert!(State::decode(&OsString::from(bad)).is_err(), "{bad}");
+        }
+        let mut cut = raw.into_string().unwrap();
+        cut.truncate(cut.len() - 3);
+        assert!(State::decode(&OsString::from(cut)).is_err());
+    }
+}

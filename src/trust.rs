@@ -1,0 +1,116 @@
+//! Trust records: a manifest runs nothing until the user allowed its exact
+//! content and the content of every file it pulls in.
+
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::manifest::Project;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// Allowed, with the content hash that was allowed.
+    Allowed(String),
+    /// Never allowed, or changed since.
+    Blocked,
+    Denied,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("{}: cannot resolve: {source}", path.display())]
+    Resolve {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write trust record {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The record for a manifest, named by a hash of its canonical path.
+pub fn record_path(data_dir: &Path, manifest: &Path) -> Result<PathBuf, TrustError> {
+    let canonical = std::fs::canonicalize(manifest).map_err(|source| TrustError::Resolve {
+        path: manifest.to_path_buf(),
+        source,
+    })?;
+    let key = hex(&Sha256::digest(canonical.as_os_str().as_bytes()));
+    Ok(data_dir.join("trust").join(key))
+}
+
+/// A hash of the manifest's bytes and of each file it names, present or not.
+pub fn content_hash(project: &Project) -> String {
+    let mut h = Sha256::new();
+    h.update(b"pyenv-guix trust 1\0");
+    h.update((project.bytes.len() as u64).to_le_bytes());
+    h.update(&project.bytes);
+    for file in project.included_files() {
+        h.update(file.as_os_str().as_bytes());
+        h.update(b"\0");
+        match std::fs::read(&file) {
+            Ok(bytes) => {
+                h.update(b"1");
+                h.update((bytes.len() as u64).to_le_bytes());
+                h.update(&bytes);
+            }
+            Err(_) => h.update(b"0"),
+        }
+    }
+    hex(&h.finalize())
+}
+
+pub fn check(record: &Path, project: &Project) -> Trust {
+    let Ok(text) = std::fs::read_to_string(record) else {
+        return Trust::Blocked;
+    };
+    let first = text.lines().next().unwrap_or("");
+    if first == "deny" {
+        return Trust::Denied;
+    }
+    match first.strip_prefix("allow ") {
+        Some(hash) if hash == content_hash(project) => Trust::Allowed(hash.to_string()),
+        _ => Trust::Blocked,
+    }
+}
+
+pub fn allow(record: &Path, project: &Project) -> Result<(), TrustError> {
+    let line = format!("allow {}\n", content_hash(project));
+    write(record, &line, &project.manifest_path)
+}
+
+pub fn deny(record: &Path, manifest: &Path) -> Result<(), TrustError> {
+    write(record, "deny\n", manifest)
+}
+
+/// Written whole or not at all: a half-written record must never read as trust.
+fn write(record: &Path, first_line: &str, manifest: &Path) -> Result<(), TrustError> {
+    let err = |source| TrustError::Write {
+        path: record.to_path_buf(),
+        source,
+    };
+    let dir = record.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let tmp = dir.join(format!(
+        ".{}.{}",
+        record
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let mut f = std::fs::File::create(&tmp).map_err(err)?;
+    f.write_all(first_line.as_bytes())
+        .and_then(|_| f.write_all(manifest.as_os_str().as_bytes()))
+        .and_then(|_| f.write_all(b"\n"))
+        .and_then(|_| f.sync_all())
+        .map_err(err)?;
+    std::fs::rename(&tmp, record).map_err(err)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
