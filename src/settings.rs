@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 fn from_env_or(var: &str, xdg: Option<PathBuf>, fallback: &str) -> PathBuf {
     if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
-        return PathBuf::from(v);
+        let p = PathBuf::from(v);
+        // A relative setting must mean the same place after the shell cds.
+        return std::path::absolute(&p).unwrap_or(p);
     }
     xdg.map(|d| d.join("pyenv-guix"))
         .unwrap_or_else(|| std::env::temp_dir().join(fallback))
