@@ -10,7 +10,7 @@ use crate::commands;
 /// Put a .pyguix.toml in a project, add the hook to your shell's rc file
 /// (see `pyenv-guix hook --help`), and run `pyenv-guix allow` in the project.
 #[derive(Debug, Parser)]
-#[command(name = "pyenv-guix", version, propagate_version = true)]
+#[command(name = "pyenv-guix", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -3,8 +3,7 @@ use std::path::PathBuf;
 use crate::manifest::Project;
 use crate::{log, settings, trust};
 
-/// Trust the manifest found from PATH (a directory, or the file itself;
-/// default: the current directory), as it is now.
+/// Trust a project's manifest as it is now
 ///
 /// Trust covers the manifest's exact bytes and every file it names
 /// (requirements files, the channels file). Any later change to any of them
@@ -12,6 +11,8 @@ use crate::{log, settings, trust};
 /// errors is not trusted: they are shown with file, line and column.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// A directory (the nearest .pyguix.toml at or above it) or the manifest
+    /// itself [default: the current directory]
     path: Option<PathBuf>,
 }
 

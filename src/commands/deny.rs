@@ -2,13 +2,14 @@ use std::path::PathBuf;
 
 use crate::{log, settings, trust};
 
-/// Stop trusting the manifest found from PATH (a directory, or the file
-/// itself; default: the current directory).
+/// Stop trusting a project's manifest
 ///
 /// The next prompt inside the project unloads it; it stays blocked until
 /// `pyenv-guix allow`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// A directory (the nearest .pyguix.toml at or above it) or the manifest
+    /// itself [default: the current directory]
     path: Option<PathBuf>,
 }
 

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use crate::activation::{self, Target};
 use crate::log;
 
-/// Run one command with the project's environment, and exit with its status.
+/// Run one command in a project's environment and exit with its status
 ///
 /// The project is the one found from DIR (default: the current directory);
 /// the command runs in DIR and is looked up on the project's PATH. An active
@@ -31,7 +31,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let dir = match &args.dir {
         Some(d) => {
             let d = super::absolute(d)?;
-            if !d.is_dir() {
+            let meta = std::fs::metadata(&d).with_context(|| format!("-C {}", d.display()))?;
+            if !meta.is_dir() {
                 bail!("-C {}: not a directory", d.display());
             }
             d

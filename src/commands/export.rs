@@ -6,14 +6,15 @@ use crate::activation;
 use crate::shells::{self, ShellName};
 use crate::state;
 
-/// Print the changes that take this shell's environment to the one its
-/// directory wants: bash, zsh or fish code to eval, or JSON for editors
-/// (variable to new value, null to unset).
+/// Print what to change for the current directory's project (the hook runs this)
 ///
-/// Prints nothing when nothing changes. The hook runs this at every prompt;
+/// The changes take this shell's environment to the one its directory
+/// wants: bash, zsh or fish code to eval, or JSON for editors (variable to
+/// new value, null to unset). Prints nothing when nothing changes. The hook runs this at every prompt;
 /// it prints either a whole snippet or nothing at all.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// bash, zsh, fish or json
     shell: ShellName,
     /// Re-check everything even if no file changed (the hook passes this on
     /// a new shell's first prompt, whose inherited variables may be stale).

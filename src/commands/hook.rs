@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use crate::shells::{self, ShellName};
 
-/// Print the hook for your shell's rc file.
+/// Print the hook for your shell's rc file
 ///
 /// bash (~/.bashrc):                 eval "$(pyenv-guix hook bash)"
 /// zsh (~/.zshrc):                   eval "$(pyenv-guix hook zsh)"

@@ -22,6 +22,9 @@ pub fn manifest_from(path: Option<&Path>) -> anyhow::Result<PathBuf> {
     };
     let meta = std::fs::metadata(&start).with_context(|| format!("{}", start.display()))?;
     if meta.is_file() {
+        if start.file_name() != Some(manifest::FILE_NAME.as_ref()) {
+            bail!("{} is not a {}", start.display(), manifest::FILE_NAME);
+        }
         return Ok(start);
     }
     match manifest::find(&start) {

@@ -2,8 +2,10 @@ use anyhow::Context;
 
 use crate::{log, settings};
 
-/// Make the next prompt re-check everything, in every shell: the manifest,
-/// trust, and anything that failed before.
+/// Make the next prompt re-check everything
+///
+/// In every shell, the next prompt reads the manifest and its trust again,
+/// and retries anything that failed before.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 

@@ -6,11 +6,14 @@ use crate::manifest::Project;
 use crate::state::{self, State};
 use crate::{settings, trust};
 
-/// Show the project found from PATH (default: the current directory): its
-/// root and manifest, whether it is trusted and active in this shell, and
-/// what it asks for.
+/// Show a project: root, manifest, trust, and what it asks for
+///
+/// Says whether the manifest is allowed, blocked or denied, whether it is
+/// active in this shell, and what it sets.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// A directory (the nearest .pyguix.toml at or above it) or the manifest
+    /// itself [default: the current directory]
     path: Option<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long)]
