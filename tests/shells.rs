@@ -1,0 +1,298 @@
+//! End to end, in real bash, zsh and fish: source the real hook and cd around
+//! as a user would, dumping the exported environment at each step.
+
+mod support;
+
+use std::ffi::OsString;
+
+use support::{Sandbox, Sh, bin, quote};
+
+const A_VALUE: &str = "a value with 'quotes', \"double\", $dollar, `tick` and \\backslash";
+
+fn projects() -> Sandbox {
+    let s = Sandbox::new();
+    std::fs::create_dir_all(s.path("outside")).unwrap();
+    s.write(
+        "a/.pyguix.toml",
+        r#"[env]
+A_VAR = "a value with 'quotes', \"double\", $dollar, `tick` and \\backslash"
+
+[path]
+PATH = ["bin"]
+XDG_DATA_DIRS = ["share"]
+"#,
+    );
+    std::fs::create_dir_all(s.path("a/sub")).unwrap();
+    s.write("a/nested/.pyguix.toml", "[env]\nNESTED = \"yes\"\n");
+    s.write(
+        "b/.pyguix.toml",
+        "[pip]\nrequirements = [\"requirements.txt\"]\n\n[env]\nB_VAR = \"b\"\n\n[path]\nPATH = [\"tools\"]\n",
+    );
+    s.write("b/requirements.txt", "prov==1.5.3\n");
+    s
+}
+
+fn blocked_line(s: &Sandbox, project: &str) -> String {
+    format!(
+        "pyenv-guix: {}/.pyguix.toml is blocked. Run 'pyenv-guix allow' to trust it.",
+        s.path(project).display()
+    )
+}
+
+fn journey(sh: Sh) {
+    if !sh.available() {
+        return;
+    }
+    let s = projects();
+    s.allow("b");
+    let p = |rel: &str| quote(s.path(rel).as_os_str());
+    let pg = quote(bin().as_os_str());
+    let lines = vec![
+        sh.hook_line(),
+        format!("cd {}", p("outside")),
+        "dump 00-outside".into(),
+        format!("cd {}", p("a")),
+        "dump 01-blocked".into(),
+        format!("{pg} allow"),
+        "dump 02-allowed".into(),
+        "cd sub".into(),
+        "dump 03-sub".into(),
+        "cd ../nested".into(),
+        "dump 04-nested-blocked".into(),
+        format!("{pg} allow"),
+        "dump 05-nested".into(),
+        format!("cd {}", p("b")),
+        "dump 06-b".into(),
+        sh.prepend_path("/user/added"),
+        "dump 07-user-path".into(),
+        format!("cd {}", p("outside")),
+        "dump 08-left-b".into(),
+        format!("cd {}", p("a")),
+        "dump 09-a-again".into(),
+        "echo '# edited' >> .pyguix.toml".into(),
+        "dump 10-a-edited".into(),
+        format!("cd {}", p("b")),
+        "dump 11-b-again".into(),
+        "echo 'six==1.16.0' >> requirements.txt".into(),
+        "dump 12-b-requirements-edited".into(),
+        format!("cd {}", p("outside")),
+        "dump 13-final".into(),
+    ];
+    let out = s.interactive(sh, &s.path("outside"), &s.env(), &lines);
+
+    let path0 = s.dump("00-outside").get("PATH").unwrap().to_string();
+    let with = |first: &str| format!("{first}:{path0}");
+    let dir = |rel: &str| s.path(rel).display().to_string();
+
+    let d = s.dump("00-outside");
+    assert_eq!(d.get("A_VAR"), None);
+    assert_eq!(d.get("PYENV_GUIX_STATE"), None);
+
+    let d = s.dump("01-blocked");
+    assert_eq!(d.get("A_VAR"), None, "blocked exports nothing");
+    assert_eq!(d.get("PATH"), Some(path0.as_str()));
+
+    let d = s.dump("02-allowed");
+    assert_eq!(d.get("A_VAR"), Some(A_VALUE));
+    assert_eq!(d.get("PATH"), Some(with(&dir("a/bin")).as_str()));
+    let xdg = format!("{}:/usr/local/share:/usr/share", dir("a/share"));
+    assert_eq!(d.get("XDG_DATA_DIRS"), Some(xdg.as_str()));
+    assert_eq!(d.get("PYENV_GUIX_ROOT"), Some(dir("a").as_str()));
+    assert_eq!(
+        s.dump("03-sub").user_visible(),
+        d.user_visible(),
+        "a subdirectory keeps the project"
+    );
+
+    let d = s.dump("04-nested-blocked");
+    assert_eq!(
+        d.get("A_VAR"),
+        None,
+        "entering a blocked nested project unloads the outer one"
+    );
+    assert_eq!(d.get("XDG_DATA_DIRS"), None);
+    assert_eq!(d.get("PATH"), Some(path0.as_str()));
+
+    let d = s.dump("05-nested");
+    assert_eq!(d.get("NESTED"), Some("yes"));
+    assert_eq!(d.get("A_VAR"), None);
+    assert_eq!(d.get("PYENV_GUIX_ROOT"), Some(dir("a/nested").as_str()));
+
+    let d = s.dump("06-b");
+    assert_eq!(d.get("B_VAR"), Some("b"));
+    assert_eq!(d.get("NESTED"), None);
+    assert_eq!(d.get("PATH"), Some(with(&dir("b/tools")).as_str()));
+
+    let d = s.dump("07-user-path");
+    assert_eq!(
+        d.get("PATH"),
+        Some(with(&format!("/user/added:{}", dir("b/tools"))).as_str())
+    );
+
+    let d = s.dump("08-left-b");
+    assert_eq!(d.get("B_VAR"), None);
+    assert_eq!(
+        d.get("PATH"),
+        Some(with("/user/added").as_str()),
+        "the user's own PATH edit survives leaving"
+    );
+
+    let d = s.dump("09-a-again");
+    assert_eq!(d.get("A_VAR"), Some(A_VALUE));
+
+    let d = s.dump("10-a-edited");
+    assert_eq!(d.get("A_VAR"), None, "an edit blocks the project again");
+    assert_eq!(d.get("PATH"), Some(with("/user/added").as_str()));
+
+    assert_eq!(s.dump("11-b-again").get("B_VAR"), Some("b"));
+    let d = s.dump("12-b-requirements-edited");
+    assert_eq!(
+        d.get("B_VAR"),
+        None,
+        "an edit of a named file blocks the project again"
+    );
+
+    let mut start = s.dump("00-outside").user_visible();
+    start.insert("PATH".into(), with("/user/added").into());
+    assert_eq!(
+        s.dump("13-final").user_visible(),
+        start,
+        "leaving restores everything else exactly"
+    );
+
+    assert_eq!(
+        out.matches(&blocked_line(&s, "a")).count(),
+        2,
+        "said once per entry:\n{out}"
+    );
+    assert_eq!(
+        out.matches(&blocked_line(&s, "a/nested")).count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(out.matches(&blocked_line(&s, "b")).count(), 1, "{out}");
+    assert!(
+        out.contains(&format!("pyenv-guix: loading {}/.pyguix.toml", dir("a"))),
+        "{out}"
+    );
+    assert!(
+        out.contains("pyenv-guix: export +A_VAR ~PATH +XDG_DATA_DIRS"),
+        "{out}"
+    );
+    assert!(out.contains("pyenv-guix: unloading"), "{out}");
+}
+
+#[test]
+fn journey_bash() {
+    journey(Sh::Bash);
+}
+
+#[test]
+fn journey_zsh() {
+    journey(Sh::Zsh);
+}
+
+#[test]
+fn journey_fish() {
+    journey(Sh::Fish);
+}
+
+/// A shell started inside an active project (tmux, an editor terminal) whose
+/// inherited PATH lost the project's entry: its first prompt puts it back.
+fn started_inside(sh: Sh) {
+    if !sh.available() {
+        return;
+    }
+    let s = projects();
+    s.allow("a");
+    let active = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c"])
+        .arg(format!(
+            "eval \"$({} export bash)\" && env -0",
+            quote(bin().as_os_str())
+        ))
+        .current_dir(s.path("a"))
+        .env_clear()
+        .envs(s.env())
+        .output()
+        .unwrap();
+    let mut env = support::parse_env0(&active.stdout);
+    assert!(env.contains_key(&OsString::from("PYENV_GUIX_STATE")));
+    let stale_path = "/usr/local/bin:/usr/bin:/bin";
+    env.insert("PATH".into(), stale_path.into());
+    env.insert("PWD".into(), s.path("a").into());
+    let env: Vec<_> = env.into_iter().collect();
+    let lines = vec![
+        sh.hook_line(),
+        "dump 1-first-prompt".into(),
+        format!("cd {}", quote(s.path("outside").as_os_str())),
+        "dump 2-left".into(),
+    ];
+    s.interactive(sh, &s.path("a"), &env, &lines);
+    let d = s.dump("1-first-prompt");
+    let want = format!("{}/bin:{stale_path}", s.path("a").display());
+    assert_eq!(d.get("PATH"), Some(want.as_str()));
+    assert_eq!(d.get("A_VAR"), Some(A_VALUE));
+    let d = s.dump("2-left");
+    assert_eq!(d.get("PATH"), Some(stale_path));
+    assert_eq!(d.get("A_VAR"), None);
+    assert_eq!(d.get("PYENV_GUIX_STATE"), None);
+}
+
+#[test]
+fn started_inside_bash() {
+    started_inside(Sh::Bash);
+}
+
+#[test]
+fn started_inside_zsh() {
+    started_inside(Sh::Zsh);
+}
+
+#[test]
+fn started_inside_fish() {
+    started_inside(Sh::Fish);
+}
+
+/// The binary removed (a `guix gc`, an uninstall): the hook stays quiet and
+/// the shell keeps working.
+fn binary_gone(sh: Sh) {
+    if !sh.available() {
+        return;
+    }
+    let s = projects();
+    s.allow("a");
+    let copy = s.path("home/bin/pyenv-guix");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::copy(bin(), &copy).unwrap();
+    let lines = vec![
+        sh.hook_line_for(&copy),
+        format!("cd {}", quote(s.path("a").as_os_str())),
+        "dump 1-loaded".into(),
+        format!("rm {}", quote(copy.as_os_str())),
+        "cd ..".into(),
+        "echo still-alive".into(),
+        "dump 2-after".into(),
+    ];
+    let out = s.interactive(sh, &s.path("outside"), &s.env(), &lines);
+    assert_eq!(s.dump("1-loaded").get("A_VAR"), Some(A_VALUE));
+    assert!(out.contains("still-alive"), "{out}");
+    for bad in ["No such file", "not found", "Unknown command"] {
+        assert!(!out.contains(bad), "{bad}: {out}");
+    }
+}
+
+#[test]
+fn binary_gone_bash() {
+    binary_gone(Sh::Bash);
+}
+
+#[test]
+fn binary_gone_zsh() {
+    binary_gone(Sh::Zsh);
+}
+
+#[test]
+fn binary_gone_fish() {
+    binary_gone(Sh::Fish);
+}

@@ -1,0 +1,281 @@
+//! Shared by the end-to-end tests: a sandbox with its own HOME and data
+//! directories, real shells driven as a user would, and `env -0` dumps.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_pyenv-guix"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sh {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl Sh {
+    pub fn name(self) -> &'static str {
+        match self {
+            Sh::Bash => "bash",
+            Sh::Zsh => "zsh",
+            Sh::Fish => "fish",
+        }
+    }
+
+    /// `None` (after saying so loudly) when the shell is missing and
+    /// PYENV_GUIX_REQUIRE_SHELLS is not set; CI sets it, so CI cannot pass
+    /// by skipping.
+    pub fn available(self) -> bool {
+        let found = Command::new(self.name())
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if found {
+            return true;
+        }
+        if std::env::var_os("PYENV_GUIX_REQUIRE_SHELLS").is_some_and(|v| v == "1") {
+            panic!(
+                "{} is not installed and PYENV_GUIX_REQUIRE_SHELLS=1",
+                self.name()
+            );
+        }
+        eprintln!(
+            "\n!!! SKIPPED: {} is not installed; its end-to-end tests did not run !!!\n",
+            self.name()
+        );
+        false
+    }
+
+    /// Put `dir` first on PATH, as a user would type it.
+    pub fn prepend_path(self, dir: &str) -> String {
+        match self {
+            Sh::Fish => format!("set -gx PATH {dir} $PATH"),
+            _ => format!("export PATH={dir}:\"$PATH\""),
+        }
+    }
+
+    /// Define `dump NAME`, which writes the exported environment to $OUT/NAME.
+    fn dump_function(self) -> &'static str {
+        match self {
+            Sh::Fish => "function dump; env -0 > $OUT/$argv[1]; end",
+            _ => "dump() { env -0 > \"$OUT/$1\"; }",
+        }
+    }
+
+    pub fn hook_line(self) -> String {
+        self.hook_line_for(&bin())
+    }
+
+    pub fn hook_line_for(self, bin: &Path) -> String {
+        let bin = quote(bin.as_os_str());
+        match self {
+            Sh::Fish => format!("{bin} hook fish | source"),
+            s => format!("eval \"$({bin} hook {})\"", s.name()),
+        }
+    }
+}
+
+/// Single-quoted for all three shells (test paths hold no quote or backslash).
+pub fn quote(s: &OsStr) -> String {
+    let s = s.to_str().expect("test paths are UTF-8");
+    assert!(!s.contains('\'') && !s.contains('\\'));
+    format!("'{s}'")
+}
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::Builder::new()
+            .prefix("pyenv-guix-e2e")
+            .tempdir()
+            .unwrap();
+        let s = Sandbox { dir };
+        for d in ["home", "out", "data", "cache"] {
+            std::fs::create_dir_all(s.path(d)).unwrap();
+        }
+        s
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    /// A small, known environment: nothing of the test runner's leaks in.
+    pub fn env(&self) -> Vec<(OsString, OsString)> {
+        let home = self.path("home");
+        [
+            ("PATH", OsString::from("/usr/local/bin:/usr/bin:/bin")),
+            ("HOME", home.clone().into()),
+            ("XDG_CONFIG_HOME", home.join(".config").into()),
+            ("XDG_DATA_HOME", home.join(".local/share").into()),
+            ("TERM", "xterm".into()),
+            ("LANG", "C.UTF-8".into()),
+            ("LC_ALL", "C.UTF-8".into()),
+            ("PYENV_GUIX_DATA_DIR", self.path("data").into()),
+            ("PYENV_GUIX_CACHE_DIR", self.path("cache").into()),
+            ("OUT", self.path("out").into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (OsString::from(k), v))
+        .collect()
+    }
+
+    pub fn pyenv_guix(&self, args: &[&str], cwd: &Path) -> Output {
+        let out = Command::new(bin())
+            .args(args)
+            .current_dir(cwd)
+            .env_clear()
+            .envs(self.env())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pyenv-guix {args:?}: {out:?}");
+        out
+    }
+
+    pub fn allow(&self, rel: &str) {
+        self.pyenv_guix(&["allow"], &self.path(rel));
+    }
+
+    /// Run `lines` in an interactive `shell` started in `cwd` with `env`,
+    /// after defining `dump`. Returns everything the shell printed.
+    pub fn interactive(
+        &self,
+        shell: Sh,
+        cwd: &Path,
+        env: &[(OsString, OsString)],
+        lines: &[String],
+    ) -> String {
+        let mut script = format!("{}\n", shell.dump_function());
+        for l in lines {
+            script.push_str(l);
+            script.push('\n');
+        }
+        script.push_str("exit\n");
+        let mut cmd = match shell {
+            Sh::Bash => {
+                let mut c = Command::new("bash");
+                c.args(["--norc", "--noprofile", "-i"]);
+                c
+            }
+            Sh::Zsh => {
+                let mut c = Command::new("zsh");
+                c.args(["-f", "-i"]);
+                c
+            }
+            // fish fires fish_prompt only on a terminal: give it one.
+            Sh::Fish => {
+                let mut c = Command::new("script");
+                c.args(["-qec", "fish --no-config -i", "/dev/null"]);
+                c
+            }
+        };
+        cmd.current_dir(cwd)
+            .env_clear()
+            .envs(env.iter().cloned())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let out = run_with_timeout(cmd, script.as_bytes(), Duration::from_secs(60));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "{} exited with {:?}:\n{text}",
+            shell.name(),
+            out.status
+        );
+        text
+    }
+
+    pub fn dump(&self, name: &str) -> Dump {
+        let raw = std::fs::read(self.path("out").join(name))
+            .unwrap_or_else(|e| panic!("no dump {name}: {e}"));
+        Dump(parse_env0(&raw))
+    }
+}
+
+pub fn run_with_timeout(mut cmd: Command, stdin: &[u8], limit: Duration) -> Output {
+    let mut child = cmd.spawn().expect("spawn");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "timed out after {limit:?}:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    writer.join().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+pub fn parse_env0(raw: &[u8]) -> BTreeMap<OsString, OsString> {
+    raw.split(|&b| b == 0)
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            let i = e.iter().position(|&b| b == b'=').unwrap_or(e.len());
+            let value = e.get(i + 1..).unwrap_or_default();
+            (
+                OsString::from_vec(e[..i].to_vec()),
+                OsString::from_vec(value.to_vec()),
+            )
+        })
+        .collect()
+}
+
+/// An `env -0` dump of a shell's exported environment.
+#[derive(Debug, Clone)]
+pub struct Dump(pub BTreeMap<OsString, OsString>);
+
+impl Dump {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(OsStr::new(name)).map(|v| v.to_str().unwrap())
+    }
+
+    pub fn path_entries(&self, name: &str) -> Vec<String> {
+        self.get(name)
+            .map(|v| v.split(':').map(String::from).collect())
+            .unwrap_or_default()
+    }
+
+    /// Everything but what the shell itself changes as it runs.
+    pub fn user_visible(&self) -> BTreeMap<OsString, OsString> {
+        let shell_own = ["PWD", "OLDPWD", "SHLVL", "_"];
+        self.0
+            .iter()
+            .filter(|(k, _)| !shell_own.iter().any(|s| k.as_bytes() == s.as_bytes()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
