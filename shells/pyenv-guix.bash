@@ -33,6 +33,8 @@ if [[ $(declare -p PROMPT_COMMAND 2>/dev/null) == "declare -a"* ]]; then
   fi
   unset __pyenv_guix_found __pyenv_guix_cmd
 else
+  # In this branch PROMPT_COMMAND is a plain string, not the array above.
+  # shellcheck disable=SC2128,SC2178
   case ";${PROMPT_COMMAND:-};" in
     *";__pyenv_guix_hook;"*) ;;
     *) PROMPT_COMMAND="__pyenv_guix_hook${PROMPT_COMMAND:+;$PROMPT_COMMAND}" ;;

@@ -1,0 +1,176 @@
+//! The hook scripts themselves: linted as rendered, run under -e -u, sourced
+//! twice, `$?` kept, PROMPT_COMMAND in string and array form.
+
+mod support;
+
+use std::process::Command;
+
+use support::{Sandbox, Sh, bin, quote};
+
+fn rendered(s: &Sandbox, sh: Sh) -> std::path::PathBuf {
+    let out = s.pyenv_guix(&["hook", sh.name()], &s.path("home"));
+    let file = s.path(&format!("hook.{}", sh.name()));
+    std::fs::write(&file, out.stdout).unwrap();
+    file
+}
+
+/// A linter missing is a skip said loudly, or a failure where CI requires it.
+fn tool(name: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var_os("PYENV_GUIX_REQUIRE_SHELLS").is_some_and(|v| v == "1") {
+            panic!("{name} is not installed and PYENV_GUIX_REQUIRE_SHELLS=1");
+        }
+        eprintln!("\n!!! SKIPPED: {name} is not installed; its checks did not run !!!\n");
+    }
+    found
+}
+
+fn check(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+#[test]
+fn rendered_hooks_pass_their_linters() {
+    let s = Sandbox::new();
+    if tool("shellcheck") {
+        check(Command::new("shellcheck").args(["-s", "bash"]).arg(rendered(&s, Sh::Bash)));
+    }
+    check(Command::new("bash").arg("-n").arg(rendered(&s, Sh::Bash)));
+    if Sh::Zsh.available() {
+        check(Command::new("zsh").arg("-n").arg(rendered(&s, Sh::Zsh)));
+    }
+    if Sh::Fish.available() {
+        check(Command::new("fish").arg("--no-execute").arg(rendered(&s, Sh::Fish)));
+    }
+}
+
+/// Sourced twice and run under errexit and nounset, in a trusted project:
+/// the hook loads it and the script goes on.
+#[test]
+fn rendered_hooks_run_under_errexit_and_nounset() {
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
+    s.allow("p");
+    for sh in [Sh::Bash, Sh::Zsh, Sh::Fish] {
+        if !sh.available() {
+            continue;
+        }
+        let file = quote(rendered(&s, sh).as_os_str());
+        let (flags, body) = match sh {
+            Sh::Fish => (vec!["-c"], format!("source {file}; source {file}; __pyenv_guix_hook; echo \"P=$P\"")),
+            _ => (
+                vec!["-e", "-u", "-c"],
+                format!("source {file}; source {file}; __pyenv_guix_hook; echo \"P=$P\""),
+            ),
+        };
+        let out = check(
+            Command::new(sh.name())
+                .args(flags)
+                .arg(body)
+                .current_dir(s.path("p"))
+                .env_clear()
+                .envs(s.env()),
+        );
+        assert!(out.contains("P=loaded"), "{}: {out}", sh.name());
+    }
+}
+
+fn prompt_command_case(setup: &str) -> (String, String, String) {
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
+    s.allow("p");
+    let lines = vec![
+        "set -u".to_string(),
+        setup.to_string(),
+        Sh::Bash.hook_line(),
+        Sh::Bash.hook_line(),
+        "declare -p PROMPT_COMMAND > \"$OUT/pc\"".into(),
+        format!("cd {}", quote(s.path("p").as_os_str())),
+        "false".into(),
+        "printf %s \"$seen\" > \"$OUT/status\"".into(),
+        "dump inside".into(),
+    ];
+    let out = s.interactive(Sh::Bash, &s.path("home"), &s.env(), &lines);
+    assert!(!out.contains("unbound variable"), "{out}");
+    assert_eq!(s.dump("inside").get("P"), Some("loaded"));
+    let read = |f: &str| std::fs::read_to_string(s.path("out").join(f)).unwrap();
+    (read("pc"), read("status"), out)
+}
+
+#[test]
+fn bash_prompt_command_string_once_and_status_kept() {
+    let (pc, status, _) = prompt_command_case("PROMPT_COMMAND='seen=$?'");
+    assert_eq!(pc.trim(), r#"declare -- PROMPT_COMMAND="__pyenv_guix_hook;seen=\$?""#);
+    assert_eq!(status, "1", "the command after the hook sees the user's $?");
+}
+
+#[test]
+fn bash_prompt_command_array_once_and_status_kept() {
+    let (pc, status, _) = prompt_command_case("PROMPT_COMMAND=('seen=$?')");
+    assert_eq!(pc.trim(), r#"declare -a PROMPT_COMMAND=([0]="__pyenv_guix_hook" [1]="seen=\$?")"#);
+    assert_eq!(status, "1");
+}
+
+#[test]
+fn zsh_nounset_hooks_once_and_status_kept() {
+    if !Sh::Zsh.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
+    s.allow("p");
+    let lines = vec![
+        "setopt nounset".to_string(),
+        Sh::Zsh.hook_line(),
+        Sh::Zsh.hook_line(),
+        "seen_status() { seen=$? }".into(),
+        "precmd_functions+=(seen_status)".into(),
+        "print -r -- \"$precmd_functions|$chpwd_functions\" > \"$OUT/pc\"".into(),
+        format!("cd {}", quote(s.path("p").as_os_str())),
+        "false".into(),
+        "printf %s \"$seen\" > \"$OUT/status\"".into(),
+        "dump inside".into(),
+    ];
+    let out = s.interactive(Sh::Zsh, &s.path("home"), &s.env(), &lines);
+    assert!(!out.contains("parameter not set"), "{out}");
+    let read = |f: &str| std::fs::read_to_string(s.path("out").join(f)).unwrap();
+    assert_eq!(read("pc").trim(), "__pyenv_guix_hook seen_status|__pyenv_guix_hook");
+    assert_eq!(read("status"), "1");
+    assert_eq!(s.dump("inside").get("P"), Some("loaded"));
+}
+
+#[test]
+fn fish_sourced_twice_hooks_once_and_status_kept() {
+    if !Sh::Fish.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
+    s.allow("p");
+    let lines = vec![
+        Sh::Fish.hook_line(),
+        Sh::Fish.hook_line(),
+        "functions --handlers-type generic > $OUT/handlers".into(),
+        format!("cd {}", quote(s.path("p").as_os_str())),
+        "false".into(),
+        "printf %s $status > $OUT/status".into(),
+        "dump inside".into(),
+    ];
+    let out = s.interactive(Sh::Fish, &s.path("home"), &s.env(), &lines);
+    let read = |f: &str| std::fs::read_to_string(s.path("out").join(f)).unwrap();
+    assert_eq!(read("handlers").matches("__pyenv_guix_hook").count(), 1, "{out}");
+    assert_eq!(read("status"), "1");
+    assert_eq!(s.dump("inside").get("P"), Some("loaded"));
+    let _ = bin();
+}
