@@ -44,14 +44,22 @@ fn check(cmd: &mut Command) -> String {
 fn rendered_hooks_pass_their_linters() {
     let s = Sandbox::new();
     if tool("shellcheck") {
-        check(Command::new("shellcheck").args(["-s", "bash"]).arg(rendered(&s, Sh::Bash)));
+        check(
+            Command::new("shellcheck")
+                .args(["-s", "bash"])
+                .arg(rendered(&s, Sh::Bash)),
+        );
     }
     check(Command::new("bash").arg("-n").arg(rendered(&s, Sh::Bash)));
     if Sh::Zsh.available() {
         check(Command::new("zsh").arg("-n").arg(rendered(&s, Sh::Zsh)));
     }
     if Sh::Fish.available() {
-        check(Command::new("fish").arg("--no-execute").arg(rendered(&s, Sh::Fish)));
+        check(
+            Command::new("fish")
+                .arg("--no-execute")
+                .arg(rendered(&s, Sh::Fish)),
+        );
     }
 }
 
@@ -68,7 +76,10 @@ fn rendered_hooks_run_under_errexit_and_nounset() {
         }
         let file = quote(rendered(&s, sh).as_os_str());
         let (flags, body) = match sh {
-            Sh::Fish => (vec!["-c"], format!("source {file}; source {file}; __pyenv_guix_hook; echo \"P=$P\"")),
+            Sh::Fish => (
+                vec!["-c"],
+                format!("source {file}; source {file}; __pyenv_guix_hook; echo \"P=$P\""),
+            ),
             _ => (
                 vec!["-e", "-u", "-c"],
                 format!("source {file}; source {file}; __pyenv_guix_hook; echo \"P=$P\""),
@@ -111,14 +122,20 @@ fn prompt_command_case(setup: &str) -> (String, String, String) {
 #[test]
 fn bash_prompt_command_string_once_and_status_kept() {
     let (pc, status, _) = prompt_command_case("PROMPT_COMMAND='seen=$?'");
-    assert_eq!(pc.trim(), r#"declare -- PROMPT_COMMAND="__pyenv_guix_hook;seen=\$?""#);
+    assert_eq!(
+        pc.trim(),
+        r#"declare -- PROMPT_COMMAND="__pyenv_guix_hook;seen=\$?""#
+    );
     assert_eq!(status, "1", "the command after the hook sees the user's $?");
 }
 
 #[test]
 fn bash_prompt_command_array_once_and_status_kept() {
     let (pc, status, _) = prompt_command_case("PROMPT_COMMAND=('seen=$?')");
-    assert_eq!(pc.trim(), r#"declare -a PROMPT_COMMAND=([0]="__pyenv_guix_hook" [1]="seen=\$?")"#);
+    assert_eq!(
+        pc.trim(),
+        r#"declare -a PROMPT_COMMAND=([0]="__pyenv_guix_hook" [1]="seen=\$?")"#
+    );
     assert_eq!(status, "1");
 }
 
@@ -145,7 +162,10 @@ fn zsh_nounset_hooks_once_and_status_kept() {
     let out = s.interactive(Sh::Zsh, &s.path("home"), &s.env(), &lines);
     assert!(!out.contains("parameter not set"), "{out}");
     let read = |f: &str| std::fs::read_to_string(s.path("out").join(f)).unwrap();
-    assert_eq!(read("pc").trim(), "__pyenv_guix_hook seen_status|__pyenv_guix_hook");
+    assert_eq!(
+        read("pc").trim(),
+        "__pyenv_guix_hook seen_status|__pyenv_guix_hook"
+    );
     assert_eq!(read("status"), "1");
     assert_eq!(s.dump("inside").get("P"), Some("loaded"));
 }
@@ -169,7 +189,11 @@ fn fish_sourced_twice_hooks_once_and_status_kept() {
     ];
     let out = s.interactive(Sh::Fish, &s.path("home"), &s.env(), &lines);
     let read = |f: &str| std::fs::read_to_string(s.path("out").join(f)).unwrap();
-    assert_eq!(read("handlers").matches("__pyenv_guix_hook").count(), 1, "{out}");
+    assert_eq!(
+        read("handlers").matches("__pyenv_guix_hook").count(),
+        1,
+        "{out}"
+    );
     assert_eq!(read("status"), "1");
     assert_eq!(s.dump("inside").get("P"), Some("loaded"));
     let _ = bin();

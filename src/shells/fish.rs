@@ -5,10 +5,6 @@ use super::Shell;
 
 pub struct Fish;
 
-/// fish keeps bytes that are not UTF-8 as characters of this private-use
-/// range, so a literal one in a value would come back as a raw byte.
-const FISH_RAW_BYTES: std::ops::RangeInclusive<char> = '\u{F600}'..='\u{F8FF}';
-
 impl Shell for Fish {
     fn hook_template(&self) -> Option<&'static str> {
         Some(include_str!("../../shells/pyenv-guix.fish"))
@@ -26,21 +22,14 @@ impl Shell for Fish {
             }
         };
         for chunk in value.utf8_chunks() {
-            for c in chunk.valid().chars() {
-                if FISH_RAW_BYTES.contains(&c) {
-                    open(out, false);
-                    let mut buf = [0; 4];
-                    for b in c.encode_utf8(&mut buf).bytes() {
-                        out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
-                    }
-                    continue;
-                }
+            if !chunk.valid().is_empty() {
                 open(out, true);
-                if c == '\\' || c == '\'' {
+            }
+            for &b in chunk.valid().as_bytes() {
+                if b == b'\\' || b == b'\'' {
                     out.push(b'\\');
                 }
-                let mut buf = [0; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                out.push(b);
             }
             for b in chunk.invalid() {
                 open(out, false);
