@@ -296,3 +296,44 @@ fn binary_gone_zsh() {
 fn binary_gone_fish() {
     binary_gone(Sh::Fish);
 }
+
+/// A corrupted or foreign PYENV_GUIX_STATE: one warning, then treated as no
+/// state, and the shell goes on.
+fn corrupted_state(sh: Sh) {
+    if !sh.available() {
+        return;
+    }
+    let s = projects();
+    s.allow("a");
+    let mut env = s.env();
+    env.push(("PYENV_GUIX_STATE".into(), "pg1.not-ours".into()));
+    let lines = vec![
+        sh.hook_line(),
+        "dump 1-outside".into(),
+        format!("cd {}", quote(s.path("a").as_os_str())),
+        "dump 2-inside".into(),
+        "cd ..".into(),
+        "dump 3-left".into(),
+    ];
+    let out = s.interactive(sh, &s.path("outside"), &env, &lines);
+    let warning = "pyenv-guix: warning: ignoring a corrupted or foreign PYENV_GUIX_STATE";
+    assert_eq!(out.matches(warning).count(), 1, "{out}");
+    assert_eq!(s.dump("1-outside").get("PYENV_GUIX_STATE"), None);
+    assert_eq!(s.dump("2-inside").get("A_VAR"), Some(A_VALUE));
+    assert_eq!(s.dump("3-left").get("A_VAR"), None);
+}
+
+#[test]
+fn corrupted_state_bash() {
+    corrupted_state(Sh::Bash);
+}
+
+#[test]
+fn corrupted_state_zsh() {
+    corrupted_state(Sh::Zsh);
+}
+
+#[test]
+fn corrupted_state_fish() {
+    corrupted_state(Sh::Fish);
+}
