@@ -15,7 +15,7 @@ use crate::log;
 /// project of this shell is undone first, as on a cd. A blocked project runs
 /// nothing. For CI, scripts and editors:
 ///
-///     pyenv-guix exec -C examples/hello -- python3 -m hello
+///   pyenv-guix exec -C examples/hello -- python3 -m hello
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
