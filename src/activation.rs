@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::envdiff::{self, Changes, Op};
+use crate::envdiff::{self, Changes, Op, Wanted};
 use crate::manifest::{self, ManifestError, Project};
 use crate::state::{self, Stamp, State};
 use crate::{log, settings, trust};
@@ -12,7 +12,7 @@ use crate::{log, settings, trust};
 /// What the directory wants.
 pub enum Target {
     NoProject,
-    Blocked { manifest: PathBuf },
+    Blocked,
     Loaded { project: Box<Project>, hash: String },
 }
 
@@ -56,50 +56,11 @@ pub fn plan(
             None
         }
     };
-    let data_dir = settings::data_dir();
-    let reload = settings::reload_stamp();
     let (target, new_state, wanted) = match manifest::find(dir) {
         None => (Target::NoProject, None, Vec::new()),
         Some(found) => {
-            let record = trust::record_path(&data_dir, &found)?;
-            match Project::load(&found) {
-                Err(e @ ManifestError::Read { .. }) => return Err(e.into()),
-                Err(e) => {
-                    // Never trusted: `allow` refuses a manifest it cannot read.
-                    log::notice(&blocked_message(&found));
-                    log::error(&e.to_string());
-                    let watched = stamps([found.clone(), record, reload]);
-                    let state = blocked_state(found.clone(), watched);
-                    (Target::Blocked { manifest: found }, Some(state), Vec::new())
-                }
-                Ok(project) => {
-                    let mut files = vec![found.clone()];
-                    files.extend(project.included_files());
-                    files.extend([record.clone(), reload]);
-                    let watched = stamps(files);
-                    match trust::check(&record, &project) {
-                        trust::Trust::Allowed(hash) => {
-                            let wanted = wanted(&project);
-                            let state = State {
-                                manifest: found,
-                                watched,
-                                loaded: Some(hash.clone()),
-                                records: Vec::new(),
-                            };
-                            let target = Target::Loaded {
-                                project: Box::new(project),
-                                hash,
-                            };
-                            (target, Some(state), wanted)
-                        }
-                        trust::Trust::Blocked | trust::Trust::Denied => {
-                            log::notice(&blocked_message(&found));
-                            let state = blocked_state(found.clone(), watched);
-                            (Target::Blocked { manifest: found }, Some(state), Vec::new())
-                        }
-                    }
-                }
-            }
+            let (target, state, wanted) = resolve(found)?;
+            (target, Some(state), wanted)
         }
     };
 
@@ -117,20 +78,54 @@ pub fn plan(
     Ok(Plan { target, changes })
 }
 
+/// What the manifest at `found` asks for, and the state that remembers it.
+fn resolve(found: PathBuf) -> Result<(Target, State, Wanted), ActivationError> {
+    let record = trust::record_path(&settings::data_dir(), &found)?;
+    let reload = settings::reload_stamp();
+    let project = match Project::load(&found) {
+        Ok(p) => p,
+        Err(e @ ManifestError::Read { .. }) => return Err(e.into()),
+        Err(e) => {
+            // Never trusted (`allow` refuses a manifest with errors): say why too.
+            log::notice(&blocked_message(&found));
+            log::error(&e.to_string());
+            let state = State {
+                watched: stamps([found.clone(), record, reload]),
+                manifest: found,
+                loaded: None,
+                records: Vec::new(),
+            };
+            return Ok((Target::Blocked, state, Vec::new()));
+        }
+    };
+    let mut files = vec![found.clone()];
+    files.extend(project.included_files());
+    files.extend([record.clone(), reload]);
+    let mut state = State {
+        manifest: found,
+        watched: stamps(files),
+        loaded: None,
+        records: Vec::new(),
+    };
+    match trust::check(&record, &project) {
+        trust::Trust::Allowed(hash) => {
+            state.loaded = Some(hash.clone());
+            let wanted = wanted(&project);
+            let project = Box::new(project);
+            Ok((Target::Loaded { project, hash }, state, wanted))
+        }
+        trust::Trust::Blocked | trust::Trust::Denied => {
+            log::notice(&blocked_message(&state.manifest));
+            Ok((Target::Blocked, state, Vec::new()))
+        }
+    }
+}
+
 pub fn blocked_message(manifest: &Path) -> String {
     format!(
         "{} is blocked. Run 'pyenv-guix allow' to trust it.",
         manifest.display()
     )
-}
-
-fn blocked_state(manifest: PathBuf, watched: Vec<(PathBuf, Stamp)>) -> State {
-    State {
-        manifest,
-        watched,
-        loaded: None,
-        records: Vec::new(),
-    }
 }
 
 fn stamps(files: impl IntoIterator<Item = PathBuf>) -> Vec<(PathBuf, Stamp)> {
@@ -144,7 +139,7 @@ fn stamps(files: impl IntoIterator<Item = PathBuf>) -> Vec<(PathBuf, Stamp)> {
 }
 
 /// The variables a loaded project sets, in a fixed order.
-fn wanted(project: &Project) -> Vec<(String, Op)> {
+fn wanted(project: &Project) -> Wanted {
     let mut ops = vec![(
         "PYENV_GUIX_ROOT".to_string(),
         Op::Set(project.root.clone().into_os_string()),

@@ -34,6 +34,9 @@ pub enum Record {
 
 pub type Records = Vec<(String, Record)>;
 
+/// What a project asks for, variable by variable, in order.
+pub type Wanted = Vec<(String, Op)>;
+
 /// The variables to change: `None` unsets.
 pub type Changes = BTreeMap<String, Option<OsString>>;
 

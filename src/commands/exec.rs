@@ -40,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         None => activation::shell_dir().context("cannot read the current directory")?,
     };
     let plan = activation::plan(&dir, &|name| std::env::var_os(name))?;
-    if let Target::Blocked { .. } = plan.target {
+    if let Target::Blocked = plan.target {
         // The blocked line has been said; the exit status says the rest.
         return Ok(1);
     }
