@@ -64,6 +64,7 @@ fn journey(sh: Sh) {
         format!("cd {}", p("b")),
         "dump 06-b".into(),
         sh.prepend_path("/user/added"),
+        sh.export("B_VAR", "mine"),
         "dump 07-user-path".into(),
         format!("cd {}", p("outside")),
         "dump 08-left-b".into(),
@@ -130,7 +131,11 @@ fn journey(sh: Sh) {
     );
 
     let d = s.dump("08-left-b");
-    assert_eq!(d.get("B_VAR"), None);
+    assert_eq!(
+        d.get("B_VAR"),
+        Some("mine"),
+        "a value the user set inside is theirs"
+    );
     assert_eq!(
         d.get("PATH"),
         Some(with("/user/added").as_str()),
@@ -148,12 +153,13 @@ fn journey(sh: Sh) {
     let d = s.dump("12-b-requirements-edited");
     assert_eq!(
         d.get("B_VAR"),
-        None,
-        "an edit of a named file blocks the project again"
+        Some("mine"),
+        "an edit of a named file blocks the project again, and undo restores the user's value"
     );
 
     let mut start = s.dump("00-outside").user_visible();
     start.insert("PATH".into(), with("/user/added").into());
+    start.insert("B_VAR".into(), "mine".into());
     assert_eq!(
         s.dump("13-final").user_visible(),
         start,

@@ -64,6 +64,14 @@ impl Sh {
         }
     }
 
+    /// Export a variable, as a user would type it.
+    pub fn export(self, name: &str, value: &str) -> String {
+        match self {
+            Sh::Fish => format!("set -gx {name} {value}"),
+            _ => format!("export {name}={value}"),
+        }
+    }
+
     /// Define `dump NAME`, which writes the exported environment to $OUT/NAME.
     fn dump_function(self) -> &'static str {
         match self {
