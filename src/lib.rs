@@ -5,6 +5,8 @@ pub mod activation;
 pub mod cli;
 pub mod commands;
 pub mod envdiff;
+pub mod fsutil;
+pub mod interpreter;
 pub mod log;
 pub mod manifest;
 pub mod settings;

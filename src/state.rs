@@ -18,12 +18,22 @@ const MAGIC: &str = "pg1.";
 
 /// What a file looked like: a change to any field means "look again".
 /// All zero for a missing file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Stamp([u64; 5]);
 
 impl Stamp {
+    /// The file `path` leads to, through symlinks.
     pub fn of(path: &Path) -> Stamp {
-        match std::fs::metadata(path) {
+        Stamp::from_metadata(std::fs::metadata(path))
+    }
+
+    /// `path` itself, a symlink or not.
+    pub fn of_link(path: &Path) -> Stamp {
+        Stamp::from_metadata(std::fs::symlink_metadata(path))
+    }
+
+    fn from_metadata(meta: std::io::Result<std::fs::Metadata>) -> Stamp {
+        match meta {
             Ok(m) => Stamp([
                 m.dev(),
                 m.ino(),

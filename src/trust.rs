@@ -1,7 +1,6 @@
 //! Trust records: a manifest runs nothing until the user allowed its exact
 //! content and the content of every file it pulls in.
 
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -86,29 +85,15 @@ pub fn deny(record: &Path, manifest: &Path) -> Result<(), TrustError> {
     write(record, "deny\n", manifest)
 }
 
-/// Written whole or not at all: a half-written record must never read as trust.
 fn write(record: &Path, first_line: &str, manifest: &Path) -> Result<(), TrustError> {
-    let err = |source| TrustError::Write {
+    let mut content = first_line.as_bytes().to_vec();
+    content.extend_from_slice(manifest.as_os_str().as_bytes());
+    content.push(b'\n');
+    // Whole or not at all: a half-written record must never read as trust.
+    crate::fsutil::write_atomic(record, &content).map_err(|source| TrustError::Write {
         path: record.to_path_buf(),
         source,
-    };
-    let dir = record.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let tmp = dir.join(format!(
-        ".{}.{}",
-        record
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let mut f = std::fs::File::create(&tmp).map_err(err)?;
-    f.write_all(first_line.as_bytes())
-        .and_then(|_| f.write_all(manifest.as_os_str().as_bytes()))
-        .and_then(|_| f.write_all(b"\n"))
-        .and_then(|_| f.sync_all())
-        .map_err(err)?;
-    std::fs::rename(&tmp, record).map_err(err)
+    })
 }
 
 pub fn hex(bytes: &[u8]) -> String {

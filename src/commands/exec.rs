@@ -1,12 +1,11 @@
-use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
 use crate::activation::{self, Target};
-use crate::log;
+use crate::{fsutil, log};
 
 /// Run one command in a project's environment and exit with its status
 ///
@@ -49,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         None => std::env::var_os("PATH"),
     };
     let name = &args.command[0];
-    let Some(program) = find_program(name, new_path.as_deref(), &dir) else {
+    let Some(program) = fsutil::find_program(name, new_path.as_deref(), &dir) else {
         log::error(&format!("{}: command not found", name.to_string_lossy()));
         return Ok(127);
     };
@@ -67,19 +66,4 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let err = cmd.exec();
     log::error(&format!("cannot run {}: {err}", program.display()));
     Ok(126)
-}
-
-/// `name` as the shell would find it on `path` (an empty entry is `dir`).
-fn find_program(name: &OsStr, path: Option<&OsStr>, dir: &Path) -> Option<PathBuf> {
-    if name.as_bytes().contains(&b'/') {
-        return Some(dir.join(name));
-    }
-    let path = path?;
-    path.as_bytes()
-        .split(|&b| b == b':')
-        .map(|entry| match entry {
-            b"" => dir.join(name),
-            e => dir.join(OsStr::from_bytes(e)).join(name),
-        })
-        .find(|p| super::hook::is_executable(p))
 }

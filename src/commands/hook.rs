@@ -1,6 +1,6 @@
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -50,12 +50,7 @@ fn invoked_path() -> PathBuf {
         .iter()
         .flat_map(std::env::split_paths)
         .map(|dir| dir.join(&arg0))
-        .find(|p| is_executable(p))
+        .find(|p| crate::fsutil::is_executable(p))
         .and_then(|p| std::path::absolute(&p).ok())
         .unwrap_or(arg0)
-}
-
-pub fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }

@@ -1,0 +1,216 @@
+//! The Python interpreter a project uses, and what makes it itself.
+//!
+//! Its identity is what the interpreter reports (never the PATH entry, which
+//! may be a shim or a profile symlink); on Guix it is the interpreter's store
+//! item, `/gnu/store/<hash>-python-X.Y.Z` (the seed's PYTHONHASH). Facts are
+//! asked once and cached, so entering a built project starts no Python.
+
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::state::Stamp;
+use crate::trust::hex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InterpreterError {
+    #[error("Python interpreter `{0}` not found on PATH (set [python].interpreter)")]
+    NotFound(String),
+    #[error("cannot run the Python interpreter {}: {source}", path.display())]
+    Run {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the Python interpreter {} failed to report itself: {message}", path.display())]
+    Report { path: PathBuf, message: String },
+}
+
+/// What the interpreter says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facts {
+    /// The interpreter as located: the command to run.
+    pub path: PathBuf,
+    /// `sys.executable`, resolved.
+    pub executable: PathBuf,
+    /// `sys.version`, in full.
+    pub version: String,
+    /// `X.Y`
+    pub version_short: String,
+    /// `sys.implementation.cache_tag`, e.g. `cpython-311`.
+    pub implementation: String,
+    /// `sysconfig.get_platform()`
+    pub platform: String,
+    /// The Guix store item holding the interpreter, when it is in one.
+    pub store_item: Option<PathBuf>,
+}
+
+impl Facts {
+    /// The part of the prefix key that names the interpreter.
+    pub fn identity(&self) -> String {
+        match &self.store_item {
+            Some(item) => format!("store {}", item.display()),
+            None => format!(
+                "executable {}\nversion {}\nimplementation {}\nplatform {}",
+                self.executable.display(),
+                self.version.replace('\n', " "),
+                self.implementation,
+                self.platform
+            ),
+        }
+    }
+}
+
+const REPORT: &str = "import json, os, sys, sysconfig\n\
+print(json.dumps({'executable': os.path.realpath(sys.executable), 'version': sys.version, \
+'version_short': '%d.%d' % sys.version_info[:2], 'implementation': sys.implementation.cache_tag, \
+'platform': sysconfig.get_platform()}))";
+
+#[derive(Deserialize)]
+struct Report {
+    executable: PathBuf,
+    version: String,
+    version_short: String,
+    implementation: String,
+    platform: String,
+}
+
+/// `command` as the shell would find it on `path` (the PATH the user had
+/// before the project changed it); with a slash, relative to `root`.
+pub fn locate(
+    command: &str,
+    path: Option<&OsStr>,
+    root: &Path,
+) -> Result<PathBuf, InterpreterError> {
+    crate::fsutil::find_program(OsStr::new(command), path, root)
+        .filter(|p| crate::fsutil::is_executable(p))
+        .ok_or_else(|| InterpreterError::NotFound(command.to_string()))
+}
+
+#[derive(Serialize, Deserialize)]
+struct Cached {
+    link: Stamp,
+    target: Stamp,
+    facts: Facts,
+}
+
+/// The facts of the interpreter at `path`, from the cache when the file is
+/// unchanged. A script (a pyenv shim, say) may run a different Python each
+/// time, so its answer is never cached.
+pub fn facts(path: &Path, cache_dir: &Path) -> Result<Facts, InterpreterError> {
+    let cache_file = cache_dir
+        .join("interpreters")
+        .join(hex(&Sha256::digest(path.as_os_str().as_bytes())));
+    let (link, target) = (Stamp::of_link(path), Stamp::of(path));
+    if let Ok(bytes) = std::fs::read(&cache_file)
+        && let Ok(c) = serde_json::from_slice::<Cached>(&bytes)
+        && c.link == link
+        && c.target == target
+    {
+        return Ok(c.facts);
+    }
+    let facts = ask(path)?;
+    if !is_script(path) {
+        let cached = Cached {
+            link,
+            target,
+            facts: facts.clone(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&cached) {
+            // A cache that cannot be written only costs a Python start next time.
+            let _ = crate::fsutil::write_atomic(&cache_file, &bytes);
+        }
+    }
+    Ok(facts)
+}
+
+fn ask(path: &Path) -> Result<Facts, InterpreterError> {
+    let out = Command::new(path)
+        .args(["-I", "-c", REPORT])
+        .output()
+        .map_err(|source| InterpreterError::Run {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let report = |message: String| InterpreterError::Report {
+        path: path.to_path_buf(),
+        message,
+    };
+    if !out.status.success() {
+        return Err(report(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    let r: Report = serde_json::from_slice(&out.stdout).map_err(|e| report(e.to_string()))?;
+    Ok(Facts {
+        path: path.to_path_buf(),
+        store_item: store_item(path).or_else(|| store_item(&r.executable)),
+        executable: r.executable,
+        version: r.version,
+        version_short: r.version_short,
+        implementation: r.implementation,
+        platform: r.platform,
+    })
+}
+
+fn is_script(path: &Path) -> bool {
+    let mut head = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|_| &head == b"#!")
+}
+
+/// The `<hash>-python-X.Y.Z` store item that `path` leads to, following its
+/// chain of symlinks one link at a time (a profile's `bin/python3` points
+/// into the profile's store item, which points into Python's).
+pub fn store_item(path: &Path) -> Option<PathBuf> {
+    let mut here = path.to_path_buf();
+    for _ in 0..40 {
+        if let Some(item) = here.ancestors().find(|a| is_python_item(a)) {
+            return Some(item.to_path_buf());
+        }
+        let target = std::fs::read_link(&here).ok()?;
+        here = here.parent().unwrap_or(Path::new("/")).join(target);
+    }
+    None
+}
+
+/// A store item name: 32 characters of Guix's base32, `-python-`, a digit.
+fn is_python_item(dir: &Path) -> bool {
+    let Some(name) = dir.file_name().and_then(OsStr::to_str) else {
+        return false;
+    };
+    let Some((hash, rest)) = name.split_once('-') else {
+        return false;
+    };
+    hash.len() == 32
+        && hash
+            .bytes()
+            .all(|b| b"0123456789abcdfghijklmnpqrsvwxyz".contains(&b))
+        && rest
+            .strip_prefix("python-")
+            .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_item_names() {
+        let item = "/gnu/store/0123456789abcdfghijklmnpqrsvwxyz-python-3.11.7";
+        assert!(is_python_item(Path::new(item)));
+        assert_eq!(
+            store_item(&Path::new(item).join("bin/python3")),
+            Some(PathBuf::from(item))
+        );
+        assert!(!is_python_item(Path::new(
+            "/gnu/store/0123456789abcdfghijklmnpqrsvwxyz-python-rapidjson-1.0"
+        )));
+        assert!(!is_python_item(Path::new("/usr/lib/python3.11")));
+    }
+}
