@@ -4,8 +4,11 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::envdiff::{self, Changes, Op, Wanted};
-use crate::manifest::{self, ManifestError, Project};
+use std::ffi::OsStr;
+
+use crate::envdiff::{self, Changes, Wanted};
+use crate::manifest::{self, ManifestError, PipMode, Project};
+use crate::materialise::{self, Materialised};
 use crate::state::{self, Stamp, State};
 use crate::{log, settings, trust};
 
@@ -13,7 +16,15 @@ use crate::{log, settings, trust};
 pub enum Target {
     NoProject,
     Blocked,
-    Loaded { project: Box<Project>, hash: String },
+    /// Trusted, but what it needs could not be built: nothing is active.
+    Failed,
+    /// Trusted, a rebuild failed: the last good environment stays active.
+    Kept,
+    Loaded {
+        project: Box<Project>,
+        hash: String,
+        built: Box<Materialised>,
+    },
 }
 
 pub struct Plan {
@@ -56,16 +67,26 @@ pub fn plan(
             None
         }
     };
+    let old_records = old.as_ref().map(|s| s.records.as_slice()).unwrap_or(&[]);
+    // The PATH the user had before any project changed it: where the
+    // interpreter is looked up.
+    let (_, undone) = envdiff::transition(current, old_records, &[]);
+    let base_path = match undone.get("PATH") {
+        Some(v) => v.clone(),
+        None => current("PATH"),
+    };
     let (target, new_state, wanted) = match manifest::find(dir) {
-        None => (Target::NoProject, None, Vec::new()),
+        None => (Target::NoProject, None, Wanted::default()),
         Some(found) => {
-            let (target, state, wanted) = resolve(found)?;
+            let (target, state, wanted) = resolve(found, base_path.as_deref(), old.as_ref())?;
             (target, Some(state), wanted)
         }
     };
 
-    let old_records = old.as_ref().map(|s| s.records.as_slice()).unwrap_or(&[]);
-    let (records, mut changes) = envdiff::transition(current, old_records, &wanted);
+    let (records, mut changes) = match target {
+        Target::Kept => (old_records.to_vec(), Changes::new()),
+        _ => envdiff::transition(current, old_records, wanted.as_slice()),
+    };
     report(&old, &target, &changes, current);
 
     let new_state = new_state.map(|mut s| {
@@ -79,7 +100,11 @@ pub fn plan(
 }
 
 /// What the manifest at `found` asks for, and the state that remembers it.
-fn resolve(found: PathBuf) -> Result<(Target, State, Wanted), ActivationError> {
+fn resolve(
+    found: PathBuf,
+    base_path: Option<&OsStr>,
+    old: Option<&State>,
+) -> Result<(Target, State, Wanted), ActivationError> {
     let record = trust::record_path(&settings::data_dir(), &found)?;
     let reload = settings::reload_stamp();
     let project = match Project::load(&found) {
@@ -95,7 +120,7 @@ fn resolve(found: PathBuf) -> Result<(Target, State, Wanted), ActivationError> {
                 loaded: None,
                 records: Vec::new(),
             };
-            return Ok((Target::Blocked, state, Vec::new()));
+            return Ok((Target::Blocked, state, Wanted::default()));
         }
     };
     let mut files = vec![found.clone()];
@@ -107,16 +132,41 @@ fn resolve(found: PathBuf) -> Result<(Target, State, Wanted), ActivationError> {
         loaded: None,
         records: Vec::new(),
     };
-    match trust::check(&record, &project) {
-        trust::Trust::Allowed(hash) => {
-            state.loaded = Some(hash.clone());
-            let wanted = wanted(&project);
-            let project = Box::new(project);
-            Ok((Target::Loaded { project, hash }, state, wanted))
-        }
+    let hash = match trust::check(&record, &project) {
+        trust::Trust::Allowed(hash) => hash,
         trust::Trust::Blocked | trust::Trust::Denied => {
             log::notice(&blocked_message(&state.manifest));
-            Ok((Target::Blocked, state, Vec::new()))
+            return Ok((Target::Blocked, state, Wanted::default()));
+        }
+    };
+    match materialise::materialise(&project, base_path, materialise::Mode::Build) {
+        Ok(built) => {
+            state.loaded = Some(hash.clone());
+            let wanted = wanted(&project, &built);
+            let (project, built) = (Box::new(project), Box::new(built));
+            Ok((
+                Target::Loaded {
+                    project,
+                    hash,
+                    built,
+                },
+                state,
+                wanted,
+            ))
+        }
+        Err(e) => {
+            log::error(&e.to_string());
+            match old {
+                Some(o) if o.manifest == state.manifest && o.loaded.is_some() => {
+                    log::warn(&format!(
+                        "keeping the last good environment of {}",
+                        state.manifest.display()
+                    ));
+                    state.loaded.clone_from(&o.loaded);
+                    Ok((Target::Kept, state, Wanted::default()))
+                }
+                _ => Ok((Target::Failed, state, Wanted::default())),
+            }
         }
     }
 }
@@ -138,19 +188,25 @@ fn stamps(files: impl IntoIterator<Item = PathBuf>) -> Vec<(PathBuf, Stamp)> {
         .collect()
 }
 
-/// The variables a loaded project sets, in a fixed order.
-fn wanted(project: &Project) -> Wanted {
-    let mut ops = vec![(
-        "PYENV_GUIX_ROOT".to_string(),
-        Op::Set(project.root.clone().into_os_string()),
-    )];
-    for (name, value) in &project.manifest.env {
-        ops.push((name.get_ref().clone(), Op::Set(OsString::from(value))));
-    }
+/// The variables a loaded project sets, highest precedence first: its own
+/// `[path]`, then the pip prefix, then the Guix profile; `[env]` last, as
+/// the final word.
+fn wanted(project: &Project, built: &Materialised) -> Wanted {
+    let mut w = Wanted::default();
+    w.set("PYENV_GUIX_ROOT", &project.root);
     for (name, entries) in project.path_entries() {
-        ops.push((name, Op::Prepend(entries)));
+        w.prepend(&name, entries);
     }
-    ops
+    let mode = project.manifest.pip.mode;
+    built.add_to(&mut w, mode);
+    // Keep ~/.local packages from shadowing the project's (Guix bug 64573).
+    if mode != PipMode::User {
+        w.set("PYTHONNOUSERSITE", "1");
+    }
+    for (name, value) in &project.manifest.env {
+        w.set(name.get_ref(), value);
+    }
+    w
 }
 
 /// direnv-style lines: `loading …`, `export +A ~PATH -B`, `unloading`.
@@ -166,7 +222,9 @@ fn report(
             .map(|h| (s.manifest.as_path(), h.as_str()))
     });
     let now = match target {
-        Target::Loaded { project, hash } => Some((project.manifest_path.as_path(), hash.as_str())),
+        Target::Loaded { project, hash, .. } => {
+            Some((project.manifest_path.as_path(), hash.as_str()))
+        }
         _ => None,
     };
     if was.is_some() && was != now {

@@ -34,8 +34,33 @@ pub enum Record {
 
 pub type Records = Vec<(String, Record)>;
 
-/// What a project asks for, variable by variable, in order.
-pub type Wanted = Vec<(String, Op)>;
+/// What a project asks for, one op per variable, in order. Sources add to
+/// it from the highest precedence down: a later prepend goes after the
+/// entries already there; a set replaces whatever was asked before.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Wanted(Vec<(String, Op)>);
+
+impl Wanted {
+    pub fn set(&mut self, name: &str, value: impl Into<OsString>) {
+        self.0.retain(|(n, _)| n != name);
+        self.0.push((name.to_string(), Op::Set(value.into())));
+    }
+
+    pub fn prepend(&mut self, name: &str, entries: Vec<OsString>) {
+        if entries.is_empty() {
+            return;
+        }
+        match self.0.iter_mut().find(|(n, _)| n == name) {
+            Some((_, Op::Prepend(have))) => have.extend(entries),
+            Some((_, Op::Set(_))) => {}
+            None => self.0.push((name.to_string(), Op::Prepend(entries))),
+        }
+    }
+
+    pub fn as_slice(&self) -> &[(String, Op)] {
+        &self.0
+    }
+}
 
 /// The variables to change: `None` unsets.
 pub type Changes = BTreeMap<String, Option<OsString>>;

@@ -2,13 +2,17 @@
 //! on GNU Guix or on the host's Python.
 
 pub mod activation;
+pub mod buildlock;
 pub mod cli;
 pub mod commands;
 pub mod envdiff;
 pub mod fsutil;
+pub mod guix;
 pub mod interpreter;
 pub mod log;
 pub mod manifest;
+pub mod materialise;
+pub mod prefix;
 pub mod settings;
 pub mod shells;
 pub mod state;

@@ -26,9 +26,9 @@ XDG_DATA_DIRS = ["share"]
     s.write("a/nested/.pyguix.toml", "[env]\nNESTED = \"yes\"\n");
     s.write(
         "b/.pyguix.toml",
-        "[pip]\nrequirements = [\"requirements.txt\"]\n\n[env]\nB_VAR = \"b\"\n\n[path]\nPATH = [\"tools\"]\n",
+        "[guix]\nchannels = \"channels.scm\"\n\n[env]\nB_VAR = \"b\"\n\n[path]\nPATH = [\"tools\"]\n",
     );
-    s.write("b/requirements.txt", "prov==1.5.3\n");
+    s.write("b/channels.scm", "(list %default-guix-channel)\n");
     s
 }
 
@@ -74,8 +74,8 @@ fn journey(sh: Sh) {
         "dump 10-a-edited".into(),
         format!("cd {}", p("b")),
         "dump 11-b-again".into(),
-        "echo 'six==1.16.0' >> requirements.txt".into(),
-        "dump 12-b-requirements-edited".into(),
+        "echo ';; pinned' >> channels.scm".into(),
+        "dump 12-b-channels-edited".into(),
         format!("cd {}", p("outside")),
         "dump 13-final".into(),
     ];
@@ -150,7 +150,7 @@ fn journey(sh: Sh) {
     assert_eq!(d.get("PATH"), Some(with("/user/added").as_str()));
 
     assert_eq!(s.dump("11-b-again").get("B_VAR"), Some("b"));
-    let d = s.dump("12-b-requirements-edited");
+    let d = s.dump("12-b-channels-edited");
     assert_eq!(
         d.get("B_VAR"),
         Some("mine"),
@@ -182,7 +182,7 @@ fn journey(sh: Sh) {
         "{out}"
     );
     assert!(
-        out.contains("pyenv-guix: export +A_VAR ~PATH +XDG_DATA_DIRS"),
+        out.contains("pyenv-guix: export +A_VAR ~PATH +PYTHONNOUSERSITE +XDG_DATA_DIRS"),
         "{out}"
     );
     assert!(out.contains("pyenv-guix: unloading"), "{out}");

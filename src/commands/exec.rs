@@ -39,8 +39,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         None => activation::shell_dir().context("cannot read the current directory")?,
     };
     let plan = activation::plan(&dir, &|name| std::env::var_os(name))?;
-    if let Target::Blocked = plan.target {
-        // The blocked line has been said; the exit status says the rest.
+    if let Target::Blocked | Target::Failed = plan.target {
+        // Why has been said; the exit status says the rest.
         return Ok(1);
     }
     let new_path = match plan.changes.get("PATH") {

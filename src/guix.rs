@@ -1,0 +1,313 @@
+//! Guix profiles: one per sorted package specs (and channels pin, or the
+//! Guix the user runs now), built with `guix package -p PROFILE -m
+//! MANIFEST.scm`, read back from `PROFILE/etc/profile` with no Guix process.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use sha2::{Digest, Sha256};
+
+use crate::buildlock::Slot;
+use crate::envdiff::Wanted;
+use crate::manifest::Project;
+use crate::trust::hex;
+use crate::{fsutil, log, settings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GuixError {
+    #[error(
+        "{} lists Guix packages, but there is no `{command}` to build them. \
+         Install GNU Guix, point PYENV_GUIX_GUIX at it, or remove [guix] packages to use the host's Python",
+        manifest.display()
+    )]
+    NotInstalled { manifest: PathBuf, command: String },
+    #[error("guix failed to build profile {key} ({status}); its output is above")]
+    Failed { key: String, status: String },
+    #[error("the build of Guix profile {key} failed before; run 'pyenv-guix reload' to retry")]
+    FailedBefore { key: String },
+    #[error("{}: cannot read channels file: {source}", path.display())]
+    Channels {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchPath {
+    Prepend(String, Vec<OsString>),
+    Set(String, OsString),
+}
+
+#[derive(Debug)]
+pub struct Profile {
+    pub key: String,
+    /// `$PYENV_GUIX_CACHE_DIR/profiles/<key>`: a Guix GC root while it exists.
+    pub path: PathBuf,
+    /// The store path the profile points at, once built.
+    pub store_path: Option<PathBuf>,
+    pub search_paths: Vec<SearchPath>,
+}
+
+impl Profile {
+    pub fn python(&self) -> Option<PathBuf> {
+        let p = self.path.join("bin").join("python3");
+        fsutil::is_executable(&p).then_some(p)
+    }
+
+    pub fn uses_guix_pythonpath(&self) -> bool {
+        self.search_paths
+            .iter()
+            .any(|s| matches!(s, SearchPath::Prepend(n, _) | SearchPath::Set(n, _) if n == "GUIX_PYTHONPATH"))
+    }
+
+    /// What pip must see to know what Guix already provides.
+    pub fn python_env(&self) -> Vec<(String, OsString)> {
+        self.search_paths
+            .iter()
+            .filter_map(|s| match s {
+                SearchPath::Prepend(n, entries) if n.ends_with("PYTHONPATH") => {
+                    Some((n.clone(), crate::envdiff::join(entries)))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn add_to(&self, wanted: &mut Wanted) {
+        wanted.set("PYENV_GUIX_PROFILE", &self.path);
+        for s in &self.search_paths {
+            match s {
+                SearchPath::Prepend(name, entries) => wanted.prepend(name, entries.clone()),
+                SearchPath::Set(name, value) => wanted.set(name, value),
+            }
+        }
+    }
+}
+
+/// The guix command: `PYENV_GUIX_GUIX` (split as a shell would), else `guix`.
+fn command() -> Vec<String> {
+    std::env::var("PYENV_GUIX_GUIX")
+        .ok()
+        .and_then(|v| shell_words::split(&v).ok())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| vec!["guix".to_string()])
+}
+
+/// The profile for `project`, built when `build` and not built yet.
+pub fn profile(project: &Project, cache: &Path, build: bool) -> Result<Profile, GuixError> {
+    let guix = &project.manifest.guix;
+    let mut specs = guix.packages.clone();
+    specs.sort();
+    let channels = match &guix.channels {
+        Some(rel) => {
+            let path = project.root.join(rel);
+            let bytes = std::fs::read(&path).map_err(|source| GuixError::Channels {
+                path: path.clone(),
+                source,
+            })?;
+            Some((path, bytes))
+        }
+        None => None,
+    };
+    let cmd = command();
+    let mut keyed = format!("pyenv-guix profile 1\n{}\n", specs.join("\n"));
+    match &channels {
+        Some((_, bytes)) => keyed.push_str(&format!("channels {}\n", hex(&Sha256::digest(bytes)))),
+        // Unpinned: the Guix the user runs now, so that after `guix pull`
+        // the next entry rebuilds, as `guix shell`'s own cache does.
+        None => keyed.push_str(&format!("guix {}\n", current_guix(&cmd[0]).display())),
+    }
+    let key = hex(&Sha256::digest(keyed.as_bytes()));
+    let dir = cache.join("profiles");
+    let path = dir.join(&key);
+    if build && !is_built(&path) {
+        let slot = Slot::new(&dir, &key);
+        let io = |what: String| move |source| GuixError::Io { what, source };
+        let _lock = slot
+            .lock(&format!("Guix profile {key}"))
+            .map_err(io(format!("cannot lock profile {key}")))?;
+        if !is_built(&path) {
+            if slot.failed_before(&settings::reload_stamp()).is_some() {
+                return Err(GuixError::FailedBefore { key });
+            }
+            if fsutil::find_program(
+                cmd[0].as_ref(),
+                std::env::var_os("PATH").as_deref(),
+                &project.root,
+            )
+            .is_none()
+            {
+                return Err(GuixError::NotInstalled {
+                    manifest: project.manifest_path.clone(),
+                    command: cmd.join(" "),
+                });
+            }
+            let scm = dir.join(format!("{key}.scm"));
+            let quoted: Vec<String> = specs.iter().map(|s| format!("{s:?}")).collect();
+            let text = format!("(specifications->manifest\n '({}))\n", quoted.join(" "));
+            fsutil::write_atomic(&scm, text.as_bytes())
+                .map_err(io(format!("cannot write {}", scm.display())))?;
+            let mut c = Command::new(&cmd[0]);
+            c.args(&cmd[1..]);
+            if let Some((channels, _)) = &channels {
+                c.arg("time-machine").arg("-C").arg(channels).arg("--");
+            }
+            c.arg("package").arg("-p").arg(&path).arg("-m").arg(&scm);
+            log::info(&format!(
+                "building Guix profile {} ({})",
+                path.display(),
+                specs.join(" ")
+            ));
+            // Guix's own progress goes to our stderr; stdout carries only the snippet.
+            let stderr = std::io::stderr();
+            let status = c
+                .stdin(Stdio::null())
+                .stdout(
+                    std::os::fd::AsFd::as_fd(&stderr)
+                        .try_clone_to_owned()
+                        .map(Stdio::from)
+                        .unwrap_or(Stdio::null()),
+                )
+                .status()
+                .map_err(io(format!("cannot run {}", cmd.join(" "))))?;
+            if !status.success() || !is_built(&path) {
+                slot.record_failure(&status.to_string());
+                return Err(GuixError::Failed {
+                    key,
+                    status: status.to_string(),
+                });
+            }
+            slot.clear_failure();
+        }
+    }
+    let store_path = std::fs::canonicalize(&path).ok();
+    let search_paths = std::fs::read_to_string(path.join("etc/profile"))
+        .map(|text| parse_profile(&text))
+        .unwrap_or_default();
+    Ok(Profile {
+        key,
+        path,
+        store_path,
+        search_paths,
+    })
+}
+
+/// Guix makes the profile link only when the profile is complete.
+fn is_built(path: &Path) -> bool {
+    path.join("etc/profile").is_file()
+}
+
+/// `~/.config/guix/current` resolved, else the guix command itself resolved.
+fn current_guix(cmd: &str) -> PathBuf {
+    let current = dirs::config_dir().map(|d| d.join("guix/current"));
+    if let Some(p) = current.and_then(|c| std::fs::canonicalize(c).ok()) {
+        return p;
+    }
+    fsutil::find_program(
+        cmd.as_ref(),
+        std::env::var_os("PATH").as_deref(),
+        Path::new("/"),
+    )
+    .and_then(|p| std::fs::canonicalize(p).ok())
+    .unwrap_or_else(|| PathBuf::from(cmd))
+}
+
+/// Read `etc/profile` lines such as
+/// `export PATH="${GUIX_PROFILE:-/gnu/store/…-profile}/bin${PATH:+:}$PATH"`
+/// with the store path spelt out, as `--search-paths=prefix` prints them.
+pub fn parse_profile(text: &str) -> Vec<SearchPath> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.trim().strip_prefix("export ") else {
+            continue;
+        };
+        let Some((name, value)) = rest.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().trim_matches('"');
+        let value = expand_profile(value);
+        let tail = format!("${{{name}:+:}}${name}");
+        let head = format!("${name}${{{name}:+:}}");
+        if let Some(v) = value.strip_suffix(&tail) {
+            out.push(SearchPath::Prepend(name.to_string(), split(v)));
+        } else if let Some(v) = value.strip_prefix(&head) {
+            // A suffix search path: ours still go first, which is what a
+            // project environment wants.
+            out.push(SearchPath::Prepend(name.to_string(), split(v)));
+        } else {
+            out.push(SearchPath::Set(name.to_string(), value.into()));
+        }
+    }
+    out
+}
+
+fn split(v: &str) -> Vec<OsString> {
+    v.split(':')
+        .filter(|e| !e.is_empty())
+        .map(OsString::from)
+        .collect()
+}
+
+/// `${GUIX_PROFILE:-X}` → `X`.
+fn expand_profile(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(i) = rest.find("${GUIX_PROFILE:-") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + "${GUIX_PROFILE:-".len()..];
+        match after.find('}') {
+            Some(j) => {
+                out.push_str(&after[..j]);
+                rest = &after[j + 1..];
+            }
+            None => {
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_guix_profile_lines() {
+        let text = r#"# Source this file to define all the relevant environment variables in Bash
+export PATH="${GUIX_PROFILE:-/gnu/store/aaa-profile}/bin${PATH:+:}$PATH"
+export GUIX_PYTHONPATH="${GUIX_PROFILE:-/gnu/store/aaa-profile}/lib/python3.11/site-packages${GUIX_PYTHONPATH:+:}$GUIX_PYTHONPATH"
+export XDG_DATA_DIRS="${GUIX_PROFILE:-/gnu/store/aaa-profile}/share:${GUIX_PROFILE:-/gnu/store/aaa-profile}/x${XDG_DATA_DIRS:+:}$XDG_DATA_DIRS"
+export SSL_CERT_FILE="${GUIX_PROFILE:-/gnu/store/aaa-profile}/etc/ssl/certs/ca-certificates.crt"
+"#;
+        let got = parse_profile(text);
+        assert_eq!(
+            got,
+            vec![
+                SearchPath::Prepend("PATH".into(), vec!["/gnu/store/aaa-profile/bin".into()]),
+                SearchPath::Prepend(
+                    "GUIX_PYTHONPATH".into(),
+                    vec!["/gnu/store/aaa-profile/lib/python3.11/site-packages".into()]
+                ),
+                SearchPath::Prepend(
+                    "XDG_DATA_DIRS".into(),
+                    vec![
+                        "/gnu/store/aaa-profile/share".into(),
+                        "/gnu/store/aaa-profile/x".into()
+                    ]
+                ),
+                SearchPath::Set(
+                    "SSL_CERT_FILE".into(),
+                    "/gnu/store/aaa-profile/etc/ssl/certs/ca-certificates.crt".into()
+                ),
+            ]
+        );
+    }
+}

@@ -1,0 +1,168 @@
+//! What a trusted project needs built before its environment exists: the
+//! Guix profile, the interpreter's facts, the pip prefix. One more source of
+//! environment changes for the engine.
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+use crate::envdiff::Wanted;
+use crate::guix::{self, GuixError, Profile};
+use crate::interpreter::{self, Facts, InterpreterError};
+use crate::manifest::{PipMode, Project};
+use crate::prefix::{self, BuildError, Inputs, Layout};
+use crate::settings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MaterialiseError {
+    #[error(transparent)]
+    Interpreter(#[from] InterpreterError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Guix(#[from] GuixError),
+    #[error("{}: cannot read requirements file: {source}", path.display())]
+    Requirements {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Build what is missing, or only look (`status`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Build,
+    Look,
+}
+
+#[derive(Debug, Default)]
+pub struct Materialised {
+    pub profile: Option<Profile>,
+    pub facts: Option<Facts>,
+    pub prefix: Option<PrefixState>,
+}
+
+#[derive(Debug)]
+pub struct PrefixState {
+    pub key: String,
+    pub path: PathBuf,
+    pub inputs: String,
+    /// `None` until built.
+    pub layout: Option<Layout>,
+}
+
+pub fn has_pip(project: &Project) -> bool {
+    let pip = &project.manifest.pip;
+    !pip.packages.is_empty() || !pip.requirements.is_empty()
+}
+
+/// `base_path` is the PATH the user had before any project changed it.
+pub fn materialise(
+    project: &Project,
+    base_path: Option<&OsStr>,
+    mode: Mode,
+) -> Result<Materialised, MaterialiseError> {
+    let cache = settings::cache_dir();
+    let mut out = Materialised::default();
+    if !project.manifest.guix.packages.is_empty() {
+        out.profile = Some(guix::profile(project, &cache, mode == Mode::Build)?);
+    }
+    if !has_pip(project) {
+        return Ok(out);
+    }
+    let python = match out.profile.as_ref().and_then(Profile::python) {
+        Some(p) => p,
+        None => interpreter::locate(
+            &project.manifest.python.interpreter,
+            base_path,
+            &project.root,
+        )?,
+    };
+    let facts = interpreter::facts(&python, &cache)?;
+    let requirement_files = project
+        .manifest
+        .pip
+        .requirements
+        .iter()
+        .map(|rel| {
+            let path = project.root.join(rel);
+            std::fs::read(&path)
+                .map(|bytes| (path.clone(), bytes))
+                .map_err(|source| MaterialiseError::Requirements { path, source })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let inputs = Inputs {
+        facts: &facts,
+        profile: out.profile.as_ref().and_then(|p| p.store_path.as_deref()),
+        pip: &project.manifest.pip,
+        requirement_files,
+    };
+    let key = inputs.key();
+    let path = prefix::path_for(&cache, &key);
+    let layout = match mode {
+        Mode::Look => prefix::built(&path),
+        Mode::Build => {
+            let guix_env = out
+                .profile
+                .as_ref()
+                .map(Profile::python_env)
+                .unwrap_or_default();
+            let reload = settings::reload_stamp();
+            Some(prefix::ensure(&inputs, &cache, &project.root, &guix_env, &reload)?.1)
+        }
+    };
+    out.prefix = Some(PrefixState {
+        inputs: inputs.canonical(),
+        key,
+        path,
+        layout,
+    });
+    out.facts = Some(facts);
+    Ok(out)
+}
+
+impl Materialised {
+    /// Which variable the interpreter searches: `GUIX_PYTHONPATH` when the
+    /// profile's own search paths use it (a Guix Python 1.4 and later),
+    /// else `PYTHONPATH`.
+    pub fn search_var(&self) -> &'static str {
+        match &self.profile {
+            Some(p) if p.uses_guix_pythonpath() => "GUIX_PYTHONPATH",
+            _ => "PYTHONPATH",
+        }
+    }
+
+    /// Add what was built to `wanted`, below the project's own `[path]`.
+    pub fn add_to(&self, wanted: &mut Wanted, mode: PipMode) {
+        if let Some(PrefixState {
+            path,
+            layout: Some(layout),
+            ..
+        }) = &self.prefix
+        {
+            wanted.set("PYENV_GUIX_PREFIX", path);
+            let scripts: Vec<OsString> = layout.scripts_dir.iter().map(|d| d.into()).collect();
+            match mode {
+                PipMode::Prefix => {
+                    let sites = layout.site_dirs.iter().map(|d| d.into()).collect();
+                    wanted.prepend(self.search_var(), sites);
+                    wanted.prepend("PATH", scripts);
+                }
+                PipMode::Venv => {
+                    wanted.set("VIRTUAL_ENV", path);
+                    wanted.prepend("PATH", scripts);
+                }
+                PipMode::User => {
+                    wanted.set("PYTHONUSERBASE", path);
+                    wanted.prepend("PATH", scripts);
+                }
+            }
+        }
+        if let Some(profile) = &self.profile {
+            profile.add_to(wanted);
+        }
+    }
+}
+
+pub fn prefix_path(m: &Materialised) -> Option<&Path> {
+    m.prefix.as_ref().map(|p| p.path.as_path())
+}

@@ -1,0 +1,402 @@
+//! Hash-keyed prefixes for the pip-only fallbacks: the seed's
+//! `$HOME/.python_guix/$PYTHONHASH`, keyed by everything that decides what
+//! pip puts there, built complete or not at all, once.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::buildlock::Slot;
+use crate::interpreter::Facts;
+use crate::manifest::{Pip, PipMode};
+use crate::trust::hex;
+use crate::{fsutil, log};
+
+/// Written last into a finished prefix: its presence means "complete".
+const MARKER: &str = ".pyenv-guix-prefix.json";
+/// How much of pip's output a failure record keeps.
+const KEEP_LINES: usize = 40;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("pip failed to build prefix {key} ({status}); its output is above")]
+    Pip { key: String, status: String },
+    #[error(
+        "the build of prefix {key} failed before; run 'pyenv-guix reload' to retry:\n{message}"
+    )]
+    FailedBefore { key: String, message: String },
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
+    let what = what.into();
+    move |source| BuildError::Io { what, source }
+}
+
+/// Everything that decides a prefix's content.
+pub struct Inputs<'a> {
+    pub facts: &'a Facts,
+    /// The Guix profile's store path, when there is one: what pip installs
+    /// depends on what Guix provides.
+    pub profile: Option<&'a Path>,
+    pub pip: &'a Pip,
+    /// Each requirements file as named in the manifest, and its bytes.
+    pub requirement_files: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl Inputs<'_> {
+    /// A versioned, canonical text of the inputs; the key is its hash.
+    /// Requirement order and spacing do not matter; option order does.
+    pub fn canonical(&self) -> String {
+        let mut lines = vec!["pyenv-guix prefix 1".to_string(), self.facts.identity()];
+        match self.profile {
+            Some(p) => lines.push(format!("profile {}", p.display())),
+            None => lines.push("profile none".to_string()),
+        }
+        lines.push(format!("mode {}", self.pip.mode));
+        lines.push(format!(
+            "system-site-packages {}",
+            self.pip.system_site_packages
+        ));
+        let mut reqs: Vec<String> = self
+            .pip
+            .packages
+            .iter()
+            .map(|r| r.chars().filter(|c| !c.is_whitespace()).collect())
+            .collect();
+        reqs.sort();
+        reqs.extend(
+            self.requirement_files
+                .iter()
+                .map(|(_, bytes)| format!("file {}", hex(&Sha256::digest(bytes)))),
+        );
+        lines.extend(reqs.into_iter().map(|r| format!("requirement {r}")));
+        lines.extend(self.pip.options.iter().map(|o| format!("option {o:?}")));
+        lines.join("\n") + "\n"
+    }
+
+    pub fn key(&self) -> String {
+        hex(&Sha256::digest(self.canonical().as_bytes()))
+    }
+}
+
+/// Where pip put things, found after the build and kept in the marker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Layout {
+    pub mode: String,
+    /// Directories holding the installed distributions.
+    pub site_dirs: Vec<PathBuf>,
+    /// Where console scripts went, if any were installed.
+    pub scripts_dir: Option<PathBuf>,
+    /// The canonical inputs, for `status` and `gc`.
+    pub inputs: String,
+}
+
+pub fn path_for(cache_dir: &Path, key: &str) -> PathBuf {
+    cache_dir.join("prefixes").join(key)
+}
+
+/// The layout of a complete prefix; `None` if it is absent or unfinished.
+pub fn built(path: &Path) -> Option<Layout> {
+    let bytes = std::fs::read(path.join(MARKER)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Build the prefix unless it is built, holding a lock so that many shells
+/// entering at once build it once. An unfinished prefix (Ctrl-C, SIGKILL,
+/// full disk) is removed and rebuilt; a failure is recorded and not retried
+/// until `reload` (or a change of inputs, which is another key).
+/// pip runs in `workdir` (the project root), so relative paths in options
+/// and requirements mean what they say.
+pub fn ensure(
+    inputs: &Inputs,
+    cache_dir: &Path,
+    workdir: &Path,
+    guix_env: &[(String, OsString)],
+    reload_stamp: &Path,
+) -> Result<(PathBuf, Layout), BuildError> {
+    let key = inputs.key();
+    let path = path_for(cache_dir, &key);
+    if let Some(layout) = built(&path) {
+        return Ok((path, layout));
+    }
+    let slot = Slot::new(&cache_dir.join("prefixes"), &key);
+    let _lock = slot
+        .lock(&format!("prefix {key}"))
+        .map_err(io(format!("cannot lock prefix {key}")))?;
+    if let Some(layout) = built(&path) {
+        return Ok((path, layout));
+    }
+    if let Some(message) = slot.failed_before(reload_stamp) {
+        return Err(BuildError::FailedBefore { key, message });
+    }
+    if path.exists() {
+        log::info(&format!(
+            "removing the unfinished prefix {}",
+            path.display()
+        ));
+        std::fs::remove_dir_all(&path).map_err(io(format!("cannot remove {}", path.display())))?;
+    }
+    log::info(&format!(
+        "building prefix {} ({} mode)",
+        path.display(),
+        inputs.pip.mode
+    ));
+    if let Err(e) = build(inputs, &path, workdir, guix_env) {
+        let _ = std::fs::remove_dir_all(&path);
+        let (record, err) = match e {
+            Failure::Pip { status, tail } => (tail, BuildError::Pip { key, status }),
+            Failure::Io(err) => (err.to_string(), err),
+        };
+        slot.record_failure(&record);
+        return Err(err);
+    }
+    let layout = discover(&path, inputs);
+    let bytes = serde_json::to_vec_pretty(&layout).unwrap_or_default();
+    fsutil::write_atomic(&path.join(MARKER), &bytes)
+        .map_err(io(format!("cannot finish {}", path.display())))?;
+    slot.clear_failure();
+    Ok((path, layout))
+}
+
+enum Failure {
+    Pip { status: String, tail: String },
+    Io(BuildError),
+}
+
+fn build(
+    inputs: &Inputs,
+    path: &Path,
+    workdir: &Path,
+    guix_env: &[(String, OsString)],
+) -> Result<(), Failure> {
+    let python = &inputs.facts.path;
+    let pip = inputs.pip;
+    let mut install: Vec<OsString> = vec![
+        "install".into(),
+        "--disable-pip-version-check".into(),
+        "--no-input".into(),
+    ];
+    let mut env: Vec<(String, OsString)> = guix_env.to_vec();
+    // The prefix is ours, not the system's: pip's warning about root is noise here.
+    env.push(("PIP_ROOT_USER_ACTION".into(), "ignore".into()));
+    let pip_python = match pip.mode {
+        PipMode::Prefix => {
+            // --ignore-installed: pip never tries to remove a copy it did not
+            // put here (a read-only store item, the system's own; pip issue 10136).
+            install.extend([
+                "--prefix".into(),
+                path.into(),
+                "--ignore-installed".into(),
+                "--no-warn-script-location".into(),
+            ]);
+            env.push(("PYTHONNOUSERSITE".into(), "1".into()));
+            python.clone()
+        }
+        PipMode::User => {
+            install.extend([
+                "--user".into(),
+                "--ignore-installed".into(),
+                "--no-warn-script-location".into(),
+            ]);
+            env.push(("PYTHONUSERBASE".into(), path.into()));
+            // The user base is ours alone: Debian's "externally managed" guard
+            // protects the system's, which this does not touch.
+            env.push(("PIP_BREAK_SYSTEM_PACKAGES".into(), "1".into()));
+            python.clone()
+        }
+        PipMode::Venv => {
+            let mut venv = Command::new(python);
+            venv.args(["-m", "venv"]);
+            if pip.system_site_packages {
+                venv.arg("--system-site-packages");
+            }
+            venv.arg(path);
+            run(venv.current_dir(workdir), &env)?;
+            env.push(("PYTHONNOUSERSITE".into(), "1".into()));
+            path.join("bin").join("python")
+        }
+    };
+    install.extend(pip.options.iter().map(OsString::from));
+    install.extend(pip.packages.iter().map(OsString::from));
+    for (file, _) in &inputs.requirement_files {
+        install.extend(["-r".into(), file.into()]);
+    }
+    let mut cmd = Command::new(pip_python);
+    cmd.args(["-m", "pip"]).args(&install).current_dir(workdir);
+    run(&mut cmd, &env)
+}
+
+/// Run a build step, its output going to our stderr as progress; keep the
+/// end of it for the failure record.
+fn run(cmd: &mut Command, env: &[(String, OsString)]) -> Result<(), Failure> {
+    let describe = format!("{cmd:?}");
+    let (reader, writer) = std::io::pipe().map_err(|e| Failure::Io(io("cannot make a pipe")(e)))?;
+    let writer2 = writer
+        .try_clone()
+        .map_err(|e| Failure::Io(io("cannot make a pipe")(e)))?;
+    cmd.envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(writer2);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Failure::Io(io(format!("cannot run {describe}"))(e)))?;
+    // Our copies of the writing end must go before reading to the end.
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut tail: Vec<String> = Vec::new();
+    let mut err = std::io::stderr();
+    for line in BufReader::new(reader).split(b'\n').map_while(Result::ok) {
+        let _ = err.write_all(&line);
+        let _ = err.write_all(b"\n");
+        tail.push(String::from_utf8_lossy(&line).into_owned());
+        if tail.len() > KEEP_LINES {
+            tail.remove(0);
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| Failure::Io(io(format!("cannot wait for {describe}"))(e)))?;
+    if status.success() {
+        return Ok(());
+    }
+    Err(Failure::Pip {
+        status: status.to_string(),
+        tail: tail.join("\n"),
+    })
+}
+
+/// Find where pip put things: site directories are those holding
+/// `*.dist-info`; the scripts directory is where their RECORDs put
+/// executables. Nothing is assumed about `lib/pythonX.Y/site-packages`.
+fn discover(path: &Path, inputs: &Inputs) -> Layout {
+    let mut site_dirs = Vec::new();
+    find_site_dirs(path, 0, &mut site_dirs);
+    site_dirs.sort();
+    let scripts_dir = match inputs.pip.mode {
+        PipMode::Venv => Some(path.join("bin")),
+        _ => site_dirs.iter().find_map(|site| scripts_from_records(site)),
+    };
+    Layout {
+        mode: inputs.pip.mode.to_string(),
+        site_dirs,
+        scripts_dir,
+        inputs: inputs.canonical(),
+    }
+}
+
+fn find_site_dirs(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut subdirs = Vec::new();
+    let mut is_site = false;
+    for e in entries.flatten() {
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if e.file_name().to_string_lossy().ends_with(".dist-info") {
+            is_site = true;
+        } else {
+            subdirs.push(e.path());
+        }
+    }
+    if is_site {
+        found.push(dir.to_path_buf());
+    } else if depth < 6 {
+        for d in subdirs {
+            find_site_dirs(&d, depth + 1, found);
+        }
+    }
+}
+
+fn scripts_from_records(site: &Path) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(site).ok()?;
+    for e in entries.flatten() {
+        let record = e.path().join("RECORD");
+        let Ok(text) = std::fs::read_to_string(&record) else {
+            continue;
+        };
+        for line in text.lines() {
+            let file = line.split(',').next().unwrap_or("").trim_matches('"');
+            if !file.starts_with("../") {
+                continue;
+            }
+            let full = normalize(&site.join(file));
+            if fsutil::is_executable(&full) && !full.starts_with(site) {
+                return full.parent().map(Path::to_path_buf);
+            }
+        }
+    }
+    None
+}
+
+/// `a/b/../c` → `a/c`, without touching the disk.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> Facts {
+        Facts {
+            path: "/usr/bin/python3".into(),
+            executable: "/usr/bin/python3.11".into(),
+            version: "3.11.2 (main)".into(),
+            version_short: "3.11".into(),
+            implementation: "cpython-311".into(),
+            platform: "linux-x86_64".into(),
+            store_item: None,
+        }
+    }
+
+    #[test]
+    fn key_ignores_requirement_order_and_spacing_but_not_the_rest() {
+        let f = facts();
+        let pip = |packages: &[&str], mode| Pip {
+            packages: packages.iter().map(|s| s.to_string()).collect(),
+            mode,
+            ..Default::default()
+        };
+        let key = |p: &Pip, profile: Option<&Path>| {
+            Inputs {
+                facts: &f,
+                profile,
+                pip: p,
+                requirement_files: vec![],
+            }
+            .key()
+        };
+        let a = key(&pip(&["prov == 1.5.3", "six"], PipMode::Prefix), None);
+        assert_eq!(a, key(&pip(&["six", "prov==1.5.3"], PipMode::Prefix), None));
+        assert_ne!(a, key(&pip(&["six", "prov==1.5.3"], PipMode::Venv), None));
+        assert_ne!(
+            a,
+            key(
+                &pip(&["six", "prov==1.5.3"], PipMode::Prefix),
+                Some(Path::new("/gnu/store/x-profile"))
+            )
+        );
+        assert_eq!(a.len(), 64);
+    }
+}
