@@ -68,13 +68,7 @@ pub fn plan(
         }
     };
     let old_records = old.as_ref().map(|s| s.records.as_slice()).unwrap_or(&[]);
-    // The PATH the user had before any project changed it: where the
-    // interpreter is looked up.
-    let (_, undone) = envdiff::transition(current, old_records, &[]);
-    let base_path = match undone.get("PATH") {
-        Some(v) => v.clone(),
-        None => current("PATH"),
-    };
+    let base_path = path_before(current, old_records);
     let (target, new_state, wanted) = match manifest::find(dir) {
         None => (Target::NoProject, None, Wanted::default()),
         Some(found) => {
@@ -97,6 +91,30 @@ pub fn plan(
         changes.insert(state::VAR.to_string(), new_state);
     }
     Ok(Plan { target, changes })
+}
+
+/// The PATH the user had before any project changed it: where the
+/// interpreter is looked up.
+fn path_before(
+    current: &dyn Fn(&str) -> Option<OsString>,
+    records: &[(String, envdiff::Record)],
+) -> Option<OsString> {
+    let (_, undone) = envdiff::transition(current, records, &[]);
+    match undone.get("PATH") {
+        Some(v) => v.clone(),
+        None => current("PATH"),
+    }
+}
+
+/// `path_before` for this process's environment, as `status`, `prefix` and
+/// `gc` see it.
+pub fn user_path() -> Option<OsString> {
+    let current = |name: &str| std::env::var_os(name);
+    let records = current(state::VAR)
+        .and_then(|raw| State::decode(&raw).ok())
+        .map(|s| s.records)
+        .unwrap_or_default();
+    path_before(&current, &records)
 }
 
 /// What the manifest at `found` asks for, and the state that remembers it.

@@ -25,6 +25,8 @@ pub enum Command {
     Status(commands::status::Args),
     Exec(commands::exec::Args),
     Reload(commands::reload::Args),
+    Prefix(commands::prefix::Args),
+    Gc(commands::gc::Args),
 }
 
 /// Run the parsed command; the result is the process's exit status.
@@ -37,5 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Status(a) => commands::status::run(a),
         Command::Exec(a) => commands::exec::run(a),
         Command::Reload(a) => commands::reload::run(a),
+        Command::Prefix(a) => commands::prefix::run(a),
+        Command::Gc(a) => commands::gc::run(a),
     }
 }

@@ -3,7 +3,7 @@
 //! environment changes for the engine.
 
 use std::ffi::{OsStr, OsString};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::envdiff::Wanted;
 use crate::guix::{self, GuixError, Profile};
@@ -161,8 +161,4 @@ impl Materialised {
             profile.add_to(wanted);
         }
     }
-}
-
-pub fn prefix_path(m: &Materialised) -> Option<&Path> {
-    m.prefix.as_ref().map(|p| p.path.as_path())
 }

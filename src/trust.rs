@@ -99,3 +99,16 @@ fn write(record: &Path, first_line: &str, manifest: &Path) -> Result<(), TrustEr
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The manifests that trust records allow, as they were named when allowed.
+pub fn allowed_manifests(data_dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(data_dir.join("trust")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter(|text| text.starts_with("allow "))
+        .filter_map(|text| text.lines().nth(1).map(PathBuf::from))
+        .collect()
+}

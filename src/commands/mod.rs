@@ -4,7 +4,9 @@ pub mod allow;
 pub mod deny;
 pub mod exec;
 pub mod export;
+pub mod gc;
 pub mod hook;
+pub mod prefix;
 pub mod reload;
 pub mod status;
 

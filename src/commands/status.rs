@@ -1,15 +1,19 @@
 use std::path::PathBuf;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
+use crate::activation;
 use crate::manifest::Project;
+use crate::materialise::{self, Materialised, Mode};
 use crate::state::{self, State};
 use crate::{settings, trust};
 
-/// Show a project: root, manifest, trust, and what it asks for
+/// Show a project: root, manifest, trust, interpreter, profile, prefix
 ///
 /// Says whether the manifest is allowed, blocked or denied, whether it is
-/// active in this shell, and what it sets.
+/// active in this shell, which interpreter it uses and who that is, and the
+/// Guix profile and pip prefix it needs: their keys, paths and whether each
+/// is built. Builds nothing.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A directory (the nearest .pyguix.toml at or above it) or the manifest
@@ -32,6 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let active = std::env::var_os(state::VAR)
         .and_then(|raw| State::decode(&raw).ok())
         .is_some_and(|s| s.manifest == found && s.loaded.is_some());
+    let looked = materialise::materialise(&project, activation::user_path().as_deref(), Mode::Look);
     let m = &project.manifest;
     let paths: Vec<(String, Vec<String>)> = project
         .path_entries()
@@ -49,6 +54,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .iter()
         .map(|(k, v)| (k.get_ref().as_str(), v.as_str()))
         .collect();
+    let (built, problem) = match looked {
+        Ok(b) => (b, None),
+        Err(e) => (Materialised::default(), Some(e.to_string())),
+    };
 
     if args.json {
         let value = json!({
@@ -56,16 +65,31 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             "manifest": found,
             "trust": trust,
             "active": active,
-            "interpreter": m.python.interpreter,
-            "guix": { "packages": m.guix.packages, "channels": m.guix.channels, "profile": null },
+            "interpreter": interpreter_json(&m.python.interpreter, &built),
+            "guix": {
+                "packages": m.guix.packages,
+                "channels": m.guix.channels,
+                "profile": built.profile.as_ref().map(|p| json!({
+                    "key": p.key,
+                    "path": p.path,
+                    "store_path": p.store_path,
+                    "built": p.store_path.is_some(),
+                })),
+            },
             "pip": {
                 "mode": m.pip.mode.to_string(),
                 "packages": m.pip.packages,
                 "requirements": m.pip.requirements,
-                "prefix": null,
+                "prefix": built.prefix.as_ref().map(|p| json!({
+                    "key": p.key,
+                    "path": p.path,
+                    "built": p.layout.is_some(),
+                    "inputs": p.inputs,
+                })),
             },
             "env": env.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
             "path": paths.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "problem": problem,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(0);
@@ -78,6 +102,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             items.join(" ")
         }
     };
+    let built_word = |b: bool| if b { "built" } else { "not built" };
     println!("root         {}", project.root.display());
     println!("manifest     {}", found.display());
     println!("trust        {trust}");
@@ -85,16 +110,44 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         "active       {}",
         if active { "yes, in this shell" } else { "no" }
     );
-    println!("interpreter  {}", m.python.interpreter);
+    match &built.facts {
+        Some(f) => {
+            println!(
+                "interpreter  {} ({})",
+                f.path.display(),
+                f.executable.display()
+            );
+            println!("  version    {}", f.version.lines().next().unwrap_or(""));
+            if let Some(item) = &f.store_item {
+                println!("  store item {}", item.display());
+            }
+        }
+        None => println!("interpreter  {}", m.python.interpreter),
+    }
     println!("guix         {}", list(&m.guix.packages));
-    if !m.guix.packages.is_empty() {
-        println!("  profile    not built (this version does not build Guix profiles yet)");
+    if let Some(p) = &built.profile {
+        println!(
+            "  profile    {} ({})",
+            p.path.display(),
+            built_word(p.store_path.is_some())
+        );
+        if let Some(store) = &p.store_path {
+            println!("  store path {}", store.display());
+        }
     }
     let mut pip = m.pip.packages.clone();
     pip.extend(m.pip.requirements.iter().map(|r| format!("-r {r}")));
     println!("pip          {} (mode {})", list(&pip), m.pip.mode);
-    if !pip.is_empty() {
-        println!("  prefix     not built (this version does not build pip prefixes yet)");
+    if let Some(p) = &built.prefix {
+        println!(
+            "  prefix     {} ({})",
+            p.path.display(),
+            built_word(p.layout.is_some())
+        );
+        println!("  key        {}", p.key);
+        for line in p.inputs.lines() {
+            println!("    {line}");
+        }
     }
     for (name, value) in &env {
         println!("env          {name}={value}");
@@ -102,5 +155,23 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     for (name, entries) in &paths {
         println!("path         {name} += {}", entries.join(":"));
     }
+    if let Some(problem) = problem {
+        println!("problem      {problem}");
+    }
     Ok(0)
+}
+
+fn interpreter_json(command: &str, built: &Materialised) -> Value {
+    match &built.facts {
+        Some(f) => json!({
+            "command": command,
+            "path": f.path,
+            "executable": f.executable,
+            "version": f.version,
+            "implementation": f.implementation,
+            "platform": f.platform,
+            "store_item": f.store_item,
+        }),
+        None => json!({ "command": command }),
+    }
 }
