@@ -147,16 +147,43 @@ impl Sandbox {
         .collect()
     }
 
+    /// Run the binary in `cwd` with the sandbox's environment; it must succeed.
     pub fn pyenv_guix(&self, args: &[&str], cwd: &Path) -> Output {
-        let out = Command::new(bin())
-            .args(args)
-            .current_dir(cwd)
+        let out = self.command(args, cwd).output().unwrap();
+        assert!(
+            out.status.success(),
+            "pyenv-guix {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// The binary as a command, to run, spawn or add to.
+    pub fn command(&self, args: &[&str], cwd: &Path) -> Command {
+        let mut c = Command::new(bin());
+        c.args(args).current_dir(cwd).env_clear().envs(self.env());
+        c
+    }
+
+    /// Build a wheel into `wheels/`, as a zip made here, with no network.
+    pub fn wheel(&self, name: &str, version: &str, extra: &[&str]) -> PathBuf {
+        let maker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/make_wheel.py");
+        let out = Command::new("python3")
+            .arg(maker)
+            .arg(self.path("wheels"))
+            .args([name, version])
+            .args(extra)
             .env_clear()
             .envs(self.env())
             .output()
             .unwrap();
-        assert!(out.status.success(), "pyenv-guix {args:?}: {out:?}");
-        out
+        assert!(out.status.success(), "make_wheel: {out:?}");
+        self.path("wheels")
+    }
+
+    pub fn read_out(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path("out").join(name))
+            .unwrap_or_else(|e| panic!("no output {name}: {e}"))
     }
 
     pub fn allow(&self, rel: &str) {
@@ -222,6 +249,32 @@ impl Sandbox {
             .unwrap_or_else(|e| panic!("no dump {name}: {e}"));
         Dump(parse_env0(&raw))
     }
+}
+
+/// Every Python interpreter this machine has, once each: Debian's
+/// `/usr/bin/python3` and whatever `python3` the test runs with.
+pub fn interpreters() -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    let mut seen = Vec::new();
+    let asked = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .ok()
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    for candidate in [Some(PathBuf::from("/usr/bin/python3")), asked]
+        .into_iter()
+        .flatten()
+    {
+        let Ok(real) = std::fs::canonicalize(&candidate) else {
+            continue;
+        };
+        if !seen.contains(&real) {
+            seen.push(real);
+            found.push(candidate);
+        }
+    }
+    assert!(!found.is_empty(), "no Python interpreter on this machine");
+    found
 }
 
 pub fn run_with_timeout(mut cmd: Command, stdin: &[u8], limit: Duration) -> Output {

@@ -1,0 +1,343 @@
+//! Pip prefixes for real: real pip and real venv, every mode, on every
+//! Python the machine has, with wheels built here and installed offline.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Sandbox, Sh, interpreters, quote};
+
+fn manifest(interpreter: &Path, mode: &str, packages: &[&str], wheels: &Path) -> String {
+    let packages: Vec<String> = packages.iter().map(|p| format!("{p:?}")).collect();
+    format!(
+        "[python]\ninterpreter = {:?}\n\n[pip]\nmode = {mode:?}\npackages = [{}]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+        interpreter.display().to_string(),
+        packages.join(", "),
+        wheels.display().to_string()
+    )
+}
+
+/// Run a shell command with the project's environment through `exec`.
+fn exec_sh(s: &Sandbox, project: &str, script: &str) -> std::process::Output {
+    s.command(
+        &[
+            "exec",
+            "-C",
+            &s.path(project).display().to_string(),
+            "--",
+            "sh",
+            "-c",
+            script,
+        ],
+        &s.path("home"),
+    )
+    .output()
+    .unwrap()
+}
+
+#[test]
+fn every_mode_on_every_interpreter() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &["--script", "greet"]);
+    for (i, python) in interpreters().iter().enumerate() {
+        for mode in ["prefix", "venv", "user"] {
+            let name = format!("p{i}-{mode}");
+            s.write(
+                &format!("{name}/.pyguix.toml"),
+                &manifest(python, mode, &["greetpkg==1.0"], &wheels),
+            );
+            s.allow(&name);
+            let py = if mode == "venv" {
+                "\"$VIRTUAL_ENV/bin/python\"".to_string()
+            } else {
+                quote(python.as_os_str())
+            };
+            let out = exec_sh(
+                &s,
+                &name,
+                &format!(
+                    "greet > \"$OUT/greet\" && {py} -c 'import greetpkg; print(greetpkg.__file__)' > \"$OUT/module\" && env -0 > \"$OUT/env\""
+                ),
+            );
+            let ctx = format!(
+                "{} {mode}: {}",
+                python.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(out.status.success(), "{ctx}");
+            assert_eq!(s.read_out("greet"), "greetpkg 1.0\n", "{ctx}");
+            let env = support::Dump(support::parse_env0(
+                &std::fs::read(s.path("out/env")).unwrap(),
+            ));
+            let prefix = env
+                .get("PYENV_GUIX_PREFIX")
+                .expect("PYENV_GUIX_PREFIX")
+                .to_string();
+            assert!(
+                prefix.starts_with(&s.path("cache/prefixes/").display().to_string()),
+                "{ctx}"
+            );
+            assert!(
+                s.read_out("module").starts_with(&prefix),
+                "the module comes from the prefix: {ctx}"
+            );
+            match mode {
+                "prefix" => {
+                    let sites = env.path_entries("PYTHONPATH");
+                    assert!(
+                        sites.first().is_some_and(|e| e.starts_with(&prefix)),
+                        "{ctx}"
+                    );
+                    assert_eq!(env.get("PYTHONNOUSERSITE"), Some("1"));
+                    assert_eq!(env.get("VIRTUAL_ENV"), None);
+                }
+                "venv" => {
+                    assert_eq!(env.get("VIRTUAL_ENV"), Some(prefix.as_str()));
+                    assert_eq!(env.path_entries("PATH")[0], format!("{prefix}/bin"));
+                    assert_eq!(env.get("PYTHONNOUSERSITE"), Some("1"));
+                }
+                _ => {
+                    assert_eq!(env.get("PYTHONUSERBASE"), Some(prefix.as_str()));
+                    assert_eq!(
+                        env.get("PYTHONNOUSERSITE"),
+                        None,
+                        "user mode reads the user site"
+                    );
+                    assert_eq!(env.get("PYTHONPATH"), None);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn same_inputs_in_two_projects_share_one_prefix() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    let python = Path::new("/usr/bin/python3");
+    // The same requirements, written in another order and spacing.
+    s.write(
+        "one/.pyguix.toml",
+        &manifest(
+            python,
+            "prefix",
+            &["greetpkg==1.0", "greetpkg >= 0.1"],
+            &wheels,
+        ),
+    );
+    s.write(
+        "two/.pyguix.toml",
+        &manifest(
+            python,
+            "prefix",
+            &["greetpkg>=0.1", "greetpkg == 1.0"],
+            &wheels,
+        ),
+    );
+    s.allow("one");
+    s.allow("two");
+    let first = s.pyenv_guix(&["prefix", "one"], &s.path(""));
+    let second = s.pyenv_guix(&["prefix", "two"], &s.path(""));
+    assert_eq!(first.stdout, second.stdout);
+    assert!(String::from_utf8_lossy(&first.stderr).contains("building prefix"));
+    assert!(!String::from_utf8_lossy(&second.stderr).contains("building prefix"));
+}
+
+#[test]
+fn eight_shells_entering_at_once_build_once() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &["--script", "greet"]);
+    s.write(
+        "p/.pyguix.toml",
+        &manifest(
+            Path::new("/usr/bin/python3"),
+            "prefix",
+            &["greetpkg==1.0"],
+            &wheels,
+        ),
+    );
+    s.allow("p");
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            s.command(
+                &[
+                    "exec",
+                    "-C",
+                    &s.path("p").display().to_string(),
+                    "--",
+                    "greet",
+                ],
+                &s.path(""),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let mut builds = 0;
+    for o in &outs {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{err}");
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "greetpkg 1.0\n");
+        builds += err.matches("building prefix").count();
+    }
+    assert_eq!(builds, 1, "one pip run for eight entries");
+}
+
+/// A build killed after pip finished but before the prefix was marked
+/// complete is never used: the next run removes it and builds again.
+#[test]
+fn a_build_killed_half_way_is_redone() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &["--script", "greet"]);
+    let mark = s.path("pip-ran");
+    // An interpreter that stalls after pip has installed, while STALL is set.
+    s.write(
+        "slow-python",
+        &format!(
+            "#!/bin/sh\n/usr/bin/python3 \"$@\"\nst=$?\ncase \"$*\" in *' pip '*) if [ -n \"${{STALL:-}}\" ]; then touch {}; sleep 60; fi;; esac\nexit $st\n",
+            quote(mark.as_os_str())
+        ),
+    );
+    make_executable(&s.path("slow-python"));
+    s.write(
+        "p/.pyguix.toml",
+        &manifest(
+            &s.path("slow-python"),
+            "prefix",
+            &["greetpkg==1.0"],
+            &wheels,
+        ),
+    );
+    s.allow("p");
+    let mut cmd = s.command(&["prefix", "p"], &s.path(""));
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let child = cmd
+        .env("STALL", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !mark.exists() {
+        assert!(start.elapsed() < Duration::from_secs(60), "pip never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pgid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pgid}")])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let killed = child.wait_with_output().unwrap();
+    assert!(!killed.status.success());
+    assert!(killed.stdout.is_empty(), "a killed build prints no prefix");
+    let prefixes: Vec<PathBuf> = std::fs::read_dir(s.path("cache/prefixes"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(prefixes.len(), 1, "pip's half-built prefix is there");
+
+    let again = s.pyenv_guix(&["prefix", "p"], &s.path(""));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("removing the unfinished prefix"), "{err}");
+    assert!(err.contains("building prefix"), "{err}");
+    let out = exec_sh(&s, "p", "greet");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "greetpkg 1.0\n");
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A requirement that does not exist: pip's own message once, nothing
+/// activated, not retried at each prompt, retried after `reload`; and once
+/// a project has built, a failed rebuild keeps its last good environment.
+#[test]
+fn failures_are_said_once_and_keep_the_last_good_environment() {
+    let sh = Sh::Bash;
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &["--script", "greet"]);
+    let python = Path::new("/usr/bin/python3");
+    s.write(
+        "bad/.pyguix.toml",
+        &manifest(python, "prefix", &["nosuchpkg==9.9"], &wheels),
+    );
+    s.allow("bad");
+    s.write(
+        "good/.pyguix.toml",
+        &manifest(python, "prefix", &["greetpkg==1.0"], &wheels),
+    );
+    s.allow("good");
+    let pg = quote(support::bin().as_os_str());
+    let broken = manifest(
+        python,
+        "prefix",
+        &["greetpkg==1.0", "nosuchpkg==9.9"],
+        &wheels,
+    );
+    s.write("broken.toml", &broken);
+    let lines = vec![
+        sh.hook_line(),
+        format!("cd {}", quote(s.path("bad").as_os_str())),
+        "dump 1-bad".into(),
+        "true".into(),
+        "true".into(),
+        format!("{pg} reload"),
+        "dump 2-bad-reloaded".into(),
+        format!("cd {}", quote(s.path("good").as_os_str())),
+        "greet > \"$OUT/greet-before\"".into(),
+        format!(
+            "cp {} .pyguix.toml && {pg} allow",
+            quote(s.path("broken.toml").as_os_str())
+        ),
+        "dump 3-good-broken".into(),
+        "greet > \"$OUT/greet-after\"".into(),
+    ];
+    let out = s.interactive(sh, &s.path("home"), &s.env(), &lines);
+    assert!(
+        out.contains("No matching distribution found for nosuchpkg==9.9"),
+        "pip's own message: {out}"
+    );
+    // Outside the prompt's fast path too (a new shell, exec): no new pip run
+    // until reload.
+    for _ in 0..2 {
+        let again = exec_sh(&s, "bad", "true");
+        let err = String::from_utf8_lossy(&again.stderr);
+        assert!(!again.status.success());
+        assert!(
+            err.contains("failed before; run 'pyenv-guix reload' to retry"),
+            "{err}"
+        );
+        assert!(!err.contains("building prefix"), "{err}");
+    }
+    let builds = out.matches("building prefix").count();
+    // bad: once, once more after reload; good: once; broken: once.
+    assert_eq!(builds, 4, "{out}");
+    assert_eq!(
+        s.dump("1-bad").get("PYENV_GUIX_ROOT"),
+        None,
+        "a failed first build activates nothing"
+    );
+    assert_eq!(s.dump("2-bad-reloaded").get("PYENV_GUIX_ROOT"), None);
+    assert_eq!(s.read_out("greet-before"), "greetpkg 1.0\n");
+    assert!(out.contains("keeping the last good environment"), "{out}");
+    let d = s.dump("3-good-broken");
+    assert_eq!(
+        d.get("PYENV_GUIX_ROOT"),
+        Some(s.path("good").display().to_string().as_str())
+    );
+    assert_eq!(s.read_out("greet-after"), "greetpkg 1.0\n");
+}
