@@ -226,13 +226,84 @@ fn build(
         }
     };
     install.extend(pip.options.iter().map(OsString::from));
-    install.extend(pip.packages.iter().map(OsString::from));
+    let mut wanted: Vec<OsString> = pip.packages.iter().map(OsString::from).collect();
     for (file, _) in &inputs.requirement_files {
-        install.extend(["-r".into(), file.into()]);
+        wanted.extend(["-r".into(), file.into()]);
+    }
+    if pip.mode == PipMode::Prefix && inputs.profile.is_some() {
+        // Resolve against what the Guix profile provides, so pip installs only
+        // what is missing or must be newer, then install exactly that.
+        let Some(missing) = resolve_missing(&pip_python, &install, &wanted, path, workdir, &env)?
+        else {
+            return std::fs::create_dir_all(path)
+                .map_err(|e| Failure::Io(io(format!("cannot create {}", path.display()))(e)));
+        };
+        install.push("--no-deps".into());
+        wanted = missing;
     }
     let mut cmd = Command::new(pip_python);
-    cmd.args(["-m", "pip"]).args(&install).current_dir(workdir);
+    cmd.args(["-m", "pip"])
+        .args(&install)
+        .args(&wanted)
+        .current_dir(workdir);
     run(&mut cmd, &env)
+}
+
+/// `pip install --dry-run --report` with the profile's packages visible: the
+/// distributions pip would install (as `name==version`), or `None` when Guix
+/// already provides everything.
+fn resolve_missing(
+    python: &Path,
+    install: &[OsString],
+    wanted: &[OsString],
+    path: &Path,
+    workdir: &Path,
+    env: &[(String, OsString)],
+) -> Result<Option<Vec<OsString>>, Failure> {
+    let report = path.with_extension("report.json");
+    // The dry run must see Guix's copies as installed, not ignore them.
+    let args: Vec<&OsString> = install
+        .iter()
+        .filter(|a| *a != "--ignore-installed")
+        .collect();
+    let mut cmd = Command::new(python);
+    cmd.args(["-m", "pip"])
+        .args(args)
+        .args(["--dry-run", "--quiet", "--report"])
+        .arg(&report)
+        .args(wanted)
+        .current_dir(workdir);
+    run(&mut cmd, env)?;
+    let parsed: Result<DryRun, String> = std::fs::read(&report)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
+    let _ = std::fs::remove_file(&report);
+    let dry = parsed.map_err(|e| Failure::Pip {
+        status: format!("unreadable pip report: {e}"),
+        tail: e,
+    })?;
+    let missing: Vec<OsString> = dry
+        .install
+        .iter()
+        .map(|i| format!("{}=={}", i.metadata.name, i.metadata.version).into())
+        .collect();
+    Ok((!missing.is_empty()).then_some(missing))
+}
+
+#[derive(Deserialize)]
+struct DryRun {
+    install: Vec<DryRunItem>,
+}
+
+#[derive(Deserialize)]
+struct DryRunItem {
+    metadata: DryRunMetadata,
+}
+
+#[derive(Deserialize)]
+struct DryRunMetadata {
+    name: String,
+    version: String,
 }
 
 /// Run a build step, its output going to our stderr as progress; keep the
