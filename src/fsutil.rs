@@ -27,10 +27,11 @@ pub fn is_executable(path: &Path) -> bool {
 
 /// `name` as a shell would find it: a path (relative to `dir`) if it has a
 /// slash, else the first executable of that name on `path` (an empty entry
-/// is `dir`).
+/// is `dir`). Only an executable file is found.
 pub fn find_program(name: &OsStr, path: Option<&OsStr>, dir: &Path) -> Option<PathBuf> {
     if name.as_bytes().contains(&b'/') {
-        return Some(dir.join(name));
+        let p = dir.join(name);
+        return is_executable(&p).then_some(p);
     }
     path?
         .as_bytes()

@@ -87,7 +87,6 @@ pub fn locate(
     root: &Path,
 ) -> Result<PathBuf, InterpreterError> {
     crate::fsutil::find_program(OsStr::new(command), path, root)
-        .filter(|p| crate::fsutil::is_executable(p))
         .ok_or_else(|| InterpreterError::NotFound(command.to_string()))
 }
 

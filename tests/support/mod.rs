@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub fn stand_in() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guix-stand-in/guix")
+}
+
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_pyenv-guix"))
 }
@@ -141,6 +145,10 @@ impl Sandbox {
             ("PYENV_GUIX_DATA_DIR", self.path("data").into()),
             ("PYENV_GUIX_CACHE_DIR", self.path("cache").into()),
             ("OUT", self.path("out").into()),
+            // No machine here has Guix: the stand-in answers for it.
+            ("PYENV_GUIX_GUIX", stand_in().into()),
+            ("GUIX_STAND_IN_STORE", self.path("gnu/store").into()),
+            ("GUIX_STAND_IN_LOG", self.path("guix.log").into()),
         ]
         .into_iter()
         .map(|(k, v)| (OsString::from(k), v))
