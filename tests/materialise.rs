@@ -341,3 +341,40 @@ fn failures_are_said_once_and_keep_the_last_good_environment() {
     );
     assert_eq!(s.read_out("greet-after"), "greetpkg 1.0\n");
 }
+
+/// gc removes what no trusted manifest on disk needs, says what with sizes,
+/// and keeps what one does.
+#[test]
+fn gc_removes_only_what_no_trusted_manifest_needs() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &["--script", "greet"]);
+    let python = Path::new("/usr/bin/python3");
+    s.write("kept/.pyguix.toml", &manifest(python, "prefix", &["greetpkg==1.0"], &wheels));
+    s.write("gone/.pyguix.toml", &manifest(python, "venv", &["greetpkg==1.0"], &wheels));
+    s.write("guixy/.pyguix.toml", "[guix]\npackages = [\"python-attrs\"]\n");
+    for p in ["kept", "gone", "guixy"] {
+        s.allow(p);
+        s.pyenv_guix(&["exec", "-C", p, "--", "true"], &s.path(""));
+    }
+    let kept = String::from_utf8(s.pyenv_guix(&["prefix", "kept"], &s.path("")).stdout).unwrap();
+    let gone = String::from_utf8(s.pyenv_guix(&["prefix", "gone"], &s.path("")).stdout).unwrap();
+    std::fs::remove_file(s.path("gone/.pyguix.toml")).unwrap();
+    // An edit that is not allowed: trusted no more, so not kept.
+    s.write("guixy/.pyguix.toml", "[guix]\npackages = [\"python-attrs\", \"python-six\"]\n");
+
+    let dry = s.pyenv_guix(&["gc", "--dry-run"], &s.path(""));
+    let dry_out = String::from_utf8_lossy(&dry.stdout);
+    assert!(dry_out.contains(&format!("would remove {} (", gone.trim())), "{dry_out}");
+    assert!(std::path::Path::new(gone.trim()).exists(), "a dry run removes nothing");
+
+    let real = s.pyenv_guix(&["gc"], &s.path(""));
+    let out = String::from_utf8_lossy(&real.stdout);
+    assert!(out.contains(&format!("removed {} (", gone.trim())), "{out}");
+    assert!(out.contains("MiB)") || out.contains("KiB)"), "sizes are shown: {out}");
+    assert!(out.contains("/cache/profiles/"), "the unneeded profile link goes: {out}");
+    assert!(!out.contains(kept.trim()), "{out}");
+    assert!(!std::path::Path::new(gone.trim()).exists());
+    assert!(std::path::Path::new(kept.trim()).exists());
+    let again = s.pyenv_guix(&["prefix", "kept"], &s.path(""));
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("building"), "kept means reused");
+}
