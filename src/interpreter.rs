@@ -128,6 +128,7 @@ pub fn facts(path: &Path, cache_dir: &Path) -> Result<Facts, InterpreterError> {
 }
 
 fn ask(path: &Path) -> Result<Facts, InterpreterError> {
+    crate::log::debug(&format!("asking {} who it is", path.display()));
     let out = Command::new(path)
         .args(["-I", "-c", REPORT])
         .output()

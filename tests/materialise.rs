@@ -349,9 +349,18 @@ fn gc_removes_only_what_no_trusted_manifest_needs() {
     let s = Sandbox::new();
     let wheels = s.wheel("greetpkg", "1.0", &["--script", "greet"]);
     let python = Path::new("/usr/bin/python3");
-    s.write("kept/.pyguix.toml", &manifest(python, "prefix", &["greetpkg==1.0"], &wheels));
-    s.write("gone/.pyguix.toml", &manifest(python, "venv", &["greetpkg==1.0"], &wheels));
-    s.write("guixy/.pyguix.toml", "[guix]\npackages = [\"python-attrs\"]\n");
+    s.write(
+        "kept/.pyguix.toml",
+        &manifest(python, "prefix", &["greetpkg==1.0"], &wheels),
+    );
+    s.write(
+        "gone/.pyguix.toml",
+        &manifest(python, "venv", &["greetpkg==1.0"], &wheels),
+    );
+    s.write(
+        "guixy/.pyguix.toml",
+        "[guix]\npackages = [\"python-attrs\"]\n",
+    );
     for p in ["kept", "gone", "guixy"] {
         s.allow(p);
         s.pyenv_guix(&["exec", "-C", p, "--", "true"], &s.path(""));
@@ -360,21 +369,76 @@ fn gc_removes_only_what_no_trusted_manifest_needs() {
     let gone = String::from_utf8(s.pyenv_guix(&["prefix", "gone"], &s.path("")).stdout).unwrap();
     std::fs::remove_file(s.path("gone/.pyguix.toml")).unwrap();
     // An edit that is not allowed: trusted no more, so not kept.
-    s.write("guixy/.pyguix.toml", "[guix]\npackages = [\"python-attrs\", \"python-six\"]\n");
+    s.write(
+        "guixy/.pyguix.toml",
+        "[guix]\npackages = [\"python-attrs\", \"python-six\"]\n",
+    );
 
     let dry = s.pyenv_guix(&["gc", "--dry-run"], &s.path(""));
     let dry_out = String::from_utf8_lossy(&dry.stdout);
-    assert!(dry_out.contains(&format!("would remove {} (", gone.trim())), "{dry_out}");
-    assert!(std::path::Path::new(gone.trim()).exists(), "a dry run removes nothing");
+    assert!(
+        dry_out.contains(&format!("would remove {} (", gone.trim())),
+        "{dry_out}"
+    );
+    assert!(
+        std::path::Path::new(gone.trim()).exists(),
+        "a dry run removes nothing"
+    );
 
     let real = s.pyenv_guix(&["gc"], &s.path(""));
     let out = String::from_utf8_lossy(&real.stdout);
     assert!(out.contains(&format!("removed {} (", gone.trim())), "{out}");
-    assert!(out.contains("MiB)") || out.contains("KiB)"), "sizes are shown: {out}");
-    assert!(out.contains("/cache/profiles/"), "the unneeded profile link goes: {out}");
+    assert!(
+        out.contains("MiB)") || out.contains("KiB)"),
+        "sizes are shown: {out}"
+    );
+    assert!(
+        out.contains("/cache/profiles/"),
+        "the unneeded profile link goes: {out}"
+    );
     assert!(!out.contains(kept.trim()), "{out}");
     assert!(!std::path::Path::new(gone.trim()).exists());
     assert!(std::path::Path::new(kept.trim()).exists());
     let again = s.pyenv_guix(&["prefix", "kept"], &s.path(""));
-    assert!(!String::from_utf8_lossy(&again.stderr).contains("building"), "kept means reused");
+    assert!(
+        !String::from_utf8_lossy(&again.stderr).contains("building"),
+        "kept means reused"
+    );
+}
+
+/// Entering a project whose prefix is built asks no Python anything: the
+/// interpreter's facts are cached, the prefix is found by its key.
+#[test]
+fn entering_a_built_project_starts_no_python() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    s.write(
+        "p/.pyguix.toml",
+        &manifest(
+            Path::new("/usr/bin/python3"),
+            "prefix",
+            &["greetpkg==1.0"],
+            &wheels,
+        ),
+    );
+    s.allow("p");
+    let enter = || {
+        let out = s
+            .command(&["export", "json"], &s.path("p"))
+            .env("PYENV_GUIX_LOG", "debug")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let first = enter();
+    assert!(
+        first.contains("asking /usr/bin/python3 who it is"),
+        "{first}"
+    );
+    assert!(first.contains("building prefix"), "{first}");
+    let second = enter();
+    assert!(!second.contains("asking"), "{second}");
+    assert!(!second.contains("building"), "{second}");
+    assert!(second.contains("loading"), "{second}");
 }
