@@ -8,20 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for tool in hyperfine direnv python3; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 1; }
-done
-
-# The binary as the README installs it: static, so no dynamic loader at each
-# prompt. PG=/path/to/pyenv-guix measures another build instead.
-if [[ -n ${PG:-} ]]; then
-  pg=$PG
-else
-  host=$(rustc -vV | sed -n 's/^host: //p')
-  RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --target "$host"
-  pg=$PWD/target/$host/release/pyenv-guix
-fi
-echo "binary: $pg"
+source bench/common.sh
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -42,7 +29,7 @@ PATH_add bin
 RC
 direnv allow "$work/project" 2>/dev/null
 "$pg" allow "$work/project" 2>/dev/null
-export PYENV_GUIX_LOG=quiet DIRENV_LOG_FORMAT=
+export PYENV_GUIX_LOG=quiet DIRENV_LOG_FORMAT=''
 
 runs=${RUNS:-500}
 bench() { # name, then the directory to run in

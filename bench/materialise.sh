@@ -13,17 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
-for tool in hyperfine direnv; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 1; }
-done
-if [[ -n ${PG:-} ]]; then
-  pg=$PG
-else
-  host=$(rustc -vV | sed -n 's/^host: //p')
-  RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release --target "$host"
-  pg=$repo/target/$host/release/pyenv-guix
-fi
-echo "binary: $pg"
+source bench/common.sh
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -32,13 +22,14 @@ export PATH=/usr/local/bin:/usr/bin:/bin
 export HOME=$work/home XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data XDG_CACHE_HOME=$work/cache
 export PYENV_GUIX_DATA_DIR=$work/pg-data PYENV_GUIX_CACHE_DIR=$work/pg-cache PYENV_GUIX_LOG=quiet
 export PYENV_GUIX_GUIX=$repo/tests/guix-stand-in/guix GUIX_STAND_IN_STORE=$work/gnu/store
-export DIRENV_LOG_FORMAT= PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
+export DIRENV_LOG_FORMAT='' PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 unset PIP_FIND_LINKS PYTHONPATH VIRTUAL_ENV
 mkdir -p "$HOME" "$work/wheels"
 for i in 1 2 3 4 5 6; do
   python3 "$repo/tests/support/make_wheel.py" "$work/wheels" "benchpkg$i" 1.0 --script "bench$i" >/dev/null
 done
 plain="benchpkg1==1.0 benchpkg2==1.0 benchpkg3==1.0 benchpkg4==1.0 benchpkg5==1.0 benchpkg6==1.0"
+# shellcheck disable=SC2086 # one word per requirement
 reqs=$(printf '"%s", ' $plain)
 reqs=${reqs%, }
 

@@ -1,7 +1,4 @@
-use std::path::PathBuf;
-
-use crate::manifest::Project;
-use crate::{log, settings, trust};
+use crate::{log, trust};
 
 /// Trust a project's manifest as it is now
 ///
@@ -11,16 +8,13 @@ use crate::{log, settings, trust};
 /// errors is not trusted: they are shown with file, line and column.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A directory (the nearest .pyguix.toml at or above it) or the manifest
-    /// itself [default: the current directory]
-    path: Option<PathBuf>,
+    #[command(flatten)]
+    project: super::ProjectPath,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let found = super::manifest_from(args.path.as_deref())?;
-    let project = Project::load(&found)?;
-    let record = trust::record_path(&settings::data_dir(), &found)?;
+    let (project, record) = args.project.load()?;
     trust::allow(&record, &project)?;
-    log::info(&format!("allowed {}", found.display()));
+    log::info(&format!("allowed {}", project.manifest_path.display()));
     Ok(0)
 }

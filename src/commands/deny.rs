@@ -1,5 +1,3 @@
-use std::path::PathBuf;
-
 use crate::{log, settings, trust};
 
 /// Stop trusting a project's manifest
@@ -8,13 +6,13 @@ use crate::{log, settings, trust};
 /// `pyenv-guix allow`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A directory (the nearest .pyguix.toml at or above it) or the manifest
-    /// itself [default: the current directory]
-    path: Option<PathBuf>,
+    #[command(flatten)]
+    project: super::ProjectPath,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let found = super::manifest_from(args.path.as_deref())?;
+    // Deny even a manifest with errors: it must never load.
+    let found = args.project.manifest()?;
     let record = trust::record_path(&settings::data_dir(), &found)?;
     trust::deny(&record, &found)?;
     log::info(&format!("denied {}", found.display()));

@@ -16,6 +16,28 @@ use anyhow::{Context, bail};
 
 use crate::manifest;
 
+/// The PATH argument of the commands that act on one project.
+#[derive(Debug, clap::Args)]
+pub struct ProjectPath {
+    /// A directory (the nearest .pyguix.toml at or above it) or the manifest
+    /// itself [default: the current directory]
+    path: Option<PathBuf>,
+}
+
+impl ProjectPath {
+    pub fn manifest(&self) -> anyhow::Result<PathBuf> {
+        manifest_from(self.path.as_deref())
+    }
+
+    /// The project, and where its trust record lives.
+    pub fn load(&self) -> anyhow::Result<(crate::manifest::Project, PathBuf)> {
+        let found = self.manifest()?;
+        let project = crate::manifest::Project::load(&found)?;
+        let record = crate::trust::record_path(&crate::settings::data_dir(), &found)?;
+        Ok((project, record))
+    }
+}
+
 /// The manifest that `PATH` (a directory, or the manifest itself) points at.
 pub fn manifest_from(path: Option<&Path>) -> anyhow::Result<PathBuf> {
     let start = match path {

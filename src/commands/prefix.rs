@@ -1,11 +1,8 @@
-use std::path::PathBuf;
-
 use anyhow::bail;
 
 use crate::activation::{self, blocked_message};
-use crate::manifest::Project;
 use crate::materialise::{self, Mode};
-use crate::{settings, trust};
+use crate::trust;
 
 /// Build the project's pip prefix if needed and print its path
 ///
@@ -14,17 +11,15 @@ use crate::{settings, trust};
 /// the pip options. The same inputs in any project share one prefix.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A directory (the nearest .pyguix.toml at or above it) or the manifest
-    /// itself [default: the current directory]
-    path: Option<PathBuf>,
+    #[command(flatten)]
+    project: super::ProjectPath,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let found = super::manifest_from(args.path.as_deref())?;
-    let project = Project::load(&found)?;
-    let record = trust::record_path(&settings::data_dir(), &found)?;
+    let (project, record) = args.project.load()?;
+    let found = &project.manifest_path;
     if !matches!(trust::check(&record, &project), trust::Trust::Allowed(_)) {
-        bail!("{}", blocked_message(&found));
+        bail!("{}", blocked_message(found));
     }
     if !materialise::has_pip(&project) {
         bail!(

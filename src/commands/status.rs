@@ -1,12 +1,9 @@
-use std::path::PathBuf;
-
 use serde_json::{Value, json};
 
 use crate::activation;
-use crate::manifest::Project;
 use crate::materialise::{self, Materialised, Mode};
 use crate::state::{self, State};
-use crate::{settings, trust};
+use crate::trust;
 
 /// Show a project: root, manifest, trust, interpreter, profile, prefix
 ///
@@ -16,18 +13,16 @@ use crate::{settings, trust};
 /// is built. Builds nothing.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A directory (the nearest .pyguix.toml at or above it) or the manifest
-    /// itself [default: the current directory]
-    path: Option<PathBuf>,
+    #[command(flatten)]
+    project: super::ProjectPath,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let found = super::manifest_from(args.path.as_deref())?;
-    let project = Project::load(&found)?;
-    let record = trust::record_path(&settings::data_dir(), &found)?;
+    let (project, record) = args.project.load()?;
+    let found = project.manifest_path.clone();
     let trust = match trust::check(&record, &project) {
         trust::Trust::Allowed(_) => "allowed",
         trust::Trust::Blocked => "blocked",
