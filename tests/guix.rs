@@ -6,13 +6,15 @@ mod support;
 
 use support::{Sandbox, Sh, quote};
 
-/// The seed: python and python-rapidjson from Guix, prov from pip.
+/// The seed: python and python-rapidjson from Guix, prov from pip; and six,
+/// which Guix has at 1.0, wanted at 2.0 from pip.
 fn seed_project(s: &Sandbox) {
-    let wheels = s.wheel("prov", "1.5.3", &[]);
+    s.wheel("prov", "1.5.3", &["--requires", "six>=1.0"]);
+    let wheels = s.wheel("six", "2.0", &[]);
     s.write(
         "seed/.pyguix.toml",
         &format!(
-            "[guix]\npackages = [\"python\", \"python-rapidjson\"]\n\n[pip]\npackages = [\"prov==1.5.3\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            "[guix]\npackages = [\"python\", \"python-rapidjson\", \"python-six@1.0\"]\n\n[pip]\npackages = [\"prov==1.5.3\", \"six==2.0\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
             wheels.display().to_string()
         ),
     );
@@ -30,7 +32,7 @@ fn seed_story(sh: Sh) {
         "dump 1-outside".into(),
         format!("cd {}", quote(s.path("seed").as_os_str())),
         "dump 2-inside".into(),
-        "python3 -c 'import prov, rapidjson, sys; print(prov.__file__); print(rapidjson.__file__); print(sys.prefix)' > \"$OUT/imports\"".into(),
+        "python3 -c 'import prov, rapidjson, six; print(prov.__file__); print(rapidjson.__file__); print(six.__file__, six.__version__)' > \"$OUT/imports\"".into(),
         "cd ..".into(),
         "dump 3-left".into(),
     ];
@@ -71,6 +73,19 @@ fn seed_story(sh: Sh) {
     assert!(
         lines[1].starts_with(&store),
         "rapidjson from the Guix profile: {imports}"
+    );
+    assert!(
+        lines[2].starts_with(&prefix) && lines[2].ends_with(" 2.0"),
+        "six 2.0 from pip, before Guix's 1.0: {imports}"
+    );
+    let six = std::fs::read_dir(s.path("gnu/store"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with("-python-six-1.0"))
+        .expect("Guix's six");
+    assert!(
+        walk_find(&six.path(), "__init__.py").is_some(),
+        "the store copy is untouched"
     );
     // The prefix is keyed by the interpreter's store item: the seed's PYTHONHASH.
     let status = s.pyenv_guix(&["status", "--json", "seed"], &s.path(""));

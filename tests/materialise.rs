@@ -217,7 +217,8 @@ fn a_build_killed_half_way_is_redone() {
         ),
     );
     s.allow("p");
-    let mut cmd = s.command(&["prefix", "p"], &s.path(""));
+    // The prompt's own command, killed as Ctrl-C or SIGKILL would.
+    let mut cmd = s.command(&["export", "bash"], &s.path("p"));
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let child = cmd
         .env("STALL", "1")
@@ -240,7 +241,10 @@ fn a_build_killed_half_way_is_redone() {
     );
     let killed = child.wait_with_output().unwrap();
     assert!(!killed.status.success());
-    assert!(killed.stdout.is_empty(), "a killed build prints no prefix");
+    assert!(
+        killed.stdout.is_empty(),
+        "a killed export prints no half snippet"
+    );
     let prefixes: Vec<PathBuf> = std::fs::read_dir(s.path("cache/prefixes"))
         .unwrap()
         .flatten()
@@ -429,6 +433,9 @@ fn entering_a_built_project_starts_no_python() {
             .output()
             .unwrap();
         assert!(out.status.success());
+        // Progress went to stderr: stdout is the snippet alone.
+        let snippet: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON only");
+        assert!(snippet["PYENV_GUIX_PREFIX"].is_string());
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let first = enter();
