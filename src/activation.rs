@@ -78,10 +78,14 @@ pub fn plan(
     };
 
     let (records, mut changes) = match target {
+        // Nothing changes, and the warning has said why.
         Target::Kept => (old_records.to_vec(), Changes::new()),
-        _ => envdiff::transition(current, old_records, wanted.as_slice()),
+        _ => {
+            let (records, changes) = envdiff::transition(current, old_records, wanted.as_slice());
+            report(&old, &target, &changes, current);
+            (records, changes)
+        }
     };
-    report(&old, &target, &changes, current);
 
     let new_state = new_state.map(|mut s| {
         s.records = records;

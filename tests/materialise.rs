@@ -338,6 +338,7 @@ fn failures_are_said_once_and_keep_the_last_good_environment() {
     assert_eq!(s.dump("2-bad-reloaded").get("PYENV_GUIX_ROOT"), None);
     assert_eq!(s.read_out("greet-before"), "greetpkg 1.0\n");
     assert!(out.contains("keeping the last good environment"), "{out}");
+    assert!(!out.contains("unloading"), "nothing was unloaded: {out}");
     let d = s.dump("3-good-broken");
     assert_eq!(
         d.get("PYENV_GUIX_ROOT"),
