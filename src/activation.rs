@@ -20,10 +20,10 @@ pub enum Target {
     Failed,
     /// Trusted, a rebuild failed: the last good environment stays active.
     Kept,
+    /// Loaded: the manifest, and the content hash that was trusted.
     Loaded {
-        project: Box<Project>,
+        manifest: PathBuf,
         hash: String,
-        built: Box<Materialised>,
     },
 }
 
@@ -165,16 +165,8 @@ fn resolve(
         Ok(built) => {
             state.loaded = Some(hash.clone());
             let wanted = wanted(&project, &built);
-            let (project, built) = (Box::new(project), Box::new(built));
-            Ok((
-                Target::Loaded {
-                    project,
-                    hash,
-                    built,
-                },
-                state,
-                wanted,
-            ))
+            let manifest = project.manifest_path;
+            Ok((Target::Loaded { manifest, hash }, state, wanted))
         }
         Err(e) => {
             log::error(&e.to_string());
@@ -244,9 +236,7 @@ fn report(
             .map(|h| (s.manifest.as_path(), h.as_str()))
     });
     let now = match target {
-        Target::Loaded { project, hash, .. } => {
-            Some((project.manifest_path.as_path(), hash.as_str()))
-        }
+        Target::Loaded { manifest, hash } => Some((manifest.as_path(), hash.as_str())),
         _ => None,
     };
     if was.is_some() && was != now {

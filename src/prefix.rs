@@ -91,12 +91,11 @@ impl Inputs<'_> {
 /// Where pip put things, found after the build and kept in the marker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Layout {
-    pub mode: String,
     /// Directories holding the installed distributions.
     pub site_dirs: Vec<PathBuf>,
     /// Where console scripts went, if any were installed.
     pub scripts_dir: Option<PathBuf>,
-    /// The canonical inputs, for `status` and `gc`.
+    /// The canonical inputs, for whoever looks into the cache.
     pub inputs: String,
 }
 
@@ -357,7 +356,6 @@ fn discover(path: &Path, inputs: &Inputs) -> Layout {
         _ => site_dirs.iter().find_map(|site| scripts_from_records(site)),
     };
     Layout {
-        mode: inputs.pip.mode.to_string(),
         site_dirs,
         scripts_dir,
         inputs: inputs.canonical(),
