@@ -116,21 +116,6 @@ fn minor(site: &str) -> String {
         .to_string()
 }
 
-#[test]
-fn seed_story_bash() {
-    seed_story(Sh::Bash);
-}
-
-#[test]
-fn seed_story_zsh() {
-    seed_story(Sh::Zsh);
-}
-
-#[test]
-fn seed_story_fish() {
-    seed_story(Sh::Fish);
-}
-
 /// Guix provides six 1.0. A pip package that only needs six uses Guix's; a
 /// pip requirement on six 2.0 goes into the prefix, and the store copy is
 /// left as it was (pip issue 10136).
@@ -294,3 +279,5 @@ fn unknown_guix_package_shows_guix_own_message() {
     );
     assert!(err.contains("guix failed to build profile"), "{err}");
 }
+
+per_shell!(seed_story);

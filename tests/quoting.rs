@@ -212,17 +212,4 @@ fn round_trip(sh: Sh) {
     }
 }
 
-#[test]
-fn values_round_trip_bash() {
-    round_trip(Sh::Bash);
-}
-
-#[test]
-fn values_round_trip_zsh() {
-    round_trip(Sh::Zsh);
-}
-
-#[test]
-fn values_round_trip_fish() {
-    round_trip(Sh::Fish);
-}
+per_shell!(round_trip);

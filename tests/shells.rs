@@ -188,21 +188,6 @@ fn journey(sh: Sh) {
     assert!(out.contains("pyenv-guix: unloading"), "{out}");
 }
 
-#[test]
-fn journey_bash() {
-    journey(Sh::Bash);
-}
-
-#[test]
-fn journey_zsh() {
-    journey(Sh::Zsh);
-}
-
-#[test]
-fn journey_fish() {
-    journey(Sh::Fish);
-}
-
 /// A shell started inside an active project (tmux, an editor terminal) whose
 /// inherited PATH lost the project's entry: its first prompt puts it back.
 fn started_inside(sh: Sh) {
@@ -245,21 +230,6 @@ fn started_inside(sh: Sh) {
     assert_eq!(d.get("PYENV_GUIX_STATE"), None);
 }
 
-#[test]
-fn started_inside_bash() {
-    started_inside(Sh::Bash);
-}
-
-#[test]
-fn started_inside_zsh() {
-    started_inside(Sh::Zsh);
-}
-
-#[test]
-fn started_inside_fish() {
-    started_inside(Sh::Fish);
-}
-
 /// The binary removed (a `guix gc`, an uninstall): the hook stays quiet and
 /// the shell keeps working.
 fn binary_gone(sh: Sh) {
@@ -288,21 +258,6 @@ fn binary_gone(sh: Sh) {
     }
 }
 
-#[test]
-fn binary_gone_bash() {
-    binary_gone(Sh::Bash);
-}
-
-#[test]
-fn binary_gone_zsh() {
-    binary_gone(Sh::Zsh);
-}
-
-#[test]
-fn binary_gone_fish() {
-    binary_gone(Sh::Fish);
-}
-
 /// A corrupted or foreign PYENV_GUIX_STATE: one warning, then treated as no
 /// state, and the shell goes on.
 fn corrupted_state(sh: Sh) {
@@ -329,17 +284,4 @@ fn corrupted_state(sh: Sh) {
     assert_eq!(s.dump("3-left").get("A_VAR"), None);
 }
 
-#[test]
-fn corrupted_state_bash() {
-    corrupted_state(Sh::Bash);
-}
-
-#[test]
-fn corrupted_state_zsh() {
-    corrupted_state(Sh::Zsh);
-}
-
-#[test]
-fn corrupted_state_fish() {
-    corrupted_state(Sh::Fish);
-}
+per_shell!(journey, started_inside, binary_gone, corrupted_state);

@@ -348,3 +348,27 @@ impl Dump {
             .collect()
     }
 }
+
+/// One test per shell for each named `fn(Sh)`: `name::bash`, `name::zsh`,
+/// `name::fish`.
+#[macro_export]
+macro_rules! per_shell {
+    ($($f:ident),* $(,)?) => {
+        $(
+            mod $f {
+                #[test]
+                fn bash() {
+                    super::$f($crate::support::Sh::Bash);
+                }
+                #[test]
+                fn zsh() {
+                    super::$f($crate::support::Sh::Zsh);
+                }
+                #[test]
+                fn fish() {
+                    super::$f($crate::support::Sh::Fish);
+                }
+            }
+        )*
+    };
+}
