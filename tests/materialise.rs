@@ -217,41 +217,47 @@ fn a_build_killed_half_way_is_redone() {
         ),
     );
     s.allow("p");
-    // The prompt's own command, killed as Ctrl-C or SIGKILL would.
-    let mut cmd = s.command(&["export", "bash"], &s.path("p"));
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let child = cmd
-        .env("STALL", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !mark.exists() {
-        assert!(start.elapsed() < Duration::from_secs(60), "pip never ran");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let pgid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pgid}")])
-            .status()
+    // The prompt's own command, interrupted (Ctrl-C sends SIGINT to the
+    // foreground process group) or killed, after pip finished.
+    for signal in ["KILL", "INT"] {
+        let _ = std::fs::remove_file(&mark);
+        let mut cmd = s.command(&["export", "bash"], &s.path("p"));
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd
+            .env("STALL", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while !mark.exists() {
+            assert!(start.elapsed() < Duration::from_secs(60), "pip never ran");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let group = format!("-{}", child.id());
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), "--", &group])
+            .status();
+        assert!(sent.unwrap().success());
+        let killed = child.wait_with_output().unwrap();
+        assert!(!killed.status.success(), "SIG{signal}");
+        assert!(killed.stdout.is_empty(), "SIG{signal}: no half snippet");
+        let prefixes: Vec<PathBuf> = std::fs::read_dir(s.path("cache/prefixes"))
             .unwrap()
-            .success()
-    );
-    let killed = child.wait_with_output().unwrap();
-    assert!(!killed.status.success());
-    assert!(
-        killed.stdout.is_empty(),
-        "a killed export prints no half snippet"
-    );
-    let prefixes: Vec<PathBuf> = std::fs::read_dir(s.path("cache/prefixes"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(prefixes.len(), 1, "pip's half-built prefix is there");
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        assert_eq!(
+            prefixes.len(),
+            1,
+            "SIG{signal}: pip's unmarked prefix is there"
+        );
+        assert!(
+            prefix_unmarked(&prefixes[0]),
+            "SIG{signal}: and not marked complete"
+        );
+    }
 
     let again = s.pyenv_guix(&["prefix", "p"], &s.path(""));
     let err = String::from_utf8_lossy(&again.stderr);
@@ -259,6 +265,13 @@ fn a_build_killed_half_way_is_redone() {
     assert!(err.contains("building prefix"), "{err}");
     let out = exec_sh(&s, "p", "greet");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "greetpkg 1.0\n");
+}
+
+fn prefix_unmarked(prefix: &Path) -> bool {
+    std::fs::read_dir(prefix)
+        .unwrap()
+        .flatten()
+        .all(|e| !e.file_name().to_string_lossy().starts_with(".pyenv-guix"))
 }
 
 fn make_executable(path: &Path) {
