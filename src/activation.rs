@@ -41,17 +41,28 @@ pub enum ActivationError {
     Trust(#[from] trust::TrustError),
 }
 
-/// The prompt's fast path: true when nothing can have changed since the last
-/// `export`. Only `stat`s and one decode: no parsing, no hashing, no process.
-pub fn unchanged(dir: &Path, state_var: Option<&OsString>) -> bool {
+type Decoded = Option<Result<State, state::Corrupt>>;
+
+/// The prompt's way in: `None` when nothing can have changed since the last
+/// `export` (the manifest found is the one the state is about, and no
+/// watched file changed). That check only `stat`s and decodes the state: no
+/// parsing, no hashing, no process. The manifest is found and the state
+/// decoded once, for the check and for the plan.
+pub fn plan_if_changed(
+    dir: &Path,
+    current: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Option<Plan>, ActivationError> {
     let found = manifest::find(dir);
-    match (state_var, found) {
+    let decoded = current(state::VAR).map(|raw| State::decode(&raw));
+    let unchanged = match (&decoded, &found) {
         (None, None) => true,
-        (Some(raw), Some(found)) => {
-            State::decode(raw).is_ok_and(|s| s.manifest == found && s.watched_unchanged())
-        }
+        (Some(Ok(s)), Some(found)) => s.manifest == *found && s.watched_unchanged(),
         _ => false,
+    };
+    if unchanged {
+        return Ok(None);
     }
+    plan_from(found, decoded, current).map(Some)
 }
 
 /// Work out everything: find, trust, and diff against what is active now.
@@ -59,7 +70,16 @@ pub fn plan(
     dir: &Path,
     current: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Plan, ActivationError> {
-    let old = match current(state::VAR).map(|raw| State::decode(&raw)) {
+    let decoded = current(state::VAR).map(|raw| State::decode(&raw));
+    plan_from(manifest::find(dir), decoded, current)
+}
+
+fn plan_from(
+    found: Option<PathBuf>,
+    decoded: Decoded,
+    current: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Plan, ActivationError> {
+    let old = match decoded {
         None => None,
         Some(Ok(s)) => Some(s),
         Some(Err(e)) => {
@@ -69,7 +89,7 @@ pub fn plan(
     };
     let old_records = old.as_ref().map(|s| s.records.as_slice()).unwrap_or(&[]);
     let base_path = path_before(current, old_records);
-    let (target, new_state, wanted) = match manifest::find(dir) {
+    let (target, new_state, wanted) = match found {
         None => (Target::NoProject, None, Wanted::default()),
         Some(found) => {
             let (target, state, wanted) = resolve(found, base_path.as_deref(), old.as_ref())?;

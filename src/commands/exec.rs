@@ -38,7 +38,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
         None => activation::shell_dir().context("cannot read the current directory")?,
     };
-    let plan = activation::plan(&dir, &|name| std::env::var_os(name))?;
+    let current = |name: &str| std::env::var_os(name);
+    let plan = activation::plan(&dir, &current)?;
     if let Target::Blocked | Target::Failed = plan.target {
         // Why has been said; the exit status says the rest.
         return Ok(1);

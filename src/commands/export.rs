@@ -4,7 +4,6 @@ use anyhow::Context;
 
 use crate::activation;
 use crate::shells::{self, ShellName};
-use crate::state;
 
 /// Print what to change for the current directory's project (the hook runs this)
 ///
@@ -24,10 +23,15 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let dir = activation::shell_dir().context("cannot read the current directory")?;
-    if !args.first_prompt && activation::unchanged(&dir, std::env::var_os(state::VAR).as_ref()) {
-        return Ok(0);
-    }
-    let plan = activation::plan(&dir, &|name| std::env::var_os(name))?;
+    let current = |name: &str| std::env::var_os(name);
+    let plan = if args.first_prompt {
+        activation::plan(&dir, &current)?
+    } else {
+        match activation::plan_if_changed(&dir, &current)? {
+            Some(plan) => plan,
+            None => return Ok(0),
+        }
+    };
     if plan.changes.is_empty() {
         return Ok(0);
     }
