@@ -35,22 +35,15 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// The binary as the user ran it: made absolute, looked up on PATH if it has
-/// no slash, but never canonicalised (a Guix profile path outlives the store
+/// The binary as the user ran it: looked up on PATH if it has no slash, made
+/// absolute, but never canonicalised (a Guix profile path outlives the store
 /// path it points at).
 fn invoked_path() -> PathBuf {
     let arg0 = std::env::args_os()
         .next()
         .unwrap_or_else(|| OsString::from("pyenv-guix"));
-    let arg0 = PathBuf::from(arg0);
-    if arg0.components().count() > 1 {
-        return std::path::absolute(&arg0).unwrap_or(arg0);
-    }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(&arg0))
-        .find(|p| crate::fsutil::is_executable(p))
+    let cwd = std::env::current_dir().unwrap_or_default();
+    crate::fsutil::find_program(&arg0, std::env::var_os("PATH").as_deref(), &cwd)
         .and_then(|p| std::path::absolute(&p).ok())
-        .unwrap_or(arg0)
+        .unwrap_or_else(|| PathBuf::from(arg0))
 }
