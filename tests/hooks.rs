@@ -7,6 +7,14 @@ use std::process::Command;
 
 use support::{Sandbox, Sh, bin, quote};
 
+/// A sandbox with a trusted project `p` that sets `P=loaded`.
+fn loaded_project() -> Sandbox {
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
+    s.allow("p");
+    s
+}
+
 fn rendered(s: &Sandbox, sh: Sh) -> std::path::PathBuf {
     let out = s.pyenv_guix(&["hook", sh.name()], &s.path("home"));
     let file = s.path(&format!("hook.{}", sh.name()));
@@ -67,9 +75,7 @@ fn rendered_hooks_pass_their_linters() {
 /// the hook loads it and the script goes on.
 #[test]
 fn rendered_hooks_run_under_errexit_and_nounset() {
-    let s = Sandbox::new();
-    s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
-    s.allow("p");
+    let s = loaded_project();
     for sh in [Sh::Bash, Sh::Zsh, Sh::Fish] {
         if !sh.available() {
             continue;
@@ -98,9 +104,7 @@ fn rendered_hooks_run_under_errexit_and_nounset() {
 }
 
 fn prompt_command_case(setup: &str) -> (String, String, String) {
-    let s = Sandbox::new();
-    s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
-    s.allow("p");
+    let s = loaded_project();
     let lines = vec![
         "set -u".to_string(),
         setup.to_string(),
@@ -144,9 +148,7 @@ fn zsh_nounset_hooks_once_and_status_kept() {
     if !Sh::Zsh.available() {
         return;
     }
-    let s = Sandbox::new();
-    s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
-    s.allow("p");
+    let s = loaded_project();
     let lines = vec![
         "setopt nounset".to_string(),
         Sh::Zsh.hook_line(),
@@ -175,9 +177,7 @@ fn fish_sourced_twice_hooks_once_and_status_kept() {
     if !Sh::Fish.available() {
         return;
     }
-    let s = Sandbox::new();
-    s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
-    s.allow("p");
+    let s = loaded_project();
     let lines = vec![
         Sh::Fish.hook_line(),
         Sh::Fish.hook_line(),

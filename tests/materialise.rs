@@ -19,6 +19,27 @@ fn manifest(interpreter: &Path, mode: &str, packages: &[&str], wheels: &Path) ->
     )
 }
 
+/// The Python a fresh Debian machine has.
+fn debian_python() -> &'static Path {
+    Path::new("/usr/bin/python3")
+}
+
+/// Write the project `name` with `manifest(…)` and trust it.
+fn allowed(
+    s: &Sandbox,
+    name: &str,
+    interpreter: &Path,
+    mode: &str,
+    packages: &[&str],
+    wheels: &Path,
+) {
+    s.write(
+        &format!("{name}/.pyguix.toml"),
+        &manifest(interpreter, mode, packages, wheels),
+    );
+    s.allow(name);
+}
+
 /// Run a shell command with the project's environment through `exec`.
 fn exec_sh(s: &Sandbox, project: &str, script: &str) -> std::process::Output {
     s.command(
@@ -44,11 +65,7 @@ fn every_mode_on_every_interpreter() {
     for (i, python) in interpreters().iter().enumerate() {
         for mode in ["prefix", "venv", "user"] {
             let name = format!("p{i}-{mode}");
-            s.write(
-                &format!("{name}/.pyguix.toml"),
-                &manifest(python, mode, &["greetpkg==1.0"], &wheels),
-            );
-            s.allow(&name);
+            allowed(&s, &name, python, mode, &["greetpkg==1.0"], &wheels);
             let py = if mode == "venv" {
                 "\"$VIRTUAL_ENV/bin/python\"".to_string()
             } else {
@@ -116,28 +133,24 @@ fn every_mode_on_every_interpreter() {
 fn same_inputs_in_two_projects_share_one_prefix() {
     let s = Sandbox::new();
     let wheels = s.wheel("greetpkg", "1.0", &[]);
-    let python = Path::new("/usr/bin/python3");
+    let python = debian_python();
     // The same requirements, written in another order and spacing.
-    s.write(
-        "one/.pyguix.toml",
-        &manifest(
-            python,
-            "prefix",
-            &["greetpkg==1.0", "greetpkg >= 0.1"],
-            &wheels,
-        ),
+    allowed(
+        &s,
+        "one",
+        python,
+        "prefix",
+        &["greetpkg==1.0", "greetpkg >= 0.1"],
+        &wheels,
     );
-    s.write(
-        "two/.pyguix.toml",
-        &manifest(
-            python,
-            "prefix",
-            &["greetpkg>=0.1", "greetpkg == 1.0"],
-            &wheels,
-        ),
+    allowed(
+        &s,
+        "two",
+        python,
+        "prefix",
+        &["greetpkg>=0.1", "greetpkg == 1.0"],
+        &wheels,
     );
-    s.allow("one");
-    s.allow("two");
     let first = s.pyenv_guix(&["prefix", "one"], &s.path(""));
     let second = s.pyenv_guix(&["prefix", "two"], &s.path(""));
     assert_eq!(first.stdout, second.stdout);
@@ -149,16 +162,14 @@ fn same_inputs_in_two_projects_share_one_prefix() {
 fn eight_shells_entering_at_once_build_once() {
     let s = Sandbox::new();
     let wheels = s.wheel("greetpkg", "1.0", &["--script", "greet"]);
-    s.write(
-        "p/.pyguix.toml",
-        &manifest(
-            Path::new("/usr/bin/python3"),
-            "prefix",
-            &["greetpkg==1.0"],
-            &wheels,
-        ),
+    allowed(
+        &s,
+        "p",
+        debian_python(),
+        "prefix",
+        &["greetpkg==1.0"],
+        &wheels,
     );
-    s.allow("p");
     let children: Vec<_> = (0..8)
         .map(|_| {
             s.command(
@@ -207,16 +218,14 @@ fn a_build_killed_half_way_is_redone() {
         ),
     );
     make_executable(&s.path("slow-python"));
-    s.write(
-        "p/.pyguix.toml",
-        &manifest(
-            &s.path("slow-python"),
-            "prefix",
-            &["greetpkg==1.0"],
-            &wheels,
-        ),
+    allowed(
+        &s,
+        "p",
+        &s.path("slow-python"),
+        "prefix",
+        &["greetpkg==1.0"],
+        &wheels,
     );
-    s.allow("p");
     // The prompt's own command, interrupted (Ctrl-C sends SIGINT to the
     // foreground process group) or killed, after pip finished.
     for signal in ["KILL", "INT"] {
@@ -287,17 +296,9 @@ fn failures_are_said_once_and_keep_the_last_good_environment() {
     let sh = Sh::Bash;
     let s = Sandbox::new();
     let wheels = s.wheel("greetpkg", "1.0", &["--script", "greet"]);
-    let python = Path::new("/usr/bin/python3");
-    s.write(
-        "bad/.pyguix.toml",
-        &manifest(python, "prefix", &["nosuchpkg==9.9"], &wheels),
-    );
-    s.allow("bad");
-    s.write(
-        "good/.pyguix.toml",
-        &manifest(python, "prefix", &["greetpkg==1.0"], &wheels),
-    );
-    s.allow("good");
+    let python = debian_python();
+    allowed(&s, "bad", python, "prefix", &["nosuchpkg==9.9"], &wheels);
+    allowed(&s, "good", python, "prefix", &["greetpkg==1.0"], &wheels);
     let pg = quote(support::bin().as_os_str());
     let broken = manifest(
         python,
@@ -366,21 +367,15 @@ fn failures_are_said_once_and_keep_the_last_good_environment() {
 fn gc_removes_only_what_no_trusted_manifest_needs() {
     let s = Sandbox::new();
     let wheels = s.wheel("greetpkg", "1.0", &["--script", "greet"]);
-    let python = Path::new("/usr/bin/python3");
-    s.write(
-        "kept/.pyguix.toml",
-        &manifest(python, "prefix", &["greetpkg==1.0"], &wheels),
-    );
-    s.write(
-        "gone/.pyguix.toml",
-        &manifest(python, "venv", &["greetpkg==1.0"], &wheels),
-    );
+    let python = debian_python();
+    allowed(&s, "kept", python, "prefix", &["greetpkg==1.0"], &wheels);
+    allowed(&s, "gone", python, "venv", &["greetpkg==1.0"], &wheels);
     s.write(
         "guixy/.pyguix.toml",
         "[guix]\npackages = [\"python-attrs\"]\n",
     );
+    s.allow("guixy");
     for p in ["kept", "gone", "guixy"] {
-        s.allow(p);
         s.pyenv_guix(&["exec", "-C", p, "--", "true"], &s.path(""));
     }
     let kept = String::from_utf8(s.pyenv_guix(&["prefix", "kept"], &s.path("")).stdout).unwrap();
@@ -430,16 +425,14 @@ fn gc_removes_only_what_no_trusted_manifest_needs() {
 fn entering_a_built_project_starts_no_python() {
     let s = Sandbox::new();
     let wheels = s.wheel("greetpkg", "1.0", &[]);
-    s.write(
-        "p/.pyguix.toml",
-        &manifest(
-            Path::new("/usr/bin/python3"),
-            "prefix",
-            &["greetpkg==1.0"],
-            &wheels,
-        ),
+    allowed(
+        &s,
+        "p",
+        debian_python(),
+        "prefix",
+        &["greetpkg==1.0"],
+        &wheels,
     );
-    s.allow("p");
     let enter = || {
         let out = s
             .command(&["export", "json"], &s.path("p"))
