@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::{fsutil, log};
+use crate::{fsutil, log, settings};
 
 pub struct Slot {
     lock: PathBuf,
@@ -34,11 +34,11 @@ impl Slot {
         Ok(file)
     }
 
-    /// The record of an earlier failure, unless `reload` came after it.
-    pub fn failed_before(&self, reload: &Path) -> Option<String> {
+    /// The record of an earlier failure, unless `pyenv-guix reload` came after it.
+    pub fn failed_before(&self) -> Option<String> {
         let message = std::fs::read_to_string(&self.failed).ok()?;
         let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        match (mtime(reload), mtime(&self.failed)) {
+        match (mtime(&settings::reload_stamp()), mtime(&self.failed)) {
             (Some(r), Some(f)) if r > f => None,
             _ => Some(message),
         }

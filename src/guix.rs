@@ -12,7 +12,7 @@ use crate::buildlock::Slot;
 use crate::envdiff::Wanted;
 use crate::manifest::Project;
 use crate::trust::hex;
-use crate::{fsutil, log, settings};
+use crate::{fsutil, log};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GuixError {
@@ -133,7 +133,7 @@ pub fn profile(project: &Project, cache: &Path, build: bool) -> Result<Profile, 
             .lock(&format!("Guix profile {key}"))
             .map_err(io(format!("cannot lock profile {key}")))?;
         if !is_built(&path) {
-            if slot.failed_before(&settings::reload_stamp()).is_some() {
+            if slot.failed_before().is_some() {
                 return Err(GuixError::FailedBefore { key });
             }
             if fsutil::find_program(

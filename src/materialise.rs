@@ -106,8 +106,7 @@ pub fn materialise(
                 .as_ref()
                 .map(Profile::python_env)
                 .unwrap_or_default();
-            let reload = settings::reload_stamp();
-            Some(prefix::ensure(&inputs, &cache, &project.root, &guix_env, &reload)?.1)
+            Some(prefix::ensure(&inputs, &cache, &project.root, &guix_env)?.1)
         }
     };
     out.prefix = Some(PrefixState {

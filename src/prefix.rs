@@ -120,7 +120,6 @@ pub fn ensure(
     cache_dir: &Path,
     workdir: &Path,
     guix_env: &[(String, OsString)],
-    reload_stamp: &Path,
 ) -> Result<(PathBuf, Layout), BuildError> {
     let key = inputs.key();
     let path = path_for(cache_dir, &key);
@@ -134,7 +133,7 @@ pub fn ensure(
     if let Some(layout) = built(&path) {
         return Ok((path, layout));
     }
-    if let Some(message) = slot.failed_before(reload_stamp) {
+    if let Some(message) = slot.failed_before() {
         return Err(BuildError::FailedBefore { key, message });
     }
     if path.exists() {
