@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 
 use std::ffi::OsStr;
 
+use crate::context::Context;
 use crate::envdiff::{self, Changes, Wanted};
 use crate::manifest::{self, ManifestError, PipMode, Project};
 use crate::materialise::{self, Materialised};
 use crate::state::{self, Stamp, State};
-use crate::{log, settings, trust};
+use crate::{log, trust};
 
 /// What the directory wants.
 pub enum Target {
@@ -48,11 +49,9 @@ type Decoded = Option<Result<State, state::Corrupt>>;
 /// watched file changed). That check only `stat`s and decodes the state: no
 /// parsing, no hashing, no process. The manifest is found and the state
 /// decoded once, for the check and for the plan.
-pub fn plan_if_changed(
-    dir: &Path,
-    current: &dyn Fn(&str) -> Option<OsString>,
-) -> Result<Option<Plan>, ActivationError> {
-    let found = manifest::find(dir);
+pub fn plan_if_changed(ctx: &Context) -> Result<Option<Plan>, ActivationError> {
+    let current = |name: &str| ctx.var(name);
+    let found = manifest::find(&ctx.dir);
     let decoded = current(state::VAR).map(|raw| State::decode(&raw));
     let unchanged = match (&decoded, &found) {
         (None, None) => true,
@@ -62,23 +61,21 @@ pub fn plan_if_changed(
     if unchanged {
         return Ok(None);
     }
-    plan_from(found, decoded, current).map(Some)
+    plan_from(ctx, found, decoded).map(Some)
 }
 
 /// Work out everything: find, trust, and diff against what is active now.
-pub fn plan(
-    dir: &Path,
-    current: &dyn Fn(&str) -> Option<OsString>,
-) -> Result<Plan, ActivationError> {
-    let decoded = current(state::VAR).map(|raw| State::decode(&raw));
-    plan_from(manifest::find(dir), decoded, current)
+pub fn plan(ctx: &Context) -> Result<Plan, ActivationError> {
+    let decoded = ctx.var(state::VAR).map(|raw| State::decode(&raw));
+    plan_from(ctx, manifest::find(&ctx.dir), decoded)
 }
 
 fn plan_from(
+    ctx: &Context,
     found: Option<PathBuf>,
     decoded: Decoded,
-    current: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Plan, ActivationError> {
+    let current = &|name: &str| ctx.var(name);
     let old = match decoded {
         None => None,
         Some(Ok(s)) => Some(s),
@@ -92,7 +89,7 @@ fn plan_from(
     let (target, new_state, wanted) = match found {
         None => (Target::NoProject, None, Wanted::default()),
         Some(found) => {
-            let (target, state, wanted) = resolve(found, base_path.as_deref(), old.as_ref())?;
+            let (target, state, wanted) = resolve(ctx, found, base_path.as_deref(), old.as_ref())?;
             (target, Some(state), wanted)
         }
     };
@@ -130,10 +127,10 @@ fn path_before(
     }
 }
 
-/// `path_before` for this process's environment, as `status`, `prefix` and
+/// `path_before` for the context's environment, as `status`, `prefix` and
 /// `gc` see it.
-pub fn user_path() -> Option<OsString> {
-    let current = |name: &str| std::env::var_os(name);
+pub fn user_path(ctx: &Context) -> Option<OsString> {
+    let current = |name: &str| ctx.var(name);
     let records = current(state::VAR)
         .and_then(|raw| State::decode(&raw).ok())
         .map(|s| s.records)
@@ -143,12 +140,13 @@ pub fn user_path() -> Option<OsString> {
 
 /// What the manifest at `found` asks for, and the state that remembers it.
 fn resolve(
+    ctx: &Context,
     found: PathBuf,
     base_path: Option<&OsStr>,
     old: Option<&State>,
 ) -> Result<(Target, State, Wanted), ActivationError> {
-    let record = trust::record_path(&settings::data_dir(), &found)?;
-    let reload = settings::reload_stamp();
+    let record = trust::record_path(&ctx.data_dir, &found)?;
+    let reload = ctx.reload_stamp();
     let project = match Project::load(&found) {
         Ok(p) => p,
         Err(e @ ManifestError::Read { .. }) => return Err(e.into()),
@@ -181,7 +179,7 @@ fn resolve(
             return Ok((Target::Blocked, state, Wanted::default()));
         }
     };
-    match materialise::materialise(&project, base_path, materialise::Mode::Build) {
+    match materialise::materialise(ctx, &project, base_path, materialise::Mode::Build) {
         Ok(built) => {
             state.loaded = Some(hash.clone());
             let wanted = wanted(&project, &built);
@@ -283,24 +281,4 @@ fn report(
         }
     }
     log::debug(&format!("{} variable(s) change", changes.len()));
-}
-
-/// The shell's directory: `$PWD` when it really is the current directory (it
-/// keeps the user's symlinked path), else the kernel's.
-pub fn shell_dir() -> std::io::Result<PathBuf> {
-    if let Some(pwd) = std::env::var_os("PWD").map(PathBuf::from)
-        && pwd.is_absolute()
-        && same_file(&pwd, Path::new("."))
-    {
-        return Ok(pwd);
-    }
-    std::env::current_dir()
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
 }

@@ -4,18 +4,21 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::{fsutil, log, settings};
+use crate::{fsutil, log};
 
 pub struct Slot {
     lock: PathBuf,
     failed: PathBuf,
+    reload: PathBuf,
 }
 
 impl Slot {
-    pub fn new(dir: &Path, key: &str) -> Slot {
+    /// The slot for `key` under `dir`; a failure counts until the `reload` stamp is newer.
+    pub fn new(dir: &Path, key: &str, reload: &Path) -> Slot {
         Slot {
             lock: dir.join(format!("{key}.lock")),
             failed: dir.join(format!("{key}.failed")),
+            reload: reload.to_path_buf(),
         }
     }
 
@@ -38,7 +41,7 @@ impl Slot {
     pub fn failed_before(&self) -> Option<String> {
         let message = std::fs::read_to_string(&self.failed).ok()?;
         let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        match (mtime(&settings::reload_stamp()), mtime(&self.failed)) {
+        match (mtime(&self.reload), mtime(&self.failed)) {
             (Some(r), Some(f)) if r > f => None,
             _ => Some(message),
         }

@@ -2,13 +2,14 @@
 //! Guix the user runs now), built with `guix package -p PROFILE -m
 //! MANIFEST.scm`, read back from `PROFILE/etc/profile` with no Guix process.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
 use crate::buildlock::Slot;
+use crate::context::Context;
 use crate::envdiff::Wanted;
 use crate::manifest::Project;
 use crate::trust::hex;
@@ -90,17 +91,16 @@ impl Profile {
     }
 }
 
-/// The guix command: `PYENV_GUIX_GUIX` (split as a shell would), else `guix`.
-fn command() -> Vec<String> {
-    std::env::var("PYENV_GUIX_GUIX")
-        .ok()
-        .and_then(|v| shell_words::split(&v).ok())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| vec!["guix".to_string()])
-}
-
-/// The profile for `project`, built when `build` and not built yet.
-pub fn profile(project: &Project, cache: &Path, build: bool) -> Result<Profile, GuixError> {
+/// The profile for `project`, built when `build` and not built yet. `guix`
+/// is looked up on, and runs with, `user_path`: the PATH from before any
+/// project changed it.
+pub fn profile(
+    ctx: &Context,
+    project: &Project,
+    user_path: Option<&OsStr>,
+    build: bool,
+) -> Result<Profile, GuixError> {
+    let cache = &ctx.cache_dir;
     let guix = &project.manifest.guix;
     let mut specs = guix.packages.clone();
     specs.sort();
@@ -115,19 +115,22 @@ pub fn profile(project: &Project, cache: &Path, build: bool) -> Result<Profile, 
         }
         None => None,
     };
-    let cmd = command();
+    let cmd = ctx.guix_command();
     let mut keyed = format!("pyenv-guix profile 1\n{}\n", specs.join("\n"));
     match &channels {
         Some((_, bytes)) => keyed.push_str(&format!("channels {}\n", hex(&Sha256::digest(bytes)))),
         // Unpinned: the Guix the user runs now, so that after `guix pull`
         // the next entry rebuilds, as `guix shell`'s own cache does.
-        None => keyed.push_str(&format!("guix {}\n", current_guix(&cmd[0]).display())),
+        None => keyed.push_str(&format!(
+            "guix {}\n",
+            current_guix(ctx, &cmd[0], user_path).display()
+        )),
     }
     let key = hex(&Sha256::digest(keyed.as_bytes()));
     let dir = cache.join("profiles");
     let path = dir.join(&key);
     if build && !is_built(&path) {
-        let slot = Slot::new(&dir, &key);
+        let slot = Slot::new(&dir, &key, &ctx.reload_stamp());
         let io = |what: String| move |source| GuixError::Io { what, source };
         let _lock = slot
             .lock(&format!("Guix profile {key}"))
@@ -136,25 +139,24 @@ pub fn profile(project: &Project, cache: &Path, build: bool) -> Result<Profile, 
             if slot.failed_before().is_some() {
                 return Err(GuixError::FailedBefore { key });
             }
-            if fsutil::find_program(
-                cmd[0].as_ref(),
-                std::env::var_os("PATH").as_deref(),
-                &project.root,
-            )
-            .is_none()
-            {
+            let Some(program) = fsutil::find_program(cmd[0].as_ref(), user_path, &project.root)
+            else {
                 return Err(GuixError::NotInstalled {
                     manifest: project.manifest_path.clone(),
                     command: cmd.join(" "),
                 });
-            }
+            };
             let scm = dir.join(format!("{key}.scm"));
             let quoted: Vec<String> = specs.iter().map(|s| format!("{s:?}")).collect();
             let text = format!("(specifications->manifest\n '({}))\n", quoted.join(" "));
             fsutil::write_atomic(&scm, text.as_bytes())
                 .map_err(io(format!("cannot write {}", scm.display())))?;
-            let mut c = Command::new(&cmd[0]);
-            c.args(&cmd[1..]);
+            let mut c = Command::new(program);
+            c.args(&cmd[1..]).env_clear().envs(ctx.vars());
+            match user_path {
+                Some(p) => c.env("PATH", p),
+                None => c.env_remove("PATH"),
+            };
             if let Some((channels, _)) = &channels {
                 c.arg("time-machine").arg("-C").arg(channels).arg("--");
             }
@@ -204,18 +206,14 @@ fn is_built(path: &Path) -> bool {
 }
 
 /// `~/.config/guix/current` resolved, else the guix command itself resolved.
-fn current_guix(cmd: &str) -> PathBuf {
-    let current = dirs::config_dir().map(|d| d.join("guix/current"));
+fn current_guix(ctx: &Context, cmd: &str, user_path: Option<&OsStr>) -> PathBuf {
+    let current = ctx.config_dir().map(|d| d.join("guix/current"));
     if let Some(p) = current.and_then(|c| std::fs::canonicalize(c).ok()) {
         return p;
     }
-    fsutil::find_program(
-        cmd.as_ref(),
-        std::env::var_os("PATH").as_deref(),
-        Path::new("/"),
-    )
-    .and_then(|p| std::fs::canonicalize(p).ok())
-    .unwrap_or_else(|| PathBuf::from(cmd))
+    fsutil::find_program(cmd.as_ref(), user_path, Path::new("/"))
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .unwrap_or_else(|| PathBuf::from(cmd))
 }
 
 /// Read `etc/profile` lines such as

@@ -5,7 +5,7 @@
 //! item, `/gnu/store/<hash>-python-X.Y.Z` (the seed's PYTHONHASH). Facts are
 //! asked once and cached, so entering a built project starts no Python.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::context::Context;
 use crate::state::Stamp;
 use crate::trust::hex;
 
@@ -100,8 +101,19 @@ struct Cached {
 /// The facts of the interpreter at `path`, from the cache when the file is
 /// unchanged. A script (a pyenv shim, say) may run a different Python each
 /// time, so its answer is never cached.
-pub fn facts(path: &Path, cache_dir: &Path) -> Result<Facts, InterpreterError> {
-    let cache_file = cache_dir
+///
+/// It is asked in the project's directory (`root`), in a build's clean
+/// environment with the user's `PATH` from before any project: a pyenv shim
+/// then answers for the project's `.python-version`, from wherever the
+/// command runs, as it does for the hook.
+pub fn facts(
+    ctx: &Context,
+    path: &Path,
+    root: &Path,
+    user_path: Option<&OsStr>,
+) -> Result<Facts, InterpreterError> {
+    let cache_file = ctx
+        .cache_dir
         .join("interpreters")
         .join(hex(&Sha256::digest(path.as_os_str().as_bytes())));
     let (link, target) = (Stamp::of_link(path), Stamp::of(path));
@@ -112,7 +124,7 @@ pub fn facts(path: &Path, cache_dir: &Path) -> Result<Facts, InterpreterError> {
     {
         return Ok(c.facts);
     }
-    let facts = ask(path)?;
+    let facts = ask(path, root, &ctx.build_env(user_path, &[]))?;
     if !is_script(path) {
         let cached = Cached {
             link,
@@ -127,10 +139,14 @@ pub fn facts(path: &Path, cache_dir: &Path) -> Result<Facts, InterpreterError> {
     Ok(facts)
 }
 
-fn ask(path: &Path) -> Result<Facts, InterpreterError> {
+fn ask(path: &Path, root: &Path, env: &[(OsString, OsString)]) -> Result<Facts, InterpreterError> {
     crate::log::debug(&format!("asking {} who it is", path.display()));
     let out = Command::new(path)
         .args(["-I", "-c", REPORT])
+        .current_dir(root)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(std::process::Stdio::null())
         .output()
         .map_err(|source| InterpreterError::Run {
             path: path.to_path_buf(),

@@ -5,12 +5,12 @@
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
+use crate::context::Context;
 use crate::envdiff::Wanted;
 use crate::guix::{self, GuixError, Profile};
 use crate::interpreter::{self, Facts, InterpreterError};
 use crate::manifest::{PipMode, Project};
 use crate::prefix::{self, BuildError, Inputs, Layout};
-use crate::settings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MaterialiseError {
@@ -57,14 +57,15 @@ pub fn has_pip(project: &Project) -> bool {
 
 /// `base_path` is the PATH the user had before any project changed it.
 pub fn materialise(
+    ctx: &Context,
     project: &Project,
     base_path: Option<&OsStr>,
     mode: Mode,
 ) -> Result<Materialised, MaterialiseError> {
-    let cache = settings::cache_dir();
+    let cache = &ctx.cache_dir;
     let mut out = Materialised::default();
     if !project.manifest.guix.packages.is_empty() {
-        out.profile = Some(guix::profile(project, &cache, mode == Mode::Build)?);
+        out.profile = Some(guix::profile(ctx, project, base_path, mode == Mode::Build)?);
     }
     if !has_pip(project) {
         return Ok(out);
@@ -77,7 +78,7 @@ pub fn materialise(
             &project.root,
         )?,
     };
-    let facts = interpreter::facts(&python, &cache)?;
+    let facts = interpreter::facts(ctx, &python, &project.root, base_path)?;
     let requirement_files = project
         .manifest
         .pip
@@ -97,7 +98,7 @@ pub fn materialise(
         requirement_files,
     };
     let key = inputs.key();
-    let path = prefix::path_for(&cache, &key);
+    let path = prefix::path_for(cache, &key);
     let layout = match mode {
         Mode::Look => prefix::built(&path),
         Mode::Build => {
@@ -106,7 +107,8 @@ pub fn materialise(
                 .as_ref()
                 .map(Profile::python_env)
                 .unwrap_or_default();
-            Some(prefix::ensure(&inputs, &cache, &project.root, &guix_env)?.1)
+            let env = ctx.build_env(base_path, &guix_env);
+            Some(prefix::ensure(ctx, &inputs, &project.root, &env)?.1)
         }
     };
     out.prefix = Some(PrefixState {

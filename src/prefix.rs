@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::buildlock::Slot;
+use crate::context::Context;
 use crate::interpreter::Facts;
 use crate::manifest::{Pip, PipMode};
 use crate::trust::hex;
@@ -116,17 +117,17 @@ pub fn built(path: &Path) -> Option<Layout> {
 /// pip runs in `workdir` (the project root), so relative paths in options
 /// and requirements mean what they say.
 pub fn ensure(
+    ctx: &Context,
     inputs: &Inputs,
-    cache_dir: &Path,
     workdir: &Path,
-    guix_env: &[(String, OsString)],
+    env: &[(OsString, OsString)],
 ) -> Result<(PathBuf, Layout), BuildError> {
     let key = inputs.key();
-    let path = path_for(cache_dir, &key);
+    let path = path_for(&ctx.cache_dir, &key);
     if let Some(layout) = built(&path) {
         return Ok((path, layout));
     }
-    let slot = Slot::new(&cache_dir.join("prefixes"), &key);
+    let slot = Slot::new(&ctx.cache_dir.join("prefixes"), &key, &ctx.reload_stamp());
     let _lock = slot
         .lock(&format!("prefix {key}"))
         .map_err(io(format!("cannot lock prefix {key}")))?;
@@ -148,7 +149,7 @@ pub fn ensure(
         path.display(),
         inputs.pip.mode
     ));
-    if let Err(e) = build(inputs, &path, workdir, guix_env) {
+    if let Err(e) = build(inputs, &path, workdir, env) {
         let _ = std::fs::remove_dir_all(&path);
         let (record, err) = match e {
             Failure::Pip { status, tail } => (tail, BuildError::Pip { key, status }),
@@ -174,7 +175,7 @@ fn build(
     inputs: &Inputs,
     path: &Path,
     workdir: &Path,
-    guix_env: &[(String, OsString)],
+    env: &[(OsString, OsString)],
 ) -> Result<(), Failure> {
     let python = &inputs.facts.path;
     let pip = inputs.pip;
@@ -183,7 +184,7 @@ fn build(
         "--disable-pip-version-check".into(),
         "--no-input".into(),
     ];
-    let mut env: Vec<(String, OsString)> = guix_env.to_vec();
+    let mut env: Vec<(OsString, OsString)> = env.to_vec();
     // The prefix is ours, not the system's: pip's warning about root is noise here.
     env.push(("PIP_ROOT_USER_ACTION".into(), "ignore".into()));
     let pip_python = match pip.mode {
@@ -256,7 +257,7 @@ fn resolve_missing(
     wanted: &[OsString],
     path: &Path,
     workdir: &Path,
-    env: &[(String, OsString)],
+    env: &[(OsString, OsString)],
 ) -> Result<Option<Vec<OsString>>, Failure> {
     let report = path.with_extension("report.json");
     // The dry run must see Guix's copies as installed, not ignore them.
@@ -306,13 +307,15 @@ struct DryRunMetadata {
 
 /// Run a build step, its output going to our stderr as progress; keep the
 /// end of it for the failure record.
-fn run(cmd: &mut Command, env: &[(String, OsString)]) -> Result<(), Failure> {
+/// The command sees `env` and nothing else of ours.
+fn run(cmd: &mut Command, env: &[(OsString, OsString)]) -> Result<(), Failure> {
     let describe = format!("{cmd:?}");
     let (reader, writer) = std::io::pipe().map_err(|e| Failure::Io(io("cannot make a pipe")(e)))?;
     let writer2 = writer
         .try_clone()
         .map_err(|e| Failure::Io(io("cannot make a pipe")(e)))?;
-    cmd.envs(env.iter().map(|(k, v)| (k, v)))
+    cmd.env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(writer)
         .stderr(writer2);

@@ -209,11 +209,14 @@ fn a_build_killed_half_way_is_redone() {
     let s = Sandbox::new();
     let wheels = s.wheel("greetpkg", "1.0", &["--script", "greet"]);
     let mark = s.path("pip-ran");
-    // An interpreter that stalls after pip has installed, while STALL is set.
+    let stall = s.path("stall");
+    // An interpreter that stalls after pip has installed, while the file
+    // `stall` exists (builds see none of the shell's variables).
     s.write(
         "slow-python",
         &format!(
-            "#!/bin/sh\n/usr/bin/python3 \"$@\"\nst=$?\ncase \"$*\" in *' pip '*) if [ -n \"${{STALL:-}}\" ]; then touch {}; sleep 60; fi;; esac\nexit $st\n",
+            "#!/bin/sh\n/usr/bin/python3 \"$@\"\nst=$?\ncase \"$*\" in *' pip '*) if [ -e {} ]; then touch {}; sleep 60; fi;; esac\nexit $st\n",
+            quote(stall.as_os_str()),
             quote(mark.as_os_str())
         ),
     );
@@ -232,8 +235,8 @@ fn a_build_killed_half_way_is_redone() {
         let _ = std::fs::remove_file(&mark);
         let mut cmd = s.command(&["export", "bash"], &s.path("p"));
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        std::fs::write(&stall, "").unwrap();
         let child = cmd
-            .env("STALL", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -268,6 +271,7 @@ fn a_build_killed_half_way_is_redone() {
         );
     }
 
+    std::fs::remove_file(&stall).unwrap();
     let again = s.pyenv_guix(&["prefix", "p"], &s.path(""));
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(err.contains("removing the unfinished prefix"), "{err}");

@@ -13,7 +13,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let (project, record) = args.project.load()?;
+    let ctx = super::context()?;
+    let (project, record) = args.project.load(&ctx)?;
     trust::allow(&record, &project)?;
     log::info(&format!("allowed {}", project.manifest_path.display()));
     Ok(0)

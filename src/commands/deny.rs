@@ -1,4 +1,4 @@
-use crate::{log, settings, trust};
+use crate::{log, trust};
 
 /// Stop trusting a project's manifest
 ///
@@ -12,8 +12,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     // Deny even a manifest with errors: it must never load.
-    let found = args.project.manifest()?;
-    let record = trust::record_path(&settings::data_dir(), &found)?;
+    let ctx = super::context()?;
+    let found = args.project.manifest(&ctx)?;
+    let record = trust::record_path(&ctx.data_dir, &found)?;
     trust::deny(&record, &found)?;
     log::info(&format!("denied {}", found.display()));
     Ok(0)

@@ -27,6 +27,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
+    let ctx = super::context()?;
     let dir = match &args.dir {
         Some(d) => {
             let d = super::absolute(d)?;
@@ -36,17 +37,17 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             }
             d
         }
-        None => activation::shell_dir().context("cannot read the current directory")?,
+        None => ctx.dir.clone(),
     };
-    let current = |name: &str| std::env::var_os(name);
-    let plan = activation::plan(&dir, &current)?;
+    let ctx = ctx.at(dir.clone());
+    let plan = activation::plan(&ctx)?;
     if let Target::Blocked | Target::Failed = plan.target {
         // Why has been said; the exit status says the rest.
         return Ok(1);
     }
     let new_path = match plan.changes.get("PATH") {
         Some(p) => p.clone(),
-        None => std::env::var_os("PATH"),
+        None => ctx.var("PATH"),
     };
     let name = &args.command[0];
     let Some(program) = fsutil::find_program(name, new_path.as_deref(), &dir) else {

@@ -1,7 +1,5 @@
 use std::io::Write;
 
-use anyhow::Context;
-
 use crate::activation;
 use crate::shells::{self, ShellName};
 
@@ -22,12 +20,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let dir = activation::shell_dir().context("cannot read the current directory")?;
-    let current = |name: &str| std::env::var_os(name);
+    let ctx = super::context()?;
     let plan = if args.first_prompt {
-        activation::plan(&dir, &current)?
+        activation::plan(&ctx)?
     } else {
-        match activation::plan_if_changed(&dir, &current)? {
+        match activation::plan_if_changed(&ctx)? {
             Some(plan) => plan,
             None => return Ok(0),
         }

@@ -4,7 +4,7 @@ use std::path::Path;
 use crate::activation;
 use crate::manifest::Project;
 use crate::materialise::{self, Mode};
-use crate::{log, settings, trust};
+use crate::{log, trust};
 
 /// Remove prefixes and Guix profiles that no trusted manifest still needs
 ///
@@ -20,21 +20,21 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let cache = settings::cache_dir();
-    let data = settings::data_dir();
-    let user_path = activation::user_path();
+    let ctx = super::context()?;
+    let (cache, data) = (&ctx.cache_dir, &ctx.data_dir);
+    let user_path = activation::user_path(&ctx);
     let mut keep: BTreeSet<String> = BTreeSet::new();
-    for manifest in trust::allowed_manifests(&data) {
+    for manifest in trust::allowed_manifests(data) {
         let Ok(project) = Project::load(&manifest) else {
             continue;
         };
-        let Ok(record) = trust::record_path(&data, &manifest) else {
+        let Ok(record) = trust::record_path(data, &manifest) else {
             continue;
         };
         if !matches!(trust::check(&record, &project), trust::Trust::Allowed(_)) {
             continue;
         }
-        match materialise::materialise(&project, user_path.as_deref(), Mode::Look) {
+        match materialise::materialise(&ctx, &project, user_path.as_deref(), Mode::Look) {
             Ok(m) => {
                 keep.extend(m.profile.map(|p| p.key));
                 keep.extend(m.prefix.map(|p| p.key));

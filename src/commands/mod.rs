@@ -12,8 +12,9 @@ pub mod status;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::{Context as _, bail};
 
+use crate::context::Context;
 use crate::manifest;
 
 /// The PATH argument of the commands that act on one project.
@@ -25,24 +26,29 @@ pub struct ProjectPath {
 }
 
 impl ProjectPath {
-    pub fn manifest(&self) -> anyhow::Result<PathBuf> {
-        manifest_from(self.path.as_deref())
+    pub fn manifest(&self, ctx: &Context) -> anyhow::Result<PathBuf> {
+        manifest_from(ctx, self.path.as_deref())
     }
 
     /// The project, and where its trust record lives.
-    pub fn load(&self) -> anyhow::Result<(crate::manifest::Project, PathBuf)> {
-        let found = self.manifest()?;
+    pub fn load(&self, ctx: &Context) -> anyhow::Result<(crate::manifest::Project, PathBuf)> {
+        let found = self.manifest(ctx)?;
         let project = crate::manifest::Project::load(&found)?;
-        let record = crate::trust::record_path(&crate::settings::data_dir(), &found)?;
+        let record = crate::trust::record_path(&ctx.data_dir, &found)?;
         Ok((project, record))
     }
 }
 
+/// The context of this process: its environment, about the shell's directory.
+pub fn context() -> anyhow::Result<Context> {
+    Context::from_process().context("cannot read the current directory")
+}
+
 /// The manifest that `PATH` (a directory, or the manifest itself) points at.
-pub fn manifest_from(path: Option<&Path>) -> anyhow::Result<PathBuf> {
+pub fn manifest_from(ctx: &Context, path: Option<&Path>) -> anyhow::Result<PathBuf> {
     let start = match path {
         Some(p) => absolute(p)?,
-        None => crate::activation::shell_dir().context("cannot read the current directory")?,
+        None => ctx.dir.clone(),
     };
     let meta = std::fs::metadata(&start).with_context(|| format!("{}", start.display()))?;
     if meta.is_file() {

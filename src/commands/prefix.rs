@@ -16,7 +16,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let (project, record) = args.project.load()?;
+    let ctx = super::context()?;
+    let (project, record) = args.project.load(&ctx)?;
     let found = &project.manifest_path;
     if !matches!(trust::check(&record, &project), trust::Trust::Allowed(_)) {
         bail!("{}", blocked_message(found));
@@ -27,8 +28,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             found.display()
         );
     }
-    let built =
-        materialise::materialise(&project, activation::user_path().as_deref(), Mode::Build)?;
+    let built = materialise::materialise(
+        &ctx,
+        &project,
+        activation::user_path(&ctx).as_deref(),
+        Mode::Build,
+    )?;
     if let Some(p) = built.prefix {
         println!("{}", p.path.display());
     }

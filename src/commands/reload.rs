@@ -1,6 +1,6 @@
 use anyhow::Context;
 
-use crate::{log, settings};
+use crate::log;
 
 /// Make the next prompt re-check everything
 ///
@@ -10,7 +10,7 @@ use crate::{log, settings};
 pub struct Args {}
 
 pub fn run(_args: Args) -> anyhow::Result<i32> {
-    let stamp = settings::reload_stamp();
+    let stamp = super::context()?.reload_stamp();
     if let Some(dir) = stamp.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }

@@ -21,17 +21,24 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let (project, record) = args.project.load()?;
+    let ctx = super::context()?;
+    let (project, record) = args.project.load(&ctx)?;
     let found = project.manifest_path.clone();
     let trust = match trust::check(&record, &project) {
         trust::Trust::Allowed(_) => "allowed",
         trust::Trust::Blocked => "blocked",
         trust::Trust::Denied => "denied",
     };
-    let active = std::env::var_os(state::VAR)
+    let active = ctx
+        .var(state::VAR)
         .and_then(|raw| State::decode(&raw).ok())
         .is_some_and(|s| s.manifest == found && s.loaded.is_some());
-    let looked = materialise::materialise(&project, activation::user_path().as_deref(), Mode::Look);
+    let looked = materialise::materialise(
+        &ctx,
+        &project,
+        activation::user_path(&ctx).as_deref(),
+        Mode::Look,
+    );
     let m = &project.manifest;
     let paths: Vec<(String, Vec<String>)> = project
         .path_entries()

@@ -1,0 +1,175 @@
+//! What a command works with, gathered once at the edge (`commands/`) and
+//! passed down: the shell's directory, its environment, and where
+//! pyenv-guix keeps things. Nothing below the commands reads the process
+//! environment itself, so every part of one run sees the same values.
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+pub struct Context {
+    /// The directory the command is about (the shell's, or `-C`/PATH).
+    pub dir: PathBuf,
+    env: BTreeMap<OsString, OsString>,
+    /// Trust records (`PYENV_GUIX_DATA_DIR`, else `$XDG_DATA_HOME/pyenv-guix`).
+    pub data_dir: PathBuf,
+    /// Built things and stamps (`PYENV_GUIX_CACHE_DIR`, else `$XDG_CACHE_HOME/pyenv-guix`).
+    pub cache_dir: PathBuf,
+}
+
+/// Variables a build may see: what pip and venv need to run, reach an
+/// index and print, and nothing that changes what they resolve or where
+/// they install (no `PYTHON*`, `PIP_*`, `VIRTUAL_ENV`, `PYENV_VERSION`).
+const BUILD_VARS: &[&str] = &[
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+    "TERM",
+    "TMPDIR",
+    "TZ",
+    "PYENV_ROOT",
+    "GUIX_LOCPATH",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+];
+
+impl Context {
+    /// This process's environment, about the shell's directory.
+    pub fn from_process() -> std::io::Result<Context> {
+        let env: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
+        let dir = shell_dir(env.get(OsStr::new("PWD")).map(PathBuf::from))?;
+        Ok(Context::new(dir, env))
+    }
+
+    pub fn new(dir: PathBuf, env: BTreeMap<OsString, OsString>) -> Context {
+        let home = env.get(OsStr::new("HOME")).map(PathBuf::from);
+        let xdg = |var: &str, under_home: &str| {
+            env.get(OsStr::new(var))
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .or_else(|| home.as_ref().map(|h| h.join(under_home)))
+        };
+        let place = |var: &str, xdg: Option<PathBuf>, fallback: &str| match env
+            .get(OsStr::new(var))
+            .filter(|v| !v.is_empty())
+        {
+            // A relative setting must mean the same place after the shell cds.
+            Some(v) => std::path::absolute(v).unwrap_or_else(|_| PathBuf::from(v)),
+            None => xdg
+                .map(|d| d.join("pyenv-guix"))
+                .unwrap_or_else(|| std::env::temp_dir().join(fallback)),
+        };
+        let data_dir = place(
+            "PYENV_GUIX_DATA_DIR",
+            xdg("XDG_DATA_HOME", ".local/share"),
+            "pyenv-guix-data",
+        );
+        let cache_dir = place(
+            "PYENV_GUIX_CACHE_DIR",
+            xdg("XDG_CACHE_HOME", ".cache"),
+            "pyenv-guix-cache",
+        );
+        Context {
+            dir,
+            env,
+            data_dir,
+            cache_dir,
+        }
+    }
+
+    /// The same environment, about another directory.
+    pub fn at(&self, dir: PathBuf) -> Context {
+        Context {
+            dir,
+            env: self.env.clone(),
+            data_dir: self.data_dir.clone(),
+            cache_dir: self.cache_dir.clone(),
+        }
+    }
+
+    /// Every variable, for a process that gets the user's environment (guix).
+    pub fn vars(&self) -> impl Iterator<Item = (&OsString, &OsString)> {
+        self.env.iter()
+    }
+
+    pub fn var(&self, name: &str) -> Option<OsString> {
+        self.env.get(OsStr::new(name)).cloned()
+    }
+
+    /// Touched by `reload`; every loaded state watches it.
+    pub fn reload_stamp(&self) -> PathBuf {
+        self.cache_dir.join("reload")
+    }
+
+    /// The guix command: `PYENV_GUIX_GUIX` (split as a shell would), else `guix`.
+    pub fn guix_command(&self) -> Vec<String> {
+        self.var("PYENV_GUIX_GUIX")
+            .and_then(|v| v.into_string().ok())
+            .and_then(|v| shell_words::split(&v).ok())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| vec!["guix".to_string()])
+    }
+
+    /// `$XDG_CONFIG_HOME`, else `~/.config`: where `guix pull` keeps its link.
+    pub fn config_dir(&self) -> Option<PathBuf> {
+        self.var("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| self.var("HOME").map(|h| PathBuf::from(h).join(".config")))
+    }
+
+    /// The environment pip, venv and the interpreter probe run with: the
+    /// allowed variables from this one, `PATH` as given (the user's, before
+    /// any project), pip's configuration files turned off, and `extra`.
+    pub fn build_env(
+        &self,
+        path: Option<&OsStr>,
+        extra: &[(String, OsString)],
+    ) -> Vec<(OsString, OsString)> {
+        let mut env: Vec<(OsString, OsString)> = BUILD_VARS
+            .iter()
+            .filter_map(|name| self.var(name).map(|v| (OsString::from(name), v)))
+            .collect();
+        if let Some(path) = path {
+            env.push(("PATH".into(), path.to_os_string()));
+        }
+        // pip's configuration would change what it resolves without being
+        // in the key: builds read none (options go in [pip].options).
+        env.push(("PIP_CONFIG_FILE".into(), "/dev/null".into()));
+        env.extend(extra.iter().map(|(k, v)| (OsString::from(k), v.clone())));
+        env
+    }
+}
+
+/// The shell's directory: `$PWD` when it really is the current directory (it
+/// keeps the user's symlinked path), else the kernel's.
+fn shell_dir(pwd: Option<PathBuf>) -> std::io::Result<PathBuf> {
+    if let Some(pwd) = pwd
+        && pwd.is_absolute()
+        && same_file(&pwd, Path::new("."))
+    {
+        return Ok(pwd);
+    }
+    std::env::current_dir()
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
