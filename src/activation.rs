@@ -8,6 +8,7 @@ use std::ffi::OsStr;
 
 use crate::context::Context;
 use crate::envdiff::{self, Changes, Wanted};
+use crate::inputs::Scan;
 use crate::manifest::{self, ManifestError, PipMode, Project};
 use crate::materialise::{self, Materialised};
 use crate::state::{self, Stamp, State};
@@ -163,8 +164,10 @@ fn resolve(
             return Ok((Target::Blocked, state, Wanted::default()));
         }
     };
+    let scan = Scan::new(&project.root, &project.manifest.pip);
     let mut files = vec![found.clone()];
-    files.extend(project.included_files());
+    files.extend(scan.watched());
+    files.extend(project.channels_file());
     files.extend([record.clone(), reload]);
     let mut state = State {
         manifest: found,
@@ -172,14 +175,14 @@ fn resolve(
         loaded: None,
         records: Vec::new(),
     };
-    let hash = match trust::check(&record, &project) {
+    let hash = match trust::check(&record, &project, &scan) {
         trust::Trust::Allowed(hash) => hash,
         trust::Trust::Blocked | trust::Trust::Denied => {
             log::notice(&blocked_message(&state.manifest));
             return Ok((Target::Blocked, state, Wanted::default()));
         }
     };
-    match materialise::materialise(ctx, &project, base_path, materialise::Mode::Build) {
+    match materialise::materialise(ctx, &project, &scan, base_path, materialise::Mode::Build) {
         Ok(built) => {
             state.loaded = Some(hash.clone());
             let wanted = wanted(&project, &built);

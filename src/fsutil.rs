@@ -39,3 +39,50 @@ pub fn find_program(name: &OsStr, path: Option<&OsStr>, dir: &Path) -> Option<Pa
         .map(|entry| dir.join(OsStr::from_bytes(entry)).join(name))
         .find(|p| is_executable(p))
 }
+
+/// Lower-case hex of `bytes`: how hashes are written everywhere.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Open `path` for reading only if it is a regular file of at most `limit`
+/// bytes. It is opened without blocking, so a FIFO or a device put where a
+/// file should be is an error, never a hang.
+pub fn open_regular(path: &Path, limit: u64) -> std::io::Result<std::fs::File> {
+    use std::io::{Error, ErrorKind};
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    if meta.len() > limit {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("larger than {limit} bytes"),
+        ));
+    }
+    Ok(f)
+}
+
+/// The whole of a regular file of at most `limit` bytes (see `open_regular`).
+pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = open_regular(path, limit)?;
+    let mut bytes = Vec::new();
+    f.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("larger than {limit} bytes"),
+        ));
+    }
+    Ok(bytes)
+}

@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use crate::buildlock::Slot;
 use crate::context::Context;
 use crate::envdiff::Wanted;
+use crate::fsutil::hex;
 use crate::manifest::Project;
-use crate::trust::hex;
 use crate::{fsutil, log};
 
 #[derive(Debug, thiserror::Error)]

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::context::Context;
+use crate::fsutil::hex;
 use crate::state::Stamp;
-use crate::trust::hex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InterpreterError {

@@ -9,6 +9,7 @@ pub mod context;
 pub mod envdiff;
 pub mod fsutil;
 pub mod guix;
+pub mod inputs;
 pub mod interpreter;
 pub mod log;
 pub mod manifest;

@@ -75,13 +75,16 @@ pub struct Guix {
 #[serde(deny_unknown_fields)]
 pub struct Pip {
     #[serde(default)]
-    pub packages: Vec<String>,
+    pub packages: Vec<Spanned<String>>,
+    /// Local projects installed editable (`pip install -e`), relative to the root.
+    #[serde(default)]
+    pub editable: Vec<String>,
     #[serde(default)]
     pub requirements: Vec<String>,
     #[serde(default)]
     pub mode: PipMode,
     #[serde(default)]
-    pub options: Vec<String>,
+    pub options: Vec<Spanned<String>>,
     #[serde(default, rename = "system-site-packages")]
     pub system_site_packages: bool,
 }
@@ -135,15 +138,13 @@ impl Project {
         })
     }
 
-    /// Files besides the manifest that decide what code runs: trust covers them.
-    pub fn included_files(&self) -> Vec<PathBuf> {
-        let m = &self.manifest;
-        m.pip
-            .requirements
-            .iter()
-            .chain(m.guix.channels.iter())
-            .map(|rel| self.root.join(rel))
-            .collect()
+    /// The Guix channels file, when the manifest pins channels.
+    pub fn channels_file(&self) -> Option<PathBuf> {
+        self.manifest
+            .guix
+            .channels
+            .as_ref()
+            .map(|c| self.root.join(c))
     }
 
     /// `[path]` entries resolved against the project root, in manifest order.
@@ -194,6 +195,30 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Manifest, ManifestError> {
     for name in manifest.env.keys().chain(manifest.path.keys()) {
         if let Some(why) = bad_variable_name(name.get_ref()) {
             return Err(invalid(name.span().start, why));
+        }
+    }
+    for p in &manifest.pip.packages {
+        let req = p.get_ref().trim();
+        if req.is_empty() {
+            return Err(invalid(p.span().start, "an empty requirement".into()));
+        }
+        if req.starts_with('-') {
+            return Err(invalid(
+                p.span().start,
+                format!("`{req}` is a pip option, not a requirement: put options in [pip].options"),
+            ));
+        }
+    }
+    for o in &manifest.pip.options {
+        let flag = o.get_ref().split('=').next().unwrap_or("");
+        let short_t = flag.starts_with("-t") && !flag.starts_with("--");
+        if crate::inputs::FORBIDDEN_OPTIONS.contains(&flag) || short_t {
+            return Err(invalid(
+                o.span().start,
+                format!(
+                    "`{flag}` would make pip install elsewhere than the project's prefix, or not at all; pyenv-guix decides where pip installs"
+                ),
+            ));
         }
     }
     for name in manifest.path.keys() {
@@ -259,7 +284,7 @@ mod tests {
     fn unknown_key_names_line_and_column() {
         assert_eq!(
             err("[pip]\nmode = \"venv\"\n  pakages = []\n"),
-            "/p/.pyguix.toml:3:3: unknown field `pakages`, expected one of `packages`, `requirements`, `mode`, `options`, `system-site-packages`"
+            "/p/.pyguix.toml:3:3: unknown field `pakages`, expected one of `packages`, `editable`, `requirements`, `mode`, `options`, `system-site-packages`"
         );
     }
 
@@ -269,5 +294,14 @@ mod tests {
         assert!(err("[env]\n\"1A\" = \"x\"\n").contains(":2:1: `1A` is not a valid"));
         assert!(err("[path]\nPWD = [\"x\"]\n").contains(":2:1: `PWD` is managed"));
         assert!(err("[pip]\nmode = \"conda\"\n").contains(":2:8: "));
+        assert!(
+            err("[pip]\npackages = [\"six\", \"--prefix=/elsewhere\"]\n")
+                .contains(":2:20: `--prefix=/elsewhere` is a pip option, not a requirement: put options in [pip].options")
+        );
+        assert!(
+            err("[pip]\noptions = [\"--target\", \"/x\"]\n")
+                .contains(":2:12: `--target` would make pip install elsewhere")
+        );
+        assert!(err("[pip]\noptions = [\"-t/x\"]\n").contains(":2:12: `-t/x` would"));
     }
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::context::Context;
 use crate::envdiff::Wanted;
 use crate::guix::{self, GuixError, Profile};
+use crate::inputs::Scan;
 use crate::interpreter::{self, Facts, InterpreterError};
 use crate::manifest::{PipMode, Project};
 use crate::prefix::{self, BuildError, Inputs, Layout};
@@ -20,11 +21,8 @@ pub enum MaterialiseError {
     Build(#[from] BuildError),
     #[error(transparent)]
     Guix(#[from] GuixError),
-    #[error("{}: cannot read requirements file: {source}", path.display())]
-    Requirements {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot read what pip would read: {0}")]
+    Input(String),
 }
 
 /// Build what is missing, or only look (`status`).
@@ -52,13 +50,14 @@ pub struct PrefixState {
 
 pub fn has_pip(project: &Project) -> bool {
     let pip = &project.manifest.pip;
-    !pip.packages.is_empty() || !pip.requirements.is_empty()
+    !pip.packages.is_empty() || !pip.requirements.is_empty() || !pip.editable.is_empty()
 }
 
 /// `base_path` is the PATH the user had before any project changed it.
 pub fn materialise(
     ctx: &Context,
     project: &Project,
+    scan: &Scan,
     base_path: Option<&OsStr>,
     mode: Mode,
 ) -> Result<Materialised, MaterialiseError> {
@@ -79,29 +78,21 @@ pub fn materialise(
         )?,
     };
     let facts = interpreter::facts(ctx, &python, &project.root, base_path)?;
-    let requirement_files = project
-        .manifest
-        .pip
-        .requirements
-        .iter()
-        .map(|rel| {
-            let path = project.root.join(rel);
-            std::fs::read(&path)
-                .map(|bytes| (path.clone(), bytes))
-                .map_err(|source| MaterialiseError::Requirements { path, source })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let inputs = Inputs {
         facts: &facts,
         profile: out.profile.as_ref().and_then(|p| p.store_path.as_deref()),
         pip: &project.manifest.pip,
-        requirement_files,
+        scan,
+        root: &project.root,
     };
     let key = inputs.key();
     let path = prefix::path_for(cache, &key);
     let layout = match mode {
         Mode::Look => prefix::built(&path),
         Mode::Build => {
+            if let Some(problem) = scan.problem() {
+                return Err(MaterialiseError::Input(problem));
+            }
             let guix_env = out
                 .profile
                 .as_ref()

@@ -12,9 +12,10 @@ use sha2::{Digest, Sha256};
 
 use crate::buildlock::Slot;
 use crate::context::Context;
+use crate::fsutil::hex;
+use crate::inputs::Scan;
 use crate::interpreter::Facts;
 use crate::manifest::{Pip, PipMode};
-use crate::trust::hex;
 use crate::{fsutil, log};
 
 /// Written last into a finished prefix: its presence means "complete".
@@ -30,6 +31,10 @@ pub enum BuildError {
         "the build of prefix {key} failed before; run 'pyenv-guix reload' to retry:\n{message}"
     )]
     FailedBefore { key: String, message: String },
+    /// An input could not be read, or changed while it was copied: not
+    /// the key's fault, so not recorded against it.
+    #[error("{0}")]
+    Input(String),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -49,15 +54,18 @@ pub struct Inputs<'a> {
     /// depends on what Guix provides.
     pub profile: Option<&'a Path>,
     pub pip: &'a Pip,
-    /// Each requirements file as named in the manifest, and its bytes.
-    pub requirement_files: Vec<(PathBuf, Vec<u8>)>,
+    /// What pip reads, by content.
+    pub scan: &'a Scan,
+    /// The project root: pip runs there, and it is part of the key when
+    /// the prefix is the project's own (a source tree, an editable install).
+    pub root: &'a Path,
 }
 
 impl Inputs<'_> {
     /// A versioned, canonical text of the inputs; the key is its hash.
     /// Requirement order and spacing do not matter; option order does.
     pub fn canonical(&self) -> String {
-        let mut lines = vec!["pyenv-guix prefix 1".to_string(), self.facts.identity()];
+        let mut lines = vec!["pyenv-guix prefix 2".to_string(), self.facts.identity()];
         match self.profile {
             Some(p) => lines.push(format!("profile {}", p.display())),
             None => lines.push("profile none".to_string()),
@@ -67,20 +75,7 @@ impl Inputs<'_> {
             "system-site-packages {}",
             self.pip.system_site_packages
         ));
-        let mut reqs: Vec<String> = self
-            .pip
-            .packages
-            .iter()
-            .map(|r| r.chars().filter(|c| !c.is_whitespace()).collect())
-            .collect();
-        reqs.sort();
-        reqs.extend(
-            self.requirement_files
-                .iter()
-                .map(|(_, bytes)| format!("file {}", hex(&Sha256::digest(bytes)))),
-        );
-        lines.extend(reqs.into_iter().map(|r| format!("requirement {r}")));
-        lines.extend(self.pip.options.iter().map(|o| format!("option {o:?}")));
+        lines.extend(self.scan.key_lines(self.root));
         lines.join("\n") + "\n"
     }
 
@@ -149,7 +144,19 @@ pub fn ensure(
         path.display(),
         inputs.pip.mode
     ));
-    if let Err(e) = build(inputs, &path, workdir, env) {
+    // pip reads private copies of exactly the bytes the key was made from.
+    let stage = ctx.cache_dir.join("staging").join(&key);
+    let _ = std::fs::remove_dir_all(&stage);
+    let staged = inputs.scan.stage(&stage);
+    let result = match staged {
+        Ok(args) => build(inputs, &path, workdir, env, args),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&stage);
+            return Err(BuildError::Input(e));
+        }
+    };
+    let _ = std::fs::remove_dir_all(&stage);
+    if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&path);
         let (record, err) = match e {
             Failure::Pip { status, tail } => (tail, BuildError::Pip { key, status }),
@@ -176,6 +183,7 @@ fn build(
     path: &Path,
     workdir: &Path,
     env: &[(OsString, OsString)],
+    (options, requirements): (Vec<OsString>, Vec<OsString>),
 ) -> Result<(), Failure> {
     let python = &inputs.facts.path;
     let pip = inputs.pip;
@@ -224,11 +232,8 @@ fn build(
             path.join("bin").join("python")
         }
     };
-    install.extend(pip.options.iter().map(OsString::from));
-    let mut wanted: Vec<OsString> = pip.packages.iter().map(OsString::from).collect();
-    for (file, _) in &inputs.requirement_files {
-        wanted.extend(["-r".into(), file.into()]);
-    }
+    install.extend(options);
+    let mut wanted = requirements;
     if pip.mode == PipMode::Prefix && inputs.profile.is_some() {
         // Resolve against what the Guix profile provides, so pip installs only
         // what is missing or must be newer, then install exactly that.
@@ -444,27 +449,28 @@ mod tests {
     #[test]
     fn key_ignores_requirement_order_and_spacing_but_not_the_rest() {
         let f = facts();
-        let pip = |packages: &[&str], mode| Pip {
-            packages: packages.iter().map(|s| s.to_string()).collect(),
-            mode,
-            ..Default::default()
-        };
-        let key = |p: &Pip, profile: Option<&Path>| {
+        let root = Path::new("/nowhere");
+        let key = |packages: &str, mode: &str, profile: Option<&Path>| {
+            let text = format!("[pip]\nmode = {mode:?}\npackages = [{packages}]\n");
+            let m = crate::manifest::parse(Path::new("m"), text.as_bytes()).unwrap();
+            let scan = Scan::new(root, &m.pip);
             Inputs {
                 facts: &f,
                 profile,
-                pip: p,
-                requirement_files: vec![],
+                pip: &m.pip,
+                scan: &scan,
+                root,
             }
             .key()
         };
-        let a = key(&pip(&["prov == 1.5.3", "six"], PipMode::Prefix), None);
-        assert_eq!(a, key(&pip(&["six", "prov==1.5.3"], PipMode::Prefix), None));
-        assert_ne!(a, key(&pip(&["six", "prov==1.5.3"], PipMode::Venv), None));
+        let a = key("\"prov == 1.5.3\", \"six\"", "prefix", None);
+        assert_eq!(a, key("\"six\", \"prov==1.5.3\"", "prefix", None));
+        assert_ne!(a, key("\"six\", \"prov==1.5.3\"", "venv", None));
         assert_ne!(
             a,
             key(
-                &pip(&["six", "prov==1.5.3"], PipMode::Prefix),
+                "\"six\", \"prov==1.5.3\"",
+                "prefix",
                 Some(Path::new("/gnu/store/x-profile"))
             )
         );

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::fsutil::hex;
+use crate::inputs::Scan;
 use crate::manifest::Project;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,28 +43,40 @@ pub fn record_path(data_dir: &Path, manifest: &Path) -> Result<PathBuf, TrustErr
     Ok(data_dir.join("trust").join(key))
 }
 
-/// A hash of the manifest's bytes and of each file it names, present or not.
-pub fn content_hash(project: &Project) -> String {
+/// A hash of the manifest's bytes and of everything pip will read for it
+/// (each requirements and constraints file, followed recursively, local
+/// distributions and directories, by content), and of the channels file.
+pub fn content_hash(project: &Project, scan: &Scan) -> String {
     let mut h = Sha256::new();
-    h.update(b"pyenv-guix trust 1\0");
+    h.update(b"pyenv-guix trust 2\0");
     h.update((project.bytes.len() as u64).to_le_bytes());
     h.update(&project.bytes);
-    for file in project.included_files() {
-        h.update(file.as_os_str().as_bytes());
+    let mut entry = |kind: &str, path: &Path, id: Result<&str, &str>| {
+        h.update(kind.as_bytes());
         h.update(b"\0");
-        match std::fs::read(&file) {
-            Ok(bytes) => {
-                h.update(b"1");
-                h.update((bytes.len() as u64).to_le_bytes());
-                h.update(&bytes);
-            }
-            Err(_) => h.update(b"0"),
+        h.update(path.as_os_str().as_bytes());
+        h.update(b"\0");
+        match id {
+            Ok(id) => h.update(id.as_bytes()),
+            Err(why) => h.update(format!("unreadable: {why}").as_bytes()),
         }
+        h.update(b"\n");
+    };
+    for input in &scan.inputs {
+        let id = input.id.as_deref().map_err(String::as_str);
+        entry(input.kind.name(), &input.path, id);
+    }
+    if let Some(channels) = project.channels_file() {
+        let bytes = crate::fsutil::read_limited(&channels, crate::inputs::TEXT_LIMIT);
+        let id = bytes
+            .map(|b| hex(&Sha256::digest(b)))
+            .map_err(|e| e.to_string());
+        entry("channels", &channels, id.as_deref().map_err(String::as_str));
     }
     hex(&h.finalize())
 }
 
-pub fn check(record: &Path, project: &Project) -> Trust {
+pub fn check(record: &Path, project: &Project, scan: &Scan) -> Trust {
     let Ok(text) = std::fs::read_to_string(record) else {
         return Trust::Blocked;
     };
@@ -71,13 +85,13 @@ pub fn check(record: &Path, project: &Project) -> Trust {
         return Trust::Denied;
     }
     match first.strip_prefix("allow ") {
-        Some(hash) if hash == content_hash(project) => Trust::Allowed(hash.to_string()),
+        Some(hash) if hash == content_hash(project, scan) => Trust::Allowed(hash.to_string()),
         _ => Trust::Blocked,
     }
 }
 
-pub fn allow(record: &Path, project: &Project) -> Result<(), TrustError> {
-    let line = format!("allow {}\n", content_hash(project));
+pub fn allow(record: &Path, project: &Project, scan: &Scan) -> Result<(), TrustError> {
+    let line = format!("allow {}\n", content_hash(project, scan));
     write(record, &line, &project.manifest_path)
 }
 
@@ -94,10 +108,6 @@ fn write(record: &Path, first_line: &str, manifest: &Path) -> Result<(), TrustEr
         path: record.to_path_buf(),
         source,
     })
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The manifests that trust records allow, as they were named when allowed.

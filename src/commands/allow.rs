@@ -1,3 +1,4 @@
+use crate::inputs::Scan;
 use crate::{log, trust};
 
 /// Trust a project's manifest as it is now
@@ -15,7 +16,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
     let (project, record) = args.project.load(&ctx)?;
-    trust::allow(&record, &project)?;
+    let scan = Scan::new(&project.root, &project.manifest.pip);
+    trust::allow(&record, &project, &scan)?;
     log::info(&format!("allowed {}", project.manifest_path.display()));
     Ok(0)
 }

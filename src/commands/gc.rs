@@ -2,6 +2,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::activation;
+use crate::inputs::Scan;
 use crate::manifest::Project;
 use crate::materialise::{self, Mode};
 use crate::{log, trust};
@@ -31,10 +32,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         let Ok(record) = trust::record_path(data, &manifest) else {
             continue;
         };
-        if !matches!(trust::check(&record, &project), trust::Trust::Allowed(_)) {
+        let scan = Scan::new(&project.root, &project.manifest.pip);
+        if !matches!(
+            trust::check(&record, &project, &scan),
+            trust::Trust::Allowed(_)
+        ) {
             continue;
         }
-        match materialise::materialise(&ctx, &project, user_path.as_deref(), Mode::Look) {
+        match materialise::materialise(&ctx, &project, &scan, user_path.as_deref(), Mode::Look) {
             Ok(m) => {
                 keep.extend(m.profile.map(|p| p.key));
                 keep.extend(m.prefix.map(|p| p.key));
@@ -51,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         "removed"
     };
     let mut freed = 0;
-    for kind in ["prefixes", "profiles"] {
+    for kind in ["prefixes", "profiles", "staging"] {
         let Ok(entries) = std::fs::read_dir(cache.join(kind)) else {
             continue;
         };

@@ -1,6 +1,7 @@
 use anyhow::bail;
 
 use crate::activation::{self, blocked_message};
+use crate::inputs::Scan;
 use crate::materialise::{self, Mode};
 use crate::trust;
 
@@ -19,7 +20,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
     let (project, record) = args.project.load(&ctx)?;
     let found = &project.manifest_path;
-    if !matches!(trust::check(&record, &project), trust::Trust::Allowed(_)) {
+    let scan = Scan::new(&project.root, &project.manifest.pip);
+    if !matches!(
+        trust::check(&record, &project, &scan),
+        trust::Trust::Allowed(_)
+    ) {
         bail!("{}", blocked_message(found));
     }
     if !materialise::has_pip(&project) {
@@ -31,6 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let built = materialise::materialise(
         &ctx,
         &project,
+        &scan,
         activation::user_path(&ctx).as_deref(),
         Mode::Build,
     )?;

@@ -1,6 +1,7 @@
 use serde_json::{Value, json};
 
 use crate::activation;
+use crate::inputs::Scan;
 use crate::materialise::{self, Materialised, Mode};
 use crate::state::{self, State};
 use crate::trust;
@@ -24,7 +25,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
     let (project, record) = args.project.load(&ctx)?;
     let found = project.manifest_path.clone();
-    let trust = match trust::check(&record, &project) {
+    let scan = Scan::new(&project.root, &project.manifest.pip);
+    let trust = match trust::check(&record, &project, &scan) {
         trust::Trust::Allowed(_) => "allowed",
         trust::Trust::Blocked => "blocked",
         trust::Trust::Denied => "denied",
@@ -36,6 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let looked = materialise::materialise(
         &ctx,
         &project,
+        &scan,
         activation::user_path(&ctx).as_deref(),
         Mode::Look,
     );
@@ -80,7 +83,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             },
             "pip": {
                 "mode": m.pip.mode.to_string(),
-                "packages": m.pip.packages,
+                "packages": m.pip.packages.iter().map(|p| p.get_ref()).collect::<Vec<_>>(),
+                "editable": m.pip.editable,
                 "requirements": m.pip.requirements,
                 "prefix": built.prefix.as_ref().map(|p| json!({
                     "key": p.key,
@@ -137,7 +141,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             println!("  store path {}", store.display());
         }
     }
-    let mut pip = m.pip.packages.clone();
+    let mut pip: Vec<String> = m.pip.packages.iter().map(|p| p.get_ref().clone()).collect();
+    pip.extend(m.pip.editable.iter().map(|e| format!("-e {e}")));
     pip.extend(m.pip.requirements.iter().map(|r| format!("-r {r}")));
     println!("pip          {} (mode {})", list(&pip), m.pip.mode);
     if let Some(p) = &built.prefix {

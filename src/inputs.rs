@@ -1,0 +1,829 @@
+//! What pip reads for a project, read once and named by content: the
+//! requirement strings, every requirements and constraints file (followed
+//! through `-r` and `-c` as pip follows them), local distributions and
+//! local find-links or index directories. Trust, the prefix key and the
+//! build all use this one reading, and the build hands pip private copies
+//! of exactly the bytes that were hashed.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::fsutil::{self, hex};
+use crate::manifest::Pip;
+
+/// Largest requirements or constraints file read.
+pub const TEXT_LIMIT: u64 = 1 << 20;
+/// Largest local distribution read.
+pub const DIST_LIMIT: u64 = 4 << 30;
+/// How deep `-r` inside `-r` may go (pip itself has no limit, but loops).
+const DEPTH_LIMIT: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Requirements,
+    Constraints,
+    /// A wheel or sdist named as a requirement.
+    Distribution,
+    /// A `--find-links` directory: the files in it.
+    FindLinks,
+    /// A local `--index-url`: every file under it.
+    Index,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Requirements => "requirements",
+            Kind::Constraints => "constraints",
+            Kind::Distribution => "distribution",
+            Kind::FindLinks => "find-links",
+            Kind::Index => "index",
+        }
+    }
+}
+
+/// One file or directory pip reads.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub kind: Kind,
+    /// Where pip would read it, resolved as pip resolves it.
+    pub path: PathBuf,
+    /// SHA-256 of what pip reads: a requirements file's text with each of
+    /// its own inputs replaced by that input's id; a distribution's bytes;
+    /// a directory's file names and their hashes. `Err` says why it could
+    /// not be read.
+    pub id: Result<String, String>,
+    /// A requirements or constraints file's lines.
+    lines: Vec<Vec<Word>>,
+    /// A directory's files, relative to it, with their hashes.
+    files: Vec<(PathBuf, String)>,
+}
+
+/// A word of a pip argument list or of a requirements file line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Word {
+    /// As written (in a file, already quoted for pip's own splitting).
+    Lit(String),
+    /// An input, then what followed its path (extras such as `[cli]`).
+    Ref(usize, String),
+}
+
+/// Everything pip reads for one project.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub inputs: Vec<Input>,
+    /// `[pip].options`, word by word.
+    options: Vec<Word>,
+    /// `[pip].packages`.
+    packages: Vec<Word>,
+    /// `[pip].editable`, resolved against the root.
+    editable: Vec<PathBuf>,
+    /// `[pip].requirements`.
+    requirements: Vec<usize>,
+    /// Why the prefix belongs to this project alone (a source tree, an
+    /// editable install), if it does.
+    pub per_project: Vec<String>,
+    /// What makes the inputs unusable as a whole (a file that includes itself).
+    problems: Vec<String>,
+}
+
+impl Scan {
+    /// Read everything `pip` names, starting at the project `root` (pip runs there).
+    pub fn new(root: &Path, pip: &Pip) -> Scan {
+        let mut s = Scan::default();
+        let mut words = pip.options.iter().map(|o| o.get_ref().clone());
+        while let Some(word) = words.next() {
+            let w = s.option_word(&word, &mut words, root, root, 0, false);
+            s.options.extend(w);
+        }
+        for p in &pip.packages {
+            let w = s.requirement(p.get_ref(), root);
+            s.packages.push(w);
+        }
+        for e in &pip.editable {
+            let path = root.join(e);
+            s.per_project
+                .push(format!("editable install of {}", path.display()));
+            s.editable.push(path);
+        }
+        for r in &pip.requirements {
+            let i = s.file(Kind::Requirements, root.join(r), root, 0);
+            s.requirements.push(i);
+        }
+        s
+    }
+
+    /// The first input that could not be read, and why.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(p) = self.problems.first() {
+            return Some(p.clone());
+        }
+        self.inputs.iter().find_map(|i| {
+            i.id.as_ref()
+                .err()
+                .map(|e| format!("{}: {e}", i.path.display()))
+        })
+    }
+
+    /// Every path whose change may change what pip reads: the inputs, and
+    /// each file in an input directory.
+    pub fn watched(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for i in &self.inputs {
+            out.push(i.path.clone());
+            out.extend(i.files.iter().map(|(f, _)| i.path.join(f)));
+        }
+        out
+    }
+
+    /// The lines of the prefix key that come from pip's inputs. Requirement
+    /// strings are sorted and spaced canonically; everything else keeps its
+    /// order; inputs appear by content, never by path.
+    pub fn key_lines(&self, root: &Path) -> Vec<String> {
+        let mut reqs: Vec<String> = self
+            .packages
+            .iter()
+            .map(|w| match w {
+                Word::Lit(s) => normalise(s),
+                w => self.render(w, None),
+            })
+            .collect();
+        reqs.sort();
+        let mut lines: Vec<String> = reqs
+            .into_iter()
+            .map(|r| format!("requirement {r}"))
+            .collect();
+        lines.extend(
+            self.editable
+                .iter()
+                .map(|e| format!("editable {}", e.display())),
+        );
+        lines.extend(
+            self.requirements
+                .iter()
+                .map(|&i| format!("requirements {}", self.id(i))),
+        );
+        lines.extend(
+            self.options
+                .iter()
+                .map(|w| format!("option {:?}", self.render(w, None))),
+        );
+        if !self.per_project.is_empty() {
+            lines.push(format!("project {}", root.display()));
+        }
+        lines
+    }
+
+    /// Copy every input into `stage`, checking each copy against the hash
+    /// taken when it was read, and return pip's arguments naming the
+    /// copies: `(options, requirements)`.
+    pub fn stage(&self, stage: &Path) -> Result<(Vec<OsString>, Vec<OsString>), String> {
+        std::fs::create_dir_all(stage).map_err(|e| format!("{}: {e}", stage.display()))?;
+        for (i, input) in self.inputs.iter().enumerate() {
+            let id = input
+                .id
+                .as_ref()
+                .map_err(|e| format!("{}: {e}", input.path.display()))?;
+            let copy = self.staged_path(stage, i);
+            let got = match input.kind {
+                Kind::Requirements | Kind::Constraints => {
+                    let text = self.text(input, Some(stage));
+                    // The file's id covers its own text with ids in place of
+                    // paths; the copy holds the same text with the copies' paths.
+                    let keyed = hex(&Sha256::digest(self.text(input, None).as_bytes()));
+                    fsutil::write_atomic(&copy, text.as_bytes())
+                        .map_err(|e| format!("{}: {e}", copy.display()))?;
+                    keyed
+                }
+                Kind::Distribution => copy_file(&input.path, &copy)?,
+                Kind::FindLinks | Kind::Index => {
+                    let mut h = Sha256::new();
+                    for (rel, _) in &input.files {
+                        let hash = copy_file(&input.path.join(rel), &copy.join(rel))?;
+                        dir_entry(&mut h, rel, &hash);
+                    }
+                    hex(&h.finalize())
+                }
+            };
+            if &got != id {
+                return Err(format!(
+                    "{} changed while it was being read; nothing was built from it",
+                    input.path.display()
+                ));
+            }
+        }
+        let argv = |w: &Word| OsString::from(self.render_argv(w, stage));
+        let options = self.options.iter().map(argv).collect();
+        let mut reqs: Vec<OsString> = self.packages.iter().map(argv).collect();
+        for e in &self.editable {
+            reqs.extend([OsString::from("-e"), e.clone().into_os_string()]);
+        }
+        for &i in &self.requirements {
+            reqs.extend([
+                OsString::from("-r"),
+                self.staged_path(stage, i).into_os_string(),
+            ]);
+        }
+        Ok((options, reqs))
+    }
+
+    fn id(&self, i: usize) -> &str {
+        match &self.inputs[i].id {
+            Ok(id) => id,
+            Err(_) => "unreadable",
+        }
+    }
+
+    fn staged_path(&self, stage: &Path, i: usize) -> PathBuf {
+        let input = &self.inputs[i];
+        let dir = stage.join(format!("{i}-{}", self.id(i)));
+        match input.kind {
+            Kind::Requirements | Kind::Constraints => dir.with_extension("txt"),
+            // pip reads a distribution's name and version from its file name.
+            Kind::Distribution => dir.join(input.path.file_name().unwrap_or_default()),
+            Kind::FindLinks | Kind::Index => dir,
+        }
+    }
+
+    /// A word as the key shows it (`stage` None: inputs by id) or as a
+    /// staged requirements file has it (quoted for pip's splitting).
+    fn render(&self, w: &Word, stage: Option<&Path>) -> String {
+        match (w, stage) {
+            (Word::Lit(s), _) => s.clone(),
+            (Word::Ref(i, rest), None) => {
+                format!("<{} {}>{rest}", self.inputs[*i].kind.name(), self.id(*i))
+            }
+            (Word::Ref(i, rest), Some(stage)) => {
+                let p = self.staged_path(stage, *i);
+                format!("{}{rest}", shell_words::quote(&p.to_string_lossy()))
+            }
+        }
+    }
+
+    /// A word as one argument on pip's command line.
+    fn render_argv(&self, w: &Word, stage: &Path) -> String {
+        match w {
+            Word::Lit(s) => s.clone(),
+            Word::Ref(i, rest) => format!("{}{rest}", self.staged_path(stage, *i).display()),
+        }
+    }
+
+    fn text(&self, input: &Input, stage: Option<&Path>) -> String {
+        let mut out = String::new();
+        for line in &input.lines {
+            let words: Vec<String> = line.iter().map(|w| self.render(w, stage)).collect();
+            out.push_str(&words.join(" "));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Add the input at `path` once (an input named twice is one input).
+    fn add(&mut self, kind: Kind, path: PathBuf) -> (usize, bool) {
+        if let Some(i) = self.inputs.iter().position(|x| x.path == path) {
+            return (i, false);
+        }
+        self.inputs.push(Input {
+            kind,
+            path,
+            id: Err("not read yet".into()),
+            lines: Vec::new(),
+            files: Vec::new(),
+        });
+        (self.inputs.len() - 1, true)
+    }
+
+    /// A requirement string: a local wheel or sdist becomes an input; a
+    /// local source tree makes the prefix the project's own.
+    fn requirement(&mut self, req: &str, root: &Path) -> Word {
+        let Some((path, rest)) = local_path(req, root) else {
+            return Word::Lit(req.to_string());
+        };
+        if path.is_dir() {
+            self.per_project
+                .push(format!("local source tree {}", path.display()));
+            return Word::Lit(req.to_string());
+        }
+        let (i, new) = self.add(Kind::Distribution, path.clone());
+        if new {
+            self.inputs[i].id = hash_file(&path, DIST_LIMIT);
+        }
+        Word::Ref(i, rest)
+    }
+
+    fn file(&mut self, kind: Kind, path: PathBuf, root: &Path, depth: usize) -> usize {
+        let (i, new) = self.add(kind, path.clone());
+        if !new {
+            if self.inputs[i]
+                .id
+                .as_ref()
+                .is_err_and(|e| e == "not read yet")
+            {
+                self.problems
+                    .push(format!("{}: includes itself", path.display()));
+            }
+            return i;
+        }
+        if depth > DEPTH_LIMIT {
+            self.inputs[i].id = Err(format!("nested more than {DEPTH_LIMIT} deep"));
+            return i;
+        }
+        let text = match fsutil::read_limited(&path, TEXT_LIMIT) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(_) => {
+                    self.inputs[i].id = Err("not valid UTF-8".into());
+                    return i;
+                }
+            },
+            Err(e) => {
+                self.inputs[i].id = Err(e.to_string());
+                return i;
+            }
+        };
+        let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let mut lines = Vec::new();
+        for line in logical_lines(&text) {
+            let words = if line.starts_with('-') {
+                match shell_words::split(&line) {
+                    Ok(tokens) => {
+                        let mut tokens = tokens.into_iter();
+                        let mut out = Vec::new();
+                        while let Some(t) = tokens.next() {
+                            let w = self.option_word(&t, &mut tokens, &dir, root, depth, true);
+                            out.extend(w);
+                        }
+                        out
+                    }
+                    Err(_) => vec![Word::Lit(line.clone())],
+                }
+            } else {
+                // `REQ --hash=…`: the requirement, then its own options.
+                let (req, opts) = match line.find(" -") {
+                    Some(at) => (&line[..at], Some(&line[at + 1..])),
+                    None => (line.as_str(), None),
+                };
+                let mut out = vec![self.requirement(req.trim(), root)];
+                out.extend(opts.map(|o| Word::Lit(o.to_string())));
+                out
+            };
+            lines.push(words);
+        }
+        let mut h = Sha256::new();
+        let input = Input {
+            lines,
+            ..self.inputs[i].clone()
+        };
+        h.update(self.text(&input, None).as_bytes());
+        self.inputs[i] = Input {
+            id: Ok(hex(&h.finalize())),
+            ..input
+        };
+        i
+    }
+
+    /// One option (and its value, taken from `rest`) of `[pip].options` or
+    /// of a requirements file line in `dir`. `quoted`: a file's words are
+    /// split again by pip, so they are written back quoted.
+    fn option_word(
+        &mut self,
+        word: &str,
+        rest: &mut dyn Iterator<Item = String>,
+        dir: &Path,
+        root: &Path,
+        depth: usize,
+        quoted: bool,
+    ) -> Vec<Word> {
+        let lit = |s: &str| {
+            Word::Lit(if quoted {
+                shell_words::quote(s).into_owned()
+            } else {
+                s.to_string()
+            })
+        };
+        let Some((flag, value)) = split_option(word, rest) else {
+            if word.starts_with('-') {
+                return vec![lit(word)];
+            }
+            // A bare word in [pip].options is a requirement.
+            return vec![self.requirement(word, root)];
+        };
+        let value_word = match flag {
+            "-r" | "--requirement" | "-c" | "--constraint" => {
+                let kind = if matches!(flag, "-r" | "--requirement") {
+                    Kind::Requirements
+                } else {
+                    Kind::Constraints
+                };
+                // pip reads a nested file relative to the file naming it.
+                let i = self.file(kind, dir.join(&value), root, depth + 1);
+                Word::Ref(i, String::new())
+            }
+            "-f" | "--find-links" | "-i" | "--index-url" | "--extra-index-url" => {
+                match local_dir(&value, dir, root) {
+                    Some(path) => {
+                        let kind = if matches!(flag, "-f" | "--find-links") {
+                            Kind::FindLinks
+                        } else {
+                            Kind::Index
+                        };
+                        let (i, new) = self.add(kind, path.clone());
+                        if new {
+                            let listed = list_dir(&path, kind == Kind::Index);
+                            let input = &mut self.inputs[i];
+                            match listed {
+                                Ok((id, files)) => {
+                                    input.id = Ok(id);
+                                    input.files = files;
+                                }
+                                Err(e) => input.id = Err(e),
+                            }
+                        }
+                        Word::Ref(i, String::new())
+                    }
+                    None => lit(&value),
+                }
+            }
+            "-e" | "--editable" => {
+                self.per_project
+                    .push(format!("editable install of {value}"));
+                lit(&value)
+            }
+            _ => lit(&value),
+        };
+        vec![lit(flag), value_word]
+    }
+}
+
+/// Options that take a value, as pip's `install` and requirements files spell them.
+const VALUED: &[&str] = &[
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-e",
+    "--editable",
+    "-f",
+    "--find-links",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "--trusted-host",
+    "--no-binary",
+    "--only-binary",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--upgrade-strategy",
+    "-C",
+    "--config-settings",
+    "--global-option",
+    "--hash",
+    "--progress-bar",
+    "--proxy",
+    "--retries",
+    "--timeout",
+    "--cert",
+    "--client-cert",
+    "--cache-dir",
+    "--use-feature",
+    "--use-deprecated",
+    "--keyring-provider",
+    "--exists-action",
+    "--log",
+];
+
+/// `--flag=value`, `--flag value`, `-rvalue` or `-r value`, for the options
+/// in `VALUED`; `None` for anything else.
+fn split_option<'a>(
+    word: &'a str,
+    rest: &mut dyn Iterator<Item = String>,
+) -> Option<(&'a str, String)> {
+    if let Some((flag, value)) = word.split_once('=')
+        && flag.starts_with("--")
+        && VALUED.contains(&flag)
+    {
+        return Some((flag, value.to_string()));
+    }
+    if VALUED.contains(&word) {
+        return Some((word, rest.next().unwrap_or_default()));
+    }
+    let short = word.get(..2)?;
+    if !word.starts_with("--") && word.len() > 2 && VALUED.contains(&short) {
+        return Some((short, word[2..].to_string()));
+    }
+    None
+}
+
+/// Options that would install somewhere else than the prefix, or not at
+/// all: refused in `[pip].options`.
+pub const FORBIDDEN_OPTIONS: &[&str] = &[
+    "--prefix",
+    "--target",
+    "-t",
+    "--root",
+    "--user",
+    "--src",
+    "--dry-run",
+    "--report",
+    "--require-virtualenv",
+];
+
+/// A requirements file's logical lines: continuations joined, comments and
+/// blank lines dropped, as pip reads them.
+fn logical_lines(text: &str) -> Vec<String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut out = Vec::new();
+    let mut pending = String::new();
+    for raw in text.lines() {
+        if let Some(cont) = raw.strip_suffix('\\') {
+            pending.push_str(cont);
+            continue;
+        }
+        pending.push_str(raw);
+        let line = strip_comment(&pending).trim().to_string();
+        pending.clear();
+        if !line.is_empty() {
+            out.push(line);
+        }
+    }
+    let line = strip_comment(&pending).trim().to_string();
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
+/// A `#` at the start or after whitespace starts a comment.
+fn strip_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {
+            return &line[..i];
+        }
+    }
+    line
+}
+
+/// The local file or directory a requirement names, as pip decides that a
+/// requirement is a path (it has a `/`, starts with `.`, is an archive
+/// name, or is a `file:` URL, alone or after `name @`), and what followed
+/// the path (extras).
+fn local_path(req: &str, root: &Path) -> Option<(PathBuf, String)> {
+    let req = req.trim();
+    let target = match req.split_once('@') {
+        Some((name, url)) if is_name(name.trim()) => url.trim(),
+        _ => req,
+    };
+    let target = target.split(" ;").next().unwrap_or(target).trim();
+    let (target, extras) = match target.rfind('[') {
+        Some(at) if target.ends_with(']') => (&target[..at], &target[at..]),
+        _ => (target, ""),
+    };
+    let path = if let Some(rest) = target.strip_prefix("file:") {
+        PathBuf::from(file_url_path(rest))
+    } else if target.contains("://") {
+        return None;
+    } else if target.contains('/') || target.starts_with('.') || is_archive(target) {
+        PathBuf::from(target)
+    } else {
+        return None;
+    };
+    Some((root.join(path), extras.to_string()))
+}
+
+/// A local find-links or index location: a `file:` URL, or a path that
+/// exists (relative to the file naming it first, then to the root).
+fn local_dir(value: &str, dir: &Path, root: &Path) -> Option<PathBuf> {
+    if let Some(rest) = value.strip_prefix("file:") {
+        return Some(root.join(file_url_path(rest)));
+    }
+    if value.contains("://") {
+        return None;
+    }
+    let near = dir.join(value);
+    Some(if near.exists() {
+        near
+    } else {
+        root.join(value)
+    })
+}
+
+/// `///abs`, `//localhost/abs` or `rel` after `file:`, with `%XX` decoded.
+fn file_url_path(rest: &str) -> String {
+    let path = match rest.strip_prefix("//") {
+        Some(r) => &r[r.find('/').unwrap_or(r.len())..],
+        None => rest,
+    };
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = path
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.[], ".contains(c))
+}
+
+fn is_archive(s: &str) -> bool {
+    [
+        ".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar",
+    ]
+    .iter()
+    .any(|ext| s.ends_with(ext))
+}
+
+/// A requirement string with the spaces PEP 508 leaves insignificant
+/// removed: around version operators, commas, brackets and parentheses,
+/// outside quoted marker values. Other runs of spaces become one.
+pub fn normalise(req: &str) -> String {
+    let tight = |c: char| "=<>!~,;()[]".contains(c);
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    let mut space = false;
+    for c in req.trim().chars() {
+        if let Some(q) = quote {
+            out.push(c);
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() && !tight(c) && !out.ends_with(tight) {
+            out.push(' ');
+        }
+        space = false;
+        if c == '"' || c == '\'' {
+            quote = Some(c);
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn hash_file(path: &Path, limit: u64) -> Result<String, String> {
+    let mut f = fsutil::open_regular(path, limit).map_err(|e| e.to_string())?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut reader = (&mut f).take(limit + 1);
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+/// Copy `from` to `to`, hashing the bytes written.
+fn copy_file(from: &Path, to: &Path) -> Result<String, String> {
+    let say = |e: std::io::Error| format!("{}: {e}", from.display());
+    let f = fsutil::open_regular(from, DIST_LIMIT).map_err(say)?;
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let mut out = std::fs::File::create(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let mut h = Sha256::new();
+    let mut reader = f.take(DIST_LIMIT + 1);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = reader.read(&mut buf).map_err(say)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        std::io::Write::write_all(&mut out, &buf[..n])
+            .map_err(|e| format!("{}: {e}", to.display()))?;
+    }
+    Ok(hex(&h.finalize()))
+}
+
+fn dir_entry(h: &mut Sha256, rel: &Path, hash: &str) {
+    use std::os::unix::ffi::OsStrExt;
+    h.update(rel.as_os_str().as_bytes());
+    h.update(b"\0");
+    h.update(hash.as_bytes());
+    h.update(b"\n");
+}
+
+/// A directory's regular files (only its own, or all below it), sorted,
+/// with their hashes, and the id over names and hashes.
+fn list_dir(dir: &Path, recursive: bool) -> Result<(String, Vec<(PathBuf, String)>), String> {
+    let mut files = Vec::new();
+    walk(dir, Path::new(""), recursive, &mut files)?;
+    files.sort();
+    let mut h = Sha256::new();
+    let mut out = Vec::new();
+    for rel in files {
+        let hash = hash_file(&dir.join(&rel), DIST_LIMIT)
+            .map_err(|e| format!("{}: {e}", rel.display()))?;
+        dir_entry(&mut h, &rel, &hash);
+        out.push((rel, hash));
+    }
+    Ok((hex(&h.finalize()), out))
+}
+
+fn walk(dir: &Path, rel: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir.join(rel)).map_err(|e| e.to_string())?;
+    for e in entries {
+        let e = e.map_err(|e| e.to_string())?;
+        let name = rel.join(e.file_name());
+        let Ok(meta) = std::fs::metadata(e.path()) else {
+            continue;
+        };
+        if meta.is_file() {
+            out.push(name);
+        } else if meta.is_dir() && recursive && out.len() < 100_000 {
+            walk(dir, &name, recursive, out)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_removes_only_insignificant_spaces() {
+        assert_eq!(normalise(" prov == 1.5.3 "), "prov==1.5.3");
+        assert_eq!(normalise("a [x , y] >= 1 , < 2"), "a[x,y]>=1,<2");
+        assert_eq!(normalise("a ; extra == \"b  c\""), "a;extra==\"b  c\"");
+        // A URL's end is where the space is: keep one.
+        assert_eq!(normalise("a @ https://x/y ; m"), "a @ https://x/y;m");
+        assert_ne!(
+            normalise("a @ https://x/y;m"),
+            normalise("a @ https://x/y z")
+        );
+    }
+
+    #[test]
+    fn lines_as_pip_reads_them() {
+        let text =
+            "\u{feff}a==1 # pinned\n# comment\n\nb \\\n  >=2\n-r other.txt#x\nc#notacomment\n";
+        assert_eq!(
+            logical_lines(text),
+            vec!["a==1", "b   >=2", "-r other.txt#x", "c#notacomment"]
+        );
+    }
+
+    #[test]
+    fn local_paths_as_pip_sees_them() {
+        let root = Path::new("/p");
+        let got = |r: &str| local_path(r, root).map(|(p, e)| (p.display().to_string(), e));
+        assert_eq!(got("."), Some(("/p/.".into(), "".into())));
+        assert_eq!(got("./pkg[cli]"), Some(("/p/./pkg".into(), "[cli]".into())));
+        assert_eq!(
+            got("dist/x-1.0-py3-none-any.whl").unwrap().0,
+            "/p/dist/x-1.0-py3-none-any.whl"
+        );
+        assert_eq!(got("x @ file:///w/x%201.whl").unwrap().0, "/w/x 1.whl");
+        assert_eq!(got("x @ https://h/x.whl"), None);
+        assert_eq!(got("prov==1.5.3"), None);
+        assert_eq!(got("x>=1; python_version >= \"3.8\""), None);
+    }
+
+    #[test]
+    fn options_split_as_pip_splits_them() {
+        let mut none = std::iter::empty();
+        assert_eq!(
+            split_option("-rbase.txt", &mut none),
+            Some(("-r", "base.txt".into()))
+        );
+        assert_eq!(
+            split_option("--constraint=c.txt", &mut none),
+            Some(("--constraint", "c.txt".into()))
+        );
+        let mut next = vec!["w".to_string()].into_iter();
+        assert_eq!(
+            split_option("--find-links", &mut next),
+            Some(("--find-links", "w".into()))
+        );
+        assert_eq!(split_option("--no-index", &mut none), None);
+        assert_eq!(split_option("--pre", &mut none), None);
+    }
+}
