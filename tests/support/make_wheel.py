@@ -2,9 +2,11 @@
 """Build a minimal wheel for the tests: the module, METADATA, WHEEL, RECORD,
 and entry_points.txt when it has console scripts. No network, no build tools.
 
-    make_wheel.py OUTDIR NAME VERSION [--script CMD] [--requires REQ]...
+    make_wheel.py OUTDIR NAME VERSION [--script CMD] [--requires REQ]... [--origin TEXT]
 
-A script CMD runs NAME's main(), which prints "NAME VERSION".
+A script CMD runs NAME's main(), which prints "NAME VERSION". The module's
+ORIGIN is TEXT (default "wheel"): two wheels of one name and version can
+hold different code.
 """
 import argparse
 import base64
@@ -18,13 +20,14 @@ parser.add_argument("name")
 parser.add_argument("version")
 parser.add_argument("--script", action="append", default=[])
 parser.add_argument("--requires", action="append", default=[])
+parser.add_argument("--origin", default="wheel")
 args = parser.parse_args()
 
 module = args.name.replace("-", "_")
 dist_info = f"{module}-{args.version}.dist-info"
 files = {
     f"{module}/__init__.py": (
-        f'__version__ = "{args.version}"\n\n\n'
+        f'__version__ = "{args.version}"\nORIGIN = {args.origin!r}\n\n\n'
         f'def main():\n    print("{args.name} {args.version}")\n'
     ),
     f"{dist_info}/METADATA": (

@@ -175,10 +175,15 @@ impl Sandbox {
 
     /// Build a wheel into `wheels/`, as a zip made here, with no network.
     pub fn wheel(&self, name: &str, version: &str, extra: &[&str]) -> PathBuf {
+        self.wheel_into("wheels", name, version, extra)
+    }
+
+    /// Build a wheel into the directory `rel`, and return the directory.
+    pub fn wheel_into(&self, rel: &str, name: &str, version: &str, extra: &[&str]) -> PathBuf {
         let maker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/make_wheel.py");
         let out = Command::new("python3")
             .arg(maker)
-            .arg(self.path("wheels"))
+            .arg(self.path(rel))
             .args([name, version])
             .args(extra)
             .env_clear()
@@ -186,7 +191,7 @@ impl Sandbox {
             .output()
             .unwrap();
         assert!(out.status.success(), "make_wheel: {out:?}");
-        self.path("wheels")
+        self.path(rel)
     }
 
     pub fn read_out(&self, name: &str) -> String {

@@ -1,0 +1,269 @@
+//! A prefix holds exactly what its inputs say: every file pip reads, by
+//! content; pip reads private copies of what was hashed; builds see nothing
+//! of the shell's Python or pip settings. Real pip, wheels built here.
+
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+
+use support::{Sandbox, Sh, quote};
+
+/// Run `python3 -c CODE` through `exec` in `project`.
+fn python(s: &Sandbox, project: &str, code: &str) -> Output {
+    s.command(
+        &[
+            "exec",
+            "-C",
+            &s.path(project).display().to_string(),
+            "--",
+            "python3",
+            "-c",
+            code,
+        ],
+        &s.path(""),
+    )
+    .output()
+    .unwrap()
+}
+
+/// `greetpkg`'s version and origin as the project sees them; fails the test
+/// if the command does.
+fn greet(s: &Sandbox, project: &str) -> String {
+    let out = python(
+        s,
+        project,
+        "import greetpkg; print(greetpkg.__version__, greetpkg.ORIGIN)",
+    );
+    assert!(
+        out.status.success(),
+        "{project}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn blocked(s: &Sandbox, project: &str) -> bool {
+    let out = python(s, project, "pass");
+    let err = String::from_utf8_lossy(&out.stderr);
+    !out.status.success() && err.contains("is blocked")
+}
+
+fn pip_project(s: &Sandbox, name: &str, pip: &str) {
+    s.write(
+        &format!("{name}/.pyguix.toml"),
+        &format!("[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\n{pip}"),
+    );
+}
+
+#[test]
+fn projects_with_their_own_wheels_get_their_own_code() {
+    let s = Sandbox::new();
+    // The README's own example: a relative find-links directory per project.
+    let pip = "packages = [\"greetpkg==1.0\"]\noptions = [\"--no-index\", \"--find-links\", \"wheels\"]\n";
+    for name in ["a", "b"] {
+        s.wheel_into(
+            &format!("{name}/wheels"),
+            "greetpkg",
+            "1.0",
+            &["--origin", name],
+        );
+        pip_project(&s, name, pip);
+        s.allow(name);
+    }
+    assert_eq!(greet(&s, "a"), "1.0 a");
+    assert_eq!(greet(&s, "b"), "1.0 b");
+
+    // A wheel rebuilt with other code is another input: blocked until
+    // allowed, then built anew.
+    s.wheel_into("a/wheels", "greetpkg", "1.0", &["--origin", "a2"]);
+    assert!(blocked(&s, "a"));
+    s.allow("a");
+    assert_eq!(greet(&s, "a"), "1.0 a2");
+    assert_eq!(greet(&s, "b"), "1.0 b");
+
+    // A wheel named as a requirement, by path.
+    s.wheel_into("c/dist", "greetpkg", "1.0", &["--origin", "c"]);
+    pip_project(
+        &s,
+        "c",
+        "packages = [\"./dist/greetpkg-1.0-py3-none-any.whl\"]\noptions = [\"--no-index\"]\n",
+    );
+    s.allow("c");
+    assert_eq!(greet(&s, "c"), "1.0 c");
+    s.wheel_into("c/dist", "greetpkg", "1.0", &["--origin", "c2"]);
+    assert!(blocked(&s, "c"));
+    s.allow("c");
+    assert_eq!(greet(&s, "c"), "1.0 c2");
+}
+
+#[test]
+fn nested_requirements_and_constraints_are_followed() {
+    let s = Sandbox::new();
+    s.wheel("greetpkg", "1.0", &[]);
+    let wheels = s.wheel("greetpkg", "2.0", &[]);
+    let find = format!(
+        "options = [\"--no-index\", \"--find-links\", {:?}]\n",
+        wheels.display().to_string()
+    );
+    pip_project(
+        &s,
+        "r",
+        &format!("requirements = [\"requirements.txt\"]\n{find}"),
+    );
+    s.write("r/requirements.txt", "-r deps/base.txt\n");
+    // A nested file is read relative to the file that names it.
+    s.write("r/deps/base.txt", "greetpkg==1.0  # pinned\n");
+    s.allow("r");
+    assert_eq!(greet(&s, "r"), "1.0 wheel");
+    s.write("r/deps/base.txt", "greetpkg==2.0\n");
+    assert!(blocked(&s, "r"), "an edited nested file blocks the project");
+    s.allow("r");
+    assert_eq!(greet(&s, "r"), "2.0 wheel");
+
+    // Constraints named in options, and a constraints file's own -c.
+    pip_project(
+        &s,
+        "c",
+        &format!(
+            "packages = [\"greetpkg\"]\noptions = [\"-c\", \"constraints.txt\", \"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    s.write("c/constraints.txt", "--constraint more.txt\n");
+    s.write("c/more.txt", "greetpkg<2\n");
+    s.allow("c");
+    assert_eq!(greet(&s, "c"), "1.0 wheel");
+    s.write("c/more.txt", "greetpkg>=2\n");
+    assert!(blocked(&s, "c"));
+    s.allow("c");
+    assert_eq!(greet(&s, "c"), "2.0 wheel");
+
+    // A file that includes itself is an error, not a hang.
+    s.write("c/more.txt", "-c constraints.txt\n");
+    s.allow("c");
+    let out = python(&s, "c", "pass");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("includes itself"), "{err}");
+}
+
+#[test]
+fn a_requirements_file_rewritten_during_the_build_does_not_land() {
+    let s = Sandbox::new();
+    s.wheel("greetpkg", "1.0", &[]);
+    let wheels = s.wheel("greetpkg", "2.0", &[]);
+    let reqs = s.path("p/requirements.txt");
+    // An interpreter that rewrites the requirements file while pip installs.
+    s.write(
+        "rewriting-python",
+        &format!(
+            "#!/bin/sh\ncase \"$*\" in *'pip install'*) printf 'greetpkg==2.0\\n' > {};; esac\nexec /usr/bin/python3 \"$@\"\n",
+            quote(reqs.as_os_str())
+        ),
+    );
+    make_executable(&s.path("rewriting-python"));
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[python]\ninterpreter = {:?}\n\n[pip]\nrequirements = [\"requirements.txt\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            s.path("rewriting-python").display().to_string(),
+            wheels.display().to_string()
+        ),
+    );
+    s.write("p/requirements.txt", "greetpkg==1.0\n");
+    s.allow("p");
+    // pip installed what was trusted, from its private copy.
+    assert_eq!(greet(&s, "p"), "1.0 wheel");
+    assert_eq!(std::fs::read_to_string(&reqs).unwrap(), "greetpkg==2.0\n");
+    // The new content is not trusted, and never was under the old key.
+    assert!(blocked(&s, "p"));
+}
+
+/// Leaving a prefix-mode project for a venv-mode one with the same
+/// packages, with pip and Python settings of the user's own in the shell
+/// and in pip's config file: the venv holds its own packages, from the
+/// project's own find-links.
+fn prefix_then_venv(sh: Sh) {
+    if !sh.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    let wheels = s.wheel_into("wheels", "greetpkg", "1.0", &["--origin", "project"]);
+    let elsewhere = s.wheel_into("elsewhere", "greetpkg", "2.0", &["--origin", "elsewhere"]);
+    let find = format!(
+        "options = [\"--no-index\", \"--find-links\", {:?}]\n",
+        wheels.display().to_string()
+    );
+    pip_project(&s, "p", &format!("packages = [\"greetpkg\"]\n{find}"));
+    pip_project(
+        &s,
+        "v",
+        &format!("mode = \"venv\"\npackages = [\"greetpkg\"]\n{find}"),
+    );
+    s.allow("p");
+    s.allow("v");
+    let conf = format!(
+        "[global]\nfind-links = {}\n[install]\nno-deps = yes\n",
+        elsewhere.display()
+    );
+    s.write("home/.config/pip/pip.conf", &conf);
+    let p = |rel: &str| quote(s.path(rel).as_os_str());
+    let check = "python3 -c 'import greetpkg, sys; print(greetpkg.__file__, greetpkg.ORIGIN, sys.prefix)' > \"$OUT/where\"";
+    let lines = vec![
+        sh.hook_line(),
+        sh.export("PIP_REQUIRE_VIRTUALENV", "1"),
+        sh.export("PIP_FIND_LINKS", &elsewhere.display().to_string()),
+        sh.export("PYTHONPATH", "/user/own/site"),
+        format!("cd {}", p("p")),
+        "dump p".into(),
+        format!("cd {}", p("v")),
+        "dump v".into(),
+        check.into(),
+    ];
+    let text = s.interactive(sh, &s.path("home"), &s.env(), &lines);
+    let v = s.dump("v");
+    let venv = v.get("VIRTUAL_ENV").expect("VIRTUAL_ENV in v").to_string();
+    let where_ = s.read_out("where");
+    let mut words = where_.split_whitespace();
+    let (file, origin, prefix) = (words.next(), words.next(), words.next());
+    assert!(
+        file.is_some_and(|f| f.starts_with(&venv)),
+        "greetpkg from the venv {venv}: {where_}\n{text}"
+    );
+    assert_eq!(origin, Some("project"), "{text}");
+    assert_eq!(prefix, Some(venv.as_str()));
+    assert_eq!(
+        v.path_entries("PYTHONPATH"),
+        vec!["/user/own/site"],
+        "the user's own PYTHONPATH is theirs"
+    );
+    assert!(!text.contains("error"), "{text}");
+}
+
+per_shell!(prefix_then_venv);
+
+#[test]
+fn options_are_not_requirements() {
+    let s = Sandbox::new();
+    let prefix = s.path("elsewhere");
+    pip_project(
+        &s,
+        "p",
+        &format!("packages = [\"six\", \"--prefix={}\"]\n", prefix.display()),
+    );
+    let out = s.command(&["allow"], &s.path("p")).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(".pyguix.toml:5:20: `--prefix=")
+            && err.contains("is a pip option, not a requirement: put options in [pip].options"),
+        "{err}"
+    );
+    assert!(!prefix.exists());
+}
+
+fn make_executable(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
