@@ -234,8 +234,9 @@ fn wanted(project: &Project, built: &Materialised) -> Wanted {
     }
     let mode = project.manifest.pip.mode;
     built.add_to(&mut w, mode);
-    // Keep ~/.local packages from shadowing the project's (Guix bug 64573).
-    if mode != PipMode::User {
+    // Keep ~/.local packages from shadowing the project's pip fallbacks
+    // (Guix bug 64573); user mode is the user site.
+    if materialise::has_pip(project) && mode != PipMode::User {
         w.set("PYTHONNOUSERSITE", "1");
     }
     for (name, value) in &project.manifest.env {

@@ -173,6 +173,52 @@ fn ask(path: &Path, root: &Path, env: &[(OsString, OsString)]) -> Result<Facts, 
     })
 }
 
+/// A directory holding `python`, `python3`, `pythonX.Y` (links to the
+/// interpreter) and `pip`, `pip3` (running its pip), made once per
+/// interpreter: on PATH, it makes the declared Python the project's.
+/// A shim is linked through what it resolved to, so the directory means
+/// one Python wherever it is used.
+pub fn bin_dir(cache_dir: &Path, facts: &Facts) -> Result<PathBuf, InterpreterError> {
+    let target = if is_script(&facts.path) {
+        &facts.executable
+    } else {
+        &facts.path
+    };
+    let dir = cache_dir
+        .join("python-bin")
+        .join(hex(&Sha256::digest(target.as_os_str().as_bytes())));
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    let fail = |source: std::io::Error| InterpreterError::Run {
+        path: target.clone(),
+        source,
+    };
+    let tmp = dir.with_extension(format!("{}.tmp", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(fail)?;
+    let short = format!("python{}", facts.version_short);
+    for name in ["python", "python3", short.as_str()] {
+        std::os::unix::fs::symlink(target, tmp.join(name)).map_err(fail)?;
+    }
+    let mut quoted = Vec::new();
+    crate::shells::posix_quote(&mut quoted, target.as_os_str().as_bytes());
+    let mut script = b"#!/bin/sh\nexec ".to_vec();
+    script.extend_from_slice(&quoted);
+    script.extend_from_slice(b" -m pip \"$@\"\n");
+    for name in ["pip", "pip3"] {
+        std::fs::write(tmp.join(name), &script).map_err(fail)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.join(name), std::fs::Permissions::from_mode(0o755))
+            .map_err(fail)?;
+    }
+    // Whole or not at all; another process may have made it meanwhile.
+    if std::fs::rename(&tmp, &dir).is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    Ok(dir)
+}
+
 fn is_script(path: &Path) -> bool {
     let mut head = [0u8; 2];
     std::fs::File::open(path)

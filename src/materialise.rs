@@ -36,6 +36,9 @@ pub enum Mode {
 pub struct Materialised {
     pub profile: Option<Profile>,
     pub facts: Option<Facts>,
+    /// `python`, `python3` and `pip` for the declared interpreter, when
+    /// neither a venv nor the Guix profile puts them on PATH.
+    pub python_bin: Option<PathBuf>,
     pub prefix: Option<PrefixState>,
 }
 
@@ -66,18 +69,26 @@ pub fn materialise(
     if !project.manifest.guix.packages.is_empty() {
         out.profile = Some(guix::profile(ctx, project, base_path, mode == Mode::Build)?);
     }
-    if !has_pip(project) {
+    let declared = &project.manifest.python.interpreter;
+    let profile_python = out.profile.as_ref().and_then(Profile::python);
+    // Without pip fallbacks the interpreter matters only if the project
+    // names one other than the user's own `python3`.
+    if !has_pip(project) && (profile_python.is_some() || declared == "python3") {
         return Ok(out);
     }
-    let python = match out.profile.as_ref().and_then(Profile::python) {
-        Some(p) => p,
-        None => interpreter::locate(
-            &project.manifest.python.interpreter,
-            base_path,
-            &project.root,
-        )?,
+    let python = match &profile_python {
+        Some(p) => p.clone(),
+        None => interpreter::locate(declared, base_path, &project.root)?,
     };
     let facts = interpreter::facts(ctx, &python, &project.root, base_path)?;
+    let venv = has_pip(project) && project.manifest.pip.mode == PipMode::Venv;
+    if profile_python.is_none() && !venv && mode == Mode::Build {
+        out.python_bin = Some(interpreter::bin_dir(cache, &facts)?);
+    }
+    if !has_pip(project) {
+        out.facts = Some(facts);
+        return Ok(out);
+    }
     let inputs = Inputs {
         facts: &facts,
         profile: out.profile.as_ref().and_then(|p| p.store_path.as_deref()),
@@ -125,6 +136,9 @@ impl Materialised {
 
     /// Add what was built to `wanted`, below the project's own `[path]`.
     pub fn add_to(&self, wanted: &mut Wanted, mode: PipMode) {
+        if let Some(bin) = &self.python_bin {
+            wanted.prepend("PATH", vec![bin.into()]);
+        }
         if let Some(PrefixState {
             path,
             layout: Some(layout),

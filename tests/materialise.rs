@@ -19,6 +19,15 @@ fn manifest(interpreter: &Path, mode: &str, packages: &[&str], wheels: &Path) ->
     )
 }
 
+/// `sys.version` of `python`, as it prints it.
+fn version_of(python: &Path) -> String {
+    let out = Command::new(python)
+        .args(["-c", "import sys; print(sys.version)"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The Python a fresh Debian machine has.
 fn debian_python() -> &'static Path {
     Path::new("/usr/bin/python3")
@@ -66,17 +75,12 @@ fn every_mode_on_every_interpreter() {
         for mode in ["prefix", "venv", "user"] {
             let name = format!("p{i}-{mode}");
             allowed(&s, &name, python, mode, &["greetpkg==1.0"], &wheels);
-            let py = if mode == "venv" {
-                "\"$VIRTUAL_ENV/bin/python\"".to_string()
-            } else {
-                quote(python.as_os_str())
-            };
+            // `python3`, `python` and `pip` inside are the declared
+            // interpreter, whatever the user's PATH has.
             let out = exec_sh(
                 &s,
                 &name,
-                &format!(
-                    "greet > \"$OUT/greet\" && {py} -c 'import greetpkg; print(greetpkg.__file__)' > \"$OUT/module\" && env -0 > \"$OUT/env\""
-                ),
+                "greet > \"$OUT/greet\" && python3 -c 'import greetpkg; print(greetpkg.__file__)' > \"$OUT/module\" && python -c 'import sys; print(sys.version)' > \"$OUT/version\" && pip --version > \"$OUT/pip\" && env -0 > \"$OUT/env\"",
             );
             let ctx = format!(
                 "{} {mode}: {}",
@@ -99,6 +103,17 @@ fn every_mode_on_every_interpreter() {
             assert!(
                 s.read_out("module").starts_with(&prefix),
                 "the module comes from the prefix: {ctx}"
+            );
+            assert_eq!(s.read_out("version"), version_of(python), "{ctx}");
+            let short: String = version_of(python)
+                .split('.')
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(".");
+            assert!(
+                s.read_out("pip").contains(&format!("(python {short})")),
+                "pip is the declared Python's: {} {ctx}",
+                s.read_out("pip")
             );
             match mode {
                 "prefix" => {
@@ -459,4 +474,48 @@ fn entering_a_built_project_starts_no_python() {
     assert!(!second.contains("asking"), "{second}");
     assert!(!second.contains("building"), "{second}");
     assert!(second.contains("loading"), "{second}");
+}
+
+/// With no pip fallbacks, a declared interpreter is still the project's
+/// `python3`, `python` and `pip`; the default `python3` changes nothing.
+#[test]
+fn declared_interpreter_without_pip_fallbacks() {
+    let s = Sandbox::new();
+    for (i, python) in interpreters().iter().enumerate() {
+        let name = format!("p{i}");
+        s.write(
+            &format!("{name}/.pyguix.toml"),
+            &format!(
+                "[python]\ninterpreter = {:?}\n",
+                python.display().to_string()
+            ),
+        );
+        s.allow(&name);
+        let out = exec_sh(
+            &s,
+            &name,
+            "python3 -c 'import sys; print(sys.version)' > \"$OUT/version\" && pip --version > \"$OUT/pip\" && env -0 > \"$OUT/env\"",
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(s.read_out("version"), version_of(python));
+        let env = support::Dump(support::parse_env0(
+            &std::fs::read(s.path("out/env")).unwrap(),
+        ));
+        assert_eq!(env.get("PYTHONNOUSERSITE"), None, "no pip fallbacks");
+    }
+    s.write(
+        "default/.pyguix.toml",
+        "[python]\ninterpreter = \"python3\"\n",
+    );
+    s.allow("default");
+    let out = exec_sh(&s, "default", "env -0 > \"$OUT/env\"");
+    assert!(out.status.success());
+    let env = support::Dump(support::parse_env0(
+        &std::fs::read(s.path("out/env")).unwrap(),
+    ));
+    assert_eq!(env.get("PATH"), Some("/usr/local/bin:/usr/bin:/bin"));
 }

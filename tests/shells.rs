@@ -182,7 +182,7 @@ fn journey(sh: Sh) {
         "{out}"
     );
     assert!(
-        out.contains("pyenv-guix: export +A_VAR ~PATH +PYTHONNOUSERSITE +XDG_DATA_DIRS"),
+        out.contains("pyenv-guix: export +A_VAR ~PATH +XDG_DATA_DIRS"),
         "{out}"
     );
     assert!(out.contains("pyenv-guix: unloading"), "{out}");

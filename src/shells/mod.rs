@@ -59,7 +59,7 @@ pub fn get(name: ShellName) -> &'static dyn Shell {
 }
 
 /// POSIX single quotes keep every byte but `'`, which closes, escapes and reopens.
-fn posix_quote(out: &mut Vec<u8>, value: &[u8]) {
+pub fn posix_quote(out: &mut Vec<u8>, value: &[u8]) {
     out.push(b'\'');
     for &b in value {
         if b == b'\'' {

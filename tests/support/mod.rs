@@ -265,7 +265,8 @@ impl Sandbox {
 }
 
 /// Every Python interpreter this machine has, once each: Debian's
-/// `/usr/bin/python3` and whatever `python3` the test runs with.
+/// `/usr/bin/python3`, whatever `python3` the test runs with, and pyenv's
+/// 3.9 and later (one per minor version).
 pub fn interpreters() -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = Vec::new();
     let mut seen = Vec::new();
@@ -274,9 +275,25 @@ pub fn interpreters() -> Vec<PathBuf> {
         .output()
         .ok()
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let pyenv = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".pyenv")));
+    let mut minors = std::collections::BTreeMap::new();
+    if let Some(Ok(entries)) = pyenv.map(|p| std::fs::read_dir(p.join("versions"))) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let mut parts = name.split('.').map(|p| p.parse::<u32>().ok());
+            if let (Some(Some(3)), Some(Some(minor))) = (parts.next(), parts.next())
+                && minor >= 9
+            {
+                minors.insert(minor, e.path().join("bin/python3"));
+            }
+        }
+    }
     for candidate in [Some(PathBuf::from("/usr/bin/python3")), asked]
         .into_iter()
         .flatten()
+        .chain(minors.into_values())
     {
         let Ok(real) = std::fs::canonicalize(&candidate) else {
             continue;
