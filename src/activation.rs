@@ -185,6 +185,10 @@ fn resolve(
     match materialise::materialise(ctx, &project, &scan, base_path, materialise::Mode::Build) {
         Ok(built) => {
             state.loaded = Some(hash.clone());
+            // A rebuild switches the prefix's link to a new generation.
+            if let Some(p) = &built.prefix {
+                state.watched.push((p.path.clone(), Stamp::of(&p.path)));
+            }
             let wanted = wanted(&project, &built);
             let manifest = project.manifest_path;
             Ok((Target::Loaded { manifest, hash }, state, wanted))

@@ -6,6 +6,16 @@ use std::path::{Path, PathBuf};
 
 use crate::{fsutil, log};
 
+/// Why `Slot::once` has nothing to give.
+pub enum Missed<E> {
+    /// It failed before, with this record, and no `reload` came since.
+    FailedBefore(String),
+    /// It failed now.
+    Failed(E),
+    /// The lock could not be taken.
+    Lock(std::io::Error),
+}
+
 pub struct Slot {
     lock: PathBuf,
     failed: PathBuf,
@@ -22,10 +32,49 @@ impl Slot {
         }
     }
 
+    /// The one sequence every build follows: what is built is used; else
+    /// take the lock, look again (another shell may have built it while we
+    /// waited), refuse what failed before until `reload`, build, and record
+    /// the outcome. `build` fails with the error and what to record against
+    /// the key (`None` when the key is not to blame: an input that changed).
+    /// `force` builds even what is built (`rebuild`).
+    pub fn once<T, E>(
+        &self,
+        what: &str,
+        force: bool,
+        built: impl Fn() -> Option<T>,
+        build: impl FnOnce() -> Result<T, (E, Option<String>)>,
+    ) -> Result<T, Missed<E>> {
+        if !force && let Some(done) = built() {
+            return Ok(done);
+        }
+        let _lock = self.lock(what).map_err(Missed::Lock)?;
+        if !force {
+            if let Some(done) = built() {
+                return Ok(done);
+            }
+            if let Some(record) = self.failed_before() {
+                return Err(Missed::FailedBefore(record));
+            }
+        }
+        match build() {
+            Ok(done) => {
+                self.clear_failure();
+                Ok(done)
+            }
+            Err((e, record)) => {
+                if let Some(record) = record {
+                    self.record_failure(&record);
+                }
+                Err(Missed::Failed(e))
+            }
+        }
+    }
+
     /// Wait for the lock: many shells entering at once build once, and the
     /// others reuse what it built. The lock goes with the returned file, even
     /// when the process is killed.
-    pub fn lock(&self, what: &str) -> std::io::Result<File> {
+    fn lock(&self, what: &str) -> std::io::Result<File> {
         if let Some(dir) = self.lock.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -38,7 +87,7 @@ impl Slot {
     }
 
     /// The record of an earlier failure, unless `pyenv-guix reload` came after it.
-    pub fn failed_before(&self) -> Option<String> {
+    fn failed_before(&self) -> Option<String> {
         let message = std::fs::read_to_string(&self.failed).ok()?;
         let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
         match (mtime(&self.reload), mtime(&self.failed)) {
@@ -47,12 +96,12 @@ impl Slot {
         }
     }
 
-    pub fn record_failure(&self, message: &str) {
+    fn record_failure(&self, message: &str) {
         // Not recording only means the next prompt tries again.
         let _ = fsutil::write_atomic(&self.failed, message.as_bytes());
     }
 
-    pub fn clear_failure(&self) {
+    fn clear_failure(&self) {
         let _ = std::fs::remove_file(&self.failed);
     }
 }

@@ -26,6 +26,7 @@ pub enum Command {
     Exec(commands::exec::Args),
     Reload(commands::reload::Args),
     Prefix(commands::prefix::Args),
+    Rebuild(commands::rebuild::Args),
     Gc(commands::gc::Args),
 }
 
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Exec(a) => commands::exec::run(a),
         Command::Reload(a) => commands::reload::run(a),
         Command::Prefix(a) => commands::prefix::run(a),
+        Command::Rebuild(a) => commands::rebuild::run(a),
         Command::Gc(a) => commands::gc::run(a),
     }
 }

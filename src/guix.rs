@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
-use crate::buildlock::Slot;
+use crate::buildlock::{Missed, Slot};
 use crate::context::Context;
 use crate::envdiff::Wanted;
 use crate::fsutil::hex;
@@ -91,7 +91,8 @@ impl Profile {
     }
 }
 
-/// The profile for `project`, built when `build` and not built yet. `guix`
+/// The profile for `project`, built when `build` and not built yet (or
+/// again, with `force`: Guix makes a new generation and switches to it). `guix`
 /// is looked up on, and runs with, `user_path`: the PATH from before any
 /// project changed it.
 pub fn profile(
@@ -99,6 +100,7 @@ pub fn profile(
     project: &Project,
     user_path: Option<&OsStr>,
     build: bool,
+    force: bool,
 ) -> Result<Profile, GuixError> {
     let cache = &ctx.cache_dir;
     let guix = &project.manifest.guix;
@@ -129,22 +131,15 @@ pub fn profile(
     let key = hex(&Sha256::digest(keyed.as_bytes()));
     let dir = cache.join("profiles");
     let path = dir.join(&key);
-    if build && !is_built(&path) {
+    if build {
         let slot = Slot::new(&dir, &key, &ctx.reload_stamp());
-        let io = |what: String| move |source| GuixError::Io { what, source };
-        let _lock = slot
-            .lock(&format!("Guix profile {key}"))
-            .map_err(io(format!("cannot lock profile {key}")))?;
-        if !is_built(&path) {
-            if slot.failed_before().is_some() {
-                return Err(GuixError::FailedBefore { key });
-            }
+        let run = || -> Result<(), (GuixError, Option<String>)> {
+            let io = |what: String| move |source| (GuixError::Io { what, source }, None);
             let Some(program) = fsutil::find_program(cmd[0].as_ref(), user_path, &project.root)
             else {
-                return Err(GuixError::NotInstalled {
-                    manifest: project.manifest_path.clone(),
-                    command: cmd.join(" "),
-                });
+                let manifest = project.manifest_path.clone();
+                let command = cmd.join(" ");
+                return Err((GuixError::NotInstalled { manifest, command }, None));
             };
             let scm = dir.join(format!("{key}.scm"));
             let quoted: Vec<String> = specs.iter().map(|s| format!("{s:?}")).collect();
@@ -179,13 +174,23 @@ pub fn profile(
                 .status()
                 .map_err(io(format!("cannot run {}", cmd.join(" "))))?;
             if !status.success() || !is_built(&path) {
-                slot.record_failure(&status.to_string());
-                return Err(GuixError::Failed {
-                    key,
-                    status: status.to_string(),
-                });
+                let status = status.to_string();
+                let record = status.clone();
+                let key = key.clone();
+                return Err((GuixError::Failed { key, status }, Some(record)));
             }
-            slot.clear_failure();
+            Ok(())
+        };
+        let what = format!("Guix profile {key}");
+        let built = || is_built(&path).then_some(());
+        match slot.once(&what, force, built, run) {
+            Ok(()) => {}
+            Err(Missed::FailedBefore(_)) => return Err(GuixError::FailedBefore { key }),
+            Err(Missed::Failed(e)) => return Err(e),
+            Err(Missed::Lock(source)) => {
+                let what = format!("cannot lock profile {key}");
+                return Err(GuixError::Io { what, source });
+            }
         }
     }
     let store_path = std::fs::canonicalize(&path).ok();

@@ -10,6 +10,7 @@ use crate::envdiff::Wanted;
 use crate::guix::{self, GuixError, Profile};
 use crate::inputs::Scan;
 use crate::interpreter::{self, Facts, InterpreterError};
+use crate::log;
 use crate::manifest::{PipMode, Project};
 use crate::prefix::{self, BuildError, Inputs, Layout};
 
@@ -25,10 +26,12 @@ pub enum MaterialiseError {
     Input(String),
 }
 
-/// Build what is missing, or only look (`status`).
+/// Build what is missing, build everything again (`rebuild`), or only
+/// look (`status`, `gc`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Build,
+    Rebuild,
     Look,
 }
 
@@ -45,10 +48,11 @@ pub struct Materialised {
 #[derive(Debug)]
 pub struct PrefixState {
     pub key: String,
+    /// `prefixes/KEY`, the link to the current generation.
     pub path: PathBuf,
     pub inputs: String,
-    /// `None` until built.
-    pub layout: Option<Layout>,
+    /// The current generation and what is in it; `None` until built.
+    pub built: Option<(PathBuf, Layout)>,
 }
 
 pub fn has_pip(project: &Project) -> bool {
@@ -57,7 +61,22 @@ pub fn has_pip(project: &Project) -> bool {
 }
 
 /// `base_path` is the PATH the user had before any project changed it.
+/// What a build made is recorded as this project's last use, for `gc`.
 pub fn materialise(
+    ctx: &Context,
+    project: &Project,
+    scan: &Scan,
+    base_path: Option<&OsStr>,
+    mode: Mode,
+) -> Result<Materialised, MaterialiseError> {
+    let out = look_or_build(ctx, project, scan, base_path, mode)?;
+    if mode != Mode::Look && (out.profile.is_some() || out.prefix.is_some()) {
+        record_use(ctx, project, &out);
+    }
+    Ok(out)
+}
+
+fn look_or_build(
     ctx: &Context,
     project: &Project,
     scan: &Scan,
@@ -67,7 +86,13 @@ pub fn materialise(
     let cache = &ctx.cache_dir;
     let mut out = Materialised::default();
     if !project.manifest.guix.packages.is_empty() {
-        out.profile = Some(guix::profile(ctx, project, base_path, mode == Mode::Build)?);
+        out.profile = Some(guix::profile(
+            ctx,
+            project,
+            base_path,
+            mode != Mode::Look,
+            mode == Mode::Rebuild,
+        )?);
     }
     let declared = &project.manifest.python.interpreter;
     let profile_python = out.profile.as_ref().and_then(Profile::python);
@@ -82,7 +107,7 @@ pub fn materialise(
     };
     let facts = interpreter::facts(ctx, &python, &project.root, base_path)?;
     let venv = has_pip(project) && project.manifest.pip.mode == PipMode::Venv;
-    if profile_python.is_none() && !venv && mode == Mode::Build {
+    if profile_python.is_none() && !venv && mode != Mode::Look {
         out.python_bin = Some(interpreter::bin_dir(cache, &facts)?);
     }
     if !has_pip(project) {
@@ -98,9 +123,9 @@ pub fn materialise(
     };
     let key = inputs.key();
     let path = prefix::path_for(cache, &key);
-    let layout = match mode {
+    let built = match mode {
         Mode::Look => prefix::built(&path),
-        Mode::Build => {
+        Mode::Build | Mode::Rebuild => {
             if let Some(problem) = scan.problem() {
                 return Err(MaterialiseError::Input(problem));
             }
@@ -110,17 +135,57 @@ pub fn materialise(
                 .map(Profile::python_env)
                 .unwrap_or_default();
             let env = ctx.build_env(base_path, &guix_env);
-            Some(prefix::ensure(ctx, &inputs, &project.root, &env)?.1)
+            let force = mode == Mode::Rebuild;
+            let (generation, layout) = prefix::ensure(ctx, &inputs, &project.root, &env, force)?;
+            if let Some(what) = layout.changed() {
+                log::warn(&format!(
+                    "prefix {} changed since it was built ({what}); every project with the same inputs sees it. Run 'pyenv-guix rebuild' to restore it",
+                    generation.display()
+                ));
+            }
+            Some((generation, layout))
         }
     };
     out.prefix = Some(PrefixState {
         inputs: inputs.canonical(),
         key,
         path,
-        layout,
+        built,
     });
     out.facts = Some(facts);
     Ok(out)
+}
+
+/// Where `gc` learns what each project last used, whatever the PATH,
+/// `PYENV_VERSION` or directory it runs with: one record per manifest,
+/// its time the time of last use.
+pub fn usage_dir(ctx: &Context) -> PathBuf {
+    ctx.data_dir.join("used")
+}
+
+/// A project's usage record: the manifest, then one key per line.
+pub fn read_usage(text: &str) -> (PathBuf, Vec<String>) {
+    let mut lines = text.lines();
+    let manifest = PathBuf::from(lines.next().unwrap_or(""));
+    (manifest, lines.map(String::from).collect())
+}
+
+fn record_use(ctx: &Context, project: &Project, built: &Materialised) {
+    use std::os::unix::ffi::OsStrExt;
+    let manifest = project.manifest_path.as_os_str().as_bytes();
+    let mut text = manifest.to_vec();
+    text.push(b'\n');
+    let profile = built.profile.iter().map(|p| p.key.as_str());
+    for key in profile.chain(built.prefix.iter().map(|p| p.key.as_str())) {
+        text.extend_from_slice(key.as_bytes());
+        text.push(b'\n');
+    }
+    let name = crate::fsutil::hex(&sha2::Digest::finalize(sha2::Digest::chain_update(
+        sha2::Sha256::default(),
+        manifest,
+    )));
+    // Not recording only means gc keeps less for this project.
+    let _ = crate::fsutil::write_atomic(&usage_dir(ctx).join(name), &text);
 }
 
 impl Materialised {
@@ -140,8 +205,7 @@ impl Materialised {
             wanted.prepend("PATH", vec![bin.into()]);
         }
         if let Some(PrefixState {
-            path,
-            layout: Some(layout),
+            built: Some((path, layout)),
             ..
         }) = &self.prefix
         {
@@ -149,7 +213,14 @@ impl Materialised {
             let scripts: Vec<OsString> = layout.scripts_dir.iter().map(|d| d.into()).collect();
             match mode {
                 PipMode::Prefix => {
-                    let sites = layout.site_dirs.iter().map(|d| d.into()).collect();
+                    // PYTHONPATH entries get no `.pth` processing: the
+                    // directories their `.pth` files add come right after.
+                    let sites = layout
+                        .site_dirs
+                        .iter()
+                        .chain(&layout.pth_dirs)
+                        .map(|d| d.into())
+                        .collect();
                     wanted.prepend(self.search_var(), sites);
                     wanted.prepend("PATH", scripts);
                 }

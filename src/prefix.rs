@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::buildlock::Slot;
+use crate::buildlock::{Missed, Slot};
 use crate::context::Context;
 use crate::fsutil::hex;
 use crate::inputs::Scan;
@@ -91,90 +91,283 @@ pub struct Layout {
     pub site_dirs: Vec<PathBuf>,
     /// Where console scripts went, if any were installed.
     pub scripts_dir: Option<PathBuf>,
+    /// Directories the site directories' `.pth` files add (an editable
+    /// install's source tree).
+    #[serde(default)]
+    pub pth_dirs: Vec<PathBuf>,
+    /// Every `*.dist-info` directory the build left: what the prefix holds.
+    #[serde(default)]
+    pub dists: Vec<PathBuf>,
     /// The canonical inputs, for whoever looks into the cache.
     pub inputs: String,
+}
+
+impl Layout {
+    /// The cheap check, made on entering: the same distributions are
+    /// installed as when the prefix was built. `Some` says what differs.
+    pub fn changed(&self) -> Option<String> {
+        if let Some(gone) = self.site_dirs.iter().find(|d| !d.is_dir()) {
+            return Some(format!("{} is gone", gone.display()));
+        }
+        let now = dists_in(&self.site_dirs);
+        let added: Vec<String> = now
+            .iter()
+            .filter(|d| !self.dists.contains(d))
+            .map(|d| dist_name(d))
+            .collect();
+        let removed: Vec<String> = self
+            .dists
+            .iter()
+            .filter(|d| !now.contains(d))
+            .map(|d| dist_name(d))
+            .collect();
+        let mut said = Vec::new();
+        if !added.is_empty() {
+            said.push(format!("installed since: {}", added.join(" ")));
+        }
+        if !removed.is_empty() {
+            said.push(format!("removed since: {}", removed.join(" ")));
+        }
+        (!said.is_empty()).then(|| said.join("; "))
+    }
+
+    /// The full check, made by `status`: `changed`, then every file each
+    /// distribution's RECORD lists is there with the recorded hash. Returns
+    /// what is wrong, the first few things of it.
+    pub fn verify(&self) -> Vec<String> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut problems: Vec<String> = self.changed().into_iter().collect();
+        for dist in &self.dists {
+            let Some(site) = dist.parent() else { continue };
+            let Ok(record) = std::fs::read_to_string(dist.join("RECORD")) else {
+                problems.push(format!("{}: no RECORD", dist.display()));
+                continue;
+            };
+            for line in record.lines() {
+                let mut fields = line.rsplitn(3, ',');
+                let (_size, hash, file) = (fields.next(), fields.next(), fields.next());
+                let (Some(file), Some(hash)) = (file, hash) else {
+                    continue;
+                };
+                let Some(want) = hash.strip_prefix("sha256=") else {
+                    continue;
+                };
+                let path = normalize(&site.join(file.trim_matches('"')));
+                let got = std::fs::read(&path).map(|b| b64.encode(Sha256::digest(&b)));
+                match got {
+                    Ok(got) if got == want => {}
+                    Ok(_) => problems.push(format!("{} was changed", path.display())),
+                    Err(_) => problems.push(format!("{} is missing", path.display())),
+                }
+                if problems.len() >= 10 {
+                    return problems;
+                }
+            }
+        }
+        problems
+    }
+}
+
+fn dists_in(site_dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = site_dirs
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flat_map(|entries| entries.flatten().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "dist-info"))
+        .collect();
+    out.sort();
+    out
+}
+
+fn dist_name(dist: &Path) -> String {
+    dist.file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Plain paths in the site directories' `.pth` files (not `import` lines,
+/// which only the `site` module can run), that exist.
+fn pth_dirs(site_dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for site in site_dirs {
+        let Ok(entries) = std::fs::read_dir(site) else {
+            continue;
+        };
+        let mut pth: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "pth"))
+            .collect();
+        pth.sort();
+        for file in pth {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            for line in text.lines().map(str::trim_end) {
+                if line.is_empty() || line.starts_with('#') || line.starts_with("import") {
+                    continue;
+                }
+                let dir = site.join(line);
+                if dir.is_dir() && !out.contains(&dir) {
+                    out.push(dir);
+                }
+            }
+        }
+    }
+    out
 }
 
 pub fn path_for(cache_dir: &Path, key: &str) -> PathBuf {
     cache_dir.join("prefixes").join(key)
 }
 
-/// The layout of a complete prefix; `None` if it is absent or unfinished.
-pub fn built(path: &Path) -> Option<Layout> {
-    let bytes = std::fs::read(path.join(MARKER)).ok()?;
-    serde_json::from_slice(&bytes).ok()
+/// The current generation of a complete prefix and its layout, from the
+/// prefix's link; `None` if it is absent or unfinished.
+pub fn built(link: &Path) -> Option<(PathBuf, Layout)> {
+    let generation = link.parent()?.join(std::fs::read_link(link).ok()?);
+    let bytes = std::fs::read(generation.join(MARKER)).ok()?;
+    Some((generation, serde_json::from_slice(&bytes).ok()?))
 }
 
-/// Build the prefix unless it is built, holding a lock so that many shells
-/// entering at once build it once. An unfinished prefix (Ctrl-C, SIGKILL,
-/// full disk) is removed and rebuilt; a failure is recorded and not retried
-/// until `reload` (or a change of inputs, which is another key).
-/// pip runs in `workdir` (the project root), so relative paths in options
-/// and requirements mean what they say.
+/// Build the prefix unless it is built (or always, with `force`), once
+/// under the key's lock, and return its current generation and layout,
+/// Each build goes into a new generation directory,
+/// `KEY.gN`; the link `KEY` is switched to it only once pip succeeded and
+/// the marker is written, in one rename: a prefix is complete or absent,
+/// and a rebuild replaces it atomically. An unfinished generation (Ctrl-C,
+/// SIGKILL, full disk) is removed before the next build. pip runs in
+/// `workdir` (the project root), so relative paths mean what they say.
 pub fn ensure(
     ctx: &Context,
     inputs: &Inputs,
     workdir: &Path,
     env: &[(OsString, OsString)],
+    force: bool,
 ) -> Result<(PathBuf, Layout), BuildError> {
     let key = inputs.key();
-    let path = path_for(&ctx.cache_dir, &key);
-    if let Some(layout) = built(&path) {
-        return Ok((path, layout));
-    }
+    let link = path_for(&ctx.cache_dir, &key);
     let slot = Slot::new(&ctx.cache_dir.join("prefixes"), &key, &ctx.reload_stamp());
-    let _lock = slot
-        .lock(&format!("prefix {key}"))
-        .map_err(io(format!("cannot lock prefix {key}")))?;
-    if let Some(layout) = built(&path) {
-        return Ok((path, layout));
+    let build = || -> Result<(PathBuf, Layout), (BuildError, Option<String>)> {
+        let io_err = |what: String| move |e| (io(what)(e), None);
+        let generation = fresh_generation(&link).map_err(io_err(format!(
+            "cannot clear old builds of {}",
+            link.display()
+        )))?;
+        log::info(&format!(
+            "building prefix {} ({} mode)",
+            link.display(),
+            inputs.pip.mode
+        ));
+        // pip reads private copies of exactly the bytes the key was made from.
+        let stage = ctx.cache_dir.join("staging").join(&key);
+        let _ = std::fs::remove_dir_all(&stage);
+        let result = match inputs.scan.stage(&stage) {
+            Ok(args) => build(inputs, &generation, workdir, env, args),
+            Err(e) => Err(Failure::Input(e)),
+        };
+        let _ = std::fs::remove_dir_all(&stage);
+        if let Err(e) = result {
+            let _ = std::fs::remove_dir_all(&generation);
+            return Err(match e {
+                Failure::Pip { status, tail } => (
+                    BuildError::Pip {
+                        key: key.clone(),
+                        status,
+                    },
+                    Some(tail),
+                ),
+                Failure::Input(message) => (BuildError::Input(message), None),
+                Failure::Io(err) => {
+                    let record = err.to_string();
+                    (err, Some(record))
+                }
+            });
+        }
+        let layout = discover(&generation, inputs);
+        let bytes = serde_json::to_vec_pretty(&layout).unwrap_or_default();
+        fsutil::write_atomic(&generation.join(MARKER), &bytes)
+            .and_then(|()| switch(&link, &generation))
+            .map_err(io_err(format!("cannot finish {}", generation.display())))?;
+        Ok((generation, layout))
+    };
+    match slot.once(&format!("prefix {key}"), force, || built(&link), build) {
+        Ok(done) => Ok(done),
+        Err(Missed::FailedBefore(message)) => Err(BuildError::FailedBefore { key, message }),
+        Err(Missed::Failed(e)) => Err(e),
+        Err(Missed::Lock(e)) => Err(io(format!("cannot lock prefix {key}"))(e)),
     }
-    if let Some(message) = slot.failed_before() {
-        return Err(BuildError::FailedBefore { key, message });
+}
+
+/// A new, empty generation path beside `link`, after removing the
+/// generations the link does not point at (unfinished, or replaced).
+fn fresh_generation(link: &Path) -> std::io::Result<PathBuf> {
+    let current = std::fs::read_link(link).ok();
+    // A prefix from before generations is a plain directory: replace it.
+    if current.is_none() && link.is_dir() {
+        std::fs::remove_dir_all(link)?;
     }
-    if path.exists() {
+    let mut next = 1;
+    for generation in generations(link) {
+        let name = generation.file_name().map(PathBuf::from);
+        if name == current {
+            let n = generation_number(&generation).unwrap_or(0);
+            next = next.max(n + 1);
+            continue;
+        }
         log::info(&format!(
             "removing the unfinished prefix {}",
-            path.display()
+            generation.display()
         ));
-        std::fs::remove_dir_all(&path).map_err(io(format!("cannot remove {}", path.display())))?;
+        std::fs::remove_dir_all(&generation)?;
     }
-    log::info(&format!(
-        "building prefix {} ({} mode)",
-        path.display(),
-        inputs.pip.mode
-    ));
-    // pip reads private copies of exactly the bytes the key was made from.
-    let stage = ctx.cache_dir.join("staging").join(&key);
-    let _ = std::fs::remove_dir_all(&stage);
-    let staged = inputs.scan.stage(&stage);
-    let result = match staged {
-        Ok(args) => build(inputs, &path, workdir, env, args),
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&stage);
-            return Err(BuildError::Input(e));
-        }
+    Ok(link.with_extension(format!("g{next}")))
+}
+
+/// Every `KEY.gN` directory beside the link `KEY`.
+pub fn generations(link: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(key)) = (link.parent(), link.file_name()) else {
+        return Vec::new();
     };
-    let _ = std::fs::remove_dir_all(&stage);
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&path);
-        let (record, err) = match e {
-            Failure::Pip { status, tail } => (tail, BuildError::Pip { key, status }),
-            Failure::Io(err) => (err.to_string(), err),
-        };
-        slot.record_failure(&record);
-        return Err(err);
-    }
-    let layout = discover(&path, inputs);
-    let bytes = serde_json::to_vec_pretty(&layout).unwrap_or_default();
-    fsutil::write_atomic(&path.join(MARKER), &bytes)
-        .map_err(io(format!("cannot finish {}", path.display())))?;
-    slot.clear_failure();
-    Ok((path, layout))
+    let key = key.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix(&key))
+                .and_then(|rest| rest.strip_prefix(".g"))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn generation_number(path: &Path) -> Option<u64> {
+    path.extension()?.to_str()?.strip_prefix('g')?.parse().ok()
+}
+
+/// Point `link` at `generation` in one rename.
+fn switch(link: &Path, generation: &Path) -> std::io::Result<()> {
+    let name = generation.file_name().unwrap_or_default();
+    let tmp = link.with_extension(format!("link-{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(name, &tmp)?;
+    std::fs::rename(&tmp, link)
 }
 
 enum Failure {
-    Pip { status: String, tail: String },
+    Pip {
+        status: String,
+        tail: String,
+    },
+    /// An input could not be staged as it was read.
+    Input(String),
     Io(BuildError),
 }
 
@@ -363,6 +556,8 @@ fn discover(path: &Path, inputs: &Inputs) -> Layout {
         _ => site_dirs.iter().find_map(|site| scripts_from_records(site)),
     };
     Layout {
+        pth_dirs: pth_dirs(&site_dirs),
+        dists: dists_in(&site_dirs),
         site_dirs,
         scripts_dir,
         inputs: inputs.canonical(),

@@ -95,7 +95,13 @@ fn seed_story(sh: Sh) {
         .unwrap()
         .to_string();
     assert!(item.contains("-python-3."), "{item}");
-    let inputs = status["pip"]["prefix"]["inputs"].as_str().unwrap();
+    let inputs: Vec<&str> = status["pip"]["prefix"]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    let inputs = inputs.join("\n");
     assert!(inputs.contains(&format!("store {item}")), "{inputs}");
     assert!(inputs.contains(&format!("profile {store}")), "{inputs}");
     assert_eq!(

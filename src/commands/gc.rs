@@ -1,5 +1,8 @@
-use std::collections::BTreeSet;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
 
 use crate::activation;
 use crate::inputs::Scan;
@@ -7,60 +10,123 @@ use crate::manifest::Project;
 use crate::materialise::{self, Mode};
 use crate::{log, trust};
 
-/// Remove prefixes and Guix profiles that no trusted manifest still needs
+/// Remove prefixes and Guix profiles that no trusted project still needs
 ///
-/// Keeps everything that a manifest on disk, trusted as it is now, needs
-/// with the interpreter found on this shell's PATH. Removing a profile link
-/// drops its Guix GC root; `guix gc` then frees the store items. Anything
-/// removed by mistake is rebuilt on the next entry.
+/// Keeps what each manifest on disk that is trusted as it is now needs: what
+/// it used when it was last activated (recorded then, so the PATH, the
+/// PYENV_VERSION or the directory gc runs with change nothing), and what it
+/// would use now. If gc cannot tell what a trusted project needs, it keeps
+/// everything. With --older-than DAYS, it also removes prefixes no project
+/// used for DAYS days (a trusted project's Guix profile is always kept).
+/// Removing a profile link drops its Guix GC root; `guix gc` then frees the
+/// store items. A project whose prefix was removed rebuilds it on entry.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Say what would be removed, and remove nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Also remove prefixes that no project used for this many days.
+    #[arg(long, value_name = "DAYS")]
+    older_than: Option<u64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
-    let (cache, data) = (&ctx.cache_dir, &ctx.data_dir);
     let user_path = activation::user_path(&ctx);
-    let mut keep: BTreeSet<String> = BTreeSet::new();
-    for manifest in trust::allowed_manifests(data) {
-        let Ok(project) = Project::load(&manifest) else {
-            continue;
-        };
-        let Ok(record) = trust::record_path(data, &manifest) else {
+    let trusted: Vec<PathBuf> = trust::allowed_manifests(&ctx.data_dir)
+        .into_iter()
+        .filter(|manifest| {
+            let Ok(project) = Project::load(manifest) else {
+                return false;
+            };
+            let Ok(record) = trust::record_path(&ctx.data_dir, manifest) else {
+                return false;
+            };
+            let scan = Scan::new(&project.root, &project.manifest.pip);
+            matches!(
+                trust::check(&record, &project, &scan),
+                trust::Trust::Allowed(_)
+            )
+        })
+        .collect();
+
+    // One manifest spelled two ways is one project.
+    let canonical: BTreeSet<PathBuf> = trusted
+        .iter()
+        .filter_map(|m| std::fs::canonicalize(m).ok())
+        .collect();
+    // What trusted projects used, and when each key was last used by any.
+    let mut needed: BTreeSet<String> = BTreeSet::new();
+    let mut last_used: BTreeMap<String, SystemTime> = BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(materialise::usage_dir(&ctx)) {
+        for e in entries.flatten() {
+            let Ok(text) = std::fs::read_to_string(e.path()) else {
+                continue;
+            };
+            let when = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            let (manifest, keys) = materialise::read_usage(&text);
+            let is_trusted = std::fs::canonicalize(&manifest).is_ok_and(|m| canonical.contains(&m));
+            for key in keys {
+                if is_trusted {
+                    needed.insert(key.clone());
+                }
+                let latest = last_used.entry(key).or_insert(when);
+                *latest = (*latest).max(when);
+            }
+        }
+    }
+    let mut profiles_needed: BTreeSet<String> = BTreeSet::new();
+    let mut unsure = None;
+    for manifest in &trusted {
+        let Ok(project) = Project::load(manifest) else {
             continue;
         };
         let scan = Scan::new(&project.root, &project.manifest.pip);
-        if !matches!(
-            trust::check(&record, &project, &scan),
-            trust::Trust::Allowed(_)
-        ) {
-            continue;
-        }
         match materialise::materialise(&ctx, &project, &scan, user_path.as_deref(), Mode::Look) {
             Ok(m) => {
-                keep.extend(m.profile.map(|p| p.key));
-                keep.extend(m.prefix.map(|p| p.key));
+                profiles_needed.extend(m.profile.map(|p| p.key));
+                needed.extend(m.prefix.map(|p| p.key));
             }
-            Err(e) => log::warn(&format!(
-                "{}: {e}; keeping what it may need",
-                manifest.display()
-            )),
+            Err(e) => {
+                log::warn(&format!(
+                    "cannot tell what {} needs now ({e}); keeping everything",
+                    manifest.display()
+                ));
+                unsure = Some(manifest.clone());
+            }
         }
     }
+    needed.extend(profiles_needed.iter().cloned());
+    let cutoff = args
+        .older_than
+        .map(|days| SystemTime::now() - Duration::from_secs(days * 86_400));
+    let keep = |kind: &str, key: &str| {
+        if unsure.is_some() || (kind == "profiles" && profiles_needed.contains(key)) {
+            return true;
+        }
+        let recent = match cutoff {
+            Some(cutoff) => last_used.get(key).is_some_and(|t| *t >= cutoff),
+            None => true,
+        };
+        needed.contains(key) && recent
+    };
+
     let verb = if args.dry_run {
         "would remove"
     } else {
         "removed"
     };
     let mut freed = 0;
+    let mut kept = BTreeSet::new();
     for kind in ["prefixes", "profiles", "staging"] {
-        let Ok(entries) = std::fs::read_dir(cache.join(kind)) else {
+        let dir = ctx.cache_dir.join(kind);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
-        let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         entries.sort();
         for path in entries {
             let name = path
@@ -72,31 +138,49 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 .split(['.', '-'])
                 .next()
                 .unwrap_or("");
-            if key.len() != 64 || keep.contains(key) {
+            if key.len() != 64 {
                 continue;
             }
+            if keep(kind, key) {
+                kept.insert(key.to_string());
+                // A kept prefix's replaced generations go all the same.
+                if !(kind == "prefixes" && is_old_generation(&dir, key, &path)) {
+                    continue;
+                }
+            }
             let size = disk_usage(&path);
-            let shown = name == key || name.ends_with("-link");
+            let shown = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
+                || name.ends_with("-link");
             if shown {
                 println!("{verb} {} ({})", path.display(), human(size));
             }
             freed += size;
             if !args.dry_run {
-                let meta = std::fs::symlink_metadata(&path)?;
-                if meta.is_dir() {
-                    std::fs::remove_dir_all(&path)?;
-                } else {
-                    std::fs::remove_file(&path)?;
-                }
+                remove(&path).with_context(|| format!("cannot remove {}", path.display()))?;
             }
         }
     }
     log::info(&format!(
         "{verb} {} in all; kept {} in use",
         human(freed),
-        keep.len()
+        kept.len()
     ));
     Ok(0)
+}
+
+/// A prefix generation `KEY.gN` that the link `KEY` no longer points at.
+fn is_old_generation(dir: &Path, key: &str, path: &Path) -> bool {
+    let generations = crate::prefix::generations(&dir.join(key));
+    let current = std::fs::read_link(dir.join(key)).ok();
+    generations.iter().any(|g| g == path) && path.file_name().map(PathBuf::from) != current
+}
+
+fn remove(path: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(path)?.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    }
 }
 
 /// Bytes under `path`, not following symlinks (a profile link is a link).

@@ -7,6 +7,7 @@ pub mod export;
 pub mod gc;
 pub mod hook;
 pub mod prefix;
+pub mod rebuild;
 pub mod reload;
 pub mod status;
 

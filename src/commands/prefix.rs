@@ -40,8 +40,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         activation::user_path(&ctx).as_deref(),
         Mode::Build,
     )?;
-    if let Some(p) = built.prefix {
-        println!("{}", p.path.display());
+    if let Some((generation, _)) = built.prefix.and_then(|p| p.built) {
+        println!("{}", generation.display());
     }
     Ok(0)
 }

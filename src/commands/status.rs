@@ -1,7 +1,12 @@
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::Serialize;
 
 use crate::activation;
 use crate::inputs::Scan;
+use crate::interpreter::Facts;
 use crate::materialise::{self, Materialised, Mode};
 use crate::state::{self, State};
 use crate::trust;
@@ -10,8 +15,9 @@ use crate::trust;
 ///
 /// Says whether the manifest is allowed, blocked or denied, whether it is
 /// active in this shell, which interpreter it uses and who that is, and the
-/// Guix profile and pip prefix it needs: their keys, paths and whether each
-/// is built. Builds nothing.
+/// Guix profile and pip prefix it needs: their keys, every input of the
+/// prefix key, and whether each is built. Builds nothing; runs nothing for a
+/// manifest that is not allowed as it is now.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -21,164 +27,274 @@ pub struct Args {
     json: bool,
 }
 
+/// One report, printed as JSON or as text.
+#[derive(Serialize)]
+struct Report {
+    root: PathBuf,
+    manifest: PathBuf,
+    trust: &'static str,
+    active: bool,
+    interpreter: Interpreter,
+    guix: Guix,
+    pip: Pip,
+    env: BTreeMap<String, String>,
+    path: BTreeMap<String, Vec<String>>,
+    problem: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Interpreter {
+    command: String,
+    #[serde(flatten)]
+    facts: Option<Facts>,
+}
+
+#[derive(Serialize)]
+struct Guix {
+    packages: Vec<String>,
+    channels: Option<String>,
+    profile: Option<Profile>,
+}
+
+#[derive(Serialize)]
+struct Profile {
+    key: String,
+    path: PathBuf,
+    store_path: Option<PathBuf>,
+    built: bool,
+}
+
+#[derive(Serialize)]
+struct Pip {
+    mode: String,
+    packages: Vec<String>,
+    editable: Vec<String>,
+    requirements: Vec<String>,
+    /// Every file and directory pip reads, by content.
+    reads: Vec<Read>,
+    /// Why the prefix is this project's alone, if it is.
+    own_prefix_because: Vec<String>,
+    prefix: Option<Prefix>,
+}
+
+#[derive(Serialize)]
+struct Read {
+    kind: &'static str,
+    path: PathBuf,
+    sha256: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Prefix {
+    key: String,
+    path: PathBuf,
+    built: bool,
+    /// The current generation, once built.
+    generation: Option<PathBuf>,
+    /// What is wrong with the built prefix: empty when every file its
+    /// distributions' RECORDs list is there as pip wrote it.
+    damage: Vec<String>,
+    /// The text the key is the SHA-256 of, line by line.
+    inputs: Vec<String>,
+}
+
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
     let (project, record) = args.project.load(&ctx)?;
-    let found = project.manifest_path.clone();
     let scan = Scan::new(&project.root, &project.manifest.pip);
-    let trust = match trust::check(&record, &project, &scan) {
-        trust::Trust::Allowed(_) => "allowed",
-        trust::Trust::Blocked => "blocked",
-        trust::Trust::Denied => "denied",
-    };
+    let trust = trust::check(&record, &project, &scan);
     let active = ctx
         .var(state::VAR)
         .and_then(|raw| State::decode(&raw).ok())
-        .is_some_and(|s| s.manifest == found && s.loaded.is_some());
-    let looked = materialise::materialise(
-        &ctx,
-        &project,
-        &scan,
-        activation::user_path(&ctx).as_deref(),
-        Mode::Look,
-    );
-    let m = &project.manifest;
-    let paths: Vec<(String, Vec<String>)> = project
-        .path_entries()
-        .into_iter()
-        .map(|(name, entries)| {
-            let shown = entries
-                .iter()
-                .map(|e| e.to_string_lossy().into_owned())
-                .collect();
-            (name, shown)
-        })
-        .collect();
-    let env: Vec<(&str, &str)> = m
-        .env
-        .iter()
-        .map(|(k, v)| (k.get_ref().as_str(), v.as_str()))
-        .collect();
-    let (built, problem) = match looked {
-        Ok(b) => (b, None),
-        Err(e) => (Materialised::default(), Some(e.to_string())),
-    };
-
-    if args.json {
-        let value = json!({
-            "root": project.root,
-            "manifest": found,
-            "trust": trust,
-            "active": active,
-            "interpreter": interpreter_json(&m.python.interpreter, &built),
-            "guix": {
-                "packages": m.guix.packages,
-                "channels": m.guix.channels,
-                "profile": built.profile.as_ref().map(|p| json!({
-                    "key": p.key,
-                    "path": p.path,
-                    "store_path": p.store_path,
-                    "built": p.store_path.is_some(),
-                })),
-            },
-            "pip": {
-                "mode": m.pip.mode.to_string(),
-                "packages": m.pip.packages.iter().map(|p| p.get_ref()).collect::<Vec<_>>(),
-                "editable": m.pip.editable,
-                "requirements": m.pip.requirements,
-                "prefix": built.prefix.as_ref().map(|p| json!({
-                    "key": p.key,
-                    "path": p.path,
-                    "built": p.layout.is_some(),
-                    "inputs": p.inputs,
-                })),
-            },
-            "env": env.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
-            "path": paths.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
-            "problem": problem,
-        });
-        println!("{}", serde_json::to_string_pretty(&value)?);
-        return Ok(0);
-    }
-
-    let list = |items: &[String]| {
-        if items.is_empty() {
-            "(none)".to_string()
-        } else {
-            items.join(" ")
-        }
-    };
-    let built_word = |b: bool| if b { "built" } else { "not built" };
-    println!("root         {}", project.root.display());
-    println!("manifest     {}", found.display());
-    println!("trust        {trust}");
-    println!(
-        "active       {}",
-        if active { "yes, in this shell" } else { "no" }
-    );
-    match &built.facts {
-        Some(f) => {
-            println!(
-                "interpreter  {} ({})",
-                f.path.display(),
-                f.executable.display()
-            );
-            println!("  version    {}", f.version.lines().next().unwrap_or(""));
-            if let Some(item) = &f.store_item {
-                println!("  store item {}", item.display());
+        .is_some_and(|s| s.manifest == project.manifest_path && s.loaded.is_some());
+    // Only an allowed manifest gets its interpreter asked, or Guix looked at.
+    let (built, problem) = match trust {
+        trust::Trust::Allowed(_) => {
+            let user_path = activation::user_path(&ctx);
+            match materialise::materialise(&ctx, &project, &scan, user_path.as_deref(), Mode::Look)
+            {
+                Ok(b) => (b, scan.problem()),
+                Err(e) => (Materialised::default(), Some(e.to_string())),
             }
         }
-        None => println!("interpreter  {}", m.python.interpreter),
-    }
-    println!("guix         {}", list(&m.guix.packages));
-    if let Some(p) = &built.profile {
-        println!(
-            "  profile    {} ({})",
-            p.path.display(),
-            built_word(p.store_path.is_some())
-        );
-        if let Some(store) = &p.store_path {
-            println!("  store path {}", store.display());
-        }
-    }
-    let mut pip: Vec<String> = m.pip.packages.iter().map(|p| p.get_ref().clone()).collect();
-    pip.extend(m.pip.editable.iter().map(|e| format!("-e {e}")));
-    pip.extend(m.pip.requirements.iter().map(|r| format!("-r {r}")));
-    println!("pip          {} (mode {})", list(&pip), m.pip.mode);
-    if let Some(p) = &built.prefix {
-        println!(
-            "  prefix     {} ({})",
-            p.path.display(),
-            built_word(p.layout.is_some())
-        );
-        println!("  key        {}", p.key);
-        for line in p.inputs.lines() {
-            println!("    {line}");
-        }
-    }
-    for (name, value) in &env {
-        println!("env          {name}={value}");
-    }
-    for (name, entries) in &paths {
-        println!("path         {name} += {}", entries.join(":"));
-    }
-    if let Some(problem) = problem {
-        println!("problem      {problem}");
-    }
+        _ => (Materialised::default(), scan.problem()),
+    };
+    let m = &project.manifest;
+    let report = Report {
+        root: project.root.clone(),
+        manifest: project.manifest_path.clone(),
+        trust: match trust {
+            trust::Trust::Allowed(_) => "allowed",
+            trust::Trust::Blocked => "blocked",
+            trust::Trust::Denied => "denied",
+        },
+        active,
+        interpreter: Interpreter {
+            command: m.python.interpreter.clone(),
+            facts: built.facts.clone(),
+        },
+        guix: Guix {
+            packages: m.guix.packages.clone(),
+            channels: m.guix.channels.clone(),
+            profile: built.profile.as_ref().map(|p| Profile {
+                key: p.key.clone(),
+                path: p.path.clone(),
+                store_path: p.store_path.clone(),
+                built: p.store_path.is_some(),
+            }),
+        },
+        pip: Pip {
+            mode: m.pip.mode.to_string(),
+            packages: m.pip.packages.iter().map(|p| p.get_ref().clone()).collect(),
+            editable: m.pip.editable.clone(),
+            requirements: m.pip.requirements.clone(),
+            reads: scan
+                .inputs
+                .iter()
+                .map(|i| Read {
+                    kind: i.kind.name(),
+                    path: i.path.clone(),
+                    sha256: i.id.as_ref().ok().cloned(),
+                    error: i.id.as_ref().err().cloned(),
+                })
+                .collect(),
+            own_prefix_because: scan.per_project.clone(),
+            prefix: built.prefix.as_ref().map(|p| Prefix {
+                key: p.key.clone(),
+                path: p.path.clone(),
+                built: p.built.is_some(),
+                generation: p.built.as_ref().map(|(g, _)| g.clone()),
+                damage: p
+                    .built
+                    .as_ref()
+                    .map(|(_, layout)| layout.verify())
+                    .unwrap_or_default(),
+                inputs: p.inputs.lines().map(String::from).collect(),
+            }),
+        },
+        env: m
+            .env
+            .iter()
+            .map(|(k, v)| (k.get_ref().clone(), v.clone()))
+            .collect(),
+        path: project
+            .path_entries()
+            .into_iter()
+            .map(|(name, entries)| {
+                let shown = entries
+                    .iter()
+                    .map(|e| e.to_string_lossy().into_owned())
+                    .collect();
+                (name, shown)
+            })
+            .collect(),
+        problem,
+    };
+    let text = if args.json {
+        serde_json::to_string_pretty(&report)? + "\n"
+    } else {
+        report.text()
+    };
+    // A closed pipe (`status | head`) ends the command quietly.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(0)
 }
 
-fn interpreter_json(command: &str, built: &Materialised) -> Value {
-    match &built.facts {
-        Some(f) => json!({
-            "command": command,
-            "path": f.path,
-            "executable": f.executable,
-            "version": f.version,
-            "implementation": f.implementation,
-            "platform": f.platform,
-            "store_item": f.store_item,
-        }),
-        None => json!({ "command": command }),
+impl Report {
+    fn text(&self) -> String {
+        let mut out = Vec::new();
+        let mut line = |label: &str, value: String| out.push(format!("{label:<12} {value}"));
+        let list = |items: &[String]| {
+            if items.is_empty() {
+                "(none)".to_string()
+            } else {
+                items.join(" ")
+            }
+        };
+        let built_word = |b: bool| if b { "built" } else { "not built" };
+        line("root", self.root.display().to_string());
+        line("manifest", self.manifest.display().to_string());
+        line("trust", self.trust.to_string());
+        line(
+            "active",
+            if self.active {
+                "yes, in this shell"
+            } else {
+                "no"
+            }
+            .to_string(),
+        );
+        match &self.interpreter.facts {
+            Some(f) => {
+                line(
+                    "interpreter",
+                    format!("{} ({})", f.path.display(), f.executable.display()),
+                );
+                line("  version", f.version.lines().next().unwrap_or("").into());
+                if let Some(item) = &f.store_item {
+                    line("  store item", item.display().to_string());
+                }
+            }
+            None => line("interpreter", self.interpreter.command.clone()),
+        }
+        line("guix", list(&self.guix.packages));
+        if let Some(p) = &self.guix.profile {
+            line(
+                "  profile",
+                format!("{} ({})", p.path.display(), built_word(p.built)),
+            );
+            if let Some(store) = &p.store_path {
+                line("  store path", store.display().to_string());
+            }
+        }
+        let pip = &self.pip;
+        let mut wanted = pip.packages.clone();
+        wanted.extend(pip.editable.iter().map(|e| format!("-e {e}")));
+        wanted.extend(pip.requirements.iter().map(|r| format!("-r {r}")));
+        line("pip", format!("{} (mode {})", list(&wanted), pip.mode));
+        for r in &pip.reads {
+            let what = match (&r.sha256, &r.error) {
+                (Some(h), _) => h.clone(),
+                (_, Some(e)) => format!("cannot read: {e}"),
+                _ => String::new(),
+            };
+            line("  reads", format!("{} {} {what}", r.kind, r.path.display()));
+        }
+        for why in &pip.own_prefix_because {
+            line(
+                "  own prefix",
+                format!("{why}: the key holds the project root"),
+            );
+        }
+        if let Some(p) = &pip.prefix {
+            line(
+                "  prefix",
+                format!("{} ({})", p.path.display(), built_word(p.built)),
+            );
+            if let Some(g) = &p.generation {
+                line("  generation", g.display().to_string());
+            }
+            for d in &p.damage {
+                line("  damaged", d.clone());
+            }
+            if !p.damage.is_empty() {
+                line("  repair", "pyenv-guix rebuild".to_string());
+            }
+            line("  key", p.key.clone());
+            for input in &p.inputs {
+                out.push(format!("    {input}"));
+            }
+        }
+        for (name, value) in &self.env {
+            out.push(format!("env          {name}={value}"));
+        }
+        for (name, entries) in &self.path {
+            out.push(format!("path         {name} += {}", entries.join(":")));
+        }
+        if let Some(problem) = &self.problem {
+            out.push(format!("problem      {problem}"));
+        }
+        out.join("\n") + "\n"
     }
 }

@@ -1,0 +1,37 @@
+use anyhow::bail;
+
+use crate::activation::{self, blocked_message};
+use crate::inputs::Scan;
+use crate::materialise::{self, Mode};
+use crate::trust;
+
+/// Build the project's prefix and Guix profile again, replacing them atomically
+///
+/// For a prefix damaged or changed by hand (`status` says so), or to retry
+/// a failed build now. The new prefix is built beside the old one and
+/// replaces it in one step once it is complete; a failed rebuild leaves the
+/// old one in place. Prints the prefix's path, if the project has one.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    project: super::ProjectPath,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let ctx = super::context()?;
+    let (project, record) = args.project.load(&ctx)?;
+    let scan = Scan::new(&project.root, &project.manifest.pip);
+    if !matches!(
+        trust::check(&record, &project, &scan),
+        trust::Trust::Allowed(_)
+    ) {
+        bail!("{}", blocked_message(&project.manifest_path));
+    }
+    let user_path = activation::user_path(&ctx);
+    let built =
+        materialise::materialise(&ctx, &project, &scan, user_path.as_deref(), Mode::Rebuild)?;
+    if let Some((generation, _)) = built.prefix.and_then(|p| p.built) {
+        println!("{}", generation.display());
+    }
+    Ok(0)
+}

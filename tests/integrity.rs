@@ -1,0 +1,255 @@
+//! A built prefix stays what its key says: damage is found and repaired by
+//! `rebuild`, and gc keeps what trusted projects use, whatever PATH or
+//! directory it runs from. Real pip, wheels built here.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use support::Sandbox;
+
+fn project(s: &Sandbox, name: &str, interpreter: &str, mode: &str, wheels: &Path) {
+    s.write(
+        &format!("{name}/.pyguix.toml"),
+        &format!(
+            "[python]\ninterpreter = {interpreter:?}\n\n[pip]\nmode = {mode:?}\npackages = [\"greetpkg==1.0\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    s.allow(name);
+}
+
+fn run(s: &Sandbox, args: &[&str]) -> Output {
+    s.command(args, &s.path("")).output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn status(s: &Sandbox, name: &str) -> serde_json::Value {
+    let out = s.pyenv_guix(&["status", "--json", name], &s.path(""));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn prefix_of(s: &Sandbox, name: &str) -> PathBuf {
+    let out = s.pyenv_guix(&["prefix", name], &s.path(""));
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+fn site_dir(prefix: &Path) -> PathBuf {
+    let mut stack = vec![prefix.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            if p.file_name().is_some_and(|n| n == "greetpkg") {
+                return dir;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    panic!("no greetpkg under {}", prefix.display());
+}
+
+#[test]
+fn a_damaged_prefix_is_found_and_rebuilt() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    project(&s, "p", "/usr/bin/python3", "prefix", &wheels);
+    let prefix = prefix_of(&s, "p");
+    let site = site_dir(&prefix);
+    assert_eq!(
+        status(&s, "p")["pip"]["prefix"]["damage"],
+        serde_json::json!([])
+    );
+
+    // A file changed by hand: the full check in status finds it.
+    let module = site.join("greetpkg/__init__.py");
+    std::fs::write(&module, "ORIGIN = 'hand'\n").unwrap();
+    let damage = status(&s, "p")["pip"]["prefix"]["damage"].clone();
+    assert!(
+        damage.to_string().contains("__init__.py was changed"),
+        "{damage}"
+    );
+
+    // A site directory removed: entering says so, with what to do.
+    std::fs::remove_dir_all(&site).unwrap();
+    let entered = run(&s, &["exec", "-C", "p", "--", "true"]);
+    let said = text(&entered);
+    assert!(said.contains("changed since it was built"), "{said}");
+    assert!(said.contains("pyenv-guix rebuild"), "{said}");
+    let plain = s.pyenv_guix(&["status", "p"], &s.path(""));
+    let plain = String::from_utf8_lossy(&plain.stdout);
+    assert!(
+        plain.contains("damaged") && plain.contains("is gone"),
+        "{plain}"
+    );
+
+    // rebuild: a new generation, switched to in one step; clean again.
+    let rebuilt = s.pyenv_guix(&["rebuild", "p"], &s.path(""));
+    let new = PathBuf::from(String::from_utf8_lossy(&rebuilt.stdout).trim());
+    assert_ne!(new, prefix, "a new generation");
+    assert!(String::from_utf8_lossy(&rebuilt.stderr).contains("building prefix"));
+    assert_eq!(
+        status(&s, "p")["pip"]["prefix"]["damage"],
+        serde_json::json!([])
+    );
+    let out = run(
+        &s,
+        &[
+            "exec",
+            "-C",
+            "p",
+            "--",
+            "python3",
+            "-c",
+            "import greetpkg; print(greetpkg.ORIGIN, greetpkg.__file__)",
+        ],
+    );
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.starts_with("wheel "), "{said}");
+    assert!(said.contains(&new.display().to_string()), "{said}");
+    assert!(!said.contains("changed since"), "{said}");
+    // gc drops the replaced generation and keeps the current one.
+    let gc = s.pyenv_guix(&["gc"], &s.path(""));
+    assert!(
+        String::from_utf8_lossy(&gc.stdout).contains(&format!("removed {} (", prefix.display())),
+        "{}",
+        text(&gc)
+    );
+    assert!(new.is_dir());
+}
+
+/// `pip install` by hand inside a venv-mode project changes a prefix that
+/// other projects share: never silently.
+#[test]
+fn a_hand_install_in_a_shared_venv_is_reported() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    s.wheel("extrapkg", "1.0", &[]);
+    project(&s, "one", "/usr/bin/python3", "venv", &wheels);
+    project(&s, "two", "/usr/bin/python3", "venv", &wheels);
+    let out = run(
+        &s,
+        &[
+            "exec",
+            "-C",
+            "one",
+            "--",
+            "pip",
+            "install",
+            "--no-index",
+            "--find-links",
+            &wheels.display().to_string(),
+            "extrapkg",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let entered = run(&s, &["exec", "-C", "two", "--", "true"]);
+    let said = text(&entered);
+    assert!(
+        said.contains("changed since it was built (installed since: extrapkg-1.0)"),
+        "{said}"
+    );
+}
+
+/// gc keeps what a trusted project last used, even when the PATH and the
+/// directory gc runs with resolve another Python, and keeps everything
+/// when it cannot tell.
+#[test]
+fn gc_keeps_what_projects_use_whatever_path_it_runs_with() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    let Some(other) = support::interpreters()
+        .into_iter()
+        .find(|p| !same_python(p, Path::new("/usr/bin/python3")))
+    else {
+        eprintln!(
+            "\n!!! SKIPPED: only one Python on this machine; gc across PATHs not tested !!!\n"
+        );
+        return;
+    };
+    let bin_dir = other.parent().unwrap().display().to_string();
+    // `python3` on the user's PATH is `other`; gc's PATH has Debian's.
+    project(&s, "p", "python3", "prefix", &wheels);
+    let mut enter = s.command(&["exec", "-C", "p", "--", "true"], &s.path(""));
+    enter.env("PATH", format!("{bin_dir}:/usr/local/bin:/usr/bin:/bin"));
+    assert!(enter.output().unwrap().status.success());
+    let mut prefix = s.command(&["prefix", "p"], &s.path(""));
+    prefix.env("PATH", format!("{bin_dir}:/usr/local/bin:/usr/bin:/bin"));
+    let prefix = String::from_utf8(prefix.output().unwrap().stdout).unwrap();
+    let prefix = PathBuf::from(prefix.trim());
+    assert!(prefix.is_dir());
+
+    let gc = run(&s, &["gc"]);
+    assert!(gc.status.success(), "{}", text(&gc));
+    assert!(prefix.is_dir(), "kept: {}", text(&gc));
+
+    // A project whose interpreter gc cannot find: everything is kept.
+    project(&s, "q", "python-not-on-this-path", "prefix", &wheels);
+    let mut enter = s.command(&["exec", "-C", "q", "--", "true"], &s.path(""));
+    let fake = s.path("fakebin");
+    std::fs::create_dir_all(&fake).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/python3", fake.join("python-not-on-this-path")).unwrap();
+    enter.env("PATH", format!("{}:/usr/bin:/bin", fake.display()));
+    assert!(enter.output().unwrap().status.success());
+    std::fs::remove_file(s.path("p/.pyguix.toml")).unwrap();
+    let gc = run(&s, &["gc"]);
+    assert!(text(&gc).contains("keeping everything"), "{}", text(&gc));
+    assert!(prefix.is_dir(), "nothing removed while unsure");
+
+    // Sure again, and p's manifest gone: its prefix goes.
+    std::fs::remove_file(s.path("q/.pyguix.toml")).unwrap();
+    let gc = run(&s, &["gc"]);
+    assert!(!prefix.exists(), "{}", text(&gc));
+}
+
+#[test]
+fn gc_older_than_removes_prefixes_unused_for_that_long() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    project(&s, "p", "/usr/bin/python3", "prefix", &wheels);
+    let prefix = prefix_of(&s, "p");
+    let gc = run(&s, &["gc", "--older-than", "30"]);
+    assert!(prefix.is_dir(), "used today: {}", text(&gc));
+    // Its last use, forty days ago.
+    for e in std::fs::read_dir(s.path("data/used")).unwrap().flatten() {
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400);
+        std::fs::File::options()
+            .write(true)
+            .open(e.path())
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    let gc = run(&s, &["gc", "--older-than", "30"]);
+    assert!(!prefix.exists(), "{}", text(&gc));
+    // The project still works: it builds again on entry.
+    let again = run(
+        &s,
+        &["exec", "-C", "p", "--", "python3", "-c", "import greetpkg"],
+    );
+    assert!(again.status.success(), "{}", text(&again));
+}
+
+fn same_python(a: &Path, b: &Path) -> bool {
+    let real = |p: &Path| {
+        std::process::Command::new(p)
+            .args([
+                "-c",
+                "import os, sys; print(os.path.realpath(sys.executable))",
+            ])
+            .output()
+            .map(|o| o.stdout)
+            .unwrap_or_default()
+    };
+    real(a) == real(b)
+}
