@@ -267,3 +267,121 @@ fn make_executable(p: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// The one form for editable local projects: `[pip].editable`. The prefix
+/// is the project's own (the key holds the root, and status says why), and
+/// an edit to the source is seen at once, with no rebuild.
+#[test]
+fn editable_projects_get_their_own_prefix() {
+    let s = Sandbox::new();
+    let pyproject = "[build-system]\nrequires = [\"setuptools>=64\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"mypkg\"\nversion = \"0.1\"\n";
+    for name in ["e1", "e2"] {
+        s.write(&format!("{name}/pyproject.toml"), pyproject);
+        s.write(
+            &format!("{name}/src/mypkg/__init__.py"),
+            &format!("VALUE = {name:?}\n"),
+        );
+        // No network: the build backend is the interpreter's own setuptools.
+        pip_project(
+            &s,
+            name,
+            "editable = [\".\"]\noptions = [\"--no-index\", \"--no-build-isolation\"]\n",
+        );
+        s.allow(name);
+    }
+    let value = |name: &str| {
+        let out = python(&s, name, "import mypkg; print(mypkg.VALUE)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(value("e1"), "e1");
+    assert_eq!(value("e2"), "e2");
+    s.write("e1/src/mypkg/__init__.py", "VALUE = 'edited'\n");
+    assert_eq!(value("e1"), "edited", "an editable install sees edits");
+
+    let status = |name: &str| -> serde_json::Value {
+        let out = s.pyenv_guix(&["status", "--json", name], &s.path(""));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (one, two) = (status("e1"), status("e2"));
+    assert_ne!(one["pip"]["prefix"]["key"], two["pip"]["prefix"]["key"]);
+    assert!(
+        one["pip"]["own_prefix_because"][0]
+            .as_str()
+            .is_some_and(|w| w.starts_with("editable install of")),
+        "{one}"
+    );
+    let inputs = one["pip"]["prefix"]["inputs"].to_string();
+    assert!(
+        inputs.contains(&format!("project {}", s.path("e1").display())),
+        "{inputs}"
+    );
+}
+
+/// A pyenv shim with a `.python-version` in the project: every command,
+/// from any directory and with any PYENV_VERSION, agrees with the hook.
+#[test]
+fn a_python_version_file_is_read_in_the_project() {
+    let pyenv = Path::new("/root/.pyenv");
+    let Some(version) = std::fs::read_dir(pyenv.join("versions"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|v| v.starts_with("3.12"))
+    else {
+        eprintln!("\n!!! SKIPPED: no pyenv 3.12 here; .python-version not tested !!!\n");
+        return;
+    };
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[pip]\npackages = [\"greetpkg==1.0\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    s.write("p/.python-version", &format!("{version}\n"));
+    s.allow("p");
+    let shims = format!("{}/shims:/usr/local/bin:/usr/bin:/bin", pyenv.display());
+    // From another directory, with the user's own PYENV_VERSION.
+    let run = |args: &[&str]| {
+        let out = s
+            .command(args, &s.path("home"))
+            .env("PATH", &shims)
+            .env("PYENV_VERSION", "system")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let p = s.path("p").display().to_string();
+    let inside = run(&[
+        "exec",
+        "-C",
+        &p,
+        "--",
+        "python3",
+        "-c",
+        "import greetpkg, os, sys; print(sys.version.split()[0], os.environ['PYENV_GUIX_PREFIX'])",
+    ]);
+    let (got, prefix) = inside.split_once(' ').unwrap();
+    assert_eq!(got, version);
+    assert_eq!(run(&["prefix", &p]), prefix);
+    let status: serde_json::Value = serde_json::from_str(&run(&["status", "--json", &p])).unwrap();
+    assert!(
+        status["interpreter"]["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with(&version)),
+        "{status}"
+    );
+}
