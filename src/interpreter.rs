@@ -48,6 +48,22 @@ pub struct Facts {
     pub platform: String,
     /// The Guix store item holding the interpreter, when it is in one.
     pub store_item: Option<PathBuf>,
+    /// The located command is a script (a pyenv shim): what it ran is
+    /// `executable`, and that is what builds and the project's `python` run,
+    /// so they cannot resolve to another Python than the key names.
+    #[serde(default)]
+    pub script: bool,
+}
+
+impl Facts {
+    /// The interpreter to run for this project.
+    pub fn command(&self) -> &Path {
+        if self.script {
+            &self.executable
+        } else {
+            &self.path
+        }
+    }
 }
 
 impl Facts {
@@ -125,7 +141,7 @@ pub fn facts(
         return Ok(c.facts);
     }
     let facts = ask(path, root, &ctx.build_env(user_path, &[]))?;
-    if !is_script(path) {
+    if !facts.script {
         let cached = Cached {
             link,
             target,
@@ -165,6 +181,7 @@ fn ask(path: &Path, root: &Path, env: &[(OsString, OsString)]) -> Result<Facts, 
     Ok(Facts {
         path: path.to_path_buf(),
         store_item: store_item(path).or_else(|| store_item(&r.executable)),
+        script: is_script(path),
         executable: r.executable,
         version: r.version,
         version_short: r.version_short,
@@ -179,14 +196,11 @@ fn ask(path: &Path, root: &Path, env: &[(OsString, OsString)]) -> Result<Facts, 
 /// A shim is linked through what it resolved to, so the directory means
 /// one Python wherever it is used.
 pub fn bin_dir(cache_dir: &Path, facts: &Facts) -> Result<PathBuf, InterpreterError> {
-    let target = if is_script(&facts.path) {
-        &facts.executable
-    } else {
-        &facts.path
-    };
+    let target = facts.command().to_path_buf();
     let dir = cache_dir
         .join("python-bin")
         .join(hex(&Sha256::digest(target.as_os_str().as_bytes())));
+    let target = &target;
     if dir.is_dir() {
         return Ok(dir);
     }

@@ -378,7 +378,7 @@ fn build(
     env: &[(OsString, OsString)],
     (options, requirements): (Vec<OsString>, Vec<OsString>),
 ) -> Result<(), Failure> {
-    let python = &inputs.facts.path;
+    let python = inputs.facts.command().to_path_buf();
     let pip = inputs.pip;
     let mut install: Vec<OsString> = vec![
         "install".into(),
@@ -638,6 +638,7 @@ mod tests {
             implementation: "cpython-311".into(),
             platform: "linux-x86_64".into(),
             store_item: None,
+            script: false,
         }
     }
 

@@ -155,19 +155,18 @@ fn a_requirements_file_rewritten_during_the_build_does_not_land() {
     let wheels = s.wheel("greetpkg", "2.0", &[]);
     let reqs = s.path("p/requirements.txt");
     // An interpreter that rewrites the requirements file while pip installs.
-    s.write(
-        "rewriting-python",
+    let python = s.python_running(
+        "rewriting",
         &format!(
-            "#!/bin/sh\ncase \"$*\" in *'pip install'*) printf 'greetpkg==2.0\\n' > {};; esac\nexec /usr/bin/python3 \"$@\"\n",
-            quote(reqs.as_os_str())
+            "import sys; ('install' in sys.argv and '--dry-run' not in sys.argv) and open({:?}, 'w').write('greetpkg==2.0\\n')",
+            reqs.display().to_string()
         ),
     );
-    make_executable(&s.path("rewriting-python"));
     s.write(
         "p/.pyguix.toml",
         &format!(
             "[python]\ninterpreter = {:?}\n\n[pip]\nrequirements = [\"requirements.txt\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
-            s.path("rewriting-python").display().to_string(),
+            python.display().to_string(),
             wheels.display().to_string()
         ),
     );
@@ -261,11 +260,6 @@ fn options_are_not_requirements() {
         "{err}"
     );
     assert!(!prefix.exists());
-}
-
-fn make_executable(p: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// The one form for editable local projects: `[pip].editable`. The prefix

@@ -227,23 +227,15 @@ fn a_build_killed_half_way_is_redone() {
     let stall = s.path("stall");
     // An interpreter that stalls after pip has installed, while the file
     // `stall` exists (builds see none of the shell's variables).
-    s.write(
-        "slow-python",
+    let python = s.python_running(
+        "slow",
         &format!(
-            "#!/bin/sh\n/usr/bin/python3 \"$@\"\nst=$?\ncase \"$*\" in *' pip '*) if [ -e {} ]; then touch {}; sleep 60; fi;; esac\nexit $st\n",
-            quote(stall.as_os_str()),
-            quote(mark.as_os_str())
+            "import atexit, os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv and os.path.exists({:?})) and atexit.register(lambda: (open({:?}, 'w').close(), time.sleep(60)))",
+            stall.display().to_string(),
+            mark.display().to_string()
         ),
     );
-    make_executable(&s.path("slow-python"));
-    allowed(
-        &s,
-        "p",
-        &s.path("slow-python"),
-        "prefix",
-        &["greetpkg==1.0"],
-        &wheels,
-    );
+    allowed(&s, "p", &python, "prefix", &["greetpkg==1.0"], &wheels);
     // The prompt's own command, interrupted (Ctrl-C sends SIGINT to the
     // foreground process group) or killed, after pip finished.
     for signal in ["KILL", "INT"] {
@@ -300,11 +292,6 @@ fn prefix_unmarked(prefix: &Path) -> bool {
         .unwrap()
         .flatten()
         .all(|e| !e.file_name().to_string_lossy().starts_with(".pyenv-guix"))
-}
-
-fn make_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// A requirement that does not exist: pip's own message once, nothing

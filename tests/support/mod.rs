@@ -194,6 +194,27 @@ impl Sandbox {
         self.path(rel)
     }
 
+    /// A Python that runs `line` (a `.pth` import line) at every start:
+    /// a venv of Debian's Python, seeing its pip. Builds run a Python as
+    /// what it resolves to, so a wrapper script would not be run; this is.
+    pub fn python_running(&self, rel: &str, line: &str) -> PathBuf {
+        let venv = self.path(rel);
+        let made = Command::new("/usr/bin/python3")
+            .args(["-m", "venv", "--without-pip", "--system-site-packages"])
+            .arg(&venv)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let lib = std::fs::read_dir(venv.join("lib"))
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path();
+        std::fs::write(lib.join("site-packages/startup.pth"), format!("{line}\n")).unwrap();
+        venv.join("bin/python3")
+    }
+
     pub fn read_out(&self, name: &str) -> String {
         std::fs::read_to_string(self.path("out").join(name))
             .unwrap_or_else(|e| panic!("no output {name}: {e}"))
