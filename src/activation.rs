@@ -41,6 +41,10 @@ pub enum ActivationError {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Trust(#[from] trust::TrustError),
+    #[error("cannot read or make the key that signs PYENV_GUIX_STATE: {0}")]
+    Key(std::io::Error),
+    #[error(transparent)]
+    TooLarge(#[from] state::TooLarge),
 }
 
 type Decoded = Option<Result<State, state::Corrupt>>;
@@ -51,9 +55,8 @@ type Decoded = Option<Result<State, state::Corrupt>>;
 /// parsing, no hashing, no process. The manifest is found and the state
 /// decoded once, for the check and for the plan.
 pub fn plan_if_changed(ctx: &Context) -> Result<Option<Plan>, ActivationError> {
-    let current = |name: &str| ctx.var(name);
     let found = manifest::find(&ctx.dir);
-    let decoded = current(state::VAR).map(|raw| State::decode(&raw));
+    let decoded = state::current(ctx);
     let unchanged = match (&decoded, &found) {
         (None, None) => true,
         (Some(Ok(s)), Some(found)) => s.manifest == *found && s.watched_unchanged(),
@@ -67,8 +70,7 @@ pub fn plan_if_changed(ctx: &Context) -> Result<Option<Plan>, ActivationError> {
 
 /// Work out everything: find, trust, and diff against what is active now.
 pub fn plan(ctx: &Context) -> Result<Plan, ActivationError> {
-    let decoded = ctx.var(state::VAR).map(|raw| State::decode(&raw));
-    plan_from(ctx, manifest::find(&ctx.dir), decoded)
+    plan_from(ctx, manifest::find(&ctx.dir), state::current(ctx))
 }
 
 fn plan_from(
@@ -105,10 +107,14 @@ fn plan_from(
         }
     };
 
-    let new_state = new_state.map(|mut s| {
-        s.records = records;
-        s.encode()
-    });
+    let new_state = match new_state {
+        Some(mut s) => {
+            s.records = records;
+            let key = ctx.state_key().map_err(ActivationError::Key)?;
+            Some(s.encode(key)?)
+        }
+        None => None,
+    };
     if current(state::VAR) != new_state {
         changes.insert(state::VAR.to_string(), new_state);
     }
@@ -132,8 +138,8 @@ fn path_before(
 /// `gc` see it.
 pub fn user_path(ctx: &Context) -> Option<OsString> {
     let current = |name: &str| ctx.var(name);
-    let records = current(state::VAR)
-        .and_then(|raw| State::decode(&raw).ok())
+    let records = state::current(ctx)
+        .and_then(Result::ok)
         .map(|s| s.records)
         .unwrap_or_default();
     path_before(&current, &records)

@@ -15,6 +15,8 @@ pub struct Context {
     pub data_dir: PathBuf,
     /// Built things and stamps (`PYENV_GUIX_CACHE_DIR`, else `$XDG_CACHE_HOME/pyenv-guix`).
     pub cache_dir: PathBuf,
+    /// The state key, once read.
+    state_key: std::cell::OnceCell<Vec<u8>>,
 }
 
 /// Variables a build may see: what pip and venv need to run, reach an
@@ -87,6 +89,7 @@ impl Context {
             env,
             data_dir,
             cache_dir,
+            state_key: std::cell::OnceCell::new(),
         }
     }
 
@@ -97,7 +100,20 @@ impl Context {
             env: self.env.clone(),
             data_dir: self.data_dir.clone(),
             cache_dir: self.cache_dir.clone(),
+            state_key: self.state_key.clone(),
         }
+    }
+
+    /// The per-user key that authenticates `PYENV_GUIX_STATE`: 32 random
+    /// bytes in the data directory, made on first use, the user's alone. A
+    /// state made without it (by a project, a script, another user) is
+    /// never believed.
+    pub fn state_key(&self) -> std::io::Result<&[u8]> {
+        if let Some(key) = self.state_key.get() {
+            return Ok(key);
+        }
+        let key = read_or_make_key(&self.data_dir.join("state-key"))?;
+        Ok(self.state_key.get_or_init(|| key))
     }
 
     /// Every variable, for a process that gets the user's environment (guix).
@@ -151,6 +167,49 @@ impl Context {
         env.push(("PIP_CONFIG_FILE".into(), "/dev/null".into()));
         env.extend(extra.iter().map(|(k, v)| (OsString::from(k), v.clone())));
         env
+    }
+}
+
+fn read_or_make_key(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Write};
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    match crate::fsutil::read_limited(path, 64) {
+        Ok(key) if key.len() == 32 => return Ok(key),
+        Ok(_) => {
+            return Err(Error::new(
+                ErrorKind::InvalidData,
+                format!(
+                    "{}: not a key of 32 bytes; remove it to make a new one",
+                    path.display()
+                ),
+            ));
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::new(e.kind(), format!("{}: {e}", path.display()))),
+    }
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mut key = vec![0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut key))?;
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(&key)?;
+    f.sync_all()?;
+    // Another shell may have made one meanwhile: the first one stays.
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(key),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => crate::fsutil::read_limited(path, 64),
+        Err(e) => Err(e),
     }
 }
 

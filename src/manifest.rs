@@ -10,8 +10,121 @@ use toml::Spanned;
 
 pub const FILE_NAME: &str = ".pyguix.toml";
 
-/// Variables a manifest may not set: the shell's own, the prompt, and ours.
-const RESERVED: &[&str] = &["PWD", "OLDPWD", "SHLVL", "_", "PS1", "PS2", "PS4"];
+/// Variables that bash, zsh or fish keep for themselves (read-only, or
+/// with a meaning to the shell: running code, splitting words, the prompt):
+/// never set by a project, never in a snippet.
+const SHELL_NAMES: &[&str] = &[
+    // all three, and POSIX
+    "PWD",
+    "OLDPWD",
+    "SHLVL",
+    "_",
+    "IFS",
+    "ENV",
+    "PS0",
+    "PS1",
+    "PS2",
+    "PS3",
+    "PS4",
+    "PPID",
+    "UID",
+    "EUID",
+    "GID",
+    "EGID",
+    "OPTIND",
+    "OPTARG",
+    "LINENO",
+    "RANDOM",
+    "SECONDS",
+    "HISTCMD",
+    // bash
+    "PROMPT_COMMAND",
+    "PROMPT_DIRTRIM",
+    "GROUPS",
+    "SHELLOPTS",
+    "FUNCNAME",
+    "PIPESTATUS",
+    "EPOCHSECONDS",
+    "EPOCHREALTIME",
+    "SRANDOM",
+    "COMP_WORDS",
+    "COMP_CWORD",
+    "COMP_LINE",
+    "COMP_POINT",
+    "DIRSTACK",
+    "HISTFILE",
+    "INPUTRC",
+    "MAILPATH",
+    "POSIXLY_CORRECT",
+    "TIMEFORMAT",
+    "TMOUT",
+    // zsh
+    "PROMPT",
+    "PROMPT2",
+    "PROMPT3",
+    "PROMPT4",
+    "RPROMPT",
+    "RPROMPT2",
+    "RPS1",
+    "RPS2",
+    "SPROMPT",
+    "path",
+    "cdpath",
+    "fpath",
+    "manpath",
+    "module_path",
+    "mailpath",
+    "psvar",
+    "argv",
+    "status",
+    "pipestatus",
+    "signals",
+    "options",
+    "parameters",
+    "commands",
+    "functions",
+    "aliases",
+    "precmd_functions",
+    "preexec_functions",
+    "chpwd_functions",
+    "periodic_functions",
+    "zshaddhistory_functions",
+    "zshexit_functions",
+    "ZDOTDIR",
+    "TTY",
+    "ERRNO",
+    "USERNAME",
+    "histchars",
+    "HISTCHARS",
+    "NULLCMD",
+    "READNULLCMD",
+    "KEYBOARD_HACK",
+    "WORDCHARS",
+    // fish
+    "history",
+    "version",
+    "hostname",
+    "fish_pid",
+    "last_pid",
+    "CMD_DURATION",
+    "COLUMNS",
+    "LINES",
+    "umask",
+    "FISH_VERSION",
+];
+
+/// Whether a snippet may carry `name`: a shell identifier the shells do
+/// not keep for themselves, and none of the hook's own (`__pyenv_guix…`).
+pub fn snippet_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let identifier = matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
+    identifier
+        && !SHELL_NAMES.contains(&name)
+        && !["BASH", "BASH_", "ZSH_", "fish_", "__pyenv_guix"]
+            .iter()
+            .any(|p| name == *p || (p.ends_with('_') && name.starts_with(p)))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -237,9 +350,12 @@ fn bad_variable_name(name: &str) -> Option<String> {
     let valid = matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
     if !valid {
-        return Some(format!("`{name}` is not a valid environment variable name"));
+        return Some(format!(
+            "`{}` is not a valid environment variable name",
+            name.escape_debug()
+        ));
     }
-    if RESERVED.contains(&name) || name.starts_with("PYENV_GUIX_") {
+    if !snippet_name(name) || name.starts_with("PYENV_GUIX_") {
         return Some(format!(
             "`{name}` is managed by the shell or by pyenv-guix and cannot be set"
         ));

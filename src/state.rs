@@ -14,7 +14,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use crate::envdiff::{Record, Records};
 
 pub const VAR: &str = "PYENV_GUIX_STATE";
-const MAGIC: &str = "pg1.";
+const MAGIC: &str = "pg2.";
+/// The largest state written: far below the kernel's limit of 128 KiB for
+/// one variable, leaving room for the rest of the environment.
+pub const MAX_LEN: usize = 64 * 1024;
+/// The most a state may inflate to.
+const MAX_PAYLOAD: u64 = 4 << 20;
+
+type Mac = hmac::Hmac<sha2::Sha256>;
 
 /// What a file looked like: a change to any field means "look again".
 /// All zero for a missing file.
@@ -58,15 +65,26 @@ pub struct State {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("ignoring a corrupted or foreign PYENV_GUIX_STATE")]
+#[error(
+    "ignoring a PYENV_GUIX_STATE that this user's pyenv-guix did not write, or that was changed"
+)]
 pub struct Corrupt;
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the project's environment would need a PYENV_GUIX_STATE of {0} bytes, over the {MAX_LEN} a shell can safely carry; shorten its values"
+)]
+pub struct TooLarge(pub usize);
 
 impl State {
     pub fn watched_unchanged(&self) -> bool {
         self.watched.iter().all(|(p, s)| Stamp::of(p) == *s)
     }
 
-    pub fn encode(&self) -> OsString {
+    /// Compressed, then authenticated with the user's `key` (a MAC over
+    /// the text), so that a state nobody but this user's pyenv-guix wrote
+    /// is never acted on.
+    pub fn encode(&self, key: &[u8]) -> Result<OsString, TooLarge> {
         let mut w = Writer(Vec::new());
         w.bytes(self.manifest.as_os_str().as_bytes());
         w.num(self.watched.len() as u64);
@@ -97,13 +115,40 @@ impl State {
                 }
             }
         }
-        OsString::from(format!("{MAGIC}{}", B64.encode(&w.0)))
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        let packed = std::io::Write::write_all(&mut z, &w.0)
+            .and_then(|()| z.finish())
+            .unwrap_or_default();
+        let body = format!("{MAGIC}{}", B64.encode(packed));
+        let text = format!("{body}.{}", B64.encode(mac(key, &body)));
+        if text.len() > MAX_LEN {
+            return Err(TooLarge(text.len()));
+        }
+        Ok(OsString::from(text))
     }
 
-    pub fn decode(raw: &OsString) -> Result<State, Corrupt> {
+    /// The state in `raw` if this user's pyenv-guix wrote it, unchanged,
+    /// and every variable name in it is one a snippet may carry.
+    pub fn decode(raw: &OsString, key: &[u8]) -> Result<State, Corrupt> {
+        use hmac::Mac as _;
+        use std::io::Read;
         let text = raw.to_str().ok_or(Corrupt)?;
-        let payload = text.strip_prefix(MAGIC).ok_or(Corrupt)?;
-        let data = B64.decode(payload).map_err(|_| Corrupt)?;
+        if text.len() > MAX_LEN {
+            return Err(Corrupt);
+        }
+        let (body, tag) = text.rsplit_once('.').ok_or(Corrupt)?;
+        let tag = B64.decode(tag).map_err(|_| Corrupt)?;
+        let mut m = <Mac as hmac::KeyInit>::new_from_slice(key).map_err(|_| Corrupt)?;
+        m.update(body.as_bytes());
+        m.verify_slice(&tag).map_err(|_| Corrupt)?;
+        let packed = B64
+            .decode(body.strip_prefix(MAGIC).ok_or(Corrupt)?)
+            .map_err(|_| Corrupt)?;
+        let mut data = Vec::new();
+        flate2::read::DeflateDecoder::new(packed.as_slice())
+            .take(MAX_PAYLOAD)
+            .read_to_end(&mut data)
+            .map_err(|_| Corrupt)?;
         let mut r = Reader(&data);
         let manifest = PathBuf::from(r.os()?);
         let mut watched = Vec::new();
@@ -120,6 +165,9 @@ impl State {
         let mut records = Vec::new();
         for _ in 0..r.num()? {
             let name = String::from_utf8(r.bytes()?.to_vec()).map_err(|_| Corrupt)?;
+            if !crate::manifest::snippet_name(&name) {
+                return Err(Corrupt);
+            }
             let record = match r.num()? {
                 0 => Record::Scalar {
                     before: r.opt()?,
@@ -144,6 +192,24 @@ impl State {
             records,
         })
     }
+}
+
+fn mac(key: &[u8], body: &str) -> Vec<u8> {
+    use hmac::Mac as _;
+    // HMAC takes a key of any length: this cannot fail.
+    let mut m = <Mac as hmac::KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
+    m.update(body.as_bytes());
+    m.finalize().into_bytes().to_vec()
+}
+
+/// The state this context's shell carries, if any: `Err` when it is not
+/// one this user's pyenv-guix wrote (or the key cannot be read).
+pub fn current(ctx: &crate::context::Context) -> Option<Result<State, Corrupt>> {
+    let raw = ctx.var(VAR)?;
+    Some(match ctx.state_key() {
+        Ok(key) => State::decode(&raw, key),
+        Err(_) => Err(Corrupt),
+    })
 }
 
 struct Writer(Vec<u8>);
@@ -239,13 +305,20 @@ mod tests {
                 ),
             ],
         };
-        let raw = s.encode();
-        assert_eq!(State::decode(&raw).unwrap(), s);
-        for bad in ["", "pg1.", "pg0.AAAA", "pg1.!!", "hello"] {
-            assert!(State::decode(&OsString::from(bad)).is_err(), "{bad}");
+        let key = [7u8; 32];
+        let raw = s.encode(&key).unwrap();
+        assert_eq!(State::decode(&raw, &key).unwrap(), s);
+        assert!(State::decode(&raw, &[8u8; 32]).is_err(), "another key");
+        for bad in ["", "pg2.", "pg0.AAAA", "pg2.!!", "pg2.AAAA.AAAA", "hello"] {
+            assert!(State::decode(&OsString::from(bad), &key).is_err(), "{bad}");
         }
-        let mut cut = raw.into_string().unwrap();
+        let mut cut = raw.clone().into_string().unwrap();
         cut.truncate(cut.len() - 3);
-        assert!(State::decode(&OsString::from(cut)).is_err());
+        assert!(State::decode(&OsString::from(cut), &key).is_err());
+        // A name no snippet may carry, even with a valid MAC.
+        let mut evil = s.clone();
+        evil.records[0].0 = "X;touch /tmp/x;Y".into();
+        let raw = evil.encode(&key).unwrap();
+        assert!(State::decode(&raw, &key).is_err());
     }
 }

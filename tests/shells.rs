@@ -277,7 +277,7 @@ fn corrupted_state(sh: Sh) {
         "dump 3-left".into(),
     ];
     let out = s.interactive(sh, &s.path("outside"), &env, &lines);
-    let warning = "pyenv-guix: warning: ignoring a corrupted or foreign PYENV_GUIX_STATE";
+    let warning = "pyenv-guix: warning: ignoring a PYENV_GUIX_STATE that this user's pyenv-guix did not write";
     assert_eq!(out.matches(warning).count(), 1, "{out}");
     assert_eq!(s.dump("1-outside").get("PYENV_GUIX_STATE"), None);
     assert_eq!(s.dump("2-inside").get("A_VAR"), Some(A_VALUE));

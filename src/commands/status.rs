@@ -8,7 +8,7 @@ use crate::activation;
 use crate::inputs::Scan;
 use crate::interpreter::Facts;
 use crate::materialise::{self, Materialised, Mode};
-use crate::state::{self, State};
+use crate::state;
 use crate::trust;
 
 /// Show a project: root, manifest, trust, interpreter, profile, prefix
@@ -104,9 +104,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let (project, record) = args.project.load(&ctx)?;
     let scan = Scan::new(&project.root, &project.manifest.pip);
     let trust = trust::check(&record, &project, &scan);
-    let active = ctx
-        .var(state::VAR)
-        .and_then(|raw| State::decode(&raw).ok())
+    let active = state::current(&ctx)
+        .and_then(Result::ok)
         .is_some_and(|s| s.manifest == project.manifest_path && s.loaded.is_some());
     // Only an allowed manifest gets its interpreter asked, or Guix looked at.
     let (built, problem) = match trust {

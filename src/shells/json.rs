@@ -30,7 +30,7 @@ impl Shell for Json {
 
     fn render(&self, changes: &Changes) -> Vec<u8> {
         let mut out = b"{".to_vec();
-        for (i, (name, value)) in changes.iter().enumerate() {
+        for (i, (name, value)) in super::safe(changes).enumerate() {
             if i > 0 {
                 out.push(b',');
             }

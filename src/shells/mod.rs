@@ -19,7 +19,7 @@ pub trait Shell {
 
     fn render(&self, changes: &Changes) -> Vec<u8> {
         let mut out = Vec::new();
-        for (name, value) in changes {
+        for (name, value) in safe(changes) {
             match value {
                 Some(v) => self.set(&mut out, name, v),
                 None => self.unset(&mut out, name),
@@ -39,6 +39,21 @@ pub trait Shell {
         out.extend_from_slice(tail.as_bytes());
         Some(out)
     }
+}
+
+/// The changes whose names a shell may be given: the last gate before a
+/// snippet (a name is code to a shell).
+fn safe(changes: &Changes) -> impl Iterator<Item = (&String, &Option<std::ffi::OsString>)> {
+    changes.iter().filter(|(name, _)| {
+        let ok = crate::manifest::snippet_name(name);
+        if !ok {
+            crate::log::warn(&format!(
+                "not setting `{}`: not a name a shell can take safely",
+                name.escape_debug()
+            ));
+        }
+        ok
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
