@@ -2,13 +2,12 @@
 //! the environment its directory wants. Shared by `export` and `exec`.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use std::ffi::OsStr;
 
 use crate::context::Context;
 use crate::envdiff::{self, Changes, Wanted};
-use crate::inputs::Scan;
 use crate::manifest::{self, ManifestError, PipMode, Project};
 use crate::materialise::{self, Materialised};
 use crate::state::{self, Stamp, State};
@@ -159,7 +158,10 @@ fn resolve(
         Err(e @ ManifestError::Read { .. }) => return Err(e.into()),
         Err(e) => {
             // Never trusted (`allow` refuses a manifest with errors): say why too.
-            log::notice(&blocked_message(&found));
+            log::notice(&format!(
+                "{} is blocked (it has errors). Fix them, then run 'pyenv-guix allow'.",
+                found.display()
+            ));
             log::error(&e.to_string());
             let state = State {
                 watched: stamps([found.clone(), record, reload]),
@@ -170,24 +172,25 @@ fn resolve(
             return Ok((Target::Blocked, state, Wanted::default()));
         }
     };
-    let scan = Scan::new(&project.root, &project.manifest.pip);
-    let mut files = vec![found.clone()];
-    files.extend(scan.watched());
-    files.extend(project.channels_file());
-    files.extend([record.clone(), reload]);
     let mut state = State {
         manifest: found,
-        watched: stamps(files),
+        watched: Vec::new(),
         loaded: None,
         records: Vec::new(),
     };
-    let hash = match trust::check(&record, &project, &scan) {
-        trust::Trust::Allowed(hash) => hash,
-        trust::Trust::Blocked | trust::Trust::Denied => {
-            log::notice(&blocked_message(&state.manifest));
+    let (hash, scan) = match trust::check(&record, &project) {
+        trust::Trust::Allowed(hash, scan) => (hash, scan),
+        blocked => {
+            // Nothing but the manifest was read: nothing else is watched.
+            log::notice(&blocked.blocked_message(&state.manifest));
+            state.watched = stamps([state.manifest.clone(), record, reload]);
             return Ok((Target::Blocked, state, Wanted::default()));
         }
     };
+    let mut files = vec![state.manifest.clone()];
+    files.extend(scan.watched());
+    files.extend([record, reload]);
+    state.watched = stamps(files);
     match materialise::materialise(ctx, &project, &scan, base_path, materialise::Mode::Build) {
         Ok(built) => {
             state.loaded = Some(hash.clone());
@@ -214,13 +217,6 @@ fn resolve(
             }
         }
     }
-}
-
-pub fn blocked_message(manifest: &Path) -> String {
-    format!(
-        "{} is blocked. Run 'pyenv-guix allow' to trust it.",
-        manifest.display()
-    )
 }
 
 fn stamps(files: impl IntoIterator<Item = PathBuf>) -> Vec<(PathBuf, Stamp)> {

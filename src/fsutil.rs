@@ -26,8 +26,10 @@ pub fn is_executable(path: &Path) -> bool {
 }
 
 /// `name` as a shell would find it: a path (relative to `dir`) if it has a
-/// slash, else the first executable of that name on `path` (an empty entry
-/// is `dir`). Only an executable file is found.
+/// slash, else the first executable of that name on `path`. Only an
+/// executable file is found. Empty and relative entries are skipped: they
+/// would mean the directory we run in, a project's content, never trusted
+/// as a program.
 pub fn find_program(name: &OsStr, path: Option<&OsStr>, dir: &Path) -> Option<PathBuf> {
     if name.as_bytes().contains(&b'/') {
         let p = dir.join(name);
@@ -36,7 +38,8 @@ pub fn find_program(name: &OsStr, path: Option<&OsStr>, dir: &Path) -> Option<Pa
     path?
         .as_bytes()
         .split(|&b| b == b':')
-        .map(|entry| dir.join(OsStr::from_bytes(entry)).join(name))
+        .filter(|entry| entry.first() == Some(&b'/'))
+        .map(|entry| Path::new(OsStr::from_bytes(entry)).join(name))
         .find(|p| is_executable(p))
 }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::fsutil::{self, hex};
-use crate::manifest::Pip;
+use crate::manifest::{Pip, Project};
 
 /// Largest requirements or constraints file read.
 pub const TEXT_LIMIT: u64 = 1 << 20;
@@ -31,6 +31,10 @@ pub enum Kind {
     FindLinks,
     /// A local `--index-url`: every file under it.
     Index,
+    /// The Guix channels file (not pip's, but trust covers it).
+    Channels,
+    /// A `[python].interpreter` inside the project (trust covers it).
+    Interpreter,
 }
 
 impl Kind {
@@ -41,6 +45,8 @@ impl Kind {
             Kind::Distribution => "distribution",
             Kind::FindLinks => "find-links",
             Kind::Index => "index",
+            Kind::Channels => "channels",
+            Kind::Interpreter => "interpreter",
         }
     }
 }
@@ -91,8 +97,22 @@ pub struct Scan {
 }
 
 impl Scan {
-    /// Read everything `pip` names, starting at the project `root` (pip runs there).
-    pub fn new(root: &Path, pip: &Pip) -> Scan {
+    /// Read everything that can act for `project`: what pip reads (pip runs
+    /// at the root), the channels file, an interpreter inside the project.
+    pub fn new(project: &Project) -> Scan {
+        let mut s = Scan::pip(&project.root, &project.manifest.pip);
+        if let Some(path) = project.channels_file() {
+            let (i, _) = s.add(Kind::Channels, path.clone());
+            s.inputs[i].id = hash_file(&path, TEXT_LIMIT);
+        }
+        if let Some(path) = project.local_interpreter() {
+            let (i, _) = s.add(Kind::Interpreter, path.clone());
+            s.inputs[i].id = hash_file(&path, DIST_LIMIT);
+        }
+        s
+    }
+
+    fn pip(root: &Path, pip: &Pip) -> Scan {
         let mut s = Scan::default();
         let mut words = pip.options.iter().map(|o| o.get_ref().clone());
         while let Some(word) = words.next() {
@@ -183,12 +203,16 @@ impl Scan {
     pub fn stage(&self, stage: &Path) -> Result<(Vec<OsString>, Vec<OsString>), String> {
         std::fs::create_dir_all(stage).map_err(|e| format!("{}: {e}", stage.display()))?;
         for (i, input) in self.inputs.iter().enumerate() {
+            if matches!(input.kind, Kind::Channels | Kind::Interpreter) {
+                continue;
+            }
             let id = input
                 .id
                 .as_ref()
                 .map_err(|e| format!("{}: {e}", input.path.display()))?;
             let copy = self.staged_path(stage, i);
             let got = match input.kind {
+                Kind::Channels | Kind::Interpreter => continue,
                 Kind::Requirements | Kind::Constraints => {
                     let text = self.text(input, Some(stage));
                     // The file's id covers its own text with ids in place of
@@ -241,7 +265,9 @@ impl Scan {
         let input = &self.inputs[i];
         let dir = stage.join(format!("{i}-{}", self.id(i)));
         match input.kind {
-            Kind::Requirements | Kind::Constraints => dir.with_extension("txt"),
+            Kind::Requirements | Kind::Constraints | Kind::Channels | Kind::Interpreter => {
+                dir.with_extension("txt")
+            }
             // pip reads a distribution's name and version from its file name.
             Kind::Distribution => dir.join(input.path.file_name().unwrap_or_default()),
             Kind::FindLinks | Kind::Index => dir,

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub const FILE_NAME: &str = ".pyguix.toml";
+/// The largest manifest read.
+pub const LIMIT: u64 = 1 << 20;
 
 /// Variables that bash, zsh or fish keep for themselves (read-only, or
 /// with a meaning to the shell: running code, splitting words, the prompt):
@@ -234,9 +236,11 @@ pub struct Project {
 
 impl Project {
     pub fn load(manifest_path: &Path) -> Result<Project, ManifestError> {
-        let bytes = std::fs::read(manifest_path).map_err(|source| ManifestError::Read {
-            path: manifest_path.to_path_buf(),
-            source,
+        let bytes = crate::fsutil::read_limited(manifest_path, LIMIT).map_err(|source| {
+            ManifestError::Read {
+                path: manifest_path.to_path_buf(),
+                source,
+            }
         })?;
         let manifest = parse(manifest_path, &bytes)?;
         let root = manifest_path
@@ -249,6 +253,19 @@ impl Project {
             bytes,
             manifest,
         })
+    }
+
+    /// `[python].interpreter` when it is a file inside the project: project
+    /// content that runs, so trust covers it.
+    pub fn local_interpreter(&self) -> Option<PathBuf> {
+        let named = &self.manifest.python.interpreter;
+        if !named.contains('/') {
+            return None;
+        }
+        let path = self.root.join(named);
+        let root = std::fs::canonicalize(&self.root).ok()?;
+        let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        real.starts_with(&root).then_some(path)
     }
 
     /// The Guix channels file, when the manifest pins channels.

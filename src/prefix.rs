@@ -649,7 +649,14 @@ mod tests {
         let key = |packages: &str, mode: &str, profile: Option<&Path>| {
             let text = format!("[pip]\nmode = {mode:?}\npackages = [{packages}]\n");
             let m = crate::manifest::parse(Path::new("m"), text.as_bytes()).unwrap();
-            let scan = Scan::new(root, &m.pip);
+            let project = crate::manifest::Project {
+                manifest_path: root.join(".pyguix.toml"),
+                root: root.to_path_buf(),
+                bytes: text.into_bytes(),
+                manifest: m,
+            };
+            let scan = Scan::new(&project);
+            let m = &project.manifest;
             Inputs {
                 facts: &f,
                 profile,

@@ -1,22 +1,74 @@
 //! Trust records: a manifest runs nothing until the user allowed its exact
-//! content and the content of every file it pulls in.
+//! content, in its place, and the content of everything that can act for
+//! it (what pip reads, the channels file, an interpreter in the project).
+//!
+//! A record belongs to a place: the project's directory, resolved, so one
+//! directory spelled two ways is one record, and a manifest reached from
+//! another directory (a symlink, a hard link) is another project. It keeps
+//! every version the user allowed, as direnv does, until `deny`.
 
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use crate::fsutil::hex;
 use crate::inputs::Scan;
-use crate::manifest::Project;
+use crate::manifest::{self, Project};
+
+const HEADER: &str = "pyenv-guix trust 2";
+/// How many allowed versions a record remembers.
+const VERSIONS: usize = 64;
+const RECORD_LIMIT: u64 = 1 << 20;
+
+#[derive(Debug)]
+pub enum Trust {
+    /// Allowed: the content hash that was allowed, and what was read to
+    /// check it (read once, used again by the build).
+    Allowed(String, Box<Scan>),
+    /// Not allowed as it is now, and why.
+    Blocked(Why),
+    Denied,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Trust {
-    /// Allowed, with the content hash that was allowed.
-    Allowed(String),
-    /// Never allowed, or changed since.
-    Blocked,
-    Denied,
+pub enum Why {
+    NeverAllowed,
+    /// This file (relative to the root when inside it) changed since the
+    /// last allowed version.
+    Changed(String),
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Why::NeverAllowed => f.write_str("not allowed yet"),
+            Why::Changed(file) => write!(f, "{file} changed since it was allowed"),
+        }
+    }
+}
+
+impl Trust {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Trust::Allowed(..) => "allowed",
+            Trust::Blocked(_) => "blocked",
+            Trust::Denied => "denied",
+        }
+    }
+
+    /// What to tell the user about a manifest that is not allowed.
+    pub fn blocked_message(&self, manifest: &Path) -> String {
+        let why = match self {
+            Trust::Allowed(..) => return String::new(),
+            Trust::Blocked(why) => why.to_string(),
+            Trust::Denied => "denied".to_string(),
+        };
+        format!(
+            "{} is blocked ({why}). Run 'pyenv-guix allow' to trust it.",
+            manifest.display()
+        )
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,76 +85,173 @@ pub enum TrustError {
     },
 }
 
-/// The record for a manifest, named by a hash of its canonical path.
-pub fn record_path(data_dir: &Path, manifest: &Path) -> Result<PathBuf, TrustError> {
-    let canonical = std::fs::canonicalize(manifest).map_err(|source| TrustError::Resolve {
+/// The manifest's place: its directory resolved, then its own name. A
+/// symlinked manifest is named by where it was found, not by its target.
+fn place(manifest: &Path) -> Result<PathBuf, TrustError> {
+    let dir = manifest.parent().unwrap_or(Path::new("/"));
+    let dir = std::fs::canonicalize(dir).map_err(|source| TrustError::Resolve {
         path: manifest.to_path_buf(),
         source,
     })?;
-    let key = hex(&Sha256::digest(canonical.as_os_str().as_bytes()));
+    Ok(dir.join(manifest::FILE_NAME))
+}
+
+/// The record for a manifest, named by a hash of its place.
+pub fn record_path(data_dir: &Path, manifest: &Path) -> Result<PathBuf, TrustError> {
+    let key = hex(&Sha256::digest(place(manifest)?.as_os_str().as_bytes()));
     Ok(data_dir.join("trust").join(key))
 }
 
-/// A hash of the manifest's bytes and of everything pip will read for it
-/// (each requirements and constraints file, followed recursively, local
-/// distributions and directories, by content), and of the channels file.
+/// A hash of the manifest's bytes and of everything `scan` read for it.
 pub fn content_hash(project: &Project, scan: &Scan) -> String {
     let mut h = Sha256::new();
     h.update(b"pyenv-guix trust 2\0");
     h.update((project.bytes.len() as u64).to_le_bytes());
     h.update(&project.bytes);
-    let mut entry = |kind: &str, path: &Path, id: Result<&str, &str>| {
-        h.update(kind.as_bytes());
+    for input in &scan.inputs {
+        h.update(input.kind.name().as_bytes());
         h.update(b"\0");
-        h.update(path.as_os_str().as_bytes());
+        h.update(input.path.as_os_str().as_bytes());
         h.update(b"\0");
-        match id {
+        match &input.id {
             Ok(id) => h.update(id.as_bytes()),
             Err(why) => h.update(format!("unreadable: {why}").as_bytes()),
         }
         h.update(b"\n");
-    };
-    for input in &scan.inputs {
-        let id = input.id.as_deref().map_err(String::as_str);
-        entry(input.kind.name(), &input.path, id);
-    }
-    if let Some(channels) = project.channels_file() {
-        let bytes = crate::fsutil::read_limited(&channels, crate::inputs::TEXT_LIMIT);
-        let id = bytes
-            .map(|b| hex(&Sha256::digest(b)))
-            .map_err(|e| e.to_string());
-        entry("channels", &channels, id.as_deref().map_err(String::as_str));
     }
     hex(&h.finalize())
 }
 
-pub fn check(record: &Path, project: &Project, scan: &Scan) -> Trust {
-    let Ok(text) = std::fs::read_to_string(record) else {
-        return Trust::Blocked;
+/// What a record says.
+#[derive(Default)]
+struct Record {
+    denied: bool,
+    /// Every allowed version: (hash of the manifest alone, content hash).
+    allowed: Vec<(String, String)>,
+    /// The files of the last allowed version: (path, id).
+    files: Vec<(PathBuf, String)>,
+}
+
+fn read(record: &Path) -> Option<Record> {
+    let bytes = crate::fsutil::read_limited(record, RECORD_LIMIT).ok()?;
+    let mut lines = bytes.split(|&b| b == b'\n');
+    if lines.next() != Some(HEADER.as_bytes()) {
+        return None;
+    }
+    let mut r = Record::default();
+    for line in lines {
+        let words: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+        let word = |i: usize| {
+            words
+                .get(i)
+                .map(|w| String::from_utf8_lossy(w).into_owned())
+        };
+        match words.first().copied() {
+            Some(b"deny") => r.denied = true,
+            Some(b"allow") => {
+                if let (Some(m), Some(c)) = (word(1), word(2)) {
+                    r.allowed.push((m, c));
+                }
+            }
+            Some(b"file") => {
+                if let (Some(path), Some(id)) = (words.get(1).and_then(|p| unhex(p)), word(2)) {
+                    r.files
+                        .push((PathBuf::from(std::ffi::OsString::from_vec(path)), id));
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(r)
+}
+
+/// Whether `project`, as it is now, is allowed in its place. A manifest
+/// whose own bytes were never allowed is blocked without reading anything
+/// else; only then are the files it names read (once: the scan comes back
+/// with the verdict).
+pub fn check(record: &Path, project: &Project) -> Trust {
+    let Some(r) = read(record) else {
+        return Trust::Blocked(Why::NeverAllowed);
     };
-    let first = text.lines().next().unwrap_or("");
-    if first == "deny" {
+    if r.denied {
         return Trust::Denied;
     }
-    match first.strip_prefix("allow ") {
-        Some(hash) if hash == content_hash(project, scan) => Trust::Allowed(hash.to_string()),
-        _ => Trust::Blocked,
+    let own = hex(&Sha256::digest(&project.bytes));
+    if !r.allowed.iter().any(|(m, _)| *m == own) {
+        return Trust::Blocked(Why::Changed(manifest::FILE_NAME.to_string()));
     }
+    let scan = Scan::new(project);
+    let hash = content_hash(project, &scan);
+    if r.allowed.iter().any(|(m, c)| *m == own && *c == hash) {
+        return Trust::Allowed(hash, Box::new(scan));
+    }
+    // The last changed input: a nested file comes after the file naming it,
+    // whose id changes with it.
+    let changed = scan
+        .inputs
+        .iter()
+        .rev()
+        .find(|i| {
+            let id = i.id.as_deref().unwrap_or("unreadable");
+            !r.files.iter().any(|(p, h)| *p == i.path && h == id)
+        })
+        .map(|i| i.path.clone())
+        .or_else(|| {
+            r.files
+                .iter()
+                .find(|(p, _)| !scan.inputs.iter().any(|i| i.path == *p))
+                .map(|(p, _)| p.clone())
+        });
+    let shown = match changed {
+        Some(p) => p
+            .strip_prefix(&project.root)
+            .map(Path::to_path_buf)
+            .unwrap_or(p)
+            .display()
+            .to_string(),
+        None => "a file it names".to_string(),
+    };
+    Trust::Blocked(Why::Changed(shown))
 }
 
+/// Allow the project as it is now, remembering the versions allowed before.
 pub fn allow(record: &Path, project: &Project, scan: &Scan) -> Result<(), TrustError> {
-    let line = format!("allow {}\n", content_hash(project, scan));
-    write(record, &line, &project.manifest_path)
+    let own = hex(&Sha256::digest(&project.bytes));
+    let hash = content_hash(project, scan);
+    let mut allowed = read(record)
+        .filter(|r| !r.denied)
+        .map(|r| r.allowed)
+        .unwrap_or_default();
+    allowed.retain(|v| *v != (own.clone(), hash.clone()));
+    allowed.push((own, hash));
+    let skip = allowed.len().saturating_sub(VERSIONS);
+    let mut lines: Vec<Vec<u8>> = allowed[skip..]
+        .iter()
+        .map(|(m, c)| format!("allow {m} {c}").into_bytes())
+        .collect();
+    for input in &scan.inputs {
+        let id = input.id.as_deref().unwrap_or("unreadable");
+        let mut line = b"file ".to_vec();
+        line.extend_from_slice(hex(input.path.as_os_str().as_bytes()).as_bytes());
+        line.extend_from_slice(format!(" {id}").as_bytes());
+        lines.push(line);
+    }
+    write(record, lines, &project.manifest_path)
 }
 
+/// Deny the manifest in its place, forgetting every version allowed there.
 pub fn deny(record: &Path, manifest: &Path) -> Result<(), TrustError> {
-    write(record, "deny\n", manifest)
+    write(record, vec![b"deny".to_vec()], manifest)
 }
 
-fn write(record: &Path, first_line: &str, manifest: &Path) -> Result<(), TrustError> {
-    let mut content = first_line.as_bytes().to_vec();
-    content.extend_from_slice(manifest.as_os_str().as_bytes());
+fn write(record: &Path, lines: Vec<Vec<u8>>, manifest: &Path) -> Result<(), TrustError> {
+    let mut content = format!("{HEADER}\nmanifest ").into_bytes();
+    content.extend_from_slice(hex(place(manifest)?.as_os_str().as_bytes()).as_bytes());
     content.push(b'\n');
+    for line in lines {
+        content.extend_from_slice(&line);
+        content.push(b'\n');
+    }
     // Whole or not at all: a half-written record must never read as trust.
     crate::fsutil::write_atomic(record, &content).map_err(|source| TrustError::Write {
         path: record.to_path_buf(),
@@ -110,15 +259,39 @@ fn write(record: &Path, first_line: &str, manifest: &Path) -> Result<(), TrustEr
     })
 }
 
-/// The manifests that trust records allow, as they were named when allowed.
+fn unhex(text: &[u8]) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    text.chunks(2)
+        .map(|pair| {
+            let s = std::str::from_utf8(pair).ok()?;
+            u8::from_str_radix(s, 16).ok()
+        })
+        .collect()
+}
+
+/// The manifests that trust records allow, in their places.
 pub fn allowed_manifests(data_dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(data_dir.join("trust")) else {
         return Vec::new();
     };
-    entries
-        .flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .filter(|text| text.starts_with("allow "))
-        .filter_map(|text| text.lines().nth(1).map(PathBuf::from))
-        .collect()
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let Ok(bytes) = crate::fsutil::read_limited(&e.path(), RECORD_LIMIT) else {
+            continue;
+        };
+        let mut manifest = None;
+        let mut allowed = false;
+        for line in bytes.split(|&b| b == b'\n') {
+            if let Some(p) = line.strip_prefix(b"manifest ") {
+                manifest = unhex(p).map(|p| PathBuf::from(std::ffi::OsString::from_vec(p)));
+            }
+            allowed |= line.starts_with(b"allow ");
+        }
+        if let (Some(m), true) = (manifest, allowed) {
+            out.push(m);
+        }
+    }
+    out
 }

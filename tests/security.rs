@@ -138,3 +138,278 @@ fn another_users_state_is_not_believed() {
         text(&theirs)
     );
 }
+
+fn exec(s: &Sandbox, dir: &std::path::Path, args: &[&str]) -> Output {
+    let mut all = vec!["exec", "-C"];
+    let dir = dir.display().to_string();
+    all.push(&dir);
+    all.push("--");
+    all.extend_from_slice(args);
+    s.command(&all, &s.path("")).output().unwrap()
+}
+
+/// A script that leaves a mark when run, then runs Debian's Python.
+fn marking_python(s: &Sandbox, rel: &str, mark: &std::path::Path) {
+    s.write(
+        rel,
+        &format!(
+            "#!/bin/sh\ntouch {}\nexec /usr/bin/python3 \"$@\"\n",
+            quote(mark.as_os_str())
+        ),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(s.path(rel), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Nothing in a project that is not allowed runs: not its interpreter, for
+/// `status` or `export`; not a `python3` at its root through an empty PATH
+/// entry, even once allowed.
+#[test]
+fn nothing_untrusted_runs() {
+    let s = Sandbox::new();
+    let mark = s.path("out/ran");
+    marking_python(&s, "p/tools/py", &mark);
+    s.write(
+        "p/.pyguix.toml",
+        "[python]\ninterpreter = \"./tools/py\"\n\n[pip]\npackages = [\"six\"]\n",
+    );
+    for args in [
+        &["status", "p"][..],
+        &["status", "--json", "p"],
+        &["prefix", "p"],
+    ] {
+        let out = s.command(args, &s.path("")).output().unwrap();
+        assert!(
+            !mark.exists(),
+            "{args:?} ran the project's interpreter: {}",
+            text(&out)
+        );
+    }
+    let out = s
+        .command(&["export", "bash"], &s.path("p"))
+        .output()
+        .unwrap();
+    assert!(!mark.exists(), "{}", text(&out));
+    assert!(text(&out).contains("is blocked (not allowed yet)"));
+
+    // An empty entry in PATH is not the project's directory.
+    marking_python(&s, "q/python3", &mark);
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    s.write(
+        "q/.pyguix.toml",
+        &format!(
+            "[pip]\npackages = [\"greetpkg\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("q");
+    let out = s
+        .command(
+            &["exec", "--", "python3", "-c", "import greetpkg"],
+            &s.path("q"),
+        )
+        .env("PATH", ":/usr/local/bin:/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!mark.exists(), "a python3 at the project root ran");
+}
+
+/// A manifest reached from another directory is another project; one
+/// directory spelled two ways is one.
+#[test]
+fn trust_binds_content_to_place() {
+    let s = Sandbox::new();
+    s.write("a/.pyguix.toml", "[path]\nPATH = [\"bin\"]\n");
+    s.allow("a");
+    let mark = s.path("out/evil-ran");
+    s.write(
+        "b/bin/evil",
+        &format!("#!/bin/sh\ntouch {}\n", quote(mark.as_os_str())),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(s.path("b/bin/evil"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(s.path("a/.pyguix.toml"), s.path("b/.pyguix.toml")).unwrap();
+    let out = exec(&s, &s.path("b"), &["evil"]);
+    assert!(!out.status.success());
+    assert!(!mark.exists(), "B's bin ran on A's trust: {}", text(&out));
+    assert!(
+        text(&out).contains("is blocked (not allowed yet)"),
+        "{}",
+        text(&out)
+    );
+    // A hard link is another project too.
+    std::fs::create_dir_all(s.path("c")).unwrap();
+    std::fs::hard_link(s.path("a/.pyguix.toml"), s.path("c/.pyguix.toml")).unwrap();
+    assert!(!exec(&s, &s.path("c"), &["true"]).status.success());
+
+    // Allowed through a symlinked spelling of the directory: one record.
+    std::os::unix::fs::symlink(s.path("a"), s.path("a-link")).unwrap();
+    s.write("a/.pyguix.toml", "[env]\nV = \"2\"\n");
+    s.allow("a-link");
+    let out = exec(&s, &s.path("a"), &["printenv", "V"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "2\n",
+        "{}",
+        text(&out)
+    );
+}
+
+/// Allowed versions are remembered, as direnv does: back to content that
+/// was allowed loads with no new `allow`; deny forgets them all. A blocked
+/// project says which file changed.
+#[test]
+fn trust_remembers_each_allowed_version() {
+    let s = Sandbox::new();
+    s.write(
+        "p/.pyguix.toml",
+        "[pip]\nrequirements = [\"r.txt\"]\n\n[env]\nV = \"1\"\n",
+    );
+    s.write("p/r.txt", "-r base.txt\n");
+    s.write("p/base.txt", "six\n");
+    s.allow("p");
+    let v = |s: &Sandbox| {
+        let out = s
+            .command(&["status", "--json", "p"], &s.path(""))
+            .output()
+            .unwrap();
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            status["trust"].as_str().unwrap().to_string(),
+            status["blocked"].clone(),
+        )
+    };
+    assert_eq!(v(&s).0, "allowed");
+    s.write("p/base.txt", "six==1.16\n");
+    let (trust, why) = v(&s);
+    assert_eq!(trust, "blocked");
+    assert!(
+        why.to_string()
+            .contains("(base.txt changed since it was allowed)"),
+        "{why}"
+    );
+    s.allow("p");
+    s.write(
+        "p/.pyguix.toml",
+        "[pip]\nrequirements = [\"r.txt\"]\n\n[env]\nV = \"2\"\n",
+    );
+    assert!(
+        v(&s)
+            .1
+            .to_string()
+            .contains("(.pyguix.toml changed since it was allowed)")
+    );
+    s.allow("p");
+    // Back to the first version, as a branch switch would.
+    s.write(
+        "p/.pyguix.toml",
+        "[pip]\nrequirements = [\"r.txt\"]\n\n[env]\nV = \"1\"\n",
+    );
+    s.write("p/base.txt", "six\n");
+    assert_eq!(v(&s).0, "allowed", "a version allowed before");
+    s.pyenv_guix(&["deny", "p"], &s.path(""));
+    assert_eq!(v(&s).0, "denied");
+    s.write(
+        "p/.pyguix.toml",
+        "[pip]\nrequirements = [\"r.txt\"]\n\n[env]\nV = \"2\"\n",
+    );
+    assert_eq!(v(&s).0, "denied", "deny forgets every version");
+}
+
+/// A project-local interpreter is covered by trust.
+#[test]
+fn a_project_interpreter_is_covered_by_trust() {
+    let s = Sandbox::new();
+    let mark = s.path("out/ran");
+    marking_python(&s, "p/tools/py", &mark);
+    s.write("p/.pyguix.toml", "[python]\ninterpreter = \"tools/py\"\n");
+    s.allow("p");
+    assert!(exec(&s, &s.path("p"), &["true"]).status.success());
+    std::fs::remove_file(&mark).ok();
+    s.write("p/tools/py", "#!/bin/sh\necho changed\n");
+    let out = exec(&s, &s.path("p"), &["true"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("(tools/py changed since it was allowed)"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// Files where a project's inputs should be that are not regular files, or
+/// are huge: a clear error, never a hang or a crash. A project that is not
+/// allowed reads none of them.
+#[test]
+fn hostile_files_are_refused_quickly() {
+    let s = Sandbox::new();
+    s.write(
+        "p/.pyguix.toml",
+        "[pip]\nrequirements = [\"requirements.txt\"]\n",
+    );
+    let fifo = s.path("p/requirements.txt");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let run = |args: &[&str], dir: &str| {
+        let cmd = s.command(args, &s.path(dir));
+        let mut cmd = cmd;
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        support::run_with_timeout(cmd, b"", std::time::Duration::from_secs(10))
+    };
+    // Not allowed: only the manifest is read.
+    let out = run(&["export", "bash"], "p");
+    assert!(text(&out).contains("is blocked"), "{}", text(&out));
+    let out = run(&["status", "p"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    // allow reads it, and says what is wrong.
+    let out = run(&["allow", "p"], "");
+    let out2 = run(&["exec", "-C", "p", "--", "true"], "");
+    assert!(
+        text(&out).contains("not a regular file") || text(&out2).contains("not a regular file"),
+        "{}{}",
+        text(&out),
+        text(&out2)
+    );
+    std::fs::remove_file(&fifo).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &fifo).unwrap();
+    s.allow("p");
+    let out = run(&["exec", "-C", "p", "--", "true"], "");
+    assert!(!out.status.success());
+    assert!(text(&out).contains("not a regular file"), "{}", text(&out));
+
+    // An 8 GB sparse manifest: refused at once.
+    std::fs::create_dir_all(s.path("big")).unwrap();
+    let f = std::fs::File::create(s.path("big/.pyguix.toml")).unwrap();
+    f.set_len(8 << 30).unwrap();
+    let out = run(&["export", "bash"], "big");
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(text(&out).contains("larger than"), "{}", text(&out));
+}
+
+/// A trusted project in a directory whose name is not UTF-8 loads.
+#[test]
+fn a_non_utf8_directory_works() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = Sandbox::new();
+    let dir = s.path("").join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".pyguix.toml"), "[env]\nV = \"ok\"\n").unwrap();
+    let allowed = s.command(&["allow"], &dir).output().unwrap();
+    assert!(allowed.status.success(), "{}", text(&allowed));
+    let out = s
+        .command(&["exec", "--", "printenv", "V"], &dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ok\n",
+        "{}",
+        text(&out)
+    );
+}

@@ -32,9 +32,9 @@ XDG_DATA_DIRS = ["share"]
     s
 }
 
-fn blocked_line(s: &Sandbox, project: &str) -> String {
+fn blocked_line(s: &Sandbox, project: &str, why: &str) -> String {
     format!(
-        "pyenv-guix: {}/.pyguix.toml is blocked. Run 'pyenv-guix allow' to trust it.",
+        "pyenv-guix: {}/.pyguix.toml is blocked ({why}). Run 'pyenv-guix allow' to trust it.",
         s.path(project).display()
     )
 }
@@ -166,17 +166,19 @@ fn journey(sh: Sh) {
         "leaving restores everything else exactly"
     );
 
-    assert_eq!(
-        out.matches(&blocked_line(&s, "a")).count(),
-        2,
-        "said once per entry:\n{out}"
-    );
-    assert_eq!(
-        out.matches(&blocked_line(&s, "a/nested")).count(),
-        1,
-        "{out}"
-    );
-    assert_eq!(out.matches(&blocked_line(&s, "b")).count(), 1, "{out}");
+    // Said once per entry, with why.
+    for (project, why) in [
+        ("a", "not allowed yet"),
+        ("a", ".pyguix.toml changed since it was allowed"),
+        ("a/nested", "not allowed yet"),
+        ("b", "channels.scm changed since it was allowed"),
+    ] {
+        assert_eq!(
+            out.matches(&blocked_line(&s, project, why)).count(),
+            1,
+            "{project} ({why}):\n{out}"
+        );
+    }
     assert!(
         out.contains(&format!("pyenv-guix: loading {}/.pyguix.toml", dir("a"))),
         "{out}"

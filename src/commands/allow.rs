@@ -16,7 +16,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
     let (project, record) = args.project.load(&ctx)?;
-    let scan = Scan::new(&project.root, &project.manifest.pip);
+    let scan = Scan::new(&project);
     trust::allow(&record, &project, &scan)?;
     log::info(&format!("allowed {}", project.manifest_path.display()));
     Ok(0)

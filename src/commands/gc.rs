@@ -33,27 +33,22 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
     let user_path = activation::user_path(&ctx);
-    let trusted: Vec<PathBuf> = trust::allowed_manifests(&ctx.data_dir)
+    // Each manifest trusted as it is now, with what was read to tell.
+    let trusted: Vec<(Project, Box<Scan>)> = trust::allowed_manifests(&ctx.data_dir)
         .into_iter()
-        .filter(|manifest| {
-            let Ok(project) = Project::load(manifest) else {
-                return false;
-            };
-            let Ok(record) = trust::record_path(&ctx.data_dir, manifest) else {
-                return false;
-            };
-            let scan = Scan::new(&project.root, &project.manifest.pip);
-            matches!(
-                trust::check(&record, &project, &scan),
-                trust::Trust::Allowed(_)
-            )
+        .filter_map(|manifest| {
+            let project = Project::load(&manifest).ok()?;
+            let record = trust::record_path(&ctx.data_dir, &manifest).ok()?;
+            match trust::check(&record, &project) {
+                trust::Trust::Allowed(_, scan) => Some((project, scan)),
+                _ => None,
+            }
         })
         .collect();
-
     // One manifest spelled two ways is one project.
     let canonical: BTreeSet<PathBuf> = trusted
         .iter()
-        .filter_map(|m| std::fs::canonicalize(m).ok())
+        .filter_map(|(p, _)| std::fs::canonicalize(&p.manifest_path).ok())
         .collect();
     // What trusted projects used, and when each key was last used by any.
     let mut needed: BTreeSet<String> = BTreeSet::new();
@@ -80,12 +75,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
     let mut profiles_needed: BTreeSet<String> = BTreeSet::new();
     let mut unsure = None;
-    for manifest in &trusted {
-        let Ok(project) = Project::load(manifest) else {
-            continue;
-        };
-        let scan = Scan::new(&project.root, &project.manifest.pip);
-        match materialise::materialise(&ctx, &project, &scan, user_path.as_deref(), Mode::Look) {
+    for (project, scan) in &trusted {
+        match materialise::materialise(&ctx, project, scan, user_path.as_deref(), Mode::Look) {
             Ok(m) => {
                 profiles_needed.extend(m.profile.map(|p| p.key));
                 needed.extend(m.prefix.map(|p| p.key));
@@ -93,9 +84,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             Err(e) => {
                 log::warn(&format!(
                     "cannot tell what {} needs now ({e}); keeping everything",
-                    manifest.display()
+                    project.manifest_path.display()
                 ));
-                unsure = Some(manifest.clone());
+                unsure = Some(project.manifest_path.clone());
             }
         }
     }

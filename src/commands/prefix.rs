@@ -1,7 +1,6 @@
 use anyhow::bail;
 
-use crate::activation::{self, blocked_message};
-use crate::inputs::Scan;
+use crate::activation;
 use crate::materialise::{self, Mode};
 use crate::trust;
 
@@ -20,13 +19,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
     let (project, record) = args.project.load(&ctx)?;
     let found = &project.manifest_path;
-    let scan = Scan::new(&project.root, &project.manifest.pip);
-    if !matches!(
-        trust::check(&record, &project, &scan),
-        trust::Trust::Allowed(_)
-    ) {
-        bail!("{}", blocked_message(found));
-    }
+    let scan = match trust::check(&record, &project) {
+        trust::Trust::Allowed(_, scan) => scan,
+        blocked => bail!("{}", blocked.blocked_message(found)),
+    };
     if !materialise::has_pip(&project) {
         bail!(
             "{} lists no pip packages or requirements, so it has no prefix",

@@ -33,6 +33,8 @@ struct Report {
     root: PathBuf,
     manifest: PathBuf,
     trust: &'static str,
+    /// Why it is not allowed, when it is not.
+    blocked: Option<String>,
     active: bool,
     interpreter: Interpreter,
     guix: Guix,
@@ -102,17 +104,21 @@ struct Prefix {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
     let (project, record) = args.project.load(&ctx)?;
-    let scan = Scan::new(&project.root, &project.manifest.pip);
-    let trust = trust::check(&record, &project, &scan);
+    let trust = trust::check(&record, &project);
+    // A manifest not allowed as it is now: what its text says, nothing read.
+    let empty = Scan::default();
+    let scan = match &trust {
+        trust::Trust::Allowed(_, scan) => scan.as_ref(),
+        _ => &empty,
+    };
     let active = state::current(&ctx)
         .and_then(Result::ok)
         .is_some_and(|s| s.manifest == project.manifest_path && s.loaded.is_some());
     // Only an allowed manifest gets its interpreter asked, or Guix looked at.
     let (built, problem) = match trust {
-        trust::Trust::Allowed(_) => {
+        trust::Trust::Allowed(..) => {
             let user_path = activation::user_path(&ctx);
-            match materialise::materialise(&ctx, &project, &scan, user_path.as_deref(), Mode::Look)
-            {
+            match materialise::materialise(&ctx, &project, scan, user_path.as_deref(), Mode::Look) {
                 Ok(b) => (b, scan.problem()),
                 Err(e) => (Materialised::default(), Some(e.to_string())),
             }
@@ -123,10 +129,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let report = Report {
         root: project.root.clone(),
         manifest: project.manifest_path.clone(),
-        trust: match trust {
-            trust::Trust::Allowed(_) => "allowed",
-            trust::Trust::Blocked => "blocked",
-            trust::Trust::Denied => "denied",
+        trust: trust.word(),
+        blocked: match &trust {
+            trust::Trust::Allowed(..) => None,
+            t => Some(t.blocked_message(&project.manifest_path)),
         },
         active,
         interpreter: Interpreter {
@@ -215,6 +221,9 @@ impl Report {
         line("root", self.root.display().to_string());
         line("manifest", self.manifest.display().to_string());
         line("trust", self.trust.to_string());
+        if let Some(why) = &self.blocked {
+            line("", why.clone());
+        }
         line(
             "active",
             if self.active {
@@ -248,18 +257,18 @@ impl Report {
             }
         }
         let pip = &self.pip;
-        let mut wanted = pip.packages.clone();
-        wanted.extend(pip.editable.iter().map(|e| format!("-e {e}")));
-        wanted.extend(pip.requirements.iter().map(|r| format!("-r {r}")));
-        line("pip", format!("{} (mode {})", list(&wanted), pip.mode));
         for r in &pip.reads {
             let what = match (&r.sha256, &r.error) {
                 (Some(h), _) => h.clone(),
                 (_, Some(e)) => format!("cannot read: {e}"),
                 _ => String::new(),
             };
-            line("  reads", format!("{} {} {what}", r.kind, r.path.display()));
+            line("reads", format!("{} {} {what}", r.kind, r.path.display()));
         }
+        let mut wanted = pip.packages.clone();
+        wanted.extend(pip.editable.iter().map(|e| format!("-e {e}")));
+        wanted.extend(pip.requirements.iter().map(|r| format!("-r {r}")));
+        line("pip", format!("{} (mode {})", list(&wanted), pip.mode));
         for why in &pip.own_prefix_because {
             line(
                 "  own prefix",
