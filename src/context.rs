@@ -19,6 +19,60 @@ pub struct Context {
     state_key: std::cell::OnceCell<Vec<u8>>,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error("cannot read the current directory: {0}")]
+    Cwd(std::io::Error),
+    #[error("{var} is a relative path ({}): it must be absolute, or it would move with every cd", path.display())]
+    Relative { var: String, path: PathBuf },
+    #[error("no home directory (HOME is unset): set HOME, or {0}, to a directory of your own")]
+    NoHome(String),
+    #[error("refusing {}: {why}; it must be a directory of yours that no one else can write to", path.display())]
+    NotOwn { path: PathBuf, why: String },
+}
+
+/// `dir`, if it exists, belongs to this user and no one else can write
+/// to it; if it does not, it is made so.
+fn own_place(dir: &Path) -> Result<(), ContextError> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let refuse = |why: String| ContextError::NotOwn {
+        path: dir.to_path_buf(),
+        why,
+    };
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| refuse(format!("cannot create it: {e}")));
+        }
+        Err(e) => return Err(refuse(e.to_string())),
+    };
+    // A symlink is judged by what it points at.
+    let meta = if meta.file_type().is_symlink() {
+        std::fs::metadata(dir).map_err(|e| refuse(e.to_string()))?
+    } else {
+        meta
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_dir() {
+        return Err(refuse("not a directory".into()));
+    }
+    if meta.uid() != me {
+        return Err(refuse(format!("it belongs to user {}", meta.uid())));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(refuse(format!(
+            "others can write to it (mode {:o})",
+            meta.mode() & 0o777
+        )));
+    }
+    Ok(())
+}
+
 /// Variables a build may see: what pip and venv need to run, reach an
 /// index and print, and nothing that changes what they resolve or where
 /// they install (no `PYTHON*`, `PIP_*`, `VIRTUAL_ENV`, `PYENV_VERSION`).
@@ -50,47 +104,50 @@ const BUILD_VARS: &[&str] = &[
 
 impl Context {
     /// This process's environment, about the shell's directory.
-    pub fn from_process() -> std::io::Result<Context> {
+    pub fn from_process() -> Result<Context, ContextError> {
         let env: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
-        let dir = shell_dir(env.get(OsStr::new("PWD")).map(PathBuf::from))?;
-        Ok(Context::new(dir, env))
+        let dir =
+            shell_dir(env.get(OsStr::new("PWD")).map(PathBuf::from)).map_err(ContextError::Cwd)?;
+        Context::new(dir, env)
     }
 
-    pub fn new(dir: PathBuf, env: BTreeMap<OsString, OsString>) -> Context {
-        let home = env.get(OsStr::new("HOME")).map(PathBuf::from);
-        let xdg = |var: &str, under_home: &str| {
-            env.get(OsStr::new(var))
+    /// The data and cache directories come from `PYENV_GUIX_*_DIR`, else
+    /// XDG, else the home directory; never a shared place. Each must be the
+    /// user's own and writable by no one else, as ssh demands of a key: a
+    /// trust record or a state key there decides what runs.
+    pub fn new(dir: PathBuf, env: BTreeMap<OsString, OsString>) -> Result<Context, ContextError> {
+        let get = |var: &str| env.get(OsStr::new(var)).filter(|v| !v.is_empty());
+        let home = get("HOME").map(PathBuf::from).filter(|h| h.is_absolute());
+        let place = |var: &str, xdg: &str, under_home: &str| -> Result<PathBuf, ContextError> {
+            if let Some(v) = get(var) {
+                let p = PathBuf::from(v);
+                if !p.is_absolute() {
+                    return Err(ContextError::Relative {
+                        var: var.to_string(),
+                        path: p,
+                    });
+                }
+                return Ok(p);
+            }
+            let base = get(xdg)
                 .map(PathBuf::from)
                 .filter(|p| p.is_absolute())
                 .or_else(|| home.as_ref().map(|h| h.join(under_home)))
+                .ok_or_else(|| ContextError::NoHome(var.to_string()))?;
+            Ok(base.join("pyenv-guix"))
         };
-        let place = |var: &str, xdg: Option<PathBuf>, fallback: &str| match env
-            .get(OsStr::new(var))
-            .filter(|v| !v.is_empty())
-        {
-            // A relative setting must mean the same place after the shell cds.
-            Some(v) => std::path::absolute(v).unwrap_or_else(|_| PathBuf::from(v)),
-            None => xdg
-                .map(|d| d.join("pyenv-guix"))
-                .unwrap_or_else(|| std::env::temp_dir().join(fallback)),
-        };
-        let data_dir = place(
-            "PYENV_GUIX_DATA_DIR",
-            xdg("XDG_DATA_HOME", ".local/share"),
-            "pyenv-guix-data",
-        );
-        let cache_dir = place(
-            "PYENV_GUIX_CACHE_DIR",
-            xdg("XDG_CACHE_HOME", ".cache"),
-            "pyenv-guix-cache",
-        );
-        Context {
+        let data_dir = place("PYENV_GUIX_DATA_DIR", "XDG_DATA_HOME", ".local/share")?;
+        let cache_dir = place("PYENV_GUIX_CACHE_DIR", "XDG_CACHE_HOME", ".cache")?;
+        for d in [&data_dir, &cache_dir] {
+            own_place(d)?;
+        }
+        Ok(Context {
             dir,
             env,
             data_dir,
             cache_dir,
             state_key: std::cell::OnceCell::new(),
-        }
+        })
     }
 
     /// The same environment, about another directory.

@@ -413,3 +413,48 @@ fn a_non_utf8_directory_works() {
         text(&out)
     );
 }
+
+/// Trust records and the state key live only in places of the user's own.
+#[test]
+fn own_places_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nA = \"1\"\n");
+    let refused = |cmd: &mut std::process::Command, says: &str| {
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(out.stdout.is_empty());
+        assert!(text(&out).contains(says), "{says}: {}", text(&out));
+    };
+    // No home, no settings: no shared fallback in /tmp.
+    let mut cmd = s.command(&["allow"], &s.path("p"));
+    cmd.env_remove("HOME")
+        .env_remove("PYENV_GUIX_DATA_DIR")
+        .env_remove("XDG_DATA_HOME");
+    refused(&mut cmd, "no home directory");
+    // Relative settings would move with every cd.
+    let mut cmd = s.command(&["export", "bash"], &s.path("p"));
+    cmd.env("PYENV_GUIX_DATA_DIR", "data");
+    refused(&mut cmd, "PYENV_GUIX_DATA_DIR is a relative path");
+    // Writable by others, as a mode-777 copy in /tmp would be.
+    let open = s.path("open");
+    std::fs::create_dir_all(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut cmd = s.command(&["export", "bash"], &s.path("p"));
+    cmd.env("PYENV_GUIX_DATA_DIR", &open);
+    refused(&mut cmd, "others can write to it");
+    // Another user's.
+    let theirs = s.path("theirs");
+    std::fs::create_dir_all(&theirs).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+    let mut cmd = s.command(&["export", "bash"], &s.path("p"));
+    cmd.env("PYENV_GUIX_CACHE_DIR", &theirs);
+    refused(&mut cmd, "it belongs to user 65534");
+    // A new place is made the user's own.
+    let fresh = s.path("fresh/data");
+    let mut cmd = s.command(&["allow"], &s.path("p"));
+    let out = cmd.env("PYENV_GUIX_DATA_DIR", &fresh).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+}

@@ -42,7 +42,7 @@ impl ProjectPath {
 
 /// The context of this process: its environment, about the shell's directory.
 pub fn context() -> anyhow::Result<Context> {
-    Context::from_process().context("cannot read the current directory")
+    Ok(Context::from_process()?)
 }
 
 /// The manifest that `PATH` (a directory, or the manifest itself) points at.
