@@ -19,16 +19,15 @@ pub enum Missed<E> {
 pub struct Slot {
     lock: PathBuf,
     failed: PathBuf,
-    reload: PathBuf,
 }
 
 impl Slot {
-    /// The slot for `key` under `dir`; a failure counts until the `reload` stamp is newer.
-    pub fn new(dir: &Path, key: &str, reload: &Path) -> Slot {
+    /// The slot for `key` under `dir`. A failure counts until `reload`
+    /// removes its record (`clear_failures`), whatever its date.
+    pub fn new(dir: &Path, key: &str) -> Slot {
         Slot {
             lock: dir.join(format!("{key}.lock")),
             failed: dir.join(format!("{key}.failed")),
-            reload: reload.to_path_buf(),
         }
     }
 
@@ -86,14 +85,10 @@ impl Slot {
         Ok(file)
     }
 
-    /// The record of an earlier failure, unless `pyenv-guix reload` came after it.
-    fn failed_before(&self) -> Option<String> {
-        let message = std::fs::read_to_string(&self.failed).ok()?;
-        let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        match (mtime(&self.reload), mtime(&self.failed)) {
-            (Some(r), Some(f)) if r > f => None,
-            _ => Some(message),
-        }
+    /// The record of an earlier failure, if there is one.
+    pub fn failed_before(&self) -> Option<String> {
+        let bytes = fsutil::read_limited(&self.failed, 1 << 20).ok()?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     fn record_failure(&self, message: &str) {
@@ -103,5 +98,20 @@ impl Slot {
 
     fn clear_failure(&self) {
         let _ = std::fs::remove_file(&self.failed);
+    }
+}
+
+/// Forget every recorded failure under `dirs` (`reload`): each is tried
+/// again at its next use.
+pub fn clear_failures(dirs: &[PathBuf]) {
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.path().extension().is_some_and(|x| x == "failed") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 }

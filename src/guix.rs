@@ -132,7 +132,7 @@ pub fn profile(
     let dir = cache.join("profiles");
     let path = dir.join(&key);
     if build {
-        let slot = Slot::new(&dir, &key, &ctx.reload_stamp());
+        let slot = Slot::new(&dir, &key);
         let run = || -> Result<(), (GuixError, Option<String>)> {
             let io = |what: String| move |source| (GuixError::Io { what, source }, None);
             let Some(program) = fsutil::find_program(cmd[0].as_ref(), user_path, &project.root)

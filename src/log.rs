@@ -1,5 +1,6 @@
 //! Messages on stderr, one line each, `pyenv-guix: ` first. Stdout is for snippets only.
 
+use std::io::Write as _;
 use std::sync::OnceLock;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -20,26 +21,43 @@ pub fn level() -> Level {
 
 pub fn info(msg: &str) {
     if level() >= Level::Info {
-        eprintln!("pyenv-guix: {msg}");
+        say("", msg);
     }
 }
 
 pub fn debug(msg: &str) {
     if level() >= Level::Debug {
-        eprintln!("pyenv-guix: debug: {msg}");
+        say("debug: ", msg);
     }
 }
 
 /// Warnings are never silenced: they say something is not as the user expects.
 pub fn warn(msg: &str) {
-    eprintln!("pyenv-guix: warning: {msg}");
+    say("warning: ", msg);
 }
 
 pub fn error(msg: &str) {
-    eprintln!("pyenv-guix: error: {msg}");
+    say("error: ", msg);
 }
 
 /// A line the user must see even with `PYENV_GUIX_LOG=quiet` (a blocked project).
 pub fn notice(msg: &str) {
-    eprintln!("pyenv-guix: {msg}");
+    say("", msg);
+}
+
+/// One message on stderr. Names and paths in it may come from a project:
+/// control characters are shown escaped, never sent to the terminal
+/// (a line break stays: long errors have several lines). A closed stderr
+/// loses the message, nothing else.
+fn say(kind: &str, msg: &str) {
+    use std::fmt::Write as _;
+    let mut clean = String::with_capacity(msg.len());
+    for c in msg.chars() {
+        if c.is_control() && c != '\n' {
+            let _ = write!(clean, "{}", c.escape_default());
+        } else {
+            clean.push(c);
+        }
+    }
+    let _ = writeln!(std::io::stderr(), "pyenv-guix: {kind}{clean}");
 }

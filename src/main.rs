@@ -4,12 +4,35 @@ use pyenv_guix::cli::{self, Cli};
 use pyenv_guix::log;
 
 fn main() {
+    // A closed pipe (`pyenv-guix status | head`) ends the command quietly,
+    // as it does any Unix tool, instead of a panic or an error.
+    // SAFETY: setting a signal's disposition to its default has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let code = match cli::run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
-            log::error(&format!("{e:#}"));
+            log::error(&message(&e));
             1
         }
     };
     std::process::exit(code);
+}
+
+/// The error and its causes, each said once: our errors often name their
+/// cause already.
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

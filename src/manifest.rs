@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -123,9 +124,10 @@ pub fn snippet_name(name: &str) -> bool {
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
     identifier
         && !SHELL_NAMES.contains(&name)
-        && !["BASH", "BASH_", "ZSH_", "fish_", "__pyenv_guix"]
+        && name != "BASH"
+        && !["BASH_", "ZSH_", "fish_", "__pyenv_guix"]
             .iter()
-            .any(|p| name == *p || (p.ends_with('_') && name.starts_with(p)))
+            .any(|p| name.starts_with(p))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -247,12 +249,41 @@ impl Project {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("/"));
+        // Every [path] entry is under the root: a `:` there would split it.
+        if let Some(name) = manifest.path.keys().next()
+            && root.as_os_str().as_bytes().contains(&b':')
+        {
+            let (line, column) = line_column(&bytes, name.span().start);
+            return Err(ManifestError::Invalid {
+                path: manifest_path.to_path_buf(),
+                line,
+                column,
+                message: format!(
+                    "the project's directory {} contains `:`, which would split its [path] entries; move the project",
+                    root.display()
+                ),
+            });
+        }
         Ok(Project {
             manifest_path: manifest_path.to_path_buf(),
             root,
             bytes,
             manifest,
         })
+    }
+
+    /// A manifest that could not be read or has errors, as an empty one:
+    /// for `status` to say what it can.
+    pub fn unreadable(manifest_path: &Path) -> Project {
+        Project {
+            manifest_path: manifest_path.to_path_buf(),
+            root: manifest_path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+            bytes: Vec::new(),
+            manifest: Manifest::default(),
+        }
     }
 
     /// `[python].interpreter` when it is a file inside the project: project
@@ -327,6 +358,33 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Manifest, ManifestError> {
             return Err(invalid(name.span().start, why));
         }
     }
+    for (name, value) in &manifest.env {
+        if let Some(why) = bad_value(value) {
+            return Err(invalid(
+                name.span().start,
+                format!("the value of `{}` {why}", name.get_ref()),
+            ));
+        }
+    }
+    for (name, entries) in &manifest.path {
+        for entry in entries {
+            let why = bad_value(entry).or_else(|| {
+                entry
+                    .contains(':')
+                    .then(|| "contains `:`, which separates the entries of a path list".into())
+            });
+            if let Some(why) = why {
+                return Err(invalid(
+                    name.span().start,
+                    format!(
+                        "an entry of `{}` ({}) {why}",
+                        name.get_ref(),
+                        entry.escape_debug()
+                    ),
+                ));
+            }
+        }
+    }
     for p in &manifest.pip.packages {
         let req = p.get_ref().trim();
         if req.is_empty() {
@@ -360,6 +418,23 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Manifest, ManifestError> {
         }
     }
     Ok(manifest)
+}
+
+/// The longest value a manifest may set: its state must be carried in the
+/// environment too, far below the kernel's 128 KiB for one variable.
+pub const VALUE_LIMIT: usize = 32 * 1024;
+
+fn bad_value(value: &str) -> Option<String> {
+    if value.contains('\0') {
+        return Some("contains a NUL byte, which no environment variable can hold".into());
+    }
+    if value.len() > VALUE_LIMIT {
+        return Some(format!(
+            "is {} bytes long, over the {VALUE_LIMIT} a shell's environment can safely carry",
+            value.len()
+        ));
+    }
+    None
 }
 
 fn bad_variable_name(name: &str) -> Option<String> {

@@ -247,7 +247,7 @@ pub fn ensure(
 ) -> Result<(PathBuf, Layout), BuildError> {
     let key = inputs.key();
     let link = path_for(&ctx.cache_dir, &key);
-    let slot = Slot::new(&ctx.cache_dir.join("prefixes"), &key, &ctx.reload_stamp());
+    let slot = Slot::new(&ctx.cache_dir.join("prefixes"), &key);
     let build = || -> Result<(PathBuf, Layout), (BuildError, Option<String>)> {
         let io_err = |what: String| move |e| (io(what)(e), None);
         let generation = fresh_generation(&link).map_err(io_err(format!(

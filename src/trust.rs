@@ -34,6 +34,8 @@ pub enum Trust {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Why {
     NeverAllowed,
+    /// The manifest has errors: it can't be allowed as it is.
+    Errors,
     /// This file (relative to the root when inside it) changed since the
     /// last allowed version.
     Changed(String),
@@ -43,6 +45,7 @@ impl std::fmt::Display for Why {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Why::NeverAllowed => f.write_str("not allowed yet"),
+            Why::Errors => f.write_str("it has errors"),
             Why::Changed(file) => write!(f, "{file} changed since it was allowed"),
         }
     }

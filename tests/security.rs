@@ -458,3 +458,162 @@ fn own_places_only() {
     let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700);
 }
+
+/// Names and values a shell cannot take are refused at `allow`, with file,
+/// line and column; messages never carry a control character raw.
+#[test]
+fn names_and_values_a_shell_cannot_take_are_refused() {
+    let s = Sandbox::new();
+    let refused = |manifest: &str, says: &str| {
+        s.write("p/.pyguix.toml", manifest);
+        let out = s.command(&["allow"], &s.path("p")).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "{manifest}: {err}");
+        assert!(err.contains(".pyguix.toml:2:1: "), "{manifest}: {err}");
+        assert!(err.contains(says), "{manifest}: {says}: {err}");
+        assert!(
+            !err.bytes().any(|b| b == 0x1b || b == 0),
+            "raw control byte: {err:?}"
+        );
+    };
+    for name in [
+        "PROMPT_COMMAND",
+        "IFS",
+        "BASH_ENV",
+        "ENV",
+        "UID",
+        "EUID",
+        "PPID",
+        "path",
+        "precmd_functions",
+        "status",
+        "fish_user_paths",
+        "__pyenv_guix_bin",
+        "PYENV_GUIX_STATE",
+    ] {
+        refused(&format!("[env]\n{name} = \"x\"\n"), "cannot be set");
+    }
+    refused("[env]\nA = \"x\\u0000y\"\n", "contains a NUL byte");
+    refused(
+        &format!("[env]\nA = \"{}\"\n", "x".repeat(100_000)),
+        "over the 32768 a shell's environment can safely carry",
+    );
+    refused("[path]\nPATH = [\"bin:/evil\"]\n", "contains `:`");
+    refused("[env]\n\"\\u001b[31mRED\" = \"x\"\n", "\\u{1b}[31mRED");
+
+    // A project under a directory with `:` in its name: a clear error, and
+    // PATH as it was.
+    s.write("a:b/.pyguix.toml", "[path]\nPATH = [\"bin\"]\n");
+    let out = s.command(&["allow"], &s.path("a:b")).output().unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("contains `:`"), "{}", text(&out));
+    let out = s
+        .command(&["export", "json"], &s.path("a:b"))
+        .output()
+        .unwrap();
+    let snippet = String::from_utf8_lossy(&out.stdout);
+    assert!(!snippet.contains("\"PATH\""), "{snippet}");
+}
+
+/// `status | head`: a closed pipe ends the command quietly.
+#[test]
+fn a_closed_pipe_is_no_panic() {
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nA = \"1\"\n");
+    s.allow("p");
+    for args in [&["status"][..], &["status", "--json"], &["export", "bash"]] {
+        // A pipe whose reader is gone before anything is written.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = s
+            .command(args, &s.path("p"))
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let said = text(&out);
+        assert!(!said.contains("panicked"), "{args:?}: {said}");
+        assert!(!said.contains("Broken pipe"), "{args:?}: {said}");
+    }
+}
+
+/// status outside a project prints JSON; on a broken manifest, what it can.
+#[test]
+fn status_says_what_it_can() {
+    let s = Sandbox::new();
+    let out = s
+        .command(&["status", "--json"], &s.path("home"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(v["problem"].as_str().unwrap().contains("no .pyguix.toml"));
+    s.write("p/.pyguix.toml", "[env]\nA = 1\n");
+    let out = s
+        .command(&["status", "--json", "p"], &s.path(""))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["trust"], "blocked");
+    assert!(v["problem"].as_str().unwrap().contains(":2:5:"), "{v}");
+}
+
+/// A failure is recorded and shown by status; reload retries it whatever
+/// the record's date (one dated in the future too).
+#[test]
+fn reload_retries_whatever_failed() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\npackages = [\"nosuchpkg\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("p");
+    let first = s
+        .command(&["exec", "-C", "p", "--", "true"], &s.path(""))
+        .output()
+        .unwrap();
+    assert!(text(&first).contains("building prefix"), "{}", text(&first));
+    let status = s.pyenv_guix(&["status", "--json", "p"], &s.path(""));
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(
+        v["pip"]["prefix"]["failure"]
+            .as_str()
+            .is_some_and(|f| f.contains("nosuchpkg")),
+        "{v}"
+    );
+    let again = s
+        .command(&["exec", "-C", "p", "--", "true"], &s.path(""))
+        .output()
+        .unwrap();
+    assert!(
+        !text(&again).contains("building prefix"),
+        "not retried at once"
+    );
+    for e in std::fs::read_dir(s.path("cache/prefixes"))
+        .unwrap()
+        .flatten()
+    {
+        if e.path().extension().is_some_and(|x| x == "failed") {
+            let future = std::time::SystemTime::now() + std::time::Duration::from_secs(86_400);
+            std::fs::File::options()
+                .write(true)
+                .open(e.path())
+                .unwrap()
+                .set_modified(future)
+                .unwrap();
+        }
+    }
+    s.pyenv_guix(&["reload"], &s.path(""));
+    let retried = s
+        .command(&["exec", "-C", "p", "--", "true"], &s.path(""))
+        .output()
+        .unwrap();
+    assert!(
+        text(&retried).contains("building prefix"),
+        "{}",
+        text(&retried)
+    );
+}

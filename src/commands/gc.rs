@@ -151,12 +151,44 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             }
         }
     }
+    if !args.dry_run {
+        remove_stale_temporaries(&ctx);
+    }
     log::info(&format!(
         "{verb} {} in all; kept {} in use",
         human(freed),
         kept.len()
     ));
     Ok(0)
+}
+
+/// Temporary files and directories an interrupted write left behind
+/// (`*.tmp`), once they are an hour old: no write takes that long.
+fn remove_stale_temporaries(ctx: &crate::context::Context) {
+    let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    let dirs = [
+        ctx.data_dir.clone(),
+        ctx.data_dir.join("trust"),
+        ctx.data_dir.join("used"),
+        ctx.cache_dir.join("prefixes"),
+        ctx.cache_dir.join("profiles"),
+        ctx.cache_dir.join("interpreters"),
+        ctx.cache_dir.join("python-bin"),
+    ];
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let stale = e.path().extension().is_some_and(|x| x == "tmp")
+                && e.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t < hour_ago);
+            if stale {
+                let _ = remove(&e.path());
+            }
+        }
+    }
 }
 
 /// A prefix generation `KEY.gN` that the link `KEY` no longer points at.

@@ -3,10 +3,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use serde::Serialize;
+use serde_json::json;
 
 use crate::activation;
 use crate::inputs::Scan;
 use crate::interpreter::Facts;
+use crate::manifest::Project;
 use crate::materialise::{self, Materialised, Mode};
 use crate::state;
 use crate::trust;
@@ -64,6 +66,8 @@ struct Profile {
     path: PathBuf,
     store_path: Option<PathBuf>,
     built: bool,
+    /// The recorded failure of its last build, until `reload`.
+    failure: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -94,6 +98,8 @@ struct Prefix {
     built: bool,
     /// The current generation, once built.
     generation: Option<PathBuf>,
+    /// The recorded failure of its last build, until `reload`.
+    failure: Option<String>,
     /// What is wrong with the built prefix: empty when every file its
     /// distributions' RECORDs list is there as pip wrote it.
     damage: Vec<String>,
@@ -103,8 +109,26 @@ struct Prefix {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
-    let (project, record) = args.project.load(&ctx)?;
-    let trust = trust::check(&record, &project);
+    let found = match args.project.manifest(&ctx) {
+        Ok(found) => found,
+        // Outside a project a script still gets JSON.
+        Err(e) if args.json => {
+            let problem = json!({ "manifest": null, "problem": e.to_string() });
+            print(&(serde_json::to_string_pretty(&problem)? + "\n"));
+            return Ok(1);
+        }
+        Err(e) => return Err(e),
+    };
+    let record = trust::record_path(&ctx.data_dir, &found)?;
+    // A manifest with errors: what can be said, then the errors.
+    let (project, broken) = match Project::load(&found) {
+        Ok(p) => (p, None),
+        Err(e) => (Project::unreadable(&found), Some(e.to_string())),
+    };
+    let trust = match broken {
+        Some(_) => trust::Trust::Blocked(trust::Why::Errors),
+        None => trust::check(&record, &project),
+    };
     // A manifest not allowed as it is now: what its text says, nothing read.
     let empty = Scan::default();
     let scan = match &trust {
@@ -123,7 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 Err(e) => (Materialised::default(), Some(e.to_string())),
             }
         }
-        _ => (Materialised::default(), scan.problem()),
+        _ => (Materialised::default(), broken.clone().or(scan.problem())),
     };
     let m = &project.manifest;
     let report = Report {
@@ -147,6 +171,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 path: p.path.clone(),
                 store_path: p.store_path.clone(),
                 built: p.store_path.is_some(),
+                failure: failure(&ctx.cache_dir.join("profiles"), &p.key),
             }),
         },
         pip: Pip {
@@ -170,6 +195,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 path: p.path.clone(),
                 built: p.built.is_some(),
                 generation: p.built.as_ref().map(|(g, _)| g.clone()),
+                failure: failure(&ctx.cache_dir.join("prefixes"), &p.key),
                 damage: p
                     .built
                     .as_ref()
@@ -201,9 +227,24 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     } else {
         report.text()
     };
-    // A closed pipe (`status | head`) ends the command quietly.
+    print(&text);
+    Ok(if broken.is_some() { 1 } else { 0 })
+}
+
+fn last_line(text: &str) -> String {
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn failure(dir: &std::path::Path, key: &str) -> Option<String> {
+    crate::buildlock::Slot::new(dir, key).failed_before()
+}
+
+fn print(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    Ok(0)
 }
 
 impl Report {
@@ -255,6 +296,9 @@ impl Report {
             if let Some(store) = &p.store_path {
                 line("  store path", store.display().to_string());
             }
+            if let Some(f) = &p.failure {
+                line("  failed", last_line(f));
+            }
         }
         let pip = &self.pip;
         for r in &pip.reads {
@@ -282,6 +326,12 @@ impl Report {
             );
             if let Some(g) = &p.generation {
                 line("  generation", g.display().to_string());
+            }
+            if let Some(f) = &p.failure {
+                line(
+                    "  failed",
+                    format!("{} (pyenv-guix reload retries)", last_line(f)),
+                );
             }
             for d in &p.damage {
                 line("  damaged", d.clone());
