@@ -11,11 +11,22 @@ __pyenv_guix_hook() {
   if [[ -z ${__pyenv_guix_started:-} ]]; then
     __pyenv_guix_args+=(--first-prompt)
   fi
+  # A new directory since the last prompt: a build stopped with Ctrl-C is
+  # tried again. Noted first, so that Ctrl-C cannot skip it.
+  if [[ ${__pyenv_guix_pwd:-} != "$PWD" ]]; then
+    __pyenv_guix_args+=(--entered)
+  fi
+  __pyenv_guix_pwd=$PWD
   # Gone binary: stay quiet. Failed or interrupted run: apply nothing.
   if [[ -x $__pyenv_guix_bin ]] &&
     __pyenv_guix_snippet=$("$__pyenv_guix_bin" "${__pyenv_guix_args[@]}"); then
     __pyenv_guix_started=1
     eval "$__pyenv_guix_snippet"
+  fi
+  # Under `set -e` a non-zero return would end the shell: $? is kept only
+  # without it.
+  if [[ $- == *e* ]]; then
+    return 0
   fi
   return "$__pyenv_guix_status"
 }

@@ -8,6 +8,12 @@ function __pyenv_guix_hook --on-event fish_prompt
     set -l __pyenv_guix_args export fish
     # A new shell may have inherited stale variables: its first prompt re-checks.
     set -q __pyenv_guix_started; or set -a __pyenv_guix_args --first-prompt
+    # A new directory since the last prompt: a build stopped with Ctrl-C is
+    # tried again. Noted first, so that Ctrl-C cannot skip it.
+    if test "$__pyenv_guix_pwd" != "$PWD"
+        set -a __pyenv_guix_args --entered
+    end
+    set -g __pyenv_guix_pwd $PWD
     # Gone binary: stay quiet. Failed or interrupted run: apply nothing.
     if test -x "$__pyenv_guix_bin"
         set -l __pyenv_guix_snippet ("$__pyenv_guix_bin" $__pyenv_guix_args | string collect)

@@ -12,11 +12,22 @@ __pyenv_guix_hook() {
   if (( ! ${+__pyenv_guix_started} )); then
     __pyenv_guix_args+=(--first-prompt)
   fi
+  # A new directory since the last prompt: a build stopped with Ctrl-C is
+  # tried again. Noted first, so that Ctrl-C cannot skip it.
+  if [[ ${__pyenv_guix_pwd:-} != "$PWD" ]]; then
+    __pyenv_guix_args+=(--entered)
+  fi
+  typeset -g __pyenv_guix_pwd=$PWD
   # Gone binary: stay quiet. Failed or interrupted run: apply nothing.
   if [[ -x $__pyenv_guix_bin ]] &&
     __pyenv_guix_snippet=$("$__pyenv_guix_bin" "${__pyenv_guix_args[@]}"); then
     typeset -g __pyenv_guix_started=1
     eval "$__pyenv_guix_snippet"
+  fi
+  # Under err_exit or err_return a non-zero return would end the shell or
+  # the caller: $? is kept only without them.
+  if [[ -o err_exit || -o err_return ]]; then
+    return 0
   fi
   return $__pyenv_guix_status
 }

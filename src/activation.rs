@@ -203,7 +203,16 @@ fn resolve(
             Ok((Target::Loaded { manifest, hash }, state, wanted))
         }
         Err(e) => {
-            log::error(&e.to_string());
+            match e.busy() {
+                // Never wait at a prompt: the prompt after it finishes loads it.
+                Some(watch) => {
+                    log::notice(&format!("{e}; this shell loads it at a later prompt"));
+                    state
+                        .watched
+                        .extend(watch.iter().map(|p| (p.clone(), Stamp::of(p))));
+                }
+                None => log::error(&e.to_string()),
+            }
             match old {
                 Some(o) if o.manifest == state.manifest && o.loaded.is_some() => {
                     log::warn(&format!(

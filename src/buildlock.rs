@@ -3,8 +3,24 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::{fsutil, log};
+
+/// How the record of a build the user interrupted begins.
+pub const INTERRUPTED: &str = "interrupted (Ctrl-C)";
+
+/// How a build may go.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct How {
+    /// Build even what is built (`rebuild`).
+    pub force: bool,
+    /// At a prompt: never wait for another shell's build of the same key.
+    pub at_prompt: bool,
+    /// The shell came into this directory since its last prompt: a build
+    /// the user interrupted is tried again.
+    pub entered: bool,
+}
 
 /// Why `Slot::once` has nothing to give.
 pub enum Missed<E> {
@@ -12,8 +28,36 @@ pub enum Missed<E> {
     FailedBefore(String),
     /// It failed now.
     Failed(E),
+    /// Another process is building it, and this one may not wait.
+    Busy,
     /// The lock could not be taken.
     Lock(std::io::Error),
+}
+
+static INTERRUPTED_NOW: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPTED_NOW.store(true, Ordering::SeqCst);
+}
+
+/// From now on Ctrl-C (SIGINT) does not kill this process: the build it
+/// interrupts (pip, guix: same process group) fails, the failure is
+/// recorded as interrupted, and the process ends without output. The
+/// prompt's `export` uses this, so that the next prompt does not start the
+/// build again.
+pub fn catch_interrupts() {
+    // SAFETY: the handler only stores to an atomic, which is signal-safe.
+    unsafe {
+        libc::signal(
+            libc::SIGINT,
+            on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+    }
+}
+
+/// Whether Ctrl-C came since `catch_interrupts`.
+pub fn interrupted() -> bool {
+    INTERRUPTED_NOW.load(Ordering::SeqCst)
 }
 
 pub struct Slot {
@@ -36,24 +80,31 @@ impl Slot {
     /// waited), refuse what failed before until `reload`, build, and record
     /// the outcome. `build` fails with the error and what to record against
     /// the key (`None` when the key is not to blame: an input that changed).
-    /// `force` builds even what is built (`rebuild`).
     pub fn once<T, E>(
         &self,
         what: &str,
-        force: bool,
+        how: How,
         built: impl Fn() -> Option<T>,
         build: impl FnOnce() -> Result<T, (E, Option<String>)>,
     ) -> Result<T, Missed<E>> {
-        if !force && let Some(done) = built() {
+        if !how.force
+            && let Some(done) = built()
+        {
             return Ok(done);
         }
-        let _lock = self.lock(what).map_err(Missed::Lock)?;
-        if !force {
+        let _lock = match self.lock(what, !how.at_prompt).map_err(Missed::Lock)? {
+            Some(lock) => lock,
+            None => return Err(Missed::Busy),
+        };
+        if !how.force {
             if let Some(done) = built() {
                 return Ok(done);
             }
             if let Some(record) = self.failed_before() {
-                return Err(Missed::FailedBefore(record));
+                let retry = how.entered && record.starts_with(INTERRUPTED);
+                if !retry {
+                    return Err(Missed::FailedBefore(record));
+                }
             }
         }
         match build() {
@@ -62,7 +113,11 @@ impl Slot {
                 Ok(done)
             }
             Err((e, record)) => {
-                if let Some(record) = record {
+                if interrupted() {
+                    self.record_failure(&format!(
+                        "{INTERRUPTED}: cd into the project again, or run 'pyenv-guix reload', to retry"
+                    ));
+                } else if let Some(record) = record {
                     self.record_failure(&record);
                 }
                 Err(Missed::Failed(e))
@@ -70,19 +125,28 @@ impl Slot {
         }
     }
 
-    /// Wait for the lock: many shells entering at once build once, and the
-    /// others reuse what it built. The lock goes with the returned file, even
-    /// when the process is killed.
-    fn lock(&self, what: &str) -> std::io::Result<File> {
+    /// Take the lock: many shells entering at once build once, and the
+    /// others reuse what it built. With `wait` false, `None` when another
+    /// process holds it. The lock goes with the returned file, even when
+    /// the process is killed.
+    fn lock(&self, what: &str, wait: bool) -> std::io::Result<Option<File>> {
         if let Some(dir) = self.lock.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let file = File::create(&self.lock)?;
         if file.try_lock().is_err() {
+            if !wait {
+                return Ok(None);
+            }
             log::info(&format!("waiting for another build of {what}"));
             file.lock()?;
         }
-        Ok(file)
+        Ok(Some(file))
+    }
+
+    /// The failure record's path: watched while another shell builds.
+    pub fn failure_path(&self) -> &Path {
+        &self.failed
     }
 
     /// The record of an earlier failure, if there is one.

@@ -17,6 +17,11 @@ pub struct Context {
     pub cache_dir: PathBuf,
     /// The state key, once read.
     state_key: std::cell::OnceCell<Vec<u8>>,
+    /// Run by the hook at a prompt (`export`): builds never wait for
+    /// another shell's.
+    pub at_prompt: bool,
+    /// The shell came into `dir` since its last prompt.
+    pub entered: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,7 +152,19 @@ impl Context {
             data_dir,
             cache_dir,
             state_key: std::cell::OnceCell::new(),
+            at_prompt: false,
+            entered: false,
         })
+    }
+
+    /// How a build may go in this run; `force` for `rebuild`.
+    pub fn how(&self, force: bool) -> crate::buildlock::How {
+        crate::buildlock::How {
+            force,
+            at_prompt: self.at_prompt,
+            // A command run on purpose retries what Ctrl-C stopped.
+            entered: self.entered || !self.at_prompt,
+        }
     }
 
     /// The same environment, about another directory.
@@ -158,6 +175,8 @@ impl Context {
             data_dir: self.data_dir.clone(),
             cache_dir: self.cache_dir.clone(),
             state_key: self.state_key.clone(),
+            at_prompt: self.at_prompt,
+            entered: self.entered,
         }
     }
 

@@ -27,6 +27,8 @@ pub enum GuixError {
     Failed { key: String, status: String },
     #[error("the build of Guix profile {key} failed before; run 'pyenv-guix reload' to retry")]
     FailedBefore { key: String },
+    #[error("Guix profile {key} is being built by another process")]
+    Busy { key: String, watch: Vec<PathBuf> },
     #[error("{}: cannot read channels file: {source}", path.display())]
     Channels {
         path: PathBuf,
@@ -183,8 +185,12 @@ pub fn profile(
         };
         let what = format!("Guix profile {key}");
         let built = || is_built(&path).then_some(());
-        match slot.once(&what, force, built, run) {
+        match slot.once(&what, ctx.how(force), built, run) {
             Ok(()) => {}
+            Err(Missed::Busy) => {
+                let watch = vec![path.clone(), slot.failure_path().to_path_buf()];
+                return Err(GuixError::Busy { key, watch });
+            }
             Err(Missed::FailedBefore(_)) => return Err(GuixError::FailedBefore { key }),
             Err(Missed::Failed(e)) => return Err(e),
             Err(Missed::Lock(source)) => {

@@ -14,6 +14,18 @@ use crate::log;
 use crate::manifest::{PipMode, Project};
 use crate::prefix::{self, BuildError, Inputs, Layout};
 
+impl MaterialiseError {
+    /// While another process builds what is needed: the paths whose change
+    /// says that it finished.
+    pub fn busy(&self) -> Option<&[PathBuf]> {
+        match self {
+            MaterialiseError::Build(BuildError::Busy { watch, .. })
+            | MaterialiseError::Guix(GuixError::Busy { watch, .. }) => Some(watch),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MaterialiseError {
     #[error(transparent)]

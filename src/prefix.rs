@@ -31,6 +31,8 @@ pub enum BuildError {
         "the build of prefix {key} failed before; run 'pyenv-guix reload' to retry:\n{message}"
     )]
     FailedBefore { key: String, message: String },
+    #[error("prefix {key} is being built by another process")]
+    Busy { key: String, watch: Vec<PathBuf> },
     /// An input could not be read, or changed while it was copied: not
     /// the key's fault, so not recorded against it.
     #[error("{0}")]
@@ -291,8 +293,17 @@ pub fn ensure(
             .map_err(io_err(format!("cannot finish {}", generation.display())))?;
         Ok((generation, layout))
     };
-    match slot.once(&format!("prefix {key}"), force, || built(&link), build) {
+    match slot.once(
+        &format!("prefix {key}"),
+        ctx.how(force),
+        || built(&link),
+        build,
+    ) {
         Ok(done) => Ok(done),
+        Err(Missed::Busy) => {
+            let watch = vec![link.clone(), slot.failure_path().to_path_buf()];
+            Err(BuildError::Busy { key, watch })
+        }
         Err(Missed::FailedBefore(message)) => Err(BuildError::FailedBefore { key, message }),
         Err(Missed::Failed(e)) => Err(e),
         Err(Missed::Lock(e)) => Err(io(format!("cannot lock prefix {key}"))(e)),

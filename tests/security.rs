@@ -617,3 +617,100 @@ fn reload_retries_whatever_failed() {
         text(&retried)
     );
 }
+
+/// A shell that meets another process's build of the same prefix does not
+/// wait at its prompt: it says so, and loads the result at a later prompt.
+#[test]
+fn a_prompt_never_waits_for_another_build() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    let (stall, mark) = (s.path("stall"), s.path("pip-ran"));
+    let python = s.python_running(
+        "slow",
+        &format!(
+            "import atexit, os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv) and atexit.register(lambda: [open({:?}, 'w').close()] + [time.sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)])",
+            mark.display().to_string(),
+            stall.display().to_string()
+        ),
+    );
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[python]\ninterpreter = {:?}\n\n[pip]\npackages = [\"greetpkg\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            python.display().to_string(),
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("p");
+    std::fs::write(&stall, "").unwrap();
+    let first = s
+        .command(&["exec", "-C", "p", "--", "true"], &s.path(""))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !mark.exists() {
+        assert!(start.elapsed().as_secs() < 60, "pip never ran");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let at_prompt = std::time::Instant::now();
+    let out = s
+        .command(&["export", "json", "--entered"], &s.path("p"))
+        .output()
+        .unwrap();
+    assert!(at_prompt.elapsed().as_secs() < 10, "the prompt waited");
+    assert!(
+        text(&out).contains("being built by another process"),
+        "{}",
+        text(&out)
+    );
+    let snippet: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(snippet.get("PYENV_GUIX_PREFIX").is_none(), "{snippet}");
+    let state = snippet["PYENV_GUIX_STATE"].as_str().unwrap().to_string();
+    std::fs::remove_file(&stall).unwrap();
+    let mut first = first;
+    assert!(first.wait().unwrap().success());
+    // The next prompt sees the build finished, and loads it.
+    let later = s
+        .command(&["export", "json"], &s.path("p"))
+        .env("PYENV_GUIX_STATE", &state)
+        .output()
+        .unwrap();
+    let snippet: serde_json::Value = serde_json::from_slice(&later.stdout).expect("a snippet");
+    assert!(snippet["PYENV_GUIX_PREFIX"].is_string(), "{}", text(&later));
+}
+
+/// The hooks never end a shell that runs under `set -e` or `err_exit`,
+/// whatever the status of the last command (fish has no such option).
+fn errexit_survives(sh: Sh) {
+    if !sh.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nA = \"1\"\n");
+    s.allow("p");
+    let strict = match sh {
+        Sh::Zsh => "setopt err_exit nounset",
+        _ => "set -eu",
+    };
+    let lines = vec![
+        strict.to_string(),
+        sh.hook_line(),
+        format!("cd {}", quote(s.path("p").as_os_str())),
+        "! true".into(),
+        "dump after".into(),
+    ];
+    let out = s.interactive(sh, &s.path("home"), &s.env(), &lines);
+    assert_eq!(s.dump("after").get("A"), Some("1"), "{out}");
+}
+
+#[test]
+fn errexit_survives_bash() {
+    errexit_survives(Sh::Bash);
+}
+
+#[test]
+fn errexit_survives_zsh() {
+    errexit_survives(Sh::Zsh);
+}

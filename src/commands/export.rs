@@ -17,10 +17,19 @@ pub struct Args {
     /// a new shell's first prompt, whose inherited variables may be stale).
     #[arg(long)]
     first_prompt: bool,
+    /// The shell's directory changed since its last prompt (the hook knows):
+    /// a build interrupted with Ctrl-C is tried again.
+    #[arg(long)]
+    entered: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let ctx = super::context()?;
+    let mut ctx = super::context()?;
+    ctx.at_prompt = true;
+    ctx.entered = args.entered;
+    // Ctrl-C stops a build without killing us: we record that it was
+    // interrupted (the next prompt does not start it again) and print nothing.
+    crate::buildlock::catch_interrupts();
     let plan = if args.first_prompt {
         activation::plan(&ctx)?
     } else {
@@ -29,6 +38,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             None => return Ok(0),
         }
     };
+    if crate::buildlock::interrupted() {
+        return Ok(130);
+    }
     if plan.changes.is_empty() {
         return Ok(0);
     }
