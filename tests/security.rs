@@ -714,3 +714,126 @@ fn errexit_survives_bash() {
 fn errexit_survives_zsh() {
     errexit_survives(Sh::Zsh);
 }
+
+/// Ctrl-C typed on a terminal while entering a project builds: the prompt
+/// comes back with the environment unchanged, and the build does not start
+/// again at the next prompt; a cd into the project starts it again.
+fn ctrl_c_stops_a_build(sh: Sh) {
+    use std::io::Write;
+    if !sh.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    let (stall, starts) = (s.path("stall"), s.path("out/starts"));
+    // pip notes its starts (its pid), and stalls while `stall` exists.
+    let python = s.python_running(
+        "slow",
+        &format!(
+            "import os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv) and [open({:?}, 'a').write(str(os.getpid()) + ' ' + ' '.join(sys.argv) + chr(10))] + [time.sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)]",
+            starts.display().to_string(),
+            stall.display().to_string()
+        ),
+    );
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[python]\ninterpreter = {:?}\n\n[pip]\npackages = [\"greetpkg\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            python.display().to_string(),
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("p");
+    std::fs::write(&stall, "").unwrap();
+    let shell = match sh {
+        Sh::Bash => "bash --norc --noprofile -i",
+        Sh::Zsh => "zsh -f -i",
+        Sh::Fish => "fish --no-config -i",
+    };
+    // A real terminal: Ctrl-C is the byte 0x03 typed on it.
+    let mut child = std::process::Command::new("script")
+        .args(["-qfec", shell, "/dev/null"])
+        .current_dir(s.path("home"))
+        .env_clear()
+        .envs(s.env())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let type_line = |input: &mut std::process::ChildStdin, line: &str| {
+        input.write_all(line.as_bytes()).unwrap();
+        input.write_all(b"\n").unwrap();
+        input.flush().unwrap();
+    };
+    let dump = match sh {
+        Sh::Fish => "function dump; env -0 > $OUT/$argv[1]; end",
+        _ => "dump() { env -0 > \"$OUT/$1\"; }",
+    };
+    type_line(&mut input, dump);
+    type_line(&mut input, &sh.hook_line());
+    type_line(&mut input, "dump before");
+    type_line(
+        &mut input,
+        &format!("cd {}", quote(s.path("p").as_os_str())),
+    );
+    let start = std::time::Instant::now();
+    while !starts.exists() {
+        assert!(start.elapsed().as_secs() < 60, "the build never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    input.write_all(b"\x03").unwrap();
+    input.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Prompts in the same directory: no new build.
+    type_line(&mut input, "true");
+    type_line(&mut input, "dump after-ctrl-c");
+    type_line(&mut input, "true");
+    let wait_for = |name: &str| {
+        let start = std::time::Instant::now();
+        while !s.path("out").join(name).exists() {
+            assert!(start.elapsed().as_secs() < 30, "no {name}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait_for("after-ctrl-c");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // One line per pip start, by pid (a .pth line may run twice in one).
+    let count = |path: &std::path::Path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut pids: Vec<&str> = text.lines().filter_map(|l| l.split(' ').next()).collect();
+        pids.dedup();
+        pids.len()
+    };
+    let starts_after = count(&starts);
+    // A cd into the project starts it again; this time it finishes.
+    std::fs::remove_file(&stall).unwrap();
+    type_line(&mut input, "cd ..");
+    type_line(
+        &mut input,
+        &format!("cd {}", quote(s.path("p").as_os_str())),
+    );
+    type_line(&mut input, "dump after-cd");
+    wait_for("after-cd");
+    type_line(&mut input, "exit");
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    let said = text(&out);
+    assert_eq!(starts_after, 1, "restarted at the next prompt: {said}");
+    // The environment as it was, but for our own bookkeeping.
+    let visible = |name: &str| {
+        let mut env = s.dump(name).user_visible();
+        env.remove(std::ffi::OsStr::new("PYENV_GUIX_STATE"));
+        env
+    };
+    assert_eq!(visible("after-ctrl-c"), visible("before"), "{said}");
+    assert_eq!(count(&starts), 2, "{said}");
+    assert!(
+        s.dump("after-cd").get("PYENV_GUIX_PREFIX").is_some(),
+        "{said}"
+    );
+}
+
+per_shell!(ctrl_c_stops_a_build);
