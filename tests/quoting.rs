@@ -10,24 +10,9 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::Command;
 
-use support::{Sandbox, Sh, quote};
+use support::{Rng, Sandbox, Sh, quote};
 
 const COUNT: usize = 500;
-
-/// xorshift64*: small, seedable, good enough to spread values.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 const NASTY: &[u8] = b"'\"\\$`\n\t\r !*?[]{}();&|<>~#%=:@^,.-_+/ \x01\x7f";
 

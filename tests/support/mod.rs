@@ -415,3 +415,36 @@ macro_rules! per_shell {
         )*
     };
 }
+
+/// xorshift64*: small, seedable, good enough to spread values.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// Seeded from PYENV_GUIX_SEED when set (to replay a failure), else
+    /// from the clock; the seed is printed.
+    pub fn seeded() -> Rng {
+        let seed = std::env::var("PYENV_GUIX_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+                    | 1
+            });
+        eprintln!("PYENV_GUIX_SEED={seed}");
+        Rng(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
