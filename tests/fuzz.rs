@@ -62,7 +62,9 @@ fn state(rng: &mut Rng, real: &str) -> String {
         1 => {
             let mut s = real.as_bytes().to_vec();
             let at = 4 + rng.below(s.len() - 4);
-            s[at] = alphabet[rng.below(alphabet.len())];
+            // Another character, never the same one.
+            let others: Vec<u8> = alphabet.iter().copied().filter(|&c| c != s[at]).collect();
+            s[at] = others[rng.below(others.len())];
             String::from_utf8(s).unwrap()
         }
         _ => noise(rng, len),
