@@ -618,6 +618,26 @@ fn reload_retries_whatever_failed() {
     );
 }
 
+/// The allowed project `p`, whose greetpkg `python` builds from `wheels`,
+/// with `stall` in place: its build waits until `stall` goes.
+fn stalling_project(
+    s: &Sandbox,
+    python: &std::path::Path,
+    wheels: &std::path::Path,
+    stall: &std::path::Path,
+) {
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[python]\ninterpreter = {:?}\n\n[pip]\npackages = [\"greetpkg\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            python.display().to_string(),
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("p");
+    std::fs::write(stall, "").unwrap();
+}
+
 /// A shell that meets another process's build of the same prefix does not
 /// wait at its prompt: it says so, and loads the result at a later prompt.
 #[test]
@@ -633,16 +653,7 @@ fn a_prompt_never_waits_for_another_build() {
             stall.display().to_string()
         ),
     );
-    s.write(
-        "p/.pyguix.toml",
-        &format!(
-            "[python]\ninterpreter = {:?}\n\n[pip]\npackages = [\"greetpkg\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
-            python.display().to_string(),
-            wheels.display().to_string()
-        ),
-    );
-    s.allow("p");
-    std::fs::write(&stall, "").unwrap();
+    stalling_project(&s, &python, &wheels, &stall);
     let first = s
         .command(&["exec", "-C", "p", "--", "true"], &s.path(""))
         .stdout(std::process::Stdio::null())
@@ -735,16 +746,7 @@ fn ctrl_c_stops_a_build(sh: Sh) {
             stall.display().to_string()
         ),
     );
-    s.write(
-        "p/.pyguix.toml",
-        &format!(
-            "[python]\ninterpreter = {:?}\n\n[pip]\npackages = [\"greetpkg\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
-            python.display().to_string(),
-            wheels.display().to_string()
-        ),
-    );
-    s.allow("p");
-    std::fs::write(&stall, "").unwrap();
+    stalling_project(&s, &python, &wheels, &stall);
     let shell = match sh {
         Sh::Bash => "bash --norc --noprofile -i",
         Sh::Zsh => "zsh -f -i",

@@ -31,6 +31,19 @@ impl ProjectPath {
         manifest_from(ctx, self.path.as_deref())
     }
 
+    /// The project if it is allowed as it is now, with what was read to
+    /// tell; else the error says why it is blocked.
+    pub fn load_allowed(
+        &self,
+        ctx: &Context,
+    ) -> anyhow::Result<(crate::manifest::Project, Box<crate::inputs::Scan>)> {
+        let (project, record) = self.load(ctx)?;
+        match crate::trust::check(&record, &project) {
+            crate::trust::Trust::Allowed(_, scan) => Ok((project, scan)),
+            blocked => bail!("{}", blocked.blocked_message(&project.manifest_path)),
+        }
+    }
+
     /// The project, and where its trust record lives.
     pub fn load(&self, ctx: &Context) -> anyhow::Result<(crate::manifest::Project, PathBuf)> {
         let found = self.manifest(ctx)?;

@@ -2,7 +2,6 @@ use anyhow::bail;
 
 use crate::activation;
 use crate::materialise::{self, Mode};
-use crate::trust;
 
 /// Build the project's pip prefix if needed and print its path
 ///
@@ -17,12 +16,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
-    let (project, record) = args.project.load(&ctx)?;
+    let (project, scan) = args.project.load_allowed(&ctx)?;
     let found = &project.manifest_path;
-    let scan = match trust::check(&record, &project) {
-        trust::Trust::Allowed(_, scan) => scan,
-        blocked => bail!("{}", blocked.blocked_message(found)),
-    };
     if !materialise::has_pip(&project) {
         bail!(
             "{} lists no pip packages or requirements, so it has no prefix",

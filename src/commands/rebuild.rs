@@ -1,8 +1,5 @@
-use anyhow::bail;
-
 use crate::activation;
 use crate::materialise::{self, Mode};
-use crate::trust;
 
 /// Build the project's prefix and Guix profile again, replacing them atomically
 ///
@@ -18,11 +15,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
-    let (project, record) = args.project.load(&ctx)?;
-    let scan = match trust::check(&record, &project) {
-        trust::Trust::Allowed(_, scan) => scan,
-        blocked => bail!("{}", blocked.blocked_message(&project.manifest_path)),
-    };
+    let (project, scan) = args.project.load_allowed(&ctx)?;
     let user_path = activation::user_path(&ctx);
     let built =
         materialise::materialise(&ctx, &project, &scan, user_path.as_deref(), Mode::Rebuild)?;
