@@ -371,6 +371,13 @@ impl Scan {
             }
         };
         let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        if let Some(var) = pip_variable(&text) {
+            // pip would read a file or URL the key never saw.
+            self.inputs[i].id = Err(format!(
+                "uses ${{{var}}}, which pip expands from the environment: write its value out"
+            ));
+            return i;
+        }
         let mut lines = Vec::new();
         for line in logical_lines(&text) {
             let words = if line.starts_with('-') {
@@ -558,6 +565,27 @@ pub const FORBIDDEN_OPTIONS: &[&str] = &[
     "--report",
     "--require-virtualenv",
 ];
+
+/// The first `${NAME}` pip would expand in a requirements file (NAME of
+/// capitals, digits and `_`), if any.
+fn pip_variable(text: &str) -> Option<&str> {
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        let after = &rest[at + 2..];
+        if let Some(end) = after.find('}') {
+            let name = &after[..end];
+            if !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            {
+                return Some(name);
+            }
+        }
+        rest = after;
+    }
+    None
+}
 
 /// A requirements file's logical lines: continuations joined, comments and
 /// blank lines dropped, as pip reads them.
@@ -805,6 +833,13 @@ mod tests {
             normalise("a @ https://x/y;m"),
             normalise("a @ https://x/y z")
         );
+    }
+
+    #[test]
+    fn variables_pip_would_expand_are_found() {
+        assert_eq!(pip_variable("-r ${HOME}/x.txt\n"), Some("HOME"));
+        assert_eq!(pip_variable("a==1\n# ${lower} is not pip's\n"), None);
+        assert_eq!(pip_variable("$HOME ${} ${A-B}"), None);
     }
 
     #[test]

@@ -379,3 +379,18 @@ fn a_python_version_file_is_read_in_the_project() {
         "{status}"
     );
 }
+
+/// pip expands `${NAME}` in requirements files from its environment: a
+/// file or URL named that way was never hashed, so it is refused.
+#[test]
+fn variables_in_requirements_files_are_refused() {
+    let s = Sandbox::new();
+    s.write("home/evil.txt", "greetpkg==2.0\n");
+    pip_project(&s, "p", "requirements = [\"requirements.txt\"]\n");
+    s.write("p/requirements.txt", "-r ${HOME}/evil.txt\n");
+    s.allow("p");
+    let out = python(&s, "p", "pass");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("uses ${HOME}, which pip expands"), "{err}");
+}
