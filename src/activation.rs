@@ -155,9 +155,9 @@ fn resolve(
     let reload = ctx.reload_stamp();
     let project = match Project::load(&found) {
         Ok(p) => p,
-        Err(e @ ManifestError::Read { .. }) => return Err(e.into()),
         Err(e) => {
-            // Never trusted (`allow` refuses a manifest with errors): say why too.
+            // Never trusted (`allow` refuses a manifest with errors, or one it
+            // cannot read): say why, once per entry.
             log::notice(&format!(
                 "{} is blocked (it has errors). Fix them, then run 'pyenv-guix allow'.",
                 found.display()
