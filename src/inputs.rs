@@ -20,6 +20,10 @@ pub const TEXT_LIMIT: u64 = 1 << 20;
 pub const DIST_LIMIT: u64 = 4 << 30;
 /// How deep `-r` inside `-r` may go (pip itself has no limit, but loops).
 const DEPTH_LIMIT: usize = 16;
+/// How many files, and how many bytes of requirements files, one project's
+/// pip inputs may count: a scan at a prompt stays short.
+const FILES_LIMIT: usize = 1000;
+const TOTAL_TEXT_LIMIT: u64 = 16 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -94,6 +98,8 @@ pub struct Scan {
     pub per_project: Vec<String>,
     /// What makes the inputs unusable as a whole (a file that includes itself).
     problems: Vec<String>,
+    /// Bytes of requirements files read so far.
+    text_read: u64,
 }
 
 impl Scan {
@@ -151,10 +157,21 @@ impl Scan {
     /// Every path whose change may change what pip reads: the inputs, and
     /// each file in an input directory.
     pub fn watched(&self) -> Vec<PathBuf> {
-        let mut out = Vec::new();
+        let mut out: Vec<PathBuf> = Vec::new();
         for i in &self.inputs {
             out.push(i.path.clone());
-            out.extend(i.files.iter().map(|(f, _)| i.path.join(f)));
+            for (f, _) in &i.files {
+                // A file added in a subdirectory changes that directory.
+                let mut dir = f.parent();
+                while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+                    let full = i.path.join(d);
+                    if !out.contains(&full) {
+                        out.push(full);
+                    }
+                    dir = d.parent();
+                }
+                out.push(i.path.join(f));
+            }
         }
         out
     }
@@ -179,7 +196,7 @@ impl Scan {
         lines.extend(
             self.editable
                 .iter()
-                .map(|e| format!("editable {}", e.display())),
+                .map(|e| format!("editable {}", exact(e))),
         );
         lines.extend(
             self.requirements
@@ -192,7 +209,7 @@ impl Scan {
                 .map(|w| format!("option {:?}", self.render(w, None))),
         );
         if !self.per_project.is_empty() {
-            lines.push(format!("project {}", root.display()));
+            lines.push(format!("project {}", exact(root)));
         }
         lines
     }
@@ -341,6 +358,9 @@ impl Scan {
     }
 
     fn file(&mut self, kind: Kind, path: PathBuf, root: &Path, depth: usize) -> usize {
+        // One file named two ways (`a/../r.txt`) is one input: an include
+        // tree can't grow wide by spelling one file many ways.
+        let path = std::fs::canonicalize(&path).unwrap_or(path);
         let (i, new) = self.add(kind, path.clone());
         if !new {
             if self.inputs[i]
@@ -357,6 +377,12 @@ impl Scan {
             self.inputs[i].id = Err(format!("nested more than {DEPTH_LIMIT} deep"));
             return i;
         }
+        if self.inputs.len() > FILES_LIMIT || self.text_read > TOTAL_TEXT_LIMIT {
+            self.inputs[i].id = Err(format!(
+                "one of more than {FILES_LIMIT} files, or {TOTAL_TEXT_LIMIT} bytes, that pip would read"
+            ));
+            return i;
+        }
         let text = match fsutil::read_limited(&path, TEXT_LIMIT) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(t) => t,
@@ -370,8 +396,10 @@ impl Scan {
                 return i;
             }
         };
+        self.text_read += text.len() as u64;
         let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-        if let Some(var) = pip_variable(&text) {
+        // pip joins continued lines and drops comments, then expands.
+        if let Some(var) = logical_lines(&text).iter().find_map(|l| pip_variable(l)) {
             // pip would read a file or URL the key never saw.
             self.inputs[i].id = Err(format!(
                 "uses ${{{var}}}, which pip expands from the environment: write its value out"
@@ -437,6 +465,11 @@ impl Scan {
                 s.to_string()
             })
         };
+        if word.starts_with('-')
+            && let Err(why) = check_option(word)
+        {
+            self.problems.push(format!("{}: {why}", dir.display()));
+        }
         let Some((flag, value)) = split_option(word, rest) else {
             if word.starts_with('-') {
                 return vec![lit(word)];
@@ -552,19 +585,130 @@ fn split_option<'a>(
     None
 }
 
+/// A path as key text, every byte kept: not UTF-8 bytes are escaped, never
+/// replaced (two roots must never read alike).
+pub fn exact(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str().as_bytes().escape_ascii().to_string()
+}
+
 /// Options that would install somewhere else than the prefix, or not at
-/// all: refused in `[pip].options`.
-pub const FORBIDDEN_OPTIONS: &[&str] = &[
+/// all, run another Python, or read and write places of pip's own choosing:
+/// refused, in `[pip].options` and in requirements files.
+const FORBIDDEN_OPTIONS: &[&str] = &[
     "--prefix",
     "--target",
-    "-t",
     "--root",
     "--user",
     "--src",
     "--dry-run",
     "--report",
     "--require-virtualenv",
+    "--python",
+    "--cache-dir",
+    "--log",
 ];
+
+/// Every other long option of `pip install` (and pip's general options),
+/// spelt in full. pip would take a unique prefix of any (`--find-l`): we
+/// take only these, so that no option reads a file we did not see.
+const KNOWN_OPTIONS: &[&str] = &[
+    "--requirement",
+    "--constraint",
+    "--editable",
+    "--find-links",
+    "--index-url",
+    "--extra-index-url",
+    "--no-index",
+    "--no-deps",
+    "--pre",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--upgrade",
+    "--upgrade-strategy",
+    "--force-reinstall",
+    "--ignore-installed",
+    "--ignore-requires-python",
+    "--no-build-isolation",
+    "--use-pep517",
+    "--no-use-pep517",
+    "--check-build-dependencies",
+    "--break-system-packages",
+    "--config-settings",
+    "--global-option",
+    "--compile",
+    "--no-compile",
+    "--no-warn-script-location",
+    "--no-warn-conflicts",
+    "--no-binary",
+    "--only-binary",
+    "--prefer-binary",
+    "--require-hashes",
+    "--progress-bar",
+    "--root-user-action",
+    "--hash",
+    "--trusted-host",
+    "--quiet",
+    "--verbose",
+    "--no-input",
+    "--proxy",
+    "--retries",
+    "--timeout",
+    "--exists-action",
+    "--cert",
+    "--client-cert",
+    "--no-cache-dir",
+    "--disable-pip-version-check",
+    "--no-color",
+    "--no-python-version-warning",
+    "--use-feature",
+    "--use-deprecated",
+    "--keyring-provider",
+    "--isolated",
+    "--debug",
+    "--resume-retries",
+];
+
+/// Whether pip may be given `word`, an option as written in `[pip].options`
+/// or a requirements file; `Err` says why not.
+pub fn check_option(word: &str) -> Result<(), String> {
+    if let Some(long) = word.strip_prefix("--") {
+        let flag = &word[..2 + long.find('=').unwrap_or(long.len())];
+        if FORBIDDEN_OPTIONS.contains(&flag) {
+            return Err(format!(
+                "`{flag}` would make pip install elsewhere than the project's prefix, or not at all, or use places of its own; pyenv-guix decides those"
+            ));
+        }
+        if !KNOWN_OPTIONS.contains(&flag) {
+            return Err(format!(
+                "`{flag}` is not a pip install option spelt in full: write pip's options in full"
+            ));
+        }
+        return Ok(());
+    }
+    let mut letters = word.chars().skip(1);
+    match letters.next() {
+        Some('t') => {
+            Err("`-t` (--target) would make pip install elsewhere than the project's prefix".into())
+        }
+        // The value follows, joined or as the next word.
+        Some('r' | 'c' | 'e' | 'f' | 'i' | 'C') => Ok(()),
+        Some(first @ ('q' | 'v' | 'U' | 'I')) => {
+            let rest: String = letters.collect();
+            let repeat = matches!(first, 'q' | 'v') && rest.chars().all(|c| c == first);
+            if rest.is_empty() || repeat {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{word}` joins several short options: write each apart"
+                ))
+            }
+        }
+        _ => Err(format!("`{word}` is not a pip install option")),
+    }
+}
 
 /// The first `${NAME}` pip would expand in a requirements file (NAME of
 /// capitals, digits and `_`), if any.

@@ -70,10 +70,10 @@ impl Facts {
     /// The part of the prefix key that names the interpreter.
     pub fn identity(&self) -> String {
         match &self.store_item {
-            Some(item) => format!("store {}", item.display()),
+            Some(item) => format!("store {}", crate::inputs::exact(item)),
             None => format!(
                 "executable {}\nversion {}\nimplementation {}\nplatform {}",
-                self.executable.display(),
+                crate::inputs::exact(&self.executable),
                 self.version.replace('\n', " "),
                 self.implementation,
                 self.platform

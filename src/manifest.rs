@@ -43,6 +43,19 @@ const SHELL_NAMES: &[&str] = &[
     // bash
     "PROMPT_COMMAND",
     "PROMPT_DIRTRIM",
+    "BASHOPTS",
+    "BASHPID",
+    "HISTCONTROL",
+    "HISTIGNORE",
+    "HISTTIMEFORMAT",
+    "FIGNORE",
+    "GLOBIGNORE",
+    "CDPATH",
+    "MAIL",
+    "MAILCHECK",
+    "EXECIGNORE",
+    "READLINE_LINE",
+    "READLINE_POINT",
     "GROUPS",
     "SHELLOPTS",
     "FUNCNAME",
@@ -103,6 +116,39 @@ const SHELL_NAMES: &[&str] = &[
     "READNULLCMD",
     "KEYBOARD_HACK",
     "WORDCHARS",
+    "ARGC",
+    "prompt",
+    "PROMPT_EOL_MARK",
+    "POSTEDIT",
+    "TIMEFMT",
+    "WATCHFMT",
+    "REPORTTIME",
+    "REPORTMEMORY",
+    "WATCH",
+    "watch",
+    "LOGCHECK",
+    "KEYTIMEOUT",
+    "LISTMAX",
+    "ZBEEP",
+    "fignore",
+    "CORRECT_IGNORE",
+    "CORRECT_IGNORE_FILE",
+    "DIRSTACKSIZE",
+    "FCEDIT",
+    "HISTORY_IGNORE",
+    "HISTSIZE",
+    "SAVEHIST",
+    "TMPPREFIX",
+    "TMPSUFFIX",
+    "TRY_BLOCK_ERROR",
+    "TRY_BLOCK_INTERRUPT",
+    "FUNCNEST",
+    "HOST",
+    "MACHTYPE",
+    "OSTYPE",
+    "VENDOR",
+    "CPUTYPE",
+    "TTYIDLE",
     // fish
     "history",
     "version",
@@ -114,6 +160,7 @@ const SHELL_NAMES: &[&str] = &[
     "LINES",
     "umask",
     "FISH_VERSION",
+    "status_generation",
 ];
 
 /// Whether a snippet may carry `name`: a shell identifier the shells do
@@ -125,9 +172,17 @@ pub fn snippet_name(name: &str) -> bool {
     identifier
         && !SHELL_NAMES.contains(&name)
         && name != "BASH"
-        && !["BASH_", "ZSH_", "fish_", "__pyenv_guix"]
-            .iter()
-            .any(|p| name.starts_with(p))
+        && ![
+            "BASH_",
+            "ZSH_",
+            "ZLE_",
+            "zle_",
+            "fish_",
+            "__fish",
+            "__pyenv_guix",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -288,15 +343,16 @@ impl Project {
 
     /// `[python].interpreter` when it is a file inside the project: project
     /// content that runs, so trust covers it.
+    /// A relative path, or an absolute one under the root, is the project's
+    /// to choose: covered whatever it leads to (a symlink out of the project
+    /// is covered by what it points at). A command looked up on PATH, or an
+    /// absolute path elsewhere, is the system's.
     pub fn local_interpreter(&self) -> Option<PathBuf> {
-        let named = &self.manifest.python.interpreter;
-        if !named.contains('/') {
+        let named = Path::new(&self.manifest.python.interpreter);
+        if !self.manifest.python.interpreter.contains('/') {
             return None;
         }
-        let path = self.root.join(named);
-        let root = std::fs::canonicalize(&self.root).ok()?;
-        let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        real.starts_with(&root).then_some(path)
+        (named.is_relative() || named.starts_with(&self.root)).then(|| self.root.join(named))
     }
 
     /// The Guix channels file, when the manifest pins channels.
@@ -398,15 +454,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Manifest, ManifestError> {
         }
     }
     for o in &manifest.pip.options {
-        let flag = o.get_ref().split('=').next().unwrap_or("");
-        let short_t = flag.starts_with("-t") && !flag.starts_with("--");
-        if crate::inputs::FORBIDDEN_OPTIONS.contains(&flag) || short_t {
-            return Err(invalid(
-                o.span().start,
-                format!(
-                    "`{flag}` would make pip install elsewhere than the project's prefix, or not at all; pyenv-guix decides where pip installs"
-                ),
-            ));
+        if o.get_ref().starts_with('-')
+            && let Err(why) = crate::inputs::check_option(o.get_ref())
+        {
+            return Err(invalid(o.span().start, why));
         }
     }
     for name in manifest.path.keys() {
@@ -510,6 +561,20 @@ mod tests {
             err("[pip]\noptions = [\"--target\", \"/x\"]\n")
                 .contains(":2:12: `--target` would make pip install elsewhere")
         );
-        assert!(err("[pip]\noptions = [\"-t/x\"]\n").contains(":2:12: `-t/x` would"));
+        assert!(err("[pip]\noptions = [\"-t/x\"]\n").contains(":2:12: `-t` (--target) would"));
+        // pip would take an abbreviation, or joined short options: we don't.
+        assert!(
+            err("[pip]\noptions = [\"--find-l=w\"]\n")
+                .contains("`--find-l` is not a pip install option spelt in full")
+        );
+        assert!(
+            err("[pip]\noptions = [\"-qfw\"]\n").contains("`-qfw` joins several short options")
+        );
+        assert!(err("[pip]\noptions = [\"--cache-dir\", \"c\"]\n").contains("`--cache-dir` would"));
+        parse(
+            Path::new("m"),
+            b"[pip]\noptions = [\"-qq\", \"-U\", \"--no-index\", \"-fw\", \"--index-url=x\"]\n",
+        )
+        .unwrap();
     }
 }

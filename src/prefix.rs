@@ -69,7 +69,7 @@ impl Inputs<'_> {
     pub fn canonical(&self) -> String {
         let mut lines = vec!["pyenv-guix prefix 2".to_string(), self.facts.identity()];
         match self.profile {
-            Some(p) => lines.push(format!("profile {}", p.display())),
+            Some(p) => lines.push(format!("profile {}", crate::inputs::exact(p))),
             None => lines.push("profile none".to_string()),
         }
         lines.push(format!("mode {}", self.pip.mode));

@@ -394,3 +394,97 @@ fn variables_in_requirements_files_are_refused() {
     assert!(!out.status.success());
     assert!(err.contains("uses ${HOME}, which pip expands"), "{err}");
 }
+
+/// What pip would accept but the scan could not follow is refused: an
+/// abbreviated option (`--find-l`), joined short options (`-qfw`), a
+/// `${NAME}` split over a line continuation; and a wide include tree made
+/// of one file spelt many ways ends at once.
+#[test]
+fn what_the_scan_cannot_follow_is_refused() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    pip_project(&s, "p", "requirements = [\"requirements.txt\"]\n");
+    let refused = |reqs: &str, says: &str| {
+        s.write("p/requirements.txt", reqs);
+        s.allow("p");
+        let out = python(&s, "p", "pass");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{reqs}: {err}");
+        assert!(err.contains(says), "{reqs}: {says}: {err}");
+    };
+    let w = wheels.display();
+    refused(
+        &format!("--no-index\n--find-l {w}\ngreetpkg\n"),
+        "`--find-l` is not a pip install option spelt in full",
+    );
+    refused(
+        &format!("--no-index\n-qf{w}\ngreetpkg\n"),
+        "joins several short options",
+    );
+    refused(
+        "--no-index\n--find-links $\\\n{HOME}\ngreetpkg\n",
+        "uses ${HOME}, which pip expands",
+    );
+    std::fs::create_dir_all(s.path("p/a")).unwrap();
+    std::fs::create_dir_all(s.path("p/b")).unwrap();
+    let start = std::time::Instant::now();
+    refused(
+        "-r a/../requirements.txt\n-r b/../requirements.txt\ngreetpkg\n",
+        "includes itself",
+    );
+    assert!(start.elapsed().as_secs() < 10);
+}
+
+/// A file added in a subdirectory of a local index changes what pip may
+/// read: the next prompt sees it.
+#[test]
+fn a_new_file_deep_in_a_local_index_is_seen_at_the_prompt() {
+    let s = Sandbox::new();
+    s.wheel_into("p/idx/greetpkg", "greetpkg", "1.0", &[]);
+    pip_project(
+        &s,
+        "p",
+        "packages = [\"greetpkg\"]\noptions = [\"--index-url\", \"file:idx\"]\n",
+    );
+    s.allow("p");
+    let out = s.pyenv_guix(&["export", "json"], &s.path("p"));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let state = v["PYENV_GUIX_STATE"].as_str().unwrap().to_string();
+    s.wheel_into("p/idx/greetpkg", "greetpkg", "2.0", &[]);
+    let next = s
+        .command(&["export", "json"], &s.path("p"))
+        .env("PYENV_GUIX_STATE", &state)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&next.stderr);
+    assert!(
+        err.contains("is blocked (") && err.contains("changed since it was allowed"),
+        "{err}"
+    );
+}
+
+/// Two roots whose names differ only in bytes that are not UTF-8 never
+/// share a project's own prefix.
+#[test]
+fn roots_not_in_utf8_do_not_share_a_key() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = Sandbox::new();
+    let mut keys = Vec::new();
+    for name in [&b"r\xff"[..], b"r\xfe", "r\u{fffd}".as_bytes()] {
+        let dir = s.path("").join(std::ffi::OsStr::from_bytes(name));
+        std::fs::create_dir_all(dir.join("pkg")).unwrap();
+        std::fs::write(
+            dir.join(".pyguix.toml"),
+            "[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\npackages = [\"./pkg\"]\n",
+        )
+        .unwrap();
+        let allowed = s.command(&["allow"], &dir).output().unwrap();
+        assert!(allowed.status.success());
+        let out = s.command(&["status", "--json"], &dir).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        keys.push(v["pip"]["prefix"]["key"].as_str().unwrap().to_string());
+    }
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+}

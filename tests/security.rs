@@ -492,6 +492,11 @@ fn names_and_values_a_shell_cannot_take_are_refused() {
         "precmd_functions",
         "status",
         "fish_user_paths",
+        "status_generation",
+        "BASHOPTS",
+        "ARGC",
+        "prompt",
+        "PROMPT_EOL_MARK",
         "__pyenv_guix_bin",
         "PYENV_GUIX_STATE",
     ] {
@@ -843,3 +848,29 @@ fn ctrl_c_stops_a_build(sh: Sh) {
 }
 
 per_shell!(ctrl_c_stops_a_build);
+
+/// An interpreter the project names by a relative path is covered by trust
+/// even when it is a symlink out of the project: by what it leads to.
+#[test]
+fn a_project_interpreter_symlinked_out_is_covered() {
+    let s = Sandbox::new();
+    let mark = s.path("out/ran");
+    s.write("shared/py", "#!/bin/sh\nexec /usr/bin/python3 \"$@\"\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(s.path("shared/py"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir_all(s.path("p/bin")).unwrap();
+    std::os::unix::fs::symlink(s.path("shared/py"), s.path("p/bin/python3")).unwrap();
+    s.write(
+        "p/.pyguix.toml",
+        "[python]\ninterpreter = \"bin/python3\"\n\n[pip]\npackages = [\"six\"]\n",
+    );
+    s.allow("p");
+    marking_python(&s, "shared/py", &mark);
+    let out = s.command(&["status", "p"], &s.path("")).output().unwrap();
+    assert!(!mark.exists(), "ran a changed interpreter: {}", text(&out));
+    assert!(
+        text(&out).contains("bin/python3 changed since it was allowed"),
+        "{}",
+        text(&out)
+    );
+}

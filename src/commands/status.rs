@@ -7,7 +7,6 @@ use serde_json::json;
 
 use crate::activation;
 use crate::inputs::Scan;
-use crate::interpreter::Facts;
 use crate::manifest::Project;
 use crate::materialise::{self, Materialised, Mode};
 use crate::state;
@@ -32,7 +31,9 @@ pub struct Args {
 /// One report, printed as JSON or as text.
 #[derive(Serialize)]
 struct Report {
+    #[serde(serialize_with = "lossy")]
     root: PathBuf,
+    #[serde(serialize_with = "lossy")]
     manifest: PathBuf,
     trust: &'static str,
     /// Why it is not allowed, when it is not.
@@ -50,7 +51,34 @@ struct Report {
 struct Interpreter {
     command: String,
     #[serde(flatten)]
-    facts: Option<Facts>,
+    facts: Option<FactsShown>,
+}
+
+/// The interpreter's facts as shown: paths as text.
+#[derive(Serialize)]
+struct FactsShown {
+    #[serde(serialize_with = "lossy")]
+    path: PathBuf,
+    #[serde(serialize_with = "lossy")]
+    executable: PathBuf,
+    version: String,
+    implementation: String,
+    platform: String,
+    #[serde(serialize_with = "lossy_opt")]
+    store_item: Option<PathBuf>,
+}
+
+/// JSON is text: a path that is not UTF-8 is shown with U+FFFD, as
+/// `export json` does.
+fn lossy<S: serde::Serializer>(p: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+fn lossy_opt<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => lossy(p, s),
+        None => s.serialize_none(),
+    }
 }
 
 #[derive(Serialize)]
@@ -63,7 +91,9 @@ struct Guix {
 #[derive(Serialize)]
 struct Profile {
     key: String,
+    #[serde(serialize_with = "lossy")]
     path: PathBuf,
+    #[serde(serialize_with = "lossy_opt")]
     store_path: Option<PathBuf>,
     built: bool,
     /// The recorded failure of its last build, until `reload`.
@@ -86,6 +116,7 @@ struct Pip {
 #[derive(Serialize)]
 struct Read {
     kind: &'static str,
+    #[serde(serialize_with = "lossy")]
     path: PathBuf,
     sha256: Option<String>,
     error: Option<String>,
@@ -94,9 +125,11 @@ struct Read {
 #[derive(Serialize)]
 struct Prefix {
     key: String,
+    #[serde(serialize_with = "lossy")]
     path: PathBuf,
     built: bool,
     /// The current generation, once built.
+    #[serde(serialize_with = "lossy_opt")]
     generation: Option<PathBuf>,
     /// The recorded failure of its last build, until `reload`.
     failure: Option<String>,
@@ -161,7 +194,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         active,
         interpreter: Interpreter {
             command: m.python.interpreter.clone(),
-            facts: built.facts.clone(),
+            facts: built.facts.as_ref().map(|f| FactsShown {
+                path: f.path.clone(),
+                executable: f.executable.clone(),
+                version: f.version.clone(),
+                implementation: f.implementation.clone(),
+                platform: f.platform.clone(),
+                store_item: f.store_item.clone(),
+            }),
         },
         guix: Guix {
             packages: m.guix.packages.clone(),
