@@ -2,10 +2,28 @@
 
 set -g __pyenv_guix_bin @PYENV_GUIX@
 
+# Nothing can have changed since the last check: the same directory, and no
+# watched path (the binary said which) newer than the check's mark. Builtins
+# only: most prompts start no process at all.
+function __pyenv_guix_unchanged
+    set -q __pyenv_guix_mark[1]; or return 1
+    test -f "$__pyenv_guix_mark[1]"; or return 1
+    test "$PWD" = "$__pyenv_guix_checked[1]"; or return 1
+    for __pyenv_guix_path in $__pyenv_guix_watch
+        if test "$__pyenv_guix_path" -nt "$__pyenv_guix_mark[1]"
+            return 1
+        end
+    end
+    return 0
+end
+
 function __pyenv_guix_hook --on-event fish_prompt
     # Keep $status for whatever runs after us (the prompt shows it).
     set -l __pyenv_guix_status $status
-    set -l __pyenv_guix_args export fish
+    if __pyenv_guix_unchanged
+        return $__pyenv_guix_status
+    end
+    set -l __pyenv_guix_args export fish --shell-pid $fish_pid
     # A new shell may have inherited stale variables: its first prompt re-checks.
     set -q __pyenv_guix_started; or set -a __pyenv_guix_args --first-prompt
     # A new directory since the last prompt: a build stopped with Ctrl-C is

@@ -2,12 +2,25 @@
 
 typeset -g __pyenv_guix_bin=@PYENV_GUIX@
 
-__pyenv_guix_hook() {
-  # Keep $? for whatever runs after us (the prompt shows it).
-  local __pyenv_guix_status=$?
+# Nothing can have changed since the last check: the same directory, and no
+# watched path (the binary said which) newer than the check's mark. Builtins
+# only: most prompts start no process at all.
+__pyenv_guix_unchanged() {
+  [[ -n ${__pyenv_guix_mark:-} && -f $__pyenv_guix_mark &&
+    $PWD == "${__pyenv_guix_checked:-}" ]] || return 1
+  local __pyenv_guix_path
+  for __pyenv_guix_path in "${(@)__pyenv_guix_watch}"; do
+    if [[ $__pyenv_guix_path -nt $__pyenv_guix_mark ]]; then
+      return 1
+    fi
+  done
+  return 0
+}
+
+__pyenv_guix_check() {
   local __pyenv_guix_snippet
   local -a __pyenv_guix_args
-  __pyenv_guix_args=(export zsh)
+  __pyenv_guix_args=(export zsh --shell-pid $$)
   # A new shell may have inherited stale variables: its first prompt re-checks.
   if (( ! ${+__pyenv_guix_started} )); then
     __pyenv_guix_args+=(--first-prompt)
@@ -23,6 +36,14 @@ __pyenv_guix_hook() {
     __pyenv_guix_snippet=$("$__pyenv_guix_bin" "${__pyenv_guix_args[@]}"); then
     typeset -g __pyenv_guix_started=1
     eval "$__pyenv_guix_snippet"
+  fi
+}
+
+__pyenv_guix_hook() {
+  # Keep $? for whatever runs after us (the prompt shows it).
+  local __pyenv_guix_status=$?
+  if ! __pyenv_guix_unchanged; then
+    __pyenv_guix_check
   fi
   # Under err_exit or err_return a non-zero return would end the shell or
   # the caller: $? is kept only without them.

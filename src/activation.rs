@@ -301,3 +301,46 @@ fn report(
     }
     log::debug(&format!("{} variable(s) change", changes.len()));
 }
+
+/// What a hook watches to decide with builtins alone that nothing changed:
+/// each directory from the shell's up to the project's root, or up to `/`
+/// outside a project (a new manifest changes its directory; above the root
+/// one would not count, the nearest wins), every file the state watches,
+/// and each of their directories (a file created or removed changes its
+/// directory, whatever its own time).
+pub fn watch_list(ctx: &Context, state: Option<&OsString>) -> Vec<PathBuf> {
+    let key = ctx.state_key().ok();
+    let state = state
+        .zip(key)
+        .and_then(|(raw, key)| State::decode(raw, key).ok());
+    let root = state.as_ref().and_then(|s| s.manifest.parent());
+    let mut out: Vec<PathBuf> = Vec::new();
+    for dir in ctx.dir.ancestors() {
+        out.push(dir.to_path_buf());
+        if Some(dir) == root {
+            break;
+        }
+    }
+    for (path, _) in state.iter().flat_map(|s| &s.watched) {
+        for p in [path.parent(), Some(path.as_path())].into_iter().flatten() {
+            if !out.iter().any(|o| o == p) {
+                out.push(p.to_path_buf());
+            }
+        }
+    }
+    out
+}
+
+/// The shell's marker file: the time of its last check, less two seconds,
+/// so that a change in the same clock tick as a check is still newer than
+/// the marker at the next prompt (at the cost of, at most, one more check).
+pub fn mark(ctx: &Context, shell_pid: u32) -> std::io::Result<PathBuf> {
+    let path = ctx.cache_dir.join("marks").join(shell_pid.to_string());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = std::fs::File::create(&path)?;
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(2);
+    file.set_modified(then)?;
+    Ok(path)
+}

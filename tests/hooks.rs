@@ -198,3 +198,89 @@ fn fish_sourced_twice_hooks_once_and_status_kept() {
     assert_eq!(s.dump("inside").get("P"), Some("loaded"));
     let _ = bin();
 }
+
+/// When nothing can have changed, the hook decides in the shell and starts
+/// no process; a change to a watched file, a new directory, or a new
+/// manifest above the shell starts the binary again.
+fn no_process_when_nothing_changed(sh: Sh) {
+    if !sh.available() {
+        return;
+    }
+    let s = loaded_project();
+    std::fs::create_dir_all(s.path("p/sub")).unwrap();
+    // The binary behind a wrapper that counts its runs.
+    let log = s.path("out/runs");
+    s.write(
+        "wrapper",
+        &format!(
+            "#!/bin/bash\necho \"$*\" >> {}\nexec -a \"$0\" {} \"$@\"\n",
+            quote(log.as_os_str()),
+            quote(bin().as_os_str())
+        ),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(s.path("wrapper"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let count = |name: &str| {
+        format!(
+            "grep -c export {} > \"$OUT/{name}\"",
+            quote(log.as_os_str())
+        )
+    };
+    let p = quote(s.path("p").as_os_str());
+    let lines = vec![
+        sh.hook_line_for(&s.path("wrapper")),
+        format!("cd {p}"),
+        // A check's mark is two seconds behind it (coarse file times): what
+        // changed just before, the project's own allow included, is seen
+        // once more. Then nothing runs.
+        "sleep 2.5".into(),
+        count("loaded"),
+        "true".into(),
+        "true".into(),
+        "true".into(),
+        count("quiet"),
+        "dump inside".into(),
+        "touch .pyguix.toml".into(),
+        count("touched"),
+        "sleep 2.5".into(),
+        "true".into(),
+        "true".into(),
+        count("settled"),
+        "cd sub".into(),
+        count("moved"),
+        "echo '[env]' > .pyguix.toml".into(),
+        count("new-manifest"),
+        "dump nested".into(),
+    ];
+    let out = s.interactive(sh, &s.path("home"), &s.env(), &lines);
+    let n = |name: &str| -> usize { s.read_out(name).trim().parse().unwrap() };
+    assert_eq!(s.dump("inside").get("P"), Some("loaded"), "{out}");
+    assert_eq!(
+        n("quiet"),
+        n("loaded"),
+        "prompts with nothing changed ran the binary:\n{out}"
+    );
+    assert!(
+        n("touched") > n("quiet"),
+        "a touched manifest is seen: {out}"
+    );
+    assert!(
+        n("settled") <= n("touched") + 2,
+        "{} {} {} {}: {out}",
+        n("loaded"),
+        n("quiet"),
+        n("touched"),
+        n("settled")
+    );
+    assert!(n("moved") > n("settled"), "a cd is seen: {out}");
+    assert!(
+        n("new-manifest") > n("moved"),
+        "a new manifest here is seen: {out}"
+    );
+    assert!(
+        out.contains("sub/.pyguix.toml is blocked (not allowed yet)"),
+        "the nested project was found: {out}"
+    );
+}
+
+per_shell!(no_process_when_nothing_changed);

@@ -21,6 +21,10 @@ pub struct Args {
     /// a build interrupted with Ctrl-C is tried again.
     #[arg(long)]
     entered: bool,
+    /// The hook's shell: also print what the hook watches to decide, with
+    /// no process, that nothing changed (bash, zsh, fish).
+    #[arg(long, value_name = "PID")]
+    shell_pid: Option<u32>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -31,20 +35,36 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // interrupted (the next prompt does not start it again) and print nothing.
     crate::buildlock::catch_interrupts();
     let plan = if args.first_prompt {
-        activation::plan(&ctx)?
+        Some(activation::plan(&ctx)?)
     } else {
-        match activation::plan_if_changed(&ctx)? {
-            Some(plan) => plan,
-            None => return Ok(0),
-        }
+        activation::plan_if_changed(&ctx)?
     };
     if crate::buildlock::interrupted() {
         return Ok(130);
     }
-    if plan.changes.is_empty() {
+    let changes = plan.map(|p| p.changes).unwrap_or_default();
+    let shell = shells::get(args.shell);
+    let mut snippet = if changes.is_empty() {
+        Vec::new()
+    } else {
+        shell.render(&changes)
+    };
+    if let (Some(pid), false) = (args.shell_pid, args.shell == ShellName::Json) {
+        // The state the shell has after this snippet.
+        let state = match changes.get(crate::state::VAR) {
+            Some(v) => v.clone(),
+            None => ctx.var(crate::state::VAR),
+        };
+        let watch = activation::watch_list(&ctx, state.as_ref());
+        let mark = activation::mark(&ctx, pid)?;
+        let items: Vec<&std::ffi::OsStr> = watch.iter().map(|p| p.as_os_str()).collect();
+        shell.set_hook_list(&mut snippet, "__pyenv_guix_watch", &items);
+        shell.set_hook_list(&mut snippet, "__pyenv_guix_mark", &[mark.as_os_str()]);
+        shell.set_hook_list(&mut snippet, "__pyenv_guix_checked", &[ctx.dir.as_os_str()]);
+    }
+    if snippet.is_empty() {
         return Ok(0);
     }
-    let snippet = shells::get(args.shell).render(&plan.changes);
     // One write, at the end: an interrupted run prints nothing rather than half.
     let mut out = std::io::stdout().lock();
     out.write_all(&snippet)?;

@@ -163,9 +163,22 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
 }
 
 /// Temporary files and directories an interrupted write left behind
-/// (`*.tmp`), once they are an hour old: no write takes that long.
+/// (`*.tmp`), once they are an hour old: no write takes that long; and the
+/// marks of shells not seen for a week.
 fn remove_stale_temporaries(ctx: &crate::context::Context) {
     let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    let week_ago = SystemTime::now() - Duration::from_secs(7 * 86_400);
+    if let Ok(entries) = std::fs::read_dir(ctx.cache_dir.join("marks")) {
+        for e in entries.flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < week_ago);
+            if old {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     let dirs = [
         ctx.data_dir.clone(),
         ctx.data_dir.join("trust"),

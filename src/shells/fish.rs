@@ -48,6 +48,15 @@ impl Shell for Fish {
         out.extend_from_slice(b";\n");
     }
 
+    fn set_hook_list(&self, out: &mut Vec<u8>, name: &str, items: &[&OsStr]) {
+        out.extend_from_slice(format!("set -g {name}").as_bytes());
+        for item in items {
+            out.push(b' ');
+            self.quote(out, item.as_bytes());
+        }
+        out.extend_from_slice(b";\n");
+    }
+
     fn unset(&self, out: &mut Vec<u8>, name: &str) {
         out.extend_from_slice(format!("set -e {name};\n").as_bytes());
     }

@@ -16,6 +16,18 @@ pub trait Shell {
     fn quote(&self, out: &mut Vec<u8>, value: &[u8]);
     fn set(&self, out: &mut Vec<u8>, name: &str, value: &OsStr);
     fn unset(&self, out: &mut Vec<u8>, name: &str);
+    /// A shell variable of the hook's own (not exported): a list of words.
+    fn set_hook_list(&self, out: &mut Vec<u8>, name: &str, items: &[&OsStr]) {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"=(");
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(b' ');
+            }
+            self.quote(out, std::os::unix::ffi::OsStrExt::as_bytes(*item));
+        }
+        out.extend_from_slice(b");\n");
+    }
 
     fn render(&self, changes: &Changes) -> Vec<u8> {
         let mut out = Vec::new();
