@@ -203,29 +203,95 @@ fn resolve(
             Ok((Target::Loaded { manifest, hash }, state, wanted))
         }
         Err(e) => {
-            match e.busy() {
-                // Never wait at a prompt: the prompt after it finishes loads it.
-                Some(watch) => {
-                    log::notice(&format!("{e}; this shell loads it at a later prompt"));
-                    state
-                        .watched
-                        .extend(watch.iter().map(|p| (p.clone(), Stamp::of(p))));
+            let Some(watch) = e.busy() else {
+                log::error(&e.to_string());
+                return Ok(keep_or_fail(old, state));
+            };
+            // Never wait at a prompt: the prompt after the build loads it.
+            if e.deferred() {
+                match build_in_background(ctx, &project) {
+                    Ok(log) => log::notice(&format!(
+                        "{e}: building it in the background (log: {}); this shell loads it at a later prompt",
+                        log.display()
+                    )),
+                    Err(err) => {
+                        log::error(&format!("cannot start a build in the background: {err}"))
+                    }
                 }
-                None => log::error(&e.to_string()),
+            } else {
+                log::notice(&format!("{e}; this shell loads it at a later prompt"));
             }
+            state
+                .watched
+                .extend(watch.iter().map(|p| (p.clone(), Stamp::of(p))));
             match old {
                 Some(o) if o.manifest == state.manifest && o.loaded.is_some() => {
-                    log::warn(&format!(
-                        "keeping the last good environment of {}",
-                        state.manifest.display()
-                    ));
-                    state.loaded.clone_from(&o.loaded);
-                    Ok((Target::Kept, state, Wanted::default()))
+                    Ok(keep_or_fail(old, state))
                 }
-                _ => Ok((Target::Failed, state, Wanted::default())),
+                // A first build: meanwhile what needs none ([env], [path]).
+                // Not a good environment to keep should the build fail: the
+                // state does not count it as loaded.
+                _ => {
+                    let wanted = wanted(&project, &Materialised::default());
+                    let manifest = project.manifest_path;
+                    Ok((Target::Loaded { manifest, hash }, state, wanted))
+                }
             }
         }
     }
+}
+
+/// After a failed build: the last good environment of the same project
+/// stays (with a warning); otherwise nothing is active.
+fn keep_or_fail(old: Option<&State>, mut state: State) -> (Target, State, Wanted) {
+    match old {
+        Some(o) if o.manifest == state.manifest && o.loaded.is_some() => {
+            log::warn(&format!(
+                "keeping the last good environment of {}",
+                state.manifest.display()
+            ));
+            state.loaded.clone_from(&o.loaded);
+            (Target::Kept, state, Wanted::default())
+        }
+        _ => (Target::Failed, state, Wanted::default()),
+    }
+}
+
+/// Start `pyenv-guix build` for the project, detached from the terminal
+/// (its own session: Ctrl-C at the prompt does not reach it), its output to
+/// a log under the cache. Returns the log's path.
+fn build_in_background(ctx: &Context, project: &Project) -> std::io::Result<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+    let name = crate::fsutil::hex(&sha2::Digest::finalize(sha2::Digest::chain_update(
+        sha2::Sha256::default(),
+        project.manifest_path.as_os_str().as_bytes(),
+    )));
+    let log = ctx.cache_dir.join("logs").join(format!("{name}.log"));
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let out = std::fs::File::create(&log)?;
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.arg("build")
+        .arg(&project.root)
+        .current_dir(&project.root)
+        .env_clear()
+        .envs(ctx.vars())
+        .env("PYENV_GUIX_BUILD", "foreground")
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
+    // SAFETY: setsid is async-signal-safe and the child only execs after it.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    // Not waited for: it outlives this process, and init reaps it.
+    cmd.spawn()?;
+    Ok(log)
 }
 
 fn stamps(files: impl IntoIterator<Item = PathBuf>) -> Vec<(PathBuf, Stamp)> {

@@ -20,6 +20,9 @@ pub struct How {
     /// The shell came into this directory since its last prompt: a build
     /// the user interrupted is tried again.
     pub entered: bool,
+    /// Never build here: say what needs building (`Missed::Deferred`), for
+    /// a process in the background to build it.
+    pub background: bool,
 }
 
 /// Why `Slot::once` has nothing to give.
@@ -32,6 +35,8 @@ pub enum Missed<E> {
     Busy,
     /// The lock could not be taken.
     Lock(std::io::Error),
+    /// It needs building, and this process may not (`How::background`).
+    Deferred,
 }
 
 static INTERRUPTED_NOW: AtomicBool = AtomicBool::new(false);
@@ -107,6 +112,9 @@ impl Slot {
                 }
             }
         }
+        if how.background {
+            return Err(Missed::Deferred);
+        }
         match build() {
             Ok(done) => {
                 self.clear_failure();
@@ -142,6 +150,11 @@ impl Slot {
             file.lock()?;
         }
         Ok(Some(file))
+    }
+
+    /// Whether a process is building this key now (holds its lock).
+    pub fn under_way(&self) -> bool {
+        File::open(&self.lock).is_ok_and(|f| f.try_lock_shared().is_err())
     }
 
     /// The failure record's path: watched while another shell builds.

@@ -27,6 +27,8 @@ pub enum Command {
     Reload(commands::reload::Args),
     Prefix(commands::prefix::Args),
     Rebuild(commands::rebuild::Args),
+    #[command(hide = true)]
+    Build(commands::build::Args),
     Gc(commands::gc::Args),
 }
 
@@ -42,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Reload(a) => commands::reload::run(a),
         Command::Prefix(a) => commands::prefix::run(a),
         Command::Rebuild(a) => commands::rebuild::run(a),
+        Command::Build(a) => commands::build::run(a),
         Command::Gc(a) => commands::gc::run(a),
     }
 }

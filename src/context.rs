@@ -22,6 +22,9 @@ pub struct Context {
     pub at_prompt: bool,
     /// The shell came into `dir` since its last prompt.
     pub entered: bool,
+    /// Builds happen in a process of their own, in the background: a
+    /// prompt's `export` for a shell, unless `PYENV_GUIX_BUILD=foreground`.
+    pub background: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,6 +157,7 @@ impl Context {
             state_key: std::cell::OnceCell::new(),
             at_prompt: false,
             entered: false,
+            background: false,
         })
     }
 
@@ -164,6 +168,7 @@ impl Context {
             at_prompt: self.at_prompt,
             // A command run on purpose retries what Ctrl-C stopped.
             entered: self.entered || !self.at_prompt,
+            background: self.background,
         }
     }
 
@@ -177,6 +182,7 @@ impl Context {
             state_key: self.state_key.clone(),
             at_prompt: self.at_prompt,
             entered: self.entered,
+            background: self.background,
         }
     }
 

@@ -29,6 +29,8 @@ pub enum GuixError {
     FailedBefore { key: String },
     #[error("Guix profile {key} is being built by another process")]
     Busy { key: String, watch: Vec<PathBuf> },
+    #[error("Guix profile {key} needs building")]
+    Deferred { key: String, watch: Vec<PathBuf> },
     #[error("{}: cannot read channels file: {source}", path.display())]
     Channels {
         path: PathBuf,
@@ -190,6 +192,10 @@ pub fn profile(
             Err(Missed::Busy) => {
                 let watch = vec![path.clone(), slot.failure_path().to_path_buf()];
                 return Err(GuixError::Busy { key, watch });
+            }
+            Err(Missed::Deferred) => {
+                let watch = vec![path.clone(), slot.failure_path().to_path_buf()];
+                return Err(GuixError::Deferred { key, watch });
             }
             Err(Missed::FailedBefore(_)) => return Err(GuixError::FailedBefore { key }),
             Err(Missed::Failed(e)) => return Err(e),

@@ -19,10 +19,23 @@ impl MaterialiseError {
     /// says that it finished.
     pub fn busy(&self) -> Option<&[PathBuf]> {
         match self {
-            MaterialiseError::Build(BuildError::Busy { watch, .. })
-            | MaterialiseError::Guix(GuixError::Busy { watch, .. }) => Some(watch),
+            MaterialiseError::Build(
+                BuildError::Busy { watch, .. } | BuildError::Deferred { watch, .. },
+            )
+            | MaterialiseError::Guix(
+                GuixError::Busy { watch, .. } | GuixError::Deferred { watch, .. },
+            ) => Some(watch),
             _ => None,
         }
+    }
+
+    /// Something needs building, and no process is building it yet.
+    pub fn deferred(&self) -> bool {
+        matches!(
+            self,
+            MaterialiseError::Build(BuildError::Deferred { .. })
+                | MaterialiseError::Guix(GuixError::Deferred { .. })
+        )
     }
 }
 

@@ -33,6 +33,8 @@ pub enum BuildError {
     FailedBefore { key: String, message: String },
     #[error("prefix {key} is being built by another process")]
     Busy { key: String, watch: Vec<PathBuf> },
+    #[error("prefix {key} needs building")]
+    Deferred { key: String, watch: Vec<PathBuf> },
     /// An input could not be read, or changed while it was copied: not
     /// the key's fault, so not recorded against it.
     #[error("{0}")]
@@ -303,6 +305,10 @@ pub fn ensure(
         Err(Missed::Busy) => {
             let watch = vec![link.clone(), slot.failure_path().to_path_buf()];
             Err(BuildError::Busy { key, watch })
+        }
+        Err(Missed::Deferred) => {
+            let watch = vec![link.clone(), slot.failure_path().to_path_buf()];
+            Err(BuildError::Deferred { key, watch })
         }
         Err(Missed::FailedBefore(message)) => Err(BuildError::FailedBefore { key, message }),
         Err(Missed::Failed(e)) => Err(e),

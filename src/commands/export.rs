@@ -31,6 +31,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut ctx = super::context()?;
     ctx.at_prompt = true;
     ctx.entered = args.entered;
+    // A shell's prompt never waits for a build; an editor (json) does.
+    ctx.background = args.shell != ShellName::Json
+        && ctx
+            .var("PYENV_GUIX_BUILD")
+            .is_none_or(|v| v != "foreground");
     // Ctrl-C stops a build without killing us: we record that it was
     // interrupted (the next prompt does not start it again) and print nothing.
     crate::buildlock::catch_interrupts();

@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub mod allow;
+pub mod build;
 pub mod deny;
 pub mod exec;
 pub mod export;

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::activation;
+use crate::buildlock::Slot;
 use crate::inputs::Scan;
 use crate::manifest::Project;
 use crate::materialise::{self, Materialised, Mode};
@@ -96,6 +97,8 @@ struct Profile {
     #[serde(serialize_with = "lossy_opt")]
     store_path: Option<PathBuf>,
     built: bool,
+    /// A process is building it now.
+    building: bool,
     /// The recorded failure of its last build, until `reload`.
     failure: Option<String>,
 }
@@ -128,6 +131,8 @@ struct Prefix {
     #[serde(serialize_with = "lossy")]
     path: PathBuf,
     built: bool,
+    /// A process is building it now.
+    building: bool,
     /// The current generation, once built.
     #[serde(serialize_with = "lossy_opt")]
     generation: Option<PathBuf>,
@@ -211,6 +216,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 path: p.path.clone(),
                 store_path: p.store_path.clone(),
                 built: p.store_path.is_some(),
+                building: Slot::new(&ctx.cache_dir.join("profiles"), &p.key).under_way(),
                 failure: failure(&ctx.cache_dir.join("profiles"), &p.key),
             }),
         },
@@ -234,6 +240,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 key: p.key.clone(),
                 path: p.path.clone(),
                 built: p.built.is_some(),
+                building: Slot::new(&ctx.cache_dir.join("prefixes"), &p.key).under_way(),
                 generation: p.built.as_ref().map(|(g, _)| g.clone()),
                 failure: failure(&ctx.cache_dir.join("prefixes"), &p.key),
                 damage: p
@@ -280,7 +287,7 @@ fn last_line(text: &str) -> String {
 }
 
 fn failure(dir: &std::path::Path, key: &str) -> Option<String> {
-    crate::buildlock::Slot::new(dir, key).failed_before()
+    Slot::new(dir, key).failed_before()
 }
 
 fn print(text: &str) {
@@ -335,6 +342,9 @@ impl Report {
             );
             if let Some(store) = &p.store_path {
                 line("  store path", store.display().to_string());
+            }
+            if p.building {
+                line("  building", "now, in another process".to_string());
             }
             if let Some(f) = &p.failure {
                 line("  failed", last_line(f));

@@ -145,6 +145,9 @@ impl Sandbox {
             ("PYENV_GUIX_DATA_DIR", self.path("data").into()),
             ("PYENV_GUIX_CACHE_DIR", self.path("cache").into()),
             ("OUT", self.path("out").into()),
+            // Builds in the foreground, as scripts see them; the tests of
+            // background builds remove this.
+            ("PYENV_GUIX_BUILD", "foreground".into()),
             // No machine here has Guix: the stand-in answers for it.
             ("PYENV_GUIX_GUIX", stand_in().into()),
             ("GUIX_STAND_IN_STORE", self.path("gnu/store").into()),

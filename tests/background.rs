@@ -1,0 +1,108 @@
+//! Builds never hold the prompt: entering a project whose prefix is not
+//! built starts its build in the background and gives the prompt back at
+//! once, with what needs no build; the prompt after the build loads it; a
+//! failed build says so once. Real shells, real pip.
+
+mod support;
+
+use std::ffi::OsString;
+
+use support::{Sandbox, Sh, quote};
+
+fn background_build(sh: Sh) {
+    if !sh.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    let stall = s.path("stall");
+    // pip stalls while `stall` exists.
+    let python = s.python_running(
+        "slow",
+        &format!(
+            "import os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv) and [time.sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)]",
+            stall.display().to_string()
+        ),
+    );
+    let manifest = |packages: &str| {
+        format!(
+            "[python]\ninterpreter = {:?}\n\n[pip]\npackages = [{packages}]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n\n[env]\nA = \"1\"\n",
+            python.display().to_string(),
+            wheels.display().to_string()
+        )
+    };
+    s.write("p/.pyguix.toml", &manifest("\"greetpkg\""));
+    s.allow("p");
+    s.write("bad/.pyguix.toml", &manifest("\"nosuchpkg\""));
+    s.allow("bad");
+    std::fs::write(&stall, "").unwrap();
+    // Waits, outside the shell's own syntax, for a file to appear.
+    let prefixes = s.path("cache/prefixes");
+    s.write(
+        "wait-for",
+        "#!/bin/sh\ni=0\nwhile [ -z \"$(find \"$1\" -maxdepth 1 -name \"$2\" 2>/dev/null)\" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\nsleep 0.3\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(s.path("wait-for"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let wait = |pattern: &str| {
+        format!(
+            "{} {} '{pattern}'",
+            quote(s.path("wait-for").as_os_str()),
+            quote(prefixes.as_os_str())
+        )
+    };
+    let mut env: Vec<(OsString, OsString)> = s.env();
+    env.retain(|(k, _)| k != "PYENV_GUIX_BUILD");
+    let lines = vec![
+        sh.hook_line(),
+        format!("cd {}", quote(s.path("p").as_os_str())),
+        // The prompt came back while pip still runs.
+        "dump building".into(),
+        format!(
+            "{} status --json > \"$OUT/status\"",
+            quote(support::bin().as_os_str())
+        ),
+        format!("rm {}", quote(stall.as_os_str())),
+        wait("*[0-9a-f]"),
+        "true".into(),
+        "dump built".into(),
+        format!("cd {}", quote(s.path("bad").as_os_str())),
+        wait("*.failed"),
+        "true".into(),
+        "true".into(),
+        "dump failed".into(),
+    ];
+    let out = s.interactive(sh, &s.path("home"), &env, &lines);
+    let building = s.dump("building");
+    assert_eq!(building.get("A"), Some("1"), "what needs no build: {out}");
+    assert_eq!(building.get("PYENV_GUIX_PREFIX"), None, "{out}");
+    assert!(
+        out.contains("building it in the background (log: "),
+        "{out}"
+    );
+    let status: serde_json::Value = serde_json::from_str(&s.read_out("status")).unwrap();
+    assert_eq!(status["pip"]["prefix"]["building"], true, "{status}");
+    let built = s.dump("built");
+    assert!(
+        built.get("PYENV_GUIX_PREFIX").is_some(),
+        "loaded at a later prompt: {out}"
+    );
+    assert_eq!(built.get("A"), Some("1"));
+    // The failure is said once, with pip's own words, and nothing of the
+    // failed project is active.
+    assert_eq!(
+        out.matches("No matching distribution found for nosuchpkg")
+            .count(),
+        1,
+        "{out}"
+    );
+    let failed = s.dump("failed");
+    assert_eq!(failed.get("PYENV_GUIX_PREFIX"), None, "{out}");
+    assert_eq!(
+        failed.get("A"),
+        None,
+        "a first build that fails activates nothing: {out}"
+    );
+}
+
+per_shell!(background_build);
