@@ -12,24 +12,8 @@ source bench/common.sh
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export HOME=$work/home XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data XDG_CACHE_HOME=$work/cache
-export PYENV_GUIX_DATA_DIR=$work/pg-data PYENV_GUIX_CACHE_DIR=$work/pg-cache
-mkdir -p "$HOME" "$work/none" "$work/project/bin"
-# The same project for both tools: one variable, one PATH entry.
-cat >"$work/project/.pyguix.toml" <<'TOML'
-[env]
-APP_MODE = "development"
-
-[path]
-PATH = ["bin"]
-TOML
-cat >"$work/project/.envrc" <<'RC'
-export APP_MODE=development
-PATH_add bin
-RC
-direnv allow "$work/project" 2>/dev/null
-"$pg" allow "$work/project" 2>/dev/null
-export PYENV_GUIX_LOG=quiet DIRENV_LOG_FORMAT=''
+mkdir -p "$work/none"
+equivalent_project
 
 runs=${RUNS:-500}
 bench() { # name, then the directory to run in
