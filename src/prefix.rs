@@ -25,8 +25,13 @@ const KEEP_LINES: usize = 40;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("pip failed to build prefix {key} ({status}); its output is above")]
-    Pip { key: String, status: String },
+    #[error("pip failed to build prefix {key} ({status}){detail}")]
+    Pip {
+        key: String,
+        status: String,
+        /// Where pip's words are: above, or (quiet) their last lines.
+        detail: String,
+    },
     #[error(
         "the build of prefix {key} failed before; run 'pyenv-guix reload' to retry:\n{message}"
     )]
@@ -278,6 +283,12 @@ pub fn ensure(
                     BuildError::Pip {
                         key: key.clone(),
                         status,
+                        detail: if log::level() >= log::Level::Info {
+                            "; its output is above".to_string()
+                        } else {
+                            let lines: Vec<&str> = tail.lines().collect();
+                            format!(":\n{}", lines[lines.len().saturating_sub(8)..].join("\n"))
+                        },
                     },
                     Some(tail),
                 ),
@@ -541,9 +552,14 @@ fn run(cmd: &mut Command, env: &[(OsString, OsString)]) -> Result<(), Failure> {
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut tail: Vec<String> = Vec::new();
     let mut err = std::io::stderr();
+    // pip's lines are the progress (PYENV_GUIX_LOG=quiet hides them; a
+    // failure still shows their end).
+    let show = log::level() >= log::Level::Info;
     for line in BufReader::new(reader).split(b'\n').map_while(Result::ok) {
-        let _ = err.write_all(&line);
-        let _ = err.write_all(b"\n");
+        if show {
+            let _ = err.write_all(&line);
+            let _ = err.write_all(b"\n");
+        }
         tail.push(String::from_utf8_lossy(&line).into_owned());
         if tail.len() > KEEP_LINES {
             tail.remove(0);

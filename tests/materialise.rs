@@ -517,3 +517,46 @@ fn declared_interpreter_without_pip_fallbacks() {
     ));
     assert_eq!(env.get("PATH"), Some("/usr/local/bin:/usr/bin:/bin"));
 }
+
+/// pip's lines are the build's progress; PYENV_GUIX_LOG=quiet hides them,
+/// and a failure then shows their last lines in its message.
+#[test]
+fn quiet_builds_show_only_failures() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    allowed(
+        &s,
+        "ok",
+        debian_python(),
+        "prefix",
+        &["greetpkg==1.0"],
+        &wheels,
+    );
+    allowed(
+        &s,
+        "bad",
+        debian_python(),
+        "prefix",
+        &["nosuchpkg"],
+        &wheels,
+    );
+    let run = |project: &str, log: &str| {
+        s.command(&["prefix", project], &s.path(""))
+            .env("PYENV_GUIX_LOG", log)
+            .output()
+            .unwrap()
+    };
+    let quiet = run("ok", "quiet");
+    let err = String::from_utf8_lossy(&quiet.stderr);
+    assert!(quiet.status.success(), "{err}");
+    assert!(!err.contains("Successfully installed"), "{err}");
+    let failed = run("bad", "quiet");
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success());
+    assert!(err.contains("pip failed to build prefix"), "{err}");
+    assert!(
+        err.contains("No matching distribution found for nosuchpkg"),
+        "{err}"
+    );
+    assert_eq!(err.matches("No matching distribution").count(), 1, "{err}");
+}
