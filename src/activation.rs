@@ -205,11 +205,11 @@ fn resolve(
         Err(e) => {
             let Some(watch) = e.busy() else {
                 log::error(&e.to_string());
-                return Ok(keep_or_fail(old, state));
+                return Ok(keep_or_fail(old, state, true));
             };
             // Never wait at a prompt: the prompt after the build loads it.
             if e.deferred() {
-                match build_in_background(ctx, &project) {
+                match build_in_background(ctx, &project, &watch[0]) {
                     Ok(log) => log::notice(&format!(
                         "{e}: building it in the background (log: {}); this shell loads it at a later prompt",
                         log.display()
@@ -225,8 +225,9 @@ fn resolve(
                 .watched
                 .extend(watch.iter().map(|p| (p.clone(), Stamp::of(p))));
             match old {
+                // Nothing failed: the last good environment stays, unsaid.
                 Some(o) if o.manifest == state.manifest && o.loaded.is_some() => {
-                    Ok(keep_or_fail(old, state))
+                    Ok(keep_or_fail(old, state, false))
                 }
                 // A first build: meanwhile what needs none ([env], [path]).
                 // Not a good environment to keep should the build fail: the
@@ -241,15 +242,18 @@ fn resolve(
     }
 }
 
-/// After a failed build: the last good environment of the same project
-/// stays (with a warning); otherwise nothing is active.
-fn keep_or_fail(old: Option<&State>, mut state: State) -> (Target, State, Wanted) {
+/// While a build is missing: the last good environment of the same
+/// project stays (with a warning when `failed`); otherwise nothing is
+/// active.
+fn keep_or_fail(old: Option<&State>, mut state: State, failed: bool) -> (Target, State, Wanted) {
     match old {
         Some(o) if o.manifest == state.manifest && o.loaded.is_some() => {
-            log::warn(&format!(
-                "keeping the last good environment of {}",
-                state.manifest.display()
-            ));
+            if failed {
+                log::warn(&format!(
+                    "keeping the last good environment of {}",
+                    state.manifest.display()
+                ));
+            }
             state.loaded.clone_from(&o.loaded);
             (Target::Kept, state, Wanted::default())
         }
@@ -259,14 +263,16 @@ fn keep_or_fail(old: Option<&State>, mut state: State) -> (Target, State, Wanted
 
 /// Start `pyenv-guix build` for the project, detached from the terminal
 /// (its own session: Ctrl-C at the prompt does not reach it), its output to
-/// a log under the cache. Returns the log's path.
-fn build_in_background(ctx: &Context, project: &Project) -> std::io::Result<PathBuf> {
-    use std::os::unix::ffi::OsStrExt;
+/// a log under the cache named by the key of `built`, the first thing it
+/// builds. Returns the log's path.
+fn build_in_background(
+    ctx: &Context,
+    project: &Project,
+    built: &std::path::Path,
+) -> std::io::Result<PathBuf> {
     use std::os::unix::process::CommandExt;
-    let name = crate::fsutil::hex(&sha2::Digest::finalize(sha2::Digest::chain_update(
-        sha2::Sha256::default(),
-        project.manifest_path.as_os_str().as_bytes(),
-    )));
+    // Named as what it builds (the prefix's or profile's key).
+    let name = built.file_name().unwrap_or_default().to_string_lossy();
     let log = ctx.cache_dir.join("logs").join(format!("{name}.log"));
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir)?;

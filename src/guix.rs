@@ -25,9 +25,9 @@ pub enum GuixError {
     NotInstalled { manifest: PathBuf, command: String },
     #[error("guix failed to build profile {key} ({status}); its output is above")]
     Failed { key: String, status: String },
-    #[error("the build of Guix profile {key} failed before; run 'pyenv-guix reload' to retry")]
+    #[error("the build of Guix profile {key} failed (run 'pyenv-guix reload' to retry)")]
     FailedBefore { key: String },
-    #[error("Guix profile {key} is being built by another process")]
+    #[error("Guix profile {key} is being built")]
     Busy { key: String, watch: Vec<PathBuf> },
     #[error("Guix profile {key} needs building")]
     Deferred { key: String, watch: Vec<PathBuf> },

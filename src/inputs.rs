@@ -100,6 +100,8 @@ pub struct Scan {
     problems: Vec<String>,
     /// Bytes of requirements files read so far.
     text_read: u64,
+    /// The requirements file being read, for messages.
+    reading: Option<PathBuf>,
 }
 
 impl Scan {
@@ -407,6 +409,7 @@ impl Scan {
             return i;
         }
         let mut lines = Vec::new();
+        let outer = self.reading.replace(path.clone());
         for line in logical_lines(&text) {
             let words = if line.starts_with('-') {
                 match shell_words::split(&line) {
@@ -433,6 +436,7 @@ impl Scan {
             };
             lines.push(words);
         }
+        self.reading = outer;
         let mut h = Sha256::new();
         let input = Input {
             lines,
@@ -468,7 +472,11 @@ impl Scan {
         if word.starts_with('-')
             && let Err(why) = check_option(word)
         {
-            self.problems.push(format!("{}: {why}", dir.display()));
+            let source = self
+                .reading
+                .clone()
+                .unwrap_or_else(|| dir.join(".pyguix.toml"));
+            self.problems.push(format!("{}: {why}", source.display()));
         }
         let Some((flag, value)) = split_option(word, rest) else {
             if word.starts_with('-') {

@@ -47,7 +47,7 @@ pub enum MaterialiseError {
     Build(#[from] BuildError),
     #[error(transparent)]
     Guix(#[from] GuixError),
-    #[error("cannot read what pip would read: {0}")]
+    #[error("{0}")]
     Input(String),
 }
 

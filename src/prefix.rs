@@ -32,11 +32,9 @@ pub enum BuildError {
         /// Where pip's words are: above, or (quiet) their last lines.
         detail: String,
     },
-    #[error(
-        "the build of prefix {key} failed before; run 'pyenv-guix reload' to retry:\n{message}"
-    )]
+    #[error("the build of prefix {key} failed (run 'pyenv-guix reload' to retry):\n{message}")]
     FailedBefore { key: String, message: String },
-    #[error("prefix {key} is being built by another process")]
+    #[error("prefix {key} is being built")]
     Busy { key: String, watch: Vec<PathBuf> },
     #[error("prefix {key} needs building")]
     Deferred { key: String, watch: Vec<PathBuf> },
@@ -147,7 +145,8 @@ impl Layout {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let mut problems: Vec<String> = self.changed().into_iter().collect();
-        for dist in &self.dists {
+        // A distribution gone altogether is said by `changed` above.
+        for dist in self.dists.iter().filter(|d| d.is_dir()) {
             let Some(site) = dist.parent() else { continue };
             let Ok(record) = std::fs::read_to_string(dist.join("RECORD")) else {
                 problems.push(format!("{}: no RECORD", dist.display()));

@@ -353,7 +353,7 @@ fn failures_are_said_once_and_keep_the_last_good_environment() {
         let err = String::from_utf8_lossy(&again.stderr);
         assert!(!again.status.success());
         assert!(
-            err.contains("failed before; run 'pyenv-guix reload' to retry"),
+            err.contains("failed (run 'pyenv-guix reload' to retry)"),
             "{err}"
         );
         assert!(!err.contains("building prefix"), "{err}");

@@ -3,10 +3,13 @@ use crate::{log, trust};
 
 /// Trust a project's manifest as it is now
 ///
-/// Trust covers the manifest's exact bytes and every file it names
-/// (requirements files, the channels file). Any later change to any of them
-/// blocks the project again until you allow it again. A manifest with
-/// errors is not trusted: they are shown with file, line and column.
+/// Trust covers the manifest's exact bytes and everything that can act for
+/// it: every file pip will read (requirements and constraints files,
+/// followed), local wheels and find-links directories, the channels file,
+/// an interpreter in the project. Any later change to any of them blocks
+/// the project again until you allow it again. A manifest with errors, or
+/// whose files can't be used (missing, not followed, refused options), is
+/// not trusted: the errors are shown.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -17,6 +20,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
     let (project, record) = args.project.load(&ctx)?;
     let scan = Scan::new(&project);
+    if let Some(problem) = scan.problem() {
+        anyhow::bail!("{problem}");
+    }
     trust::allow(&record, &project, &scan)?;
     log::info(&format!("allowed {}", project.manifest_path.display()));
     Ok(0)

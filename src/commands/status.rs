@@ -377,6 +377,9 @@ impl Report {
             if let Some(g) = &p.generation {
                 line("  generation", g.display().to_string());
             }
+            if p.building {
+                line("  building", "now, in another process".to_string());
+            }
             if let Some(f) = &p.failure {
                 line(
                     "  failed",
