@@ -348,7 +348,14 @@ fn report(
         Target::Loaded { manifest, hash } => Some((manifest.as_path(), hash.as_str())),
         _ => None,
     };
-    if was.is_some() && was != now {
+    // A first build's partial environment ([env], [path]) is not counted as
+    // loaded, but leaving it is unloading all the same.
+    let partial = old
+        .as_ref()
+        .filter(|s| s.loaded.is_none() && !s.records.is_empty())
+        .map(|s| s.manifest.as_path());
+    let left_partial = partial.is_some() && partial != now.map(|(m, _)| m);
+    if (was.is_some() && was != now) || left_partial {
         log::info("unloading");
     }
     if let Some((manifest, _)) = now {

@@ -67,6 +67,9 @@ fn background_build(sh: Sh) {
         "true".into(),
         "dump built".into(),
         format!("cd {}", quote(s.path("bad").as_os_str())),
+        // Left while its first build runs: unloading is said.
+        "cd ..".into(),
+        format!("cd {}", quote(s.path("bad").as_os_str())),
         wait("*.failed"),
         "true".into(),
         "true".into(),
@@ -82,6 +85,7 @@ fn background_build(sh: Sh) {
     );
     let status: serde_json::Value = serde_json::from_str(&s.read_out("status")).unwrap();
     assert_eq!(status["pip"]["prefix"]["building"], true, "{status}");
+    assert!(out.matches("pyenv-guix: unloading").count() >= 2, "{out}");
     let built = s.dump("built");
     assert!(
         built.get("PYENV_GUIX_PREFIX").is_some(),
