@@ -32,6 +32,26 @@ pub struct Plan {
     pub target: Target,
     /// Every variable to change, `PYENV_GUIX_STATE` included.
     pub changes: Changes,
+    /// The state the shell carries once the changes are made.
+    pub state: Option<State>,
+}
+
+/// What the prompt's quick check found.
+pub enum Check {
+    /// Nothing can have changed; the state the shell carries (read once).
+    Unchanged(Option<State>),
+    Changed(Plan),
+}
+
+impl Check {
+    /// The variables to change (none when unchanged), and the state the
+    /// shell carries after them.
+    pub fn into_parts(self) -> (Changes, Option<State>) {
+        match self {
+            Check::Unchanged(state) => (Changes::new(), state),
+            Check::Changed(plan) => (plan.changes, plan.state),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +73,7 @@ type Decoded = Option<Result<State, state::Corrupt>>;
 /// watched file changed). That check only `stat`s and decodes the state: no
 /// parsing, no hashing, no process. The manifest is found and the state
 /// decoded once, for the check and for the plan.
-pub fn plan_if_changed(ctx: &Context) -> Result<Option<Plan>, ActivationError> {
+pub fn plan_if_changed(ctx: &Context) -> Result<Check, ActivationError> {
     let found = manifest::find(&ctx.dir);
     let decoded = state::current(ctx);
     let unchanged = match (&decoded, &found) {
@@ -62,9 +82,9 @@ pub fn plan_if_changed(ctx: &Context) -> Result<Option<Plan>, ActivationError> {
         _ => false,
     };
     if unchanged {
-        return Ok(None);
+        return Ok(Check::Unchanged(decoded.and_then(Result::ok)));
     }
-    plan_from(ctx, found, decoded).map(Some)
+    plan_from(ctx, found, decoded).map(Check::Changed)
 }
 
 /// Work out everything: find, trust, and diff against what is active now.
@@ -106,18 +126,25 @@ fn plan_from(
         }
     };
 
-    let new_state = match new_state {
-        Some(mut s) => {
-            s.records = records;
+    let new_state = new_state.map(|mut s| {
+        s.records = records;
+        s
+    });
+    let encoded = match &new_state {
+        Some(s) => {
             let key = ctx.state_key().map_err(ActivationError::Key)?;
             Some(s.encode(key)?)
         }
         None => None,
     };
-    if current(state::VAR) != new_state {
-        changes.insert(state::VAR.to_string(), new_state);
+    if current(state::VAR) != encoded {
+        changes.insert(state::VAR.to_string(), encoded);
     }
-    Ok(Plan { target, changes })
+    Ok(Plan {
+        target,
+        changes,
+        state: new_state,
+    })
 }
 
 /// The PATH the user had before any project changed it: where the
@@ -387,12 +414,8 @@ fn report(
 /// one would not count, the nearest wins), every file the state watches,
 /// and each of their directories (a file created or removed changes its
 /// directory, whatever its own time).
-pub fn watch_list(ctx: &Context, state: Option<&OsString>) -> Vec<PathBuf> {
-    let key = ctx.state_key().ok();
-    let state = state
-        .zip(key)
-        .and_then(|(raw, key)| State::decode(raw, key).ok());
-    let root = state.as_ref().and_then(|s| s.manifest.parent());
+pub fn watch_list(ctx: &Context, state: Option<&State>) -> Vec<PathBuf> {
+    let root = state.and_then(|s| s.manifest.parent());
     let mut out: Vec<PathBuf> = Vec::new();
     for dir in ctx.dir.ancestors() {
         out.push(dir.to_path_buf());

@@ -1,5 +1,4 @@
-use crate::activation;
-use crate::materialise::{self, Mode};
+use crate::materialise::Mode;
 
 /// Build what the project needs (the hook starts this in the background)
 ///
@@ -13,10 +12,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let ctx = super::context()?;
-    let (project, scan) = args.project.load_allowed(&ctx)?;
-    let user_path = activation::user_path(&ctx);
-    materialise::materialise(&ctx, &project, &scan, user_path.as_deref(), Mode::Build)?;
+    args.project.materialise(&super::context()?, Mode::Build)?;
     crate::log::info("built");
     Ok(0)
 }

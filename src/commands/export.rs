@@ -39,15 +39,15 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // Ctrl-C stops a build without killing us: we record that it was
     // interrupted (the next prompt does not start it again) and print nothing.
     crate::buildlock::catch_interrupts();
-    let plan = if args.first_prompt {
-        Some(activation::plan(&ctx)?)
+    let check = if args.first_prompt {
+        activation::Check::Changed(activation::plan(&ctx)?)
     } else {
         activation::plan_if_changed(&ctx)?
     };
+    let (changes, state) = check.into_parts();
     if crate::buildlock::interrupted() {
         return Ok(130);
     }
-    let changes = plan.map(|p| p.changes).unwrap_or_default();
     let shell = shells::get(args.shell);
     let mut snippet = if changes.is_empty() {
         Vec::new()
@@ -55,11 +55,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         shell.render(&changes)
     };
     if let (Some(pid), false) = (args.shell_pid, args.shell == ShellName::Json) {
-        // The state the shell has after this snippet.
-        let state = match changes.get(crate::state::VAR) {
-            Some(v) => v.clone(),
-            None => ctx.var(crate::state::VAR),
-        };
+        // What the hook watches, from the state the shell has after this
+        // snippet (read or made once, above).
         let watch = activation::watch_list(&ctx, state.as_ref());
         let mark = activation::mark(&ctx, pid)?;
         let items: Vec<&std::ffi::OsStr> = watch.iter().map(|p| p.as_os_str()).collect();

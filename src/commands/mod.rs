@@ -45,6 +45,20 @@ impl ProjectPath {
         }
     }
 
+    /// Build (or look at) what the allowed project needs, with the PATH the
+    /// user had before any project: `build`, `rebuild` and `prefix`.
+    pub fn materialise(
+        &self,
+        ctx: &Context,
+        mode: crate::materialise::Mode,
+    ) -> anyhow::Result<(crate::manifest::Project, crate::materialise::Materialised)> {
+        let (project, scan) = self.load_allowed(ctx)?;
+        let user_path = crate::activation::user_path(ctx);
+        let built =
+            crate::materialise::materialise(ctx, &project, &scan, user_path.as_deref(), mode)?;
+        Ok((project, built))
+    }
+
     /// The project, and where its trust record lives.
     pub fn load(&self, ctx: &Context) -> anyhow::Result<(crate::manifest::Project, PathBuf)> {
         let found = self.manifest(ctx)?;

@@ -1,5 +1,4 @@
-use crate::activation;
-use crate::materialise::{self, Mode};
+use crate::materialise::Mode;
 
 /// Build the project's prefix and Guix profile again, replacing them atomically
 ///
@@ -14,11 +13,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let ctx = super::context()?;
-    let (project, scan) = args.project.load_allowed(&ctx)?;
-    let user_path = activation::user_path(&ctx);
-    let built =
-        materialise::materialise(&ctx, &project, &scan, user_path.as_deref(), Mode::Rebuild)?;
+    let (_, built) = args
+        .project
+        .materialise(&super::context()?, Mode::Rebuild)?;
     if let Some((generation, _)) = built.prefix.and_then(|p| p.built) {
         println!("{}", generation.display());
     }
