@@ -102,6 +102,8 @@ pub struct Scan {
     text_read: u64,
     /// The requirements file being read, for messages.
     reading: Option<PathBuf>,
+    /// Each option flag given, and whether a requirements file gave it.
+    flags: std::collections::BTreeSet<(bool, String)>,
 }
 
 impl Scan {
@@ -142,6 +144,29 @@ impl Scan {
             s.requirements.push(i);
         }
         s
+    }
+
+    fn note_flag(&mut self, word: &str) {
+        let flag = match word.strip_prefix("--") {
+            Some(long) => &word[..2 + long.find('=').unwrap_or(long.len())],
+            None => word.get(..2).unwrap_or(word),
+        };
+        let in_file = self.reading.is_some();
+        self.flags.insert((in_file, flag.to_string()));
+    }
+
+    /// Why uv cannot install these inputs as pip would, if it cannot: an
+    /// option it does not take, or one it would ignore in a requirements
+    /// file (it warns and goes on without it).
+    pub fn uv_cannot(&self) -> Option<String> {
+        self.flags.iter().find_map(|(in_file, flag)| {
+            let (known, place) = if *in_file {
+                (UV_FILE_OPTIONS, "in a requirements file")
+            } else {
+                (UV_OPTIONS, "in [pip].options")
+            };
+            (!known.contains(&flag.as_str())).then(|| format!("uv does not take `{flag}` {place}"))
+        })
     }
 
     /// The first input that could not be read, and why.
@@ -431,6 +456,11 @@ impl Scan {
                     None => (line.as_str(), None),
                 };
                 let mut out = vec![self.requirement(req.trim(), root)];
+                for word in opts.iter().flat_map(|o| o.split_whitespace()) {
+                    if word.starts_with('-') {
+                        self.note_flag(word);
+                    }
+                }
                 out.extend(opts.map(|o| Word::Lit(o.to_string())));
                 out
             };
@@ -469,6 +499,9 @@ impl Scan {
                 s.to_string()
             })
         };
+        if word.starts_with('-') {
+            self.note_flag(word);
+        }
         if word.starts_with('-')
             && let Err(why) = check_option(word)
         {
@@ -677,6 +710,68 @@ const KNOWN_OPTIONS: &[&str] = &[
     "--isolated",
     "--debug",
     "--resume-retries",
+];
+
+/// The options of pip's that `uv pip install` takes on its command line
+/// with the same meaning (checked against uv 0.13).
+const UV_OPTIONS: &[&str] = &[
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-e",
+    "--editable",
+    "-f",
+    "--find-links",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "--no-index",
+    "--no-deps",
+    "--pre",
+    "-U",
+    "--upgrade",
+    "--force-reinstall",
+    "--no-build-isolation",
+    "-C",
+    "--config-settings",
+    "--no-binary",
+    "--only-binary",
+    "--require-hashes",
+    "--python-version",
+    "--compile",
+    "--no-compile",
+    "--break-system-packages",
+    "--keyring-provider",
+    "--cert",
+    "--trusted-host",
+    "-q",
+    "--quiet",
+    "-v",
+    "--verbose",
+    "--no-cache-dir",
+    "--disable-pip-version-check",
+    "--no-color",
+];
+
+/// The options uv reads in a requirements file; it ignores others there.
+const UV_FILE_OPTIONS: &[&str] = &[
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-e",
+    "--editable",
+    "-f",
+    "--find-links",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "--no-index",
+    "--no-binary",
+    "--only-binary",
+    "--require-hashes",
+    "--hash",
 ];
 
 /// Whether pip may be given `word`, an option as written in `[pip].options`

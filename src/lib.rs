@@ -10,6 +10,7 @@ pub mod envdiff;
 pub mod fsutil;
 pub mod guix;
 pub mod inputs;
+pub mod installer;
 pub mod interpreter;
 pub mod log;
 pub mod manifest;

@@ -259,6 +259,19 @@ pub struct Pip {
     pub options: Vec<Spanned<String>>,
     #[serde(default, rename = "system-site-packages")]
     pub system_site_packages: bool,
+    /// Which program installs: pip, uv, or uv when the user has it.
+    #[serde(default)]
+    pub installer: Installer,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Installer {
+    /// uv when it is on the PATH the user had before the project, else pip.
+    #[default]
+    Auto,
+    Pip,
+    Uv,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -543,7 +556,7 @@ mod tests {
     fn unknown_key_names_line_and_column() {
         assert_eq!(
             err("[pip]\nmode = \"venv\"\n  pakages = []\n"),
-            "/p/.pyguix.toml:3:3: unknown field `pakages`, expected one of `packages`, `editable`, `requirements`, `mode`, `options`, `system-site-packages`"
+            "/p/.pyguix.toml:3:3: unknown field `pakages`, expected one of `packages`, `editable`, `requirements`, `mode`, `options`, `system-site-packages`, `installer`"
         );
     }
 

@@ -9,6 +9,7 @@ use crate::context::Context;
 use crate::envdiff::Wanted;
 use crate::guix::{self, GuixError, Profile};
 use crate::inputs::Scan;
+use crate::installer::{self, InstallerError};
 use crate::interpreter::{self, Facts, InterpreterError};
 use crate::log;
 use crate::manifest::{PipMode, Project};
@@ -43,6 +44,8 @@ impl MaterialiseError {
 pub enum MaterialiseError {
     #[error(transparent)]
     Interpreter(#[from] InterpreterError),
+    #[error(transparent)]
+    Installer(#[from] InstallerError),
     #[error(transparent)]
     Build(#[from] BuildError),
     #[error(transparent)]
@@ -139,12 +142,14 @@ fn look_or_build(
         out.facts = Some(facts);
         return Ok(out);
     }
+    let installer = installer::choose(ctx, &project.manifest.pip, scan, base_path, &project.root)?;
     let inputs = Inputs {
         facts: &facts,
         profile: out.profile.as_ref().and_then(|p| p.store_path.as_deref()),
         pip: &project.manifest.pip,
         scan,
         root: &project.root,
+        installer: &installer,
     };
     let key = inputs.key();
     let path = prefix::path_for(cache, &key);

@@ -14,8 +14,9 @@ use crate::buildlock::{Missed, Slot};
 use crate::context::Context;
 use crate::fsutil::hex;
 use crate::inputs::Scan;
+use crate::installer::{Choice, Tool};
 use crate::interpreter::Facts;
-use crate::manifest::{Pip, PipMode};
+use crate::manifest::{Installer, Pip, PipMode};
 use crate::{fsutil, log};
 
 /// Written last into a finished prefix: its presence means "complete".
@@ -25,8 +26,9 @@ const KEEP_LINES: usize = 40;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("pip failed to build prefix {key} ({status}){detail}")]
+    #[error("{installer} failed to build prefix {key} ({status}){detail}")]
     Pip {
+        installer: &'static str,
         key: String,
         status: String,
         /// Where pip's words are: above, or (quiet) their last lines.
@@ -66,13 +68,15 @@ pub struct Inputs<'a> {
     /// The project root: pip runs there, and it is part of the key when
     /// the prefix is the project's own (a source tree, an editable install).
     pub root: &'a Path,
+    /// pip or uv.
+    pub installer: &'a Choice,
 }
 
 impl Inputs<'_> {
     /// A versioned, canonical text of the inputs; the key is its hash.
     /// Requirement order and spacing do not matter; option order does.
     pub fn canonical(&self) -> String {
-        let mut lines = vec!["pyenv-guix prefix 2".to_string(), self.facts.identity()];
+        let mut lines = vec!["pyenv-guix prefix 3".to_string(), self.facts.identity()];
         match self.profile {
             Some(p) => lines.push(format!("profile {}", crate::inputs::exact(p))),
             None => lines.push("profile none".to_string()),
@@ -82,6 +86,7 @@ impl Inputs<'_> {
             "system-site-packages {}",
             self.pip.system_site_packages
         ));
+        lines.push(self.installer.key_line());
         lines.extend(self.scan.key_lines(self.root));
         lines.join("\n") + "\n"
     }
@@ -262,10 +267,18 @@ pub fn ensure(
             "cannot clear old builds of {}",
             link.display()
         )))?;
+        if let Some(why) = &inputs.installer.instead {
+            let said = format!("{why}: pip installs prefix {key}");
+            match inputs.pip.installer {
+                Installer::Uv => log::warn(&said),
+                _ => log::info(&said),
+            }
+        }
         log::info(&format!(
-            "building prefix {} ({} mode)",
+            "building prefix {} ({} mode, {})",
             link.display(),
-            inputs.pip.mode
+            inputs.pip.mode,
+            inputs.installer.name()
         ));
         // pip reads private copies of exactly the bytes the key was made from.
         let stage = ctx.cache_dir.join("staging").join(&key);
@@ -280,6 +293,7 @@ pub fn ensure(
             return Err(match e {
                 Failure::Pip { status, tail } => (
                     BuildError::Pip {
+                        installer: inputs.installer.name(),
                         key: key.clone(),
                         status,
                         detail: if log::level() >= log::Level::Info {
@@ -407,6 +421,9 @@ fn build(
 ) -> Result<(), Failure> {
     let python = inputs.facts.command().to_path_buf();
     let pip = inputs.pip;
+    if let Tool::Uv { path: uv, .. } = &inputs.installer.tool {
+        return build_with_uv(uv, inputs, path, workdir, env, (options, requirements));
+    }
     let mut install: Vec<OsString> = vec![
         "install".into(),
         "--disable-pip-version-check".into(),
@@ -470,6 +487,70 @@ fn build(
         .args(&install)
         .args(&wanted)
         .current_dir(workdir);
+    run(&mut cmd, &env)
+}
+
+/// The same build as pip's, by uv: `uv pip install --prefix`, or `uv venv`
+/// (no pip inside, so no ensurepip) and `uv pip install` into it. Neither
+/// reads uv's configuration files: options go in [pip].options, as for pip.
+fn build_with_uv(
+    uv: &Path,
+    inputs: &Inputs,
+    path: &Path,
+    workdir: &Path,
+    env: &[(OsString, OsString)],
+    (options, requirements): (Vec<OsString>, Vec<OsString>),
+) -> Result<(), Failure> {
+    let python = inputs.facts.command().to_path_buf();
+    let mut env: Vec<(OsString, OsString)> = env.to_vec();
+    env.push(("PYTHONNOUSERSITE".into(), "1".into()));
+    let mut install: Vec<OsString> = vec!["pip".into(), "install".into(), "--no-config".into()];
+    match inputs.pip.mode {
+        PipMode::Prefix => {
+            install.extend(["--python".into(), python.clone().into()]);
+            install.extend(["--prefix".into(), path.into()]);
+        }
+        PipMode::Venv => {
+            let mut venv = Command::new(uv);
+            venv.args(["venv", "--no-config", "--quiet", "--python"])
+                .arg(&python);
+            if inputs.pip.system_site_packages {
+                venv.arg("--system-site-packages");
+            }
+            venv.arg(path);
+            run(venv.current_dir(workdir), &env)?;
+            install.extend(["--python".into(), path.join("bin/python").into()]);
+        }
+        PipMode::User => {
+            // `installer::choose` gives pip for user mode.
+            return Err(Failure::Input(
+                "uv does not install in user mode (pip's --user)".into(),
+            ));
+        }
+    }
+    install.extend(options.iter().cloned());
+    let mut wanted = requirements;
+    if inputs.profile.is_some() {
+        // uv sees only the target's own site directory, never the Guix
+        // profile's packages on GUIX_PYTHONPATH: pip, which sees them,
+        // says what is missing, and uv installs exactly that.
+        let mut dry: Vec<OsString> = vec![
+            "install".into(),
+            "--disable-pip-version-check".into(),
+            "--no-input".into(),
+            "--prefix".into(),
+            path.into(),
+        ];
+        dry.extend(options);
+        let Some(missing) = resolve_missing(&python, &dry, &wanted, path, workdir, &env)? else {
+            return std::fs::create_dir_all(path)
+                .map_err(|e| Failure::Io(io(format!("cannot create {}", path.display()))(e)));
+        };
+        install.push("--no-deps".into());
+        wanted = missing;
+    }
+    let mut cmd = Command::new(uv);
+    cmd.args(&install).args(&wanted).current_dir(workdir);
     run(&mut cmd, &env)
 }
 
@@ -678,7 +759,18 @@ mod tests {
     fn key_ignores_requirement_order_and_spacing_but_not_the_rest() {
         let f = facts();
         let root = Path::new("/nowhere");
-        let key = |packages: &str, mode: &str, profile: Option<&Path>| {
+        let pip = Choice {
+            tool: Tool::Pip,
+            instead: None,
+        };
+        let uv = |id: &str| Choice {
+            tool: Tool::Uv {
+                path: PathBuf::from("/bin/uv"),
+                id: id.to_string(),
+            },
+            instead: None,
+        };
+        let key_by = |packages: &str, mode: &str, profile: Option<&Path>, installer: &Choice| {
             let text = format!("[pip]\nmode = {mode:?}\npackages = [{packages}]\n");
             let m = crate::manifest::parse(Path::new("m"), text.as_bytes()).unwrap();
             let project = crate::manifest::Project {
@@ -695,8 +787,12 @@ mod tests {
                 pip: &m.pip,
                 scan: &scan,
                 root,
+                installer,
             }
             .key()
+        };
+        let key = |packages: &str, mode: &str, profile: Option<&Path>| {
+            key_by(packages, mode, profile, &pip)
         };
         let a = key("\"prov == 1.5.3\", \"six\"", "prefix", None);
         assert_eq!(a, key("\"six\", \"prov==1.5.3\"", "prefix", None));
@@ -710,5 +806,11 @@ mod tests {
             )
         );
         assert_eq!(a.len(), 64);
+        let by_uv = key_by("\"six\", \"prov==1.5.3\"", "prefix", None, &uv("1"));
+        assert_ne!(a, by_uv);
+        assert_ne!(
+            by_uv,
+            key_by("\"six\", \"prov==1.5.3\"", "prefix", None, &uv("2"))
+        );
     }
 }

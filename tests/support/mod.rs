@@ -104,6 +104,28 @@ pub fn quote(s: &OsStr) -> String {
     format!("'{s}'")
 }
 
+/// The uv binary itself: on the runner's PATH, or the one pip installed
+/// (behind a pyenv shim, say).
+fn uv_binary() -> Option<PathBuf> {
+    let out = Command::new("python3")
+        .args(["-c", "import uv; print(uv.find_uv_bin())"])
+        .output()
+        .ok()?;
+    let found = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+    if out.status.success() && found.is_file() {
+        return Some(found);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("uv"))
+        .find(|p| {
+            let mut head = [0u8; 4];
+            std::fs::File::open(p)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+                .is_ok_and(|()| &head == b"\x7fELF")
+        })
+}
+
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }
@@ -216,6 +238,24 @@ impl Sandbox {
             .path();
         std::fs::write(lib.join("site-packages/startup.pth"), format!("{line}\n")).unwrap();
         venv.join("bin/python3")
+    }
+
+    /// A directory holding only `uv` (the real binary, linked), to put on
+    /// PATH; `None` (after saying so loudly) when this machine has no uv and
+    /// PYENV_GUIX_REQUIRE_TOOLS is not set. CI sets it and installs uv.
+    pub fn uv_dir(&self) -> Option<PathBuf> {
+        let Some(uv) = uv_binary() else {
+            if std::env::var_os("PYENV_GUIX_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
+                panic!("uv is not installed and PYENV_GUIX_REQUIRE_TOOLS=1");
+            }
+            eprintln!("\n!!! SKIPPED: uv is not installed; the uv tests did not run !!!\n");
+            return None;
+        };
+        let dir = self.path("uv-bin");
+        std::fs::create_dir_all(&dir).unwrap();
+        let _ = std::fs::remove_file(dir.join("uv"));
+        std::os::unix::fs::symlink(uv, dir.join("uv")).unwrap();
+        Some(dir)
     }
 
     pub fn read_out(&self, name: &str) -> String {

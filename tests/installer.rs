@@ -1,0 +1,238 @@
+//! `[pip] installer`: uv builds what pip builds (the same importable
+//! packages and scripts in prefix and venv modes, the Guix profile's
+//! packages reused), is part of the key, and gives way to pip, saying so,
+//! where it cannot do what pip would.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use support::Sandbox;
+
+/// Wheels: `alpha` (a console script, needs beta) and `beta`.
+fn wheels(s: &Sandbox) -> PathBuf {
+    s.wheel(
+        "alpha",
+        "1.0",
+        &["--script", "alpha", "--requires", "beta>=1"],
+    );
+    s.wheel("beta", "2.0", &[])
+}
+
+fn manifest(wheels: &Path, mode: &str, installer: &str, extra: &str) -> String {
+    format!(
+        "[pip]\npackages = [\"alpha\"]\nmode = {mode:?}\ninstaller = {installer:?}\noptions = [\"--no-index\", \"--find-links\", {:?}{extra}]\n",
+        wheels.display().to_string()
+    )
+}
+
+fn path_with(dir: &Path) -> OsString {
+    format!("{}:/usr/local/bin:/usr/bin:/bin", dir.display()).into()
+}
+
+/// Run `args` in project `rel` with `PATH`; its stdout and stderr.
+fn run(s: &Sandbox, rel: &str, path: &OsString, args: &[&str]) -> (String, String) {
+    let out = s
+        .command(args, &s.path(rel))
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "{args:?} in {rel}:\n{stderr}");
+    (stdout, stderr)
+}
+
+/// What a built project offers: each distribution installed (name and
+/// version, from the dist-info directories), what the modules say, and
+/// what the script prints.
+fn offered(s: &Sandbox, rel: &str, path: &OsString) -> (BTreeSet<String>, String) {
+    let (prefix, _) = run(s, rel, path, &["prefix"]);
+    let mut dists = BTreeSet::new();
+    collect_dists(Path::new(prefix.trim()), 0, &mut dists);
+    let probe = "import alpha, beta, sys; print(alpha.__version__, beta.__version__)";
+    let (imported, _) = run(s, rel, path, &["exec", "--", "python3", "-c", probe]);
+    let (script, _) = run(s, rel, path, &["exec", "--", "alpha"]);
+    (dists, format!("{imported}{script}"))
+}
+
+fn collect_dists(dir: &Path, depth: usize, out: &mut BTreeSet<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(dist) = name.strip_suffix(".dist-info") {
+            out.insert(dist.to_string());
+        } else if e.path().is_dir() && depth < 6 && name != "__pycache__" {
+            collect_dists(&e.path(), depth + 1, out);
+        }
+    }
+}
+
+#[test]
+fn uv_and_pip_build_the_same_packages_and_scripts_in_prefix_and_venv_modes() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    let wheels = wheels(&s);
+    for mode in ["prefix", "venv"] {
+        let by_pip = format!("{mode}-pip");
+        let by_uv = format!("{mode}-uv");
+        s.write(
+            &format!("{by_pip}/.pyguix.toml"),
+            &manifest(&wheels, mode, "pip", ""),
+        );
+        s.write(
+            &format!("{by_uv}/.pyguix.toml"),
+            &manifest(&wheels, mode, "uv", ""),
+        );
+        for rel in [&by_pip, &by_uv] {
+            s.allow(rel);
+        }
+        let (_, built) = run(&s, &by_uv, &path, &["rebuild"]);
+        assert!(built.contains(&format!("({mode} mode, uv)")), "{built}");
+        let (_, built) = run(&s, &by_pip, &path, &["rebuild"]);
+        assert!(built.contains(&format!("({mode} mode, pip)")), "{built}");
+        let mut pip = offered(&s, &by_pip, &path);
+        let uv = offered(&s, &by_uv, &path);
+        if mode == "venv" {
+            // pip's venv carries pip itself (ensurepip's seed); uv's does not.
+            pip.0
+                .retain(|d| !d.starts_with("pip-") && !d.starts_with("setuptools-"));
+        }
+        assert_eq!(
+            pip.0,
+            BTreeSet::from(["alpha-1.0".to_string(), "beta-2.0".to_string()]),
+            "{mode}"
+        );
+        assert_eq!(pip, uv, "{mode}: pip and uv built different things");
+        assert_eq!(uv.1, "1.0 2.0\nalpha 1.0\n");
+        // Every file uv installed is as its RECORD says.
+        let (status, _) = run(&s, &by_uv, &path, &["status"]);
+        assert!(status.contains("installer uv "), "{status}");
+        assert!(!status.contains("was changed"), "{status}");
+    }
+    // A venv by uv has no pip inside: it needed no ensurepip.
+    let (venv, _) = run(&s, "venv-uv", &path, &["prefix"]);
+    assert!(!Path::new(venv.trim()).join("bin/pip").exists());
+}
+
+/// uv is chosen by the user's PATH and named in the key by its bytes: with
+/// and without it on PATH, one manifest has two prefixes.
+#[test]
+fn auto_takes_uv_from_the_users_path_and_the_key_says_which() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let wheels = wheels(&s);
+    s.write("p/.pyguix.toml", &manifest(&wheels, "prefix", "auto", ""));
+    s.allow("p");
+    let (with_uv, said) = run(&s, "p", &path_with(&uv), &["prefix"]);
+    assert!(said.contains("(prefix mode, uv)"), "{said}");
+    let without = path_with(&s.path("nothing-here"));
+    let (with_pip, said) = run(&s, "p", &without, &["prefix"]);
+    assert!(said.contains("(prefix mode, pip)"), "{said}");
+    assert_ne!(with_uv, with_pip);
+    // Each is built once: the next look changes nothing.
+    let (again, said) = run(&s, "p", &path_with(&uv), &["prefix"]);
+    assert_eq!(again, with_uv);
+    assert!(!said.contains("building"), "{said}");
+
+    // A different uv (another binary, so other bytes) is another prefix.
+    let other = s.path("other-uv");
+    std::fs::create_dir_all(&other).unwrap();
+    let mut bytes = std::fs::read(uv.join("uv")).unwrap();
+    bytes.extend_from_slice(b"\0another build");
+    std::fs::write(other.join("uv"), bytes).unwrap();
+    let mut perms = std::fs::metadata(other.join("uv")).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(other.join("uv"), perms).unwrap();
+    let (status, _) = run(&s, "p", &path_with(&other), &["status"]);
+    assert!(status.contains("(not built)"), "{status}");
+}
+
+/// Where uv cannot do what pip would, pip builds and the user is told why;
+/// `installer = "uv"` without uv is an error that says so.
+#[test]
+fn pip_stands_in_where_uv_cannot_and_says_so() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    let wheels = wheels(&s);
+    s.write("user/.pyguix.toml", &manifest(&wheels, "user", "uv", ""));
+    s.write(
+        "option/.pyguix.toml",
+        &manifest(&wheels, "prefix", "auto", ", \"--prefer-binary\""),
+    );
+    s.write(
+        "infile/.pyguix.toml",
+        &format!(
+            "[pip]\nrequirements = [\"r.txt\"]\ninstaller = \"uv\"\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    // uv would ignore `--pre` in a file (with a warning) and resolve otherwise.
+    s.write("infile/r.txt", "--pre\nalpha\n");
+    for (rel, why) in [
+        ("user", "uv does not install in user mode"),
+        (
+            "option",
+            "uv does not take `--prefer-binary` in [pip].options",
+        ),
+        ("infile", "uv does not take `--pre` in a requirements file"),
+    ] {
+        s.allow(rel);
+        let (_, said) = run(&s, rel, &path, &["prefix"]);
+        assert!(said.contains(why), "{rel}: {said}");
+        assert!(said.contains(", pip)"), "{rel}: {said}");
+        let (out, _) = run(&s, rel, &path, &["exec", "--", "alpha"]);
+        assert_eq!(out, "alpha 1.0\n");
+    }
+
+    s.write("nouv/.pyguix.toml", &manifest(&wheels, "prefix", "uv", ""));
+    s.allow("nouv");
+    let out = s.command(&["prefix"], &s.path("nouv")).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("installer = \"uv\", but there is no uv on your PATH"),
+        "{err}"
+    );
+}
+
+/// With a Guix profile, uv installs only what the profile lacks (pip tells
+/// it what that is), and the store is left as it was.
+#[test]
+fn uv_reuses_the_guix_profiles_packages() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    let wheels = wheels(&s);
+    s.write(
+        "g/.pyguix.toml",
+        &format!(
+            "[guix]\npackages = [\"python\", \"python-beta@2.0\"]\n\n{}",
+            manifest(&wheels, "prefix", "uv", "")
+        ),
+    );
+    s.allow("g");
+    let (prefix, said) = run(&s, "g", &path, &["prefix"]);
+    assert!(said.contains("(prefix mode, uv)"), "{said}");
+    let mut dists = BTreeSet::new();
+    collect_dists(Path::new(prefix.trim()), 0, &mut dists);
+    assert_eq!(dists, BTreeSet::from(["alpha-1.0".to_string()]));
+    let probe = "import alpha, beta; print(alpha.__file__); print(beta.__file__)";
+    let (files, _) = run(&s, "g", &path, &["exec", "--", "python3", "-c", probe]);
+    let mut lines = files.lines();
+    assert!(
+        lines.next().unwrap().contains("/cache/prefixes/"),
+        "{files}"
+    );
+    assert!(lines.next().unwrap().contains("/gnu/store/"), "{files}");
+    let (script, _) = run(&s, "g", &path, &["exec", "--", "alpha"]);
+    assert_eq!(script, "alpha 1.0\n");
+}
