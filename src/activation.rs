@@ -236,8 +236,9 @@ fn resolve(
             };
             // Never wait at a prompt: the prompt after the build loads it.
             if e.deferred() {
+                // Not waited for: it outlives this process, and init reaps it.
                 match build_in_background(ctx, &project, &watch[0]) {
-                    Ok(log) => log::notice(&format!(
+                    Ok((_child, log)) => log::notice(&format!(
                         "{e}: building it in the background (log: {}); this shell loads it at a later prompt",
                         log.display()
                     )),
@@ -291,12 +292,13 @@ fn keep_or_fail(old: Option<&State>, mut state: State, failed: bool) -> (Target,
 /// Start `pyenv-guix build` for the project, detached from the terminal
 /// (its own session: Ctrl-C at the prompt does not reach it), its output to
 /// a log under the cache named by the key of `built`, the first thing it
-/// builds. Returns the log's path.
-fn build_in_background(
+/// builds. Returns the child (a prompt leaves it; `watch` waits for it) and
+/// the log's path. It runs with `ctx`'s environment.
+pub fn build_in_background(
     ctx: &Context,
     project: &Project,
     built: &std::path::Path,
-) -> std::io::Result<PathBuf> {
+) -> std::io::Result<(std::process::Child, PathBuf)> {
     use std::os::unix::process::CommandExt;
     // Named as what it builds (the prefix's or profile's key).
     let name = built.file_name().unwrap_or_default().to_string_lossy();
@@ -322,9 +324,7 @@ fn build_in_background(
             Ok(())
         });
     }
-    // Not waited for: it outlives this process, and init reaps it.
-    cmd.spawn()?;
-    Ok(log)
+    Ok((cmd.spawn()?, log))
 }
 
 fn stamps(files: impl IntoIterator<Item = PathBuf>) -> Vec<(PathBuf, Stamp)> {

@@ -30,6 +30,7 @@ pub enum Command {
     #[command(hide = true)]
     Build(commands::build::Args),
     Gc(commands::gc::Args),
+    Watch(commands::watch::Args),
 }
 
 /// Run the parsed command; the result is the process's exit status.
@@ -46,5 +47,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rebuild(a) => commands::rebuild::run(a),
         Command::Build(a) => commands::build::run(a),
         Command::Gc(a) => commands::gc::run(a),
+        Command::Watch(a) => commands::watch::run(a),
     }
 }

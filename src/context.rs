@@ -186,6 +186,21 @@ impl Context {
         }
     }
 
+    /// The same places about `dir`, as a shell outside any project would
+    /// see it with `path` as its PATH: what `watch` builds with.
+    pub fn outside_projects(&self, dir: PathBuf, path: Option<&OsStr>) -> Context {
+        let mut env = self.env.clone();
+        env.remove(OsStr::new(crate::state::VAR));
+        match path {
+            Some(p) => env.insert("PATH".into(), p.to_os_string()),
+            None => env.remove(OsStr::new("PATH")),
+        };
+        Context {
+            env,
+            ..self.at(dir)
+        }
+    }
+
     /// The per-user key that authenticates `PYENV_GUIX_STATE`: 32 random
     /// bytes in the data directory, made on first use, the user's alone. A
     /// state made without it (by a project, a script, another user) is

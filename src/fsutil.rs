@@ -52,6 +52,23 @@ pub fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// The bytes `hex` wrote, if `text` is lower-case hex of whole bytes.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            let pair = text.get(i..i + 2)?;
+            pair.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                .then(|| u8::from_str_radix(pair, 16).ok())
+                .flatten()
+        })
+        .collect()
+}
+
 /// Open `path` for reading only if it is a regular file of at most `limit`
 /// bytes. It is opened without blocking, so a FIFO or a device put where a
 /// file should be is an error, never a hang.
@@ -88,4 +105,18 @@ pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
         ));
     }
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hex, unhex};
+
+    #[test]
+    fn unhex_reads_what_hex_wrote_and_nothing_else() {
+        let bytes = b"/usr/bin:\n\xff\x00:/a b";
+        assert_eq!(unhex(&hex(bytes)).as_deref(), Some(&bytes[..]));
+        for bad in ["a", "0g", "AB", "+1", "é0"] {
+            assert_eq!(unhex(bad), None, "{bad}");
+        }
+    }
 }

@@ -222,6 +222,25 @@ fn is_built(path: &Path) -> bool {
     path.join("etc/profile").is_file()
 }
 
+/// Where an unpinned profile's key looks for the Guix the user runs: a
+/// change along what these resolve through (a `guix pull`) changes it.
+pub fn followed(ctx: &Context, user_path: Option<&OsStr>) -> Vec<PathBuf> {
+    let cmd = ctx.guix_command();
+    let mut out: Vec<PathBuf> = ctx
+        .config_dir()
+        .map(|d| d.join("guix/current"))
+        .into_iter()
+        .collect();
+    if let Some(first) = cmd.first() {
+        out.extend(fsutil::find_program(
+            first.as_ref(),
+            user_path,
+            Path::new("/"),
+        ));
+    }
+    out
+}
+
 /// `~/.config/guix/current` resolved, else the guix command itself resolved.
 fn current_guix(ctx: &Context, cmd: &str, user_path: Option<&OsStr>) -> PathBuf {
     let current = ctx.config_dir().map(|d| d.join("guix/current"));

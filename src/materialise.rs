@@ -3,6 +3,7 @@
 //! environment changes for the engine.
 
 use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStringExt as _;
 use std::path::PathBuf;
 
 use crate::context::Context;
@@ -99,7 +100,7 @@ pub fn materialise(
 ) -> Result<Materialised, MaterialiseError> {
     let out = look_or_build(ctx, project, scan, base_path, mode)?;
     if mode != Mode::Look && (out.profile.is_some() || out.prefix.is_some()) {
-        record_use(ctx, project, &out);
+        record_use(ctx, project, &out, base_path);
     }
     Ok(out)
 }
@@ -193,14 +194,33 @@ pub fn usage_dir(ctx: &Context) -> PathBuf {
     ctx.data_dir.join("used")
 }
 
-/// A project's usage record: the manifest, then one key per line.
-pub fn read_usage(text: &str) -> (PathBuf, Vec<String>) {
-    let mut lines = text.lines();
-    let manifest = PathBuf::from(lines.next().unwrap_or(""));
-    (manifest, lines.map(String::from).collect())
+/// A project's usage record: the manifest, one key per line, and the PATH
+/// the user had before the project (hex, as it may hold any byte), so that
+/// `watch` looks and builds as the user's shell would.
+pub struct Usage {
+    pub manifest: PathBuf,
+    pub keys: Vec<String>,
+    pub user_path: Option<OsString>,
 }
 
-fn record_use(ctx: &Context, project: &Project, built: &Materialised) {
+pub fn read_usage(text: &str) -> Usage {
+    let mut lines = text.lines();
+    let manifest = PathBuf::from(lines.next().unwrap_or(""));
+    let mut usage = Usage {
+        manifest,
+        keys: Vec::new(),
+        user_path: None,
+    };
+    for line in lines {
+        match line.strip_prefix("path ") {
+            Some(hex) => usage.user_path = crate::fsutil::unhex(hex).map(OsString::from_vec),
+            None => usage.keys.push(line.to_string()),
+        }
+    }
+    usage
+}
+
+fn record_use(ctx: &Context, project: &Project, built: &Materialised, user_path: Option<&OsStr>) {
     use std::os::unix::ffi::OsStrExt;
     let manifest = project.manifest_path.as_os_str().as_bytes();
     let mut text = manifest.to_vec();
@@ -209,6 +229,11 @@ fn record_use(ctx: &Context, project: &Project, built: &Materialised) {
     for key in profile.chain(built.prefix.iter().map(|p| p.key.as_str())) {
         text.extend_from_slice(key.as_bytes());
         text.push(b'\n');
+    }
+    if let Some(path) = user_path {
+        text.extend_from_slice(
+            format!("path {}\n", crate::fsutil::hex(path.as_bytes())).as_bytes(),
+        );
     }
     let name = crate::fsutil::hex(&sha2::Digest::finalize(sha2::Digest::chain_update(
         sha2::Sha256::default(),

@@ -62,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 .metadata()
                 .and_then(|m| m.modified())
                 .unwrap_or(SystemTime::UNIX_EPOCH);
-            let (manifest, keys) = materialise::read_usage(&text);
+            let materialise::Usage { manifest, keys, .. } = materialise::read_usage(&text);
             let is_trusted = std::fs::canonicalize(&manifest).is_ok_and(|m| canonical.contains(&m));
             for key in keys {
                 if is_trusted {

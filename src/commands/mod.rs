@@ -11,6 +11,7 @@ pub mod prefix;
 pub mod rebuild;
 pub mod reload;
 pub mod status;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 

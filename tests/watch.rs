@@ -1,0 +1,181 @@
+//! `pyenv-guix watch`: rebuilds, before the user comes back, what trusted
+//! projects need after a `guix pull` (simulated with the stand-in, as Guix
+//! swaps its per-user profile link) or an `allow`; never builds a manifest
+//! not allowed as it is now; sleeps while nothing changes.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use support::Sandbox;
+
+struct Watch(Child);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "watch did not {what} within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn count(s: &Sandbox, what: &str) -> usize {
+    std::fs::read_to_string(s.path("guix.log"))
+        .unwrap_or_default()
+        .matches(what)
+        .count()
+}
+
+/// Built prefixes: the links `prefixes/KEY`.
+fn prefixes(s: &Sandbox) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(s.path("cache/prefixes")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_symlink())
+        .collect();
+    out.sort();
+    out
+}
+
+/// Guix as `guix pull` leaves it: `~/.config/guix/current` points at the
+/// per-user `current-guix`, which points at `current-guix-N-link`.
+fn pull(s: &Sandbox, generation: u32) {
+    let per_user = s.path("var/guix/profiles/per-user/me");
+    let item = s.path(&format!("gnu/store/guix-{generation}"));
+    std::fs::create_dir_all(&item).unwrap();
+    std::fs::create_dir_all(&per_user).unwrap();
+    let link = per_user.join(format!("current-guix-{generation}-link"));
+    std::os::unix::fs::symlink(&item, &link).unwrap();
+    // Swapped in one rename, as Guix switches a profile generation.
+    let tmp = per_user.join("current-guix.new");
+    std::os::unix::fs::symlink(link.file_name().unwrap(), &tmp).unwrap();
+    std::fs::rename(&tmp, per_user.join("current-guix")).unwrap();
+    let current = s.path("home/.config/guix/current");
+    if !current.is_symlink() {
+        std::fs::create_dir_all(current.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(per_user.join("current-guix"), &current).unwrap();
+    }
+}
+
+/// CPU ticks and context switches of every thread of `pid`.
+fn activity(pid: u32) -> (u64, u64) {
+    let mut ticks = 0;
+    let mut switches = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // After the command name in parentheses: utime and stime are
+        // fields 14 and 15 of the line.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        ticks += fields
+            .get(11)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0);
+        ticks += fields
+            .get(12)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0);
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        for line in status.lines() {
+            if let Some(n) = line.strip_prefix("voluntary_ctxt_switches:") {
+                switches += n.trim().parse::<u64>().unwrap_or(0);
+            }
+        }
+    }
+    (ticks, switches)
+}
+
+#[test]
+fn watch_rebuilds_after_guix_pull_and_allow_and_never_builds_an_unallowed_manifest() {
+    let s = Sandbox::new();
+    pull(&s, 1);
+    let wheels = s.wheel("alpha", "1.0", &[]);
+    s.wheel("beta", "1.0", &[]);
+    s.write("g/.pyguix.toml", "[guix]\npackages = [\"python-attrs\"]\n");
+    let pip = |packages: &str| {
+        format!(
+            "[pip]\npackages = [{packages}]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        )
+    };
+    s.write("p/.pyguix.toml", &pip("\"alpha\""));
+    for p in ["g", "p"] {
+        s.allow(p);
+        s.pyenv_guix(&["exec", "--", "true"], &s.path(p));
+    }
+    assert_eq!(count(&s, "package -p "), 1);
+    assert_eq!(prefixes(&s).len(), 1);
+
+    let child = s
+        .command(&["watch"], &s.path(""))
+        .env("PYENV_GUIX_LOG", "debug")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(s.path("out/watch.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let watch = Watch(child);
+    let said = || std::fs::read_to_string(s.path("out/watch.err")).unwrap_or_default();
+    wait_for("start", || said().contains("watching 2 projects"));
+
+    // Idle: no process started, no CPU, no wake-ups.
+    let before = activity(watch.0.id());
+    std::thread::sleep(Duration::from_secs(2));
+    let after = activity(watch.0.id());
+    assert!(
+        after.0 <= before.0 + 1,
+        "idle watch used CPU: {before:?} {after:?}"
+    );
+    assert_eq!(before.1, after.1, "idle watch woke up: {}", said());
+    assert_eq!(count(&s, "package -p "), 1);
+
+    // guix pull: the unpinned profile's key changes; watch builds it.
+    pull(&s, 2);
+    wait_for("rebuild the profile after guix pull", || {
+        count(&s, "package -p ") == 2
+    });
+    wait_for("say the build is done", || {
+        said().contains("g/.pyguix.toml: built")
+    });
+    // The project's next entry finds it built: no build at the prompt.
+    s.pyenv_guix(&["exec", "--", "true"], &s.path("g"));
+    assert_eq!(count(&s, "package -p "), 2);
+    let logs: Vec<_> = std::fs::read_dir(s.path("cache/logs")).unwrap().collect();
+    assert!(!logs.is_empty(), "the build's output is in a log");
+
+    // An edit not allowed yet is never built, however long it waits...
+    s.write("p/.pyguix.toml", &pip("\"alpha\", \"beta\""));
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(prefixes(&s).len(), 1, "{}", said());
+    // ...and is built once allowed.
+    s.allow("p");
+    wait_for("build after allow", || prefixes(&s).len() == 2);
+    let out = s.pyenv_guix(
+        &["exec", "--", "python3", "-c", "import alpha, beta"],
+        &s.path("p"),
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("building"),
+        "the prompt found it built"
+    );
+    drop(watch);
+    assert!(!Path::new(&s.path("p/.pyguix.toml")).is_symlink());
+}
