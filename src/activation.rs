@@ -383,11 +383,11 @@ fn report(
         .map(|s| s.manifest.as_path());
     let left_partial = partial.is_some() && partial != now.map(|(m, _)| m);
     if (was.is_some() && was != now) || left_partial {
-        log::info("unloading");
+        log::transition("unloading");
     }
     if let Some((manifest, _)) = now {
         if was != now {
-            log::info(&format!("loading {}", manifest.display()));
+            log::transition(&format!("loading {}", manifest.display()));
         }
         let shown: Vec<String> = changes
             .iter()
@@ -402,7 +402,7 @@ fn report(
             })
             .collect();
         if !shown.is_empty() {
-            log::info(&format!("export {}", shown.join(" ")));
+            log::transition(&format!("export {}", shown.join(" ")));
         }
     }
     log::debug(&format!("{} variable(s) change", changes.len()));

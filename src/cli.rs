@@ -34,6 +34,9 @@ pub enum Command {
 
 /// Run the parsed command; the result is the process's exit status.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    // Read now, so that a wrong PYENV_GUIX_LOG is said even by a run that
+    // has nothing else to say.
+    crate::log::level();
     match cli.command {
         Command::Hook(a) => commands::hook::run(a),
         Command::Export(a) => commands::export::run(a),
