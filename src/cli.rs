@@ -30,6 +30,19 @@ pub enum Command {
     #[command(hide = true)]
     Build(commands::build::Args),
     Gc(commands::gc::Args),
+    Completions(commands::completions::Args),
+}
+
+/// With `PYENV_GUIX_COMPLETE` set (by a completion script), print the
+/// completions of the words given and exit; otherwise return at once.
+pub fn complete_if_asked() {
+    use clap::CommandFactory;
+    // A quick look first: this runs before every command, the hook's too.
+    if std::env::var_os(commands::completions::VAR).is_some() {
+        clap_complete::CompleteEnv::with_factory(Cli::command)
+            .var(commands::completions::VAR)
+            .complete();
+    }
 }
 
 /// Run the parsed command; the result is the process's exit status.
@@ -49,5 +62,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rebuild(a) => commands::rebuild::run(a),
         Command::Build(a) => commands::build::run(a),
         Command::Gc(a) => commands::gc::run(a),
+        Command::Completions(a) => commands::completions::run(a),
     }
 }

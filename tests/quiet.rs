@@ -21,7 +21,15 @@ fn exec_adds_nothing_to_stderr_when_nothing_is_built() {
     for level in ["info", "debug"] {
         let out = s
             .command(
-                &["exec", "-C", "p", "--", "sh", "-c", "echo \"$GREETING\" >&2"],
+                &[
+                    "exec",
+                    "-C",
+                    "p",
+                    "--",
+                    "sh",
+                    "-c",
+                    "echo \"$GREETING\" >&2",
+                ],
                 &s.path(""),
             )
             .env("PYENV_GUIX_LOG", level)
@@ -90,7 +98,8 @@ fn exec_still_says_a_build_warning_and_a_block() {
 fn an_unknown_log_level_is_said_once() {
     let s = Sandbox::new();
     s.write("p/.pyguix.toml", "[env]\nX = \"1\"\n");
-    let warning = "pyenv-guix: warning: PYENV_GUIX_LOG=loud is not quiet, info or debug; using info";
+    let warning =
+        "pyenv-guix: warning: PYENV_GUIX_LOG=loud is not quiet, info or debug; using info";
     // Each of these logs lines of its own after the level is read: the
     // warning comes once, not once per line.
     for args in [&["allow", "p"][..], &["export", "bash"], &["reload"]] {

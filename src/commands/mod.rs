@@ -2,6 +2,7 @@
 
 pub mod allow;
 pub mod build;
+pub mod completions;
 pub mod deny;
 pub mod exec;
 pub mod export;
