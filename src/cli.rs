@@ -30,6 +30,7 @@ pub enum Command {
     #[command(hide = true)]
     Build(commands::build::Args),
     Gc(commands::gc::Args),
+    Edit(commands::edit::Args),
     Completions(commands::completions::Args),
 }
 
@@ -62,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rebuild(a) => commands::rebuild::run(a),
         Command::Build(a) => commands::build::run(a),
         Command::Gc(a) => commands::gc::run(a),
+        Command::Edit(a) => commands::edit::run(a),
         Command::Completions(a) => commands::completions::run(a),
     }
 }

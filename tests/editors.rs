@@ -326,3 +326,196 @@ fn an_envrc_bridge_gives_direnv_the_same_environment() {
         "{theirs:?}"
     );
 }
+
+/// A scripted editor in a directory with a space in its name: it records
+/// its arguments and what it was shown, appends `$ED_ADD` to the file and
+/// exits with `$ED_EXIT`.
+fn scripted_editor(s: &Sandbox) -> String {
+    let script = s.path("my tools/ed.sh");
+    s.write(
+        "my tools/ed.sh",
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$OUT/args\"\nfor last; do :; done\ncp \"$last\" \"$OUT/seen\"\nprintf '%b' \"${ED_ADD:-}\" >> \"$last\"\nexit \"${ED_EXIT:-0}\"\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!("'{}' --wait", script.display())
+}
+
+fn edit(s: &Sandbox, cwd: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut all = vec!["edit"];
+    all.extend_from_slice(args);
+    let mut c = s.command(&all, &s.path(cwd));
+    c.envs(env.iter().copied());
+    c.output().unwrap()
+}
+
+/// No manifest: the editor gets a commented template, and what it saves is
+/// allowed and loads.
+#[test]
+fn edit_makes_a_new_manifest_and_allows_it() {
+    let s = Sandbox::new();
+    let editor = scripted_editor(&s);
+    std::fs::create_dir_all(s.path("p")).unwrap();
+    let out = edit(
+        &s,
+        "p",
+        &[],
+        &[
+            ("EDITOR", &editor),
+            ("ED_ADD", "\\n[env]\\nEDITED = \"yes\"\\n"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let manifest = s.path("p/.pyguix.toml");
+    assert!(
+        err.contains(&format!("new manifest {}", manifest.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("allowed {}", manifest.display())),
+        "{err}"
+    );
+    // Split as a shell would: the quoted path, then its option, then the file.
+    assert_eq!(
+        s.read_out("args"),
+        format!("--wait\n{}\n", manifest.display())
+    );
+    let seen = s.read_out("seen");
+    assert!(seen.starts_with("# pyenv-guix manifest."), "{seen}");
+    assert!(
+        seen.lines().all(|l| l.is_empty() || l.starts_with('#')),
+        "all comments: {seen}"
+    );
+    let env = changes(
+        &s.command(&["export", "json"], &s.path("p"))
+            .output()
+            .unwrap(),
+        "pyenv-guix",
+    );
+    assert_eq!(env.get("EDITED"), Some(&Some("yes".to_string())));
+
+    // The template saved as it is: a valid project that changes nothing.
+    std::fs::create_dir_all(s.path("q")).unwrap();
+    let out = edit(&s, "q", &[], &[("EDITOR", &editor)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("allowed"));
+}
+
+/// $VISUAL wins over $EDITOR; a manifest above the directory is the one
+/// edited; an edit of an allowed manifest is allowed again.
+#[test]
+fn edit_prefers_visual_and_finds_the_manifest_above() {
+    let s = Sandbox::new();
+    let editor = scripted_editor(&s);
+    s.write("p/.pyguix.toml", "[env]\nA = \"1\"\n");
+    std::fs::create_dir_all(s.path("p/sub")).unwrap();
+    s.allow("p");
+    let out = edit(
+        &s,
+        "p/sub",
+        &[],
+        &[
+            ("VISUAL", &editor),
+            ("EDITOR", "/nonexistent/editor"),
+            ("ED_ADD", "B = \"2\"\\n"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(s.read_out("seen"), "[env]\nA = \"1\"\n");
+    let env = changes(
+        &s.command(&["export", "json"], &s.path("p/sub"))
+            .output()
+            .unwrap(),
+        "pyenv-guix",
+    );
+    assert_eq!(env.get("B"), Some(&Some("2".to_string())));
+    assert!(!s.path("p/sub/.pyguix.toml").exists());
+}
+
+/// An invalid result is shown with its errors (file, line, column) and
+/// left blocked; so is a valid one whose editor failed; an unchanged
+/// manifest keeps the trust it had; no editor at all is an error.
+#[test]
+fn edit_leaves_an_invalid_or_abandoned_manifest_blocked() {
+    let s = Sandbox::new();
+    let editor = scripted_editor(&s);
+    s.write("p/.pyguix.toml", "[env]\nA = \"1\"\n");
+    let manifest = s.path("p/.pyguix.toml");
+    let blocked_now = || {
+        let out = s
+            .command(&["export", "json"], &s.path("p"))
+            .output()
+            .unwrap();
+        let env = changes(&out, "pyenv-guix");
+        (
+            env.keys().all(|k| k.starts_with("PYENV_GUIX_")),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let out = edit(&s, "p", &[], &[("EDITOR", &editor), ("ED_ADD", "B = 2\\n")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("{}:3:5", manifest.display())),
+        "the error names file, line and column: {err}"
+    );
+    assert!(err.contains("has errors and stays blocked"), "{err}");
+    let (blocked, why) = blocked_now();
+    assert!(blocked, "{why}");
+
+    // Fixed, but the editor fails: nothing is allowed.
+    std::fs::write(&manifest, "[env]\nA = \"1\"\n").unwrap();
+    let out = edit(
+        &s,
+        "p",
+        &[],
+        &[
+            ("EDITOR", &editor),
+            ("ED_ADD", "B = \"2\"\\n"),
+            ("ED_EXIT", "3"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("failed") && err.contains("is not allowed"),
+        "{err}"
+    );
+    assert!(blocked_now().0);
+
+    // Opened and closed with no change: still blocked, as direnv edit does.
+    let out = edit(&s, "p", &[], &[("EDITOR", &editor)]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unchanged"));
+    assert!(blocked_now().0);
+
+    // A manifest with a requirements file that is missing: refused as allow refuses it.
+    let out = edit(
+        &s,
+        "p",
+        &[],
+        &[
+            ("EDITOR", &editor),
+            ("ED_ADD", "\\n[pip]\\nrequirements = [\"missing.txt\"]\\n"),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("missing.txt"), "{err}");
+    assert!(blocked_now().0);
+
+    let out = s.command(&["edit"], &s.path("p")).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("set VISUAL or EDITOR"), "{err}");
+}
