@@ -31,6 +31,7 @@ pub enum Command {
     Build(commands::build::Args),
     Gc(commands::gc::Args),
     Edit(commands::edit::Args),
+    Doctor(commands::doctor::Args),
     Completions(commands::completions::Args),
 }
 
@@ -64,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Build(a) => commands::build::run(a),
         Command::Gc(a) => commands::gc::run(a),
         Command::Edit(a) => commands::edit::run(a),
+        Command::Doctor(a) => commands::doctor::run(a),
         Command::Completions(a) => commands::completions::run(a),
     }
 }

@@ -16,7 +16,7 @@ const CASES: &[(&[&str], &[&str], &[&str])] = &[
     // Commands.
     (
         &["pyenv-guix", ""],
-        &["hook", "export", "allow", "edit", "completions"],
+        &["hook", "export", "allow", "edit", "doctor", "completions"],
         &["--shell-pid"],
     ),
     (

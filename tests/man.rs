@@ -217,6 +217,12 @@ PYTHONPATH = ["src"]"#,
         "PYENV_GUIX_STATE",
         "Opaque, versioned and signed: what the next export needs to undo this one exactly.",
     );
+    para(&mut r, "Set by the hook when it is sourced:");
+    item(
+        &mut r,
+        "PYENV_GUIX_HOOK",
+        "SHELL:PID:BINARY, the shell that set the hook up and the binary it calls, for pyenv-guix doctor.",
+    );
 
     r.control("SH", ["FILES"]);
     item(&mut r, ".pyguix.toml", "The project's manifest.");

@@ -4,6 +4,7 @@ pub mod allow;
 pub mod build;
 pub mod completions;
 pub mod deny;
+pub mod doctor;
 pub mod edit;
 pub mod exec;
 pub mod export;
