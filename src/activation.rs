@@ -343,6 +343,7 @@ fn stamps(files: impl IntoIterator<Item = PathBuf>) -> Vec<(PathBuf, Stamp)> {
 fn wanted(project: &Project, built: &Materialised) -> Wanted {
     let mut w = Wanted::default();
     w.set("PYENV_GUIX_ROOT", &project.root);
+    w.set("PYENV_GUIX_PROMPT", project.prompt_name());
     for (name, entries) in project.path_entries() {
         w.prepend(&name, entries);
     }

@@ -116,12 +116,13 @@ fn export_json_is_what_direnv_gives() {
     std::fs::create_dir_all(s.path("outside")).unwrap();
     s.allow("p");
     // direnv's copy of the project, beside it: the same variables, by
-    // direnv's own means (PYENV_GUIX_ROOT is a variable the project sets
-    // for its users, not bookkeeping: the .envrc sets it too).
+    // direnv's own means (PYENV_GUIX_ROOT and PYENV_GUIX_PROMPT are
+    // variables the project sets for its users, not bookkeeping: the
+    // .envrc sets them too).
     s.write(
         "d/.envrc",
         &format!(
-            "export GREETING={}\nexport EDITOR_MODE=project\nPATH_add {dir}/bin\nexport PYENV_GUIX_ROOT={dir}\n",
+            "export GREETING={}\nexport EDITOR_MODE=project\nPATH_add {dir}/bin\nexport PYENV_GUIX_ROOT={dir}\nexport PYENV_GUIX_PROMPT=p\n",
             shell_single(GREETING)
         ),
     );

@@ -125,7 +125,10 @@ fn extra() -> Roff {
     );
     example(
         &mut r,
-        r#"[python]
+        r#"[project]
+name = "myapp"
+
+[python]
 interpreter = "python3"
 
 [guix]
@@ -146,6 +149,11 @@ DJANGO_SETTINGS_MODULE = "app.settings"
 [path]
 PATH = ["bin"]
 PYTHONPATH = ["src"]"#,
+    );
+    item(
+        &mut r,
+        "[project] name",
+        "The project's name for prompts, PYENV_GUIX_PROMPT (default: the root directory's name). At most 64 characters, with no control character and none of % $ ` \\.",
     );
     item(
         &mut r,
@@ -202,6 +210,11 @@ PYTHONPATH = ["src"]"#,
     );
     para(&mut r, "Set while a project is active:");
     item(&mut r, "PYENV_GUIX_ROOT", "The project's directory.");
+    item(
+        &mut r,
+        "PYENV_GUIX_PROMPT",
+        "The project's name, for prompts.",
+    );
     item(
         &mut r,
         "PYENV_GUIX_PREFIX",
@@ -328,6 +341,8 @@ fn man_page_renders() {
         "ENVIRONMENT",
         "PYENV_GUIX_DATA_DIR",
         "PYENV_GUIX_ROOT",
+        "PYENV_GUIX_PROMPT",
+        "[project] name",
         "PYENV_GUIX_STATE",
         "FILES",
         "--dry-run",

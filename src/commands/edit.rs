@@ -27,6 +27,9 @@ pub struct Args {
 const TEMPLATE: &str = r#"# pyenv-guix manifest. Every table is optional; uncomment what the
 # project needs. `man pyenv-guix` (or the README) says more.
 #
+# [project]
+# name = "myapp"                     # for prompts; default: this directory's name
+#
 # [python]
 # interpreter = "python3"            # used when no Guix profile has Python
 #
