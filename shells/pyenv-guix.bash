@@ -1,6 +1,9 @@
 # pyenv-guix hook for bash. Put in ~/.bashrc:  eval "$(pyenv-guix hook bash)"
 
 __pyenv_guix_bin=@PYENV_GUIX@
+# For `pyenv-guix doctor`, a child of this shell: which shell set the hook
+# up, and which binary it calls. Set once here; a prompt sets nothing.
+export PYENV_GUIX_HOOK="bash:$$:$__pyenv_guix_bin"
 
 # Nothing can have changed since the last check: the same directory, and no
 # watched path (the binary said which) newer than the check's mark. Builtins

@@ -1,6 +1,9 @@
 # pyenv-guix hook for zsh. Put in ~/.zshrc:  eval "$(pyenv-guix hook zsh)"
 
 typeset -g __pyenv_guix_bin=@PYENV_GUIX@
+# For `pyenv-guix doctor`, a child of this shell: which shell set the hook
+# up, and which binary it calls. Set once here; a prompt sets nothing.
+export PYENV_GUIX_HOOK="zsh:$$:$__pyenv_guix_bin"
 
 # Nothing can have changed since the last check: the same directory, and no
 # watched path (the binary said which) newer than the check's mark. Builtins

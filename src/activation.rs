@@ -343,6 +343,7 @@ fn stamps(files: impl IntoIterator<Item = PathBuf>) -> Vec<(PathBuf, Stamp)> {
 fn wanted(project: &Project, built: &Materialised) -> Wanted {
     let mut w = Wanted::default();
     w.set("PYENV_GUIX_ROOT", &project.root);
+    w.set("PYENV_GUIX_PROMPT", project.prompt_name());
     for (name, entries) in project.path_entries() {
         w.prepend(&name, entries);
     }
@@ -383,11 +384,11 @@ fn report(
         .map(|s| s.manifest.as_path());
     let left_partial = partial.is_some() && partial != now.map(|(m, _)| m);
     if (was.is_some() && was != now) || left_partial {
-        log::info("unloading");
+        log::transition("unloading");
     }
     if let Some((manifest, _)) = now {
         if was != now {
-            log::info(&format!("loading {}", manifest.display()));
+            log::transition(&format!("loading {}", manifest.display()));
         }
         let shown: Vec<String> = changes
             .iter()
@@ -402,7 +403,7 @@ fn report(
             })
             .collect();
         if !shown.is_empty() {
-            log::info(&format!("export {}", shown.join(" ")));
+            log::transition(&format!("export {}", shown.join(" ")));
         }
     }
     log::debug(&format!("{} variable(s) change", changes.len()));

@@ -31,10 +31,28 @@ pub enum Command {
     Build(commands::build::Args),
     Gc(commands::gc::Args),
     Watch(commands::watch::Args),
+    Edit(commands::edit::Args),
+    Doctor(commands::doctor::Args),
+    Completions(commands::completions::Args),
+}
+
+/// With `PYENV_GUIX_COMPLETE` set (by a completion script), print the
+/// completions of the words given and exit; otherwise return at once.
+pub fn complete_if_asked() {
+    use clap::CommandFactory;
+    // A quick look first: this runs before every command, the hook's too.
+    if std::env::var_os(commands::completions::VAR).is_some() {
+        clap_complete::CompleteEnv::with_factory(Cli::command)
+            .var(commands::completions::VAR)
+            .complete();
+    }
 }
 
 /// Run the parsed command; the result is the process's exit status.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    // Read now, so that a wrong PYENV_GUIX_LOG is said even by a run that
+    // has nothing else to say.
+    crate::log::level();
     match cli.command {
         Command::Hook(a) => commands::hook::run(a),
         Command::Export(a) => commands::export::run(a),
@@ -48,5 +66,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Build(a) => commands::build::run(a),
         Command::Gc(a) => commands::gc::run(a),
         Command::Watch(a) => commands::watch::run(a),
+        Command::Edit(a) => commands::edit::run(a),
+        Command::Doctor(a) => commands::doctor::run(a),
+        Command::Completions(a) => commands::completions::run(a),
     }
 }

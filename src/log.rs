@@ -2,6 +2,7 @@
 
 use std::io::Write as _;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -10,18 +11,47 @@ pub enum Level {
     Debug,
 }
 
+/// `PYENV_GUIX_LOG`, read once. A value we do not know is said once (a
+/// typo would otherwise silently give the default) and taken as `info`.
 pub fn level() -> Level {
     static LEVEL: OnceLock<Level> = OnceLock::new();
-    *LEVEL.get_or_init(|| match std::env::var("PYENV_GUIX_LOG").as_deref() {
-        Ok("quiet") => Level::Quiet,
-        Ok("debug") => Level::Debug,
-        _ => Level::Info,
+    *LEVEL.get_or_init(|| {
+        let value = std::env::var_os("PYENV_GUIX_LOG");
+        match value.as_deref().map(|v| v.to_str()) {
+            None | Some(Some("" | "info")) => Level::Info,
+            Some(Some("quiet")) => Level::Quiet,
+            Some(Some("debug")) => Level::Debug,
+            Some(_) => {
+                let shown = value.unwrap_or_default();
+                warn(&format!(
+                    "PYENV_GUIX_LOG={} is not quiet, info or debug; using info",
+                    shown.to_string_lossy()
+                ));
+                Level::Info
+            }
+        }
     })
 }
 
 pub fn info(msg: &str) {
     if level() >= Level::Info {
         say("", msg);
+    }
+}
+
+static TRANSITIONS_MUTED: AtomicBool = AtomicBool::new(false);
+
+/// `exec` runs inside scripts, whose stderr is their own: the lines that
+/// narrate a shell's environment changing (`loading`, `export`,
+/// `unloading`) say nothing there. Builds, warnings and errors still do.
+pub fn mute_transitions() {
+    TRANSITIONS_MUTED.store(true, Ordering::Relaxed);
+}
+
+/// A line about the shell's environment changing, at `info`.
+pub fn transition(msg: &str) {
+    if !TRANSITIONS_MUTED.load(Ordering::Relaxed) {
+        info(msg);
     }
 }
 

@@ -10,6 +10,7 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    cli::complete_if_asked();
     let code = match cli::run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {

@@ -205,6 +205,8 @@ pub enum ManifestError {
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     #[serde(default)]
+    pub project: ProjectTable,
+    #[serde(default)]
     pub python: Python,
     #[serde(default)]
     pub guix: Guix,
@@ -214,6 +216,25 @@ pub struct Manifest {
     pub env: BTreeMap<Spanned<String>, String>,
     #[serde(default)]
     pub path: BTreeMap<Spanned<String>, Vec<String>>,
+}
+
+/// `[project]`: about the project itself.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectTable {
+    /// Its name for prompts (`PYENV_GUIX_PROMPT`); default: the root
+    /// directory's name.
+    pub name: Option<Spanned<String>>,
+}
+
+/// The longest project name: a prompt has little room.
+pub const NAME_LIMIT: usize = 64;
+
+/// What a prompt name must not hold: control characters would reach the
+/// terminal as escape sequences, and `%`, `$`, `` ` `` and `\` mean
+/// something to zsh's or bash's prompt expansion.
+fn prompt_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '%' | '$' | '`' | '\\')
 }
 
 #[derive(Debug, Deserialize)]
@@ -377,6 +398,24 @@ impl Project {
             .map(|c| self.root.join(c))
     }
 
+    /// The name prompts show (`PYENV_GUIX_PROMPT`): `[project].name`, else
+    /// the root directory's name with what a prompt would interpret
+    /// replaced by `_` (a name in the manifest is refused at `allow`
+    /// instead, where it can be said).
+    pub fn prompt_name(&self) -> String {
+        if let Some(name) = &self.manifest.project.name {
+            return name.get_ref().clone();
+        }
+        let dir = match self.root.file_name() {
+            Some(n) => n.to_string_lossy().into_owned(),
+            None => self.root.to_string_lossy().into_owned(),
+        };
+        dir.chars()
+            .map(|c| if prompt_unsafe(c) { '_' } else { c })
+            .take(NAME_LIMIT)
+            .collect()
+    }
+
     /// `[path]` entries resolved against the project root, in manifest order.
     pub fn path_entries(&self) -> Vec<(String, Vec<OsString>)> {
         self.manifest
@@ -422,6 +461,11 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Manifest, ManifestError> {
         let offset = e.span().map(|s| s.start).unwrap_or(0);
         invalid(offset, e.message().trim_end().to_string())
     })?;
+    if let Some(name) = &manifest.project.name
+        && let Some(why) = bad_project_name(name.get_ref())
+    {
+        return Err(invalid(name.span().start, format!("[project].name {why}")));
+    }
     for name in manifest.env.keys().chain(manifest.path.keys()) {
         if let Some(why) = bad_variable_name(name.get_ref()) {
             return Err(invalid(name.span().start, why));
@@ -496,6 +540,22 @@ fn bad_value(value: &str) -> Option<String> {
         return Some(format!(
             "is {} bytes long, over the {VALUE_LIMIT} a shell's environment can safely carry",
             value.len()
+        ));
+    }
+    None
+}
+
+fn bad_project_name(name: &str) -> Option<String> {
+    if name.trim().is_empty() {
+        return Some("is empty".into());
+    }
+    if name.chars().count() > NAME_LIMIT {
+        return Some(format!("is over {NAME_LIMIT} characters long"));
+    }
+    if let Some(c) = name.chars().find(|&c| prompt_unsafe(c)) {
+        return Some(format!(
+            "contains {}, which a prompt would interpret",
+            c.escape_debug()
         ));
     }
     None
@@ -589,5 +649,40 @@ mod tests {
             b"[pip]\noptions = [\"-qq\", \"-U\", \"--no-index\", \"-fw\", \"--index-url=x\"]\n",
         )
         .unwrap();
+    }
+
+    #[test]
+    fn project_names_a_prompt_cannot_take_are_refused() {
+        for (name, why) in [
+            ("", "is empty"),
+            ("  ", "is empty"),
+            ("a\\u001b[31m", "contains \\u{1b}"),
+            ("50%", "contains %"),
+            ("$(id)", "contains $"),
+            ("a`b", "contains `"),
+            ("a\\\\b", "contains \\\\"),
+        ] {
+            let e = err(&format!("[project]\nname = \"{name}\"\n"));
+            assert!(e.contains(":2:8: [project].name "), "{name:?}: {e}");
+            assert!(e.contains(why), "{name:?}: {e}");
+        }
+        assert!(err(&format!("[project]\nname = \"{}\"\n", "x".repeat(65))).contains("over 64"));
+        assert!(err("[project]\nnam = \"x\"\n").contains("unknown field `nam`"));
+        let m = parse(
+            Path::new("m"),
+            "[project]\nname = \"my app ✓ (v2)\"\n".as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(m.project.name.unwrap().get_ref(), "my app ✓ (v2)");
+    }
+
+    #[test]
+    fn the_default_prompt_name_is_the_root_directory_made_safe() {
+        let mut p = Project::unreadable(Path::new("/home/me/my-project/.pyguix.toml"));
+        assert_eq!(p.prompt_name(), "my-project");
+        p.root = PathBuf::from("/tmp/50%$x\u{1b}");
+        assert_eq!(p.prompt_name(), "50__x_");
+        p.manifest.project.name = Some(Spanned::new(0..1, "named".to_string()));
+        assert_eq!(p.prompt_name(), "named");
     }
 }

@@ -12,7 +12,8 @@ use crate::{fsutil, log};
 /// The project is the one found from DIR (default: the current directory);
 /// the command runs in DIR and is looked up on the project's PATH. An active
 /// project of this shell is undone first, as on a cd. A blocked project runs
-/// nothing. For CI, scripts and editors:
+/// nothing. Quiet on stderr unless something needs saying: a build, a
+/// warning, an error. For CI, scripts and editors:
 ///
 ///   pyenv-guix exec -C examples/hello -- python3 -m hello
 #[derive(Debug, clap::Args)]
@@ -27,6 +28,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
+    // A script's stderr is its own: only a build, a warning or an error
+    // is worth a line there.
+    log::mute_transitions();
     let ctx = super::context()?;
     let dir = match &args.dir {
         Some(d) => {

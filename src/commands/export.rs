@@ -1,14 +1,19 @@
 use std::io::Write;
 
-use crate::activation;
+use crate::context::Context;
+use crate::manifest::{self, Project};
+use crate::materialise::{self, Mode};
 use crate::shells::{self, ShellName};
+use crate::{activation, log, trust};
 
 /// Print what to change for the current directory's project (the hook runs this)
 ///
 /// The changes take this shell's environment to the one its directory
-/// wants: bash, zsh or fish code to eval, or JSON for editors (variable to
-/// new value, null to unset). Prints nothing when nothing changes. The hook runs this at every prompt;
-/// it prints either a whole snippet or nothing at all.
+/// wants: bash, zsh or fish code to eval, or JSON for editors, in the shape
+/// of `direnv export json` (variable to new value, null to unset). Prints
+/// nothing when nothing changes. The hook runs this at every prompt; it
+/// prints either a whole snippet or nothing at all. With json it waits for
+/// a build the project needs, unless --no-build.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// bash, zsh, fish or json
@@ -25,6 +30,11 @@ pub struct Args {
     /// no process, that nothing changed (bash, zsh, fish).
     #[arg(long, value_name = "PID")]
     shell_pid: Option<u32>,
+    /// Never build: if the project here needs a Guix profile or a pip
+    /// prefix that is not built, print nothing, say what is missing and
+    /// exit 1 (for editors, which must not start builds).
+    #[arg(long)]
+    no_build: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -39,6 +49,16 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // Ctrl-C stops a build without killing us: we record that it was
     // interrupted (the next prompt does not start it again) and print nothing.
     crate::buildlock::catch_interrupts();
+    if args.no_build {
+        let missing = unbuilt(&ctx)?;
+        if !missing.is_empty() {
+            log::notice(&format!(
+                "not built yet: {}; nothing exported (--no-build). `pyenv-guix prefix`, `exec` or entering the project in a shell builds it",
+                missing.join(", ")
+            ));
+            return Ok(1);
+        }
+    }
     let check = if args.first_prompt {
         activation::Check::Changed(activation::plan(&ctx)?)
     } else {
@@ -72,4 +92,43 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     out.write_all(&snippet)?;
     out.flush()?;
     Ok(0)
+}
+
+/// What the project here needs built and is not: looked at, never built.
+/// Only an allowed project is looked at (its interpreter may be asked who
+/// it is); a blocked one needs nothing, and the plan says why it is
+/// blocked. Once all is built the plan that follows only reuses it (a
+/// prefix removed in between would be built by it).
+fn unbuilt(ctx: &Context) -> anyhow::Result<Vec<String>> {
+    let Some(found) = manifest::find(&ctx.dir) else {
+        return Ok(Vec::new());
+    };
+    let Ok(project) = Project::load(&found) else {
+        return Ok(Vec::new());
+    };
+    let record = trust::record_path(&ctx.data_dir, &found)?;
+    let trust::Trust::Allowed(_, scan) = trust::check(&record, &project) else {
+        return Ok(Vec::new());
+    };
+    let user_path = activation::user_path(ctx);
+    let looked = materialise::materialise(ctx, &project, &scan, user_path.as_deref(), Mode::Look)?;
+    let mut missing = Vec::new();
+    if let Some(p) = looked.profile.as_ref().filter(|p| p.store_path.is_none()) {
+        missing.push(format!("the Guix profile {}", p.path.display()));
+    }
+    if let Some(p) = looked.prefix.as_ref().filter(|p| p.built.is_none()) {
+        missing.push(format!("the pip prefix {}", p.path.display()));
+    }
+    // With the profile missing, the prefix (whose key depends on it)
+    // cannot be named yet, but it is missing all the same.
+    if looked
+        .profile
+        .as_ref()
+        .is_some_and(|p| p.store_path.is_none())
+        && looked.prefix.is_none()
+        && materialise::has_pip(&project)
+    {
+        missing.push("the pip prefix".to_string());
+    }
+    Ok(missing)
 }

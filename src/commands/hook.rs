@@ -38,7 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
 /// The binary as the user ran it: looked up on PATH if it has no slash, made
 /// absolute, but never canonicalised (a Guix profile path outlives the store
 /// path it points at).
-fn invoked_path() -> PathBuf {
+pub(crate) fn invoked_path() -> PathBuf {
     let arg0 = std::env::args_os()
         .next()
         .unwrap_or_else(|| OsString::from("pyenv-guix"));

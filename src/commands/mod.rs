@@ -2,7 +2,10 @@
 
 pub mod allow;
 pub mod build;
+pub mod completions;
 pub mod deny;
+pub mod doctor;
+pub mod edit;
 pub mod exec;
 pub mod export;
 pub mod gc;

@@ -1,0 +1,61 @@
+use std::io::Write;
+
+use clap_complete::env::EnvCompleter;
+
+/// The variable that asks the binary for completions instead of running a
+/// command. Our own name: a `COMPLETE` set for another tool must never
+/// turn the hook's `export` into a list of completions.
+pub const VAR: &str = "PYENV_GUIX_COMPLETE";
+
+/// Print a completion script for your shell
+///
+/// It completes the commands, their options and the shells of `hook` and
+/// `export`, by asking this binary at each Tab (so it always matches the
+/// binary). Where it goes:
+///
+///   bash (~/.bashrc):     source <(pyenv-guix completions bash)
+///   zsh (~/.zshrc, after compinit):  source <(pyenv-guix completions zsh)
+///   fish:  pyenv-guix completions fish > ~/.config/fish/completions/pyenv-guix.fish
+///
+/// After upgrading pyenv-guix, start a new shell (or write the fish file
+/// again): the script and the binary must come from the same version.
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// bash, zsh or fish
+    #[arg(value_parser = ["bash", "zsh", "fish"])]
+    shell: String,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    // clap's generated static scripts lose every option after a subcommand
+    // for a binary whose name has a hyphen (clap#6421); the scripts that
+    // ask the binary do not.
+    let shell: &dyn EnvCompleter = match args.shell.as_str() {
+        "bash" => &clap_complete::env::Bash,
+        "zsh" => &clap_complete::env::Zsh,
+        _ => &clap_complete::env::Fish,
+    };
+    let mut script = Vec::new();
+    shell.write_registration(VAR, "pyenv-guix", "pyenv-guix", &completer(), &mut script)?;
+    std::io::stdout().write_all(&script)?;
+    Ok(0)
+}
+
+/// The binary the script runs at each Tab: this one, by the path it was
+/// run as, when that path needs no quoting. clap's bash and zsh scripts put
+/// it inside double quotes, where a space, `$` or backquote would break or
+/// run; such a path gives the name alone, looked up on PATH at each Tab.
+fn completer() -> String {
+    let bin = super::hook::invoked_path();
+    match bin.to_str() {
+        Some(path)
+            if path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/._+-@%,".contains(&b)) =>
+        {
+            path.to_string()
+        }
+        _ => "pyenv-guix".to_string(),
+    }
+}

@@ -1,0 +1,363 @@
+use std::ffi::OsStr;
+use std::io::Write as _;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::manifest::{self, Project};
+use crate::materialise::{self, Mode};
+use crate::{activation, fsutil, trust};
+
+/// Explain the set-up: the hook in this shell, the binary, the directories
+///
+/// Checks, and says in plain words: whether the hook is installed in the
+/// shell that runs doctor and has run at its prompts, which binary it
+/// calls, the data and cache directories and their permissions, whether
+/// guix and uv are found, and which interpreter the project here uses (only
+/// for a project allowed as it is now: nothing of another is run). Run it
+/// from the prompt of the shell in question. Exits 1 when something is
+/// wrong.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Status {
+    /// As it should be.
+    Ok,
+    /// Worth knowing, not wrong (no guix on a machine without Guix).
+    Note,
+    /// Wrong: doctor exits 1.
+    Problem,
+}
+
+#[derive(Serialize)]
+struct Check {
+    name: &'static str,
+    status: Status,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct Report {
+    ok: bool,
+    checks: Vec<Check>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let mut checks = Vec::new();
+    // SAFETY: getppid has no preconditions and cannot fail.
+    let parent = unsafe { libc::getppid() } as u32;
+    let hook = std::env::var_os("PYENV_GUIX_HOOK");
+    let marker = hook.as_deref().and_then(parse_marker);
+    // The directories decide whether anything else can be asked: a context
+    // is refused when they are not the user's own.
+    let ctx = match super::context() {
+        Ok(ctx) => Some(ctx),
+        Err(e) => {
+            checks.push(Check {
+                name: "directories",
+                status: Status::Problem,
+                message: e.to_string(),
+            });
+            None
+        }
+    };
+    checks.push(hook_check(
+        marker.as_ref(),
+        hook.is_some(),
+        parent,
+        ctx.as_ref(),
+    ));
+    checks.push(binary_check(marker.as_ref()));
+    if let Some(ctx) = &ctx {
+        checks.push(dir_check("data directory", &ctx.data_dir));
+        checks.push(dir_check("cache directory", &ctx.cache_dir));
+        let user_path = activation::user_path(ctx);
+        checks.push(guix_check(ctx, user_path.as_deref()));
+        checks.push(uv_check(ctx, user_path.as_deref()));
+        checks.push(interpreter_check(ctx, user_path.as_deref()));
+    }
+    let ok = checks.iter().all(|c| c.status != Status::Problem);
+    let report = Report { ok, checks };
+    let text = if args.json {
+        serde_json::to_string_pretty(&report)? + "\n"
+    } else {
+        let mut out = String::new();
+        for c in &report.checks {
+            let word = match c.status {
+                Status::Ok => "ok",
+                Status::Note => "note",
+                Status::Problem => "PROBLEM",
+            };
+            out.push_str(&format!("{word:<8} {:<16} {}\n", c.name, c.message));
+        }
+        out.push_str(if ok {
+            "Nothing is wrong.\n"
+        } else {
+            "Something is wrong: see PROBLEM above.\n"
+        });
+        out
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(if ok { 0 } else { 1 })
+}
+
+/// What the hook exported when it was set up: `SHELL:PID:BINARY`.
+struct Marker {
+    shell: String,
+    pid: u32,
+    bin: PathBuf,
+}
+
+fn parse_marker(value: &OsStr) -> Option<Marker> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut parts = value.as_bytes().splitn(3, |&b| b == b':');
+    let shell = std::str::from_utf8(parts.next()?).ok()?.to_string();
+    let pid = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+    let bin = PathBuf::from(OsStr::from_bytes(parts.next()?));
+    Some(Marker { shell, pid, bin })
+}
+
+fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Context>) -> Check {
+    let problem = |message: String| Check {
+        name: "hook",
+        status: Status::Problem,
+        message,
+    };
+    let how = "add `eval \"$(pyenv-guix hook bash)\"` to ~/.bashrc, `eval \"$(pyenv-guix hook zsh)\"` to ~/.zshrc, or `pyenv-guix hook fish | source` to ~/.config/fish/config.fish, then start a new shell";
+    let Some(m) = marker else {
+        return problem(if set {
+            "PYENV_GUIX_HOOK is set but not by a hook of this version: start a new shell".into()
+        } else {
+            format!("not installed in this shell: {how}")
+        });
+    };
+    if m.pid != parent {
+        return problem(format!(
+            "set up in another {} (pid {}), not in the shell that runs doctor (pid {parent}): a shell started from it without its rc file, or doctor run from a script. In your interactive shell: {how}",
+            m.shell, m.pid
+        ));
+    }
+    // Each check the hook makes with the binary leaves a mark for its shell.
+    let fired = ctx.is_some_and(|c| c.cache_dir.join("marks").join(m.pid.to_string()).is_file());
+    if !fired {
+        return problem(format!(
+            "installed in this {} (pid {}) but it has not run at a prompt: something in the rc file after it replaces {}",
+            m.shell,
+            m.pid,
+            match m.shell.as_str() {
+                "bash" => "PROMPT_COMMAND",
+                "zsh" => "precmd_functions",
+                _ => "the fish_prompt event handlers",
+            }
+        ));
+    }
+    Check {
+        name: "hook",
+        status: Status::Ok,
+        message: format!(
+            "installed in this {} (pid {}) and running at its prompts",
+            m.shell, m.pid
+        ),
+    }
+}
+
+fn binary_check(marker: Option<&Marker>) -> Check {
+    let me = std::env::current_exe().ok();
+    let Some(m) = marker else {
+        return Check {
+            name: "binary",
+            status: Status::Note,
+            message: format!(
+                "this is {}; no hook here calls it",
+                me.as_deref()
+                    .map(Path::display)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            ),
+        };
+    };
+    if !fsutil::is_executable(&m.bin) {
+        return Check {
+            name: "binary",
+            status: Status::Problem,
+            message: format!(
+                "the hook calls {}, which is gone or not executable: the hook stays quiet and loads nothing. Set it up again from the binary you have",
+                m.bin.display()
+            ),
+        };
+    }
+    let same = me.as_deref().is_some_and(|me| same_file(me, &m.bin));
+    if same {
+        Check {
+            name: "binary",
+            status: Status::Ok,
+            message: format!("the hook calls {} (this one)", m.bin.display()),
+        }
+    } else {
+        Check {
+            name: "binary",
+            status: Status::Note,
+            message: format!(
+                "the hook calls {}, doctor is {}: two installations, maybe of two versions",
+                m.bin.display(),
+                me.as_deref()
+                    .map(Path::display)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// The context has already refused a directory that is not the user's own
+/// or that others can write to; this says what it is.
+fn dir_check(name: &'static str, dir: &Path) -> Check {
+    match std::fs::metadata(dir) {
+        Ok(meta) => Check {
+            name,
+            status: Status::Ok,
+            message: format!(
+                "{} (mode {:o}, yours, no one else can write to it)",
+                dir.display(),
+                meta.mode() & 0o7777
+            ),
+        },
+        Err(e) => Check {
+            name,
+            status: Status::Problem,
+            message: format!("{}: {e}", dir.display()),
+        },
+    }
+}
+
+/// `name` on the PATH the user had before any project changed it.
+fn on_path(ctx: &Context, name: &str, user_path: Option<&OsStr>) -> Option<PathBuf> {
+    fsutil::find_program(OsStr::new(name), user_path, &ctx.dir)
+}
+
+fn guix_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
+    let command = ctx.guix_command();
+    let set = ctx.var("PYENV_GUIX_GUIX").is_some();
+    let found = on_path(ctx, &command[0], user_path);
+    match found {
+        Some(p) => Check {
+            name: "guix",
+            status: Status::Ok,
+            message: format!(
+                "{}{}",
+                p.display(),
+                if set { " (from PYENV_GUIX_GUIX)" } else { "" }
+            ),
+        },
+        None if set => Check {
+            name: "guix",
+            status: Status::Problem,
+            message: format!(
+                "PYENV_GUIX_GUIX names {}, which is not found",
+                command[0]
+            ),
+        },
+        None => Check {
+            name: "guix",
+            status: Status::Note,
+            message: "not found on PATH: projects with [guix] packages cannot be built; the rest work on the host's Python".into(),
+        },
+    }
+}
+
+fn uv_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
+    match on_path(ctx, "uv", user_path) {
+        Some(p) => Check {
+            name: "uv",
+            status: Status::Ok,
+            message: p.display().to_string(),
+        },
+        None => Check {
+            name: "uv",
+            status: Status::Note,
+            message: "not found on PATH: pip fallbacks are installed with pip".into(),
+        },
+    }
+}
+
+/// The interpreter of the project here, asked only when the project is
+/// allowed as it is now.
+fn interpreter_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
+    let check = |status, message| Check {
+        name: "interpreter",
+        status,
+        message,
+    };
+    let Some(found) = manifest::find(&ctx.dir) else {
+        let python = on_path(ctx, "python3", user_path);
+        return check(
+            Status::Note,
+            format!(
+                "no project here; a project here would use python3 ({})",
+                python
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "not found on PATH".into())
+            ),
+        );
+    };
+    let project = match Project::load(&found) {
+        Ok(p) => p,
+        Err(e) => return check(Status::Problem, e.to_string()),
+    };
+    let record = match trust::record_path(&ctx.data_dir, &found) {
+        Ok(r) => r,
+        Err(e) => return check(Status::Problem, e.to_string()),
+    };
+    let scan = match trust::check(&record, &project) {
+        trust::Trust::Allowed(_, scan) => scan,
+        blocked => {
+            return check(
+                Status::Note,
+                format!(
+                    "{}; its interpreter was not asked",
+                    blocked.blocked_message(&found)
+                ),
+            );
+        }
+    };
+    match materialise::materialise(ctx, &project, &scan, user_path, Mode::Look) {
+        Ok(looked) => match looked.facts {
+            Some(f) => check(
+                Status::Ok,
+                format!(
+                    "{} uses {} (Python {}, {})",
+                    found.display(),
+                    f.path.display(),
+                    f.version_short,
+                    f.executable.display()
+                ),
+            ),
+            None => check(
+                Status::Ok,
+                format!(
+                    "{} uses the python3 on your PATH ({})",
+                    found.display(),
+                    on_path(ctx, "python3", user_path)
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "not found".into())
+                ),
+            ),
+        },
+        Err(e) => check(Status::Problem, format!("{}: {e}", found.display())),
+    }
+}
