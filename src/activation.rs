@@ -354,6 +354,10 @@ fn wanted(project: &Project, built: &Materialised) -> Wanted {
     if materialise::has_pip(project) && mode != PipMode::User {
         w.set("PYTHONNOUSERSITE", "1");
     }
+    // As a venv's activate script names it (the prompt its pyvenv.cfg holds).
+    if built.prefix.as_ref().is_some_and(|p| p.built.is_some()) && mode == PipMode::Venv {
+        w.set("VIRTUAL_ENV_PROMPT", project.prompt_name());
+    }
     for (name, value) in &project.manifest.env {
         w.set(name.get_ref(), value);
     }

@@ -68,15 +68,22 @@ pub fn interrupted() -> bool {
 pub struct Slot {
     lock: PathBuf,
     failed: PathBuf,
+    /// Where a build in the background writes its output: `cache/logs/KEY.log`.
+    log: PathBuf,
 }
+
+/// How often a long build, or a wait for one, says it is still going.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Slot {
     /// The slot for `key` under `dir`. A failure counts until `reload`
     /// removes its record (`clear_failures`), whatever its date.
     pub fn new(dir: &Path, key: &str) -> Slot {
+        let logs = dir.parent().unwrap_or(dir).join("logs");
         Slot {
             lock: dir.join(format!("{key}.lock")),
             failed: dir.join(format!("{key}.failed")),
+            log: logs.join(format!("{key}.log")),
         }
     }
 
@@ -115,7 +122,10 @@ impl Slot {
         if how.background {
             return Err(Missed::Deferred);
         }
-        match build() {
+        let heartbeat = Heartbeat::start(what);
+        let result = build();
+        drop(heartbeat);
+        match result {
             Ok(done) => {
                 self.clear_failure();
                 Ok(done)
@@ -142,14 +152,57 @@ impl Slot {
             std::fs::create_dir_all(dir)?;
         }
         let file = File::create(&self.lock)?;
-        if file.try_lock().is_err() {
-            if !wait {
-                return Ok(None);
-            }
-            log::info(&format!("waiting for another build of {what}"));
-            file.lock()?;
+        if file.try_lock().is_ok() {
+            return Ok(Some(file));
         }
+        if !wait {
+            return Ok(None);
+        }
+        self.follow(what, &file)?;
         Ok(Some(file))
+    }
+
+    /// Wait for the process holding the lock, showing how far it got: the
+    /// new lines of its log as they come (a build started by a prompt), and
+    /// every few seconds how long it has been.
+    fn follow(&self, what: &str, file: &File) -> std::io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom, Write};
+        let show = log::level() >= log::Level::Info;
+        let log_file = File::open(&self.log).ok();
+        log::info(&match log_file {
+            Some(_) => format!(
+                "waiting for another build of {what}; its log, {}, follows",
+                self.log.display()
+            ),
+            None => format!("waiting for another build of {what}"),
+        });
+        let mut log_file = log_file;
+        // Only what comes from now on: the start of the log was seen, if at
+        // all, by whoever started the build.
+        if let Some(f) = log_file.as_mut() {
+            let _ = f.seek(SeekFrom::End(0));
+        }
+        let start = std::time::Instant::now();
+        let mut said = std::time::Duration::ZERO;
+        let mut buf = Vec::new();
+        loop {
+            if show && let Some(f) = log_file.as_mut() {
+                buf.clear();
+                if f.read_to_end(&mut buf).is_ok() && !buf.is_empty() {
+                    let _ = std::io::stderr().write_all(&buf);
+                }
+            }
+            match file.try_lock() {
+                Ok(()) => return Ok(()),
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            }
+            if start.elapsed() >= said + HEARTBEAT {
+                said = start.elapsed();
+                log::info(&format!("still waiting for {what} ({} s)", said.as_secs()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
     }
 
     /// Whether a process is building this key now (holds its lock).
@@ -175,6 +228,49 @@ impl Slot {
 
     fn clear_failure(&self) {
         let _ = std::fs::remove_file(&self.failed);
+    }
+}
+
+/// While it lives, says every `HEARTBEAT` that the build of `what` is
+/// still going (a Guix build or pip compiling a wheel can be silent for
+/// minutes).
+struct Heartbeat {
+    done: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Heartbeat {
+    fn start(what: &str) -> Heartbeat {
+        if log::level() < log::Level::Info {
+            return Heartbeat {
+                done: None,
+                thread: None,
+            };
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let what = what.to_string();
+        let started = std::time::Instant::now();
+        let thread = std::thread::spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(HEARTBEAT) {
+                log::info(&format!(
+                    "still building {what} ({} s)",
+                    started.elapsed().as_secs()
+                ));
+            }
+        });
+        Heartbeat {
+            done: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        drop(self.done.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 

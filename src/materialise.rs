@@ -144,6 +144,7 @@ fn look_or_build(
         return Ok(out);
     }
     let installer = installer::choose(ctx, &project.manifest.pip, scan, base_path, &project.root)?;
+    let prompt = project.prompt_name();
     let inputs = Inputs {
         facts: &facts,
         profile: out.profile.as_ref().and_then(|p| p.store_path.as_deref()),
@@ -151,6 +152,7 @@ fn look_or_build(
         scan,
         root: &project.root,
         installer: &installer,
+        prompt: &prompt,
     };
     let key = inputs.key();
     let path = prefix::path_for(cache, &key);

@@ -70,6 +70,8 @@ pub struct Inputs<'a> {
     pub root: &'a Path,
     /// pip or uv.
     pub installer: &'a Choice,
+    /// The project's name: a venv's prompt, in its pyvenv.cfg.
+    pub prompt: &'a str,
 }
 
 impl Inputs<'_> {
@@ -87,6 +89,9 @@ impl Inputs<'_> {
             self.pip.system_site_packages
         ));
         lines.push(self.installer.key_line());
+        if self.pip.mode == PipMode::Venv {
+            lines.push(format!("prompt {:?}", self.prompt));
+        }
         lines.extend(self.scan.key_lines(self.root));
         lines.join("\n") + "\n"
     }
@@ -459,7 +464,7 @@ fn build(
         }
         PipMode::Venv => {
             let mut venv = Command::new(python);
-            venv.args(["-m", "venv"]);
+            venv.args(["-m", "venv", "--prompt", inputs.prompt]);
             if pip.system_site_packages {
                 venv.arg("--system-site-packages");
             }
@@ -479,6 +484,7 @@ fn build(
             return std::fs::create_dir_all(path)
                 .map_err(|e| Failure::Io(io(format!("cannot create {}", path.display()))(e)));
         };
+        say_missing(&missing);
         install.push("--no-deps".into());
         wanted = missing;
     }
@@ -488,6 +494,19 @@ fn build(
         .args(&wanted)
         .current_dir(workdir);
     run(&mut cmd, &env)
+}
+
+/// How far a build with a Guix profile got: what the profile lacks.
+fn say_missing(missing: &[OsString]) {
+    let names: Vec<String> = missing
+        .iter()
+        .map(|m| m.to_string_lossy().into_owned())
+        .collect();
+    log::info(&format!(
+        "the Guix profile has the rest; installing {} it lacks: {}",
+        names.len(),
+        names.join(" ")
+    ));
 }
 
 /// The same build as pip's, by uv: `uv pip install --prefix`, or `uv venv`
@@ -512,7 +531,8 @@ fn build_with_uv(
         }
         PipMode::Venv => {
             let mut venv = Command::new(uv);
-            venv.args(["venv", "--no-config", "--quiet", "--python"])
+            venv.args(["venv", "--no-config", "--quiet", "--prompt", inputs.prompt])
+                .arg("--python")
                 .arg(&python);
             if inputs.pip.system_site_packages {
                 venv.arg("--system-site-packages");
@@ -546,6 +566,7 @@ fn build_with_uv(
             return std::fs::create_dir_all(path)
                 .map_err(|e| Failure::Io(io(format!("cannot create {}", path.display()))(e)));
         };
+        say_missing(&missing);
         install.push("--no-deps".into());
         wanted = missing;
     }
@@ -788,6 +809,7 @@ mod tests {
                 scan: &scan,
                 root,
                 installer,
+                prompt: "p",
             }
             .key()
         };

@@ -110,3 +110,66 @@ fn background_build(sh: Sh) {
 }
 
 per_shell!(background_build);
+
+/// A script (`exec`) needs the result: it waits for the build a prompt
+/// started, and shows how far it got, following the build's log; under
+/// `PYENV_GUIX_LOG=quiet`, nothing.
+#[test]
+fn a_script_waits_for_the_prompts_build_and_follows_its_log() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    let stall = s.path("stall");
+    let python = s.python_running(
+        "slow",
+        &format!(
+            "import os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv) and [time.sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)]",
+            stall.display().to_string()
+        ),
+    );
+    for (rel, req) in [("p", "greetpkg"), ("q", "greetpkg==1.0")] {
+        s.write(
+            &format!("{rel}/.pyguix.toml"),
+            &format!(
+                "[python]\ninterpreter = {:?}\n\n[pip]\npackages = [{req:?}]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+                python.display().to_string(),
+                wheels.display().to_string()
+            ),
+        );
+        s.allow(rel);
+    }
+    for (rel, level) in [("p", "info"), ("q", "quiet")] {
+        std::fs::write(&stall, "").unwrap();
+        let out = s
+            .command(&["export", "bash"], &s.path(rel))
+            .env_remove("PYENV_GUIX_BUILD")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains("building it in the background"), "{said}");
+        let script = s
+            .command(
+                &["exec", "--", "python3", "-c", "import greetpkg"],
+                &s.path(rel),
+            )
+            .env("PYENV_GUIX_LOG", level)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        std::fs::remove_file(&stall).unwrap();
+        let out = script.wait_with_output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{said}");
+        if level == "info" {
+            assert!(
+                said.contains("waiting for another build of prefix"),
+                "{said}"
+            );
+            assert!(said.contains(".log, follows"), "{said}");
+            // pip's words, from the other process's log.
+            assert!(said.contains("Successfully installed greetpkg"), "{said}");
+        } else {
+            assert_eq!(said, "", "quiet");
+        }
+    }
+}

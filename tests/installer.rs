@@ -120,6 +120,20 @@ fn uv_and_pip_build_the_same_packages_and_scripts_in_prefix_and_venv_modes() {
     // A venv by uv has no pip inside: it needed no ensurepip.
     let (venv, _) = run(&s, "venv-uv", &path, &["prefix"]);
     assert!(!Path::new(venv.trim()).join("bin/pip").exists());
+    // Each venv is named as its project, in pyvenv.cfg and for prompts.
+    for rel in ["venv-pip", "venv-uv"] {
+        let (venv, _) = run(&s, rel, &path, &["prefix"]);
+        let cfg = std::fs::read_to_string(Path::new(venv.trim()).join("pyvenv.cfg")).unwrap();
+        let prompt = cfg.lines().find(|l| l.starts_with("prompt")).unwrap_or("");
+        assert!(prompt.contains(rel), "{rel}: {cfg}");
+        let (shown, _) = run(
+            &s,
+            rel,
+            &path,
+            &["exec", "--", "printenv", "VIRTUAL_ENV_PROMPT"],
+        );
+        assert_eq!(shown.trim(), rel);
+    }
 }
 
 /// uv is chosen by the user's PATH and named in the key by its bytes: with
