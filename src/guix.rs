@@ -31,6 +31,11 @@ pub enum GuixError {
     Busy { key: String, watch: Vec<PathBuf> },
     #[error("Guix profile {key} needs building")]
     Deferred { key: String, watch: Vec<PathBuf> },
+    #[error("`{command}` failed: {message}")]
+    Query { command: String, message: String },
+    /// A load-path file could not be read, or changed while it was copied.
+    #[error("{0}")]
+    LoadPath(String),
     #[error("{}: cannot read channels file: {source}", path.display())]
     Channels {
         path: PathBuf,
@@ -102,6 +107,7 @@ impl Profile {
 pub fn profile(
     ctx: &Context,
     project: &Project,
+    scan: &crate::inputs::Scan,
     user_path: Option<&OsStr>,
     build: bool,
     force: bool,
@@ -132,6 +138,10 @@ pub fn profile(
             current_guix(ctx, &cmd[0], user_path).display()
         )),
     }
+    // Packages defined in the project: by every file's content, in order.
+    for (_, id) in scan.load_path() {
+        keyed.push_str(&format!("load-path {}\n", id.unwrap_or("unreadable")));
+    }
     let key = hex(&Sha256::digest(keyed.as_bytes()));
     let dir = cache.join("profiles");
     let path = dir.join(&key);
@@ -159,7 +169,17 @@ pub fn profile(
             if let Some((channels, _)) = &channels {
                 c.arg("time-machine").arg("-C").arg(channels).arg("--");
             }
-            c.arg("package").arg("-p").arg(&path).arg("-m").arg(&scm);
+            c.arg("package");
+            // Guix reads private copies of exactly the modules the key was made from.
+            let stage = cache.join("staging").join(format!("profile-{key}"));
+            let _ = std::fs::remove_dir_all(&stage);
+            let modules = scan
+                .stage_load_path(&stage)
+                .map_err(|e| (GuixError::LoadPath(e), None))?;
+            for m in &modules {
+                c.arg("-L").arg(m);
+            }
+            c.arg("-p").arg(&path).arg("-m").arg(&scm);
             log::info(&format!(
                 "building Guix profile {} ({})",
                 path.display(),
@@ -175,8 +195,9 @@ pub fn profile(
                         .map(Stdio::from)
                         .unwrap_or(Stdio::null()),
                 )
-                .status()
-                .map_err(io(format!("cannot run {}", cmd.join(" "))))?;
+                .status();
+            let _ = std::fs::remove_dir_all(&stage);
+            let status = status.map_err(io(format!("cannot run {}", cmd.join(" "))))?;
             if !status.success() || !is_built(&path) {
                 let status = status.to_string();
                 let record = status.clone();
@@ -220,6 +241,129 @@ pub fn profile(
 /// Guix makes the profile link only when the profile is complete.
 fn is_built(path: &Path) -> bool {
     path.join("etc/profile").is_file()
+}
+
+/// A package Guix has, as `guix package -A` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Available {
+    pub name: String,
+    pub version: String,
+    /// Where it is defined: `gnu/packages/python-xyz.scm:123:2`.
+    pub location: String,
+}
+
+impl Available {
+    /// The module defining it: `gnu/packages/python-xyz.scm` is
+    /// `(gnu packages python-xyz)`.
+    pub fn module(&self) -> Option<String> {
+        let file = self.location.split(':').next()?.strip_suffix(".scm")?;
+        Some(format!(
+            "({})",
+            file.split('/').collect::<Vec<_>>().join(" ")
+        ))
+    }
+}
+
+/// Run one guix command, as the user's shell would outside any project;
+/// its standard output. `None` when there is no guix.
+fn query(
+    ctx: &Context,
+    user_path: Option<&OsStr>,
+    dir: &Path,
+    args: &[&str],
+) -> Option<Result<String, GuixError>> {
+    let cmd = ctx.guix_command();
+    let program = fsutil::find_program(cmd.first()?.as_ref(), user_path, dir)?;
+    let command = format!("{} {}", cmd.join(" "), args.join(" "));
+    log::debug(&format!("running {command}"));
+    let mut c = Command::new(program);
+    c.args(&cmd[1..])
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .envs(ctx.vars())
+        .stdin(Stdio::null());
+    match user_path {
+        Some(p) => c.env("PATH", p),
+        None => c.env_remove("PATH"),
+    };
+    Some(match c.output() {
+        Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Ok(out) => Err(GuixError::Query {
+            command,
+            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        }),
+        Err(e) => Err(GuixError::Query {
+            command,
+            message: e.to_string(),
+        }),
+    })
+}
+
+/// What Guix has of `names`, in one `guix package -A` for all of them;
+/// `None` when there is no guix.
+pub fn available(
+    ctx: &Context,
+    user_path: Option<&OsStr>,
+    dir: &Path,
+    names: &[String],
+) -> Option<Result<Vec<Available>, GuixError>> {
+    if names.is_empty() {
+        return query(ctx, user_path, dir, &["--version"]).map(|r| r.map(|_| Vec::new()));
+    }
+    let escaped: Vec<String> = names
+        .iter()
+        .map(|n| {
+            n.chars()
+                .flat_map(|c| {
+                    let special = ".+*?()[]{}|^$\\".contains(c);
+                    special.then_some('\\').into_iter().chain([c])
+                })
+                .collect()
+        })
+        .collect();
+    let regex = format!("^({})$", escaped.join("|"));
+    let out = query(ctx, user_path, dir, &["package", "-A", &regex])?;
+    Some(out.map(|text| {
+        text.lines()
+            .filter_map(|line| {
+                let mut f = line.split('\t');
+                let (name, version) = (f.next()?, f.next()?);
+                let _outputs = f.next();
+                Some(Available {
+                    name: name.to_string(),
+                    version: version.to_string(),
+                    location: f.next().unwrap_or("").to_string(),
+                })
+            })
+            .filter(|a| names.contains(&a.name))
+            .collect()
+    }))
+}
+
+/// `guix import pypi --recursive NAME`: definitions for NAME and what it
+/// needs that Guix lacks.
+pub fn import_pypi(
+    ctx: &Context,
+    user_path: Option<&OsStr>,
+    dir: &Path,
+    name: &str,
+) -> Option<Result<String, GuixError>> {
+    query(
+        ctx,
+        user_path,
+        dir,
+        &["import", "pypi", "--recursive", name],
+    )
+}
+
+/// `guix describe -f channels`: the channels the user's Guix comes from.
+pub fn describe_channels(
+    ctx: &Context,
+    user_path: Option<&OsStr>,
+    dir: &Path,
+) -> Option<Result<String, GuixError>> {
+    query(ctx, user_path, dir, &["describe", "-f", "channels"])
 }
 
 /// Where an unpinned profile's key looks for the Guix the user runs: a

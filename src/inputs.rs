@@ -39,6 +39,9 @@ pub enum Kind {
     Channels,
     /// A `[python].interpreter` inside the project (trust covers it).
     Interpreter,
+    /// A `[guix].load-path` directory: every file under it (trust and the
+    /// profile's key cover them).
+    LoadPath,
 }
 
 impl Kind {
@@ -51,6 +54,7 @@ impl Kind {
             Kind::Index => "index",
             Kind::Channels => "channels",
             Kind::Interpreter => "interpreter",
+            Kind::LoadPath => "guix-load-path",
         }
     }
 }
@@ -114,6 +118,18 @@ impl Scan {
         if let Some(path) = project.channels_file() {
             let (i, _) = s.add(Kind::Channels, path.clone());
             s.inputs[i].id = hash_file(&path, TEXT_LIMIT);
+        }
+        for dir in project.load_path() {
+            let (i, new) = s.add(Kind::LoadPath, dir.clone());
+            if new {
+                match list_dir(&dir, true) {
+                    Ok((id, files)) => {
+                        s.inputs[i].id = Ok(id);
+                        s.inputs[i].files = files;
+                    }
+                    Err(e) => s.inputs[i].id = Err(e),
+                }
+            }
         }
         if let Some(path) = project.local_interpreter() {
             let (i, _) = s.add(Kind::Interpreter, path.clone());
@@ -247,7 +263,10 @@ impl Scan {
     pub fn stage(&self, stage: &Path) -> Result<(Vec<OsString>, Vec<OsString>), String> {
         std::fs::create_dir_all(stage).map_err(|e| format!("{}: {e}", stage.display()))?;
         for (i, input) in self.inputs.iter().enumerate() {
-            if matches!(input.kind, Kind::Channels | Kind::Interpreter) {
+            if matches!(
+                input.kind,
+                Kind::Channels | Kind::Interpreter | Kind::LoadPath
+            ) {
                 continue;
             }
             let id = input
@@ -256,7 +275,7 @@ impl Scan {
                 .map_err(|e| format!("{}: {e}", input.path.display()))?;
             let copy = self.staged_path(stage, i);
             let got = match input.kind {
-                Kind::Channels | Kind::Interpreter => continue,
+                Kind::Channels | Kind::Interpreter | Kind::LoadPath => continue,
                 Kind::Requirements | Kind::Constraints => {
                     let text = self.text(input, Some(stage));
                     // The file's id covers its own text with ids in place of
@@ -314,8 +333,47 @@ impl Scan {
             }
             // pip reads a distribution's name and version from its file name.
             Kind::Distribution => dir.join(input.path.file_name().unwrap_or_default()),
-            Kind::FindLinks | Kind::Index => dir,
+            Kind::FindLinks | Kind::Index | Kind::LoadPath => dir,
         }
+    }
+
+    /// The `[guix].load-path` directories: (path, id) each.
+    pub fn load_path(&self) -> Vec<(&Path, Result<&str, &str>)> {
+        self.inputs
+            .iter()
+            .filter(|i| i.kind == Kind::LoadPath)
+            .map(|i| (i.path.as_path(), i.id.as_deref().map_err(String::as_str)))
+            .collect()
+    }
+
+    /// Copy each `[guix].load-path` directory into `stage`, every file
+    /// checked against the hash trust and the key were made from, and
+    /// return the copies, for `guix -L`.
+    pub fn stage_load_path(&self, stage: &Path) -> Result<Vec<PathBuf>, String> {
+        let mut out = Vec::new();
+        for (i, input) in self.inputs.iter().enumerate() {
+            if input.kind != Kind::LoadPath {
+                continue;
+            }
+            let id = input
+                .id
+                .as_ref()
+                .map_err(|e| format!("{}: {e}", input.path.display()))?;
+            let copy = self.staged_path(stage, i);
+            let mut h = Sha256::new();
+            for (rel, _) in &input.files {
+                let hash = copy_file(&input.path.join(rel), &copy.join(rel))?;
+                dir_entry(&mut h, rel, &hash);
+            }
+            if &hex(&h.finalize()) != id {
+                return Err(format!(
+                    "{} changed while it was being read; nothing was built from it",
+                    input.path.display()
+                ));
+            }
+            out.push(copy);
+        }
+        Ok(out)
     }
 
     /// A word as the key shows it (`stage` None: inputs by id) or as a

@@ -262,6 +262,10 @@ pub struct Guix {
     #[serde(default)]
     pub packages: Vec<String>,
     pub channels: Option<String>,
+    /// Directories of Guile modules defining packages (`guix package -L`),
+    /// relative to the root: trust and the profile's key cover every file.
+    #[serde(default, rename = "load-path")]
+    pub load_path: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -387,6 +391,16 @@ impl Project {
             return None;
         }
         (named.is_relative() || named.starts_with(&self.root)).then(|| self.root.join(named))
+    }
+
+    /// `[guix].load-path`, resolved against the root.
+    pub fn load_path(&self) -> Vec<PathBuf> {
+        self.manifest
+            .guix
+            .load_path
+            .iter()
+            .map(|d| self.root.join(d.get_ref()))
+            .collect()
     }
 
     /// The Guix channels file, when the manifest pins channels.
@@ -515,6 +529,29 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Manifest, ManifestError> {
             && let Err(why) = crate::inputs::check_option(o.get_ref())
         {
             return Err(invalid(o.span().start, why));
+        }
+    }
+    for dir in &manifest.guix.load_path {
+        let rel = Path::new(dir.get_ref());
+        let why = if dir.get_ref().is_empty() {
+            Some("is empty")
+        } else if rel.is_absolute() {
+            Some("is absolute: name a directory inside the project, relative to its root")
+        } else if rel
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+        {
+            Some("leads out of the project (`..`): name a directory inside it")
+        } else if dir.get_ref().contains(':') || dir.get_ref().contains('\0') {
+            Some("contains `:` or NUL")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(invalid(
+                dir.span().start,
+                format!("[guix].load-path {:?} {why}", dir.get_ref()),
+            ));
         }
     }
     for name in manifest.path.keys() {

@@ -118,6 +118,7 @@ fn look_or_build(
         out.profile = Some(guix::profile(
             ctx,
             project,
+            scan,
             base_path,
             mode != Mode::Look,
             mode == Mode::Rebuild,

@@ -1,0 +1,245 @@
+use std::collections::BTreeSet;
+
+use anyhow::{Context as _, bail};
+
+use crate::guix::{self, Available};
+use crate::requirement::{self, Requirement};
+use crate::rewrite::{self, Change, Edit};
+use crate::{log, scheme};
+
+/// Move pip fallbacks to Guix packages
+///
+/// Each [pip].packages entry (or only those NAMEd) that Guix now provides at
+/// a version satisfying it moves to [guix].packages. With --import, one that
+/// Guix lacks gets a package definition drafted by `guix import pypi
+/// --recursive` into a Guile module in the project (the first directory of
+/// [guix].load-path, `guix` if there is none), and moves too: the profile
+/// is then built with `guix package -L`. Comments and formatting stay. A
+/// manifest allowed before is allowed after, since you asked for exactly
+/// this change; review the drafted definitions all the same.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    project: super::ProjectPath,
+    /// Only these fallbacks (PyPI names)
+    names: Vec<String>,
+    /// Draft definitions for fallbacks Guix lacks, with `guix import pypi`
+    #[arg(long)]
+    import: bool,
+    /// Show what would change, as a diff, and change nothing
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// The module `--import` writes, under the load-path directory.
+const MODULE_FILE: &str = "pyguix/packages.scm";
+const MODULE_NAME: &str = "(pyguix packages)";
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let ctx = super::context()?;
+    let (project, _) = args.project.load(&ctx)?;
+    let user_path = crate::activation::user_path(&ctx);
+    let user_path = user_path.as_deref();
+    let mut edit = Edit::open(&project)?;
+    let wanted: BTreeSet<String> = args
+        .names
+        .iter()
+        .map(|n| requirement::normalise(n))
+        .collect();
+    let mut fallbacks: Vec<(String, Requirement)> = Vec::new();
+    for text in edit.pip_packages() {
+        match requirement::parse(&text) {
+            Ok(r) if wanted.is_empty() || wanted.contains(&r.name) => fallbacks.push((text, r)),
+            Ok(_) => {}
+            Err(why) => {
+                if wanted.is_empty() {
+                    log::info(&format!("{text} {why}: it stays with pip"));
+                }
+            }
+        }
+    }
+    for name in &wanted {
+        if !fallbacks.iter().any(|(_, r)| &r.name == name) {
+            bail!("{name} is not among [pip].packages");
+        }
+    }
+    if fallbacks.is_empty() {
+        log::info("no pip fallbacks to promote");
+        return Ok(0);
+    }
+    let names: Vec<String> = fallbacks
+        .iter()
+        .map(|(_, r)| requirement::guix_name(&r.name))
+        .collect();
+    let root = project.root.clone();
+    let guix_has = guix::available(&ctx, user_path, &root, &names)
+        .context("there is no guix on your PATH to ask which packages it has")??;
+
+    let mut moved = Vec::new();
+    let mut to_import = Vec::new();
+    for (text, r) in &fallbacks {
+        let name = requirement::guix_name(&r.name);
+        match super::init::newest(&guix_has, &name, r) {
+            (Some(v), true) => {
+                log::info(&format!("{text}: Guix has {name} {v}; moving it to [guix]"));
+                moved.push((text.clone(), name));
+            }
+            (Some(v), false) => log::info(&format!(
+                "{text}: Guix has {name} {v}, which does not satisfy it; it stays with pip"
+            )),
+            (None, _) if args.import => to_import.push((text.clone(), r.clone(), name)),
+            (None, _) => log::info(&format!(
+                "{text}: Guix has no {name}; it stays with pip (--import drafts a definition)"
+            )),
+        }
+    }
+
+    let mut changes = Vec::new();
+    if !to_import.is_empty() {
+        let dir = project
+            .manifest
+            .guix
+            .load_path
+            .first()
+            .map(|d| d.get_ref().clone())
+            .unwrap_or_else(|| "guix".to_string());
+        let module_path = root.join(&dir).join(MODULE_FILE);
+        let mut defs = existing_definitions(&module_path);
+        for (text, r, name) in &to_import {
+            let drafted = guix::import_pypi(&ctx, user_path, &root, &r.name)
+                .context("there is no guix on your PATH to import with")??;
+            let mut added = 0;
+            for form in scheme::forms(&drafted) {
+                let Some(var) = scheme::defined(form) else {
+                    continue;
+                };
+                if !defs.iter().any(|(v, _)| v == var) {
+                    defs.push((var.to_string(), form.to_string()));
+                    added += 1;
+                }
+            }
+            if !defs.iter().any(|(v, _)| v == name) {
+                bail!(
+                    "`guix import pypi --recursive {}` defined no {name}",
+                    r.name
+                );
+            }
+            log::info(&format!(
+                "{text}: drafted {added} definitions into {}; moving it to [guix]",
+                module_path.display()
+            ));
+            moved.push((text.clone(), name.clone()));
+        }
+        let module = module_text(&ctx, user_path, &root, defs)?;
+        changes.push(Change::new(module_path, module.into_bytes()));
+        edit.add_load_path(&dir)?;
+    }
+    if moved.is_empty() {
+        log::info("nothing to move");
+        return Ok(0);
+    }
+    if !edit.guix_packages().iter().any(|p| p == "python") {
+        edit.add_guix_package("python")?;
+        log::info("adding Guix's python, which the Guix packages are built for");
+    }
+    for (text, name) in &moved {
+        edit.remove_pip_package(text)?;
+        edit.add_guix_package(name)?;
+    }
+    changes.push(Change::new(project.manifest_path.clone(), edit.to_bytes()));
+    if args.dry_run {
+        for c in changes.iter().filter(|c| c.changes_anything()) {
+            print!("{}", c.diff());
+        }
+        log::info("--dry-run: nothing was changed");
+        return Ok(0);
+    }
+    rewrite::write(&ctx, &project, &changes)?;
+    Ok(0)
+}
+
+/// The definitions a module written before holds: (variable, form).
+fn existing_definitions(path: &std::path::Path) -> Vec<(String, String)> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    scheme::forms(&text)
+        .into_iter()
+        .filter_map(|f| scheme::defined(f).map(|v| (v.to_string(), f.to_string())))
+        .collect()
+}
+
+/// The module: a `define-module` with the `#:use-module`s its definitions
+/// need (Guix's own modules for what they use, and the module of each
+/// input Guix provides, asked in one `guix package -A`), then the
+/// definitions, dependencies first as the importer printed them, without
+/// those Guix has itself.
+fn module_text(
+    ctx: &crate::context::Context,
+    user_path: Option<&std::ffi::OsStr>,
+    root: &std::path::Path,
+    defs: Vec<(String, String)>,
+) -> anyhow::Result<String> {
+    let mut asked: Vec<String> = defs.iter().map(|(v, _)| v.clone()).collect();
+    for (_, form) in &defs {
+        asked.extend(scheme::inputs(form).into_iter().map(String::from));
+    }
+    asked.sort();
+    asked.dedup();
+    let guix_has: Vec<Available> = guix::available(ctx, user_path, root, &asked)
+        .context("there is no guix on your PATH to ask which packages it has")??;
+    let has = |name: &str| guix_has.iter().find(|a| a.name == name);
+    let defs: Vec<(String, String)> = defs.into_iter().filter(|(v, _)| has(v).is_none()).collect();
+    let mut modules: BTreeSet<String> = ["(guix packages)".to_string()].into_iter().collect();
+    let mut missing = Vec::new();
+    for (_, form) in &defs {
+        let symbols = scheme::symbols(form);
+        let uses = |s: &str| symbols.contains(&s);
+        if uses("url-fetch") {
+            modules.insert("(guix download)".into());
+        }
+        if uses("git-fetch") {
+            modules.insert("(guix git-download)".into());
+        }
+        if uses("pypi-uri") || uses("python-build-system") {
+            modules.insert("(guix build-system python)".into());
+        }
+        if uses("pyproject-build-system") {
+            modules.insert("(guix build-system pyproject)".into());
+        }
+        if symbols.iter().any(|s| s.starts_with("license:")) {
+            modules.insert("((guix licenses) #:prefix license:)".into());
+        }
+        for input in scheme::inputs(form) {
+            if defs.iter().any(|(v, _)| v == input) {
+                continue;
+            }
+            match has(input).and_then(Available::module) {
+                Some(m) => {
+                    modules.insert(m);
+                }
+                None => missing.push(input.to_string()),
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    for m in &missing {
+        log::warn(&format!(
+            "{m} is used by the drafted definitions, but neither Guix nor the import defines it"
+        ));
+    }
+    let mut text = format!(
+        ";;; Package definitions for this project, drafted by `pyenv-guix promote --import`\n;;; from `guix import pypi --recursive`. Review them: they are built as they are.\n\n(define-module {MODULE_NAME}"
+    );
+    for m in &modules {
+        text.push_str(&format!("\n  #:use-module {m}"));
+    }
+    text.push_str(")\n");
+    for (_, form) in &defs {
+        text.push('\n');
+        text.push_str(form);
+        text.push('\n');
+    }
+    Ok(text)
+}

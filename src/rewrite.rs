@@ -1,0 +1,202 @@
+//! Changing a manifest for the user (`promote`, `pin`): through toml_edit,
+//! so the user's comments, order and formatting stay; and a manifest that
+//! was allowed before the change is allowed after it, since the user asked
+//! for exactly this change. One that was not stays blocked.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use toml_edit::{Array, DocumentMut, Item, Table, Value};
+
+use crate::context::Context;
+use crate::inputs::Scan;
+use crate::manifest::Project;
+use crate::{fsutil, log, trust};
+
+pub struct Edit {
+    doc: DocumentMut,
+}
+
+impl Edit {
+    pub fn open(project: &Project) -> anyhow::Result<Edit> {
+        let text = std::str::from_utf8(&project.bytes)
+            .with_context(|| format!("{} is not UTF-8", project.manifest_path.display()))?;
+        let doc = text
+            .parse::<DocumentMut>()
+            .with_context(|| format!("{}", project.manifest_path.display()))?;
+        Ok(Edit { doc })
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.doc.to_string().into_bytes()
+    }
+
+    /// `[table].key`, an array of strings, made if missing. A new table
+    /// goes before the first existing one, where a reader looks first.
+    fn array(&mut self, table: &str, key: &str) -> anyhow::Result<&mut Array> {
+        let first = self
+            .doc
+            .iter()
+            .filter_map(|(_, item)| item.as_table().and_then(Table::position))
+            .min()
+            .unwrap_or(0);
+        let t = self.doc.entry(table).or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_position(Some(first - 1));
+            Item::Table(t)
+        });
+        let t = t
+            .as_table_like_mut()
+            .with_context(|| format!("[{table}] is not a table"))?;
+        let item = t
+            .entry(key)
+            .or_insert(Item::Value(Value::Array(Array::new())));
+        item.as_array_mut()
+            .with_context(|| format!("[{table}].{key} is not an array"))
+    }
+
+    /// `[pip].packages`, as written.
+    pub fn pip_packages(&self) -> Vec<String> {
+        self.doc
+            .get("pip")
+            .and_then(|p| p.get("packages"))
+            .and_then(Item::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn remove_pip_package(&mut self, text: &str) -> anyhow::Result<()> {
+        let packages = self.array("pip", "packages")?;
+        packages.retain(|v| v.as_str() != Some(text));
+        Ok(())
+    }
+
+    /// Add `name` to `[guix].packages` unless it is there; whether it was added.
+    pub fn add_guix_package(&mut self, name: &str) -> anyhow::Result<bool> {
+        let packages = self.array("guix", "packages")?;
+        if packages.iter().any(|v| v.as_str() == Some(name)) {
+            return Ok(false);
+        }
+        packages.push(name);
+        Ok(true)
+    }
+
+    pub fn guix_packages(&self) -> Vec<String> {
+        self.doc
+            .get("guix")
+            .and_then(|p| p.get("packages"))
+            .and_then(Item::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn add_load_path(&mut self, dir: &str) -> anyhow::Result<()> {
+        let dirs = self.array("guix", "load-path")?;
+        if !dirs.iter().any(|v| v.as_str() == Some(dir)) {
+            dirs.push(dir);
+        }
+        Ok(())
+    }
+
+    pub fn set_channels(&mut self, file: &str) -> anyhow::Result<()> {
+        self.array("guix", "packages")?;
+        let guix = self.doc["guix"]
+            .as_table_like_mut()
+            .context("[guix] is not a table")?;
+        guix.insert("channels", toml_edit::value(file));
+        Ok(())
+    }
+}
+
+/// What `write` will change: each file's path, its bytes now (None: new),
+/// its bytes then.
+pub struct Change {
+    pub path: PathBuf,
+    pub before: Option<Vec<u8>>,
+    pub after: Vec<u8>,
+}
+
+impl Change {
+    pub fn new(path: PathBuf, after: Vec<u8>) -> Change {
+        let before = std::fs::read(&path).ok();
+        Change {
+            path,
+            before,
+            after,
+        }
+    }
+
+    pub fn changes_anything(&self) -> bool {
+        self.before.as_deref() != Some(&self.after[..])
+    }
+
+    /// A unified diff, as `--dry-run` shows it.
+    pub fn diff(&self) -> String {
+        let before = String::from_utf8_lossy(self.before.as_deref().unwrap_or_default());
+        let after = String::from_utf8_lossy(&self.after);
+        let name = self.path.display().to_string();
+        let old = if self.before.is_some() {
+            name.clone()
+        } else {
+            "/dev/null".to_string()
+        };
+        similar::TextDiff::from_lines(before.as_ref(), after.as_ref())
+            .unified_diff()
+            .header(&old, &name)
+            .to_string()
+    }
+}
+
+/// Write `changes` (the manifest's last, so that a crash between leaves
+/// the old manifest with new files it does not name, never the reverse),
+/// and carry the manifest's trust over if it was allowed before.
+pub fn write(ctx: &Context, project: &Project, changes: &[Change]) -> anyhow::Result<()> {
+    let record = trust::record_path(&ctx.data_dir, &project.manifest_path)?;
+    let was_allowed = matches!(trust::check(&record, project), trust::Trust::Allowed(..));
+    let mut ordered: Vec<&Change> = changes.iter().filter(|c| c.changes_anything()).collect();
+    ordered.sort_by_key(|c| c.path == project.manifest_path);
+    for c in ordered {
+        if let Some(dir) = c.path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
+        }
+        fsutil::write_atomic(&c.path, &c.after)
+            .with_context(|| format!("cannot write {}", c.path.display()))?;
+        log::info(&format!("wrote {}", c.path.display()));
+    }
+    let manifest = &project.manifest_path;
+    if !was_allowed {
+        log::notice(&format!(
+            "{} was not allowed before this change, and stays blocked: review it, then run 'pyenv-guix allow'",
+            manifest.display()
+        ));
+        return Ok(());
+    }
+    let edited = Project::load(manifest)?;
+    let scan = Scan::new(&edited);
+    if let Some(problem) = scan.problem() {
+        log::notice(&format!("{} is blocked: {problem}", manifest.display()));
+        return Ok(());
+    }
+    trust::allow(&record, &edited, &scan)?;
+    log::info(&format!(
+        "allowed {}: it was allowed before, and this is the change you asked for",
+        manifest.display()
+    ));
+    Ok(())
+}
+
+/// `dir` relative to `root`, as a manifest names it.
+pub fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
