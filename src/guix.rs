@@ -309,7 +309,9 @@ pub fn available(
     names: &[String],
 ) -> Option<Result<Vec<Available>, GuixError>> {
     if names.is_empty() {
-        return query(ctx, user_path, dir, &["--version"]).map(|r| r.map(|_| Vec::new()));
+        let cmd = ctx.guix_command();
+        fsutil::find_program(cmd.first()?.as_ref(), user_path, dir)?;
+        return Some(Ok(Vec::new()));
     }
     let escaped: Vec<String> = names
         .iter()
@@ -327,7 +329,9 @@ pub fn available(
     Some(out.map(|text| {
         text.lines()
             .filter_map(|line| {
-                let mut f = line.split('\t');
+                // Columns are separated by a tab and aligned with spaces
+                // (Guix's pretty-print-table).
+                let mut f = line.split('\t').map(str::trim);
                 let (name, version) = (f.next()?, f.next()?);
                 let _outputs = f.next();
                 Some(Available {

@@ -73,7 +73,7 @@ pub struct Input {
     /// A requirements or constraints file's lines.
     lines: Vec<Vec<Word>>,
     /// A directory's files, relative to it, with their hashes.
-    files: Vec<(PathBuf, String)>,
+    pub files: Vec<(PathBuf, String)>,
 }
 
 /// A word of a pip argument list or of a requirements file line.

@@ -40,6 +40,21 @@ impl Edit {
             .filter_map(|(_, item)| item.as_table().and_then(Table::position))
             .min()
             .unwrap_or(0);
+        if !self.doc.contains_key(table) {
+            // A blank line between the new table and the one it precedes.
+            for (_, item) in self.doc.iter_mut() {
+                if let Some(t) = item.as_table_mut()
+                    && t.position() == Some(first)
+                    && t.decor()
+                        .prefix()
+                        .and_then(|p| p.as_str())
+                        .unwrap_or("")
+                        .is_empty()
+                {
+                    t.decor_mut().set_prefix("\n");
+                }
+            }
+        }
         let t = self.doc.entry(table).or_insert_with(|| {
             let mut t = Table::new();
             t.set_position(Some(first - 1));

@@ -190,15 +190,32 @@ pub fn check(record: &Path, project: &Project) -> Trust {
     }
     // The last changed input: a nested file comes after the file naming it,
     // whose id changes with it.
+    let known = |path: &Path, id: &str| r.files.iter().any(|(p, h)| p == path && h == id);
     let changed = scan
         .inputs
         .iter()
         .rev()
-        .find(|i| {
-            let id = i.id.as_deref().unwrap_or("unreadable");
-            !r.files.iter().any(|(p, h)| *p == i.path && h == id)
+        .find(|i| !known(&i.path, i.id.as_deref().unwrap_or("unreadable")))
+        .map(|i| {
+            // In a directory: the file that changed, or one that is gone.
+            let inside = i
+                .files
+                .iter()
+                .map(|(rel, h)| (i.path.join(rel), h))
+                .find(|(p, h)| !known(p, h))
+                .map(|(p, _)| p)
+                .or_else(|| {
+                    r.files
+                        .iter()
+                        .find(|(p, _)| {
+                            p.starts_with(&i.path)
+                                && *p != i.path
+                                && !i.files.iter().any(|(rel, _)| i.path.join(rel) == *p)
+                        })
+                        .map(|(p, _)| p.clone())
+                });
+            inside.unwrap_or_else(|| i.path.clone())
         })
-        .map(|i| i.path.clone())
         .or_else(|| {
             r.files
                 .iter()
@@ -232,10 +249,24 @@ pub fn allow(record: &Path, project: &Project, scan: &Scan) -> Result<(), TrustE
         .iter()
         .map(|(m, c)| format!("allow {m} {c}").into_bytes())
         .collect();
+    // Each input, and each file of a directory input: only for saying
+    // which file changed (the content hash above is what decides).
+    let mut files: Vec<(PathBuf, &str)> = Vec::new();
     for input in &scan.inputs {
-        let id = input.id.as_deref().unwrap_or("unreadable");
+        files.push((
+            input.path.clone(),
+            input.id.as_deref().unwrap_or("unreadable"),
+        ));
+        files.extend(
+            input
+                .files
+                .iter()
+                .map(|(rel, h)| (input.path.join(rel), h.as_str())),
+        );
+    }
+    for (path, id) in files {
         let mut line = b"file ".to_vec();
-        line.extend_from_slice(hex(input.path.as_os_str().as_bytes()).as_bytes());
+        line.extend_from_slice(hex(path.as_os_str().as_bytes()).as_bytes());
         line.extend_from_slice(format!(" {id}").as_bytes());
         lines.push(line);
     }

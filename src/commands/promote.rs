@@ -95,6 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
 
     let mut changes = Vec::new();
+    let mut load_path = None;
     if !to_import.is_empty() {
         let dir = project
             .manifest
@@ -132,7 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
         let module = module_text(&ctx, user_path, &root, defs)?;
         changes.push(Change::new(module_path, module.into_bytes()));
-        edit.add_load_path(&dir)?;
+        load_path = Some(dir);
     }
     if moved.is_empty() {
         log::info("nothing to move");
@@ -145,6 +146,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     for (text, name) in &moved {
         edit.remove_pip_package(text)?;
         edit.add_guix_package(name)?;
+    }
+    if let Some(dir) = &load_path {
+        edit.add_load_path(dir)?;
     }
     changes.push(Change::new(project.manifest_path.clone(), edit.to_bytes()));
     if args.dry_run {

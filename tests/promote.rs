@@ -1,0 +1,371 @@
+//! The seed's last step, through the Guix stand-in: `init` sorts
+//! requirements between Guix and pip, `promote` moves a pip fallback to a
+//! Guix package (one Guix has, or one drafted by `guix import pypi` into
+//! the project's load-path), `pin` pins the channels. Comments survive each
+//! edit; an allowed manifest stays allowed; `--dry-run` changes no byte.
+
+mod support;
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use support::Sandbox;
+
+/// The Guix the stand-in plays: what `guix package -A` lists, and the PyPI
+/// metadata `guix import pypi` drafts from.
+fn guix_knows(s: &Sandbox, catalogue: &str) -> Vec<(OsString, OsString)> {
+    s.write("guix-catalogue", catalogue);
+    s.write(
+        "pypi/prov.json",
+        r#"{"name": "prov", "version": "1.5.3", "requires": ["lxml", "pydot"], "summary": "W3C provenance data model library", "home_page": "https://github.com/trungdong/prov", "license": "MIT"}"#,
+    );
+    s.write(
+        "pypi/pydot.json",
+        r#"{"name": "pydot", "version": "2.0.0", "requires": [], "summary": "Python interface to Graphviz's Dot", "home_page": "https://github.com/pydot/pydot", "license": "MIT"}"#,
+    );
+    let mut env = s.env();
+    env.push((
+        "GUIX_STAND_IN_CATALOGUE".into(),
+        s.path("guix-catalogue").into(),
+    ));
+    env.push(("GUIX_STAND_IN_PYPI".into(), s.path("pypi").into()));
+    env
+}
+
+const CATALOGUE: &str = "\
+python-numpy 1.26.4 gnu/packages/python-xyz.scm
+python-six 1.16.0 gnu/packages/python-xyz.scm
+python-lxml 4.9.2 gnu/packages/xml.scm
+";
+
+fn run(
+    s: &Sandbox,
+    env: &[(OsString, OsString)],
+    dir: &Path,
+    args: &[&str],
+) -> (bool, String, String) {
+    let out = s
+        .command(args, dir)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(s: &Sandbox, env: &[(OsString, OsString)], dir: &Path, args: &[&str]) -> (String, String) {
+    let (success, out, err) = run(s, env, dir, args);
+    assert!(success, "{args:?}:\n{err}");
+    (out, err)
+}
+
+fn manifest(s: &Sandbox, rel: &str) -> toml::Table {
+    let text = std::fs::read_to_string(s.path(rel).join(".pyguix.toml")).unwrap();
+    toml::from_str(&text).unwrap()
+}
+
+fn strings(t: &toml::Table, table: &str, key: &str) -> Vec<String> {
+    t.get(table)
+        .and_then(|t| t.get(key))
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn guix_calls(s: &Sandbox, what: &str) -> usize {
+    std::fs::read_to_string(s.path("guix.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(what))
+        .count()
+}
+
+#[test]
+fn init_sorts_requirements_between_guix_and_pip_with_one_guix_query() {
+    let s = Sandbox::new();
+    let env = guix_knows(&s, CATALOGUE);
+    s.write(
+        "a/requirements.txt",
+        "numpy>=1.20\nsix>=2  # newer than Guix's\nprov==1.5.3\n--index-url https://example.org/simple\nrequests[socks]\n",
+    );
+    let (table, said) = ok(
+        &s,
+        &env,
+        &s.path("a"),
+        &["init", "--from", "requirements.txt"],
+    );
+    let m = manifest(&s, "a");
+    assert_eq!(strings(&m, "guix", "packages"), ["python", "python-numpy"]);
+    assert_eq!(
+        strings(&m, "pip", "packages"),
+        ["six>=2", "prov==1.5.3", "requests[socks]"]
+    );
+    assert_eq!(guix_calls(&s, "package -A"), 1, "one query for all");
+    assert!(
+        table.contains("Guix has 1.16.0, which does not satisfy it"),
+        "{table}"
+    );
+    assert!(table.contains("not in Guix"), "{table}");
+    assert!(table.contains("asks for extras"), "{table}");
+    assert!(
+        said.contains("--index-url"),
+        "the option line is said: {said}"
+    );
+    assert!(said.contains("run 'pyenv-guix allow'"), "{said}");
+    // Never allowed by init.
+    let (allowed, _, err) = run(&s, &env, &s.path("a"), &["exec", "--", "true"]);
+    assert!(!allowed && err.contains("not allowed"), "{err}");
+    // Nothing is overwritten without --force.
+    let (again, _, err) = run(&s, &env, &s.path("a"), &["init"]);
+    assert!(!again && err.contains("--force"), "{err}");
+    ok(&s, &env, &s.path("a"), &["init", "--force"]);
+    assert_eq!(strings(&manifest(&s, "a"), "guix", "packages"), ["python"]);
+
+    s.write(
+        "b/pyproject.toml",
+        "[project]\nname = \"b\"\ndependencies = [\"numpy >= 1.20, < 2\", \"prov\"]\n",
+    );
+    ok(
+        &s,
+        &env,
+        &s.path("b"),
+        &["init", "--from", "pyproject.toml"],
+    );
+    let m = manifest(&s, "b");
+    assert_eq!(strings(&m, "guix", "packages"), ["python", "python-numpy"]);
+    assert_eq!(strings(&m, "pip", "packages"), ["prov"]);
+    ok(&s, &env, &s.path("b"), &["allow"]);
+
+    // Without Guix: everything to pip, and why.
+    let mut no_guix = env.clone();
+    no_guix.retain(|(k, _)| k != "PYENV_GUIX_GUIX");
+    no_guix.push(("PYENV_GUIX_GUIX".into(), "/nonexistent/guix".into()));
+    s.write("c/requirements.txt", "numpy>=1.20\n");
+    let (_, said) = ok(
+        &s,
+        &no_guix,
+        &s.path("c"),
+        &["init", "--from", "requirements.txt"],
+    );
+    let m = manifest(&s, "c");
+    assert!(m.get("guix").is_none(), "{m:?}");
+    assert_eq!(strings(&m, "pip", "packages"), ["numpy>=1.20"]);
+    assert!(
+        said.contains("no `/nonexistent/guix` on your PATH"),
+        "{said}"
+    );
+}
+
+const SIX_PROJECT: &str = "\
+# The seed, part way: six from pip for now.
+[guix]
+packages = [\"python\"]   # Guix's Python
+
+[pip]
+# six moves to Guix once Guix has it
+packages = [\"six==1.16.0\", \"alpha\"]
+options = [\"--no-index\", \"--find-links\", \"WHEELS\"]
+";
+
+#[test]
+fn promote_moves_a_fallback_guix_has_and_keeps_comments_and_trust() {
+    let s = Sandbox::new();
+    let env = guix_knows(&s, CATALOGUE);
+    s.wheel("six", "1.16.0", &[]);
+    let wheels = s.wheel("alpha", "1.0", &[]);
+    let text = SIX_PROJECT.replace("WHEELS", &wheels.display().to_string());
+    s.write("p/.pyguix.toml", &text);
+    let p = s.path("p");
+    ok(&s, &env, &p, &["allow"]);
+    let probe = [
+        "exec",
+        "--",
+        "python3",
+        "-c",
+        "import six; print(six.__file__)",
+    ];
+    let (before, _) = ok(&s, &env, &p, &probe);
+    assert!(before.contains("/cache/prefixes/"), "{before}");
+
+    let (diff, said) = ok(&s, &env, &p, &["promote", "--dry-run"]);
+    assert_eq!(
+        std::fs::read_to_string(p.join(".pyguix.toml")).unwrap(),
+        text
+    );
+    assert!(
+        diff.contains("-packages = [\"six==1.16.0\", \"alpha\"]"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+packages = [\"python\", \"python-six\"]"),
+        "{diff}"
+    );
+    assert!(said.contains("nothing was changed"), "{said}");
+
+    let (_, said) = ok(&s, &env, &p, &["promote"]);
+    assert!(said.contains("it was allowed before"), "{said}");
+    let after = std::fs::read_to_string(p.join(".pyguix.toml")).unwrap();
+    for comment in [
+        "# The seed, part way: six from pip for now.",
+        "# Guix's Python",
+        "# six moves to Guix once Guix has it",
+    ] {
+        assert!(after.contains(comment), "{after}");
+    }
+    let m = manifest(&s, "p");
+    assert_eq!(strings(&m, "guix", "packages"), ["python", "python-six"]);
+    assert_eq!(strings(&m, "pip", "packages"), ["alpha"]);
+    let (now, _) = ok(&s, &env, &p, &probe);
+    assert!(now.contains("/gnu/store/"), "six from the profile: {now}");
+    let (prefix, _) = ok(&s, &env, &p, &["prefix"]);
+    let dists: Vec<String> = walk(Path::new(prefix.trim()))
+        .into_iter()
+        .filter(|n| n.ends_with(".dist-info"))
+        .collect();
+    assert!(dists.iter().all(|d| !d.starts_with("six-")), "{dists:?}");
+    assert!(dists.iter().any(|d| d.starts_with("alpha-")), "{dists:?}");
+
+    // One not allowed before stays blocked.
+    s.write("q/.pyguix.toml", &text);
+    let q = s.path("q");
+    let (_, said) = ok(&s, &env, &q, &["promote"]);
+    assert!(said.contains("stays blocked"), "{said}");
+    let (allowed, _, _) = run(&s, &env, &q, &["exec", "--", "true"]);
+    assert!(!allowed);
+}
+
+#[test]
+fn promote_import_drafts_a_module_the_profile_builds_with() {
+    let s = Sandbox::new();
+    let env = guix_knows(&s, CATALOGUE);
+    let wheels = s.wheel("prov", "1.5.3", &[]);
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[guix]\npackages = [\"python\"]\n\n[pip]\npackages = [\"prov==1.5.3\"]  # not in Guix yet\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    let p = s.path("p");
+    ok(&s, &env, &p, &["allow"]);
+    let before = std::fs::read(p.join(".pyguix.toml")).unwrap();
+    let (diff, _) = ok(&s, &env, &p, &["promote", "--import", "--dry-run"]);
+    assert_eq!(std::fs::read(p.join(".pyguix.toml")).unwrap(), before);
+    assert!(!p.join("guix").exists());
+    assert!(diff.contains("+(define-public python-prov"), "{diff}");
+
+    let (_, said) = ok(&s, &env, &p, &["promote", "--import"]);
+    assert!(said.contains("it was allowed before"), "{said}");
+    let module = std::fs::read_to_string(p.join("guix/pyguix/packages.scm")).unwrap();
+    assert!(
+        module.contains("(define-module (pyguix packages)"),
+        "{module}"
+    );
+    // lxml is Guix's: used from its module, not drafted again; pydot is not.
+    assert!(
+        module.contains("#:use-module (gnu packages xml)"),
+        "{module}"
+    );
+    assert!(!module.contains("(define-public python-lxml"), "{module}");
+    assert!(module.contains("(define-public python-pydot"), "{module}");
+    assert!(module.contains("(define-public python-prov"), "{module}");
+    let m = manifest(&s, "p");
+    assert_eq!(strings(&m, "guix", "load-path"), ["guix"]);
+    assert_eq!(strings(&m, "guix", "packages"), ["python", "python-prov"]);
+    assert!(strings(&m, "pip", "packages").is_empty());
+    let text = std::fs::read_to_string(p.join(".pyguix.toml")).unwrap();
+    assert!(text.contains("# not in Guix yet"), "{text}");
+
+    let probe = [
+        "exec",
+        "--",
+        "python3",
+        "-c",
+        "import prov; print(prov.__file__)",
+    ];
+    let (from, _) = ok(&s, &env, &p, &probe);
+    assert!(
+        from.contains("/gnu/store/"),
+        "prov from the profile: {from}"
+    );
+    assert_eq!(guix_calls(&s, " -L "), 1, "built with -L");
+
+    // Editing a drafted definition blocks the project until allowed, and
+    // the allowed edit is another profile.
+    let mut edited = module.clone();
+    edited.push_str("\n;; reviewed\n");
+    std::fs::write(p.join("guix/pyguix/packages.scm"), edited).unwrap();
+    let (allowed, _, err) = run(&s, &env, &p, &["exec", "--", "true"]);
+    assert!(!allowed, "an edited module blocks the project");
+    assert!(err.contains("packages.scm"), "{err}");
+    ok(&s, &env, &p, &["allow"]);
+    ok(&s, &env, &p, &probe);
+    assert_eq!(guix_calls(&s, " -L "), 2, "rebuilt after the allowed edit");
+}
+
+#[test]
+fn pin_writes_the_channels_and_the_next_build_goes_through_time_machine() {
+    let s = Sandbox::new();
+    let mut env = guix_knows(&s, CATALOGUE);
+    env.push((
+        "GUIX_STAND_IN_COMMIT".into(),
+        "0123456789abcdef0123456789abcdef01234567".into(),
+    ));
+    s.write(
+        "p/.pyguix.toml",
+        "# pinned below\n[guix]\npackages = [\"python\", \"python-six\"]  # from Guix\n",
+    );
+    let p = s.path("p");
+    ok(&s, &env, &p, &["allow"]);
+    ok(&s, &env, &p, &["exec", "--", "true"]);
+    let before = std::fs::read(p.join(".pyguix.toml")).unwrap();
+    let (diff, _) = ok(&s, &env, &p, &["pin", "--dry-run"]);
+    assert_eq!(std::fs::read(p.join(".pyguix.toml")).unwrap(), before);
+    assert!(!p.join("channels.scm").exists());
+    assert!(diff.contains("+channels = \"channels.scm\""), "{diff}");
+
+    let (_, said) = ok(&s, &env, &p, &["pin"]);
+    assert!(said.contains("it was allowed before"), "{said}");
+    let channels = std::fs::read_to_string(p.join("channels.scm")).unwrap();
+    assert!(channels.contains("(channel"), "{channels}");
+    assert!(
+        channels.contains("0123456789abcdef0123456789abcdef01234567"),
+        "{channels}"
+    );
+    let text = std::fs::read_to_string(p.join(".pyguix.toml")).unwrap();
+    assert!(
+        text.contains("# pinned below") && text.contains("# from Guix"),
+        "{text}"
+    );
+    assert_eq!(
+        manifest(&s, "p")["guix"]["channels"].as_str(),
+        Some("channels.scm")
+    );
+    ok(&s, &env, &p, &["exec", "--", "true"]);
+    let want = format!(
+        "time-machine -C {} -- package",
+        p.join("channels.scm").display()
+    );
+    assert_eq!(guix_calls(&s, &want), 1, "the next build is pinned");
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            out.push(e.file_name().to_string_lossy().into_owned());
+            if e.path().is_dir() {
+                out.extend(walk(&e.path()));
+            }
+        }
+    }
+    out
+}
