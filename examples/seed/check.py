@@ -5,7 +5,16 @@ import sys
 import prov
 import rapidjson
 
+
+def origin(module):
+    prefix = os.environ.get("PYENV_GUIX_PREFIX")
+    where = os.path.dirname(module.__file__)
+    if prefix and where.startswith(os.path.realpath(prefix).rsplit(".g", 1)[0]):
+        return where, "(from the pip prefix)"
+    return where, "(from the Guix profile)"
+
+
 print("python   ", sys.executable)
-print("rapidjson", os.path.dirname(rapidjson.__file__), "(from the Guix profile)")
-print("prov     ", os.path.dirname(prov.__file__), "(from the pip prefix)")
+print("rapidjson", *origin(rapidjson))
+print("prov     ", *origin(prov))
 print(rapidjson.dumps({"foo": 100, "bar": "baz"}))

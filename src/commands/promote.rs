@@ -125,8 +125,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     r.name
                 );
             }
+            let (drafted, moving) = if args.dry_run {
+                ("would draft", "would move")
+            } else {
+                ("drafted", "moving")
+            };
+            let plural = if added == 1 { "" } else { "s" };
             log::info(&format!(
-                "{text}: drafted {added} definitions into {}; moving it to [guix]",
+                "{text}: {drafted} {added} definition{plural} into {}; {moving} it to [guix]",
                 module_path.display()
             ));
             moved.push((text.clone(), name.clone()));
