@@ -369,3 +369,45 @@ fn walk(dir: &Path) -> Vec<String> {
     }
     out
 }
+
+/// In a shell inside the project, the prompt after `promote` loads the
+/// promoted environment, with no `cd`: the edit and the carried-over trust
+/// are seen like any other change.
+fn promote_in_a_shell(sh: support::Sh) {
+    if !sh.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    let env = guix_knows(&s, CATALOGUE);
+    s.wheel("six", "1.16.0", &[]);
+    let wheels = s.wheel("alpha", "1.0", &[]);
+    s.write(
+        "p/.pyguix.toml",
+        &SIX_PROJECT.replace("WHEELS", &wheels.display().to_string()),
+    );
+    ok(&s, &env, &s.path("p"), &["allow"]);
+    let bin = support::quote(support::bin().as_os_str());
+    let lines = vec![
+        sh.hook_line(),
+        format!("cd {}", support::quote(s.path("p").as_os_str())),
+        "dump before".into(),
+        format!("{bin} promote"),
+        "true".into(),
+        "dump after".into(),
+    ];
+    let out = s.interactive(sh, &s.path("home"), &env, &lines);
+    let before = s.dump("before");
+    let after = s.dump("after");
+    assert!(before.get("PYENV_GUIX_PREFIX").is_some(), "{out}");
+    let search = |d: &support::Dump| d.get("GUIX_PYTHONPATH").unwrap_or("").to_string();
+    assert!(!search(&before).contains("six"), "{out}");
+    assert_ne!(
+        before.get("PYENV_GUIX_PROFILE"),
+        after.get("PYENV_GUIX_PROFILE"),
+        "the promoted profile is loaded at the next prompt: {out}"
+    );
+    assert!(out.contains("it was allowed before"), "{out}");
+    assert!(!out.contains("is blocked"), "{out}");
+}
+
+per_shell!(promote_in_a_shell);
