@@ -179,3 +179,66 @@ fn watch_rebuilds_after_guix_pull_and_allow_and_never_builds_an_unallowed_manife
     drop(watch);
     assert!(!Path::new(&s.path("p/.pyguix.toml")).is_symlink());
 }
+
+/// A new interpreter where the user's PATH finds `python3` (an upgrade, a
+/// pyenv install) is another prefix: watch builds it, with the PATH the
+/// project was last used with.
+#[test]
+fn watch_rebuilds_when_the_interpreter_changes() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("alpha", "1.0", &[]);
+    let bin = s.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let real = std::fs::canonicalize("/usr/bin/python3").unwrap();
+    std::os::unix::fs::symlink(&real, bin.join("python3")).unwrap();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[pip]\npackages = [\"alpha\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("p");
+    let out = s
+        .command(&["exec", "--", "true"], &s.path("p"))
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(prefixes(&s).len(), 1);
+
+    // The watcher's own PATH does not matter: the project's record says.
+    let child = s
+        .command(&["watch"], &s.path(""))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(s.path("out/watch.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let _watch = Watch(child);
+    let said = || std::fs::read_to_string(s.path("out/watch.err")).unwrap_or_default();
+    wait_for("start", || said().contains("watching 1 projects"));
+    // Another Python now answers to python3 on that PATH: a copy of the
+    // interpreter (another executable, so another identity), put in place
+    // in one rename.
+    std::fs::copy(&real, s.path("python3.new")).unwrap();
+    std::fs::rename(s.path("python3.new"), bin.join("python3")).unwrap();
+    wait_for("build the new interpreter's prefix", || {
+        prefixes(&s).len() == 2
+    });
+    wait_for("say it is built", || said().contains("built"));
+    let out = s
+        .command(
+            &["exec", "--", "python3", "-c", "import alpha"],
+            &s.path("p"),
+        )
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("building"),
+        "the prompt found it built"
+    );
+}
