@@ -892,27 +892,65 @@ fn pip_variable(text: &str) -> Option<&str> {
     None
 }
 
-/// A requirements file's logical lines: continuations joined, comments and
-/// blank lines dropped, as pip reads them.
+/// A requirements file's logical lines, exactly as pip makes them: split
+/// where Python's `str.splitlines` splits (not only at `\n`: a `\r`, `\x0c`
+/// or U+2028 would otherwise hide a line from the key that pip reads),
+/// continuations joined unless the line holds a comment, then comments and
+/// blank lines dropped.
 fn logical_lines(text: &str) -> Vec<String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut out = Vec::new();
-    let mut pending = String::new();
-    for raw in text.lines() {
-        if let Some(cont) = raw.strip_suffix('\\') {
-            pending.push_str(cont);
-            continue;
-        }
-        pending.push_str(raw);
-        let line = strip_comment(&pending).trim().to_string();
-        pending.clear();
-        if !line.is_empty() {
-            out.push(line);
+    let mut joined = Vec::new();
+    let mut pending: Option<String> = None;
+    for raw in split_lines(text) {
+        let comment = strip_comment(raw).len() != raw.len();
+        if !raw.ends_with('\\') || comment {
+            // pip puts a space before a comment line, so that it stays one.
+            let line = if comment {
+                format!(" {raw}")
+            } else {
+                raw.to_string()
+            };
+            match pending.take() {
+                Some(mut p) => {
+                    p.push_str(&line);
+                    joined.push(p);
+                }
+                None => joined.push(line),
+            }
+        } else {
+            pending
+                .get_or_insert_with(String::new)
+                .push_str(raw.trim_matches('\\'));
         }
     }
-    let line = strip_comment(&pending).trim().to_string();
-    if !line.is_empty() {
-        out.push(line);
+    joined.extend(pending);
+    joined
+        .iter()
+        .map(|l| strip_comment(l).trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The lines of `text` as Python's `str.splitlines` gives them.
+fn split_lines(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let end = match c {
+            '\r' if chars.peek().is_some_and(|(_, n)| *n == '\n') => {
+                chars.next();
+                i + 2
+            }
+            '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}'
+            | '\u{2029}' => i + c.len_utf8(),
+            _ => continue,
+        };
+        out.push(&text[start..i]);
+        start = end;
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
     }
     out
 }
@@ -1138,6 +1176,18 @@ mod tests {
             normalise("a @ https://x/y;m"),
             normalise("a @ https://x/y z")
         );
+    }
+
+    #[test]
+    fn lines_are_split_and_joined_as_pip_does() {
+        assert_eq!(
+            logical_lines("alpha\r-f wheels2\ngamma\r\nbeta\x0cdelta\u{2028}eps"),
+            ["alpha", "-f wheels2", "gamma", "beta", "delta", "eps"]
+        );
+        // A comment line ending in `\` is not continued into the next.
+        assert_eq!(logical_lines("# pinned below \\\nbeta\n"), ["beta"]);
+        assert_eq!(logical_lines("alpha \\\n  >= 1\n"), ["alpha   >= 1"]);
+        assert_eq!(logical_lines("a # x\\\nb"), ["a", "b"]);
     }
 
     #[test]

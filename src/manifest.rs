@@ -613,8 +613,18 @@ fn bad_variable_name(name: &str) -> Option<String> {
             "`{name}` is managed by the shell or by pyenv-guix and cannot be set"
         ));
     }
+    if PLACES.contains(&name) {
+        return Some(format!(
+            "`{name}` decides where pyenv-guix keeps its trust records, state key and builds, or where it finds Guix: a project cannot move them"
+        ));
+    }
     None
 }
+
+/// What the data and cache directories and the Guix pyenv-guix follows are
+/// found from: set by a project, they would let it choose its own trust
+/// records (and so trust itself and others).
+const PLACES: &[&str] = &["HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"];
 
 /// 1-based line and column (in characters) of a byte offset.
 fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {

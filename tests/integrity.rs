@@ -13,7 +13,7 @@ fn project(s: &Sandbox, name: &str, interpreter: &str, mode: &str, wheels: &Path
     s.write(
         &format!("{name}/.pyguix.toml"),
         &format!(
-            "[python]\ninterpreter = {interpreter:?}\n\n[pip]\nmode = {mode:?}\npackages = [\"greetpkg==1.0\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            "[project]\nname = \"app\"\n\n[python]\ninterpreter = {interpreter:?}\n\n[pip]\nmode = {mode:?}\npackages = [\"greetpkg==1.0\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
             wheels.display().to_string()
         ),
     );
@@ -129,7 +129,8 @@ fn a_damaged_prefix_is_found_and_rebuilt() {
 }
 
 /// `pip install` by hand inside a venv-mode project changes a prefix that
-/// other projects share: never silently.
+/// other projects share (the same inputs and the same name, which is the
+/// venv's prompt): never silently.
 #[test]
 fn a_hand_install_in_a_shared_venv_is_reported() {
     let s = Sandbox::new();

@@ -501,6 +501,18 @@ fn names_and_values_a_shell_cannot_take_are_refused() {
     ] {
         refused(&format!("[env]\n{name} = \"x\"\n"), "cannot be set");
     }
+    // A project that moves pyenv-guix's own places would choose its own
+    // trust records: refused in [env] and in [path] alike.
+    for name in ["HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"] {
+        refused(
+            &format!("[env]\n{name} = \"/tmp/x\"\n"),
+            "a project cannot move them",
+        );
+        refused(
+            &format!("[path]\n{name} = [\"data\"]\n"),
+            "a project cannot move them",
+        );
+    }
     refused("[env]\nA = \"x\\u0000y\"\n", "contains a NUL byte");
     refused(
         &format!("[env]\nA = \"{}\"\n", "x".repeat(100_000)),
@@ -521,6 +533,47 @@ fn names_and_values_a_shell_cannot_take_are_refused() {
         .unwrap();
     let snippet = String::from_utf8_lossy(&out.stdout);
     assert!(!snippet.contains("\"PATH\""), "{snippet}");
+}
+
+/// pip splits a requirements file where Python's `splitlines` does: at
+/// `\r`, form feeds and Unicode line separators too. A line hidden behind
+/// one of them is read, keyed and trusted like any other.
+#[test]
+fn lines_pip_sees_are_lines_trust_sees() {
+    let s = Sandbox::new();
+    s.wheel_into("p/wheels", "alpha", "1.0", &[]);
+    s.wheel_into("p/wheels2", "gamma", "1.0", &[]);
+    s.write(
+        "p/.pyguix.toml",
+        "[pip]\nrequirements = [\"requirements.txt\"]\ninstaller = \"pip\"\noptions = [\"--no-index\", \"--find-links\", \"wheels\"]\n",
+    );
+    for sep in ["\r", "\x0c", "\u{2028}", "\u{1e}"] {
+        s.write(
+            "p/requirements.txt",
+            &format!("alpha{sep}-f wheels2\ngamma\n"),
+        );
+        s.allow("p");
+        let status =
+            String::from_utf8_lossy(&s.pyenv_guix(&["status"], &s.path("p")).stdout).into_owned();
+        assert!(
+            status.contains(&format!("find-links {}", s.path("p/wheels2").display())),
+            "{sep:?}: the hidden line's directory is an input: {status}"
+        );
+        // Another wheel of the same name there blocks the project.
+        let before = std::fs::read(s.path("p/wheels2/gamma-1.0-py3-none-any.whl")).unwrap();
+        s.wheel_into("p/wheels2", "gamma", "1.0", &["--origin", "evil"]);
+        let out = s
+            .command(&["exec", "--", "true"], &s.path("p"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{sep:?}");
+        assert!(
+            text(&out).contains("gamma-1.0-py3-none-any.whl changed"),
+            "{}",
+            text(&out)
+        );
+        std::fs::write(s.path("p/wheels2/gamma-1.0-py3-none-any.whl"), before).unwrap();
+    }
 }
 
 /// `status | head`: a closed pipe ends the command quietly.
