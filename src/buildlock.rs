@@ -166,7 +166,7 @@ impl Slot {
     /// new lines of its log as they come (a build started by a prompt), and
     /// every few seconds how long it has been.
     fn follow(&self, what: &str, file: &File) -> std::io::Result<()> {
-        use std::io::{Read, Seek, SeekFrom, Write};
+        use std::io::{Read, Seek, SeekFrom};
         let show = log::level() >= log::Level::Info;
         let log_file = File::open(&self.log).ok();
         log::info(&match log_file {
@@ -189,7 +189,7 @@ impl Slot {
             if show && let Some(f) = log_file.as_mut() {
                 buf.clear();
                 if f.read_to_end(&mut buf).is_ok() && !buf.is_empty() {
-                    let _ = std::io::stderr().write_all(&buf);
+                    log::relay(&buf);
                 }
             }
             match file.try_lock() {

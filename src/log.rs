@@ -80,14 +80,46 @@ pub fn notice(msg: &str) {
 /// (a line break stays: long errors have several lines). A closed stderr
 /// loses the message, nothing else.
 fn say(kind: &str, msg: &str) {
+    let _ = writeln!(std::io::stderr(), "pyenv-guix: {kind}{}", escape(msg));
+}
+
+/// `text` safe for a terminal: control characters (but line breaks and
+/// tabs) and Unicode's invisible direction and line controls shown
+/// escaped, never sent as escape sequences.
+pub fn escape(text: &str) -> String {
     use std::fmt::Write as _;
-    let mut clean = String::with_capacity(msg.len());
-    for c in msg.chars() {
-        if c.is_control() && c != '\n' {
+    let mut clean = String::with_capacity(text.len());
+    for c in text.chars() {
+        if (c.is_control() && c != '\n' && c != '\t') || invisible(c) {
             let _ = write!(clean, "{}", c.escape_default());
         } else {
             clean.push(c);
         }
     }
-    let _ = writeln!(std::io::stderr(), "pyenv-guix: {kind}{clean}");
+    clean
+}
+
+/// Characters that reorder or hide text (bidirectional controls, zero
+/// widths, line and paragraph separators).
+pub fn invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+/// Another program's output (pip's, a build's log), passed on to stderr
+/// with what a terminal would obey escaped.
+pub fn relay(bytes: &[u8]) {
+    let _ = std::io::stderr().write_all(escape(&String::from_utf8_lossy(bytes)).as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn what_a_terminal_would_obey_is_shown_escaped() {
+        assert_eq!(
+            escape("a\x1b]0;T\x07b\n\tc\u{202e}d\u{85}é"),
+            "a\\u{1b}]0;T\\u{7}b\n\tc\\u{202e}d\\u{85}é"
+        );
+    }
 }

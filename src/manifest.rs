@@ -231,10 +231,11 @@ pub struct ProjectTable {
 pub const NAME_LIMIT: usize = 64;
 
 /// What a prompt name must not hold: control characters would reach the
-/// terminal as escape sequences, and `%`, `$`, `` ` `` and `\` mean
+/// terminal as escape sequences, invisible ones would hide or reorder what
+/// the prompt shows, and `%`, `$`, `` ` `` and `\` mean
 /// something to zsh's or bash's prompt expansion.
 fn prompt_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '%' | '$' | '`' | '\\')
+    c.is_control() || crate::log::invisible(c) || matches!(c, '%' | '$' | '`' | '\\')
 }
 
 #[derive(Debug, Deserialize)]

@@ -550,10 +550,11 @@ fn build_with_uv(
     }
     install.extend(options.iter().cloned());
     let mut wanted = requirements;
-    if inputs.profile.is_some() {
+    if inputs.pip.mode == PipMode::Prefix && inputs.profile.is_some() {
         // uv sees only the target's own site directory, never the Guix
         // profile's packages on GUIX_PYTHONPATH: pip, which sees them,
-        // says what is missing, and uv installs exactly that.
+        // says what is missing, and uv installs exactly that. (A venv does
+        // not see the profile's packages: it gets everything, as with pip.)
         let mut dry: Vec<OsString> = vec![
             "install".into(),
             "--disable-pip-version-check".into(),
@@ -658,7 +659,7 @@ fn run(cmd: &mut Command, env: &[(OsString, OsString)]) -> Result<(), Failure> {
     let show = log::level() >= log::Level::Info;
     for line in BufReader::new(reader).split(b'\n').map_while(Result::ok) {
         if show {
-            let _ = err.write_all(&line);
+            log::relay(&line);
             let _ = err.write_all(b"\n");
         }
         tail.push(String::from_utf8_lossy(&line).into_owned());

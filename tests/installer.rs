@@ -250,3 +250,36 @@ fn uv_reuses_the_guix_profiles_packages() {
     let (script, _) = run(&s, "g", &path, &["exec", "--", "alpha"]);
     assert_eq!(script, "alpha 1.0\n");
 }
+
+/// A venv does not see the Guix profile's packages: uv installs all it
+/// needs into it, as pip does.
+#[test]
+fn a_uv_venv_with_a_guix_profile_has_everything_it_needs() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    let wheels = wheels(&s);
+    s.write(
+        "v/.pyguix.toml",
+        &format!(
+            "[guix]\npackages = [\"python\", \"python-beta@2.0\"]\n\n{}",
+            manifest(&wheels, "venv", "uv", "")
+        ),
+    );
+    s.allow("v");
+    let (_, said) = run(&s, "v", &path, &["prefix"]);
+    assert!(said.contains("(venv mode, uv)"), "{said}");
+    let (out, _) = run(
+        &s,
+        "v",
+        &path,
+        &[
+            "exec",
+            "--",
+            "python3",
+            "-c",
+            "import alpha, beta; print('ok')",
+        ],
+    );
+    assert_eq!(out, "ok\n");
+}

@@ -576,6 +576,34 @@ fn lines_pip_sees_are_lines_trust_sees() {
     }
 }
 
+/// A never-allowed manifest's words reach the terminal through `status`
+/// escaped, and a prompt name may not reorder or hide what a prompt shows.
+#[test]
+fn status_shows_a_projects_words_escaped() {
+    let s = Sandbox::new();
+    s.write(
+        "p/.pyguix.toml",
+        "[pip]\npackages = [\"alpha\\u001b]0;TITLE\\u0007\"]\n[env]\nA = \"x\\u001b[31m\\u202e\"\n",
+    );
+    let out = s.command(&["status"], &s.path("p")).output().unwrap();
+    assert!(
+        !out.stdout.iter().any(|&b| b == 0x1b || b == 0x07),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("alpha\\u{1b}]0;TITLE\\u{7}"), "{shown}");
+    assert!(!shown.contains('\u{202e}'), "{shown}");
+    s.write("q/.pyguix.toml", "[project]\nname = \"a\\u202eb\"\n");
+    let out = s.command(&["allow"], &s.path("q")).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("which a prompt would interpret"),
+        "{}",
+        text(&out)
+    );
+}
+
 /// `status | head`: a closed pipe ends the command quietly.
 #[test]
 fn a_closed_pipe_is_no_panic() {

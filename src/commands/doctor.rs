@@ -105,6 +105,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         });
         out
     };
+    let text = if args.json {
+        text
+    } else {
+        crate::log::escape(&text)
+    };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(if ok { 0 } else { 1 })
 }

@@ -272,7 +272,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let text = if args.json {
         serde_json::to_string_pretty(&report)? + "\n"
     } else {
-        report.text()
+        // A project's words (never-allowed ones too) reach a terminal here.
+        crate::log::escape(&report.text())
     };
     print(&text);
     Ok(if broken.is_some() { 1 } else { 0 })
