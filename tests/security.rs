@@ -604,6 +604,46 @@ fn status_shows_a_projects_words_escaped() {
     );
 }
 
+/// A FIFO among the usage records stops neither `gc` nor `watch`.
+#[test]
+fn a_fifo_among_usage_records_blocks_nothing() {
+    let s = Sandbox::new();
+    std::fs::create_dir_all(s.path("data/used")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(s.path("data/used/zz"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut gc = s
+        .command(&["gc", "--dry-run"], &s.path(""))
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while gc.try_wait().unwrap().is_none() {
+        assert!(start.elapsed().as_secs() < 20, "gc hangs on a FIFO");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut watch = s
+        .command(&["watch"], &s.path(""))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = watch.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut first = [0u8; 64];
+        let n = std::io::Read::read(&mut err, &mut first).unwrap_or(0);
+        let _ = tx.send(String::from_utf8_lossy(&first[..n]).into_owned());
+    });
+    let said = rx.recv_timeout(std::time::Duration::from_secs(20));
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(
+        said.as_deref().is_ok_and(|s| s.contains("watching")),
+        "watch got past the FIFO: {said:?}"
+    );
+}
+
 /// `status | head`: a closed pipe ends the command quietly.
 #[test]
 fn a_closed_pipe_is_no_panic() {

@@ -242,3 +242,43 @@ fn watch_rebuilds_when_the_interpreter_changes() {
         "the prompt found it built"
     );
 }
+
+/// A build that fails is tried once: later wakes (any change in a watched
+/// directory) leave it, and its log, as they are, until `reload`.
+#[test]
+fn watch_does_not_repeat_a_failed_build() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("alpha", "1.0", &[]);
+    let manifest = |packages: &str| {
+        format!(
+            "[pip]\npackages = [{packages}]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        )
+    };
+    s.write("p/.pyguix.toml", &manifest("\"alpha\""));
+    s.allow("p");
+    s.pyenv_guix(&["exec", "--", "true"], &s.path("p"));
+    let child = s
+        .command(&["watch"], &s.path(""))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(s.path("out/watch.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let _watch = Watch(child);
+    let said = || std::fs::read_to_string(s.path("out/watch.err")).unwrap_or_default();
+    wait_for("start", || said().contains("watching 1 projects"));
+    s.write("p/.pyguix.toml", &manifest("\"alpha\", \"nosuchpkg\""));
+    s.allow("p");
+    wait_for("try the build", || said().contains("the build failed"));
+    for i in 0..3 {
+        s.write("p/notes.txt", &format!("{i}"));
+        std::thread::sleep(Duration::from_millis(800));
+    }
+    assert_eq!(said().matches("changed: building").count(), 1, "{}", said());
+    // After reload it is tried again.
+    s.pyenv_guix(&["reload"], &s.path("p"));
+    wait_for("retry after reload", || {
+        said().matches("changed: building").count() == 2
+    });
+}

@@ -54,7 +54,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let editor = editor(ctx.var("VISUAL"), ctx.var("EDITOR"))?;
     let (path, before) = match target(&ctx, args.path.as_deref())? {
         Target::Existing(path) => {
-            let before = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
+            let before = crate::fsutil::read_limited(&path, crate::manifest::LIMIT)
+                .with_context(|| format!("{}", path.display()))?;
             (path, Some(before))
         }
         Target::New(path) => {
@@ -76,7 +77,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             path.display()
         );
     }
-    let after = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
+    let after = crate::fsutil::read_limited(&path, crate::manifest::LIMIT)
+        .with_context(|| format!("{}", path.display()))?;
     if before.as_deref() == Some(after.as_slice()) {
         log::info(&format!(
             "{} is unchanged: its trust is as it was",

@@ -55,7 +55,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut last_used: BTreeMap<String, SystemTime> = BTreeMap::new();
     if let Ok(entries) = std::fs::read_dir(materialise::usage_dir(&ctx)) {
         for e in entries.flatten() {
-            let Ok(text) = std::fs::read_to_string(e.path()) else {
+            let Ok(text) = crate::fsutil::read_limited(e.path().as_path(), 1 << 16)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+            else {
                 continue;
             };
             let when = e

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 use notify::{RecursiveMode, Watcher as _};
 
+use crate::buildlock::Slot;
 use crate::context::Context;
 use crate::manifest::Project;
 use crate::materialise::{self, Materialised, Mode};
@@ -32,6 +33,7 @@ pub struct Args {
 /// How long the files must be quiet before a look: a `guix pull` or a
 /// `pip install` changes many files in a burst.
 const SETTLE: Duration = Duration::from_millis(300);
+const SETTLE_AT_MOST: Duration = Duration::from_secs(3);
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
@@ -41,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let config = notify::Config::default().with_event_kinds(notify::EventKindMask::CORE);
     let mut watcher = notify::RecommendedWatcher::new(tx, config).context("cannot watch files")?;
     let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut said = 0;
+    let mut said = None;
     loop {
         let projects = recent(&ctx, args.days);
         let mut dirs: BTreeSet<PathBuf> = [
@@ -64,10 +66,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             }
         }
         watched = dirs;
-        if said != projects.len() {
-            said = projects.len();
+        if said != Some(projects.len()) {
+            said = Some(projects.len());
             log::info(&format!(
-                "watching {said} projects used in the last {} days ({} directories)",
+                "watching {} projects used in the last {} days ({} directories)",
+                projects.len(),
                 args.days,
                 watched.len()
             ));
@@ -87,7 +90,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 break;
             }
         }
-        while let Ok(event) = rx.recv_timeout(SETTLE) {
+        // Never more than a few seconds: a log written without pause in a
+        // watched directory must not keep builds waiting.
+        let woke = std::time::Instant::now();
+        while woke.elapsed() < SETTLE_AT_MOST
+            && let Ok(event) = rx.recv_timeout(SETTLE)
+        {
             changed(&event);
         }
     }
@@ -109,7 +117,9 @@ fn recent(ctx: &Context, days: u64) -> Vec<(PathBuf, Option<OsString>)> {
         if !recent {
             continue;
         }
-        if let Ok(text) = std::fs::read_to_string(e.path()) {
+        if let Ok(text) = crate::fsutil::read_limited(e.path().as_path(), 1 << 16)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+        {
             let usage = materialise::read_usage(&text);
             out.push((usage.manifest, usage.user_path));
         }
@@ -124,6 +134,11 @@ fn look_after(ctx: &Context, manifest: &Path, user_path: Option<&OsString>) -> V
     let root = manifest.parent().unwrap_or(Path::new("/")).to_path_buf();
     let ctx = ctx.outside_projects(root.clone(), user_path.map(OsString::as_os_str));
     let user_path = user_path.map(OsString::as_os_str);
+    // A project gone (or never a file) is not watched: its nearest parent
+    // would be, and wake the watcher for nothing.
+    if !manifest.is_file() {
+        return Vec::new();
+    }
     // The manifest's directory (an edit, a new file) and the trust record's.
     let mut dirs = vec![root.clone()];
     let Ok(project) = Project::load(manifest) else {
@@ -179,16 +194,28 @@ fn look_after(ctx: &Context, manifest: &Path, user_path: Option<&OsString>) -> V
     dirs
 }
 
-/// What is not built yet: the profile first, as a build goes.
+/// What is not built yet: the profile first, as a build goes. A build
+/// that failed is not tried again by itself (its log keeps what went
+/// wrong): the user's `reload` clears the record, and then it is.
 fn missing(built: &Materialised) -> Option<PathBuf> {
-    if let Some(p) = built.profile.as_ref().filter(|p| p.store_path.is_none()) {
-        return Some(p.path.clone());
+    let unbuilt = if let Some(p) = built.profile.as_ref().filter(|p| p.store_path.is_none()) {
+        p.path.clone()
+    } else {
+        built
+            .prefix
+            .as_ref()
+            .filter(|p| p.built.is_none())
+            .map(|p| p.path.clone())?
+    };
+    let (dir, key) = (unbuilt.parent()?, unbuilt.file_name()?.to_str()?);
+    if Slot::new(dir, key).failed_before().is_some() {
+        log::debug(&format!(
+            "{} failed before: not built again",
+            unbuilt.display()
+        ));
+        return None;
     }
-    built
-        .prefix
-        .as_ref()
-        .filter(|p| p.built.is_none())
-        .map(|p| p.path.clone())
+    Some(unbuilt)
 }
 
 /// One build at a time, as a prompt starts it (the same lock, the same log).
