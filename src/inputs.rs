@@ -171,6 +171,16 @@ impl Scan {
         self.flags.insert((in_file, flag.to_string()));
     }
 
+    /// Whether anything is installed editable (`[pip].editable`, or `-e`
+    /// in options or a requirements file).
+    pub fn has_editable(&self) -> bool {
+        !self.editable.is_empty()
+            || self
+                .flags
+                .iter()
+                .any(|(_, f)| f == "-e" || f == "--editable")
+    }
+
     /// Why uv cannot install these inputs as pip would, if it cannot: an
     /// option it does not take, or one it would ignore in a requirements
     /// file (it warns and goes on without it).
@@ -262,6 +272,7 @@ impl Scan {
     /// copies: `(options, requirements)`.
     pub fn stage(&self, stage: &Path) -> Result<(Vec<OsString>, Vec<OsString>), String> {
         std::fs::create_dir_all(stage).map_err(|e| format!("{}: {e}", stage.display()))?;
+        let mut lifted: Vec<OsString> = Vec::new();
         for (i, input) in self.inputs.iter().enumerate() {
             if matches!(
                 input.kind,
@@ -277,7 +288,8 @@ impl Scan {
             let got = match input.kind {
                 Kind::Channels | Kind::Interpreter | Kind::LoadPath => continue,
                 Kind::Requirements | Kind::Constraints => {
-                    let text = self.text(input, Some(stage));
+                    let (text, editable) = self.staged_text(input, stage);
+                    lifted.extend(editable);
                     // The file's id covers its own text with ids in place of
                     // paths; the copy holds the same text with the copies' paths.
                     let keyed = hex(&Sha256::digest(self.text(input, None).as_bytes()));
@@ -314,6 +326,7 @@ impl Scan {
                 self.staged_path(stage, i).into_os_string(),
             ]);
         }
+        reqs.extend(lifted);
         Ok((options, reqs))
     }
 
@@ -397,6 +410,33 @@ impl Scan {
             Word::Lit(s) => s.clone(),
             Word::Ref(i, rest) => format!("{}{rest}", self.staged_path(stage, *i).display()),
         }
+    }
+
+    /// A requirements file as pip is given it: the staged copies' paths in
+    /// place of ids, and its editable lines (`-e X`) taken out, to be given
+    /// on the command line: only there does pip 23.0 apply
+    /// `--config-settings` to them (see `prefix::editable_on_pythonpath`).
+    /// pip reads an editable path from the current directory either way.
+    fn staged_text(&self, input: &Input, stage: &Path) -> (String, Vec<OsString>) {
+        let mut out = String::new();
+        let mut editable = Vec::new();
+        for line in &input.lines {
+            let words: Vec<String> = line.iter().map(|w| self.render(w, Some(stage))).collect();
+            let text = words.join(" ");
+            let first = words.first().map(String::as_str).unwrap_or("");
+            let is_editable =
+                first == "-e" || first == "--editable" || first.starts_with("--editable=");
+            if is_editable
+                && input.kind == Kind::Requirements
+                && let Ok(argv) = shell_words::split(&text)
+            {
+                editable.extend(argv.into_iter().map(OsString::from));
+                continue;
+            }
+            out.push_str(&text);
+            out.push('\n');
+        }
+        (out, editable)
     }
 
     fn text(&self, input: &Input, stage: Option<&Path>) -> String {

@@ -78,7 +78,7 @@ impl Inputs<'_> {
     /// A versioned, canonical text of the inputs; the key is its hash.
     /// Requirement order and spacing do not matter; option order does.
     pub fn canonical(&self) -> String {
-        let mut lines = vec!["pyenv-guix prefix 3".to_string(), self.facts.identity()];
+        let mut lines = vec!["pyenv-guix prefix 4".to_string(), self.facts.identity()];
         match self.profile {
             Some(p) => lines.push(format!("profile {}", crate::inputs::exact(p))),
             None => lines.push("profile none".to_string()),
@@ -447,6 +447,7 @@ fn build(
                 "--ignore-installed".into(),
                 "--no-warn-script-location".into(),
             ]);
+            install.extend(editable_on_pythonpath(inputs));
             env.push(("PYTHONNOUSERSITE".into(), "1".into()));
             python.clone()
         }
@@ -496,6 +497,18 @@ fn build(
     run(&mut cmd, &env)
 }
 
+/// A prefix is reached through PYTHONPATH, where `.pth` files are not run:
+/// setuptools' editable installs of a flat layout rely on an import hook a
+/// `.pth` installs. Its compat mode writes a plain path instead (other
+/// backends write plain paths already, and ignore the setting).
+fn editable_on_pythonpath(inputs: &Inputs) -> Vec<OsString> {
+    if inputs.scan.has_editable() {
+        vec!["--config-settings".into(), "editable_mode=compat".into()]
+    } else {
+        Vec::new()
+    }
+}
+
 /// How far a build with a Guix profile got: what the profile lacks.
 fn say_missing(missing: &[OsString]) {
     let names: Vec<String> = missing
@@ -528,6 +541,7 @@ fn build_with_uv(
         PipMode::Prefix => {
             install.extend(["--python".into(), python.clone().into()]);
             install.extend(["--prefix".into(), path.into()]);
+            install.extend(editable_on_pythonpath(inputs));
         }
         PipMode::Venv => {
             let mut venv = Command::new(uv);

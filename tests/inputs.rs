@@ -315,6 +315,50 @@ fn editable_projects_get_their_own_prefix() {
     );
 }
 
+/// An editable flat-layout project (setuptools would install an import
+/// hook from a `.pth`, which PYTHONPATH never runs) imports from anywhere,
+/// and sees edits.
+#[test]
+fn an_editable_flat_layout_imports_from_anywhere() {
+    let s = Sandbox::new();
+    s.write(
+        "f/pkg/pyproject.toml",
+        "[build-system]\nrequires = [\"setuptools>=64\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"flatpkg\"\nversion = \"0.1\"\n",
+    );
+    s.write("f/pkg/flatpkg/__init__.py", "VALUE = 'flat'\n");
+    s.write("f/requirements.txt", "-e ./pkg\n");
+    pip_project(
+        &s,
+        "f",
+        "requirements = [\"requirements.txt\"]\noptions = [\"--no-index\", \"--no-build-isolation\"]\n",
+    );
+    s.allow("f");
+    let value = || {
+        let out = s
+            .command(
+                &[
+                    "exec",
+                    "--",
+                    "sh",
+                    "-c",
+                    "cd / && python3 -c 'import flatpkg; print(flatpkg.VALUE)'",
+                ],
+                &s.path("f"),
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(value(), "flat");
+    s.write("f/pkg/flatpkg/__init__.py", "VALUE = 'edited'\n");
+    assert_eq!(value(), "edited");
+}
+
 /// A pyenv shim with a `.python-version` in the project: every command,
 /// from any directory and with any PYENV_VERSION, agrees with the hook.
 #[test]
