@@ -197,7 +197,8 @@ impl Slot {
                 Err(std::fs::TryLockError::WouldBlock) => {}
                 Err(std::fs::TryLockError::Error(e)) => return Err(e),
             }
-            if start.elapsed() >= said + HEARTBEAT {
+            // A log says how far the build got (with its own heartbeat).
+            if log_file.is_none() && start.elapsed() >= said + HEARTBEAT {
                 said = start.elapsed();
                 log::info(&format!("still waiting for {what} ({} s)", said.as_secs()));
             }

@@ -86,7 +86,16 @@ pub struct PrefixState {
 
 pub fn has_pip(project: &Project) -> bool {
     let pip = &project.manifest.pip;
-    !pip.packages.is_empty() || !pip.requirements.is_empty() || !pip.editable.is_empty()
+    // `-e X` or `-r F` in [pip].options names something to install too.
+    let installs = |o: &str| {
+        ["-e", "-r", "--editable", "--requirement"].iter().any(|f| {
+            o == *f || (o.starts_with(f) && !o.starts_with("--")) || o.starts_with(&format!("{f}="))
+        })
+    };
+    !pip.packages.is_empty()
+        || !pip.requirements.is_empty()
+        || !pip.editable.is_empty()
+        || pip.options.iter().any(|o| installs(o.get_ref()))
 }
 
 /// `base_path` is the PATH the user had before any project changed it.

@@ -357,6 +357,15 @@ fn an_editable_flat_layout_imports_from_anywhere() {
     assert_eq!(value(), "flat");
     s.write("f/pkg/flatpkg/__init__.py", "VALUE = 'edited'\n");
     assert_eq!(value(), "edited");
+
+    // Named only in [pip].options, it is installed all the same.
+    pip_project(
+        &s,
+        "f",
+        "options = [\"-e\", \"./pkg\", \"--no-index\", \"--no-build-isolation\"]\n",
+    );
+    s.allow("f");
+    assert_eq!(value(), "edited");
 }
 
 /// A pyenv shim with a `.python-version` in the project: every command,

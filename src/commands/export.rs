@@ -20,15 +20,15 @@ pub struct Args {
     shell: ShellName,
     /// Re-check everything even if no file changed (the hook passes this on
     /// a new shell's first prompt, whose inherited variables may be stale).
-    #[arg(long)]
+    #[arg(long, hide = true)]
     first_prompt: bool,
     /// The shell's directory changed since its last prompt (the hook knows):
     /// a build interrupted with Ctrl-C is tried again.
-    #[arg(long)]
+    #[arg(long, hide = true)]
     entered: bool,
     /// The hook's shell: also print what the hook watches to decide, with
     /// no process, that nothing changed (bash, zsh, fish).
-    #[arg(long, value_name = "PID")]
+    #[arg(long, value_name = "PID", hide = true)]
     shell_pid: Option<u32>,
     /// Never build: if the project here needs a Guix profile or a pip
     /// prefix that is not built, print nothing, say what is missing and
