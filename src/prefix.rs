@@ -293,6 +293,14 @@ pub fn ensure(
             Err(e) => Err(Failure::Input(e)),
         };
         let _ = std::fs::remove_dir_all(&stage);
+        // Ctrl-C during the build: the user asked to stop, even if the
+        // installer ended well (it may have been past its last file).
+        let result = match result {
+            Ok(()) if crate::buildlock::interrupted() => {
+                Err(Failure::Input(crate::buildlock::INTERRUPTED.to_string()))
+            }
+            other => other,
+        };
         if let Err(e) = result {
             let _ = std::fs::remove_dir_all(&generation);
             return Err(match e {

@@ -20,7 +20,7 @@ fn background_build(sh: Sh) {
     let python = s.python_running(
         "slow",
         &format!(
-            "import os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv) and [time.sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)]",
+            "import os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv) and [__import__('time').sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)]",
             stall.display().to_string()
         ),
     );
@@ -122,7 +122,7 @@ fn a_script_waits_for_the_prompts_build_and_follows_its_log() {
     let python = s.python_running(
         "slow",
         &format!(
-            "import os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv) and [time.sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)]",
+            "import os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv) and [__import__('time').sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)]",
             stall.display().to_string()
         ),
     );

@@ -777,7 +777,7 @@ fn a_prompt_never_waits_for_another_build() {
     let python = s.python_running(
         "slow",
         &format!(
-            "import atexit, os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv) and atexit.register(lambda: [open({:?}, 'w').close()] + [time.sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)])",
+            "import atexit, os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv) and atexit.register(lambda: [open({:?}, 'w').close()] + [__import__('time').sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)])",
             mark.display().to_string(),
             stall.display().to_string()
         ),
@@ -870,7 +870,7 @@ fn ctrl_c_stops_a_build(sh: Sh) {
     let python = s.python_running(
         "slow",
         &format!(
-            "import os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv) and [open({:?}, 'a').write(str(os.getpid()) + ' ' + ' '.join(sys.argv) + chr(10))] + [time.sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)]",
+            "import os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv) and [open({:?}, 'a').write(str(os.getpid()) + ' ' + ' '.join(sys.argv) + chr(10))] + [__import__('time').sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)]",
             starts.display().to_string(),
             stall.display().to_string()
         ),
