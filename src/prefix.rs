@@ -488,12 +488,9 @@ fn build(
     if pip.mode == PipMode::Prefix && inputs.profile.is_some() {
         // Resolve against what the Guix profile provides, so pip installs only
         // what is missing or must be newer, then install exactly that.
-        let Some(missing) = resolve_missing(&pip_python, &install, &wanted, path, workdir, &env)?
-        else {
-            return std::fs::create_dir_all(path)
-                .map_err(|e| Failure::Io(io(format!("cannot create {}", path.display()))(e)));
+        let Some(missing) = lacking(&pip_python, &install, &wanted, path, workdir, &env)? else {
+            return Ok(());
         };
-        say_missing(&missing);
         install.push("--no-deps".into());
         wanted = missing;
     }
@@ -517,8 +514,22 @@ fn editable_on_pythonpath(inputs: &Inputs) -> Vec<OsString> {
     }
 }
 
-/// How far a build with a Guix profile got: what the profile lacks.
-fn say_missing(missing: &[OsString]) {
+/// With a Guix profile: the distributions it lacks, each pinned, to
+/// install with `--no-deps` (and said, as how far the build got); `None`,
+/// with the prefix made empty, when it has everything.
+fn lacking(
+    python: &Path,
+    install: &[OsString],
+    wanted: &[OsString],
+    path: &Path,
+    workdir: &Path,
+    env: &[(OsString, OsString)],
+) -> Result<Option<Vec<OsString>>, Failure> {
+    let Some(missing) = resolve_missing(python, install, wanted, path, workdir, env)? else {
+        std::fs::create_dir_all(path)
+            .map_err(|e| Failure::Io(io(format!("cannot create {}", path.display()))(e)))?;
+        return Ok(None);
+    };
     let names: Vec<String> = missing
         .iter()
         .map(|m| m.to_string_lossy().into_owned())
@@ -528,6 +539,7 @@ fn say_missing(missing: &[OsString]) {
         names.len(),
         names.join(" ")
     ));
+    Ok(Some(missing))
 }
 
 /// The same build as pip's, by uv: `uv pip install --prefix`, or `uv venv`
@@ -585,11 +597,9 @@ fn build_with_uv(
             path.into(),
         ];
         dry.extend(options);
-        let Some(missing) = resolve_missing(&python, &dry, &wanted, path, workdir, &env)? else {
-            return std::fs::create_dir_all(path)
-                .map_err(|e| Failure::Io(io(format!("cannot create {}", path.display()))(e)));
+        let Some(missing) = lacking(&python, &dry, &wanted, path, workdir, &env)? else {
+            return Ok(());
         };
-        say_missing(&missing);
         install.push("--no-deps".into());
         wanted = missing;
     }

@@ -70,11 +70,11 @@ impl Edit {
             .with_context(|| format!("[{table}].{key} is not an array"))
     }
 
-    /// `[pip].packages`, as written.
-    pub fn pip_packages(&self) -> Vec<String> {
+    /// `[table].key`'s strings, as written.
+    fn strings(&self, table: &str, key: &str) -> Vec<String> {
         self.doc
-            .get("pip")
-            .and_then(|p| p.get("packages"))
+            .get(table)
+            .and_then(|t| t.get(key))
             .and_then(Item::as_array)
             .map(|a| {
                 a.iter()
@@ -82,6 +82,11 @@ impl Edit {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// `[pip].packages`, as written.
+    pub fn pip_packages(&self) -> Vec<String> {
+        self.strings("pip", "packages")
     }
 
     pub fn remove_pip_package(&mut self, text: &str) -> anyhow::Result<()> {
@@ -101,16 +106,7 @@ impl Edit {
     }
 
     pub fn guix_packages(&self) -> Vec<String> {
-        self.doc
-            .get("guix")
-            .and_then(|p| p.get("packages"))
-            .and_then(Item::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.strings("guix", "packages")
     }
 
     pub fn add_load_path(&mut self, dir: &str) -> anyhow::Result<()> {

@@ -20,6 +20,28 @@ impl Drop for Watch {
     }
 }
 
+/// `pyenv-guix watch` started (its messages, at debug level, in
+/// out/watch.err), once it said it watches `projects` projects.
+fn start_watch(s: &Sandbox, projects: usize) -> Watch {
+    let child = s
+        .command(&["watch"], &s.path(""))
+        .env("PYENV_GUIX_LOG", "debug")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(s.path("out/watch.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let watch = Watch(child);
+    wait_for("start", || {
+        said(s).contains(&format!("watching {projects} projects"))
+    });
+    watch
+}
+
+fn said(s: &Sandbox) -> String {
+    std::fs::read_to_string(s.path("out/watch.err")).unwrap_or_default()
+}
+
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
@@ -124,17 +146,8 @@ fn watch_rebuilds_after_guix_pull_and_allow_and_never_builds_an_unallowed_manife
     assert_eq!(count(&s, "package -p "), 1);
     assert_eq!(prefixes(&s).len(), 1);
 
-    let child = s
-        .command(&["watch"], &s.path(""))
-        .env("PYENV_GUIX_LOG", "debug")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(s.path("out/watch.err")).unwrap())
-        .spawn()
-        .unwrap();
-    let watch = Watch(child);
-    let said = || std::fs::read_to_string(s.path("out/watch.err")).unwrap_or_default();
-    wait_for("start", || said().contains("watching 2 projects"));
+    let watch = start_watch(&s, 2);
+    let said = || said(&s);
 
     // Idle: no process started, no CPU, no wake-ups.
     let before = activity(watch.0.id());
@@ -209,16 +222,8 @@ fn watch_rebuilds_when_the_interpreter_changes() {
     assert_eq!(prefixes(&s).len(), 1);
 
     // The watcher's own PATH does not matter: the project's record says.
-    let child = s
-        .command(&["watch"], &s.path(""))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(s.path("out/watch.err")).unwrap())
-        .spawn()
-        .unwrap();
-    let _watch = Watch(child);
-    let said = || std::fs::read_to_string(s.path("out/watch.err")).unwrap_or_default();
-    wait_for("start", || said().contains("watching 1 projects"));
+    let _watch = start_watch(&s, 1);
+    let said = || said(&s);
     // Another Python now answers to python3 on that PATH: a copy of the
     // interpreter (another executable, so another identity), put in place
     // in one rename.
@@ -258,16 +263,8 @@ fn watch_does_not_repeat_a_failed_build() {
     s.write("p/.pyguix.toml", &manifest("\"alpha\""));
     s.allow("p");
     s.pyenv_guix(&["exec", "--", "true"], &s.path("p"));
-    let child = s
-        .command(&["watch"], &s.path(""))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(s.path("out/watch.err")).unwrap())
-        .spawn()
-        .unwrap();
-    let _watch = Watch(child);
-    let said = || std::fs::read_to_string(s.path("out/watch.err")).unwrap_or_default();
-    wait_for("start", || said().contains("watching 1 projects"));
+    let _watch = start_watch(&s, 1);
+    let said = || said(&s);
     s.write("p/.pyguix.toml", &manifest("\"alpha\", \"nosuchpkg\""));
     s.allow("p");
     wait_for("try the build", || said().contains("the build failed"));
