@@ -17,13 +17,7 @@ fn background_build(sh: Sh) {
     let wheels = s.wheel("greetpkg", "1.0", &[]);
     let stall = s.path("stall");
     // pip stalls while `stall` exists.
-    let python = s.python_running(
-        "slow",
-        &format!(
-            "import os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv) and [__import__('time').sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)]",
-            stall.display().to_string()
-        ),
-    );
+    let python = s.python_stalling_while("slow", &stall);
     let manifest = |packages: &str| {
         format!(
             "[python]\ninterpreter = {:?}\n\n[pip]\npackages = [{packages}]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n\n[env]\nA = \"1\"\n",
@@ -119,13 +113,7 @@ fn a_script_waits_for_the_prompts_build_and_follows_its_log() {
     let s = Sandbox::new();
     let wheels = s.wheel("greetpkg", "1.0", &[]);
     let stall = s.path("stall");
-    let python = s.python_running(
-        "slow",
-        &format!(
-            "import os, sys, time; ('install' in sys.argv and '--dry-run' not in sys.argv) and [__import__('time').sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)]",
-            stall.display().to_string()
-        ),
-    );
+    let python = s.python_stalling_while("slow", &stall);
     for (rel, req) in [("p", "greetpkg"), ("q", "greetpkg==1.0")] {
         s.write(
             &format!("{rel}/.pyguix.toml"),

@@ -258,6 +258,20 @@ impl Sandbox {
         Some(dir)
     }
 
+    /// A Python whose `pip install` (not a dry run) waits while `stall`
+    /// exists: a build that takes as long as the test wants.
+    pub fn python_stalling_while(&self, rel: &str, stall: &Path) -> PathBuf {
+        // exec'd by site inside a function: nested scopes see site's
+        // globals (os), not this line's imports, hence __import__.
+        self.python_running(
+            rel,
+            &format!(
+                "import os, sys; ('install' in sys.argv and '--dry-run' not in sys.argv) and [__import__('time').sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)]",
+                stall.display().to_string()
+            ),
+        )
+    }
+
     pub fn read_out(&self, name: &str) -> String {
         std::fs::read_to_string(self.path("out").join(name))
             .unwrap_or_else(|e| panic!("no output {name}: {e}"))
