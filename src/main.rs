@@ -1,7 +1,7 @@
 use clap::Parser;
 
-use pyenv_guix::cli::{self, Cli};
-use pyenv_guix::log;
+use pyenv_guix::cli::{self, Cli, Command};
+use pyenv_guix::{commands, log};
 
 fn main() {
     // A closed pipe (`pyenv-guix status | head`) ends the command quietly,
@@ -11,7 +11,15 @@ fn main() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     cli::complete_if_asked();
-    let code = match cli::run(Cli::parse()) {
+    // The hook's own call, the one made at prompts, is read directly.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let cli = match commands::export::Args::from_hook(&argv) {
+        Some(args) => Cli {
+            command: Command::Export(args),
+        },
+        None => Cli::parse(),
+    };
+    let code = match cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
             log::error(&message(&e));

@@ -37,6 +37,44 @@ pub struct Args {
     no_build: bool,
 }
 
+impl Args {
+    /// The arguments the hook passes (`export SHELL [--shell-pid PID]
+    /// [--first-prompt] [--entered] [--no-build]`), read without building
+    /// clap's whole command tree, which costs about a fifth of a
+    /// millisecond at every prompt that runs the binary. `None` for
+    /// anything else: clap then reads it, and explains errors.
+    pub fn from_hook(args: &[std::ffi::OsString]) -> Option<Args> {
+        let mut words = args.iter().map(|a| a.to_str());
+        if words.next()?? != "export" {
+            return None;
+        }
+        let shell = match words.next()?? {
+            "bash" => ShellName::Bash,
+            "zsh" => ShellName::Zsh,
+            "fish" => ShellName::Fish,
+            "json" => ShellName::Json,
+            _ => return None,
+        };
+        let mut out = Args {
+            shell,
+            first_prompt: false,
+            entered: false,
+            shell_pid: None,
+            no_build: false,
+        };
+        while let Some(word) = words.next() {
+            match word? {
+                "--first-prompt" => out.first_prompt = true,
+                "--entered" => out.entered = true,
+                "--no-build" => out.no_build = true,
+                "--shell-pid" => out.shell_pid = Some(words.next()??.parse().ok()?),
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut ctx = super::context()?;
     ctx.at_prompt = true;
@@ -131,4 +169,46 @@ fn unbuilt(ctx: &Context) -> anyhow::Result<Vec<String>> {
         missing.push("the pip prefix".to_string());
     }
     Ok(missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Args;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    /// The hook's forms read directly are read as clap reads them; all
+    /// else is left to clap.
+    #[test]
+    fn the_hooks_arguments_are_read_as_clap_reads_them() {
+        let hook_forms: &[&[&str]] = &[
+            &["export", "bash"],
+            &["export", "zsh", "--shell-pid", "42", "--first-prompt"],
+            &["export", "fish", "--shell-pid", "7", "--entered"],
+            &["export", "json", "--no-build"],
+        ];
+        for form in hook_forms {
+            let argv: Vec<std::ffi::OsString> = form.iter().map(Into::into).collect();
+            let direct = Args::from_hook(&argv).expect("a hook form");
+            let parsed =
+                Cli::try_parse_from(std::iter::once("pyenv-guix").chain(form.iter().copied()))
+                    .unwrap();
+            let Command::Export(by_clap) = parsed.command else {
+                panic!("not export")
+            };
+            assert_eq!(format!("{direct:?}"), format!("{by_clap:?}"), "{form:?}");
+        }
+        for other in [
+            &["export"][..],
+            &["export", "tcsh"],
+            &["export", "bash", "--shell-pid"],
+            &["export", "bash", "--shell-pid", "x"],
+            &["export", "bash", "--help"],
+            &["export", "bash", "--entered=1"],
+            &["status"],
+        ] {
+            let argv: Vec<std::ffi::OsString> = other.iter().map(Into::into).collect();
+            assert!(Args::from_hook(&argv).is_none(), "{other:?}");
+        }
+    }
 }
