@@ -251,8 +251,19 @@ fn record_use(ctx: &Context, project: &Project, built: &Materialised, user_path:
         sha2::Sha256::default(),
         manifest,
     )));
+    let path = usage_dir(ctx).join(name);
+    // The same record written within the hour says nothing new (gc counts
+    // days), and each write wakes `watch`: entering a project writes none.
+    let fresh = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age < std::time::Duration::from_secs(3600));
+    if fresh && crate::fsutil::read_limited(&path, 1 << 16).is_ok_and(|old| old == text) {
+        return;
+    }
     // Not recording only means gc keeps less for this project.
-    let _ = crate::fsutil::write_atomic(&usage_dir(ctx).join(name), &text);
+    let _ = crate::fsutil::write_atomic(&path, &text);
 }
 
 impl Materialised {
