@@ -80,7 +80,9 @@ pub fn notice(msg: &str) {
 /// (a line break stays: long errors have several lines). A closed stderr
 /// loses the message, nothing else.
 fn say(kind: &str, msg: &str) {
-    let _ = writeln!(std::io::stderr(), "pyenv-guix: {kind}{}", escape(msg));
+    // One write: lines of two processes sharing a log do not interleave.
+    let line = format!("pyenv-guix: {kind}{}\n", escape(msg));
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 /// `text` safe for a terminal: control characters (but line breaks and

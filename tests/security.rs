@@ -631,9 +631,16 @@ fn a_fifo_among_usage_records_blocks_nothing() {
     let mut err = watch.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let mut first = [0u8; 64];
-        let n = std::io::Read::read(&mut err, &mut first).unwrap_or(0);
-        let _ = tx.send(String::from_utf8_lossy(&first[..n]).into_owned());
+        // Its first line, however many writes it comes in.
+        let mut said = Vec::new();
+        let mut chunk = [0u8; 256];
+        while !said.contains(&b'\n') {
+            match std::io::Read::read(&mut err, &mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => said.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let _ = tx.send(String::from_utf8_lossy(&said).into_owned());
     });
     let said = rx.recv_timeout(std::time::Duration::from_secs(20));
     let _ = watch.kill();
