@@ -357,6 +357,36 @@ fn pin_writes_the_channels_and_the_next_build_goes_through_time_machine() {
     assert_eq!(guix_calls(&s, &want), 1, "the next build is pinned");
 }
 
+/// `pin` and `promote` write only inside the project: a manifest naming a
+/// channels file elsewhere, or a load-path directory linked out, is refused
+/// and nothing outside is touched.
+#[test]
+fn pin_and_promote_write_only_inside_the_project() {
+    let s = Sandbox::new();
+    let env = guix_knows(&s, CATALOGUE);
+    s.write(".bashrc", "# the user's\n");
+    s.write(
+        "p/.pyguix.toml",
+        "[guix]\npackages = [\"python\"]\nchannels = \"../.bashrc\"\n",
+    );
+    let (done, _, err) = run(&s, &env, &s.path("p"), &["pin"]);
+    assert!(!done && err.contains("outside the project"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(s.path(".bashrc")).unwrap(),
+        "# the user's\n"
+    );
+
+    std::fs::create_dir_all(s.path("elsewhere")).unwrap();
+    s.write(
+        "q/.pyguix.toml",
+        "[guix]\npackages = [\"python\"]\nload-path = [\"guix\"]\n\n[pip]\npackages = [\"prov==1.5.3\"]\n",
+    );
+    std::os::unix::fs::symlink(s.path("elsewhere"), s.path("q/guix")).unwrap();
+    let (done, _, err) = run(&s, &env, &s.path("q"), &["promote", "--import"]);
+    assert!(!done && err.contains("outside the project"), "{err}");
+    assert!(!s.path("elsewhere/pyguix").exists());
+}
+
 fn walk(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
