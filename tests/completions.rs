@@ -100,8 +100,9 @@ fn bash() {
     }
     let s = Sandbox::new();
     s.write("completion.bash", &script(&s, "bash"));
+    // Under `set -u`, as some users run their shells.
     let mut sh = format!(
-        "source {}\ncomplete -p pyenv-guix\n",
+        "set -u\nsource {}\ncomplete -p pyenv-guix\n",
         quote(s.path("completion.bash").as_os_str())
     );
     sh.push_str(
@@ -113,11 +114,17 @@ fn bash() {
         let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
         sh.push_str(&format!("ask {}\n", quoted.join(" ")));
     }
+    // Called by a script rather than a Tab: no COMP_TYPE.
+    sh.push_str(
+        "unset COMP_TYPE; COMP_WORDS=(pyenv-guix exp); COMP_CWORD=1; COMPREPLY=()\n\
+         _clap_complete_pyenv_guix pyenv-guix exp pyenv-guix && echo \"bare ${COMPREPLY[*]}\"\n",
+    );
     let out = run_shell(&s, "bash", &["--norc", "--noprofile"], &sh);
     assert!(
         out.contains("-F _clap_complete_pyenv_guix pyenv-guix"),
         "registered for pyenv-guix: {out}"
     );
+    assert!(out.contains("bare export"), "without COMP_TYPE: {out}");
     let answers: Vec<&str> = out.lines().filter(|l| l.starts_with("offered")).collect();
     assert_eq!(answers.len(), CASES.len(), "{out}");
     for ((words, want, not), line) in CASES.iter().zip(answers) {

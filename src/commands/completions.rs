@@ -38,7 +38,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     };
     let mut script = Vec::new();
     shell.write_registration(VAR, "pyenv-guix", "pyenv-guix", &completer(), &mut script)?;
-    std::io::stdout().write_all(&script)?;
+    // Under `set -u`, a script calling the function without COMP_TYPE
+    // (a Tab always sets it) would stop at clap's plain `${COMP_TYPE}`.
+    let script = String::from_utf8_lossy(&script).replace("${COMP_TYPE}", "${COMP_TYPE:-}");
+    std::io::stdout().write_all(script.as_bytes())?;
     Ok(0)
 }
 
