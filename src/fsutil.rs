@@ -43,6 +43,16 @@ pub fn find_program(name: &OsStr, path: Option<&OsStr>, dir: &Path) -> Option<Pa
         .find(|p| is_executable(p))
 }
 
+/// Whether the file at `path` starts with `#!`: a script (a pyenv shim, say),
+/// which may run a different program each time.
+pub fn is_script(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == b"#!")
+}
+
 /// Lower-case hex of `bytes`: how hashes are written everywhere.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;

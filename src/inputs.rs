@@ -1121,7 +1121,8 @@ pub fn normalise(req: &str) -> String {
     out
 }
 
-fn hash_file(path: &Path, limit: u64) -> Result<String, String> {
+/// SHA-256 of a regular file of at most `limit` bytes, in hex.
+pub fn hash_file(path: &Path, limit: u64) -> Result<String, String> {
     let mut f = fsutil::open_regular(path, limit).map_err(|e| e.to_string())?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];

@@ -3,7 +3,6 @@
 //! uv by the bytes of its binary.
 
 use std::ffi::OsStr;
-use std::io::Read as _;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 
@@ -112,22 +111,15 @@ pub fn choose(
 fn find_uv(ctx: &Context, user_path: Option<&OsStr>, root: &Path) -> Result<Tool, InstallerError> {
     let located = crate::fsutil::find_program(OsStr::new("uv"), user_path, root)
         .ok_or(InstallerError::NotFound)?;
-    let path = if is_script(&located) {
+    let path = if crate::fsutil::is_script(&located) {
         pyenv_which(ctx, &located, user_path, root)
-            .filter(|p| !is_script(p))
+            .filter(|p| !crate::fsutil::is_script(p))
             .ok_or_else(|| InstallerError::Script(located.clone()))?
     } else {
         located
     };
     let id = binary_id(ctx, &path)?;
     Ok(Tool::Uv { path, id })
-}
-
-fn is_script(path: &Path) -> bool {
-    let mut head = [0u8; 2];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| &head == b"#!")
 }
 
 /// What a pyenv shim (`ROOT/shims/uv`) runs in `dir`: `pyenv which uv`.
@@ -176,21 +168,12 @@ fn binary_id(ctx: &Context, path: &Path) -> Result<String, InstallerError> {
     {
         return Ok(c.id);
     }
-    let read = |source| InstallerError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(read)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf).map_err(read)?;
-        if n == 0 {
-            break;
+    let id = crate::inputs::hash_file(path, crate::inputs::DIST_LIMIT).map_err(|e| {
+        InstallerError::Read {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e),
         }
-        hasher.update(&buf[..n]);
-    }
-    let id = hex(&hasher.finalize());
+    })?;
     // The file may have changed while it was read: cache only a stable answer.
     if Stamp::of(path) == stamp
         && let Ok(bytes) = serde_json::to_vec(&Cached {

@@ -6,7 +6,6 @@
 //! asked once and cached, so entering a built project starts no Python.
 
 use std::ffi::{OsStr, OsString};
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -181,7 +180,7 @@ fn ask(path: &Path, root: &Path, env: &[(OsString, OsString)]) -> Result<Facts, 
     Ok(Facts {
         path: path.to_path_buf(),
         store_item: store_item(path).or_else(|| store_item(&r.executable)),
-        script: is_script(path),
+        script: crate::fsutil::is_script(path),
         executable: r.executable,
         version: r.version,
         version_short: r.version_short,
@@ -231,13 +230,6 @@ pub fn bin_dir(cache_dir: &Path, facts: &Facts) -> Result<PathBuf, InterpreterEr
         let _ = std::fs::remove_dir_all(&tmp);
     }
     Ok(dir)
-}
-
-fn is_script(path: &Path) -> bool {
-    let mut head = [0u8; 2];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|_| &head == b"#!")
 }
 
 /// The `<hash>-python-X.Y.Z` store item that `path` leads to, following its

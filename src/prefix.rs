@@ -514,34 +514,6 @@ fn editable_on_pythonpath(inputs: &Inputs) -> Vec<OsString> {
     }
 }
 
-/// With a Guix profile: the distributions it lacks, each pinned, to
-/// install with `--no-deps` (and said, as how far the build got); `None`,
-/// with the prefix made empty, when it has everything.
-fn lacking(
-    python: &Path,
-    install: &[OsString],
-    wanted: &[OsString],
-    path: &Path,
-    workdir: &Path,
-    env: &[(OsString, OsString)],
-) -> Result<Option<Vec<OsString>>, Failure> {
-    let Some(missing) = resolve_missing(python, install, wanted, path, workdir, env)? else {
-        std::fs::create_dir_all(path)
-            .map_err(|e| Failure::Io(io(format!("cannot create {}", path.display()))(e)))?;
-        return Ok(None);
-    };
-    let names: Vec<String> = missing
-        .iter()
-        .map(|m| m.to_string_lossy().into_owned())
-        .collect();
-    log::info(&format!(
-        "the Guix profile has the rest; installing {} it lacks: {}",
-        names.len(),
-        names.join(" ")
-    ));
-    Ok(Some(missing))
-}
-
 /// The same build as pip's, by uv: `uv pip install --prefix`, or `uv venv`
 /// (no pip inside, so no ensurepip) and `uv pip install` into it. Neither
 /// reads uv's configuration files: options go in [pip].options, as for pip.
@@ -608,10 +580,12 @@ fn build_with_uv(
     run(&mut cmd, &env)
 }
 
-/// `pip install --dry-run --report` with the profile's packages visible: the
-/// distributions pip would install (as `name==version`), or `None` when Guix
-/// already provides everything.
-fn resolve_missing(
+/// With a Guix profile: `pip install --dry-run --report` with the
+/// profile's packages visible says what it lacks, each pinned
+/// (`name==version`), to install with `--no-deps` (and said, as how far
+/// the build got); `None`, with the prefix made empty, when it has
+/// everything.
+fn lacking(
     python: &Path,
     install: &[OsString],
     wanted: &[OsString],
@@ -641,12 +615,22 @@ fn resolve_missing(
         status: format!("unreadable pip report: {e}"),
         tail: e,
     })?;
-    let missing: Vec<OsString> = dry
+    if dry.install.is_empty() {
+        std::fs::create_dir_all(path)
+            .map_err(|e| Failure::Io(io(format!("cannot create {}", path.display()))(e)))?;
+        return Ok(None);
+    }
+    let missing: Vec<String> = dry
         .install
         .iter()
-        .map(|i| format!("{}=={}", i.metadata.name, i.metadata.version).into())
+        .map(|i| format!("{}=={}", i.metadata.name, i.metadata.version))
         .collect();
-    Ok((!missing.is_empty()).then_some(missing))
+    log::info(&format!(
+        "the Guix profile has the rest; installing {} it lacks: {}",
+        missing.len(),
+        missing.join(" ")
+    ));
+    Ok(Some(missing.into_iter().map(OsString::from).collect()))
 }
 
 #[derive(Deserialize)]
