@@ -306,7 +306,7 @@ pub fn build_in_background(
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let out = std::fs::File::create(&log)?;
+    let out = crate::fsutil::create_private(&log)?;
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
     cmd.arg("build")
         .arg(&project.root)
@@ -446,7 +446,7 @@ pub fn mark(ctx: &Context, shell_pid: u32) -> std::io::Result<PathBuf> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let file = std::fs::File::create(&path)?;
+    let file = crate::fsutil::create_private(&path)?;
     let then = std::time::SystemTime::now() - std::time::Duration::from_secs(2);
     file.set_modified(then)?;
     Ok(path)

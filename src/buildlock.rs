@@ -151,7 +151,7 @@ impl Slot {
         if let Some(dir) = self.lock.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let file = File::create(&self.lock)?;
+        let file = fsutil::create_private(&self.lock)?;
         if file.try_lock().is_ok() {
             return Ok(Some(file));
         }

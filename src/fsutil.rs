@@ -6,18 +6,101 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// Write whole or not at all: readers see the old file or the new one.
+/// The temporary file has an unpredictable name and is created
+/// exclusively in the target's directory, so a link planted there under
+/// any name is never followed; a link at `path` itself is refused, not
+/// replaced. A file replaced keeps its permissions.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    use std::io::{Error, ErrorKind};
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    let permissions = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "{} is a symbolic link: pyenv-guix writes no file through a link",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(m) => m.permissions(),
+        Err(_) => {
+            use std::os::unix::fs::PermissionsExt;
+            // Given to open(2): the umask applies, as to any new file.
+            std::fs::Permissions::from_mode(0o666)
+        }
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".pyenv-guix.")
+        .suffix(".tmp")
+        .permissions(permissions)
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Write `path` (see `write_atomic`) only if it lies inside `root` as
+/// resolved: no `..`, no directory on the way that is a link out of the
+/// project, and not a link itself. A repository's content decides none of
+/// where we write.
+pub fn write_in_project(root: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    check_inside(root, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    // Checked again once the directories exist: none may be a link out.
+    check_inside(root, path)?;
+    write_atomic(path, bytes)
+}
+
+/// Whether `pyenv-guix` may write `path` for the project at `root`.
+pub fn check_inside(root: &Path, path: &Path) -> std::io::Result<()> {
+    use std::io::{Error, ErrorKind};
+    let refuse = |why: String| {
+        Err(Error::new(
+            ErrorKind::PermissionDenied,
+            format!("refusing to write {}: {why}", path.display()),
+        ))
+    };
+    let root = std::fs::canonicalize(root)?;
+    if path
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+    {
+        return refuse(format!("it is outside the project {}", root.display()));
+    }
+    // The nearest existing directory above the file, resolved.
+    let mut dir = path.parent();
+    while let Some(d) = dir.filter(|d| std::fs::symlink_metadata(d).is_err()) {
+        dir = d.parent();
+    }
+    let resolved = dir.map(std::fs::canonicalize).transpose()?;
+    if !resolved.is_some_and(|d| d.starts_with(&root)) {
+        return refuse(format!("it is outside the project {}", root.display()));
+    }
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return refuse("it is a symbolic link".to_string());
+    }
+    Ok(())
+}
+
+/// Create (or empty) a file of pyenv-guix's own, readable by the user
+/// alone, never through a link put in its place.
+pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
 }
 
 pub fn is_executable(path: &Path) -> bool {

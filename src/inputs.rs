@@ -1144,7 +1144,7 @@ fn copy_file(from: &Path, to: &Path) -> Result<String, String> {
     if let Some(dir) = to.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    let mut out = std::fs::File::create(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let mut out = fsutil::create_private(to).map_err(|e| format!("{}: {e}", to.display()))?;
     let mut h = Sha256::new();
     let mut reader = f.take(DIST_LIMIT + 1);
     let mut buf = vec![0u8; 1 << 16];

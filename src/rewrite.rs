@@ -3,7 +3,7 @@
 //! was allowed before the change is allowed after it, since the user asked
 //! for exactly this change. One that was not stays blocked.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
@@ -174,16 +174,13 @@ pub fn write(ctx: &Context, project: &Project, changes: &[Change]) -> anyhow::Re
     let was_allowed = matches!(trust::check(&record, project), trust::Trust::Allowed(..));
     let mut ordered: Vec<&Change> = changes.iter().filter(|c| c.changes_anything()).collect();
     ordered.sort_by_key(|c| c.path == project.manifest_path);
+    // Every path is checked before any is written: a refusal leaves the
+    // project as it was.
     for c in &ordered {
-        inside(&project.root, &c.path)?;
+        fsutil::check_inside(&project.root, &c.path)?;
     }
     for c in ordered {
-        if let Some(dir) = c.path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
-        }
-        // Checked again once the directories exist: none may be a link out.
-        inside(&project.root, &c.path)?;
-        fsutil::write_atomic(&c.path, &c.after)
+        fsutil::write_in_project(&project.root, &c.path, &c.after)
             .with_context(|| format!("cannot write {}", c.path.display()))?;
         log::info(&format!("wrote {}", c.path.display()));
     }
@@ -206,40 +203,5 @@ pub fn write(ctx: &Context, project: &Project, changes: &[Change]) -> anyhow::Re
         "allowed {}: it was allowed before, and this is the change you asked for",
         manifest.display()
     ));
-    Ok(())
-}
-
-/// A file `promote` or `pin` may write: inside the project as resolved
-/// (a manifest naming `channels = "../../.bashrc"`, or a load-path
-/// directory linked out of the project, would otherwise have them write
-/// there), and not a link itself.
-fn inside(root: &Path, path: &Path) -> anyhow::Result<()> {
-    let root = std::fs::canonicalize(root).with_context(|| format!("{}", root.display()))?;
-    // The nearest existing directory above the file, resolved.
-    let mut dir = path.parent();
-    while let Some(d) = dir.filter(|d| !d.exists()) {
-        dir = d.parent();
-    }
-    let resolved = dir
-        .map(std::fs::canonicalize)
-        .transpose()
-        .with_context(|| format!("{}", path.display()))?;
-    let within = resolved.is_some_and(|d| d.starts_with(&root))
-        && !path
-            .components()
-            .any(|c| c == std::path::Component::ParentDir);
-    if !within {
-        anyhow::bail!(
-            "refusing to write {}: it is outside the project {}",
-            path.display(),
-            root.display()
-        );
-    }
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        anyhow::bail!(
-            "refusing to write {}: it is a symbolic link",
-            path.display()
-        );
-    }
     Ok(())
 }

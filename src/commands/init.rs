@@ -75,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .map(|(text, r)| place(text, r, guix_has.as_deref()))
         .collect();
     let text = manifest_text(&args, guix_has.is_some(), &placed);
-    fsutil::write_atomic(&target, text.as_bytes())
+    fsutil::write_in_project(&dir, &target, text.as_bytes())
         .with_context(|| format!("cannot write {}", target.display()))?;
     if !placed.is_empty() {
         print!("{}", table(&placed));

@@ -1,3 +1,5 @@
+use std::path::Path;
+
 use anyhow::Context as _;
 
 use crate::guix;
@@ -31,10 +33,18 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .channels
         .clone()
         .unwrap_or_else(|| "channels.scm".to_string());
+    let target = project.root.join(&name);
+    crate::fsutil::check_inside(&project.root, &target)?;
+    if !owned_channels_file(&target)? {
+        anyhow::bail!(
+            "refusing to pin into {}: it is not a channels file (`guix describe -f channels` writes a (list (channel …)) there); name another in [guix].channels, or remove it",
+            target.display()
+        );
+    }
     let mut edit = Edit::open(&project)?;
     edit.set_channels(&name)?;
     let changes = [
-        Change::new(project.root.join(&name), channels.into_bytes()),
+        Change::new(target, channels.into_bytes()),
         Change::new(project.manifest_path.clone(), edit.to_bytes()),
     ];
     if args.dry_run {
@@ -49,4 +59,23 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         "pinned: the profile is built through `guix time-machine -C {name}`"
     ));
     Ok(0)
+}
+
+/// Whether `pin` may replace `path`: it does not exist yet, or it already
+/// holds a list of channels. Any other file a manifest names (the
+/// project's `.git/config`, its `setup.py`) is the user's, not ours.
+fn owned_channels_file(path: &Path) -> anyhow::Result<bool> {
+    let bytes = match crate::fsutil::read_limited(path, 1 << 20) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Ok(false);
+    };
+    let Some(last) = crate::scheme::forms(text).last().copied() else {
+        return Ok(false);
+    };
+    let head = crate::scheme::symbols(last).first().copied();
+    Ok(matches!(head, Some("list" | "cons" | "cons*" | "append")) && last.contains("(channel"))
 }

@@ -23,7 +23,7 @@ pub fn run(_args: Args) -> anyhow::Result<i32> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    std::fs::write(&stamp, format!("{now}\n"))
+    crate::fsutil::write_atomic(&stamp, format!("{now}\n").as_bytes())
         .with_context(|| format!("cannot write {}", stamp.display()))?;
     log::info("the next prompt re-checks everything");
     Ok(0)
