@@ -171,6 +171,28 @@ pub fn user_path(ctx: &Context) -> Option<OsString> {
     path_before(&current, &records)
 }
 
+/// `env` as the user had it before any project changed it: every record
+/// of the state undone. Builds start from this, so a project the user is
+/// leaving (or is in, for `exec -C` elsewhere) reaches none of them.
+pub fn before_projects(
+    ctx: &Context,
+    env: &std::collections::BTreeMap<OsString, OsString>,
+) -> std::collections::BTreeMap<OsString, OsString> {
+    let mut out = env.clone();
+    let Some(Ok(state)) = state::current(ctx) else {
+        return out;
+    };
+    let current = |name: &str| env.get(OsStr::new(name)).cloned();
+    let (_, undone) = envdiff::transition(&current, &state.records, &[]);
+    for (name, value) in undone {
+        match value {
+            Some(v) => out.insert(name.into(), v),
+            None => out.remove(OsStr::new(&name)),
+        };
+    }
+    out
+}
+
 /// What the manifest at `found` asks for, and the state that remembers it.
 fn resolve(
     ctx: &Context,

@@ -17,6 +17,9 @@ pub struct Context {
     pub cache_dir: PathBuf,
     /// The state key, once read.
     state_key: std::cell::OnceCell<Vec<u8>>,
+    /// The environment the user had before any project changed it, once
+    /// worked out: what builds start from.
+    user_env: std::cell::OnceCell<BTreeMap<OsString, OsString>>,
     /// Run by the hook at a prompt (`export`): builds never wait for
     /// another shell's.
     pub at_prompt: bool,
@@ -81,9 +84,12 @@ fn own_place(dir: &Path) -> Result<(), ContextError> {
     Ok(())
 }
 
-/// Variables a build may see: what pip and venv need to run, reach an
-/// index and print, and nothing that changes what they resolve or where
-/// they install (no `PYTHON*`, `PIP_*`, `VIRTUAL_ENV`, `PYENV_VERSION`).
+/// Variables a build may see: what pip, venv, uv and guix need to run,
+/// reach an index and print, and nothing that changes what they resolve or
+/// where they install (no `PYTHON*`, `PIP_*`, `VIRTUAL_ENV`,
+/// `PYENV_VERSION`, `GUIX_PACKAGE_PATH`, `GUILE_LOAD_PATH`,
+/// `GUIX_BUILD_OPTIONS`). Their values are the user's, from before any
+/// project: a project's `[env]` reaches no build.
 const BUILD_VARS: &[&str] = &[
     "HOME",
     "USER",
@@ -100,6 +106,12 @@ const BUILD_VARS: &[&str] = &[
     "GUIX_LOCPATH",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
+    // A TLS-inspecting proxy's CA, for pip (and its build environments,
+    // which inherit these) and for requests.
+    "PIP_CERT",
+    "PIP_CLIENT_CERT",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
     "http_proxy",
     "https_proxy",
     "no_proxy",
@@ -108,6 +120,16 @@ const BUILD_VARS: &[&str] = &[
     "HTTPS_PROXY",
     "NO_PROXY",
     "ALL_PROXY",
+];
+
+/// What guix sees besides `BUILD_VARS`: where it keeps its own things,
+/// and which daemon to ask. Nothing that decides what it builds.
+const GUIX_VARS: &[&str] = &[
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "GUIX_DAEMON_SOCKET",
+    "GIT_SSL_CAINFO",
+    "GIT_SSL_CAPATH",
 ];
 
 impl Context {
@@ -155,6 +177,7 @@ impl Context {
             data_dir,
             cache_dir,
             state_key: std::cell::OnceCell::new(),
+            user_env: std::cell::OnceCell::new(),
             at_prompt: false,
             entered: false,
             background: false,
@@ -180,6 +203,7 @@ impl Context {
             data_dir: self.data_dir.clone(),
             cache_dir: self.cache_dir.clone(),
             state_key: self.state_key.clone(),
+            user_env: self.user_env.clone(),
             at_prompt: self.at_prompt,
             entered: self.entered,
             background: self.background,
@@ -197,6 +221,7 @@ impl Context {
         };
         Context {
             env,
+            user_env: std::cell::OnceCell::new(),
             ..self.at(dir)
         }
     }
@@ -213,9 +238,44 @@ impl Context {
         Ok(self.state_key.get_or_init(|| key))
     }
 
-    /// Every variable, for a process that gets the user's environment (guix).
+    /// Every variable, for our own build process, which works out the
+    /// rest itself.
     pub fn vars(&self) -> impl Iterator<Item = (&OsString, &OsString)> {
         self.env.iter()
+    }
+
+    /// A variable as the user had it before any project changed it.
+    pub fn user_var(&self, name: &str) -> Option<OsString> {
+        self.user_env
+            .get_or_init(|| crate::activation::before_projects(self, &self.env))
+            .get(OsStr::new(name))
+            .cloned()
+    }
+
+    /// The environment guix runs with: the user's own, allow-listed.
+    pub fn guix_env(&self, path: Option<&OsStr>) -> Vec<(OsString, OsString)> {
+        let mut env: Vec<(OsString, OsString)> = BUILD_VARS
+            .iter()
+            .chain(GUIX_VARS)
+            .filter_map(|name| self.user_var(name).map(|v| (OsString::from(name), v)))
+            .collect();
+        if let Some(path) = path {
+            env.push(("PATH".into(), path.to_os_string()));
+        }
+        env
+    }
+
+    /// A directory of our own for builds to run in, empty of anything a
+    /// project could put there: a module in the working directory would
+    /// otherwise stand in for pip's or venv's.
+    pub fn work_dir(&self) -> std::io::Result<PathBuf> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = self.cache_dir.join("work");
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(dir),
+            Err(e) => Err(e),
+        }
     }
 
     pub fn var(&self, name: &str) -> Option<OsString> {
@@ -254,13 +314,19 @@ impl Context {
     ) -> Vec<(OsString, OsString)> {
         let mut env: Vec<(OsString, OsString)> = BUILD_VARS
             .iter()
-            .filter_map(|name| self.var(name).map(|v| (OsString::from(name), v)))
+            .filter_map(|name| self.user_var(name).map(|v| (OsString::from(name), v)))
             .collect();
         if let Some(path) = path {
             env.push(("PATH".into(), path.to_os_string()));
         }
         // pip's configuration would change what it resolves without being
-        // in the key: builds read none (options go in [pip].options).
+        // in the key: builds read none (options go in [pip].options). Its
+        // CA is the exception: it decides only whom pip trusts on the way.
+        if self.user_var("PIP_CERT").is_none()
+            && let Some(cert) = crate::pipconf::cert(self)
+        {
+            env.push(("PIP_CERT".into(), cert));
+        }
         env.push(("PIP_CONFIG_FILE".into(), "/dev/null".into()));
         env.extend(extra.iter().map(|(k, v)| (OsString::from(k), v.clone())));
         env

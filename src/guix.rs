@@ -161,11 +161,7 @@ pub fn profile(
             fsutil::write_atomic(&scm, text.as_bytes())
                 .map_err(io(format!("cannot write {}", scm.display())))?;
             let mut c = Command::new(program);
-            c.args(&cmd[1..]).env_clear().envs(ctx.vars());
-            match user_path {
-                Some(p) => c.env("PATH", p),
-                None => c.env_remove("PATH"),
-            };
+            c.args(&cmd[1..]).env_clear().envs(ctx.guix_env(user_path));
             if let Some((channels, _)) = &channels {
                 c.arg("time-machine").arg("-C").arg(channels).arg("--");
             }
@@ -281,12 +277,8 @@ fn query(
         .args(args)
         .current_dir(dir)
         .env_clear()
-        .envs(ctx.vars())
+        .envs(ctx.guix_env(user_path))
         .stdin(Stdio::null());
-    match user_path {
-        Some(p) => c.env("PATH", p),
-        None => c.env_remove("PATH"),
-    };
     Some(match c.output() {
         Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
         Ok(out) => Err(GuixError::Query {

@@ -15,6 +15,7 @@ pub mod interpreter;
 pub mod log;
 pub mod manifest;
 pub mod materialise;
+pub mod pipconf;
 pub mod prefix;
 pub mod requirement;
 pub mod rewrite;

@@ -179,7 +179,7 @@ fn look_or_build(
                 .unwrap_or_default();
             let env = ctx.build_env(base_path, &guix_env);
             let force = mode == Mode::Rebuild;
-            let (generation, layout) = prefix::ensure(ctx, &inputs, &project.root, &env, force)?;
+            let (generation, layout) = prefix::ensure(ctx, &inputs, &env, force)?;
             if let Some(what) = layout.changed() {
                 log::warn(&format!(
                     "prefix {} changed since it was built ({what}); every project with the same inputs sees it. Run 'pyenv-guix rebuild' to restore it",

@@ -254,16 +254,28 @@ pub fn built(link: &Path) -> Option<(PathBuf, Layout)> {
 /// `KEY.gN`; the link `KEY` is switched to it only once pip succeeded and
 /// the marker is written, in one rename: a prefix is complete or absent,
 /// and a rebuild replaces it atomically. An unfinished generation (Ctrl-C,
-/// SIGKILL, full disk) is removed before the next build. pip runs in
-/// `workdir` (the project root), so relative paths mean what they say.
+/// SIGKILL, full disk) is removed before the next build.
 pub fn ensure(
     ctx: &Context,
     inputs: &Inputs,
-    workdir: &Path,
     env: &[(OsString, OsString)],
     force: bool,
 ) -> Result<(PathBuf, Layout), BuildError> {
     let key = inputs.key();
+    // The installer runs in a directory of ours, where no module of the
+    // project's can stand in for pip's or venv's. A prefix of the
+    // project's own (an editable install, a source tree: the project's
+    // code runs in its build anyway) is built in the project, where pip
+    // reads those paths from.
+    let workdir = if inputs.scan.per_project.is_empty() {
+        ctx.work_dir().map_err(io(format!(
+            "cannot make {}",
+            ctx.cache_dir.join("work").display()
+        )))?
+    } else {
+        inputs.root.to_path_buf()
+    };
+    let workdir = workdir.as_path();
     let link = path_for(&ctx.cache_dir, &key);
     let slot = Slot::new(&ctx.cache_dir.join("prefixes"), &key);
     let build = || -> Result<(PathBuf, Layout), (BuildError, Option<String>)> {
@@ -473,7 +485,12 @@ fn build(
         }
         PipMode::Venv => {
             let mut venv = Command::new(python);
-            venv.args(["-m", "venv", "--prompt", inputs.prompt]);
+            venv.args(isolating(inputs.facts, &env)).args([
+                "-m",
+                "venv",
+                "--prompt",
+                inputs.prompt,
+            ]);
             if pip.system_site_packages {
                 venv.arg("--system-site-packages");
             }
@@ -488,18 +505,44 @@ fn build(
     if pip.mode == PipMode::Prefix && inputs.profile.is_some() {
         // Resolve against what the Guix profile provides, so pip installs only
         // what is missing or must be newer, then install exactly that.
-        let Some(missing) = lacking(&pip_python, &install, &wanted, path, workdir, &env)? else {
+        let Some(missing) = lacking(
+            (&pip_python, isolating(inputs.facts, &env)),
+            &install,
+            &wanted,
+            path,
+            workdir,
+            &env,
+        )?
+        else {
             return Ok(());
         };
         install.push("--no-deps".into());
         wanted = missing;
     }
     let mut cmd = Command::new(pip_python);
-    cmd.args(["-m", "pip"])
+    cmd.args(isolating(inputs.facts, &env))
+        .args(["-m", "pip"])
         .args(&install)
         .args(&wanted)
         .current_dir(workdir);
     run(&mut cmd, &env)
+}
+
+/// How to start the interpreter so that no directory of the project's
+/// comes first on `sys.path`, whatever the working directory: `-P` where
+/// Python has it (3.11), else `-I`, unless the build relies on a variable
+/// `-I` ignores (`PYTHONUSERBASE` for user mode, `PYTHONPATH` for a
+/// profile's packages); builds run in a directory of ours either way.
+fn isolating(facts: &Facts, env: &[(OsString, OsString)]) -> Option<&'static str> {
+    let (major, minor) = facts.version_short.split_once('.')?;
+    let version: (u32, u32) = (major.parse().ok()?, minor.parse().ok()?);
+    if version >= (3, 11) {
+        return Some("-P");
+    }
+    let needs_env = env
+        .iter()
+        .any(|(k, _)| k == "PYTHONUSERBASE" || k == "PYTHONPATH");
+    (version >= (3, 4) && !needs_env).then_some("-I")
 }
 
 /// A prefix is reached through PYTHONPATH, where `.pth` files are not run:
@@ -528,6 +571,14 @@ fn build_with_uv(
     let python = inputs.facts.command().to_path_buf();
     let mut env: Vec<(OsString, OsString)> = env.to_vec();
     env.push(("PYTHONNOUSERSITE".into(), "1".into()));
+    // uv reads no pip configuration: the CA the user gave pip reaches it
+    // as uv takes one.
+    let has = |env: &[(OsString, OsString)], name: &str| env.iter().any(|(k, _)| k == name);
+    if !has(&env, "SSL_CERT_FILE")
+        && let Some((_, cert)) = env.iter().find(|(k, _)| k == "PIP_CERT").cloned()
+    {
+        env.push(("SSL_CERT_FILE".into(), cert));
+    }
     let mut install: Vec<OsString> = vec!["pip".into(), "install".into(), "--no-config".into()];
     match inputs.pip.mode {
         PipMode::Prefix => {
@@ -569,7 +620,15 @@ fn build_with_uv(
             path.into(),
         ];
         dry.extend(options);
-        let Some(missing) = lacking(&python, &dry, &wanted, path, workdir, &env)? else {
+        let Some(missing) = lacking(
+            (&python, isolating(inputs.facts, &env)),
+            &dry,
+            &wanted,
+            path,
+            workdir,
+            &env,
+        )?
+        else {
             return Ok(());
         };
         install.push("--no-deps".into());
@@ -586,7 +645,7 @@ fn build_with_uv(
 /// the build got); `None`, with the prefix made empty, when it has
 /// everything.
 fn lacking(
-    python: &Path,
+    (python, flags): (&Path, Option<&str>),
     install: &[OsString],
     wanted: &[OsString],
     path: &Path,
@@ -600,7 +659,8 @@ fn lacking(
         .filter(|a| *a != "--ignore-installed")
         .collect();
     let mut cmd = Command::new(python);
-    cmd.args(["-m", "pip"])
+    cmd.args(flags)
+        .args(["-m", "pip"])
         .args(args)
         .args(["--dry-run", "--quiet", "--report"])
         .arg(&report)

@@ -23,13 +23,9 @@ fn guix_knows(s: &Sandbox, catalogue: &str) -> Vec<(OsString, OsString)> {
         "pypi/pydot.json",
         r#"{"name": "pydot", "version": "2.0.0", "requires": [], "summary": "Python interface to Graphviz's Dot", "home_page": "https://github.com/pydot/pydot", "license": "MIT"}"#,
     );
-    let mut env = s.env();
-    env.push((
-        "GUIX_STAND_IN_CATALOGUE".into(),
-        s.path("guix-catalogue").into(),
-    ));
-    env.push(("GUIX_STAND_IN_PYPI".into(), s.path("pypi").into()));
-    env
+    s.stand_in_setting("GUIX_STAND_IN_CATALOGUE", &s.path("guix-catalogue"));
+    s.stand_in_setting("GUIX_STAND_IN_PYPI", &s.path("pypi"));
+    s.env()
 }
 
 const CATALOGUE: &str = "\
@@ -314,11 +310,11 @@ fn promote_import_drafts_a_module_the_profile_builds_with() {
 #[test]
 fn pin_writes_the_channels_and_the_next_build_goes_through_time_machine() {
     let s = Sandbox::new();
-    let mut env = guix_knows(&s, CATALOGUE);
-    env.push((
-        "GUIX_STAND_IN_COMMIT".into(),
-        "0123456789abcdef0123456789abcdef01234567".into(),
-    ));
+    let env = guix_knows(&s, CATALOGUE);
+    s.stand_in_setting(
+        "GUIX_STAND_IN_COMMIT",
+        std::path::Path::new("0123456789abcdef0123456789abcdef01234567"),
+    );
     s.write(
         "p/.pyguix.toml",
         "# pinned below\n[guix]\npackages = [\"python\", \"python-six\"]  # from Guix\n",

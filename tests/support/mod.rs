@@ -140,7 +140,38 @@ impl Sandbox {
         for d in ["home", "out", "data", "cache"] {
             std::fs::create_dir_all(s.path(d)).unwrap();
         }
+        // guix runs with an allow-listed environment, as real Guix would
+        // want: the stand-in gets its settings from a file its wrapper reads.
+        s.write("guix-settings", "");
+        s.stand_in_setting("GUIX_STAND_IN_STORE", &s.path("gnu/store"));
+        s.stand_in_setting("GUIX_STAND_IN_LOG", &s.path("guix.log"));
+        let wrapper = format!(
+            "#!/bin/sh\n. {}\nexec {} \"$@\"\n",
+            quote(s.path("guix-settings").as_os_str()),
+            quote(stand_in().as_os_str())
+        );
+        s.write("guix", &wrapper);
+        std::fs::set_permissions(
+            s.guix(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
         s
+    }
+
+    /// The guix that runs in this sandbox: the stand-in, with its settings.
+    pub fn guix(&self) -> PathBuf {
+        self.path("guix")
+    }
+
+    /// Tell the stand-in `name=value` (its `GUIX_STAND_IN_*` settings).
+    pub fn stand_in_setting(&self, name: &str, value: &Path) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.path("guix-settings"))
+            .unwrap();
+        writeln!(f, "export {name}={}", quote(value.as_os_str())).unwrap();
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -171,7 +202,7 @@ impl Sandbox {
             // background builds remove this.
             ("PYENV_GUIX_BUILD", "foreground".into()),
             // No machine here has Guix: the stand-in answers for it.
-            ("PYENV_GUIX_GUIX", stand_in().into()),
+            ("PYENV_GUIX_GUIX", self.guix().into()),
             ("GUIX_STAND_IN_STORE", self.path("gnu/store").into()),
             ("GUIX_STAND_IN_LOG", self.path("guix.log").into()),
         ]
