@@ -513,6 +513,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Manifest, ManifestError> {
             }
         }
     }
+    check_sizes(path, &manifest).map_err(|(offset, why)| invalid(offset, why))?;
     for p in &manifest.pip.packages {
         let req = p.get_ref().trim();
         if req.is_empty() {
@@ -569,6 +570,57 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Manifest, ManifestError> {
 /// The longest value a manifest may set: its state must be carried in the
 /// environment too, far below the kernel's 128 KiB for one variable.
 pub const VALUE_LIMIT: usize = 32 * 1024;
+
+/// The most all of a project's variables may take together (names,
+/// values, `=` and the NUL execve adds): a quarter of the smallest
+/// `ARG_MAX`s in use, so that the user's own environment and a command's
+/// arguments still fit.
+pub const TOTAL_LIMIT: usize = 64 * 1024;
+
+/// The joined `[path]` lists, as the shell will hold them, fit one
+/// variable's limit, and all the variables together fit `TOTAL_LIMIT`.
+/// Each entry is resolved against the project, as when it is set.
+fn check_sizes(path: &Path, manifest: &Manifest) -> Result<(), (usize, String)> {
+    let root = path.parent().unwrap_or(Path::new("/"));
+    let root_len = root.as_os_str().len() + 1;
+    let mut total = 0;
+    for (name, value) in &manifest.env {
+        total += name.get_ref().len() + value.len() + 2;
+    }
+    for (name, entries) in &manifest.path {
+        let joined: usize = entries
+            .iter()
+            .map(|e| if e.starts_with('/') { e.len() } else { root_len + e.len() } + 1)
+            .sum();
+        if joined > VALUE_LIMIT {
+            return Err((
+                name.span().start,
+                format!(
+                    "the entries of `{}` come to {joined} bytes joined ({} entries), over the {VALUE_LIMIT} one variable can safely carry",
+                    name.get_ref(),
+                    entries.len()
+                ),
+            ));
+        }
+        total += name.get_ref().len() + joined + 2;
+    }
+    if total > TOTAL_LIMIT {
+        let first = manifest
+            .env
+            .keys()
+            .chain(manifest.path.keys())
+            .map(|n| n.span().start)
+            .min()
+            .unwrap_or(0);
+        return Err((
+            first,
+            format!(
+                "the variables this project sets come to {total} bytes in all, over the {TOTAL_LIMIT} a shell's environment can safely carry beside the user's own"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 fn bad_value(value: &str) -> Option<String> {
     if value.contains('\0') {
