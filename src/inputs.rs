@@ -138,6 +138,26 @@ impl Scan {
         s
     }
 
+    /// Every file read, by path, with what was read of it: a directory's
+    /// files one by one. Two scans compare file by file.
+    pub fn files(&self) -> std::collections::BTreeMap<PathBuf, String> {
+        let mut out = std::collections::BTreeMap::new();
+        for input in &self.inputs {
+            if input.files.is_empty() {
+                let id = match &input.id {
+                    Ok(id) => id.clone(),
+                    Err(e) => format!("unreadable: {e}"),
+                };
+                out.insert(input.path.clone(), id);
+            } else {
+                for (rel, hash) in &input.files {
+                    out.insert(input.path.join(rel), hash.clone());
+                }
+            }
+        }
+        out
+    }
+
     fn pip(root: &Path, pip: &Pip) -> Scan {
         let mut s = Scan::default();
         let mut words = pip.options.iter().map(|o| o.get_ref().clone());
@@ -1185,18 +1205,57 @@ fn list_dir(dir: &Path, recursive: bool) -> Result<(String, Vec<(PathBuf, String
     Ok((hex(&h.finalize()), out))
 }
 
+/// How deep and how wide a walk goes: a project's directories are
+/// hostile until trusted, and a walk over them must end.
+const WALK_DEPTH: usize = 32;
+const WALK_ENTRIES: usize = 100_000;
+
+/// The files under `dir` (relative to it). A link to a file is read as the
+/// file; a link to a directory is not entered, so no loop of links is
+/// ever followed; past `WALK_DEPTH` levels or `WALK_ENTRIES` entries the
+/// walk is refused, not cut short (a file left out would be unkeyed).
 fn walk(dir: &Path, rel: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let mut seen = 0;
+    walk_from(dir, rel, recursive, out, &mut seen)
+}
+
+fn walk_from(
+    dir: &Path,
+    rel: &Path,
+    recursive: bool,
+    out: &mut Vec<PathBuf>,
+    seen: &mut usize,
+) -> Result<(), String> {
+    if rel.components().count() > WALK_DEPTH {
+        return Err(format!(
+            "{}: more than {WALK_DEPTH} directories deep",
+            dir.join(rel).display()
+        ));
+    }
     let entries = std::fs::read_dir(dir.join(rel)).map_err(|e| e.to_string())?;
     for e in entries {
         let e = e.map_err(|e| e.to_string())?;
+        *seen += 1;
+        if *seen > WALK_ENTRIES {
+            return Err(format!(
+                "{}: more than {WALK_ENTRIES} entries",
+                dir.display()
+            ));
+        }
+        if crate::buildlock::interrupted() {
+            return Err(crate::buildlock::INTERRUPTED.to_string());
+        }
         let name = rel.join(e.file_name());
-        let Ok(meta) = std::fs::metadata(e.path()) else {
+        let Ok(kind) = e.file_type() else {
             continue;
         };
-        if meta.is_file() {
+        let is_dir = kind.is_dir();
+        let is_file = kind.is_file()
+            || (kind.is_symlink() && std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()));
+        if is_file {
             out.push(name);
-        } else if meta.is_dir() && recursive && out.len() < 100_000 {
-            walk(dir, &name, recursive, out)?;
+        } else if is_dir && recursive {
+            walk_from(dir, &name, recursive, out, seen)?;
         }
     }
     Ok(())

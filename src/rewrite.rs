@@ -3,9 +3,11 @@
 //! was allowed before the change is allowed after it, since the user asked
 //! for exactly this change. One that was not stays blocked.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use sha2::{Digest, Sha256};
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
 use crate::context::Context;
@@ -15,6 +17,8 @@ use crate::{fsutil, log, trust};
 
 pub struct Edit {
     doc: DocumentMut,
+    /// The manifest's lines end in CRLF: so do the edited ones.
+    crlf: bool,
 }
 
 impl Edit {
@@ -24,11 +28,23 @@ impl Edit {
         let doc = text
             .parse::<DocumentMut>()
             .with_context(|| format!("{}", project.manifest_path.display()))?;
-        Ok(Edit { doc })
+        Ok(Edit {
+            doc,
+            crlf: text.contains("\r\n"),
+        })
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.doc.to_string().into_bytes()
+        let text = self.doc.to_string();
+        if self.crlf {
+            // toml_edit writes what it makes with `\n`, and keeps the
+            // file's own `\r\n` in what it kept.
+            text.replace("\r\n", "\n")
+                .replace('\n', "\r\n")
+                .into_bytes()
+        } else {
+            text.into_bytes()
+        }
     }
 
     /// `[table].key`, an array of strings, made if missing. A new table
@@ -171,7 +187,12 @@ impl Change {
 /// and carry the manifest's trust over if it was allowed before.
 pub fn write(ctx: &Context, project: &Project, changes: &[Change]) -> anyhow::Result<()> {
     let record = trust::record_path(&ctx.data_dir, &project.manifest_path)?;
-    let was_allowed = matches!(trust::check(&record, project), trust::Trust::Allowed(..));
+    // What the user allowed, as read now: the trust carried over covers
+    // this and the bytes written below, nothing else.
+    let before = match trust::check(&record, project) {
+        trust::Trust::Allowed(_, scan) => Some(scan),
+        _ => None,
+    };
     let mut ordered: Vec<&Change> = changes.iter().filter(|c| c.changes_anything()).collect();
     ordered.sort_by_key(|c| c.path == project.manifest_path);
     // Every path is checked before any is written: a refusal leaves the
@@ -185,17 +206,29 @@ pub fn write(ctx: &Context, project: &Project, changes: &[Change]) -> anyhow::Re
         log::info(&format!("wrote {}", c.path.display()));
     }
     let manifest = &project.manifest_path;
-    if !was_allowed {
+    let Some(before) = before else {
         log::notice(&format!(
             "{} was not allowed before this change, and stays blocked: review it, then run 'pyenv-guix allow'",
             manifest.display()
         ));
         return Ok(());
-    }
+    };
     let edited = Project::load(manifest)?;
     let scan = Scan::new(&edited);
     if let Some(problem) = scan.problem() {
         log::notice(&format!("{} is blocked: {problem}", manifest.display()));
+        return Ok(());
+    }
+    let written: BTreeMap<PathBuf, String> = changes
+        .iter()
+        .map(|c| (c.path.clone(), fsutil::hex(&Sha256::digest(&c.after))))
+        .collect();
+    if let Some(stranger) = unreviewed(&before, &scan, &written) {
+        log::notice(&format!(
+            "{} stays blocked: {} was not reviewed (this change brought it in, or it changed since the check); review it, then run 'pyenv-guix allow'",
+            manifest.display(),
+            stranger.display()
+        ));
         return Ok(());
     }
     trust::allow(&record, &edited, &scan)?;
@@ -204,4 +237,24 @@ pub fn write(ctx: &Context, project: &Project, changes: &[Change]) -> anyhow::Re
         manifest.display()
     ));
     Ok(())
+}
+
+/// A file the edited project reads that is neither as the user allowed it
+/// nor as this command wrote it: one a new load-path brought in, or one
+/// changed while the command ran.
+fn unreviewed(before: &Scan, after: &Scan, written: &BTreeMap<PathBuf, String>) -> Option<PathBuf> {
+    let old = before.files();
+    let new = after.files();
+    let changed = |path: &PathBuf, hash: Option<&String>| match written.get(path) {
+        Some(ours) => hash != Some(ours),
+        None => old.get(path) != hash,
+    };
+    new.iter()
+        .find(|(path, hash)| changed(path, Some(hash)))
+        .map(|(path, _)| path.clone())
+        .or_else(|| {
+            old.keys()
+                .find(|path| !new.contains_key(*path) && !written.contains_key(*path))
+                .cloned()
+        })
 }

@@ -3,86 +3,179 @@
 //! defines, the symbols a form uses. Strings, character literals and
 //! comments are skipped, so a parenthesis in a description is not one.
 
-/// The top-level parenthesised forms of `text`, as written.
-pub fn forms(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut start = 0;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
+/// A datum as read: lists (with where they start and end in the text),
+/// strings, characters and other atoms. Comments are gone: `;` to the end
+/// of the line, `#| |#` (nested), and `#;` with the datum after it.
+#[derive(Debug)]
+enum Node<'a> {
+    List(Vec<Node<'a>>, usize, usize),
+    Str,
+    Char,
+    Atom(&'a str),
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn peek(&self) -> Option<char> {
+        self.text[self.at..].chars().next()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.at += c.len_utf8();
+        Some(c)
+    }
+
+    fn starts(&self, s: &str) -> bool {
+        self.text[self.at..].starts_with(s)
+    }
+
+    /// Past whitespace, comments, and the quote marks that only prefix a
+    /// datum. Returns false at the end.
+    fn skip(&mut self) -> bool {
+        loop {
+            match self.peek() {
+                None => return false,
+                Some(c) if c.is_whitespace() || matches!(c, '\'' | '`' | ',' | '@') => {
+                    self.bump();
+                }
+                Some(';') => {
+                    while let Some(c) = self.bump() {
+                        if c == '\n' {
+                            break;
+                        }
+                    }
+                }
+                Some('#') if self.starts("#|") => {
+                    self.at += 2;
+                    let mut depth = 1;
+                    while depth > 0 {
+                        if self.starts("|#") {
+                            self.at += 2;
+                            depth -= 1;
+                        } else if self.starts("#|") {
+                            self.at += 2;
+                            depth += 1;
+                        } else if self.bump().is_none() {
+                            return false;
+                        }
+                    }
+                }
+                Some('#') if self.starts("#;") => {
+                    self.at += 2;
+                    // The datum after it is a comment too.
+                    let _ = self.datum();
+                }
+                Some(_) => return true,
+            }
+        }
+    }
+
+    /// The next datum, or `None` at the end or at a `)`.
+    fn datum(&mut self) -> Option<Node<'a>> {
+        if !self.skip() {
+            return None;
+        }
+        let start = self.at;
+        match self.peek()? {
+            ')' => None,
+            '(' | '[' => {
+                self.bump();
+                let mut items = Vec::new();
+                loop {
+                    if let Some(node) = self.datum() {
+                        items.push(node);
+                        continue;
+                    }
+                    // At `)`, or the end of an unclosed list.
+                    if !matches!(self.peek(), Some(')' | ']')) {
+                        return None;
+                    }
+                    let end = self.at;
+                    self.bump();
+                    return Some(Node::List(items, start, end));
+                }
+            }
             '"' => {
-                while let Some((_, c)) = chars.next() {
+                self.bump();
+                while let Some(c) = self.bump() {
                     match c {
                         '\\' => {
-                            chars.next();
+                            self.bump();
                         }
                         '"' => break,
                         _ => {}
                     }
                 }
+                Some(Node::Str)
             }
-            ';' => {
-                for (_, c) in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
+            '#' if self.starts("#\\") => {
+                self.at += 2;
+                // One character, whatever it is, then a name's letters
+                // (`#\space`, `#\x3bb`).
+                self.bump();
+                while self.peek().is_some_and(|c| c.is_alphanumeric()) {
+                    self.bump();
                 }
+                Some(Node::Char)
             }
-            '#' if chars.peek().is_some_and(|(_, c)| *c == '\\') => {
-                chars.next();
-                chars.next();
-            }
-            '(' => {
-                if depth == 0 {
-                    start = i;
+            _ => {
+                while self.peek().is_some_and(|c| {
+                    !c.is_whitespace() && !matches!(c, '(' | ')' | '[' | ']' | '"' | ';')
+                }) {
+                    self.bump();
                 }
-                depth += 1;
+                Some(Node::Atom(&self.text[start..self.at]))
             }
-            ')' if depth > 0 => {
-                depth -= 1;
-                if depth == 0 {
-                    out.push(&text[start..=i]);
-                }
-            }
-            _ => {}
         }
     }
-    out
+
+    /// Every top-level datum; a stray `)` is passed over.
+    fn all(text: &'a str) -> Vec<Node<'a>> {
+        let mut r = Reader { text, at: 0 };
+        let mut out = Vec::new();
+        while r.skip() {
+            match r.datum() {
+                Some(node) => out.push(node),
+                None if r.peek() == Some(')') => {
+                    r.bump();
+                }
+                None => break,
+            }
+        }
+        out
+    }
 }
 
-/// The symbols of `form` outside strings and comments, in order.
+/// The top-level parenthesised forms of `text`, as written. A form
+/// commented out in any of Scheme's ways is not among them.
+pub fn forms(text: &str) -> Vec<&str> {
+    Reader::all(text)
+        .into_iter()
+        .filter_map(|n| match n {
+            Node::List(_, start, end) => Some(&text[start..=end]),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The symbols of `form` outside strings, characters and comments, in order.
 pub fn symbols(form: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let bytes = form.as_bytes();
-    let mut i = 0;
-    let delimiter = |b: u8| {
-        b.is_ascii_whitespace() || matches!(b, b'(' | b')' | b'"' | b';' | b'\'' | b'`' | b',')
-    };
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            b';' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b if delimiter(b) => i += 1,
-            _ => {
-                let start = i;
-                while i < bytes.len() && !delimiter(bytes[i]) {
-                    i += 1;
-                }
-                out.push(&form[start..i]);
+    fn atoms<'a>(nodes: &[Node<'a>], out: &mut Vec<&'a str>) {
+        for n in nodes {
+            match n {
+                Node::Atom(a) => out.push(a),
+                Node::List(l, ..) => atoms(l, out),
+                Node::Str | Node::Char => {}
             }
         }
     }
+    let mut out = Vec::new();
+    atoms(&Reader::all(form), &mut out);
     out
 }
 
@@ -92,59 +185,8 @@ pub fn defined(form: &str) -> Option<&str> {
     (s.first() == Some(&"define-public")).then(|| s.get(1).copied())?
 }
 
-/// A form read as a tree: lists, strings and other atoms.
-#[derive(Debug)]
-enum Node<'a> {
-    List(Vec<Node<'a>>),
-    Str,
-    Atom(&'a str),
-}
-
 fn read(form: &str) -> Vec<Node<'_>> {
-    fn list<'a>(s: &'a str, i: &mut usize) -> Vec<Node<'a>> {
-        let b = s.as_bytes();
-        let mut out = Vec::new();
-        while *i < b.len() {
-            match b[*i] {
-                b'(' => {
-                    *i += 1;
-                    out.push(Node::List(list(s, i)));
-                }
-                b')' => {
-                    *i += 1;
-                    return out;
-                }
-                b'"' => {
-                    *i += 1;
-                    while *i < b.len() && b[*i] != b'"' {
-                        *i += if b[*i] == b'\\' { 2 } else { 1 };
-                    }
-                    *i += 1;
-                    out.push(Node::Str);
-                }
-                b';' => {
-                    while *i < b.len() && b[*i] != b'\n' {
-                        *i += 1;
-                    }
-                }
-                b'#' if b.get(*i + 1) == Some(&b'\\') => *i += 3,
-                c if c.is_ascii_whitespace() || matches!(c, b'\'' | b'`' | b',') => *i += 1,
-                _ => {
-                    let start = *i;
-                    while *i < b.len()
-                        && !b[*i].is_ascii_whitespace()
-                        && !matches!(b[*i], b'(' | b')' | b'"' | b';')
-                    {
-                        *i += 1;
-                    }
-                    out.push(Node::Atom(&s[start..*i]));
-                }
-            }
-        }
-        out
-    }
-    let mut i = 0;
-    list(form, &mut i)
+    Reader::all(form)
 }
 
 /// The packages a definition takes as inputs: the symbols of its
@@ -154,14 +196,14 @@ pub fn inputs(form: &str) -> Vec<&str> {
         for n in nodes {
             match n {
                 Node::Atom(a) if !matches!(*a, "list" | "quote" | "modify-inputs") => out.push(a),
-                Node::List(l) => atoms(l, out),
+                Node::List(l, ..) => atoms(l, out),
                 _ => {}
             }
         }
     }
     fn walk<'a>(nodes: &[Node<'a>], out: &mut Vec<&'a str>) {
         for n in nodes {
-            if let Node::List(l) = n {
+            if let Node::List(l, ..) = n {
                 match l.first() {
                     Some(Node::Atom("inputs" | "propagated-inputs" | "native-inputs")) => {
                         atoms(&l[1..], out)
@@ -181,6 +223,36 @@ pub fn inputs(form: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comments_of_every_kind_hide_what_they_cover() {
+        let text = "#;(define-public a (package))\n#| (define-public b 1) #| nested |# (define-public c 1) |#\n; (define-public d 1)\n(define-public e (package (description \"#\\\\λ (\") (x #\\λ #\\( #\\space)))";
+        let f = forms(text);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(defined(f[0]), Some("e"));
+        assert_eq!(
+            symbols(f[0]),
+            vec!["define-public", "e", "package", "description", "x"]
+        );
+    }
+
+    #[test]
+    fn never_panics_on_what_it_is_given() {
+        for text in [
+            "#\\λ",
+            "(#\\",
+            "\"\\",
+            "#|",
+            "#;",
+            "(a #;",
+            "é)(",
+            "#\\\u{10348}x",
+        ] {
+            let _ = forms(text);
+            let _ = symbols(text);
+            let _ = inputs(text);
+        }
+    }
 
     #[test]
     fn forms_skip_strings_characters_and_comments() {

@@ -42,3 +42,43 @@ fn thousands_of_short_path_entries_are_refused_with_the_total() {
         "the total and the limit: {err}"
     );
 }
+
+/// Walks over a project's directories end: a link loop is not followed,
+/// and a tree too deep is refused with its name, not walked forever.
+#[test]
+fn directory_walks_end() {
+    let s = Sandbox::new();
+    s.write(
+        "p/.pyguix.toml",
+        "[guix]\npackages = [\"python\"]\nload-path = [\"guix\"]\n\n[pip]\npackages = [\"alpha\"]\noptions = [\"--no-index\", \"--find-links\", \"wheels\"]\n",
+    );
+    s.write(
+        "p/guix/pyguix/packages.scm",
+        "(define-module (pyguix packages))\n",
+    );
+    std::os::unix::fs::symlink(".", s.path("p/guix/pyguix/loop")).unwrap();
+    std::os::unix::fs::symlink("..", s.path("p/guix/up")).unwrap();
+    std::fs::create_dir_all(s.path("p/wheels")).unwrap();
+    std::os::unix::fs::symlink("../wheels", s.path("p/wheels/again")).unwrap();
+    let mut allow = s.command(&["allow"], &s.path("p"));
+    allow
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let out = support::run_with_timeout(allow, b"", std::time::Duration::from_secs(20));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let s = Sandbox::new();
+    let deep: String = (0..40).map(|i| format!("d{i}/")).collect();
+    s.write(&format!("q/guix/{deep}f.scm"), "");
+    s.write(
+        "q/.pyguix.toml",
+        "[guix]\npackages = [\"python\"]\nload-path = [\"guix\"]\n",
+    );
+    let err = refused(&s, "q");
+    assert!(err.contains("directories deep"), "{err}");
+}

@@ -105,7 +105,18 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             .map(|d| d.get_ref().clone())
             .unwrap_or_else(|| "guix".to_string());
         let module_path = root.join(&dir).join(MODULE_FILE);
-        let mut defs = existing_definitions(&module_path);
+        // A module already there stays as the user left it: new
+        // definitions are added to it, never written over it.
+        let existing = match crate::fsutil::read_limited(&module_path, 16 << 20) {
+            Ok(bytes) => Some(
+                String::from_utf8(bytes)
+                    .with_context(|| format!("{} is not UTF-8", module_path.display()))?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("{}", module_path.display())),
+        };
+        let mut defs = existing.as_deref().map(definitions).unwrap_or_default();
+        let kept = defs.len();
         for (text, r, name) in &to_import {
             let drafted = guix::import_pypi(&ctx, user_path, &root, &r.name)
                 .context("there is no guix on your PATH to import with")??;
@@ -137,7 +148,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             ));
             moved.push((text.clone(), name.clone()));
         }
-        let module = module_text(&ctx, user_path, &root, defs)?;
+        let module = module_text(&ctx, user_path, &root, existing.as_deref(), defs, kept)?;
         changes.push(Change::new(module_path, module.into_bytes()));
         load_path = Some(dir);
     }
@@ -168,12 +179,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// The definitions a module written before holds: (variable, form).
-fn existing_definitions(path: &std::path::Path) -> Vec<(String, String)> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    scheme::forms(&text)
+/// The definitions a module holds: (variable, form). One commented out
+/// is not among them.
+fn definitions(text: &str) -> Vec<(String, String)> {
+    scheme::forms(text)
         .into_iter()
         .filter_map(|f| scheme::defined(f).map(|v| (v.to_string(), f.to_string())))
         .collect()
@@ -183,12 +192,17 @@ fn existing_definitions(path: &std::path::Path) -> Vec<(String, String)> {
 /// need (Guix's own modules for what they use, and the module of each
 /// input Guix provides, asked in one `guix package -A`), then the
 /// definitions, dependencies first as the importer printed them, without
-/// those Guix has itself.
+/// those Guix has itself. An `existing` module keeps every byte of its
+/// own (comments, definitions, line ends): the new modules go into its
+/// `define-module`, the new definitions (`defs` past the first `kept`)
+/// after it.
 fn module_text(
     ctx: &crate::context::Context,
     user_path: Option<&std::ffi::OsStr>,
     root: &std::path::Path,
+    existing: Option<&str>,
     defs: Vec<(String, String)>,
+    kept: usize,
 ) -> anyhow::Result<String> {
     let mut asked: Vec<String> = defs.iter().map(|(v, _)| v.clone()).collect();
     for (_, form) in &defs {
@@ -199,7 +213,13 @@ fn module_text(
     let guix_has: Vec<Available> = guix::available(ctx, user_path, root, &asked)
         .context("there is no guix on your PATH to ask which packages it has")??;
     let has = |name: &str| guix_has.iter().find(|a| a.name == name);
-    let defs: Vec<(String, String)> = defs.into_iter().filter(|(v, _)| has(v).is_none()).collect();
+    let defs: Vec<(String, String)> = defs
+        .into_iter()
+        .enumerate()
+        .filter(|(i, (v, _))| *i < kept || has(v).is_none())
+        .map(|(_, d)| d)
+        .collect();
+    let kept = kept.min(defs.len());
     let mut modules: BTreeSet<String> = ["(guix packages)".to_string()].into_iter().collect();
     let mut missing = Vec::new();
     for (_, form) in &defs {
@@ -239,6 +259,9 @@ fn module_text(
             "{m} is used by the drafted definitions, but neither Guix nor the import defines it"
         ));
     }
+    if let Some(existing) = existing {
+        return Ok(added_to(existing, &modules, &defs[kept..]));
+    }
     let mut text = format!(
         ";;; Package definitions for this project, drafted by `pyenv-guix promote --import`\n;;; from `guix import pypi --recursive`. Review them: they are built as they are.\n\n(define-module {MODULE_NAME}"
     );
@@ -252,4 +275,39 @@ fn module_text(
         text.push('\n');
     }
     Ok(text)
+}
+
+/// `existing` with the `#:use-module`s it lacks added at the end of its
+/// `define-module`, and `new` definitions at its end, in its line ends.
+fn added_to(existing: &str, modules: &BTreeSet<String>, new: &[(String, String)]) -> String {
+    let eol = if existing.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let mut text = existing.to_string();
+    let header = scheme::forms(existing)
+        .into_iter()
+        .find(|f| scheme::symbols(f).first() == Some(&"define-module"));
+    if let Some(header) = header {
+        let squeezed: String = header.split_whitespace().collect::<Vec<_>>().join(" ");
+        let lacking: String = modules
+            .iter()
+            .filter(|m| !squeezed.contains(&format!("#:use-module {m}")))
+            .map(|m| format!("{eol}  #:use-module {m}"))
+            .collect();
+        // The form is a slice of `existing`: its closing parenthesis is
+        // at its end.
+        let close = header.as_ptr() as usize - existing.as_ptr() as usize + header.len() - 1;
+        text.insert_str(close, &lacking);
+    }
+    if !text.ends_with('\n') {
+        text.push_str(eol);
+    }
+    for (_, form) in new {
+        text.push_str(eol);
+        text.push_str(&form.replace("\r\n", "\n").replace('\n', eol));
+        text.push_str(eol);
+    }
+    text
 }
