@@ -460,16 +460,21 @@ pub fn watch_list(ctx: &Context, state: Option<&State>) -> Vec<PathBuf> {
     out
 }
 
-/// The shell's marker file: the time of its last check, less two seconds,
-/// so that a change in the same clock tick as a check is still newer than
-/// the marker at the next prompt (at the cost of, at most, one more check).
-pub fn mark(ctx: &Context, shell_pid: u32) -> std::io::Result<PathBuf> {
+/// The shell's marker file: the time its last check started, less two
+/// seconds, so that a change made while the check ran, or in the same
+/// clock tick, is still newer than the marker at the next prompt (at the
+/// cost of, at most, one more check).
+pub fn mark(
+    ctx: &Context,
+    shell_pid: u32,
+    started: std::time::SystemTime,
+) -> std::io::Result<PathBuf> {
     let path = ctx.cache_dir.join("marks").join(shell_pid.to_string());
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
     let file = crate::fsutil::create_private(&path)?;
-    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(2);
+    let then = started - std::time::Duration::from_secs(2);
     file.set_modified(then)?;
     Ok(path)
 }

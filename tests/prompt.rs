@@ -88,3 +88,61 @@ fn prompt_name(sh: Sh) {
 }
 
 per_shell!(prompt_name);
+
+/// A file changed while a slow check runs is newer than the mark that
+/// check leaves: the next prompt sees it. (The hook runs the binary only
+/// when a watched file is newer than its mark.)
+#[test]
+fn a_change_during_a_slow_check_is_seen_by_the_next_prompt() {
+    let s = Sandbox::new();
+    let stall = s.path("stall");
+    let started = s.path("started");
+    // The interpreter's probe, run by the check on entering, waits while
+    // `stall` exists.
+    let python = s.python_running(
+        "slow",
+        &format!(
+            "import os; os.path.exists({stall:?}) and [open({started:?}, 'w').close()] + [__import__('time').sleep(0.05) for _ in iter(lambda: os.path.exists({stall:?}), False)]",
+            stall = stall.display().to_string(),
+            started = started.display().to_string(),
+        ),
+    );
+    let wheels = s.wheel("alpha", "1.0", &[]);
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[python]\ninterpreter = {:?}\n\n[pip]\npackages = [\"alpha\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            python.display().to_string(),
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("p");
+    std::fs::write(&stall, "").unwrap();
+    let mut export = s.command(&["export", "bash", "--shell-pid", "4242", "--entered"], &s.path("p"));
+    export.env_remove("PYENV_GUIX_BUILD");
+    let child = export
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let waited = std::time::Instant::now();
+    while !started.exists() {
+        assert!(waited.elapsed().as_secs() < 30, "the check never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Edited while the check runs, which then goes on for 3 s more.
+    let manifest = s.path("p/.pyguix.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str("# edited during the check\n");
+    std::fs::write(&manifest, text).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    std::fs::remove_file(&stall).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let mtime = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let mark = s.path("cache/marks/4242");
+    assert!(
+        mtime(&manifest) > mtime(&mark),
+        "the mark is newer than an edit made during the check: the next prompt would not look"
+    );
+}

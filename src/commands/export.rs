@@ -76,6 +76,9 @@ impl Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
+    // What the check sees is as of now: a file changed while it runs must
+    // be newer than the mark it leaves.
+    let started = std::time::SystemTime::now();
     let mut ctx = super::context()?;
     ctx.at_prompt = true;
     ctx.entered = args.entered;
@@ -116,7 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         // What the hook watches, from the state the shell has after this
         // snippet (read or made once, above).
         let watch = activation::watch_list(&ctx, state.as_ref());
-        let mark = activation::mark(&ctx, pid)?;
+        let mark = activation::mark(&ctx, pid, started)?;
         let items: Vec<&std::ffi::OsStr> = watch.iter().map(|p| p.as_os_str()).collect();
         shell.set_hook_list(&mut snippet, "__pyenv_guix_watch", &items);
         shell.set_hook_list(&mut snippet, "__pyenv_guix_mark", &[mark.as_os_str()]);
