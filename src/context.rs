@@ -377,15 +377,22 @@ fn read_or_make_key(path: &Path) -> std::io::Result<Vec<u8>> {
 }
 
 /// The shell's directory: `$PWD` when it really is the current directory (it
-/// keeps the user's symlinked path), else the kernel's.
+/// keeps the user's symlinked path), else the kernel's. A directory
+/// deleted under the shell has no path: `$PWD` names where the shell was,
+/// and a project that was there is gone, so it is unloaded, as direnv does.
 fn shell_dir(pwd: Option<PathBuf>) -> std::io::Result<PathBuf> {
-    if let Some(pwd) = pwd
+    if let Some(pwd) = &pwd
         && pwd.is_absolute()
-        && same_file(&pwd, Path::new("."))
+        && same_file(pwd, Path::new("."))
     {
-        return Ok(pwd);
+        return Ok(pwd.clone());
     }
-    std::env::current_dir()
+    match std::env::current_dir() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(pwd.filter(|p| p.is_absolute()).unwrap_or_else(|| "/".into()))
+        }
+        other => other,
+    }
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

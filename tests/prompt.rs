@@ -146,3 +146,37 @@ fn a_change_during_a_slow_check_is_seen_by_the_next_prompt() {
         "the mark is newer than an edit made during the check: the next prompt would not look"
     );
 }
+
+/// A project renamed or deleted under an open shell is unloaded at the
+/// next prompt, as direnv does: its variables do not outlive it.
+fn gone_under_the_shell(sh: Sh) {
+    if !sh.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    s.write("moved/.pyguix.toml", "[env]\nA = \"1\"\n");
+    s.write("deleted/.pyguix.toml", "[env]\nB = \"1\"\n");
+    std::fs::create_dir_all(s.path("deleted/sub")).unwrap();
+    s.allow("moved");
+    s.allow("deleted");
+    let p = |rel: &str| quote(s.path(rel).as_os_str());
+    let lines = vec![
+        sh.hook_line(),
+        format!("cd {}", p("moved")),
+        "dump 1-in".into(),
+        format!("mv {} {}", p("moved"), p("elsewhere")),
+        "dump 2-renamed".into(),
+        format!("cd {}", p("deleted/sub")),
+        "dump 3-in".into(),
+        format!("rm -rf {}", p("deleted")),
+        "dump 4-deleted".into(),
+    ];
+    s.interactive(sh, &s.path(""), &s.env(), &lines);
+    let got = |dump: &str, name: &str| s.dump(dump).get(name).map(String::from);
+    assert_eq!(got("1-in", "A").as_deref(), Some("1"), "{}", sh.name());
+    assert_eq!(got("2-renamed", "A"), None, "{}: renamed", sh.name());
+    assert_eq!(got("3-in", "B").as_deref(), Some("1"), "{}", sh.name());
+    assert_eq!(got("4-deleted", "B"), None, "{}: deleted", sh.name());
+}
+
+per_shell!(gone_under_the_shell);
