@@ -265,19 +265,6 @@ impl Context {
         env
     }
 
-    /// A directory of our own for builds to run in, empty of anything a
-    /// project could put there: a module in the working directory would
-    /// otherwise stand in for pip's or venv's.
-    pub fn work_dir(&self) -> std::io::Result<PathBuf> {
-        use std::os::unix::fs::DirBuilderExt;
-        let dir = self.cache_dir.join("work");
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(dir),
-            Err(e) => Err(e),
-        }
-    }
-
     pub fn var(&self, name: &str) -> Option<OsString> {
         self.env.get(OsStr::new(name)).cloned()
     }
@@ -337,7 +324,10 @@ fn read_or_make_key(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::{Error, ErrorKind, Write};
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     match crate::fsutil::read_limited(path, 64) {
-        Ok(key) if key.len() == 32 => return Ok(key),
+        Ok(key) if key.len() == 32 => {
+            key_is_private(path)?;
+            return Ok(key);
+        }
         Ok(_) => {
             return Err(Error::new(
                 ErrorKind::InvalidData,
@@ -376,6 +366,37 @@ fn read_or_make_key(path: &Path) -> std::io::Result<Vec<u8>> {
     }
 }
 
+/// The key is the user's alone, as ssh demands of a private key: one
+/// others can read lets them forge a state the hook believes.
+fn key_is_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path)?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let why = if !meta.is_file() {
+        Some("it is not a regular file".to_string())
+    } else if meta.uid() != me {
+        Some(format!("it belongs to user {}", meta.uid()))
+    } else if meta.mode() & 0o077 != 0 {
+        Some(format!(
+            "others can read or write it (mode {:o})",
+            meta.mode() & 0o777
+        ))
+    } else {
+        None
+    };
+    match why {
+        None => Ok(()),
+        Some(why) => Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "refusing the state key {}: {why}; `chmod 600` it, or remove it to make a new one",
+                path.display()
+            ),
+        )),
+    }
+}
+
 /// The shell's directory: `$PWD` when it really is the current directory (it
 /// keeps the user's symlinked path), else the kernel's. A directory
 /// deleted under the shell has no path: `$PWD` names where the shell was,
@@ -388,9 +409,9 @@ fn shell_dir(pwd: Option<PathBuf>) -> std::io::Result<PathBuf> {
         return Ok(pwd.clone());
     }
     match std::env::current_dir() {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Ok(pwd.filter(|p| p.is_absolute()).unwrap_or_else(|| "/".into()))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(pwd
+            .filter(|p| p.is_absolute())
+            .unwrap_or_else(|| "/".into())),
         other => other,
     }
 }

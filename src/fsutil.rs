@@ -200,6 +200,81 @@ pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Paths in our JSON records, byte for byte: as a string when they are
+/// UTF-8 (what older records hold), else as `{"hex": …}` of their bytes.
+/// serde's own `PathBuf` refuses the rest, and a record that cannot be
+/// written means a build redone at every entry.
+pub mod paths {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    use std::path::PathBuf;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Text(String),
+        Bytes { hex: String },
+    }
+
+    fn to_repr(p: &std::path::Path) -> Repr {
+        match p.to_str() {
+            Some(s) => Repr::Text(s.to_string()),
+            None => Repr::Bytes {
+                hex: super::hex(p.as_os_str().as_bytes()),
+            },
+        }
+    }
+
+    fn from_repr<E: serde::de::Error>(r: Repr) -> Result<PathBuf, E> {
+        match r {
+            Repr::Text(s) => Ok(PathBuf::from(s)),
+            Repr::Bytes { hex } => super::unhex(&hex)
+                .map(|b| PathBuf::from(OsString::from_vec(b)))
+                .ok_or_else(|| E::custom("a path's hex is not hex")),
+        }
+    }
+
+    /// A field of paths: `Vec<PathBuf>` or `Option<PathBuf>`.
+    pub trait Paths: Sized {
+        fn ser<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error>;
+        fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
+    }
+
+    impl Paths for Vec<PathBuf> {
+        fn ser<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            self.iter()
+                .map(|p| to_repr(p))
+                .collect::<Vec<_>>()
+                .serialize(s)
+        }
+        fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Vec::<Repr>::deserialize(d)?
+                .into_iter()
+                .map(from_repr)
+                .collect()
+        }
+    }
+
+    impl Paths for Option<PathBuf> {
+        fn ser<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            self.as_deref().map(to_repr).serialize(s)
+        }
+        fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            Option::<Repr>::deserialize(d)?.map(from_repr).transpose()
+        }
+    }
+
+    pub fn serialize<T: Paths, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        value.ser(s)
+    }
+
+    pub fn deserialize<'de, T: Paths, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        T::de(d)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{hex, unhex};

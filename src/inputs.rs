@@ -334,7 +334,7 @@ impl Scan {
                 ));
             }
         }
-        let argv = |w: &Word| OsString::from(self.render_argv(w, stage));
+        let argv = |w: &Word| self.render_argv(w, stage);
         let options = self.options.iter().map(argv).collect();
         let mut reqs: Vec<OsString> = self.packages.iter().map(argv).collect();
         for e in &self.editable {
@@ -425,10 +425,16 @@ impl Scan {
     }
 
     /// A word as one argument on pip's command line.
-    fn render_argv(&self, w: &Word, stage: &Path) -> String {
+    /// An argument as pip gets it: bytes, so that a cache under a path
+    /// that is not UTF-8 names the staged copies exactly.
+    fn render_argv(&self, w: &Word, stage: &Path) -> OsString {
         match w {
-            Word::Lit(s) => s.clone(),
-            Word::Ref(i, rest) => format!("{}{rest}", self.staged_path(stage, *i).display()),
+            Word::Lit(s) => s.into(),
+            Word::Ref(i, rest) => {
+                let mut arg = self.staged_path(stage, *i).into_os_string();
+                arg.push(rest);
+                arg
+            }
         }
     }
 

@@ -105,15 +105,17 @@ impl Inputs<'_> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Layout {
     /// Directories holding the installed distributions.
+    #[serde(with = "crate::fsutil::paths")]
     pub site_dirs: Vec<PathBuf>,
     /// Where console scripts went, if any were installed.
+    #[serde(with = "crate::fsutil::paths")]
     pub scripts_dir: Option<PathBuf>,
     /// Directories the site directories' `.pth` files add (an editable
     /// install's source tree).
-    #[serde(default)]
+    #[serde(default, with = "crate::fsutil::paths")]
     pub pth_dirs: Vec<PathBuf>,
     /// Every `*.dist-info` directory the build left: what the prefix holds.
-    #[serde(default)]
+    #[serde(default, with = "crate::fsutil::paths")]
     pub dists: Vec<PathBuf>,
     /// The canonical inputs, for whoever looks into the cache.
     pub inputs: String,
@@ -262,20 +264,6 @@ pub fn ensure(
     force: bool,
 ) -> Result<(PathBuf, Layout), BuildError> {
     let key = inputs.key();
-    // The installer runs in a directory of ours, where no module of the
-    // project's can stand in for pip's or venv's. A prefix of the
-    // project's own (an editable install, a source tree: the project's
-    // code runs in its build anyway) is built in the project, where pip
-    // reads those paths from.
-    let workdir = if inputs.scan.per_project.is_empty() {
-        ctx.work_dir().map_err(io(format!(
-            "cannot make {}",
-            ctx.cache_dir.join("work").display()
-        )))?
-    } else {
-        inputs.root.to_path_buf()
-    };
-    let workdir = workdir.as_path();
     let link = path_for(&ctx.cache_dir, &key);
     let slot = Slot::new(&ctx.cache_dir.join("prefixes"), &key);
     let build = || -> Result<(PathBuf, Layout), (BuildError, Option<String>)> {
@@ -299,7 +287,33 @@ pub fn ensure(
         ));
         // pip reads private copies of exactly the bytes the key was made from.
         let stage = ctx.cache_dir.join("staging").join(&key);
+        // pip cannot name a file under a path that is not UTF-8 (it makes
+        // URLs of them): the copies then go to a private temporary
+        // directory, made for this build alone.
+        let private = match std::str::from_utf8(stage.as_os_str().as_encoded_bytes()) {
+            Ok(_) => None,
+            Err(_) => Some(
+                tempfile::Builder::new()
+                    .prefix("pyenv-guix-stage.")
+                    .tempdir()
+                    .map_err(io_err("cannot make a staging directory".to_string()))?,
+            ),
+        };
+        let stage = match &private {
+            Some(dir) => dir.path().join(&key),
+            None => stage,
+        };
         let _ = std::fs::remove_dir_all(&stage);
+        // The installer runs in the stage, a directory of ours holding only
+        // the copies, where no module of the project's can stand in for
+        // pip's or venv's. A prefix of the project's own (an editable
+        // install, a source tree: the project's code runs in its build
+        // anyway) is built in the project, where pip reads those paths from.
+        let workdir = if inputs.scan.per_project.is_empty() {
+            stage.as_path()
+        } else {
+            inputs.root
+        };
         let result = match inputs.scan.stage(&stage) {
             Ok(args) => build(inputs, &generation, workdir, env, args),
             Err(e) => Err(Failure::Input(e)),
@@ -485,12 +499,10 @@ fn build(
         }
         PipMode::Venv => {
             let mut venv = Command::new(python);
-            venv.args(isolating(inputs.facts, &env)).args([
-                "-m",
-                "venv",
-                "--prompt",
-                inputs.prompt,
-            ]);
+            venv.args(isolating(inputs.facts, &env))
+                .args(["-m", "venv"])
+                // Joined: a name starting with `-` is not an option.
+                .arg(format!("--prompt={}", inputs.prompt));
             if pip.system_site_packages {
                 venv.arg("--system-site-packages");
             }
@@ -588,7 +600,8 @@ fn build_with_uv(
         }
         PipMode::Venv => {
             let mut venv = Command::new(uv);
-            venv.args(["venv", "--no-config", "--quiet", "--prompt", inputs.prompt])
+            venv.args(["venv", "--no-config", "--quiet"])
+                .arg(format!("--prompt={}", inputs.prompt))
                 .arg("--python")
                 .arg(&python);
             if inputs.pip.system_site_packages {

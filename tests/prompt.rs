@@ -118,7 +118,10 @@ fn a_change_during_a_slow_check_is_seen_by_the_next_prompt() {
     );
     s.allow("p");
     std::fs::write(&stall, "").unwrap();
-    let mut export = s.command(&["export", "bash", "--shell-pid", "4242", "--entered"], &s.path("p"));
+    let mut export = s.command(
+        &["export", "bash", "--shell-pid", "4242", "--entered"],
+        &s.path("p"),
+    );
     export.env_remove("PYENV_GUIX_BUILD");
     let child = export
         .stdout(std::process::Stdio::null())

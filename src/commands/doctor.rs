@@ -79,6 +79,18 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if let Some(ctx) = &ctx {
         checks.push(dir_check("data directory", &ctx.data_dir));
         checks.push(dir_check("cache directory", &ctx.cache_dir));
+        checks.push(match ctx.state_key() {
+            Ok(_) => Check {
+                name: "state key",
+                status: Status::Ok,
+                message: format!("{} (yours alone)", ctx.data_dir.join("state-key").display()),
+            },
+            Err(e) => Check {
+                name: "state key",
+                status: Status::Problem,
+                message: e.to_string(),
+            },
+        });
         let user_path = activation::user_path(ctx);
         checks.push(guix_check(ctx, user_path.as_deref()));
         checks.push(uv_check(ctx, user_path.as_deref()));
@@ -232,6 +244,18 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// The context has already refused a directory that is not the user's own
 /// or that others can write to; this says what it is.
 fn dir_check(name: &'static str, dir: &Path) -> Check {
+    // Read-only or full: [env] and [path] still load, but nothing is built
+    // or remembered.
+    if let Err(e) = tempfile::Builder::new()
+        .prefix(".pyenv-guix-doctor.")
+        .tempfile_in(dir)
+    {
+        return Check {
+            name,
+            status: Status::Problem,
+            message: format!("{}: cannot write to it: {e}", dir.display()),
+        };
+    }
     match std::fs::metadata(dir) {
         Ok(meta) => Check {
             name,
