@@ -16,6 +16,7 @@ pub mod log;
 pub mod manifest;
 pub mod materialise;
 pub mod prefix;
+pub mod pyenv;
 pub mod requirement;
 pub mod rewrite;
 pub mod scheme;
