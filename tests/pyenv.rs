@@ -300,6 +300,7 @@ fn status_never_calls_an_unbuilt_key_active() {
     assert!(active.contains("another build"), "{changed}");
     let json: serde_json::Value = serde_json::from_str(&s.read_out("changed.json")).unwrap();
     assert_eq!(json["active"], false, "{json}");
+    assert_eq!(json["other_build_active"], true, "{json}");
 }
 
 /// A project that ships `.python-version` saying `system` and its own

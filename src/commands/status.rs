@@ -39,7 +39,13 @@ struct Report {
     trust: &'static str,
     /// Why it is not allowed, when it is not.
     blocked: Option<String>,
+    /// This shell has this project loaded, as built from its inputs now.
     active: bool,
+    /// This shell has this project loaded, but another build of it: its
+    /// inputs (the interpreter pyenv chooses, say) changed since. Shown
+    /// only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    other_build_active: bool,
     interpreter: Interpreter,
     guix: Guix,
     pip: Pip,
@@ -173,7 +179,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         trust::Trust::Allowed(_, scan) => scan.as_ref(),
         _ => &empty,
     };
-    let active = state::current(&ctx)
+    let loaded = state::current(&ctx)
         .and_then(Result::ok)
         .is_some_and(|s| s.manifest == project.manifest_path && s.loaded.is_some());
     // Only an allowed manifest gets its interpreter asked, or Guix looked at.
@@ -187,6 +193,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
         _ => (Materialised::default(), broken.clone().or(scan.problem())),
     };
+    let active = loaded && has_this_build(&ctx, &built);
     let m = &project.manifest;
     let report = Report {
         root: project.root.clone(),
@@ -197,6 +204,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             t => Some(t.blocked_message(&project.manifest_path)),
         },
         active,
+        other_build_active: loaded && !active,
         interpreter: Interpreter {
             command: m.python.interpreter.clone(),
             facts: built.facts.as_ref().map(|f| FactsShown {
@@ -279,6 +287,26 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     Ok(if broken.is_some() { 1 } else { 0 })
 }
 
+/// Whether the shell's environment holds the builds the project's inputs
+/// name now: the profile and the prefix generation, built, and the ones it
+/// exported. A key not built is never what the shell has.
+fn has_this_build(ctx: &crate::context::Context, built: &Materialised) -> bool {
+    let exported = |name: &str, path: &std::path::Path| {
+        ctx.var(name)
+            .is_some_and(|v| std::path::Path::new(&v) == path)
+    };
+    let profile = built
+        .profile
+        .as_ref()
+        .is_none_or(|p| p.store_path.is_some() && exported("PYENV_GUIX_PROFILE", &p.path));
+    let prefix = built.prefix.as_ref().is_none_or(|p| {
+        p.built
+            .as_ref()
+            .is_some_and(|(generation, _)| exported("PYENV_GUIX_PREFIX", generation))
+    });
+    profile && prefix
+}
+
 fn last_line(text: &str) -> String {
     text.lines()
         .rev()
@@ -317,6 +345,8 @@ impl Report {
             "active",
             if self.active {
                 "yes, in this shell"
+            } else if self.other_build_active {
+                "no: this shell has another build of it (its inputs changed since it was loaded); the next prompt loads this one"
             } else {
                 "no"
             }
