@@ -90,9 +90,20 @@ impl Shim {
 
     /// The files whose change may make this shim run another program in
     /// `dir`: what `pyenv local` and `pyenv global` write, and the versions
-    /// directory (`pyenv install`, `uninstall`).
+    /// directory (`pyenv install`, `uninstall`). pyenv reads the nearest
+    /// `.python-version` only, so none above it counts (removing it
+    /// changes its own stamp), nor then the global file.
     pub fn chosen_by(&self, dir: &Path) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = dir.ancestors().map(|a| a.join(".python-version")).collect();
+        let mut files = Vec::new();
+        for a in dir.ancestors() {
+            let local = a.join(".python-version");
+            let found = local.is_file();
+            files.push(local);
+            if found {
+                files.push(self.root.join("versions"));
+                return files;
+            }
+        }
         files.push(self.root.join("version"));
         files.push(self.root.join("versions"));
         files
@@ -274,7 +285,14 @@ mod tests {
         std::fs::write(dir.path().join("p/.python-version"), "3.12\n").unwrap();
         let local = shim.key(&project, &env);
         assert_ne!(before, local);
+        // A local file hides the global one and any file above it.
         std::fs::write(dir.path().join("version"), "3.11\n").unwrap();
+        std::fs::write(dir.path().join(".python-version"), "3.10\n").unwrap();
+        assert_eq!(local, shim.key(&project, &env));
+        std::fs::remove_file(dir.path().join("p/.python-version")).unwrap();
         assert_ne!(local, shim.key(&project, &env));
+        let chosen = shim.chosen_by(&project);
+        assert!(chosen.contains(&dir.path().join(".python-version")));
+        assert!(!chosen.contains(&dir.path().join("version")));
     }
 }
