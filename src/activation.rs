@@ -243,6 +243,10 @@ fn resolve(
     match materialise::materialise(ctx, &project, &scan, base_path, materialise::Mode::Build) {
         Ok(built) => {
             state.loaded = Some(hash.clone());
+            // `pyenv local` or `global` may choose another interpreter.
+            if let Some(facts) = &built.facts {
+                state.watched.extend(stamps(facts.chosen_by(&project.root)));
+            }
             // A rebuild switches the prefix's link to a new generation.
             if let Some(p) = &built.prefix {
                 state.watched.push((p.path.clone(), Stamp::of(&p.path)));

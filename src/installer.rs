@@ -24,6 +24,11 @@ pub enum InstallerError {
         .0.display()
     )]
     Script(PathBuf),
+    #[error("[pip] installer = \"uv\", but the pyenv shim {} runs no uv here: {source}", .shim.display())]
+    Pyenv {
+        shim: PathBuf,
+        source: crate::pyenv::PyenvError,
+    },
     #[error("cannot read {}: {source}", path.display())]
     Read {
         path: PathBuf,
@@ -106,46 +111,26 @@ pub fn choose(
     })
 }
 
-/// uv on the user's PATH, as the binary it is: a pyenv shim is resolved in
-/// the project's directory, as the shell would run it there.
+/// uv on the user's PATH, as the binary it is: a pyenv shim is resolved
+/// for the project's directory, as the shell would run it there (cached
+/// while nothing pyenv reads changes, see `pyenv`).
 fn find_uv(ctx: &Context, user_path: Option<&OsStr>, root: &Path) -> Result<Tool, InstallerError> {
     let located = crate::fsutil::find_program(OsStr::new("uv"), user_path, root)
         .ok_or(InstallerError::NotFound)?;
-    let path = if crate::fsutil::is_script(&located) {
-        pyenv_which(ctx, &located, user_path, root)
-            .filter(|p| !crate::fsutil::is_script(p))
-            .ok_or_else(|| InstallerError::Script(located.clone()))?
-    } else {
-        located
+    let path = match crate::pyenv::Shim::at(&located) {
+        Some(shim) => shim
+            .which(&ctx.cache_dir, root, &ctx.build_env(user_path, &[]))
+            .map_err(|source| InstallerError::Pyenv {
+                shim: located.clone(),
+                source,
+            })?,
+        None => located.clone(),
     };
+    if crate::fsutil::is_script(&path) {
+        return Err(InstallerError::Script(located));
+    }
     let id = binary_id(ctx, &path)?;
     Ok(Tool::Uv { path, id })
-}
-
-/// What a pyenv shim (`ROOT/shims/uv`) runs in `dir`: `pyenv which uv`.
-fn pyenv_which(
-    ctx: &Context,
-    shim: &Path,
-    user_path: Option<&OsStr>,
-    dir: &Path,
-) -> Option<PathBuf> {
-    let shims = shim.parent()?;
-    if shims.file_name()? != "shims" {
-        return None;
-    }
-    let pyenv = shims.parent()?.join("libexec/pyenv");
-    let out = std::process::Command::new(&pyenv)
-        .args(["which", "uv"])
-        .current_dir(dir)
-        .env_clear()
-        .envs(ctx.build_env(user_path, &[]))
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let line = out.stdout.strip_suffix(b"\n").unwrap_or(&out.stdout);
-    let path = PathBuf::from(OsStr::from_bytes(line));
-    (out.status.success() && path.is_absolute() && path.is_file()).then_some(path)
 }
 
 #[derive(Serialize, Deserialize)]

@@ -28,6 +28,11 @@ pub enum InterpreterError {
     },
     #[error("the Python interpreter {} failed to report itself: {message}", path.display())]
     Report { path: PathBuf, message: String },
+    #[error("the Python interpreter {} is a pyenv shim: {source}", path.display())]
+    Pyenv {
+        path: PathBuf,
+        source: crate::pyenv::PyenvError,
+    },
 }
 
 /// What the interpreter says about itself.
@@ -66,6 +71,15 @@ impl Facts {
 }
 
 impl Facts {
+    /// The files whose change may make this interpreter (a pyenv shim) run
+    /// another Python for the project at `root`: a shell that watches them
+    /// notices `pyenv local` at its next prompt.
+    pub fn chosen_by(&self, root: &Path) -> Vec<PathBuf> {
+        crate::pyenv::Shim::at(&self.path)
+            .map(|shim| shim.chosen_by(root))
+            .unwrap_or_default()
+    }
+
     /// The part of the prefix key that names the interpreter.
     pub fn identity(&self) -> String {
         match &self.store_item {
@@ -113,19 +127,42 @@ struct Cached {
     facts: Facts,
 }
 
-/// The facts of the interpreter at `path`, from the cache when the file is
-/// unchanged. A script (a pyenv shim, say) may run a different Python each
-/// time, so its answer is never cached.
+/// The facts of the interpreter at `path` for the project at `root`, in a
+/// build's clean environment with the user's `PATH` from before any
+/// project.
 ///
-/// It is asked in the project's directory (`root`), in a build's clean
-/// environment with the user's `PATH` from before any project: a pyenv shim
-/// then answers for the project's `.python-version`, from wherever the
-/// command runs, as it does for the hook.
+/// A pyenv shim answers for the project's `.python-version`, as it does in
+/// the user's shell there: the Python it runs is asked of pyenv (cached
+/// while nothing pyenv reads changes, see `pyenv`), then asked who it is.
 pub fn facts(
     ctx: &Context,
     path: &Path,
     root: &Path,
     user_path: Option<&OsStr>,
+) -> Result<Facts, InterpreterError> {
+    let env = ctx.build_env(user_path, &[]);
+    let Some(shim) = crate::pyenv::Shim::at(path) else {
+        return facts_of(ctx, path, &env);
+    };
+    let runs =
+        shim.which(&ctx.cache_dir, root, &env)
+            .map_err(|source| InterpreterError::Pyenv {
+                path: path.to_path_buf(),
+                source,
+            })?;
+    let mut facts = facts_of(ctx, &runs, &env)?;
+    facts.path = path.to_path_buf();
+    facts.script = true;
+    Ok(facts)
+}
+
+/// The facts of the interpreter at `path`, from the cache when the file is
+/// unchanged. Another script may run a different Python each time, so its
+/// answer is never cached.
+fn facts_of(
+    ctx: &Context,
+    path: &Path,
+    env: &[(OsString, OsString)],
 ) -> Result<Facts, InterpreterError> {
     let cache_file = ctx
         .cache_dir
@@ -139,7 +176,7 @@ pub fn facts(
     {
         return Ok(c.facts);
     }
-    let facts = ask(path, root, &ctx.build_env(user_path, &[]))?;
+    let facts = ask(path, env)?;
     if !facts.script {
         let cached = Cached {
             link,
@@ -154,11 +191,14 @@ pub fn facts(
     Ok(facts)
 }
 
-fn ask(path: &Path, root: &Path, env: &[(OsString, OsString)]) -> Result<Facts, InterpreterError> {
+/// Run the interpreter isolated (`-I`: no script directory, no user site,
+/// no `PYTHON*` variable) in `/`: nothing in a project, or in a
+/// `PYTHONPATH` one set, is imported while it reports.
+fn ask(path: &Path, env: &[(OsString, OsString)]) -> Result<Facts, InterpreterError> {
     crate::log::debug(&format!("asking {} who it is", path.display()));
     let out = Command::new(path)
         .args(["-I", "-c", REPORT])
-        .current_dir(root)
+        .current_dir("/")
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(std::process::Stdio::null())
@@ -189,6 +229,16 @@ fn ask(path: &Path, root: &Path, env: &[(OsString, OsString)]) -> Result<Facts, 
     })
 }
 
+/// How `pip` in a project's PATH runs the interpreter's pip: as `-m pip`
+/// would, but without the directory the user is in on `sys.path` (`-m`
+/// puts it first, so a `pip.py` in a project would run instead). `-P` does
+/// that from 3.11 only; a `PYTHONSAFEPATH` already left it out.
+const PIP_MAIN: &str = "import sys; sys.path[:1] == [''] and sys.path.pop(0); \
+import runpy; runpy.run_module('pip', run_name='__main__', alter_sys=True)";
+
+/// What the directories `bin_dir` makes hold: another content, another name.
+const BIN_DIR_FORMAT: &[u8] = b"2\0";
+
 /// A directory holding `python`, `python3`, `pythonX.Y` (links to the
 /// interpreter) and `pip`, `pip3` (running its pip), made once per
 /// interpreter: on PATH, it makes the declared Python the project's.
@@ -196,9 +246,9 @@ fn ask(path: &Path, root: &Path, env: &[(OsString, OsString)]) -> Result<Facts, 
 /// one Python wherever it is used.
 pub fn bin_dir(cache_dir: &Path, facts: &Facts) -> Result<PathBuf, InterpreterError> {
     let target = facts.command().to_path_buf();
-    let dir = cache_dir
-        .join("python-bin")
-        .join(hex(&Sha256::digest(target.as_os_str().as_bytes())));
+    let mut id = BIN_DIR_FORMAT.to_vec();
+    id.extend_from_slice(target.as_os_str().as_bytes());
+    let dir = cache_dir.join("python-bin").join(hex(&Sha256::digest(&id)));
     let target = &target;
     if dir.is_dir() {
         return Ok(dir);
@@ -218,7 +268,9 @@ pub fn bin_dir(cache_dir: &Path, facts: &Facts) -> Result<PathBuf, InterpreterEr
     crate::shells::posix_quote(&mut quoted, target.as_os_str().as_bytes());
     let mut script = b"#!/bin/sh\nexec ".to_vec();
     script.extend_from_slice(&quoted);
-    script.extend_from_slice(b" -m pip \"$@\"\n");
+    script.extend_from_slice(b" -c ");
+    crate::shells::posix_quote(&mut script, PIP_MAIN.as_bytes());
+    script.extend_from_slice(b" \"$@\"\n");
     for name in ["pip", "pip3"] {
         std::fs::write(tmp.join(name), &script).map_err(fail)?;
         use std::os::unix::fs::PermissionsExt;

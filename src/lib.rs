@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod materialise;
 pub mod pipconf;
 pub mod prefix;
+pub mod pyenv;
 pub mod requirement;
 pub mod rewrite;
 pub mod scheme;

@@ -39,7 +39,13 @@ struct Report {
     trust: &'static str,
     /// Why it is not allowed, when it is not.
     blocked: Option<String>,
+    /// This shell has this project loaded, as built from its inputs now.
     active: bool,
+    /// This shell has this project loaded, but another build of it: its
+    /// inputs (the interpreter pyenv chooses, say) changed since. Shown
+    /// only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    other_build_active: bool,
     interpreter: Interpreter,
     guix: Guix,
     pip: Pip,
@@ -173,7 +179,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         trust::Trust::Allowed(_, scan) => scan.as_ref(),
         _ => &empty,
     };
-    let active = state::current(&ctx)
+    let loaded = state::current(&ctx)
         .and_then(Result::ok)
         .is_some_and(|s| s.manifest == project.manifest_path && s.loaded.is_some());
     // Only an allowed manifest gets its interpreter asked, or Guix looked at.
@@ -187,6 +193,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
         _ => (Materialised::default(), broken.clone().or(scan.problem())),
     };
+    let active = loaded && has_this_build(&ctx, &built);
     let m = &project.manifest;
     let report = Report {
         root: project.root.clone(),
@@ -197,6 +204,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             t => Some(t.blocked_message(&project.manifest_path)),
         },
         active,
+        other_build_active: loaded && !active,
         interpreter: Interpreter {
             command: m.python.interpreter.clone(),
             facts: built.facts.as_ref().map(|f| FactsShown {
@@ -279,12 +287,70 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     Ok(if broken.is_some() { 1 } else { 0 })
 }
 
-fn last_line(text: &str) -> String {
-    text.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .to_string()
+/// Whether the shell's environment holds the builds the project's inputs
+/// name now: the profile and the prefix generation, built, and the ones it
+/// exported. A key not built is never what the shell has.
+fn has_this_build(ctx: &crate::context::Context, built: &Materialised) -> bool {
+    let exported = |name: &str, path: &std::path::Path| {
+        ctx.var(name)
+            .is_some_and(|v| std::path::Path::new(&v) == path)
+    };
+    let profile = built
+        .profile
+        .as_ref()
+        .is_none_or(|p| p.store_path.is_some() && exported("PYENV_GUIX_PROFILE", &p.path));
+    let prefix = built.prefix.as_ref().is_none_or(|p| {
+        p.built
+            .as_ref()
+            .is_some_and(|(generation, _)| exported("PYENV_GUIX_PREFIX", generation))
+    });
+    profile && prefix
+}
+
+/// What a failed build's record says went wrong, for a line of `status`:
+/// the installer's last `error:` line with its `×` summary, and the words
+/// of the subprocess that failed (a `setup.py`'s, say) when they are
+/// there. pip and uv end with `hint:` and `note:` lines that say where to
+/// look, never what failed: they are skipped.
+fn failure_lines(text: &str) -> Vec<String> {
+    const SUBPROCESS_LINES: usize = 5;
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let is_error = |l: &str| l.starts_with("ERROR:") || l.starts_with("error:");
+    let Some(at) = lines.iter().rposition(|l| is_error(l)) else {
+        let last = lines
+            .iter()
+            .rev()
+            .find(|l| !l.is_empty() && !l.starts_with("hint:") && !l.starts_with("note:"))
+            .or_else(|| lines.iter().rev().find(|l| !l.is_empty()));
+        // uv draws its reason as `╰─▶ Because …`.
+        let bare = |l: &&str| {
+            l.trim_start_matches(['╰', '─', '▶', '>'])
+                .trim()
+                .to_string()
+        };
+        return last.map(|l| vec![bare(l)]).unwrap_or_default();
+    };
+    let mut head = lines[at].to_string();
+    if let Some(summary) = lines[at + 1..]
+        .iter()
+        .find(|l| !l.is_empty())
+        .and_then(|l| l.strip_prefix('×'))
+    {
+        head = format!("{head}: {}", summary.trim());
+    }
+    let mut out = vec![head];
+    // pip frames a subprocess's own output: `╰─> [N lines of output]` ... `[end of output]`.
+    if let Some(start) = lines.iter().position(|l| l.ends_with("lines of output]")) {
+        out.extend(
+            lines[start + 1..]
+                .iter()
+                .take_while(|l| *l != &"[end of output]")
+                .filter(|l| !l.is_empty())
+                .take(SUBPROCESS_LINES)
+                .map(|l| format!("  {l}")),
+        );
+    }
+    out
 }
 
 fn failure(dir: &std::path::Path, key: &str) -> Option<String> {
@@ -317,6 +383,8 @@ impl Report {
             "active",
             if self.active {
                 "yes, in this shell"
+            } else if self.other_build_active {
+                "no: this shell has another build of it (its inputs changed since it was loaded); the next prompt loads this one"
             } else {
                 "no"
             }
@@ -348,7 +416,9 @@ impl Report {
                 line("  building", "now, in another process".to_string());
             }
             if let Some(f) = &p.failure {
-                line("  failed", last_line(f));
+                for (i, said) in failure_lines(f).into_iter().enumerate() {
+                    line(if i == 0 { "  failed" } else { "" }, said);
+                }
             }
         }
         let pip = &self.pip;
@@ -382,10 +452,10 @@ impl Report {
                 line("  building", "now, in another process".to_string());
             }
             if let Some(f) = &p.failure {
-                line(
-                    "  failed",
-                    format!("{} (pyenv-guix reload retries)", last_line(f)),
-                );
+                for (i, said) in failure_lines(f).into_iter().enumerate() {
+                    line(if i == 0 { "  failed" } else { "" }, said);
+                }
+                line("  retry", "pyenv-guix reload".to_string());
             }
             for d in &p.damage {
                 line("  damaged", d.clone());
@@ -408,5 +478,61 @@ impl Report {
             out.push(format!("problem      {problem}"));
         }
         out.join("\n") + "\n"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failure_lines;
+
+    #[test]
+    fn a_failure_is_shown_by_its_error_not_its_hint() {
+        // pip 23's words for a setup.py that exits with an error.
+        let pip = "Obtaining file:///p/pkg
+  Preparing metadata (setup.py): started
+  Preparing metadata (setup.py): finished with status 'error'
+  error: subprocess-exited-with-error
+  
+  × python setup.py egg_info did not run successfully.
+  │ exit code: 1
+  ╰─> [1 lines of output]
+      this package does not build: missing libfoo
+      [end of output]
+  
+  note: This error originates from a subprocess, and is likely not a problem with pip.
+error: metadata-generation-failed
+
+× Encountered error while generating package metadata.
+╰─> See above for output.
+
+note: This is an issue with the package mentioned above, not pip.
+hint: See above for details.
+";
+        assert_eq!(
+            failure_lines(pip),
+            [
+                "error: metadata-generation-failed: Encountered error while generating package metadata.",
+                "  this package does not build: missing libfoo",
+            ]
+        );
+        let missing = "Looking in links: /c/s\nERROR: Could not find a version that satisfies the requirement nosuch==1.0 (from versions: none)
+ERROR: No matching distribution found for nosuch==1.0
+";
+        assert_eq!(
+            failure_lines(missing),
+            ["ERROR: No matching distribution found for nosuch==1.0"]
+        );
+        let uv = "  × No solution found when resolving dependencies:
+  ╰─▶ Because nosuch was not found in the provided package locations and you require nosuch==1.0, we can conclude that your requirements are unsatisfiable.
+hint: Packages were unavailable because index lookups were disabled and no additional package locations were provided (try: `--find-links <uri>`)
+";
+        assert_eq!(
+            failure_lines(uv),
+            [
+                "Because nosuch was not found in the provided package locations and you require nosuch==1.0, we can conclude that your requirements are unsatisfiable."
+            ]
+        );
+        assert_eq!(failure_lines("interrupted\n\n"), ["interrupted"]);
+        assert!(failure_lines("").is_empty());
     }
 }
