@@ -84,7 +84,7 @@ fn strings(t: &toml::Table, table: &str, key: &str) -> Vec<String> {
 fn dev_project(s: &Sandbox, rel: &str) {
     s.write(
         &format!("{rel}/requirements.txt"),
-        "# Runtime dependencies\nrequests>=2.31  # HTTP\nnumpy >= 1.20, \\\n    < 2\nsix\n",
+        "# Runtime dependencies\nrequests>=2.31  # HTTP\nnumpy >= 2, \\\n    < 3\nsix\n",
     );
     s.write(
         &format!("{rel}/requirements-dev.txt"),
@@ -264,7 +264,7 @@ fn pyproject_groups_and_extras_are_taken_by_choice() {
     assert_eq!(strings(&m, "pip", "editable"), [".[socks]"]);
     assert_eq!(
         strings(&m, "guix", "packages"),
-        ["python", "python-requests", "python-pytest"],
+        ["python", "python-requests", "python-numpy", "python-pytest"],
         "{table}"
     );
     // The group, include-group followed, for pip where Guix lacks it.
