@@ -273,6 +273,29 @@ fn pyproject_groups_and_extras_are_taken_by_choice() {
     assert!(table.contains("PySocks"), "{table}");
     ok(&s, &env, &p, &["allow"]);
 
+    // A uv.lock's pins are not read: init says how to keep them (flask's
+    // and fastapi's suites fail on versions newer than their locks).
+    s.write("p/uv.lock", "version = 1\n");
+    let (_, said) = ok(
+        &s,
+        &env,
+        &p,
+        &[
+            "init",
+            "--force",
+            "--from",
+            "pyproject.toml",
+            "--group",
+            "test",
+        ],
+    );
+    assert!(
+        said.contains("uv.lock")
+            && said.contains("uv export --frozen --no-hashes --no-default-groups --group test -o requirements.lock")
+            && said.contains("pyenv-guix init --force --from requirements.lock"),
+        "{said}"
+    );
+
     // Each by name, and what there is when the name is wrong.
     let (done, _, err) = run(
         &s,

@@ -142,11 +142,37 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             ctx.guix_command().join(" ")
         ));
     }
+    if let Some(lock) = uv_lock(&args) {
+        log::notice(&lock);
+    }
     log::notice(&format!(
         "wrote {}: review it, then run 'pyenv-guix allow'",
         target.display()
     ));
     Ok(0)
+}
+
+/// With a uv.lock beside the pyproject: how to keep its pins, which init
+/// does not read (a project's tests may need them: flask's and fastapi's
+/// fail on versions newer than their locks). uv exports them as a
+/// requirements file, `-e .` included, which init then names as it is.
+fn uv_lock(args: &Args) -> Option<String> {
+    let from = args.from.as_ref()?;
+    let lock = from.with_file_name("uv.lock");
+    if from.extension().is_none_or(|e| e != "toml") || !lock.is_file() {
+        return None;
+    }
+    let mut export = String::from("uv export --frozen --no-hashes --no-default-groups");
+    for g in &args.group {
+        export.push_str(&format!(" --group {}", shell_words::quote(g)));
+    }
+    for e in &args.extra {
+        export.push_str(&format!(" --extra {}", shell_words::quote(e)));
+    }
+    Some(format!(
+        "{} pins versions that this manifest leaves free; to build with them:\n    {export} -o requirements.lock\n    pyenv-guix init --force --from requirements.lock",
+        lock.display()
+    ))
 }
 
 /// How the manifest names `file`: relative to the root when it is inside
