@@ -366,7 +366,7 @@ fn list_regexes(names: &[String]) -> Vec<String> {
     }
     let mut out = Vec::new();
     let mut group = vec!["python-.*".to_string()];
-    let mut size = 0;
+    let mut size = group[0].len() + 1;
     for n in all.into_iter().filter(|n| !n.starts_with("python-")) {
         if size + n.len() + 1 > REGEX_LIMIT {
             out.push(format!("^({})$", group.join("|")));
@@ -495,6 +495,19 @@ fn expand_profile(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_regexps_fit_in_an_argument_and_ask_for_every_name() {
+        let few = vec!["python-a.b".to_string(), "jupyter".to_string()];
+        assert_eq!(list_regexes(&few), [r"^(python-a\.b|jupyter)$"]);
+        let mut many: Vec<String> = (0..100_000).map(|i| format!("python-p{i}")).collect();
+        many.extend((0..20_000).map(|i| format!("other{i}")));
+        let all = list_regexes(&many);
+        assert!(all.len() > 1 && all.iter().all(|r| r.len() <= REGEX_LIMIT + 4));
+        assert!(all[0].starts_with("^(python-.*|other0|"));
+        let asked: usize = all.iter().map(|r| r.matches("other").count()).sum();
+        assert_eq!(asked, 20_000);
+    }
 
     #[test]
     fn reads_guix_profile_lines() {
