@@ -175,6 +175,16 @@ fn a_requirements_file_is_referenced_with_its_chain_editable_and_constraints() {
         !s.path("q/.pyguix.toml").exists(),
         "nothing written on error"
     );
+    // A chain that comes back is an error, not a hang.
+    s.write("loop/requirements.txt", "six\n-r more.txt\n");
+    s.write("loop/more.txt", "-r requirements.txt\n");
+    let (done, _, err) = run(
+        &s,
+        &env,
+        &s.path("loop"),
+        &["init", "--from", "requirements.txt"],
+    );
+    assert!(!done && err.contains("includes itself"), "{err}");
 }
 
 /// pip-compile's output: every pin with `--hash` options on continued

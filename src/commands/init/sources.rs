@@ -12,6 +12,8 @@ use crate::requirement::{self, normalise};
 const LIMIT: u64 = crate::inputs::TEXT_LIMIT;
 /// How deep `-r` inside `-r` is followed, as for the build.
 const DEPTH_LIMIT: usize = 16;
+/// How many files are followed, as for the build.
+const FILES_LIMIT: usize = 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -153,6 +155,11 @@ fn read_file(
                 }
                 if stack.len() > DEPTH_LIMIT {
                     return Err(include(format!("nested more than {DEPTH_LIMIT} deep")));
+                }
+                if seen.len() >= FILES_LIMIT {
+                    return Err(include(format!(
+                        "one of more than {FILES_LIMIT} files: the build would refuse them"
+                    )));
                 }
                 let is_constraint = constraint || matches!(flag, "-c" | "--constraint");
                 read_file(s, &nested, is_constraint, stack, seen)
