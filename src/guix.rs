@@ -2,6 +2,7 @@
 //! Guix the user runs now), built with `guix package -p PROFILE -m
 //! MANIFEST.scm`, read back from `PROFILE/etc/profile` with no Guix process.
 
+use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -292,8 +293,9 @@ fn query(
     })
 }
 
-/// What Guix has of `names`, in one `guix package -A` for all of them;
-/// `None` when there is no guix.
+/// What Guix has of `names`, in one `guix package -A` for all of them
+/// (a few more when they would not fit in one argument); `None` when
+/// there is no guix.
 pub fn available(
     ctx: &Context,
     user_path: Option<&OsStr>,
@@ -305,36 +307,69 @@ pub fn available(
         fsutil::find_program(cmd.first()?.as_ref(), user_path, dir)?;
         return Some(Ok(Vec::new()));
     }
-    let escaped: Vec<String> = names
-        .iter()
-        .map(|n| {
-            n.chars()
-                .flat_map(|c| {
-                    let special = ".+*?()[]{}|^$\\".contains(c);
-                    special.then_some('\\').into_iter().chain([c])
+    let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
+    let mut found = Vec::new();
+    for regex in list_regexes(names) {
+        let text = match query(ctx, user_path, dir, &["package", "-A", &regex])? {
+            Ok(text) => text,
+            Err(e) => return Some(Err(e)),
+        };
+        found.extend(
+            text.lines()
+                .filter_map(|line| {
+                    // Columns are separated by a tab and aligned with spaces
+                    // (Guix's pretty-print-table).
+                    let mut f = line.split('\t').map(str::trim);
+                    let (name, version) = (f.next()?, f.next()?);
+                    let _outputs = f.next();
+                    Some(Available {
+                        name: name.to_string(),
+                        version: version.to_string(),
+                        location: f.next().unwrap_or("").to_string(),
+                    })
                 })
-                .collect()
-        })
-        .collect();
-    let regex = format!("^({})$", escaped.join("|"));
-    let out = query(ctx, user_path, dir, &["package", "-A", &regex])?;
-    Some(out.map(|text| {
-        text.lines()
-            .filter_map(|line| {
-                // Columns are separated by a tab and aligned with spaces
-                // (Guix's pretty-print-table).
-                let mut f = line.split('\t').map(str::trim);
-                let (name, version) = (f.next()?, f.next()?);
-                let _outputs = f.next();
-                Some(Available {
-                    name: name.to_string(),
-                    version: version.to_string(),
-                    location: f.next().unwrap_or("").to_string(),
-                })
+                .filter(|a| wanted.contains(a.name.as_str())),
+        );
+    }
+    Some(Ok(found))
+}
+
+/// The longest regexp given to `guix package -A`: the kernel takes at most
+/// 128 KiB in one argument (MAX_ARG_STRLEN).
+const REGEX_LIMIT: usize = 64 * 1024;
+
+/// The regexps that ask for exactly `names`: one when it fits in an
+/// argument. Else every `python-` package at once (filtered here: a few
+/// thousand lines, one run of Guix) and the other names in as few
+/// regexps as fit.
+fn list_regexes(names: &[String]) -> Vec<String> {
+    let escape = |n: &str| -> String {
+        n.chars()
+            .flat_map(|c| {
+                let special = ".+*?()[]{}|^$\\".contains(c);
+                special.then_some('\\').into_iter().chain([c])
             })
-            .filter(|a| names.contains(&a.name))
             .collect()
-    }))
+    };
+    let all: Vec<String> = names.iter().map(|n| escape(n)).collect();
+    let whole = all.iter().map(|n| n.len() + 1).sum::<usize>();
+    if whole <= REGEX_LIMIT {
+        return vec![format!("^({})$", all.join("|"))];
+    }
+    let mut out = Vec::new();
+    let mut group = vec!["python-.*".to_string()];
+    let mut size = group[0].len() + 1;
+    for n in all.into_iter().filter(|n| !n.starts_with("python-")) {
+        if size + n.len() + 1 > REGEX_LIMIT {
+            out.push(format!("^({})$", group.join("|")));
+            group.clear();
+            size = 0;
+        }
+        size += n.len() + 1;
+        group.push(n);
+    }
+    out.push(format!("^({})$", group.join("|")));
+    out
 }
 
 /// `guix import pypi --recursive NAME`: definitions for NAME and what it
@@ -452,6 +487,19 @@ fn expand_profile(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_regexps_fit_in_an_argument_and_ask_for_every_name() {
+        let few = vec!["python-a.b".to_string(), "jupyter".to_string()];
+        assert_eq!(list_regexes(&few), [r"^(python-a\.b|jupyter)$"]);
+        let mut many: Vec<String> = (0..100_000).map(|i| format!("python-p{i}")).collect();
+        many.extend((0..20_000).map(|i| format!("other{i}")));
+        let all = list_regexes(&many);
+        assert!(all.len() > 1 && all.iter().all(|r| r.len() <= REGEX_LIMIT + 4));
+        assert!(all[0].starts_with("^(python-.*|other0|"));
+        let asked: usize = all.iter().map(|r| r.matches("other").count()).sum();
+        assert_eq!(asked, 20_000);
+    }
 
     #[test]
     fn reads_guix_profile_lines() {

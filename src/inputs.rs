@@ -683,6 +683,13 @@ impl Scan {
                     .push(format!("editable install of {value}"));
                 lit(&value)
             }
+            // pip reads the group from a pyproject.toml (in its working
+            // directory by default): this project's, so its prefix is its own.
+            "--group" => {
+                self.per_project
+                    .push(format!("dependency group {value} of a pyproject.toml"));
+                lit(&value)
+            }
             _ => lit(&value),
         };
         vec![lit(flag), value_word]
@@ -726,6 +733,7 @@ const VALUED: &[&str] = &[
     "--keyring-provider",
     "--exists-action",
     "--log",
+    "--group",
 ];
 
 /// `--flag=value`, `--flag value`, `-rvalue` or `-r value`, for the options
@@ -834,6 +842,8 @@ const KNOWN_OPTIONS: &[&str] = &[
     "--isolated",
     "--debug",
     "--resume-retries",
+    // pip 25.1: a PEP 735 dependency group, `[PATH:]NAME`.
+    "--group",
 ];
 
 /// The options of pip's that `uv pip install` takes on its command line
@@ -863,6 +873,7 @@ const UV_OPTIONS: &[&str] = &[
     "--only-binary",
     "--require-hashes",
     "--python-version",
+    "--group",
     "--compile",
     "--no-compile",
     "--break-system-packages",

@@ -1,3 +1,4 @@
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -7,21 +8,39 @@ use crate::guix::{self, Available};
 use crate::requirement::{self, Requirement};
 use crate::{fsutil, log, manifest};
 
-/// Write a starter .pyguix.toml, from a requirements.txt or pyproject.toml
+mod sources;
+
+use sources::{Found, Origin, Sources};
+
+/// Write a starter .pyguix.toml, from a requirements file or pyproject.toml
 ///
-/// With --from, each requirement goes where it can be had: to
-/// [guix].packages when Guix has a package for it at a version that
-/// satisfies it (one `guix package -A` for all of them, Guix's names being
-/// `python-` and the PyPI name), else to [pip].packages. Without Guix,
-/// everything goes to [pip]. The manifest is not allowed: review it, then
-/// run `pyenv-guix allow`.
+/// A requirements file is named in [pip].requirements as it is: its `-r`
+/// chain, `-e` lines, `-c` constraints and hashes stay in it, for pip. A
+/// pyproject.toml gives [project].dependencies, and by choice the optional
+/// dependencies of each --extra and the dependency groups of each --group
+/// (PEP 735); a project with a build system is installed editable
+/// ([pip].editable), with the extras chosen.
+///
+/// Whatever Guix has at a version that satisfies a requirement (and the
+/// file's constraints) goes to [guix].packages: one `guix package -A` asks
+/// for all of them, Guix's names being `python-` and the PyPI name. A
+/// requirement of a referenced file stays in it too: pip, which sees the
+/// Guix profile, installs only what it lacks. A file pinned with hashes is
+/// left whole to pip. Without Guix, everything goes to [pip]. The manifest
+/// is not allowed: review it, then run `pyenv-guix allow`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The project's directory [default: the current directory]
     path: Option<PathBuf>,
-    /// A requirements.txt, or a pyproject.toml ([project].dependencies)
+    /// A requirements file, or a pyproject.toml
     #[arg(long, value_name = "FILE")]
     from: Option<PathBuf>,
+    /// With a pyproject.toml: a dependency group to install too (repeatable)
+    #[arg(long, value_name = "NAME", requires = "from")]
+    group: Vec<String>,
+    /// With a pyproject.toml: optional dependencies to install too (repeatable)
+    #[arg(long, value_name = "NAME", requires = "from")]
+    extra: Vec<String>,
     /// Replace an existing .pyguix.toml
     #[arg(long)]
     force: bool,
@@ -30,10 +49,14 @@ pub struct Args {
 /// Where one requirement went, and why.
 struct Placed {
     requirement: String,
+    /// Where it was read.
+    from: String,
     guix_name: Option<String>,
     guix_version: Option<String>,
     to_guix: bool,
-    why: String,
+    /// Listed in [pip].packages (not brought by a file or the project).
+    listed: bool,
+    goes: String,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -52,29 +75,62 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             target.display()
         );
     }
-    let wanted = match &args.from {
-        Some(from) => read_requirements(&super::absolute(from)?)?,
-        None => Vec::new(),
+    let mut reference = None;
+    let found = match &args.from {
+        Some(from) => {
+            let from = super::absolute(from)?;
+            if from.extension().is_some_and(|e| e == "toml") {
+                sources::pyproject(&from, &dir, &args.group, &args.extra)?
+            } else {
+                if !args.group.is_empty() || !args.extra.is_empty() {
+                    bail!(
+                        "--group and --extra name parts of a pyproject.toml; {} is a requirements file",
+                        from.display()
+                    );
+                }
+                let s = sources::requirements_file(&from)?;
+                reference = Some(referenced(&dir, &from));
+                s
+            }
+        }
+        None => Sources::default(),
     };
     let user_path = crate::activation::user_path(&ctx);
-    let parsed: Vec<(String, Result<Requirement, &str>)> = wanted
+    let names: Vec<String> = found
+        .requirements
         .iter()
-        .map(|r| (r.clone(), requirement::parse(r)))
-        .collect();
-    let names: Vec<String> = parsed
-        .iter()
-        .filter_map(|(_, r)| r.as_ref().ok().map(|r| requirement::guix_name(&r.name)))
+        .filter_map(|f| requirement::parse(&f.text).ok())
+        .map(|r| requirement::guix_name(&r.name))
         .collect();
     let guix_has: Option<Vec<Available>> =
         match guix::available(&ctx, user_path.as_deref(), &dir, &names) {
             Some(result) => Some(result?),
             None => None,
         };
-    let placed: Vec<Placed> = parsed
+    let mut placed: Vec<Placed> = found
+        .requirements
         .iter()
-        .map(|(text, r)| place(text, r, guix_has.as_deref()))
+        .map(|f| place(f, &found.constraints, guix_has.as_deref(), &dir))
         .collect();
-    let text = manifest_text(&args, guix_has.is_some(), &placed);
+    placed.extend(found.editable.iter().map(|f| Placed {
+        requirement: f.text.clone(),
+        from: origin(&f.origin, &dir),
+        guix_name: None,
+        guix_version: None,
+        to_guix: false,
+        listed: false,
+        goes: match f.origin {
+            Origin::File { .. } => "pip, editable, from the file".into(),
+            _ => "[pip].editable".into(),
+        },
+    }));
+    let text = manifest_text(
+        &args,
+        guix_has.is_some(),
+        &placed,
+        reference.as_deref(),
+        found.project.as_deref(),
+    );
     fsutil::write_in_project(&dir, &target, text.as_bytes())
         .with_context(|| format!("cannot write {}", target.display()))?;
     if !placed.is_empty() {
@@ -86,6 +142,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             ctx.guix_command().join(" ")
         ));
     }
+    if let Some(lock) = uv_lock(&args) {
+        log::notice(&lock);
+    }
     log::notice(&format!(
         "wrote {}: review it, then run 'pyenv-guix allow'",
         target.display()
@@ -93,38 +152,136 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn place(text: &str, r: &Result<Requirement, &str>, guix: Option<&[Available]>) -> Placed {
+/// With a uv.lock beside the pyproject: how to keep its pins, which init
+/// does not read (a project's tests may need them: flask's and fastapi's
+/// fail on versions newer than their locks). uv exports them as a
+/// requirements file, `-e .` included, which init then names as it is.
+fn uv_lock(args: &Args) -> Option<String> {
+    let from = args.from.as_ref()?;
+    let lock = from.with_file_name("uv.lock");
+    if from.extension().is_none_or(|e| e != "toml") || !lock.is_file() {
+        return None;
+    }
+    let mut export = String::from("uv export --frozen --no-hashes --no-default-groups");
+    for g in &args.group {
+        export.push_str(&format!(" --group {}", shell_words::quote(g)));
+    }
+    for e in &args.extra {
+        export.push_str(&format!(" --extra {}", shell_words::quote(e)));
+    }
+    Some(format!(
+        "{} pins versions that this manifest leaves free; to build with them:\n    {export} -o requirements.lock\n    pyenv-guix init --force --from requirements.lock",
+        lock.display()
+    ))
+}
+
+/// How the manifest names `file`: relative to the root when it is inside
+/// the project (its own name kept, a link stays a link), else as it is.
+fn referenced(root: &Path, file: &Path) -> String {
+    let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let inside = file
+        .parent()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .zip(file.file_name())
+        .map(|(parent, name)| parent.join(name))
+        .and_then(|f| f.strip_prefix(&canonical_root).ok().map(Path::to_path_buf));
+    match inside {
+        Some(rel) => rel.display().to_string(),
+        None => {
+            log::notice(&format!(
+                "{} is outside the project: the manifest names it by its absolute path",
+                file.display()
+            ));
+            file.display().to_string()
+        }
+    }
+}
+
+fn origin(o: &Origin, root: &Path) -> String {
+    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
+    match o {
+        Origin::File { path, line, .. } => format!("{}:{line}", rel(path)),
+        Origin::Project { table, .. } | Origin::Listed { table, .. } => table.clone(),
+    }
+}
+
+fn place(
+    f: &Found,
+    constraints: &BTreeMap<String, Vec<Found>>,
+    guix: Option<&[Available]>,
+    root: &Path,
+) -> Placed {
+    // Where it goes when not to Guix.
+    let pip = match &f.origin {
+        Origin::File { .. } => "pip, from the file",
+        Origin::Project { .. } => "pip, with the project",
+        Origin::Listed { .. } => "[pip]",
+    };
     let mut p = Placed {
-        requirement: text.to_string(),
+        requirement: f.text.clone(),
+        from: origin(&f.origin, root),
         guix_name: None,
         guix_version: None,
         to_guix: false,
-        why: String::new(),
+        listed: matches!(f.origin, Origin::Listed { .. }),
+        goes: pip.to_string(),
     };
-    let r = match r {
+    let r = match requirement::parse(&f.text) {
         Ok(r) => r,
         Err(why) => {
-            p.why = format!("{why}: stays with pip");
+            p.goes = format!("{pip} ({why})");
             return p;
         }
     };
     let name = requirement::guix_name(&r.name);
     p.guix_name = Some(name.clone());
     let Some(guix) = guix else {
-        p.why = "no Guix".into();
+        p.goes = format!("{pip} (no Guix)");
         return p;
     };
-    match newest(guix, &name, r) {
-        (Some(v), true) => {
-            p.guix_version = Some(v);
-            p.to_guix = true;
-        }
-        (Some(v), false) => {
-            p.why = format!("Guix has {v}, which does not satisfy it");
-            p.guix_version = Some(v);
-        }
-        (None, _) => p.why = "not in Guix".into(),
+    let (version, satisfies) = newest(guix, &name, &r);
+    p.guix_version = version.clone();
+    let Some(v) = version else {
+        p.goes = format!("{pip} (not in Guix)");
+        return p;
+    };
+    if !satisfies {
+        p.goes = format!("{pip} (Guix has {v}, which does not satisfy it)");
+        return p;
     }
+    if let Origin::File {
+        path, hashed: true, ..
+    } = &f.origin
+    {
+        // A lock names the artifacts it was made from, not only versions.
+        p.goes = format!(
+            "{pip} (pinned with hashes in {})",
+            path.strip_prefix(root).unwrap_or(path).display()
+        );
+        return p;
+    }
+    let refused = constraints
+        .get(&r.name)
+        .into_iter()
+        .flatten()
+        .find(|c| requirement::parse(&c.text).map_or(true, |c| !c.allows(&v)));
+    if let Some(c) = refused {
+        let file = match &c.origin {
+            Origin::File { path, .. } => path.strip_prefix(root).unwrap_or(path),
+            Origin::Project { path, .. } | Origin::Listed { path, .. } => path,
+        };
+        p.goes = format!(
+            "{pip} (Guix has {v}, which does not satisfy {})",
+            file.display()
+        );
+        return p;
+    }
+    p.to_guix = true;
+    p.goes = if p.listed {
+        "[guix]".into()
+    } else {
+        "[guix] (pip finds it there)".into()
+    };
     p
 }
 
@@ -142,55 +299,88 @@ pub fn newest(guix: &[Available], name: &str, r: &Requirement) -> (Option<String
     (versions.first().map(|v| v.to_string()), false)
 }
 
+/// Text from the project, safe in one cell of a table: every control
+/// character (line breaks too: they would forge rows) and invisible one
+/// shown escaped.
+fn cell(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let shown: Vec<char> = if c.is_control() || log::invisible(c) {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            shown
+        })
+        .collect()
+}
+
 fn table(placed: &[Placed]) -> String {
-    let width = |f: &dyn Fn(&Placed) -> usize, head: usize| {
-        placed.iter().map(f).max().unwrap_or(0).max(head)
-    };
-    let w1 = width(&|p| p.requirement.len(), "requirement".len());
-    let w2 = width(
-        &|p| p.guix_name.as_deref().unwrap_or("-").len(),
-        "Guix package".len(),
-    );
-    let w3 = width(
-        &|p| p.guix_version.as_deref().unwrap_or("-").len(),
-        "Guix has".len(),
-    );
-    let mut out = format!(
-        "{:<w1$}  {:<w2$}  {:<w3$}  goes to\n",
-        "requirement", "Guix package", "Guix has"
-    );
-    for p in placed {
-        let to = if p.to_guix {
-            "[guix]".to_string()
-        } else {
-            format!("[pip] ({})", p.why)
-        };
-        out.push_str(&format!(
-            "{:<w1$}  {:<w2$}  {:<w3$}  {to}\n",
-            p.requirement,
-            p.guix_name.as_deref().unwrap_or("-"),
-            p.guix_version.as_deref().unwrap_or("-"),
-        ));
+    let rows: Vec<[String; 5]> = placed
+        .iter()
+        .map(|p| {
+            [
+                cell(&p.requirement),
+                cell(&p.from),
+                cell(p.guix_name.as_deref().unwrap_or("-")),
+                cell(p.guix_version.as_deref().unwrap_or("-")),
+                cell(&p.goes),
+            ]
+        })
+        .collect();
+    let head = ["requirement", "from", "Guix package", "Guix has", "goes to"].map(String::from);
+    let widths: Vec<usize> = (0..4)
+        .map(|i| {
+            rows.iter()
+                .chain([&head])
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in [&head].into_iter().chain(&rows) {
+        for (i, w) in widths.iter().enumerate() {
+            out.push_str(&format!("{:<w$}  ", row[i]));
+        }
+        out.push_str(&row[4]);
+        out.push('\n');
     }
     out
 }
 
-fn manifest_text(args: &Args, guix: bool, placed: &[Placed]) -> String {
+fn manifest_text(
+    args: &Args,
+    guix: bool,
+    placed: &[Placed],
+    reference: Option<&str>,
+    project: Option<&str>,
+) -> String {
     let mut doc = DocumentMut::new();
-    let from = args
-        .from
-        .as_ref()
-        .map(|f| format!(" --from {}", f.display()))
-        .unwrap_or_default();
+    let mut command = String::new();
+    if let Some(f) = &args.from {
+        command.push_str(&format!(" --from {}", f.display()));
+    }
+    for g in &args.group {
+        command.push_str(&format!(" --group {g}"));
+    }
+    for e in &args.extra {
+        command.push_str(&format!(" --extra {e}"));
+    }
+    // A comment ends at a line break: none gets in.
+    let command = cell(&command);
     let mut head = format!(
-        "# A pyenv-guix project, started by `pyenv-guix init{from}`.\n# Review it, then run `pyenv-guix allow`.\n"
+        "# A pyenv-guix project, started by `pyenv-guix init{command}`.\n# Review it, then run `pyenv-guix allow`.\n"
     );
     if guix {
         let mut packages = Array::new();
         packages.push("python");
+        let mut seen = HashSet::from(["python"]);
         for p in placed.iter().filter(|p| p.to_guix) {
-            if let Some(name) = &p.guix_name {
-                packages.push(name.as_str());
+            if let Some(name) = p.guix_name.as_deref()
+                && seen.insert(name)
+            {
+                packages.push(name);
             }
         }
         let mut t = Table::new();
@@ -199,63 +389,23 @@ fn manifest_text(args: &Args, guix: bool, placed: &[Placed]) -> String {
     } else {
         head.push_str("# No Guix here: the host's Python, packages from pip.\n");
     }
-    let mut pip = Array::new();
-    for p in placed.iter().filter(|p| !p.to_guix) {
-        pip.push(p.requirement.as_str());
-    }
     let mut t = Table::new();
-    t.insert("packages", toml_edit::value(pip));
+    if let Some(file) = reference {
+        t.insert("requirements", toml_edit::value(Array::from_iter([file])));
+    }
+    if let Some(project) = project {
+        t.insert("editable", toml_edit::value(Array::from_iter([project])));
+    }
+    let mut pip = Array::new();
+    let mut seen = HashSet::new();
+    for p in placed.iter().filter(|p| p.listed && !p.to_guix) {
+        if seen.insert(p.requirement.as_str()) {
+            pip.push(p.requirement.as_str());
+        }
+    }
+    if !pip.is_empty() || t.is_empty() {
+        t.insert("packages", toml_edit::value(pip));
+    }
     doc.insert("pip", Item::Table(t));
     format!("{head}\n{doc}")
-}
-
-/// The requirement strings of a requirements.txt (option lines are left
-/// out, and said) or of a pyproject.toml's [project].dependencies.
-fn read_requirements(path: &Path) -> anyhow::Result<Vec<String>> {
-    let bytes = fsutil::read_limited(path, 1 << 20)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let text =
-        String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
-    if path.extension().is_some_and(|e| e == "toml") {
-        let doc: toml::Table =
-            toml::from_str(&text).with_context(|| format!("{}", path.display()))?;
-        let deps = doc
-            .get("project")
-            .and_then(|p| p.get("dependencies"))
-            .and_then(|d| d.as_array())
-            .with_context(|| format!("{} has no [project].dependencies", path.display()))?;
-        return Ok(deps
-            .iter()
-            .filter_map(|d| d.as_str().map(|s| s.trim().to_string()))
-            .collect());
-    }
-    let mut out = Vec::new();
-    let mut pending = String::new();
-    for raw in text.lines() {
-        if let Some(cont) = raw.strip_suffix('\\') {
-            pending.push_str(cont);
-            continue;
-        }
-        pending.push_str(raw);
-        let line = match pending.find(" #") {
-            Some(at) => &pending[..at],
-            None if pending.trim_start().starts_with('#') => "",
-            None => &pending,
-        }
-        .trim()
-        .to_string();
-        pending.clear();
-        if line.is_empty() {
-            continue;
-        }
-        if line.starts_with('-') {
-            log::notice(&format!(
-                "{}: `{line}` is an option, not a requirement: put it in [pip].options if you need it",
-                path.display()
-            ));
-            continue;
-        }
-        out.push(line);
-    }
-    Ok(out)
 }
