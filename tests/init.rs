@@ -14,12 +14,8 @@ use support::Sandbox;
 /// The Guix the stand-in plays: what `guix package -A` lists.
 fn guix_knows(s: &Sandbox, catalogue: &str) -> Vec<(OsString, OsString)> {
     s.write("guix-catalogue", catalogue);
-    let mut env = s.env();
-    env.push((
-        "GUIX_STAND_IN_CATALOGUE".into(),
-        s.path("guix-catalogue").into(),
-    ));
-    env
+    s.stand_in_setting("GUIX_STAND_IN_CATALOGUE", &s.path("guix-catalogue"));
+    s.env()
 }
 
 fn no_guix(s: &Sandbox) -> Vec<(OsString, OsString)> {
