@@ -82,7 +82,7 @@ impl<'a> Reader<'a> {
         }
         let start = self.at;
         match self.peek()? {
-            ')' => None,
+            ')' | ']' => None,
             '(' | '[' => {
                 self.bump();
                 let mut items = Vec::new();
@@ -124,6 +124,8 @@ impl<'a> Reader<'a> {
                 Some(Node::Char)
             }
             _ => {
+                // At least one character, so that every datum moves on.
+                self.bump();
                 while self.peek().is_some_and(|c| {
                     !c.is_whitespace() && !matches!(c, '(' | ')' | '[' | ']' | '"' | ';')
                 }) {
@@ -141,7 +143,7 @@ impl<'a> Reader<'a> {
         while r.skip() {
             match r.datum() {
                 Some(node) => out.push(node),
-                None if r.peek() == Some(')') => {
+                None if matches!(r.peek(), Some(')' | ']')) => {
                     r.bump();
                 }
                 None => break,
@@ -247,6 +249,10 @@ mod tests {
             "(a #;",
             "é)(",
             "#\\\u{10348}x",
+            "[core]\n\tx = 0\n",
+            "]])[(]",
+            "#",
+            "(a . b) #;#;(x) (y) z",
         ] {
             let _ = forms(text);
             let _ = symbols(text);
