@@ -319,6 +319,7 @@ pub fn ensure(
             Err(e) => Err(Failure::Input(e)),
         };
         let _ = std::fs::remove_dir_all(&stage);
+        let _ = std::fs::remove_file(generation.with_extension("lacking.txt"));
         // Ctrl-C during the build: the user asked to stop, even if the
         // installer ended well (it may have been past its last file).
         let result = match result {
@@ -653,10 +654,13 @@ fn build_with_uv(
 }
 
 /// With a Guix profile: `pip install --dry-run --report` with the
-/// profile's packages visible says what it lacks, each pinned
-/// (`name==version`), to install with `--no-deps` (and said, as how far
-/// the build got); `None`, with the prefix made empty, when it has
-/// everything.
+/// profile's packages visible says what it lacks. Each is then named by
+/// the very artifact pip chose (`name @ URL`, with its hash; `-e URL` for
+/// an editable install), in a requirements file of ours given as `-r`, to
+/// install with `--no-deps` (and said, as how far the build got). A bare
+/// `name==version` would let an index stand in for a local project of
+/// the same name, and lose the options a requirements file gave. `None`,
+/// with the prefix made empty, when the profile has everything.
 fn lacking(
     (python, flags): (&Path, Option<&str>),
     install: &[OsString],
@@ -703,7 +707,49 @@ fn lacking(
         missing.len(),
         missing.join(" ")
     ));
-    Ok(Some(missing.into_iter().map(OsString::from).collect()))
+    let file = path.with_extension("lacking.txt");
+    fsutil::write_atomic(&file, exact_requirements(&dry.install).as_bytes())
+        .map_err(|e| Failure::Io(io(format!("cannot write {}", file.display()))(e)))?;
+    Ok(Some(vec!["-r".into(), file.into_os_string()]))
+}
+
+/// A requirements file naming exactly what a dry run chose. Hashes go
+/// with every artifact that has one, unless an editable install is among
+/// them (pip checks hashes of all or none, and an editable has none).
+fn exact_requirements(items: &[DryRunItem]) -> String {
+    let editable = |i: &DryRunItem| {
+        i.download_info
+            .dir_info
+            .as_ref()
+            .is_some_and(|d| d.editable)
+    };
+    let hashed = !items.iter().any(editable)
+        && items.iter().all(|i| {
+            i.download_info
+                .archive_info
+                .as_ref()
+                .is_some_and(|a| a.sha256().is_some())
+        });
+    let mut out = String::new();
+    for i in items {
+        let url = &i.download_info.url;
+        if editable(i) {
+            out.push_str(&format!("-e {url}\n"));
+            continue;
+        }
+        out.push_str(&format!("{} @ {url}", i.metadata.name));
+        if hashed
+            && let Some(sha) = i
+                .download_info
+                .archive_info
+                .as_ref()
+                .and_then(|a| a.sha256())
+        {
+            out.push_str(&format!(" --hash=sha256:{sha}"));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -714,6 +760,40 @@ struct DryRun {
 #[derive(Deserialize)]
 struct DryRunItem {
     metadata: DryRunMetadata,
+    download_info: DownloadInfo,
+}
+
+/// Where pip would get a distribution from (PEP 610's direct URL data).
+#[derive(Deserialize)]
+struct DownloadInfo {
+    url: String,
+    #[serde(default)]
+    dir_info: Option<DirInfo>,
+    #[serde(default)]
+    archive_info: Option<ArchiveInfo>,
+}
+
+#[derive(Deserialize)]
+struct DirInfo {
+    #[serde(default)]
+    editable: bool,
+}
+
+#[derive(Deserialize)]
+struct ArchiveInfo {
+    #[serde(default)]
+    hash: Option<String>,
+    #[serde(default)]
+    hashes: std::collections::BTreeMap<String, String>,
+}
+
+impl ArchiveInfo {
+    fn sha256(&self) -> Option<&str> {
+        self.hashes
+            .get("sha256")
+            .map(String::as_str)
+            .or_else(|| self.hash.as_deref().and_then(|h| h.strip_prefix("sha256=")))
+    }
 }
 
 #[derive(Deserialize)]

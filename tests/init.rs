@@ -561,7 +561,6 @@ fn a_project_initialised_from_its_requirements_builds_and_imports() {
 /// `--no-index`: another project of the same name) and the file's
 /// options are lost.
 #[test]
-#[ignore = "prefix::lacking pins an editable project by name and drops the requirements file's options"]
 fn with_guix_a_referenced_file_keeps_its_editable_and_its_index() {
     let s = Sandbox::new();
     let env = guix_knows(&s, "python-six 1.16.0 gnu/packages/python-xyz.scm\n");
