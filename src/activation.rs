@@ -264,10 +264,31 @@ fn resolve(
             if e.deferred() {
                 // Not waited for: it outlives this process, and init reaps it.
                 match build_in_background(ctx, &project, &watch[0]) {
-                    Ok((_child, log)) => log::notice(&format!(
+                    Ok(Background::Started(_child, log)) => log::notice(&format!(
                         "{e}: building it in the background (log: {}); this shell loads it at a later prompt",
                         log.display()
                     )),
+                    Ok(Background::Running(_)) => {
+                        log::notice(&format!(
+                            "{e}: another shell is building it; this shell loads it at a later prompt"
+                        ));
+                    }
+                    Ok(Background::Died(log)) => {
+                        // Said once: the record stops the next prompts from
+                        // starting it again, until `reload`.
+                        let message = format!(
+                            "the build in the background stopped without finishing (killed by a signal, or by the out-of-memory killer?); its log: {}; run 'pyenv-guix reload' to retry",
+                            log.display()
+                        );
+                        if let Some(failure) = watch.get(1) {
+                            let _ = crate::fsutil::write_atomic(failure, message.as_bytes());
+                        }
+                        log::error(&format!("{e}: {message}"));
+                        state
+                            .watched
+                            .extend(watch.iter().map(|p| (p.clone(), Stamp::of(p))));
+                        return Ok(keep_or_fail(old, state, true));
+                    }
                     Err(err) => {
                         log::error(&format!("cannot start a build in the background: {err}"))
                     }
@@ -315,23 +336,61 @@ fn keep_or_fail(old: Option<&State>, mut state: State, failed: bool) -> (Target,
     }
 }
 
+/// What became of a request to build in the background.
+pub enum Background {
+    /// Started now: the child (a prompt leaves it; `watch` waits for it)
+    /// and its log.
+    Started(std::process::Child, PathBuf),
+    /// Another process started it, and it still runs: its log.
+    Running(PathBuf),
+    /// The last one started stopped without finishing (a signal, the
+    /// out-of-memory killer): its log.
+    Died(PathBuf),
+}
+
+/// The variable that hands the build its `.running` mark, to remove when
+/// it ends (see `build_in_background`).
+pub const RUNNING_MARK: &str = "PYENV_GUIX_RUNNING_MARK";
+
 /// Start `pyenv-guix build` for the project, detached from the terminal
 /// (its own session: Ctrl-C at the prompt does not reach it), its output to
 /// a log under the cache named by the key of `built`, the first thing it
-/// builds. Returns the child (a prompt leaves it; `watch` waits for it) and
-/// the log's path. It runs with `ctx`'s environment.
+/// builds. It runs with `ctx`'s environment.
+///
+/// One build at a time, however many shells enter at once: a `.running`
+/// mark beside the log is locked here and the lock handed down to the
+/// build, which holds it (it and every process it starts) until it ends
+/// and removes the mark. A mark no process holds is a build that died.
 pub fn build_in_background(
     ctx: &Context,
     project: &Project,
     built: &std::path::Path,
-) -> std::io::Result<(std::process::Child, PathBuf)> {
+) -> std::io::Result<Background> {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::process::CommandExt;
     // Named as what it builds (the prefix's or profile's key).
     let name = built.file_name().unwrap_or_default().to_string_lossy();
-    let log = ctx.cache_dir.join("logs").join(format!("{name}.log"));
-    if let Some(dir) = log.parent() {
-        std::fs::create_dir_all(dir)?;
+    let logs = ctx.cache_dir.join("logs");
+    std::fs::create_dir_all(&logs)?;
+    let log = logs.join(format!("{name}.log"));
+    let running = logs.join(format!("{name}.running"));
+    let mut mark = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&running)?;
+    if mark.try_lock().is_err() {
+        return Ok(Background::Running(log));
     }
+    if mark.metadata()?.len() > 0 {
+        let _ = std::fs::remove_file(&running);
+        return Ok(Background::Died(log));
+    }
+    mark.write_all(b"started\n")?;
     let out = crate::fsutil::create_private(&log)?;
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
     cmd.arg("build")
@@ -340,17 +399,28 @@ pub fn build_in_background(
         .env_clear()
         .envs(ctx.vars())
         .env("PYENV_GUIX_BUILD", "foreground")
+        .env(RUNNING_MARK, &running)
         .stdin(std::process::Stdio::null())
         .stdout(out.try_clone()?)
         .stderr(out);
-    // SAFETY: setsid is async-signal-safe and the child only execs after it.
+    let fd = mark.as_raw_fd();
+    // SAFETY: setsid and fcntl are async-signal-safe and the child only
+    // execs after them. The mark's descriptor stays open across exec: the
+    // lock goes with it.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             libc::setsid();
+            libc::fcntl(fd, libc::F_SETFD, 0);
             Ok(())
         });
     }
-    Ok((cmd.spawn()?, log))
+    match cmd.spawn() {
+        Ok(child) => Ok(Background::Started(child, log)),
+        Err(e) => {
+            let _ = mark.set_len(0);
+            Err(e)
+        }
+    }
 }
 
 fn stamps(files: impl IntoIterator<Item = PathBuf>) -> Vec<(PathBuf, Stamp)> {

@@ -816,6 +816,15 @@ fn run(cmd: &mut Command, env: &[(OsString, OsString)]) -> Result<(), Failure> {
         .stdin(Stdio::null())
         .stdout(writer)
         .stderr(writer2);
+    // A build killed (a signal, the out-of-memory killer) takes its
+    // installer with it: none goes on writing a prefix no one will use.
+    // SAFETY: prctl is async-signal-safe and the child only execs after it.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     let mut child = cmd
         .spawn()
         .map_err(|e| Failure::Io(io(format!("cannot run {describe}"))(e)))?;

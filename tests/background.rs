@@ -161,3 +161,143 @@ fn a_script_waits_for_the_prompts_build_and_follows_its_log() {
         }
     }
 }
+
+/// A project whose pip runs (not dry runs) are counted in `runs`, and
+/// stall while `stall` exists.
+fn counted_project(s: &Sandbox) -> (std::path::PathBuf, std::path::PathBuf) {
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    let stall = s.path("stall");
+    let runs = s.path("runs");
+    let python = s.python_running(
+        "slow",
+        &format!(
+            "import os, sys; ('install' in sys.argv and '--dry-run' not in sys.argv) and [open({runs:?}, 'a').write(str(os.getpid()) + chr(10))] + [__import__('time').sleep(0.05) for _ in iter(lambda: os.path.exists({stall:?}), False)]",
+            runs = runs.display().to_string(),
+            stall = stall.display().to_string(),
+        ),
+    );
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[python]\ninterpreter = {:?}\n\n[pip]\npackages = [\"greetpkg\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            python.display().to_string(),
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("p");
+    std::fs::write(&stall, "").unwrap();
+    (stall, runs)
+}
+
+fn prompt_export(s: &Sandbox, pid: u32) -> std::process::Command {
+    let pid = pid.to_string();
+    let mut c = s.command(
+        &["export", "bash", "--shell-pid", &pid, "--entered"],
+        &s.path("p"),
+    );
+    c.env_remove("PYENV_GUIX_BUILD")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    c
+}
+
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed().as_secs() < 60, "waited too long for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Many shells entering at once start one build: one process, one log.
+#[test]
+fn concurrent_entries_start_one_build() {
+    let s = Sandbox::new();
+    let (stall, runs) = counted_project(&s);
+    for round in 0..3 {
+        let children: Vec<_> = (0..8)
+            .map(|i| prompt_export(&s, 1000 + round * 10 + i).spawn().unwrap())
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    wait_until("pip to start", || runs.exists());
+    // Give a second build every chance to start before counting.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let builds = std::process::Command::new("pgrep")
+        .args(["-f", &format!("pyenv-guix build {}", s.path("p").display())])
+        .output()
+        .unwrap();
+    let started = String::from_utf8_lossy(&builds.stdout).lines().count();
+    std::fs::remove_file(&stall).unwrap();
+    wait_until("the build", || {
+        std::fs::read_dir(s.path("cache/prefixes"))
+            .map(|d| d.flatten().any(|e| e.path().is_symlink()))
+            .unwrap_or(false)
+    });
+    // One line per start of site's .pth, which a venv's lib64 link makes
+    // run twice: count processes.
+    let pips = std::fs::read_to_string(&runs).unwrap();
+    let distinct: std::collections::BTreeSet<&str> = pips.lines().collect();
+    assert_eq!(distinct.len(), 1, "pip ran more than once:\n{pips}");
+    assert_eq!(started, 1, "build processes at once");
+}
+
+/// A background build killed (a signal, the OOM killer) takes its pip
+/// with it, is recorded as failed, and said so once; it is not started
+/// again at every prompt.
+#[test]
+fn a_killed_build_is_a_failed_build() {
+    let s = Sandbox::new();
+    let (_stall, runs) = counted_project(&s);
+    let out = prompt_export(&s, 2000).output().unwrap();
+    assert!(out.status.success());
+    wait_until("pip to start", || runs.exists());
+    let pip: i32 = std::fs::read_to_string(&runs)
+        .unwrap()
+        .lines()
+        .next()
+        .and_then(|l| l.parse().ok())
+        .unwrap();
+    let builds = std::process::Command::new("pgrep")
+        .args(["-f", &format!("pyenv-guix build {}", s.path("p").display())])
+        .output()
+        .unwrap();
+    let build: i32 = String::from_utf8_lossy(&builds.stdout)
+        .trim()
+        .parse()
+        .expect("one build process");
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(build, libc::SIGKILL) };
+    // Gone, or a zombie no one reaped yet.
+    wait_until("pip to end with its build", || {
+        std::fs::read_to_string(format!("/proc/{pip}/stat"))
+            .map(|st| {
+                st.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(true)
+    });
+    let out = prompt_export(&s, 2001).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(said.contains("stopped without finishing"), "{said}");
+    let again = prompt_export(&s, 2001).output().unwrap();
+    let said_again = String::from_utf8_lossy(&again.stderr).into_owned();
+    assert!(
+        !said_again.contains("building it in the background"),
+        "started again: {said_again}"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let pips = std::fs::read_to_string(&runs).unwrap();
+    let distinct: std::collections::BTreeSet<&str> = pips.lines().collect();
+    assert_eq!(distinct.len(), 1, "pip ran again:\n{pips}");
+}

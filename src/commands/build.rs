@@ -12,7 +12,19 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    args.project.materialise(&super::context()?, Mode::Build)?;
+    let ctx = super::context()?;
+    let result = args.project.materialise(&ctx, Mode::Build);
+    // Ended, well or not: the mark that says a build runs goes. Only ours,
+    // whatever the variable names.
+    if let Some(mark) = ctx
+        .var(crate::activation::RUNNING_MARK)
+        .map(std::path::PathBuf::from)
+        && mark.parent() == Some(ctx.cache_dir.join("logs").as_path())
+        && mark.extension().is_some_and(|e| e == "running")
+    {
+        let _ = std::fs::remove_file(mark);
+    }
+    result?;
     crate::log::info("built");
     Ok(0)
 }

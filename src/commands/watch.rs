@@ -222,7 +222,17 @@ fn missing(built: &Materialised) -> Option<PathBuf> {
 fn build(ctx: &Context, project: &Project, what: &Path) {
     let name = project.manifest_path.display();
     match activation::build_in_background(ctx, project, what) {
-        Ok((mut child, log_path)) => {
+        Ok(activation::Background::Running(log_path)) => log::info(&format!(
+            "{name}: another process builds {} (log: {})",
+            what.display(),
+            log_path.display()
+        )),
+        Ok(activation::Background::Died(log_path)) => log::warn(&format!(
+            "{name}: the last build of {} stopped without finishing; see {}",
+            what.display(),
+            log_path.display()
+        )),
+        Ok(activation::Background::Started(mut child, log_path)) => {
             log::info(&format!(
                 "{name} changed: building {} (log: {})",
                 what.display(),
