@@ -119,11 +119,24 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         // What the hook watches, from the state the shell has after this
         // snippet (read or made once, above).
         let watch = activation::watch_list(&ctx, state.as_ref());
-        let mark = activation::mark(&ctx, pid, started)?;
-        let items: Vec<&std::ffi::OsStr> = watch.iter().map(|p| p.as_os_str()).collect();
-        shell.set_hook_list(&mut snippet, "__pyenv_guix_watch", &items);
-        shell.set_hook_list(&mut snippet, "__pyenv_guix_mark", &[mark.as_os_str()]);
-        shell.set_hook_list(&mut snippet, "__pyenv_guix_checked", &[ctx.dir.as_os_str()]);
+        match activation::mark(&ctx, pid, started) {
+            Ok(mark) => {
+                let items: Vec<&std::ffi::OsStr> = watch.iter().map(|p| p.as_os_str()).collect();
+                shell.set_hook_list(&mut snippet, "__pyenv_guix_watch", &items);
+                shell.set_hook_list(&mut snippet, "__pyenv_guix_mark", &[mark.as_os_str()]);
+                shell.set_hook_list(&mut snippet, "__pyenv_guix_checked", &[ctx.dir.as_os_str()]);
+            }
+            // A read-only or full cache: the project still loads, and the
+            // hook, with no mark, asks at every prompt. Said on entering.
+            Err(e) => {
+                if args.entered || args.first_prompt {
+                    log::warn(&format!(
+                        "cannot write in {}: {e}; every prompt runs pyenv-guix until it can",
+                        ctx.cache_dir.join("marks").display()
+                    ));
+                }
+            }
+        }
     }
     if snippet.is_empty() {
         return Ok(0);
