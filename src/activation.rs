@@ -2,7 +2,7 @@
 //! the environment its directory wants. Shared by `export` and `exec`.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use std::ffi::OsStr;
 
@@ -97,14 +97,34 @@ fn plan_from(
     found: Option<PathBuf>,
     decoded: Decoded,
 ) -> Result<Plan, ActivationError> {
-    let current = &|name: &str| ctx.var(name);
+    // A state no key vouches for (the key lost, another data directory):
+    // what it says a project added is taken off, where it still is.
+    let mut salvaged = Changes::new();
     let old = match decoded {
         None => None,
         Some(Ok(s)) => Some(s),
         Some(Err(e)) => {
             log::warn(&e.to_string());
+            if let Some(claimed) = ctx
+                .var(state::VAR)
+                .and_then(|raw| State::decode_unauthenticated(&raw).ok())
+            {
+                let records = believable(ctx, &claimed);
+                let (changes, left) = envdiff::salvage(&|n: &str| ctx.var(n), &records);
+                if !left.is_empty() {
+                    log::warn(&format!(
+                        "left as they are, since no one can say what they were before: {}",
+                        left.join(" ")
+                    ));
+                }
+                salvaged = changes;
+            }
             None
         }
+    };
+    let current = &|name: &str| match salvaged.get(name) {
+        Some(value) => value.clone(),
+        None => ctx.var(name),
     };
     let old_records = old.as_ref().map(|s| s.records.as_slice()).unwrap_or(&[]);
     let base_path = path_before(current, old_records);
@@ -125,6 +145,9 @@ fn plan_from(
             (records, changes)
         }
     };
+    for (name, value) in &salvaged {
+        changes.entry(name.clone()).or_insert_with(|| value.clone());
+    }
 
     let new_state = new_state.map(|mut s| {
         s.records = records;
@@ -191,6 +214,57 @@ pub fn before_projects(
         };
     }
     out
+}
+
+/// The variables pyenv-guix itself sets for a project, beside those its
+/// `[env]` and `[path]` name.
+const OWN_VARIABLES: &[&str] = &[
+    "PYENV_GUIX_PREFIX",
+    "PYENV_GUIX_PROFILE",
+    "PYENV_GUIX_ROOT",
+    "PYENV_GUIX_PROMPT",
+    "VIRTUAL_ENV",
+    "VIRTUAL_ENV_PROMPT",
+    "PYTHONUSERBASE",
+    "PYTHONNOUSERSITE",
+];
+
+/// Of the records a state no one vouches for claims, those it could truly
+/// have made: variables a project or pyenv-guix sets, and list entries
+/// inside the project it names, our cache, or the Guix store. Anything
+/// else (a forged claim that we added `/usr/bin` to PATH) is not touched.
+fn believable(ctx: &Context, claimed: &State) -> envdiff::Records {
+    let project = claimed.manifest.parent().unwrap_or(Path::new("/"));
+    let ours = |entry: &OsString| {
+        let p = Path::new(entry);
+        p.is_absolute()
+            && !p.components().any(|c| c == std::path::Component::ParentDir)
+            && (p.starts_with(project) && project != Path::new("/")
+                || p.starts_with(&ctx.cache_dir)
+                || p.starts_with("/gnu/store"))
+    };
+    claimed
+        .records
+        .iter()
+        .filter(|(name, _)| {
+            manifest::project_may_set(name) || OWN_VARIABLES.contains(&name.as_str())
+        })
+        .map(|(name, record)| {
+            let record = match record {
+                envdiff::Record::List {
+                    before_unset,
+                    prepended,
+                    appended,
+                } => envdiff::Record::List {
+                    before_unset: *before_unset,
+                    prepended: prepended.iter().filter(|e| ours(e)).cloned().collect(),
+                    appended: appended.iter().filter(|e| ours(e)).cloned().collect(),
+                },
+                scalar => scalar.clone(),
+            };
+            (name.clone(), record)
+        })
+        .collect()
 }
 
 /// What the manifest at `found` asks for, and the state that remembers it.

@@ -202,6 +202,56 @@ fn still_holds(w: &Working, name: &str, record: &Record, op: &Op) -> bool {
     }
 }
 
+/// What can be undone of `records` no one vouches for (a state whose key
+/// is lost): only removals, and only where the current value still shows
+/// exactly what the record says was added. A variable it set goes if it
+/// was unset before and still holds that value; the entries it prepended
+/// or appended come out of a list. A value it replaced is not given back
+/// (the record's "before" could be anyone's): those names are returned.
+pub fn salvage(
+    current: &dyn Fn(&str) -> Option<OsString>,
+    records: &[(String, Record)],
+) -> (Changes, Vec<String>) {
+    let mut changes = Changes::new();
+    let mut left = Vec::new();
+    for (name, record) in records {
+        let now = current(name);
+        match record {
+            Record::Scalar { before: None, set } => {
+                if now.as_ref() == Some(set) {
+                    changes.insert(name.clone(), None);
+                }
+            }
+            Record::Scalar {
+                before: Some(_),
+                set,
+            } => {
+                if now.as_ref() == Some(set) {
+                    left.push(name.clone());
+                }
+            }
+            Record::List {
+                before_unset,
+                prepended,
+                appended,
+            } => {
+                let Some(now) = now else { continue };
+                let mut entries = split(&now);
+                for added in prepended.iter().chain(appended) {
+                    if let Some(i) = entries.iter().position(|e| e == added) {
+                        entries.remove(i);
+                    }
+                }
+                let value = (!(entries.is_empty() && *before_unset)).then(|| join(&entries));
+                if value.as_ref() != Some(&now) {
+                    changes.insert(name.clone(), value);
+                }
+            }
+        }
+    }
+    (changes, left)
+}
+
 /// Take the environment from what `old` did to what `wanted` asks: undo the
 /// old records that no longer hold, apply the rest. Returns the new records
 /// and the variables whose values change.

@@ -651,6 +651,11 @@ fn bad_project_name(name: &str) -> Option<String> {
     None
 }
 
+/// Whether a project could set `name` through `[env]` or `[path]`.
+pub fn project_may_set(name: &str) -> bool {
+    bad_variable_name(name).is_none()
+}
+
 fn bad_variable_name(name: &str) -> Option<String> {
     let mut chars = name.chars();
     let valid = matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())

@@ -131,16 +131,23 @@ impl State {
     /// and every variable name in it is one a snippet may carry.
     pub fn decode(raw: &OsString, key: &[u8]) -> Result<State, Corrupt> {
         use hmac::Mac as _;
-        use std::io::Read;
-        let text = raw.to_str().ok_or(Corrupt)?;
-        if text.len() > MAX_LEN {
-            return Err(Corrupt);
-        }
-        let (body, tag) = text.rsplit_once('.').ok_or(Corrupt)?;
+        let (body, tag) = split(raw)?;
         let tag = B64.decode(tag).map_err(|_| Corrupt)?;
         let mut m = <Mac as hmac::KeyInit>::new_from_slice(key).map_err(|_| Corrupt)?;
         m.update(body.as_bytes());
         m.verify_slice(&tag).map_err(|_| Corrupt)?;
+        State::parse(body)
+    }
+
+    /// The state in `raw` read without its key: what it claims, which no
+    /// one vouches for. Only for taking off what a project added once the
+    /// key that signed it is gone (see `envdiff::salvage`).
+    pub fn decode_unauthenticated(raw: &OsString) -> Result<State, Corrupt> {
+        State::parse(split(raw)?.0)
+    }
+
+    fn parse(body: &str) -> Result<State, Corrupt> {
+        use std::io::Read;
         let packed = B64
             .decode(body.strip_prefix(MAGIC).ok_or(Corrupt)?)
             .map_err(|_| Corrupt)?;
@@ -192,6 +199,15 @@ impl State {
             records,
         })
     }
+}
+
+/// A state's body and its tag.
+fn split(raw: &OsString) -> Result<(&str, &str), Corrupt> {
+    let text = raw.to_str().ok_or(Corrupt)?;
+    if text.len() > MAX_LEN {
+        return Err(Corrupt);
+    }
+    text.rsplit_once('.').ok_or(Corrupt)
 }
 
 fn mac(key: &[u8], body: &str) -> Vec<u8> {

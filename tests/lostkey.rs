@@ -1,0 +1,93 @@
+//! Losing the state key (a data directory reset, or another one named)
+//! never strands a project's variables: leaving still takes off what the
+//! project added, where it is still there, and nothing else. Real bash.
+
+mod support;
+
+use support::{Sandbox, quote};
+
+#[test]
+fn leaving_after_the_state_key_is_lost_takes_off_what_the_project_added() {
+    let s = Sandbox::new();
+    s.write(
+        "p/.pyguix.toml",
+        "[env]\nPROJECT_ONLY = \"1\"\nEDITOR = \"project-editor\"\n\n[path]\nPATH = [\"bin\"]\n",
+    );
+    std::fs::create_dir_all(s.path("outside")).unwrap();
+    s.allow("p");
+    let bin = quote(support::bin().as_os_str());
+    let script = format!(
+        "set -e\nexport EDITOR=mine\ncd {p}\neval \"$({bin} export bash)\"\ntest \"$PROJECT_ONLY\" = 1\n\
+         rm {key}\n\
+         cd {out}\neval \"$({bin} export bash)\"\n\
+         printf 'PROJECT_ONLY=%s\\nEDITOR=%s\\nPATH=%s\\n' \"${{PROJECT_ONLY-unset}}\" \"$EDITOR\" \"$PATH\" > \"$OUT/after\"\n",
+        p = quote(s.path("p").as_os_str()),
+        out = quote(s.path("outside").as_os_str()),
+        key = quote(s.path("data/state-key").as_os_str()),
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env_clear()
+        .envs(s.env())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let after = s.read_out("after");
+    assert!(after.contains("PROJECT_ONLY=unset\n"), "{after}\n{err}");
+    assert!(
+        !after.contains(&s.path("p/bin").display().to_string()),
+        "the project's PATH entry stayed: {after}"
+    );
+    assert!(
+        after.contains("PATH=/usr/local/bin:/usr/bin:/bin\n"),
+        "{after}"
+    );
+    // A value it replaced cannot be given back from a state no one can
+    // vouch for: it is left, and said.
+    assert!(after.contains("EDITOR=project-editor\n"), "{after}");
+    assert!(err.contains("EDITOR"), "{err}");
+}
+
+/// A state no key vouches for is believed only for what a project could
+/// have added: one claiming that `/usr/bin` was prepended to PATH, carried
+/// into a shell whose `/usr/bin` is its own, takes nothing away.
+#[test]
+fn a_forged_state_takes_nothing_of_the_users() {
+    let s = Sandbox::new();
+    s.write(
+        "p/.pyguix.toml",
+        "[env]\nPROJECT_ONLY = \"1\"\n\n[path]\nPATH = [\"/usr/bin\", \"bin\"]\n",
+    );
+    std::fs::create_dir_all(s.path("outside")).unwrap();
+    s.allow("p");
+    let bin = quote(support::bin().as_os_str());
+    // A state made for that project, then carried into a shell that never
+    // entered it, once the key that signed it is gone.
+    let script = format!(
+        "set -e\nforged=$(cd {p} && eval \"$({bin} export bash)\" && printf %s \"$PYENV_GUIX_STATE\")\n\
+         rm {key}\nexport PYENV_GUIX_STATE=$forged\ncd {out}\neval \"$({bin} export bash)\"\n\
+         printf 'PATH=%s\\n' \"$PATH\" > \"$OUT/after\"\n",
+        p = quote(s.path("p").as_os_str()),
+        out = quote(s.path("outside").as_os_str()),
+        key = quote(s.path("data/state-key").as_os_str()),
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env_clear()
+        .envs(s.env())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = s.read_out("after");
+    assert_eq!(
+        after, "PATH=/usr/local/bin:/usr/bin:/bin\n",
+        "the user's PATH"
+    );
+}
