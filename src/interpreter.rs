@@ -233,11 +233,27 @@ fn ask(path: &Path, env: &[(OsString, OsString)]) -> Result<Facts, InterpreterEr
 /// would, but without the directory the user is in on `sys.path` (`-m`
 /// puts it first, so a `pip.py` in a project would run instead). `-P` does
 /// that from 3.11 only; a `PYTHONSAFEPATH` already left it out.
-const PIP_MAIN: &str = "import sys; sys.path[:1] == [''] and sys.path.pop(0); \
-import runpy; runpy.run_module('pip', run_name='__main__', alter_sys=True)";
+///
+/// In prefix and user modes, the interpreter's own packages are every
+/// project's on that Python: `pip install` or `uninstall` there would
+/// change them for all, outside any manifest, so it is refused, and says
+/// what to do instead.
+const PIP_MAIN: &str = r#"import sys
+sys.path[:1] == [''] and sys.path.pop(0)
+command = next((a for a in sys.argv[1:] if not a.startswith('-')), None)
+if command in ('install', 'uninstall'):
+    sys.stderr.write(
+        'pyenv-guix: `pip %s` would change %s, whose packages every project on'
+        ' this Python shares: add the requirement with `pyenv-guix edit`'
+        ' ([pip].packages), or set [pip].mode = "venv" for a pip of the'
+        " project's own\n" % (command, sys.prefix))
+    sys.exit(2)
+import runpy
+runpy.run_module('pip', run_name='__main__', alter_sys=True)
+"#;
 
 /// What the directories `bin_dir` makes hold: another content, another name.
-const BIN_DIR_FORMAT: &[u8] = b"2\0";
+const BIN_DIR_FORMAT: &[u8] = b"3\0";
 
 /// A directory holding `python`, `python3`, `pythonX.Y` (links to the
 /// interpreter) and `pip`, `pip3` (running its pip), made once per

@@ -610,6 +610,9 @@ fn build_with_uv(
             }
             venv.arg(path);
             run(venv.current_dir(workdir), &env)?;
+            uv_pip(uv, path).map_err(|e| {
+                Failure::Io(io(format!("cannot write {}/bin/pip", path.display()))(e))
+            })?;
             install.extend(["--python".into(), path.join("bin/python").into()]);
         }
         PipMode::User => {
@@ -651,6 +654,34 @@ fn build_with_uv(
     let mut cmd = Command::new(uv);
     cmd.args(&install).args(&wanted).current_dir(workdir);
     run(&mut cmd, &env)
+}
+
+/// A uv venv has no pip (uv seeds none, and fetching one would need the
+/// network): its `pip` runs `uv pip` on the venv, the same uv that built
+/// it. A change made with it is the venv's, outside the manifest, and it
+/// says so. It costs one small file per build.
+fn uv_pip(uv: &Path, venv: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let quote = |p: &Path| {
+        let mut out = Vec::new();
+        crate::shells::posix_quote(&mut out, p.as_os_str().as_bytes());
+        out
+    };
+    let python = venv.join("bin/python");
+    let mut script = b"#!/bin/sh\n# pip for this venv, by the uv that built it.\ncase \"$1\" in\n  install|uninstall|sync) echo \"pyenv-guix: this changes the project's venv, outside its manifest; 'pyenv-guix rebuild' puts it back\" >&2 ;;\nesac\ncase \"$1\" in\n  ''|-*) exec ".to_vec();
+    script.extend(quote(uv));
+    script.extend_from_slice(b" pip \"$@\" ;;\n  *) command=$1; shift; exec ");
+    script.extend(quote(uv));
+    script.extend_from_slice(b" pip \"$command\" --python ");
+    script.extend(quote(&python));
+    script.extend_from_slice(b" \"$@\" ;;\nesac\n");
+    for name in ["pip", "pip3"] {
+        let file = venv.join("bin").join(name);
+        fsutil::write_atomic(&file, &script)?;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
 }
 
 /// With a Guix profile: `pip install --dry-run --report` with the

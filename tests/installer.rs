@@ -117,9 +117,14 @@ fn uv_and_pip_build_the_same_packages_and_scripts_in_prefix_and_venv_modes() {
         assert!(status.contains("installer uv "), "{status}");
         assert!(!status.contains("was changed"), "{status}");
     }
-    // A venv by uv has no pip inside: it needed no ensurepip.
+    // A venv by uv has no pip installed inside (it needed no ensurepip):
+    // its `pip` is the uv that built it.
     let (venv, _) = run(&s, "venv-uv", &path, &["prefix"]);
-    assert!(!Path::new(venv.trim()).join("bin/pip").exists());
+    let pip = std::fs::read_to_string(Path::new(venv.trim()).join("bin/pip")).unwrap();
+    assert!(
+        pip.starts_with("#!/bin/sh") && pip.contains(" pip "),
+        "{pip}"
+    );
     // Each venv is named as its project, in pyvenv.cfg and for prompts.
     for rel in ["venv-pip", "venv-uv"] {
         let (venv, _) = run(&s, rel, &path, &["prefix"]);

@@ -1,0 +1,114 @@
+//! `pip` typed inside a project is the project's, in every mode: it never
+//! installs into what every project on the same Python shares, and a venv
+//! that uv built has a working pip of its own.
+
+mod support;
+
+use support::Sandbox;
+
+/// A project on a Python of the test's own (a venv seeing Debian's pip),
+/// so that what a `pip install` would wrongly do stays in the sandbox.
+fn project(s: &Sandbox, dir: &str, mode: &str, installer: &str) -> std::path::PathBuf {
+    let wheels = s.wheel("alpha", "1.0", &[]);
+    s.wheel("beta", "1.0", &[]);
+    let python = s.python_running("base", "import os");
+    s.write(
+        &format!("{dir}/.pyguix.toml"),
+        &format!(
+            "[python]\ninterpreter = {python:?}\n\n[pip]\nmode = {mode:?}\ninstaller = {installer:?}\npackages = [\"alpha\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string(),
+            python = python.display().to_string(),
+        ),
+    );
+    s.allow(dir);
+    wheels
+}
+
+fn exec(
+    s: &Sandbox,
+    dir: &str,
+    args: &[&str],
+    path: Option<&std::path::Path>,
+) -> std::process::Output {
+    let mut all = vec!["exec", "--"];
+    all.extend(args);
+    let mut c = s.command(&all, &s.path(dir));
+    if let Some(uv) = path {
+        c.env(
+            "PATH",
+            format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()),
+        );
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn pip_install_in_a_prefix_project_never_touches_the_shared_python() {
+    let s = Sandbox::new();
+    let wheels = project(&s, "p", "prefix", "pip");
+    let w = wheels.display().to_string();
+    let out = exec(
+        &s,
+        "p",
+        &["pip", "install", "--no-index", "--find-links", &w, "beta"],
+        None,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "pip install went through:\n{err}");
+    assert!(err.contains("pyenv-guix edit"), "{err}");
+    let out = exec(&s, "p", &["python3", "-c", "import beta"], None);
+    assert!(
+        !out.status.success(),
+        "beta was installed somewhere the project sees"
+    );
+    // pip's other commands still work.
+    let out = exec(&s, "p", &["pip", "--version"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_venv_uv_built_has_a_pip_of_its_own() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let wheels = project(&s, "v", "venv", "uv");
+    let w = wheels.display().to_string();
+    let out = exec(
+        &s,
+        "v",
+        &["pip", "install", "--no-index", "--find-links", &w, "beta"],
+        Some(&uv),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("outside"),
+        "says it is outside the manifest: {err}"
+    );
+    let out = exec(
+        &s,
+        "v",
+        &["python", "-c", "import beta, sys; print(sys.prefix)"],
+        Some(&uv),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("/cache/prefixes/"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = exec(&s, "v", &["pip", "list"], Some(&uv));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("beta"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
