@@ -520,8 +520,14 @@ fn wanted(project: &Project, built: &Materialised) -> Wanted {
     let mode = project.manifest.pip.mode;
     built.add_to(&mut w, mode);
     // Keep ~/.local packages from shadowing the project's pip fallbacks
-    // (Guix bug 64573); user mode is the user site.
-    if materialise::has_pip(project) && mode != PipMode::User {
+    // (Guix bug 64573); user mode is the user site, and a venv without the
+    // system's site packages reads no user site at all.
+    let user_site_read = match mode {
+        PipMode::Prefix => true,
+        PipMode::Venv => project.manifest.pip.system_site_packages,
+        PipMode::User => false,
+    };
+    if materialise::has_pip(project) && user_site_read {
         w.set("PYTHONNOUSERSITE", "1");
     }
     // As a venv's activate script names it (the prompt its pyvenv.cfg holds).

@@ -112,3 +112,34 @@ fn a_venv_uv_built_has_a_pip_of_its_own() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `status` says when the interpreter's own packages reach the project,
+/// and PYTHONNOUSERSITE is set only where a user site could shadow.
+#[test]
+fn status_says_what_else_a_project_sees() {
+    let s = Sandbox::new();
+    project(&s, "p", "prefix", "pip");
+    project(&s, "v", "venv", "pip");
+    let status = |dir: &str| {
+        let out = s.command(&["status"], &s.path(dir)).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(status("p").contains("sees also"), "{}", status("p"));
+    assert!(status("p").contains("isolates the project fully"));
+    assert!(!status("v").contains("sees also"), "{}", status("v"));
+    let nousersite = |dir: &str| {
+        let out = exec(
+            &s,
+            dir,
+            &[
+                "python3",
+                "-c",
+                "import os; print(os.environ.get('PYTHONNOUSERSITE', 'unset'))",
+            ],
+            None,
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(nousersite("p"), "1");
+    assert_eq!(nousersite("v"), "unset");
+}

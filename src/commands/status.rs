@@ -119,6 +119,9 @@ struct Pip {
     reads: Vec<Read>,
     /// Why the prefix is this project's alone, if it is.
     own_prefix_because: Vec<String>,
+    /// What of the interpreter's own packages the project sees besides its
+    /// own: `None` when it sees none (a venv without system site packages).
+    shares: Option<String>,
     prefix: Option<Prefix>,
 }
 
@@ -244,6 +247,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 })
                 .collect(),
             own_prefix_because: scan.per_project.clone(),
+            shares: materialise::has_pip(&project)
+                .then(|| shares(&m.pip))
+                .flatten(),
             prefix: built.prefix.as_ref().map(|p| Prefix {
                 key: p.key.clone(),
                 path: p.path.clone(),
@@ -440,6 +446,9 @@ impl Report {
                 format!("{why}: the key holds the project root"),
             );
         }
+        if let Some(shares) = &pip.shares {
+            line("  sees also", shares.clone());
+        }
         if let Some(p) = &pip.prefix {
             line(
                 "  prefix",
@@ -534,5 +543,21 @@ hint: Packages were unavailable because index lookups were disabled and no addit
         );
         assert_eq!(failure_lines("interrupted\n\n"), ["interrupted"]);
         assert!(failure_lines("").is_empty());
+    }
+}
+
+/// Whether the base interpreter's own site-packages leak into the project,
+/// said as the user should hear it.
+fn shares(pip: &crate::manifest::Pip) -> Option<String> {
+    use crate::manifest::PipMode;
+    match pip.mode {
+        PipMode::Venv if !pip.system_site_packages => None,
+        PipMode::Venv => Some(
+            "the interpreter's own site-packages (system-site-packages = true); without it the venv is the project's alone".into(),
+        ),
+        PipMode::Prefix | PipMode::User => Some(format!(
+            "the interpreter's own site-packages: {} mode adds to them; mode = \"venv\" isolates the project fully",
+            pip.mode
+        )),
     }
 }
