@@ -490,6 +490,22 @@ impl Report {
     }
 }
 
+/// Whether the base interpreter's own site-packages leak into the project,
+/// said as the user should hear it.
+fn shares(pip: &crate::manifest::Pip) -> Option<String> {
+    use crate::manifest::PipMode;
+    match pip.mode {
+        PipMode::Venv if !pip.system_site_packages => None,
+        PipMode::Venv => Some(
+            "the interpreter's own site-packages (system-site-packages = true); without it the venv is the project's alone".into(),
+        ),
+        PipMode::Prefix | PipMode::User => Some(format!(
+            "the interpreter's own site-packages: {} mode adds to them; mode = \"venv\" isolates the project fully",
+            pip.mode
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::failure_lines;
@@ -543,21 +559,5 @@ hint: Packages were unavailable because index lookups were disabled and no addit
         );
         assert_eq!(failure_lines("interrupted\n\n"), ["interrupted"]);
         assert!(failure_lines("").is_empty());
-    }
-}
-
-/// Whether the base interpreter's own site-packages leak into the project,
-/// said as the user should hear it.
-fn shares(pip: &crate::manifest::Pip) -> Option<String> {
-    use crate::manifest::PipMode;
-    match pip.mode {
-        PipMode::Venv if !pip.system_site_packages => None,
-        PipMode::Venv => Some(
-            "the interpreter's own site-packages (system-site-packages = true); without it the venv is the project's alone".into(),
-        ),
-        PipMode::Prefix | PipMode::User => Some(format!(
-            "the interpreter's own site-packages: {} mode adds to them; mode = \"venv\" isolates the project fully",
-            pip.mode
-        )),
     }
 }
