@@ -144,3 +144,16 @@ impl FromBytes for std::ffi::OsStr {
         OsString::from_vec(b.to_vec())
     }
 }
+
+/// A line break in a project's path cannot forge a line of `status`.
+#[test]
+fn a_line_break_in_a_path_forges_no_status_line() {
+    let s = Sandbox::new();
+    let dir = "p\nactive       yes, in this shell";
+    s.write(&format!("{dir}/.pyguix.toml"), "[env]\nA = \"1\"\n");
+    let out = s.command(&["status"], &s.path(dir)).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let forged = text.lines().filter(|l| l.starts_with("active")).count();
+    assert_eq!(forged, 1, "{text}");
+    assert!(text.contains("active       no"), "{text}");
+}

@@ -370,7 +370,14 @@ fn print(text: &str) {
 impl Report {
     fn text(&self) -> String {
         let mut out = Vec::new();
-        let mut line = |label: &str, value: String| out.push(format!("{label:<12} {value}"));
+        // A value's own line breaks (a path may hold one) continue under
+        // the value: no value can pass for a line of its own.
+        let mut line = |label: &str, value: String| {
+            out.push(format!(
+                "{label:<12} {}",
+                value.replace('\n', "\n             ")
+            ))
+        };
         let list = |items: &[String]| {
             if items.is_empty() {
                 "(none)".to_string()
