@@ -78,7 +78,8 @@ fn generation(s: &Sandbox) -> PathBuf {
         .filter(|p| {
             p.is_dir()
                 && !p.is_symlink()
-                && p.extension().is_some_and(|x| x.to_string_lossy().starts_with('g'))
+                && p.extension()
+                    .is_some_and(|x| x.to_string_lossy().starts_with('g'))
         })
         .collect();
     assert_eq!(found.len(), 1, "{found:?}");
@@ -201,7 +202,10 @@ fn a_generation_that_lost_files_while_built_is_not_switched_in() {
     // Not recorded against the key: the next use builds it, complete.
     std::fs::remove_file(&reached).unwrap();
     let again = s
-        .command(&["exec", "-C", "p", "--", "python3", "-c", "import greetpkg"], &s.path(""))
+        .command(
+            &["exec", "-C", "p", "--", "python3", "-c", "import greetpkg"],
+            &s.path(""),
+        )
         .output()
         .unwrap();
     assert!(again.status.success(), "{}", text(&again));
@@ -220,7 +224,12 @@ fn gc_keeps_a_generation_a_process_uses_unless_told() {
 
     // A program running from inside the generation.
     std::fs::copy("/bin/sleep", prefix.join("sleep")).unwrap();
-    let sleeper = Running(Command::new(prefix.join("sleep")).arg("600").spawn().unwrap());
+    let sleeper = Running(
+        Command::new(prefix.join("sleep"))
+            .arg("600")
+            .spawn()
+            .unwrap(),
+    );
     let said = gc(&s, &[]);
     assert!(prefix.is_dir(), "in use: {said}");
     assert!(
@@ -247,10 +256,8 @@ fn gc_keeps_a_generation_a_process_uses_unless_told() {
     let said = gc(&s, &["--older-than", "0"]);
     assert!(!prefix.exists(), "{said}");
     assert!(
-        said.contains(&format!(
-            "removed {} ",
-            prefix.display()
-        )) && said.contains(&format!("though in use by process {}", python.0.id())),
+        said.contains(&format!("removed {} ", prefix.display()))
+            && said.contains(&format!("though in use by process {}", python.0.id())),
         "{said}"
     );
 }
@@ -291,7 +298,10 @@ fn gc_keeps_what_an_open_shell_loaded() {
     let said = gc(&s, &[]);
     assert!(prefix.is_dir(), "{said}");
     assert!(
-        said.contains(&format!("in use by an open shell (process {})", shell.0.id())),
+        said.contains(&format!(
+            "in use by an open shell (process {})",
+            shell.0.id()
+        )),
         "{said}"
     );
     writeln!(stdin, "exit").unwrap();
@@ -361,7 +371,10 @@ fn gc_removes_what_killed_builds_left_and_old_logs() {
 
     // Logs: one of a key that is gone, one of the prefix's key.
     let gone_log = s.path(&format!("cache/logs/{}.log", "ef".repeat(32)));
-    s.write(&format!("cache/logs/{}.log", "ef".repeat(32)), "old build\n");
+    s.write(
+        &format!("cache/logs/{}.log", "ef".repeat(32)),
+        "old build\n",
+    );
     let hours_ago = std::time::SystemTime::now() - Duration::from_secs(3 * 3600);
     std::fs::File::options()
         .write(true)
@@ -378,7 +391,10 @@ fn gc_removes_what_killed_builds_left_and_old_logs() {
     assert!(busy_stage.is_dir(), "its build holds the lock: {said}");
     assert!(!gone_log.exists(), "{said}");
     assert!(kept_log.is_file(), "{said}");
-    assert!(said.contains(&format!("removed {}", staged.display())), "{said}");
+    assert!(
+        said.contains(&format!("removed {}", staged.display())),
+        "{said}"
+    );
 
     // A log older than --older-than goes, whatever its key.
     drop(lock);
@@ -394,7 +410,10 @@ fn gc_removes_what_killed_builds_left_and_old_logs() {
     // The project builds again, whole.
     std::fs::remove_file(&stall).unwrap();
     let again = s
-        .command(&["exec", "-C", "p", "--", "python3", "-c", "import greetpkg"], &s.path(""))
+        .command(
+            &["exec", "-C", "p", "--", "python3", "-c", "import greetpkg"],
+            &s.path(""),
+        )
         .output()
         .unwrap();
     assert!(again.status.success(), "{}", text(&again));
