@@ -20,8 +20,11 @@ fn editor(s: &Sandbox) -> String {
         "tools/ed.sh",
         "#!/bin/sh\nfor last; do :; done\nprintf '%s' \"$last\" > \"$OUT/given\"\nif [ -n \"${OTHER:-}\" ]; then sh -c 'printf \"%b\" \"$OTHER\" > \"$TARGET\"'; fi\nif [ -n \"${ED_SAVE:-}\" ]; then c=$(cat \"$last\"; echo .); printf '%s' \"${c%.}\" > \"$last\"; fi\nif [ -n \"${ED_ADD:-}\" ]; then printf '%b' \"$ED_ADD\" >> \"$last\"; fi\nexit 0\n",
     );
-    std::fs::set_permissions(s.path("tools/ed.sh"), std::fs::Permissions::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(
+        s.path("tools/ed.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     s.path("tools/ed.sh").display().to_string()
 }
 
