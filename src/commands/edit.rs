@@ -235,13 +235,17 @@ impl Copy {
             Ok(_) => std::fs::rename(&path, manifest),
             Err(_) => std::fs::hard_link(&path, manifest),
         };
-        moved.with_context(|| {
-            format!(
-                "cannot save {}; your version is in {}",
-                manifest.display(),
-                path.display()
-            )
-        })?;
+        if let Err(e) = moved {
+            // The user's work stays where it is said to be.
+            let kept = self.file.keep().unwrap_or(path);
+            return Err(e).with_context(|| {
+                format!(
+                    "cannot save {}; your version is in {}",
+                    manifest.display(),
+                    kept.display()
+                )
+            });
+        }
         let _ = self.file.close();
         Ok(())
     }

@@ -11,7 +11,6 @@ use crate::buildlock::Slot;
 use crate::context::Context;
 use crate::manifest::Project;
 use crate::materialise::{self, Materialised, Mode};
-use crate::state::Stamp;
 use crate::{activation, guix, interpreter, log, trust};
 
 /// Rebuild trusted projects' environments as soon as their inputs change
@@ -47,7 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
     // The binary this process runs: an upgrade puts a new file at its path.
     let exe = std::env::current_exe().context("cannot tell where pyenv-guix is")?;
-    let exe_stamp = Stamp::of(&exe);
+    let exe_file = identity(&exe);
     let (tx, rx) = mpsc::channel();
     // Two kinds of watch, told apart in the kernel: a directory holding an
     // input is watched for names only (created, removed, renamed), so that
@@ -61,7 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut by_content = Watches::new(&tx, EventKindMask::CORE)?;
     let mut said = None;
     loop {
-        if Stamp::of(&exe) != exe_stamp {
+        if identity(&exe) != exe_file {
             log::error(&format!(
                 "{} was replaced (an upgrade?): exiting, for the service manager to start the new one",
                 exe.display()
