@@ -353,6 +353,15 @@ pub fn ensure(
             });
         }
         let layout = discover(&generation, inputs);
+        if let Some(why) = incomplete(&generation, &layout) {
+            let _ = std::fs::remove_dir_all(&generation);
+            return Err((
+                BuildError::Input(format!(
+                    "prefix {key} lost files while it was built ({why}): not used; the next use builds it again"
+                )),
+                None,
+            ));
+        }
         let bytes = serde_json::to_vec_pretty(&layout).unwrap_or_default();
         fsutil::write_atomic(&generation.join(MARKER), &bytes)
             .and_then(|()| switch(&link, &generation))
@@ -431,6 +440,32 @@ pub fn generations(link: &Path) -> Vec<PathBuf> {
 
 fn generation_number(path: &Path) -> Option<u64> {
     path.extension()?.to_str()?.strip_prefix('g')?.parse().ok()
+}
+
+/// Whether something removed part of `generation` while it was built (a
+/// gc, a hand): the directory itself, or a file a RECORD lists. Existence
+/// only: pip has just written them.
+fn incomplete(generation: &Path, layout: &Layout) -> Option<String> {
+    if !generation.is_dir() {
+        return Some(format!("{} is gone", generation.display()));
+    }
+    if let Some(changed) = layout.changed() {
+        return Some(changed);
+    }
+    for dist in &layout.dists {
+        let site = dist.parent()?;
+        let Ok(record) = std::fs::read_to_string(dist.join("RECORD")) else {
+            return Some(format!("{}: no RECORD", dist.display()));
+        };
+        for line in record.lines() {
+            let file = line.rsplitn(3, ',').nth(2).unwrap_or("").trim_matches('"');
+            let path = normalize(&site.join(file));
+            if !file.is_empty() && std::fs::symlink_metadata(&path).is_err() {
+                return Some(format!("{} is missing", path.display()));
+            }
+        }
+    }
+    None
 }
 
 /// Point `link` at `generation` in one rename.

@@ -377,11 +377,19 @@ fn edit_makes_a_new_manifest_and_allows_it() {
         err.contains(&format!("allowed {}", manifest.display())),
         "{err}"
     );
-    // Split as a shell would: the quoted path, then its option, then the file.
-    assert_eq!(
-        s.read_out("args"),
-        format!("--wait\n{}\n", manifest.display())
+    // Split as a shell would: the quoted path, then its option, then the
+    // file: a copy beside the manifest, which replaced the manifest.
+    let args = s.read_out("args");
+    let (option, copy) = args.trim_end().split_once('\n').unwrap();
+    assert_eq!(option, "--wait");
+    let copy = std::path::Path::new(copy);
+    assert_eq!(copy.parent(), manifest.parent(), "{args}");
+    assert!(
+        copy.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(".pyguix-edit-")),
+        "{args}"
     );
+    assert!(!copy.exists());
     let seen = s.read_out("seen");
     assert!(seen.starts_with("# pyenv-guix manifest."), "{seen}");
     assert!(
@@ -396,9 +404,10 @@ fn edit_makes_a_new_manifest_and_allows_it() {
     );
     assert_eq!(env.get("EDITED"), Some(&Some("yes".to_string())));
 
-    // The template saved as it is: a valid project that changes nothing.
+    // The template saved, nothing uncommented: a valid project that
+    // changes nothing.
     std::fs::create_dir_all(s.path("q")).unwrap();
-    let out = edit(&s, "q", &[], &[("EDITOR", &editor)]);
+    let out = edit(&s, "q", &[], &[("EDITOR", &editor), ("ED_ADD", "\\n")]);
     assert!(
         out.status.success(),
         "{}",

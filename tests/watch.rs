@@ -279,3 +279,153 @@ fn watch_does_not_repeat_a_failed_build() {
         said().matches("changed: building").count() == 2
     });
 }
+
+/// A project of one wheel, used once (so watched).
+fn used_project(s: &Sandbox) {
+    let wheels = s.wheel("alpha", "1.0", &[]);
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[pip]\npackages = [\"alpha\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("p");
+    s.pyenv_guix(&["exec", "--", "true"], &s.path("p"));
+}
+
+/// A project whose only change is a log written without pause in its root
+/// (a server's, a test run's): not an input, so watch never wakes for it.
+#[test]
+fn watch_sleeps_through_writes_that_are_not_inputs() {
+    let s = Sandbox::new();
+    used_project(&s);
+    s.write("p/app.log", "");
+    let watch = start_watch(&s, 1);
+    let before = activity(watch.0.id());
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(s.path("p/app.log"))
+        .unwrap();
+    let start = Instant::now();
+    let mut lines = 0;
+    while start.elapsed() < Duration::from_secs(2) {
+        use std::io::Write;
+        writeln!(log, "GET / 200 line {lines}").unwrap();
+        lines += 1;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let after = activity(watch.0.id());
+    eprintln!("watch's (ticks, wake-ups) over {lines} writes to a log: {before:?} -> {after:?}");
+    assert!(lines > 500, "{lines}");
+    assert!(
+        after.0 <= before.0 + 1,
+        "watch used CPU for {lines} writes to a log: {before:?} {after:?}\n{}",
+        said(&s)
+    );
+    assert!(
+        after.1 <= before.1 + 2,
+        "watch woke up for a log: {before:?} {after:?}\n{}",
+        said(&s)
+    );
+    // An input still wakes it: the manifest changed (and not allowed).
+    s.write("p/.pyguix.toml", "[env]\nA = \"2\"\n");
+    drop(log);
+    let looks = || said(&s).matches("not allowed as it is now").count();
+    wait_for("see the manifest change", || looks() == 1);
+    // Replaced by a rename, as editors save, then written in place: each
+    // is seen (the new file is watched, not the old one).
+    s.write("p/.pyguix.toml.new", "[env]\nA = \"3\"\n");
+    std::fs::rename(s.path("p/.pyguix.toml.new"), s.path("p/.pyguix.toml")).unwrap();
+    wait_for("see the manifest replaced", || looks() == 2);
+    std::thread::sleep(Duration::from_millis(500));
+    s.write("p/.pyguix.toml", "[env]\nA = \"4\"\n");
+    wait_for("see the new manifest written", || looks() == 3);
+}
+
+/// watch's own messages going to a file in a watched project (a service
+/// whose log is there) never wake it: a warning is said once per change.
+#[test]
+fn watch_never_loops_on_its_own_warnings() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("alpha", "1.0", &[]);
+    // Used with an interpreter that is gone since: each look warns.
+    std::fs::create_dir_all(s.path("bin")).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/python3", s.path("bin/python-nowhere")).unwrap();
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[python]\ninterpreter = \"python-nowhere\"\n\n[pip]\npackages = [\"alpha\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("p");
+    let out = s
+        .command(&["exec", "--", "true"], &s.path("p"))
+        .env("PATH", format!("{}:/usr/bin:/bin", s.path("bin").display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    std::fs::remove_file(s.path("bin/python-nowhere")).unwrap();
+    let child = s
+        .command(&["watch"], &s.path(""))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(s.path("p/watch.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let _watch = Watch(child);
+    let warnings = || {
+        std::fs::read_to_string(s.path("p/watch.log"))
+            .unwrap_or_default()
+            .matches("python-nowhere")
+            .count()
+    };
+    wait_for("warn", || warnings() > 0);
+    let first = warnings();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        warnings(),
+        first,
+        "{}",
+        std::fs::read_to_string(s.path("p/watch.log")).unwrap()
+    );
+}
+
+/// An upgrade replaces the binary (a new file renamed over the old): watch
+/// exits non-zero, saying so, for its service manager to start the new one.
+#[test]
+fn watch_exits_when_its_binary_is_replaced() {
+    let s = Sandbox::new();
+    used_project(&s);
+    let installed = s.path("bin/pyenv-guix");
+    std::fs::create_dir_all(s.path("bin")).unwrap();
+    std::fs::copy(support::bin(), &installed).unwrap();
+    let mut watch = std::process::Command::new(&installed);
+    watch
+        .arg("watch")
+        .current_dir(s.path(""))
+        .env_clear()
+        .envs(s.env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(s.path("out/watch.err")).unwrap());
+    let mut watch = Watch(watch.spawn().unwrap());
+    wait_for("start", || said(&s).contains("watching 1 projects"));
+    std::fs::copy(support::bin(), s.path("bin/pyenv-guix.new")).unwrap();
+    std::fs::rename(s.path("bin/pyenv-guix.new"), &installed).unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = watch.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "watch still runs the old binary: {}",
+            said(&s)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(!status.success(), "{status:?}");
+    assert!(said(&s).contains("was replaced"), "{}", said(&s));
+}

@@ -4,7 +4,10 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 
+mod in_use;
+
 use crate::activation;
+use crate::buildlock::Slot;
 use crate::inputs::Scan;
 use crate::manifest::Project;
 use crate::materialise::{self, Mode};
@@ -20,12 +23,21 @@ use crate::{log, trust};
 /// used for DAYS days (a trusted project's Guix profile is always kept).
 /// Removing a profile link drops its Guix GC root; `guix gc` then frees the
 /// store items. A project whose prefix was removed rebuilds it on entry.
+///
+/// Never removed: a key being built (gc takes its build lock to remove
+/// anything of it), and a generation a running process uses (its program,
+/// working directory, open or mapped files, arguments or environment lead
+/// into it) or a shell open in a project has loaded, unless --older-than
+/// covers it: then it goes, and gc says who still used it. Staged copies
+/// a killed build left go, and build logs after --older-than DAYS (30 by
+/// default), or an hour after their key is gone.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Say what would be removed, and remove nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Also remove prefixes that no project used for this many days.
+    /// Also remove prefixes that no project used for this many days, even
+    /// in use; and logs this old.
     #[arg(long, value_name = "DAYS")]
     older_than: Option<u64>,
 }
@@ -53,6 +65,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // What trusted projects used, and when each key was last used by any.
     let mut needed: BTreeSet<String> = BTreeSet::new();
     let mut last_used: BTreeMap<String, SystemTime> = BTreeMap::new();
+    // Each project's root, with the keys it last used: what a shell open
+    // in it has loaded.
+    let mut projects: Vec<(PathBuf, Vec<String>)> = Vec::new();
     if let Ok(entries) = std::fs::read_dir(materialise::usage_dir(&ctx)) {
         for e in entries.flatten() {
             let Ok(text) = crate::fsutil::read_limited(e.path().as_path(), 1 << 16)
@@ -66,6 +81,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 .unwrap_or(SystemTime::UNIX_EPOCH);
             let materialise::Usage { manifest, keys, .. } = materialise::read_usage(&text);
             let is_trusted = std::fs::canonicalize(&manifest).is_ok_and(|m| canonical.contains(&m));
+            if let Some(root) = manifest.parent() {
+                projects.push((root.to_path_buf(), keys.clone()));
+            }
             for key in keys {
                 if is_trusted {
                     needed.insert(key.clone());
@@ -95,73 +113,288 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     needed.extend(profiles_needed.iter().cloned());
     let cutoff = args
         .older_than
-        .map(|days| SystemTime::now() - Duration::from_secs(days * 86_400));
+        .map(|days| SystemTime::now() - Duration::from_secs(days.saturating_mul(86_400)));
+    // Told by --older-than: last used before the cutoff (or never).
+    let aged = |key: &str| cutoff.is_some_and(|c| last_used.get(key).is_none_or(|t| *t < c));
     let keep = |kind: &str, key: &str| {
         if unsure.is_some() || (kind == "profiles" && profiles_needed.contains(key)) {
             return true;
         }
-        let recent = match cutoff {
-            Some(cutoff) => last_used.get(key).is_some_and(|t| *t >= cutoff),
-            None => true,
-        };
-        needed.contains(key) && recent
+        needed.contains(key) && !aged(key)
     };
-
-    let verb = if args.dry_run {
-        "would remove"
-    } else {
-        "removed"
+    let users = match in_use::scan(&ctx.cache_dir, &projects) {
+        Ok(users) => Some(users),
+        Err(why) => {
+            log::warn(&format!(
+                "cannot tell what running processes use ({why}); keeping all that may be in use"
+            ));
+            None
+        }
     };
-    let mut freed = 0;
-    let mut kept = BTreeSet::new();
-    for kind in ["prefixes", "profiles", "staging"] {
+    let mut gc = Gc {
+        dry_run: args.dry_run,
+        freed: 0,
+        kept: BTreeSet::new(),
+    };
+    for kind in ["prefixes", "profiles"] {
         let dir = ctx.cache_dir.join(kind);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for path in entries {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let key = name
-                .trim_start_matches('.')
-                .split(['.', '-'])
-                .next()
-                .unwrap_or("");
-            if key.len() != 64 {
-                continue;
-            }
-            if keep(kind, key) {
-                kept.insert(key.to_string());
+        for (key, paths) in by_key(&dir) {
+            let mut doomed: Vec<(PathBuf, Option<String>)> = Vec::new();
+            for path in paths {
+                let old = kind == "prefixes" && is_old_generation(&dir, &key, &path);
                 // A kept prefix's replaced generations go all the same.
-                if !(kind == "prefixes" && is_old_generation(&dir, key, &path)) {
+                if keep(kind, &key) && !old {
+                    gc.kept.insert(key.clone());
                     continue;
                 }
+                let user = match &users {
+                    Some(users) => user_of(users, kind, &dir, &key, &path, old),
+                    None => Some("a process gc could not look at".to_string()),
+                };
+                match user {
+                    Some(who) if !aged(&key) => {
+                        if shown(&path) {
+                            log::info(&format!("keeping {}: in use by {who}", path.display()));
+                        }
+                        gc.kept.insert(key.clone());
+                    }
+                    user => doomed.push((path, user)),
+                }
             }
-            let size = disk_usage(&path);
-            let shown = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
-                || name.ends_with("-link");
-            if shown {
-                println!("{verb} {} ({})", path.display(), human(size));
-            }
-            freed += size;
-            if !args.dry_run {
-                remove(&path).with_context(|| format!("cannot remove {}", path.display()))?;
-            }
+            gc.remove_under_lock(&dir, &key, kind, doomed)?;
         }
     }
+    // What a killed build left: its staged copies, unless a build of the
+    // key runs now.
+    let staging = ctx.cache_dir.join("staging");
+    for path in sorted_entries(&staging) {
+        let name = file_name(&path);
+        let (kind, key) = match name.strip_prefix("profile-") {
+            Some(key) => ("profiles", key),
+            None => ("prefixes", name.as_str()),
+        };
+        if is_key(key) {
+            let dir = ctx.cache_dir.join(kind);
+            gc.remove_under_lock(&dir, key, kind, vec![(path.clone(), None)])?;
+        }
+    }
+    gc.remove_logs(&ctx, args.older_than.unwrap_or(LOG_DAYS));
     if !args.dry_run {
         remove_stale_temporaries(&ctx);
     }
     log::info(&format!(
-        "{verb} {} in all; kept {} in use",
-        human(freed),
-        kept.len()
+        "{} {} in all; kept {} in use",
+        gc.verb(),
+        human(gc.freed),
+        gc.kept.len()
     ));
     Ok(0)
+}
+
+/// How long a build's log is kept, by default: it says how the last
+/// build went, which `status` and the user may want to read.
+const LOG_DAYS: u64 = 30;
+
+struct Gc {
+    dry_run: bool,
+    freed: u64,
+    kept: BTreeSet<String>,
+}
+
+impl Gc {
+    fn verb(&self) -> &'static str {
+        if self.dry_run {
+            "would remove"
+        } else {
+            "removed"
+        }
+    }
+
+    /// Remove `doomed` (each with who uses it, if anyone) holding the
+    /// key's build lock, so that no build starts meanwhile; a build under
+    /// way keeps it all. The lock file itself stays: removing it would let
+    /// two builds take two locks.
+    fn remove_under_lock(
+        &mut self,
+        dir: &Path,
+        key: &str,
+        kind: &str,
+        doomed: Vec<(PathBuf, Option<String>)>,
+    ) -> anyhow::Result<()> {
+        if doomed.is_empty() {
+            return Ok(());
+        }
+        let what = if kind == "profiles" {
+            "profile"
+        } else {
+            "prefix"
+        };
+        let lock = if self.dry_run {
+            None
+        } else {
+            match take_lock(dir, key) {
+                Ok(Some(lock)) => Some(lock),
+                Ok(None) => {
+                    self.leave(what, key);
+                    return Ok(());
+                }
+                Err(e) => {
+                    log::warn(&format!("leaving {what} {key} alone: cannot lock it: {e}"));
+                    return Ok(());
+                }
+            }
+        };
+        if self.dry_run && Slot::new(dir, key).under_way() {
+            self.leave(what, key);
+            return Ok(());
+        }
+        for (path, user) in doomed {
+            let size = disk_usage(&path);
+            if shown(&path) {
+                let though = user
+                    .map(|who| format!(" though in use by {who}"))
+                    .unwrap_or_default();
+                println!(
+                    "{} {} ({}){though}",
+                    self.verb(),
+                    path.display(),
+                    human(size)
+                );
+            }
+            self.freed += size;
+            if !self.dry_run {
+                remove(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+            }
+        }
+        drop(lock);
+        Ok(())
+    }
+
+    fn leave(&mut self, what: &str, key: &str) {
+        log::info(&format!("leaving {what} {key} alone: it is being built"));
+        self.kept.insert(key.to_string());
+    }
+
+    /// Build logs (`cache/logs/KEY.log`) older than `days`, or, after an
+    /// hour, of a key with nothing left (no prefix, no profile, no failure
+    /// the log explains); never while the key builds.
+    fn remove_logs(&mut self, ctx: &crate::context::Context, days: u64) {
+        let now = SystemTime::now();
+        let old = now - Duration::from_secs(days.saturating_mul(86_400));
+        let hour_ago = now - Duration::from_secs(3600);
+        let dirs = [
+            ctx.cache_dir.join("prefixes"),
+            ctx.cache_dir.join("profiles"),
+        ];
+        for path in sorted_entries(&ctx.cache_dir.join("logs")) {
+            let name = file_name(&path);
+            let Some(key) = name.strip_suffix(".log").filter(|k| is_key(k)) else {
+                continue;
+            };
+            let Ok(modified) = std::fs::symlink_metadata(&path).and_then(|m| m.modified()) else {
+                continue;
+            };
+            if dirs.iter().any(|d| Slot::new(d, key).under_way()) {
+                continue;
+            }
+            let gone = dirs.iter().all(|d| {
+                std::fs::symlink_metadata(d.join(key)).is_err()
+                    && Slot::new(d, key).failed_before().is_none()
+            });
+            if modified < old || (gone && modified < hour_ago) {
+                let size = disk_usage(&path);
+                println!("{} {} ({})", self.verb(), path.display(), human(size));
+                self.freed += size;
+                if !self.dry_run
+                    && let Err(e) = std::fs::remove_file(&path)
+                {
+                    log::warn(&format!("cannot remove {}: {e}", path.display()));
+                }
+            }
+        }
+    }
+}
+
+/// The key's build lock, taken; `None` when a build holds it.
+fn take_lock(dir: &Path, key: &str) -> std::io::Result<Option<std::fs::File>> {
+    std::fs::create_dir_all(dir)?;
+    let file = crate::fsutil::create_private(&dir.join(format!("{key}.lock")))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// Who uses `path`, an entry of `key` under `dir`: an old generation
+/// only itself; the rest (the link, the current generation, the records)
+/// whatever the link leads to. A shell that loaded the key uses all.
+fn user_of(
+    users: &in_use::Users,
+    kind: &str,
+    dir: &Path,
+    key: &str,
+    path: &Path,
+    old: bool,
+) -> Option<String> {
+    if let Some(who) = users.shells.get(key) {
+        return Some(who.clone());
+    }
+    if kind == "profiles" {
+        return users.profiles.get(key).cloned();
+    }
+    let names: Vec<String> = if old {
+        vec![file_name(path)]
+    } else {
+        let current = std::fs::read_link(dir.join(key))
+            .map(|t| t.to_string_lossy().into_owned())
+            .ok();
+        std::iter::once(key.to_string()).chain(current).collect()
+    };
+    names.iter().find_map(|n| users.prefixes.get(n).cloned())
+}
+
+/// The entries of `dir` with a key in their name (`KEY`, `KEY.g2`,
+/// `KEY-1-link`, `.KEY.x.tmp`), by key, build locks left out.
+fn by_key(dir: &Path) -> BTreeMap<String, Vec<PathBuf>> {
+    let mut out: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for path in sorted_entries(dir) {
+        let name = file_name(&path);
+        let key = name
+            .trim_start_matches('.')
+            .split(['.', '-'])
+            .next()
+            .unwrap_or("");
+        if is_key(key) && !name.ends_with(".lock") {
+            out.entry(key.to_string()).or_default().push(path);
+        }
+    }
+    out
+}
+
+fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    entries.sort();
+    entries
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn is_key(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// What a line is printed for: directories and links, not their records.
+fn shown(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+        || file_name(path).ends_with("-link")
+        || std::fs::read_link(path).is_ok()
 }
 
 /// Temporary files and directories an interrupted write left behind

@@ -1,0 +1,420 @@
+//! gc never removes what is being built or used: a build under way (it
+//! holds the key's lock), a generation a running process or an open shell
+//! uses (unless --older-than says so, and then it is said); a build whose
+//! generation lost files meanwhile is never switched in as complete; what
+//! killed builds left (staging directories) and old logs go. Real pip,
+//! real processes, real shells.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Sandbox, quote};
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn gc(s: &Sandbox, args: &[&str]) -> String {
+    let mut all = vec!["gc"];
+    all.extend_from_slice(args);
+    let out = s.command(&all, &s.path("")).output().unwrap();
+    assert!(out.status.success(), "gc failed: {}", text(&out));
+    text(&out)
+}
+
+/// A project of `greetpkg` from a requirements file (what pip reads is
+/// staged), built by `interpreter`, in `mode`.
+fn project(s: &Sandbox, name: &str, interpreter: &Path, mode: &str, wheels: &Path) {
+    s.write(&format!("{name}/requirements.txt"), "greetpkg==1.0\n");
+    s.write(
+        &format!("{name}/.pyguix.toml"),
+        &format!(
+            "[python]\ninterpreter = {:?}\n\n[pip]\nmode = {mode:?}\nrequirements = [\"requirements.txt\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            interpreter.display().to_string(),
+            wheels.display().to_string()
+        ),
+    );
+    s.allow(name);
+}
+
+/// A Python whose `pip install` (not a dry run), once it has installed
+/// everything and before it exits, creates `reached` and waits while
+/// `stall` exists: the moment between pip's last file and the switch.
+fn python_stalling_at_exit(s: &Sandbox, rel: &str, stall: &Path, reached: &Path) -> PathBuf {
+    s.python_running(
+        rel,
+        &format!(
+            "import os, sys; ('install' in sys.argv and '--dry-run' not in sys.argv) and __import__('atexit').register(lambda: [open({:?}, 'w').close()] + [__import__('time').sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)])",
+            reached.display().to_string(),
+            stall.display().to_string()
+        ),
+    )
+}
+
+fn wait_for(path: &Path, what: &str) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "waited 120 s for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The one `KEY.gN` under cache/prefixes.
+fn generation(s: &Sandbox) -> PathBuf {
+    let found: Vec<PathBuf> = std::fs::read_dir(s.path("cache/prefixes"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_dir()
+                && !p.is_symlink()
+                && p.extension()
+                    .is_some_and(|x| x.to_string_lossy().starts_with('g'))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    found[0].clone()
+}
+
+fn find(dir: &Path, name: &str) -> Option<PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+        if p.is_dir()
+            && !p.is_symlink()
+            && let Some(found) = find(&p, name)
+        {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// Ends the child when the test ends, passed or not.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn gc_leaves_a_build_under_way_alone() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    let (stall, reached) = (s.path("stall"), s.path("reached"));
+    let python = python_stalling_at_exit(&s, "slow", &stall, &reached);
+    project(&s, "p", &python, "prefix", &wheels);
+    std::fs::write(&stall, "").unwrap();
+    let build = s
+        .command(
+            &[
+                "exec",
+                "-C",
+                "p",
+                "--",
+                "python3",
+                "-c",
+                "import greetpkg; print(greetpkg.__file__)",
+            ],
+            &s.path(""),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&reached, "pip to install everything");
+    let generation = generation(&s);
+    let staged: Vec<PathBuf> = std::fs::read_dir(s.path("cache/staging"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(staged.len(), 1, "pip reads a staged copy: {staged:?}");
+
+    // The key was never used: --older-than 0 would remove it, but it is
+    // being built.
+    let said = gc(&s, &["--older-than", "0"]);
+    assert!(generation.is_dir(), "{said}");
+    assert!(
+        find(&generation, "greetpkg").is_some(),
+        "nothing of it removed: {said}"
+    );
+    assert!(staged[0].is_dir(), "{said}");
+    assert!(said.contains("being built"), "{said}");
+
+    std::fs::remove_file(&stall).unwrap();
+    let out = build.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&generation.display().to_string()),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_generation_that_lost_files_while_built_is_not_switched_in() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    let (stall, reached) = (s.path("stall"), s.path("reached"));
+    let python = python_stalling_at_exit(&s, "slow", &stall, &reached);
+    project(&s, "p", &python, "prefix", &wheels);
+    std::fs::write(&stall, "").unwrap();
+    let build = s
+        .command(&["build", "p"], &s.path(""))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&reached, "pip to install everything");
+    let generation = generation(&s);
+    // What a gc of old, or a hand, removes while pip finishes.
+    let package = find(&generation, "greetpkg").expect("pip installed greetpkg");
+    std::fs::remove_dir_all(&package).unwrap();
+    std::fs::remove_file(&stall).unwrap();
+    let out = build.wait_with_output().unwrap();
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("is missing"), "{said}");
+    let links: Vec<PathBuf> = std::fs::read_dir(s.path("cache/prefixes"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_symlink())
+        .collect();
+    assert!(links.is_empty(), "never switched in: {links:?}");
+    assert!(!generation.exists(), "the broken generation goes: {said}");
+    // Not recorded against the key: the next use builds it, complete.
+    std::fs::remove_file(&reached).unwrap();
+    let again = s
+        .command(
+            &["exec", "-C", "p", "--", "python3", "-c", "import greetpkg"],
+            &s.path(""),
+        )
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", text(&again));
+}
+
+#[test]
+fn gc_keeps_a_generation_a_process_uses_unless_told() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    project(&s, "p", Path::new("/usr/bin/python3"), "prefix", &wheels);
+    let out = s.pyenv_guix(&["prefix", "p"], &s.path(""));
+    let prefix = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    assert!(prefix.is_dir());
+    // The project is gone: nothing trusted needs its prefix any more.
+    std::fs::remove_file(s.path("p/.pyguix.toml")).unwrap();
+
+    // A program running from inside the generation.
+    std::fs::copy("/bin/sleep", prefix.join("sleep")).unwrap();
+    let sleeper = Running(
+        Command::new(prefix.join("sleep"))
+            .arg("600")
+            .spawn()
+            .unwrap(),
+    );
+    let said = gc(&s, &[]);
+    assert!(prefix.is_dir(), "in use: {said}");
+    assert!(
+        said.contains(&format!("in use by process {}", sleeper.0.id())),
+        "{said}"
+    );
+    drop(sleeper);
+
+    // A Python whose working directory is inside it.
+    let python = Running(
+        Command::new("/usr/bin/python3")
+            .args(["-c", "import time; time.sleep(600)"])
+            .current_dir(find(&prefix, "greetpkg").unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let said = gc(&s, &[]);
+    assert!(prefix.is_dir(), "in use: {said}");
+    assert!(
+        said.contains(&format!("in use by process {}", python.0.id())),
+        "{said}"
+    );
+    // Told: removed all the same, and said.
+    let said = gc(&s, &["--older-than", "0"]);
+    assert!(!prefix.exists(), "{said}");
+    assert!(
+        said.contains(&format!("removed {} ", prefix.display()))
+            && said.contains(&format!("though in use by process {}", python.0.id())),
+        "{said}"
+    );
+}
+
+/// An open shell in a project uses what it loaded, with no process of it
+/// inside the generation: gc keeps it.
+#[test]
+fn gc_keeps_what_an_open_shell_loaded() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    project(&s, "p", Path::new("/usr/bin/python3"), "prefix", &wheels);
+    let out = s.pyenv_guix(&["prefix", "p"], &s.path(""));
+    let prefix = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    let mut shell = Command::new("bash");
+    shell
+        .args(["--norc", "--noprofile", "-i"])
+        .current_dir(s.path("home"))
+        .env_clear()
+        .envs(s.env())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut shell = Running(shell.spawn().unwrap());
+    let ready = s.path("out/ready");
+    let mut stdin = shell.0.stdin.take().unwrap();
+    use std::io::Write;
+    writeln!(
+        stdin,
+        "{}\ncd {}\ntouch \"$OUT/ready\"",
+        support::Sh::Bash.hook_line(),
+        quote(s.path("p").as_os_str())
+    )
+    .unwrap();
+    wait_for(&ready, "the shell to enter the project");
+    // The manifest changed and is not allowed again: nothing trusted needs
+    // the prefix, but the shell still has it loaded until its next prompt.
+    s.write("p/.pyguix.toml", "[env]\nA = \"1\"\n");
+    let said = gc(&s, &[]);
+    assert!(prefix.is_dir(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "in use by an open shell (process {})",
+            shell.0.id()
+        )),
+        "{said}"
+    );
+    writeln!(stdin, "exit").unwrap();
+    drop(stdin);
+    let _ = shell.0.wait();
+    let said = gc(&s, &[]);
+    assert!(!prefix.exists(), "the shell is gone: {said}");
+}
+
+/// What a killed build left (its staged copies, for a prefix and for a
+/// profile) goes, unless a build holds the key's lock; logs go when their
+/// key is gone or they are older than --older-than.
+#[test]
+fn gc_removes_what_killed_builds_left_and_old_logs() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    let stall = s.path("stall");
+    let python = s.python_stalling_while("slow", &stall);
+    project(&s, "p", &python, "prefix", &wheels);
+    std::fs::write(&stall, "").unwrap();
+    // A build killed with its pip (one process group), as the OOM killer
+    // or a closed terminal does.
+    let mut build = s.command(&["build", "p"], &s.path(""));
+    std::os::unix::process::CommandExt::process_group(&mut build, 0);
+    let build = build
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let staging = s.path("cache/staging");
+    let start = Instant::now();
+    let staged = loop {
+        let found: Vec<PathBuf> = std::fs::read_dir(&staging)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        if let [one] = found.as_slice() {
+            break one.clone();
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no staging");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // pip has started (it stalls), so the build holds the lock.
+    std::thread::sleep(Duration::from_millis(500));
+    unsafe { libc::kill(-(build.id() as i32), libc::SIGKILL) };
+    let mut build = build;
+    let _ = build.wait();
+    let key = staged.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(key.len(), 64, "{staged:?}");
+
+    // A profile's staged modules, from a killed build of another key.
+    let profile_key = "ab".repeat(32);
+    let profile_stage = staging.join(format!("profile-{profile_key}"));
+    s.write(
+        &format!("cache/staging/profile-{profile_key}/my/packages.scm"),
+        "(define-module (my packages))\n",
+    );
+    // And one whose build holds its lock now.
+    let busy_key = "cd".repeat(32);
+    let busy_stage = staging.join(format!("profile-{busy_key}"));
+    s.write(
+        &format!("cache/staging/profile-{busy_key}/my/packages.scm"),
+        "(define-module (my packages))\n",
+    );
+    std::fs::create_dir_all(s.path("cache/profiles")).unwrap();
+    let lock = std::fs::File::create(s.path(&format!("cache/profiles/{busy_key}.lock"))).unwrap();
+    lock.try_lock().unwrap();
+
+    // Logs: one of a key that is gone, one of the prefix's key.
+    let gone_log = s.path(&format!("cache/logs/{}.log", "ef".repeat(32)));
+    s.write(
+        &format!("cache/logs/{}.log", "ef".repeat(32)),
+        "old build\n",
+    );
+    let hours_ago = std::time::SystemTime::now() - Duration::from_secs(3 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&gone_log)
+        .unwrap()
+        .set_modified(hours_ago)
+        .unwrap();
+    let kept_log = s.path(&format!("cache/logs/{key}.log"));
+    s.write(&format!("cache/logs/{key}.log"), "this build\n");
+
+    let said = gc(&s, &[]);
+    assert!(!staged.exists(), "{said}");
+    assert!(!profile_stage.exists(), "{said}");
+    assert!(busy_stage.is_dir(), "its build holds the lock: {said}");
+    assert!(!gone_log.exists(), "{said}");
+    assert!(kept_log.is_file(), "{said}");
+    assert!(
+        said.contains(&format!("removed {}", staged.display())),
+        "{said}"
+    );
+
+    // A log older than --older-than goes, whatever its key.
+    drop(lock);
+    std::fs::File::options()
+        .write(true)
+        .open(&kept_log)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(10 * 86_400))
+        .unwrap();
+    let said = gc(&s, &["--older-than", "5"]);
+    assert!(!kept_log.exists(), "{said}");
+    assert!(!busy_stage.exists(), "no build holds it now: {said}");
+    // The project builds again, whole.
+    std::fs::remove_file(&stall).unwrap();
+    let again = s
+        .command(
+            &["exec", "-C", "p", "--", "python3", "-c", "import greetpkg"],
+            &s.path(""),
+        )
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", text(&again));
+}
