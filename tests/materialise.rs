@@ -128,7 +128,9 @@ fn every_mode_on_every_interpreter() {
                 "venv" => {
                     assert_eq!(env.get("VIRTUAL_ENV"), Some(prefix.as_str()));
                     assert_eq!(env.path_entries("PATH")[0], format!("{prefix}/bin"));
-                    assert_eq!(env.get("PYTHONNOUSERSITE"), Some("1"));
+                    // A venv without the system's site packages reads no
+                    // user site: nothing to keep out.
+                    assert_eq!(env.get("PYTHONNOUSERSITE"), None);
                 }
                 _ => {
                     assert_eq!(env.get("PYTHONUSERBASE"), Some(prefix.as_str()));

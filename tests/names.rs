@@ -157,3 +157,20 @@ fn a_line_break_in_a_path_forges_no_status_line() {
     assert_eq!(forged, 1, "{text}");
     assert!(text.contains("active       no"), "{text}");
 }
+
+/// Paths given on the command line are printed back normalised.
+#[test]
+fn printed_paths_are_normalised() {
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nA = \"1\"\n");
+    std::fs::create_dir_all(s.path("q")).unwrap();
+    let out = s
+        .command(&["allow", "../p/./"], &s.path("q"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let want = format!("allowed {}", s.path("p/.pyguix.toml").display());
+    assert!(said.contains(&want), "{said}");
+    assert!(!said.contains("/../") && !said.contains("/./"), "{said}");
+}

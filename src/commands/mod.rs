@@ -100,6 +100,27 @@ pub fn manifest_from(ctx: &Context, path: Option<&Path>) -> anyhow::Result<PathB
 }
 
 /// Absolute without resolving symlinks: the user's own spelling of the path.
+/// `path` made absolute and normalised, as it is printed back: `.` gone,
+/// and `dir/..` folded unless `dir` is a link (then `..` is not its
+/// parent, and stays).
 pub fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
-    std::path::absolute(path).with_context(|| format!("{}", path.display()))
+    use std::path::Component;
+    let whole = std::path::absolute(path).with_context(|| format!("{}", path.display()))?;
+    let mut out = PathBuf::new();
+    for c in whole.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let foldable = out.file_name().is_some()
+                    && !std::fs::symlink_metadata(&out).is_ok_and(|m| m.file_type().is_symlink());
+                if foldable {
+                    out.pop();
+                } else if out.parent().is_some() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(out)
 }
