@@ -134,7 +134,18 @@ fn a_script_waits_for_the_prompts_build_and_follows_its_log() {
             .unwrap();
         let said = String::from_utf8_lossy(&out.stderr);
         assert!(said.contains("building it in the background"), "{said}");
-        let script = s
+        // No sleeps that a loaded machine could outrun: the build holds its
+        // lock once its log says it builds; the script has met it once it
+        // says so (at info), and only then may the build end.
+        let logs = s.path("cache/logs");
+        wait_until("the background build", || {
+            std::fs::read_dir(&logs).is_ok_and(|d| {
+                d.flatten().any(|e| {
+                    std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("building prefix"))
+                })
+            })
+        });
+        let mut script = s
             .command(
                 &["exec", "--", "python3", "-c", "import greetpkg"],
                 &s.path(rel),
@@ -143,11 +154,33 @@ fn a_script_waits_for_the_prompts_build_and_follows_its_log() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let heard = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let reader = {
+            let heard = heard.clone();
+            let mut err = script.stderr.take().unwrap();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = std::io::Read::read(&mut err, &mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    heard
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            })
+        };
+        if level == "info" {
+            wait_until("the script to wait", || {
+                heard.lock().unwrap().contains("waiting for another build")
+            });
+        }
         std::fs::remove_file(&stall).unwrap();
-        let out = script.wait_with_output().unwrap();
-        let said = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{said}");
+        let status = script.wait().unwrap();
+        reader.join().unwrap();
+        let said = heard.lock().unwrap().clone();
+        assert!(status.success(), "{said}");
         if level == "info" {
             assert!(
                 said.contains("waiting for another build of prefix"),
