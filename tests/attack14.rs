@@ -220,3 +220,40 @@ fn a_lost_key_never_lets_the_left_project_reach_a_build() {
     }
     assert!(looked > 0, "B's Python never ran");
 }
+
+/// Values no compressor can shrink, from `rng`, of TOML-safe ASCII.
+fn incompressible(rng: &mut support::Rng, len: usize) -> String {
+    const ALPHABET: &[u8] =
+        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~";
+    (0..len)
+        .map(|_| ALPHABET[rng.below(ALPHABET.len())] as char)
+        .collect()
+}
+
+/// HOLE: `allow` checks the variables against 64 KiB in all, but the
+/// state that must remember them (each value set, each entry prepended)
+/// is capped at 64 KiB too, after compression and base64. A manifest
+/// `allow` accepted then fails at every prompt ("would need a
+/// PYENV_GUIX_STATE of … bytes"): nothing of it ever loads. Item 7 wants
+/// the refusal at `allow`, with the total and the limit.
+#[test]
+#[ignore = "hole: allow accepts [env] values whose state export then refuses as too large, at every prompt"]
+fn what_allow_accepts_can_be_entered() {
+    let s = Sandbox::new();
+    let mut rng = support::Rng::seeded();
+    let mut manifest = String::from("[env]\n");
+    for i in 0..30 {
+        manifest.push_str(&format!("V{i} = \"{}\"\n", incompressible(&mut rng, 2000)));
+    }
+    s.write("p/.pyguix.toml", &manifest);
+    s.allow("p");
+    let out = s
+        .command(&["export", "bash"], &s.path("p"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("V29"),
+        "allowed, but not loaded: {err}"
+    );
+}
