@@ -317,3 +317,24 @@ fn pip_install_in_a_prefix_project_is_refused_however_it_is_typed() {
         went_through.join("\n")
     );
 }
+
+/// Guard: what the salvage filter does hold. A forged state cannot touch
+/// a variable no project may set (HOME), and cannot reach out of its
+/// claimed project with `..` in an entry.
+#[test]
+fn a_forged_state_cannot_take_home_or_climb_out_of_its_project() {
+    let s = Sandbox::new();
+    let home = s.path("home").display().to_string();
+    let project = s.path("p");
+    let climbing = format!("{}/../../../usr/bin", project.display());
+    let state = forged(
+        &project.join(".pyguix.toml"),
+        vec![
+            ("HOME", scalar_over_nothing(&home)),
+            ("PATH", prepended(&[&climbing])),
+        ],
+    );
+    let user_path = format!("{climbing}:/usr/bin:/bin");
+    let after = one_prompt_with(&s, &state, &[("PATH", &user_path)], &["HOME", "PATH"]);
+    assert_eq!(after, format!("HOME={home}\nPATH={user_path}\n"));
+}
