@@ -298,7 +298,10 @@ fn pip_install_in_a_prefix_project_is_refused_however_it_is_typed() {
         let wheels = prefix_project(&s, "p");
         let cache = s.path("pip-cache").display().to_string();
         let mut args: Vec<&str> = vec!["exec", "--"];
-        args.extend(how.iter().map(|a| if *a == "CACHE" { cache.as_str() } else { a }));
+        args.extend(
+            how.iter()
+                .map(|a| if *a == "CACHE" { cache.as_str() } else { a }),
+        );
         args.extend(["--no-index", "--find-links", &wheels, "beta"]);
         let out = s.command(&args, &s.path("p")).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -337,4 +340,31 @@ fn a_forged_state_cannot_take_home_or_climb_out_of_its_project() {
     let user_path = format!("{climbing}:/usr/bin:/bin");
     let after = one_prompt_with(&s, &state, &[("PATH", &user_path)], &["HOME", "PATH"]);
     assert_eq!(after, format!("HOME={home}\nPATH={user_path}\n"));
+}
+
+/// Guard: a repository ships `conf` as a link to a directory of the
+/// user's (here: outside the project, where `~/.config/guix` would be)
+/// and names `conf/channels.scm` as its channels file, which does not
+/// exist there yet, so the "is it a channels file" check passes. `pin`
+/// must still write nothing through the link.
+#[test]
+fn pin_never_writes_through_a_linked_directory() {
+    let s = Sandbox::new();
+    std::fs::create_dir_all(s.path("victim")).unwrap();
+    std::fs::create_dir_all(s.path("p")).unwrap();
+    std::os::unix::fs::symlink(s.path("victim"), s.path("p/conf")).unwrap();
+    s.write(
+        "p/.pyguix.toml",
+        "[guix]\npackages = [\"python\"]\nchannels = \"conf/channels.scm\"\n",
+    );
+    let out = s.command(&["pin"], &s.path("p")).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "pin went through the link: {err}");
+    assert!(err.contains("outside the project"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(s.path("victim"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "written through the link: {left:?}");
 }
