@@ -202,10 +202,42 @@ pub fn before_projects(
     env: &std::collections::BTreeMap<OsString, OsString>,
 ) -> std::collections::BTreeMap<OsString, OsString> {
     let mut out = env.clone();
-    let Some(Ok(state)) = state::current(ctx) else {
-        return out;
-    };
     let current = |name: &str| env.get(OsStr::new(name)).cloned();
+    let state = match state::current(ctx) {
+        None => return out,
+        Some(Ok(state)) => state,
+        // A state no key vouches for (the key lost): what it believably
+        // set is taken out, and what it replaced is not put back, since no
+        // one can say what it was. A build then goes without it.
+        Some(Err(_)) => {
+            let Some(claimed) = ctx
+                .var(state::VAR)
+                .and_then(|raw| State::decode_unauthenticated(&raw).ok())
+            else {
+                return out;
+            };
+            for (name, record) in believable(ctx, &claimed) {
+                match record {
+                    envdiff::Record::Scalar { set, .. } => {
+                        if current(&name).as_ref() == Some(&set) {
+                            out.remove(OsStr::new(&name));
+                        }
+                    }
+                    envdiff::Record::List { .. } => {
+                        let (changes, _) =
+                            envdiff::salvage(&current, &[(name.clone(), record.clone())]);
+                        for (name, value) in changes {
+                            match value {
+                                Some(v) => out.insert(name.into(), v),
+                                None => out.remove(OsStr::new(&name)),
+                            };
+                        }
+                    }
+                }
+            }
+            return out;
+        }
+    };
     let (_, undone) = envdiff::transition(&current, &state.records, &[]);
     for (name, value) in undone {
         match value {
@@ -230,26 +262,61 @@ const OWN_VARIABLES: &[&str] = &[
 ];
 
 /// Of the records a state no one vouches for claims, those it could truly
-/// have made: variables a project or pyenv-guix sets, and list entries
-/// inside the project it names, our cache, or the Guix store. Anything
-/// else (a forged claim that we added `/usr/bin` to PATH) is not touched.
+/// have made: the state must name a manifest that is there and that this
+/// user allowed in its place, and each record must be what that project
+/// asks for now: a value its `[env]` sets, an entry its `[path]` makes,
+/// one of our own variables with the value we would give it, or an entry
+/// under our cache (or the store, for a project with Guix packages).
+/// Anything else (a forged claim that the user's PATH or EDITOR was ours)
+/// is not touched.
 fn believable(ctx: &Context, claimed: &State) -> envdiff::Records {
-    let project = claimed.manifest.parent().unwrap_or(Path::new("/"));
-    let ours = |entry: &OsString| {
-        let p = Path::new(entry);
+    let Ok(project) = Project::load(&claimed.manifest) else {
+        return Vec::new();
+    };
+    let allowed_here = trust::record_path(&ctx.data_dir, &claimed.manifest).is_ok_and(|record| {
+        !matches!(
+            trust::check(&record, &project),
+            trust::Trust::Blocked(trust::Why::NeverAllowed) | trust::Trust::Denied
+        )
+    });
+    if !allowed_here {
+        return Vec::new();
+    }
+    let under = |value: &OsStr, dir: &Path| {
+        let p = Path::new(value);
         p.is_absolute()
             && !p.components().any(|c| c == std::path::Component::ParentDir)
-            && (p.starts_with(project) && project != Path::new("/")
-                || p.starts_with(&ctx.cache_dir)
-                || p.starts_with("/gnu/store"))
+            && p.starts_with(dir)
+    };
+    let guix = !project.manifest.guix.packages.is_empty();
+    let from_path: Vec<(String, Vec<OsString>)> = project.path_entries();
+    let ours = |name: &str, entry: &OsString| {
+        from_path
+            .iter()
+            .any(|(n, entries)| n == name && entries.contains(entry))
+            || under(entry, &ctx.cache_dir)
+            || (guix && under(entry, Path::new("/gnu/store")))
+    };
+    let prompt = project.prompt_name();
+    let we_set = |name: &str, value: &OsString| -> bool {
+        let from_env = project
+            .manifest
+            .env
+            .iter()
+            .any(|(n, v)| n.get_ref() == name && OsStr::new(v) == value);
+        from_env
+            || match name {
+                "PYENV_GUIX_ROOT" => Path::new(value) == project.root,
+                "PYENV_GUIX_PROMPT" | "VIRTUAL_ENV_PROMPT" => *value == *prompt,
+                "PYTHONNOUSERSITE" => value == "1",
+                n if OWN_VARIABLES.contains(&n) => under(value, &ctx.cache_dir),
+                _ => false,
+            }
     };
     claimed
         .records
         .iter()
-        .filter(|(name, _)| {
-            manifest::project_may_set(name) || OWN_VARIABLES.contains(&name.as_str())
-        })
-        .map(|(name, record)| {
+        .filter_map(|(name, record)| {
             let record = match record {
                 envdiff::Record::List {
                     before_unset,
@@ -257,12 +324,17 @@ fn believable(ctx: &Context, claimed: &State) -> envdiff::Records {
                     appended,
                 } => envdiff::Record::List {
                     before_unset: *before_unset,
-                    prepended: prepended.iter().filter(|e| ours(e)).cloned().collect(),
-                    appended: appended.iter().filter(|e| ours(e)).cloned().collect(),
+                    prepended: prepended
+                        .iter()
+                        .filter(|e| ours(name, e))
+                        .cloned()
+                        .collect(),
+                    appended: appended.iter().filter(|e| ours(name, e)).cloned().collect(),
                 },
-                scalar => scalar.clone(),
+                envdiff::Record::Scalar { set, .. } if we_set(name, set) => record.clone(),
+                envdiff::Record::Scalar { .. } => return None,
             };
-            (name.clone(), record)
+            Some((name.clone(), record))
         })
         .collect()
 }

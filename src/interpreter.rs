@@ -240,7 +240,13 @@ fn ask(path: &Path, env: &[(OsString, OsString)]) -> Result<Facts, InterpreterEr
 /// what to do instead.
 const PIP_MAIN: &str = r#"import sys
 sys.path[:1] == [''] and sys.path.pop(0)
-command = next((a for a in sys.argv[1:] if not a.startswith('-')), None)
+try:
+    # The subcommand as pip itself reads it, past its general options
+    # and their values (`--cache-dir DIR install`).
+    from pip._internal.cli.main_parser import parse_command
+    command = parse_command(sys.argv[1:])[0]
+except BaseException:
+    command = next((a for a in sys.argv[1:] if a in ('install', 'uninstall')), None)
 if command in ('install', 'uninstall'):
     sys.stderr.write(
         'pyenv-guix: `pip %s` would change %s, whose packages every project on'
@@ -253,7 +259,7 @@ runpy.run_module('pip', run_name='__main__', alter_sys=True)
 "#;
 
 /// What the directories `bin_dir` makes hold: another content, another name.
-const BIN_DIR_FORMAT: &[u8] = b"3\0";
+const BIN_DIR_FORMAT: &[u8] = b"4\0";
 
 /// A directory holding `python`, `python3`, `pythonX.Y` (links to the
 /// interpreter) and `pip`, `pip3` (running its pip), made once per

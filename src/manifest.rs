@@ -604,18 +604,52 @@ fn check_sizes(path: &Path, manifest: &Manifest) -> Result<(), (usize, String)> 
         }
         total += name.get_ref().len() + joined + 2;
     }
+    let first = manifest
+        .env
+        .keys()
+        .chain(manifest.path.keys())
+        .map(|n| n.span().start)
+        .min()
+        .unwrap_or(0);
     if total > TOTAL_LIMIT {
-        let first = manifest
-            .env
-            .keys()
-            .chain(manifest.path.keys())
-            .map(|n| n.span().start)
-            .min()
-            .unwrap_or(0);
         return Err((
             first,
             format!(
                 "the variables this project sets come to {total} bytes in all, over the {TOTAL_LIMIT} a shell's environment can safely carry beside the user's own"
+            ),
+        ));
+    }
+    // The state remembers every value set and entry added, compressed:
+    // half of what it may hold is for them, half for what they replace.
+    let records: crate::envdiff::Records = manifest
+        .env
+        .iter()
+        .map(|(name, value)| {
+            let record = crate::envdiff::Record::Scalar {
+                before: None,
+                set: value.into(),
+            };
+            (name.get_ref().clone(), record)
+        })
+        .chain(manifest.path.iter().map(|(name, entries)| {
+            let record = crate::envdiff::Record::List {
+                before_unset: false,
+                prepended: entries
+                    .iter()
+                    .map(|e| root.join(e).into_os_string())
+                    .collect(),
+                appended: Vec::new(),
+            };
+            (name.get_ref().clone(), record)
+        }))
+        .collect();
+    let carried = crate::state::State::carried(path, records);
+    let share = crate::state::MAX_LEN / 2;
+    if carried > share {
+        return Err((
+            first,
+            format!(
+                "the variables this project sets would take {carried} bytes of PYENV_GUIX_STATE, which must remember them; over the {share} left for them (the state also holds what they replace)"
             ),
         ));
     }

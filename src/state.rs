@@ -127,6 +127,22 @@ impl State {
         Ok(OsString::from(text))
     }
 
+    /// How many bytes of `PYENV_GUIX_STATE` a state holding `records` (and
+    /// nothing the user had before) takes: what `allow` weighs a project's
+    /// variables by, since the state must remember every one of them.
+    pub fn carried(manifest: &Path, records: Records) -> usize {
+        let state = State {
+            manifest: manifest.to_path_buf(),
+            watched: Vec::new(),
+            loaded: Some("0".repeat(64)),
+            records,
+        };
+        match state.encode(&[0; 32]) {
+            Ok(text) => text.len(),
+            Err(TooLarge(n)) => n,
+        }
+    }
+
     /// The state in `raw` if this user's pyenv-guix wrote it, unchanged,
     /// and every variable name in it is one a snippet may carry.
     pub fn decode(raw: &OsString, key: &[u8]) -> Result<State, Corrupt> {
