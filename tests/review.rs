@@ -134,3 +134,33 @@ fn edits_keep_line_ends() {
     assert!(!after.replace("\r\n", "").contains('\n'), "{after:?}");
     assert!(after.starts_with("# mine\r\n"), "{after:?}");
 }
+
+/// What `guix import` drafts comes from PyPI, anyone's words: a summary
+/// holding terminal escape sequences reaches the terminal escaped, in the
+/// diff `--dry-run` prints too.
+#[test]
+fn drafted_text_cannot_drive_the_terminal() {
+    let s = Sandbox::new();
+    guix_knows_prov(&s);
+    s.write(
+        "pypi/prov.json",
+        "{\"name\": \"prov\", \"version\": \"1.5.3\", \"requires\": [], \"summary\": \"pwned \\u001b]0;title\\u0007 \\u001b[2J\", \"home_page\": \"https://example.org\", \"license\": \"MIT\"}",
+    );
+    s.write("p/.pyguix.toml", PROV);
+    let p = s.path("p");
+    let out = s
+        .command(&["promote", "--import", "--dry-run"], &p)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.stdout.contains(&0x1b) && !out.stderr.contains(&0x1b),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pwned"));
+}

@@ -49,7 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     ];
     if args.dry_run {
         for c in changes.iter().filter(|c| c.changes_anything()) {
-            print!("{}", c.diff());
+            print!("{}", crate::log::escape(&c.diff()));
         }
         crate::log::info("--dry-run: nothing was changed");
         return Ok(0);

@@ -170,7 +170,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     changes.push(Change::new(project.manifest_path.clone(), edit.to_bytes()));
     if args.dry_run {
         for c in changes.iter().filter(|c| c.changes_anything()) {
-            print!("{}", c.diff());
+            print!("{}", crate::log::escape(&c.diff()));
         }
         log::info("--dry-run: nothing was changed");
         return Ok(0);
