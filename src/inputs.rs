@@ -1165,6 +1165,11 @@ pub fn hash_file(path: &Path, limit: u64) -> Result<String, String> {
     let mut buf = vec![0u8; 1 << 16];
     let mut reader = (&mut f).take(limit + 1);
     loop {
+        // Ctrl-C at a prompt ends a long hash at once (the hook's export
+        // catches it to print nothing, and would otherwise hash on).
+        if crate::buildlock::interrupted() {
+            return Err(crate::buildlock::INTERRUPTED.to_string());
+        }
         let n = reader.read(&mut buf).map_err(|e| e.to_string())?;
         if n == 0 {
             break;
@@ -1186,6 +1191,9 @@ fn copy_file(from: &Path, to: &Path) -> Result<String, String> {
     let mut reader = f.take(DIST_LIMIT + 1);
     let mut buf = vec![0u8; 1 << 16];
     loop {
+        if crate::buildlock::interrupted() {
+            return Err(crate::buildlock::INTERRUPTED.to_string());
+        }
         let n = reader.read(&mut buf).map_err(say)?;
         if n == 0 {
             break;

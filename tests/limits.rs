@@ -82,3 +82,40 @@ fn directory_walks_end() {
     let err = refused(&s, "q");
     assert!(err.contains("directories deep"), "{err}");
 }
+
+/// Ctrl-C gives the prompt back within a second, however long a check
+/// runs: here, hashing a large wheel the project names.
+#[test]
+fn ctrl_c_ends_a_long_check_at_once() {
+    let s = Sandbox::new();
+    std::fs::create_dir_all(s.path("p")).unwrap();
+    // Sparse: large to hash, nothing on disk.
+    let wheel = std::fs::File::create(s.path("p/big-1.0-py3-none-any.whl")).unwrap();
+    wheel.set_len(256 << 20).unwrap();
+    s.write(
+        "p/.pyguix.toml",
+        "[pip]\npackages = [\"./big-1.0-py3-none-any.whl\"]\n",
+    );
+    s.allow("p");
+    let mut export = s.command(&["export", "bash", "--entered"], &s.path("p"));
+    export
+        .env_remove("PYENV_GUIX_BUILD")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = export.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let sent = std::time::Instant::now();
+    // SAFETY: kill has no memory effects.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let took = sent.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "the prompt came back {took:?} after Ctrl-C"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
