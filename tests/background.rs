@@ -334,3 +334,49 @@ fn a_killed_build_is_a_failed_build() {
     let distinct: std::collections::BTreeSet<&str> = pips.lines().collect();
     assert_eq!(distinct.len(), 1, "pip ran again:\n{pips}");
 }
+
+/// A process a build starts (a package's build backend, say) that stays
+/// behind never keeps the build's mark: after `reload`, the next prompt
+/// starts the build again instead of waiting for ever for "another shell".
+#[test]
+fn what_a_build_leaves_running_does_not_hold_its_mark() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    let pids = s.path("left-behind");
+    // pip's process leaves a child behind, sleeping, before pip fails.
+    let python = s.python_running(
+        "leaves",
+        &format!(
+            "import os, sys; ('install' in sys.argv and '--dry-run' not in sys.argv) and (os.fork() == 0 and [os.setsid(), [os.dup2(os.open('/dev/null', os.O_RDWR), fd) for fd in (0, 1, 2)], open({pids:?}, 'a').write(str(os.getpid()) + chr(10)), __import__('time').sleep(60), os._exit(0)])",
+            pids = pids.display().to_string()
+        ),
+    );
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[python]\ninterpreter = {:?}\n\n[pip]\npackages = [\"nosuchpkg\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            python.display().to_string(),
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("p");
+    let out = prompt_export(&s, 3000).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("building it in the background"));
+    wait_until("the build to fail", || {
+        std::fs::read_dir(s.path("cache/prefixes")).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "failed"))
+        })
+    });
+    assert!(pids.exists(), "nothing was left behind");
+    s.pyenv_guix(&["reload"], &s.path("p"));
+    let out = prompt_export(&s, 3001).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    for pid in std::fs::read_to_string(&pids).unwrap().lines() {
+        if let Ok(pid) = pid.trim().parse::<i32>() {
+            // SAFETY: kill has no memory effects.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    assert!(said.contains("building it in the background"), "{said}");
+}

@@ -1,3 +1,5 @@
+use std::path::{Path, PathBuf};
+
 use crate::materialise::Mode;
 
 /// Build what the project needs (the hook starts this in the background)
@@ -13,18 +15,48 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
-    let result = args.project.materialise(&ctx, Mode::Build);
-    // Ended, well or not: the mark that says a build runs goes. Only ours,
-    // whatever the variable names.
-    if let Some(mark) = ctx
+    // The mark that says a build runs: only ours, whatever the variable
+    // names.
+    let mark = ctx
         .var(crate::activation::RUNNING_MARK)
-        .map(std::path::PathBuf::from)
-        && mark.parent() == Some(ctx.cache_dir.join("logs").as_path())
-        && mark.extension().is_some_and(|e| e == "running")
-    {
+        .map(PathBuf::from)
+        .filter(|m| {
+            m.parent() == Some(ctx.cache_dir.join("logs").as_path())
+                && m.extension().is_some_and(|e| e == "running")
+        });
+    if let Some(mark) = &mark {
+        keep_to_ourselves(mark);
+    }
+    let result = args.project.materialise(&ctx, Mode::Build);
+    // Ended, well or not: the mark goes.
+    if let Some(mark) = mark {
         let _ = std::fs::remove_file(mark);
     }
     result?;
     crate::log::info("built");
     Ok(0)
+}
+
+/// The mark's lock came to this process open across exec: it is closed in
+/// what this process starts (pip, a package's build backend), so that none
+/// of them can keep it, and with it every prompt's "being built", after
+/// this build ended. The installers die with this process anyway.
+fn keep_to_ourselves(mark: &Path) {
+    let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    for entry in fds.flatten() {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if std::fs::read_link(entry.path()).is_ok_and(|target| target == mark) {
+            // SAFETY: setting a descriptor's close-on-exec flag has no
+            // memory effects; a stale number only fails.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
+    }
 }
