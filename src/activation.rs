@@ -270,16 +270,17 @@ const OWN_VARIABLES: &[&str] = &[
 /// Anything else (a forged claim that the user's PATH or EDITOR was ours)
 /// is not touched.
 fn believable(ctx: &Context, claimed: &State) -> envdiff::Records {
-    let Ok(project) = Project::load(&claimed.manifest) else {
+    let Ok(opened) = trust::open(&ctx.data_dir, &claimed.manifest) else {
         return Vec::new();
     };
-    let allowed_here = trust::record_path(&ctx.data_dir, &claimed.manifest).is_ok_and(|record| {
-        !matches!(
-            trust::check(&record, &project),
-            trust::Trust::Blocked(trust::Why::NeverAllowed) | trust::Trust::Denied
-        )
-    });
-    if !allowed_here {
+    let ever_allowed = !matches!(
+        opened.trust,
+        trust::Trust::Blocked(trust::Why::NeverAllowed | trust::Why::Errors) | trust::Trust::Denied
+    );
+    let Ok(project) = opened.project else {
+        return Vec::new();
+    };
+    if !ever_allowed {
         return Vec::new();
     }
     let under = |value: &OsStr, dir: &Path| {
@@ -346,9 +347,10 @@ fn resolve(
     base_path: Option<&OsStr>,
     old: Option<&State>,
 ) -> Result<(Target, State, Wanted), ActivationError> {
-    let record = trust::record_path(&ctx.data_dir, &found)?;
+    let opened = trust::open(&ctx.data_dir, &found)?;
+    let record = opened.record;
     let reload = ctx.reload_stamp();
-    let project = match Project::load(&found) {
+    let project = match opened.project {
         Ok(p) => p,
         Err(e) => {
             // Never trusted (`allow` refuses a manifest with errors, or one it
@@ -373,7 +375,7 @@ fn resolve(
         loaded: None,
         records: Vec::new(),
     };
-    let (hash, scan) = match trust::check(&record, &project) {
+    let (hash, scan) = match opened.trust {
         trust::Trust::Allowed(hash, scan) => (hash, scan),
         blocked => {
             // Nothing but the manifest was read: nothing else is watched.

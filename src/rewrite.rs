@@ -215,10 +215,6 @@ pub fn write(ctx: &Context, project: &Project, changes: &[Change]) -> anyhow::Re
     };
     let edited = Project::load(manifest)?;
     let scan = Scan::new(&edited);
-    if let Some(problem) = scan.problem() {
-        log::notice(&format!("{} is blocked: {problem}", manifest.display()));
-        return Ok(());
-    }
     let written: BTreeMap<PathBuf, String> = changes
         .iter()
         .map(|c| (c.path.clone(), fsutil::hex(&Sha256::digest(&c.after))))
@@ -231,7 +227,13 @@ pub fn write(ctx: &Context, project: &Project, changes: &[Change]) -> anyhow::Re
         ));
         return Ok(());
     }
-    trust::allow(&record, &edited, &scan)?;
+    match trust::allow_scanned(&record, &edited, &scan) {
+        Err(trust::TrustError::Unusable(problem)) => {
+            log::notice(&format!("{} is blocked: {problem}", manifest.display()));
+            return Ok(());
+        }
+        other => other?,
+    }
     log::info(&format!(
         "allowed {}: it was allowed before, and this is the change you asked for",
         manifest.display()

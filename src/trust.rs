@@ -86,6 +86,63 @@ pub enum TrustError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Something the manifest names cannot be used (missing, not
+    /// followed, a refused option): nothing is trusted.
+    #[error("{0}")]
+    Unusable(String),
+}
+
+/// A project as every command opens it, like direnv's `RC`: where its
+/// manifest and trust record are, the manifest loaded (or why it could not
+/// be), and whether it is allowed as it is now. A project not allowed has
+/// had nothing read but its manifest.
+pub struct Opened {
+    pub manifest: PathBuf,
+    pub record: PathBuf,
+    pub project: Result<Project, manifest::ManifestError>,
+    pub trust: Trust,
+}
+
+/// Open the project whose manifest is `manifest`, trust records being kept
+/// in `data_dir`.
+pub fn open(data_dir: &Path, manifest: &Path) -> Result<Opened, TrustError> {
+    let record = record_path(data_dir, manifest)?;
+    let project = Project::load(manifest);
+    let trust = match &project {
+        Ok(p) => check(&record, p),
+        Err(_) => Trust::Blocked(Why::Errors),
+    };
+    Ok(Opened {
+        manifest: manifest.to_path_buf(),
+        record,
+        project,
+        trust,
+    })
+}
+
+impl Opened {
+    /// The project, if it is allowed as it is now, with what was read to
+    /// tell (read once, used again by the build).
+    pub fn allowed(self) -> Option<(Project, Box<Scan>)> {
+        match (self.project, self.trust) {
+            (Ok(project), Trust::Allowed(_, scan)) => Some((project, scan)),
+            _ => None,
+        }
+    }
+}
+
+/// Allow `project` as it is now, everything it names read now: the one
+/// way `allow`, `edit` and the commands that edit a manifest trust it.
+pub fn allow_now(record: &Path, project: &Project) -> Result<(), TrustError> {
+    allow_scanned(record, project, &Scan::new(project))
+}
+
+/// `allow_now` with what was read already (for a check of it first).
+pub fn allow_scanned(record: &Path, project: &Project, scan: &Scan) -> Result<(), TrustError> {
+    if let Some(problem) = scan.problem() {
+        return Err(TrustError::Unusable(problem));
+    }
+    allow(record, project, scan)
 }
 
 /// The manifest's place: its directory resolved, then its own name. A
@@ -234,8 +291,9 @@ pub fn check(record: &Path, project: &Project) -> Trust {
     Trust::Blocked(Why::Changed(shown))
 }
 
-/// Allow the project as it is now, remembering the versions allowed before.
-pub fn allow(record: &Path, project: &Project, scan: &Scan) -> Result<(), TrustError> {
+/// Allow the project as `scan` read it, remembering the versions allowed
+/// before.
+fn allow(record: &Path, project: &Project, scan: &Scan) -> Result<(), TrustError> {
     let own = hex(&Sha256::digest(&project.bytes));
     let hash = content_hash(project, scan);
     let mut allowed = read(record)

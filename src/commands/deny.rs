@@ -14,8 +14,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // Deny even a manifest with errors: it must never load.
     let ctx = super::context()?;
     let found = args.project.manifest(&ctx)?;
-    let record = trust::record_path(&ctx.data_dir, &found)?;
-    trust::deny(&record, &found)?;
+    let opened = trust::open(&ctx.data_dir, &found)?;
+    trust::deny(&opened.record, &found)?;
     log::info(&format!("denied {}", found.display()));
     Ok(0)
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::context::Context;
-use crate::manifest::{self, Project};
+use crate::manifest;
 use crate::materialise::{self, Mode};
 use crate::{activation, fsutil, trust};
 
@@ -344,15 +344,15 @@ fn interpreter_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
             ),
         );
     };
-    let project = match Project::load(&found) {
+    let opened = match trust::open(&ctx.data_dir, &found) {
+        Ok(o) => o,
+        Err(e) => return check(Status::Problem, e.to_string()),
+    };
+    let project = match opened.project {
         Ok(p) => p,
         Err(e) => return check(Status::Problem, e.to_string()),
     };
-    let record = match trust::record_path(&ctx.data_dir, &found) {
-        Ok(r) => r,
-        Err(e) => return check(Status::Problem, e.to_string()),
-    };
-    let scan = match trust::check(&record, &project) {
+    let scan = match opened.trust {
         trust::Trust::Allowed(_, scan) => scan,
         blocked => {
             return check(

@@ -3,8 +3,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
-use crate::inputs::Scan;
-use crate::manifest::{self, Project};
+use crate::manifest;
 use crate::{log, trust};
 
 /// Edit a project's manifest, and allow it if the result is valid
@@ -138,8 +137,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         return Ok(0);
     }
     copy.move_to(&path)?;
-    let record = trust::record_path(&ctx.data_dir, &path)?;
-    let project = match Project::load(&path) {
+    let opened = trust::open(&ctx.data_dir, &path)?;
+    let record = opened.record;
+    let project = match opened.project {
         Ok(p) => p,
         Err(e) => return Ok(blocked(&path, &e.to_string())),
     };
@@ -151,11 +151,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         ));
         return Ok(1);
     }
-    let scan = Scan::new(&project);
-    if let Some(problem) = scan.problem() {
-        return Ok(blocked(&path, &problem));
+    match trust::allow_now(&record, &project) {
+        Err(trust::TrustError::Unusable(problem)) => return Ok(blocked(&path, &problem)),
+        other => other?,
     }
-    trust::allow(&record, &project, &scan)?;
     log::info(&format!("allowed {}", project.manifest_path.display()));
     Ok(0)
 }

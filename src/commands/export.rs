@@ -1,7 +1,7 @@
 use std::io::Write;
 
 use crate::context::Context;
-use crate::manifest::{self, Project};
+use crate::manifest;
 use crate::materialise::{self, Mode};
 use crate::shells::{self, ShellName};
 use crate::{activation, log, trust};
@@ -157,11 +157,7 @@ fn unbuilt(ctx: &Context) -> anyhow::Result<Vec<String>> {
     let Some(found) = manifest::find(&ctx.dir) else {
         return Ok(Vec::new());
     };
-    let Ok(project) = Project::load(&found) else {
-        return Ok(Vec::new());
-    };
-    let record = trust::record_path(&ctx.data_dir, &found)?;
-    let trust::Trust::Allowed(_, scan) = trust::check(&record, &project) else {
+    let Some((project, scan)) = trust::open(&ctx.data_dir, &found)?.allowed() else {
         return Ok(Vec::new());
     };
     let user_path = activation::user_path(ctx);

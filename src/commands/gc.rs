@@ -48,14 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // Each manifest trusted as it is now, with what was read to tell.
     let trusted: Vec<(Project, Box<Scan>)> = trust::allowed_manifests(&ctx.data_dir)
         .into_iter()
-        .filter_map(|manifest| {
-            let project = Project::load(&manifest).ok()?;
-            let record = trust::record_path(&ctx.data_dir, &manifest).ok()?;
-            match trust::check(&record, &project) {
-                trust::Trust::Allowed(_, scan) => Some((project, scan)),
-                _ => None,
-            }
-        })
+        .filter_map(|manifest| trust::open(&ctx.data_dir, &manifest).ok()?.allowed())
         .collect();
     // One manifest spelled two ways is one project.
     let canonical: BTreeSet<PathBuf> = trusted

@@ -45,8 +45,9 @@ impl ProjectPath {
         &self,
         ctx: &Context,
     ) -> anyhow::Result<(crate::manifest::Project, Box<crate::inputs::Scan>)> {
-        let (project, record) = self.load(ctx)?;
-        match crate::trust::check(&record, &project) {
+        let opened = crate::trust::open(&ctx.data_dir, &self.manifest(ctx)?)?;
+        let project = opened.project?;
+        match opened.trust {
             crate::trust::Trust::Allowed(_, scan) => Ok((project, scan)),
             blocked => bail!("{}", blocked.blocked_message(&project.manifest_path)),
         }
@@ -68,10 +69,8 @@ impl ProjectPath {
 
     /// The project, and where its trust record lives.
     pub fn load(&self, ctx: &Context) -> anyhow::Result<(crate::manifest::Project, PathBuf)> {
-        let found = self.manifest(ctx)?;
-        let project = crate::manifest::Project::load(&found)?;
-        let record = crate::trust::record_path(&ctx.data_dir, &found)?;
-        Ok((project, record))
+        let opened = crate::trust::open(&ctx.data_dir, &self.manifest(ctx)?)?;
+        Ok((opened.project?, opened.record))
     }
 }
 

@@ -166,15 +166,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
         Err(e) => return Err(e),
     };
-    let record = trust::record_path(&ctx.data_dir, &found)?;
+    let opened = trust::open(&ctx.data_dir, &found)?;
+    let trust = opened.trust;
     // A manifest with errors: what can be said, then the errors.
-    let (project, broken) = match Project::load(&found) {
+    let (project, broken) = match opened.project {
         Ok(p) => (p, None),
         Err(e) => (Project::unreadable(&found), Some(e.to_string())),
-    };
-    let trust = match broken {
-        Some(_) => trust::Trust::Blocked(trust::Why::Errors),
-        None => trust::check(&record, &project),
     };
     // A manifest not allowed as it is now: what its text says, nothing read.
     let empty = Scan::default();

@@ -271,21 +271,15 @@ fn look_after(
     if !manifest.is_file() {
         return;
     }
-    let Ok(project) = Project::load(manifest) else {
+    let Some((project, scan)) = trust::open(&ctx.data_dir, manifest)
+        .ok()
+        .and_then(trust::Opened::allowed)
+    else {
+        log::debug(&format!(
+            "{} is not allowed as it is now: not built",
+            manifest.display()
+        ));
         return;
-    };
-    let Ok(record) = trust::record_path(&ctx.data_dir, manifest) else {
-        return;
-    };
-    let scan = match trust::check(&record, &project) {
-        trust::Trust::Allowed(_, scan) => scan,
-        _ => {
-            log::debug(&format!(
-                "{} is not allowed as it is now: not built",
-                manifest.display()
-            ));
-            return;
-        }
     };
     for path in scan.watched() {
         if path.is_dir() {
