@@ -76,11 +76,7 @@ fn one_prompt_with(
         .env("PYENV_GUIX_STATE", state)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out);
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -199,11 +195,7 @@ fn a_lost_key_never_lets_the_left_project_reach_a_build() {
         .envs(s.env())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out);
     let mut looked = 0;
     for e in std::fs::read_dir(&seen).unwrap().flatten() {
         let text = std::fs::read_to_string(e.path()).unwrap();

@@ -253,11 +253,7 @@ fn concurrent_entries_start_one_build() {
             .collect();
         for c in children {
             let out = c.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            support::succeeded(&out);
         }
     }
     wait_until("pip to start", || runs.exists());

@@ -89,10 +89,6 @@ fn env_and_path_load_and_unload_with_a_read_only_cache() {
         return;
     };
     let snippet = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out);
     assert!(snippet.contains("unset A;"), "{snippet}");
 }

@@ -248,11 +248,7 @@ fn no_build_never_builds() {
         .command(&["export", "json", "--no-build"], &s.path("p"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out);
     let got = changes(&out, "pyenv-guix");
     assert_eq!(got.get("X"), Some(&Some("1".to_string())));
     assert!(got.get("PYENV_GUIX_PREFIX").is_some_and(Option::is_some));
@@ -408,11 +404,7 @@ fn edit_makes_a_new_manifest_and_allows_it() {
     // changes nothing.
     std::fs::create_dir_all(s.path("q")).unwrap();
     let out = edit(&s, "q", &[], &[("EDITOR", &editor), ("ED_ADD", "\\n")]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("allowed"));
 }
 
@@ -435,11 +427,7 @@ fn edit_prefers_visual_and_finds_the_manifest_above() {
             ("ED_ADD", "B = \"2\"\\n"),
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out);
     assert_eq!(s.read_out("seen"), "[env]\nA = \"1\"\n");
     let env = changes(
         &s.command(&["export", "json"], &s.path("p/sub"))

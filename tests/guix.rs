@@ -156,11 +156,7 @@ fn pip_fallbacks_reuse_guix_and_go_newer_without_touching_the_store() {
             )
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        support::succeeded(&out);
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let uses = run("uses");

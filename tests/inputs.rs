@@ -284,11 +284,7 @@ fn editable_projects_get_their_own_prefix() {
     }
     let value = |name: &str| {
         let out = python(&s, name, "import mypkg; print(mypkg.VALUE)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        support::succeeded(&out);
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     assert_eq!(value("e1"), "e1");
@@ -347,11 +343,7 @@ fn an_editable_flat_layout_imports_from_anywhere() {
             )
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        support::succeeded(&out);
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     assert_eq!(value(), "flat");

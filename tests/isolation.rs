@@ -159,11 +159,7 @@ fn a_build_never_sees_the_project_the_user_is_leaving() {
         .env("PYENV_GUIX_GUIX", &guix)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out);
     let mut looked = 0;
     for e in std::fs::read_dir(&seen).unwrap().flatten() {
         let text = std::fs::read_to_string(e.path()).unwrap();

@@ -66,11 +66,7 @@ fn directory_walks_end() {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let out = support::run_with_timeout(allow, b"", std::time::Duration::from_secs(20));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out);
 
     let s = Sandbox::new();
     let deep: String = (0..40).map(|i| format!("d{i}/")).collect();

@@ -502,11 +502,7 @@ fn declared_interpreter_without_pip_fallbacks() {
             &name,
             "python3 -c 'import sys; print(sys.version)' > \"$OUT/version\" && pip --version > \"$OUT/pip\" && env -0 > \"$OUT/env\"",
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        support::succeeded(&out);
         assert_eq!(s.read_out("version"), version_of(python));
         let env = support::Dump(support::parse_env0(
             &std::fs::read(s.path("out/env")).unwrap(),

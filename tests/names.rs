@@ -84,18 +84,10 @@ fn a_cache_under_a_path_that_is_not_utf8_builds_once() {
         .unwrap()
     };
     let first = run();
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    support::succeeded(&first);
     assert!(String::from_utf8_lossy(&first.stderr).contains("building prefix"));
     let again = run();
-    assert!(
-        again.status.success(),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    support::succeeded(&again);
     assert!(
         !String::from_utf8_lossy(&again.stderr).contains("building"),
         "built again: {}",

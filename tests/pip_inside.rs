@@ -63,11 +63,7 @@ fn pip_install_in_a_prefix_project_never_touches_the_shared_python() {
     );
     // pip's other commands still work.
     let out = exec(&s, "p", &["pip", "--version"], None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out);
 }
 
 #[test]
@@ -94,11 +90,7 @@ fn a_venv_uv_built_has_a_pip_of_its_own() {
         &["python", "-c", "import beta, sys; print(sys.prefix)"],
         Some(&uv),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("/cache/prefixes/"),
         "{}",

@@ -152,11 +152,7 @@ fn drafted_text_cannot_drive_the_terminal() {
         .command(&["promote", "--import", "--dry-run"], &p)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out);
     assert!(
         !out.stdout.contains(&0x1b) && !out.stderr.contains(&0x1b),
         "{}",

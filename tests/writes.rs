@@ -49,11 +49,7 @@ fn init_never_writes_through_a_link_under_a_temporary_name() {
     )
     .output()
     .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::succeeded(&out);
     victim_untouched(&s);
     let written = std::fs::read_to_string(s.path("p/.pyguix.toml")).unwrap();
     assert!(written.contains("[pip]"), "{written}");
@@ -95,11 +91,7 @@ fn pin_never_writes_through_a_link_under_a_temporary_name() {
     s.write("p/.pyguix.toml", "[guix]\npackages = [\"python\"]\n");
     for link in [".channels.scm.$$.tmp", "..pyguix.toml.$$.tmp"] {
         let out = planted(&s, &s.path("p"), link, "pin").output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        support::succeeded(&out);
         victim_untouched(&s);
     }
     let channels = std::fs::read_to_string(s.path("p/channels.scm")).unwrap();

@@ -416,6 +416,19 @@ pub fn interpreters() -> Vec<PathBuf> {
     found
 }
 
+/// `out` must be a success; its stdout. On failure the test says what the
+/// command said.
+#[track_caller]
+pub fn succeeded(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub fn run_with_timeout(mut cmd: Command, stdin: &[u8], limit: Duration) -> Output {
     let mut child = cmd.spawn().expect("spawn");
     let mut input = child.stdin.take().unwrap();
