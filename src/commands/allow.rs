@@ -1,4 +1,4 @@
-use crate::inputs::Scan;
+use crate::pip::Scan;
 use crate::{log, trust};
 
 /// Trust a project's manifest as it is now

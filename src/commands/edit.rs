@@ -3,8 +3,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
-use crate::inputs::Scan;
 use crate::manifest::{self, Project};
+use crate::pip::Scan;
 use crate::{log, trust};
 
 /// Edit a project's manifest, and allow it if the result is valid

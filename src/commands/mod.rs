@@ -44,7 +44,7 @@ impl ProjectPath {
     pub fn load_allowed(
         &self,
         ctx: &Context,
-    ) -> anyhow::Result<(crate::manifest::Project, Box<crate::inputs::Scan>)> {
+    ) -> anyhow::Result<(crate::manifest::Project, Box<crate::pip::Scan>)> {
         let (project, record) = self.load(ctx)?;
         match crate::trust::check(&record, &project) {
             crate::trust::Trust::Allowed(_, scan) => Ok((project, scan)),
