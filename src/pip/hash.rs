@@ -7,8 +7,12 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::scan::DIST_LIMIT;
 use crate::fsutil::{self, hex};
+
+/// Largest requirements or constraints file read.
+pub const TEXT_LIMIT: u64 = 1 << 20;
+/// Largest local distribution read.
+pub const DIST_LIMIT: u64 = 4 << 30;
 
 /// SHA-256 of a regular file of at most `limit` bytes, in hex.
 pub fn hash_file(path: &Path, limit: u64) -> Result<String, String> {

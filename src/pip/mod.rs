@@ -5,6 +5,7 @@
 //! The rest of the crate uses what is re-exported here.
 
 pub mod conf;
+mod error;
 mod hash;
 pub mod install;
 mod key;
@@ -16,10 +17,10 @@ mod run;
 mod scan;
 mod stage;
 
-pub use hash::hash_file;
+pub use error::BuildError;
+pub use hash::{DIST_LIMIT, TEXT_LIMIT, hash_file};
 pub use install::{Choice, InstallerError, choose};
 pub use key::{Key, PrefixInputs};
 pub use layout::Layout;
-pub use options::check_option;
-pub use prefix::{BuildError, built, ensure, generations, path_for};
-pub use scan::{DIST_LIMIT, Input, Kind, Scan, TEXT_LIMIT};
+pub use prefix::{built, ensure, generations, path_for};
+pub use scan::{Input, Kind, Scan};

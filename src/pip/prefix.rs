@@ -6,6 +6,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use super::error::{BuildError, io};
 use super::install::Job;
 use super::key::{Key, PrefixInputs};
 use super::layout::{Layout, discover, incomplete};
@@ -17,38 +18,6 @@ use crate::{fsutil, log};
 
 /// Written last into a finished prefix: its presence means "complete".
 const MARKER: &str = ".pyenv-guix-prefix.json";
-
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    #[error("{installer} failed to build prefix {key} ({status}){detail}")]
-    Pip {
-        installer: &'static str,
-        key: String,
-        status: String,
-        /// Where pip's words are: above, or (quiet) their last lines.
-        detail: String,
-    },
-    #[error("the build of prefix {key} failed (run 'pyenv-guix reload' to retry):\n{message}")]
-    FailedBefore { key: String, message: String },
-    #[error("prefix {key} is being built")]
-    Busy { key: String, watch: Vec<PathBuf> },
-    #[error("prefix {key} needs building")]
-    Deferred { key: String, watch: Vec<PathBuf> },
-    /// An input could not be read, or changed while it was copied: not
-    /// the key's fault, so not recorded against it.
-    #[error("{0}")]
-    Input(String),
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        source: std::io::Error,
-    },
-}
-
-pub(super) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
-    let what = what.into();
-    move |source| BuildError::Io { what, source }
-}
 
 pub fn path_for(cache_dir: &Path, key: &str) -> PathBuf {
     cache_dir.join("prefixes").join(key)
@@ -153,7 +122,11 @@ fn build_generation(
     };
     let result = match inputs.scan.stage(&stage) {
         Ok((options, requirements)) => inputs.installer.tool.install(Job {
-            inputs,
+            facts: inputs.facts,
+            pip: inputs.pip,
+            profile: inputs.profile,
+            prompt: inputs.prompt,
+            editable: inputs.scan.has_editable(),
             path: &generation,
             workdir,
             env,

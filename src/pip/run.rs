@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use super::prefix::{BuildError, io};
+use super::error::{BuildError, io};
 use crate::log;
 
 /// How much of pip's output a failure record keeps.

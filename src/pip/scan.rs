@@ -9,16 +9,12 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::hash::{hash_file, list_dir};
+use super::hash::{DIST_LIMIT, TEXT_LIMIT, hash_file, list_dir};
 use super::options::{check_option, flag_name, split_option, uv_refuses};
 use super::reqfile::{canonical_spacing, local_dir, local_path, logical_lines, pip_variable};
 use crate::fsutil::{self, exact, hex};
 use crate::manifest::{Pip, Project};
 
-/// Largest requirements or constraints file read.
-pub const TEXT_LIMIT: u64 = 1 << 20;
-/// Largest local distribution read.
-pub const DIST_LIMIT: u64 = 4 << 30;
 /// How deep `-r` inside `-r` may go (pip itself has no limit, but loops).
 const DEPTH_LIMIT: usize = 16;
 /// How many files, and how many bytes of requirements files, one project's

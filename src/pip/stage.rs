@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::hash::DIST_LIMIT;
 use super::hash::dir_entry;
-use super::scan::{DIST_LIMIT, Input, Kind, Scan, Word};
+use super::scan::{Input, Kind, Scan, Word};
 use crate::fsutil::{self, hex};
 
 impl Scan {
@@ -26,10 +27,7 @@ impl Scan {
             ) {
                 continue;
             }
-            let id = input
-                .id
-                .as_ref()
-                .map_err(|e| format!("{}: {e}", input.path.display()))?;
+            let id = read_id(input)?;
             let copy = self.staged_path(stage, i);
             let got = match input.kind {
                 Kind::Channels | Kind::Interpreter | Kind::LoadPath => continue,
@@ -86,10 +84,7 @@ impl Scan {
             if input.kind != Kind::LoadPath {
                 continue;
             }
-            let id = input
-                .id
-                .as_ref()
-                .map_err(|e| format!("{}: {e}", input.path.display()))?;
+            let id = read_id(input)?;
             let copy = self.staged_path(stage, i);
             unchanged(input, id, &copy_dir(input, &copy)?)?;
             out.push(copy);
@@ -173,6 +168,14 @@ fn copy_dir(input: &Input, copy: &Path) -> Result<String, String> {
         dir_entry(&mut h, rel, &hash);
     }
     Ok(hex(&h.finalize()))
+}
+
+/// The id `input` was read with, or why it could not be read.
+fn read_id(input: &Input) -> Result<&str, String> {
+    input
+        .id
+        .as_deref()
+        .map_err(|e| format!("{}: {e}", input.path.display()))
 }
 
 /// `Err` unless a copy hashed `got`, the `id` its input was read with.

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 
-use crate::pip::prefix::io;
+use crate::pip::error::io;
 use crate::pip::run::{Failure, run};
 use crate::{fsutil, log};
 

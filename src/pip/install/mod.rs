@@ -10,7 +10,6 @@ pub mod uv;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
-use super::key::PrefixInputs;
 use super::run::Failure;
 use super::scan::Scan;
 use crate::context::Context;
@@ -50,7 +49,14 @@ pub trait Tool: std::fmt::Debug {
 
 /// One build's work for an installer.
 pub struct Job<'a> {
-    pub inputs: &'a PrefixInputs<'a>,
+    pub facts: &'a Facts,
+    pub pip: &'a Pip,
+    /// The Guix profile's store path, when there is one.
+    pub profile: Option<&'a Path>,
+    /// The project's name: a venv's prompt.
+    pub prompt: &'a str,
+    /// Whether anything is installed editable.
+    pub editable: bool,
     /// The new generation to install into.
     pub path: &'a Path,
     /// Where the installer runs (see `prefix::build_generation`).
@@ -142,8 +148,8 @@ pub(super) fn isolating(facts: &Facts, env: &[(OsString, OsString)]) -> Option<&
 /// setuptools' editable installs of a flat layout rely on an import hook a
 /// `.pth` installs. Its compat mode writes a plain path instead (other
 /// backends write plain paths already, and ignore the setting).
-pub(super) fn editable_on_pythonpath(inputs: &PrefixInputs) -> Vec<OsString> {
-    if inputs.scan.has_editable() {
+pub(super) fn editable_on_pythonpath(editable: bool) -> Vec<OsString> {
+    if editable {
         vec!["--config-settings".into(), "editable_mode=compat".into()]
     } else {
         Vec::new()

@@ -23,15 +23,18 @@ impl Tool for Pip {
 
     fn install(&self, job: Job) -> Result<(), Failure> {
         let Job {
-            inputs,
+            facts,
+            pip,
+            profile,
+            prompt,
+            editable,
             path,
             workdir,
             env,
             options,
             requirements,
         } = job;
-        let python = inputs.facts.command().to_path_buf();
-        let pip = inputs.pip;
+        let python = facts.command().to_path_buf();
         let mut install: Vec<OsString> = vec![
             "install".into(),
             "--disable-pip-version-check".into(),
@@ -50,7 +53,7 @@ impl Tool for Pip {
                     "--ignore-installed".into(),
                     "--no-warn-script-location".into(),
                 ]);
-                install.extend(editable_on_pythonpath(inputs));
+                install.extend(editable_on_pythonpath(editable));
                 env.push(("PYTHONNOUSERSITE".into(), "1".into()));
                 python.clone()
             }
@@ -68,10 +71,10 @@ impl Tool for Pip {
             }
             PipMode::Venv => {
                 let mut venv = Command::new(python);
-                venv.args(isolating(inputs.facts, &env))
+                venv.args(isolating(facts, &env))
                     .args(["-m", "venv"])
                     // Joined: a name starting with `-` is not an option.
-                    .arg(format!("--prompt={}", inputs.prompt));
+                    .arg(format!("--prompt={}", prompt));
                 if pip.system_site_packages {
                     venv.arg("--system-site-packages");
                 }
@@ -83,11 +86,11 @@ impl Tool for Pip {
         };
         install.extend(options);
         let mut wanted = requirements;
-        if pip.mode == PipMode::Prefix && inputs.profile.is_some() {
+        if pip.mode == PipMode::Prefix && profile.is_some() {
             // Resolve against what the Guix profile provides, so pip installs only
             // what is missing or must be newer, then install exactly that.
             let Some(missing) = lacking(
-                (&pip_python, isolating(inputs.facts, &env)),
+                (&pip_python, isolating(facts, &env)),
                 &install,
                 &wanted,
                 path,
@@ -101,7 +104,7 @@ impl Tool for Pip {
             wanted = missing;
         }
         let mut cmd = Command::new(pip_python);
-        cmd.args(isolating(inputs.facts, &env))
+        cmd.args(isolating(facts, &env))
             .args(["-m", "pip"])
             .args(&install)
             .args(&wanted)

@@ -15,10 +15,9 @@ use super::{InstallerError, Job, Tool, editable_on_pythonpath, isolating};
 use crate::context::Context;
 use crate::fsutil::{self, hex};
 use crate::manifest::PipMode;
-use crate::pip::hash::hash_file;
-use crate::pip::prefix::io;
+use crate::pip::error::io;
+use crate::pip::hash::{DIST_LIMIT, hash_file};
 use crate::pip::run::{Failure, run};
-use crate::pip::scan::DIST_LIMIT;
 use crate::state::Stamp;
 
 /// The uv binary, and the hash of its bytes.
@@ -42,7 +41,11 @@ impl Tool for Uv {
     /// reads uv's configuration files: options go in [pip].options, as for pip.
     fn install(&self, job: Job) -> Result<(), Failure> {
         let Job {
-            inputs,
+            facts,
+            pip,
+            profile,
+            prompt,
+            editable,
             path,
             workdir,
             env,
@@ -50,7 +53,7 @@ impl Tool for Uv {
             requirements,
         } = job;
         let uv = self.path.as_path();
-        let python = inputs.facts.command().to_path_buf();
+        let python = facts.command().to_path_buf();
         let mut env: Vec<(OsString, OsString)> = env.to_vec();
         env.push(("PYTHONNOUSERSITE".into(), "1".into()));
         // uv reads no pip configuration: the CA the user gave pip reaches it
@@ -62,19 +65,19 @@ impl Tool for Uv {
             env.push(("SSL_CERT_FILE".into(), cert));
         }
         let mut install: Vec<OsString> = vec!["pip".into(), "install".into(), "--no-config".into()];
-        match inputs.pip.mode {
+        match pip.mode {
             PipMode::Prefix => {
                 install.extend(["--python".into(), python.clone().into()]);
                 install.extend(["--prefix".into(), path.into()]);
-                install.extend(editable_on_pythonpath(inputs));
+                install.extend(editable_on_pythonpath(editable));
             }
             PipMode::Venv => {
                 let mut venv = Command::new(uv);
                 venv.args(["venv", "--no-config", "--quiet"])
-                    .arg(format!("--prompt={}", inputs.prompt))
+                    .arg(format!("--prompt={}", prompt))
                     .arg("--python")
                     .arg(&python);
-                if inputs.pip.system_site_packages {
+                if pip.system_site_packages {
                     venv.arg("--system-site-packages");
                 }
                 venv.arg(path);
@@ -93,7 +96,7 @@ impl Tool for Uv {
         }
         install.extend(options.iter().cloned());
         let mut wanted = requirements;
-        if inputs.pip.mode == PipMode::Prefix && inputs.profile.is_some() {
+        if pip.mode == PipMode::Prefix && profile.is_some() {
             // uv sees only the target's own site directory, never the Guix
             // profile's packages on GUIX_PYTHONPATH: pip, which sees them,
             // says what is missing, and uv installs exactly that. (A venv does
@@ -107,7 +110,7 @@ impl Tool for Uv {
             ];
             dry.extend(options);
             let Some(missing) = lacking(
-                (&python, isolating(inputs.facts, &env)),
+                (&python, isolating(facts, &env)),
                 &dry,
                 &wanted,
                 path,
