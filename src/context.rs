@@ -310,7 +310,8 @@ impl Context {
         // in the key: builds read none (options go in [pip].options). Its
         // CA is the exception: it decides only whom pip trusts on the way.
         if self.user_var("PIP_CERT").is_none()
-            && let Some(cert) = crate::pipconf::cert(self)
+            && let Some(cert) =
+                crate::pip::conf::cert(&|name| self.user_var(name), self.config_dir())
         {
             env.push(("PIP_CERT".into(), cert));
         }

@@ -145,6 +145,13 @@ pub fn hex(bytes: &[u8]) -> String {
     })
 }
 
+/// A path as key text, every byte kept: not UTF-8 bytes are escaped, never
+/// replaced (two roots must never read alike).
+pub fn exact(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str().as_bytes().escape_ascii().to_string()
+}
+
 /// The bytes `hex` wrote, if `text` is lower-case hex of whole bytes.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {

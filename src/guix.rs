@@ -108,7 +108,7 @@ impl Profile {
 pub fn profile(
     ctx: &Context,
     project: &Project,
-    scan: &crate::inputs::Scan,
+    scan: &crate::pip::Scan,
     user_path: Option<&OsStr>,
     build: bool,
     force: bool,

@@ -83,10 +83,10 @@ impl Facts {
     /// The part of the prefix key that names the interpreter.
     pub fn identity(&self) -> String {
         match &self.store_item {
-            Some(item) => format!("store {}", crate::inputs::exact(item)),
+            Some(item) => format!("store {}", crate::fsutil::exact(item)),
             None => format!(
                 "executable {}\nversion {}\nimplementation {}\nplatform {}",
-                crate::inputs::exact(&self.executable),
+                crate::fsutil::exact(&self.executable),
                 self.version.replace('\n', " "),
                 self.implementation,
                 self.platform

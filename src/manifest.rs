@@ -528,7 +528,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Manifest, ManifestError> {
     }
     for o in &manifest.pip.options {
         if o.get_ref().starts_with('-')
-            && let Err(why) = crate::inputs::check_option(o.get_ref())
+            && let Err(why) = crate::pip::options::check_option(o.get_ref())
         {
             return Err(invalid(o.span().start, why));
         }

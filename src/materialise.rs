@@ -9,12 +9,10 @@ use std::path::PathBuf;
 use crate::context::Context;
 use crate::envdiff::Wanted;
 use crate::guix::{self, GuixError, Profile};
-use crate::inputs::Scan;
-use crate::installer::{self, InstallerError};
 use crate::interpreter::{self, Facts, InterpreterError};
 use crate::log;
 use crate::manifest::{PipMode, Project};
-use crate::prefix::{self, BuildError, Inputs, Layout};
+use crate::pip::{self, BuildError, InstallerError, Layout, PrefixInputs, Scan};
 
 impl MaterialiseError {
     /// While another process builds what is needed: the paths whose change
@@ -153,9 +151,9 @@ fn look_or_build(
         out.facts = Some(facts);
         return Ok(out);
     }
-    let installer = installer::choose(ctx, &project.manifest.pip, scan, base_path, &project.root)?;
+    let installer = pip::choose(ctx, &project.manifest.pip, scan, base_path, &project.root)?;
     let prompt = project.prompt_name();
-    let inputs = Inputs {
+    let inputs = PrefixInputs {
         facts: &facts,
         profile: out.profile.as_ref().and_then(|p| p.store_path.as_deref()),
         pip: &project.manifest.pip,
@@ -165,9 +163,9 @@ fn look_or_build(
         prompt: &prompt,
     };
     let key = inputs.key();
-    let path = prefix::path_for(cache, &key);
+    let path = pip::path_for(cache, &key.hash);
     let built = match mode {
-        Mode::Look => prefix::built(&path),
+        Mode::Look => pip::built(&path),
         Mode::Build | Mode::Rebuild => {
             if let Some(problem) = scan.problem() {
                 return Err(MaterialiseError::Input(problem));
@@ -179,7 +177,7 @@ fn look_or_build(
                 .unwrap_or_default();
             let env = ctx.build_env(base_path, &guix_env);
             let force = mode == Mode::Rebuild;
-            let (generation, layout) = prefix::ensure(ctx, &inputs, &env, force)?;
+            let (generation, layout) = pip::ensure(ctx, &inputs, &key, &env, force)?;
             if let Some(what) = layout.changed() {
                 log::warn(&format!(
                     "prefix {} changed since it was built ({what}); every project with the same inputs sees it. Run 'pyenv-guix rebuild' to restore it",
@@ -190,8 +188,8 @@ fn look_or_build(
         }
     };
     out.prefix = Some(PrefixState {
-        inputs: inputs.canonical(),
-        key,
+        inputs: key.text,
+        key: key.hash,
         path,
         built,
     });

@@ -4,6 +4,8 @@
 
 use std::cmp::Ordering;
 
+use crate::pip::reqfile::{split_lines, strip_comment};
+
 /// A requirement simple enough to hand to Guix: a name and a version
 /// specifier. Extras, markers and URLs say more than a Guix package name
 /// can, so such requirements stay with pip.
@@ -112,41 +114,6 @@ pub fn logical_lines(text: &str) -> Vec<(usize, String)> {
         .map(|(n, l)| (n, strip_comment(&l).trim().to_string()))
         .filter(|(_, l)| !l.is_empty())
         .collect()
-}
-
-/// The lines of `text` as Python's `str.splitlines` gives them.
-fn split_lines(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let end = match c {
-            '\r' if chars.peek().is_some_and(|(_, n)| *n == '\n') => {
-                chars.next();
-                i + 2
-            }
-            '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}'
-            | '\u{2029}' => i + c.len_utf8(),
-            _ => continue,
-        };
-        out.push(&text[start..i]);
-        start = end;
-    }
-    if start < text.len() {
-        out.push(&text[start..]);
-    }
-    out
-}
-
-/// A `#` at the start or after whitespace starts a comment.
-fn strip_comment(line: &str) -> &str {
-    let bytes = line.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {
-            return &line[..i];
-        }
-    }
-    line
 }
 
 /// PEP 503's normal form of a project name.

@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
 use crate::context::Context;
-use crate::inputs::Scan;
 use crate::manifest::Project;
+use crate::pip::Scan;
 use crate::{fsutil, log, trust};
 
 pub struct Edit {

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::fsutil::hex;
-use crate::inputs::Scan;
 use crate::manifest::{self, Project};
+use crate::pip::Scan;
 
 const HEADER: &str = "pyenv-guix trust 2";
 /// How many allowed versions a record remembers.

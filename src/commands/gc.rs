@@ -8,9 +8,9 @@ mod in_use;
 
 use crate::activation;
 use crate::buildlock::Slot;
-use crate::inputs::Scan;
 use crate::manifest::Project;
 use crate::materialise::{self, Mode};
+use crate::pip::Scan;
 use crate::{log, trust};
 
 /// Remove prefixes and Guix profiles that no trusted project still needs
@@ -434,7 +434,7 @@ fn remove_stale_temporaries(ctx: &crate::context::Context) {
 
 /// A prefix generation `KEY.gN` that the link `KEY` no longer points at.
 fn is_old_generation(dir: &Path, key: &str, path: &Path) -> bool {
-    let generations = crate::prefix::generations(&dir.join(key));
+    let generations = crate::pip::generations(&dir.join(key));
     let current = std::fs::read_link(dir.join(key)).ok();
     generations.iter().any(|g| g == path) && path.file_name().map(PathBuf::from) != current
 }

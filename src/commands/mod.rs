@@ -44,7 +44,7 @@ impl ProjectPath {
     pub fn load_allowed(
         &self,
         ctx: &Context,
-    ) -> anyhow::Result<(crate::manifest::Project, Box<crate::inputs::Scan>)> {
+    ) -> anyhow::Result<(crate::manifest::Project, Box<crate::pip::Scan>)> {
         let opened = crate::trust::open(&ctx.data_dir, &self.manifest(ctx)?)?;
         let project = opened.project?;
         match opened.trust {

@@ -7,9 +7,9 @@ use serde_json::json;
 
 use crate::activation;
 use crate::buildlock::Slot;
-use crate::inputs::Scan;
 use crate::manifest::Project;
 use crate::materialise::{self, Materialised, Mode};
+use crate::pip::Scan;
 use crate::state;
 use crate::trust;
 

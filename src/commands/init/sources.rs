@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::requirement::{self, normalise};
 
-/// Largest file read, as for the build (`inputs::TEXT_LIMIT`).
-const LIMIT: u64 = crate::inputs::TEXT_LIMIT;
+/// Largest file read, as for the build (`pip::TEXT_LIMIT`).
+const LIMIT: u64 = crate::pip::TEXT_LIMIT;
 /// How deep `-r` inside `-r` is followed, as for the build.
 const DEPTH_LIMIT: usize = 16;
 /// How many files are followed, as for the build.

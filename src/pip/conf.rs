@@ -7,14 +7,18 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::context::Context;
-
 /// The `cert` pip would use for `pip install`, from the files pip reads in
 /// the order it reads them (the last one wins; `[install]` over
-/// `[global]` within a file), as the user set them before any project.
-pub fn cert(ctx: &Context) -> Option<OsString> {
+/// `[global]` within a file), as the user set them before any project:
+/// `user_var` reads the user's variables, `config_dir` is the user's
+/// configuration directory. (It takes these, not the `Context`, which
+/// calls it.)
+pub fn cert(
+    user_var: &dyn Fn(&str) -> Option<OsString>,
+    config_dir: Option<PathBuf>,
+) -> Option<OsString> {
     let mut found = None;
-    for file in files(ctx) {
+    for file in files(user_var, config_dir) {
         let Ok(bytes) = crate::fsutil::read_limited(&file, 1 << 20) else {
             continue;
         };
@@ -27,13 +31,12 @@ pub fn cert(ctx: &Context) -> Option<OsString> {
 
 /// pip's configuration files, global then user then `PIP_CONFIG_FILE`. A
 /// virtual environment's own `pip.conf` is not read: it may be a project's.
-fn files(ctx: &Context) -> Vec<PathBuf> {
-    let config_file = ctx.user_var("PIP_CONFIG_FILE");
+fn files(user_var: &dyn Fn(&str) -> Option<OsString>, config_dir: Option<PathBuf>) -> Vec<PathBuf> {
+    let config_file = user_var("PIP_CONFIG_FILE");
     if config_file.as_deref() == Some(std::ffi::OsStr::new("/dev/null")) {
         return Vec::new();
     }
-    let mut out: Vec<PathBuf> = ctx
-        .user_var("XDG_CONFIG_DIRS")
+    let mut out: Vec<PathBuf> = user_var("XDG_CONFIG_DIRS")
         .map(|v| std::env::split_paths(&v).collect::<Vec<_>>())
         .unwrap_or_else(|| vec![PathBuf::from("/etc/xdg")])
         .into_iter()
@@ -41,10 +44,10 @@ fn files(ctx: &Context) -> Vec<PathBuf> {
         .map(|d| d.join("pip/pip.conf"))
         .collect();
     out.push(PathBuf::from("/etc/pip.conf"));
-    if let Some(home) = ctx.user_var("HOME").map(PathBuf::from) {
+    if let Some(home) = user_var("HOME").map(PathBuf::from) {
         out.push(home.join(".pip/pip.conf"));
     }
-    if let Some(config) = ctx.config_dir() {
+    if let Some(config) = config_dir {
         out.push(config.join("pip/pip.conf"));
     }
     out.extend(config_file.map(PathBuf::from).filter(|p| p.is_absolute()));

@@ -1,0 +1,220 @@
+//! uv as the installer: `uv pip install --prefix`, or `uv venv` and
+//! `uv pip install` into it. uv is found on the user's PATH and keyed by
+//! the bytes of its binary.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::lacking::lacking;
+use super::{InstallerError, Job, Tool, editable_on_pythonpath, isolating};
+use crate::context::Context;
+use crate::fsutil::{self, hex};
+use crate::manifest::PipMode;
+use crate::pip::error::io;
+use crate::pip::hash::{DIST_LIMIT, hash_file};
+use crate::pip::run::{Failure, run};
+use crate::state::Stamp;
+
+/// The uv binary, and the hash of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uv {
+    pub path: PathBuf,
+    pub id: String,
+}
+
+impl Tool for Uv {
+    fn name(&self) -> &'static str {
+        "uv"
+    }
+
+    fn key_line(&self) -> String {
+        format!("installer uv {}", self.id)
+    }
+
+    /// The same build as pip's, by uv: `uv pip install --prefix`, or `uv venv`
+    /// (no pip inside, so no ensurepip) and `uv pip install` into it. Neither
+    /// reads uv's configuration files: options go in [pip].options, as for pip.
+    fn install(&self, job: Job) -> Result<(), Failure> {
+        let Job {
+            facts,
+            pip,
+            profile,
+            prompt,
+            editable,
+            path,
+            workdir,
+            env,
+            options,
+            requirements,
+        } = job;
+        let uv = self.path.as_path();
+        let python = facts.command().to_path_buf();
+        let mut env: Vec<(OsString, OsString)> = env.to_vec();
+        env.push(("PYTHONNOUSERSITE".into(), "1".into()));
+        // uv reads no pip configuration: the CA the user gave pip reaches it
+        // as uv takes one.
+        let has = |env: &[(OsString, OsString)], name: &str| env.iter().any(|(k, _)| k == name);
+        if !has(&env, "SSL_CERT_FILE")
+            && let Some((_, cert)) = env.iter().find(|(k, _)| k == "PIP_CERT").cloned()
+        {
+            env.push(("SSL_CERT_FILE".into(), cert));
+        }
+        let mut install: Vec<OsString> = vec!["pip".into(), "install".into(), "--no-config".into()];
+        match pip.mode {
+            PipMode::Prefix => {
+                install.extend(["--python".into(), python.clone().into()]);
+                install.extend(["--prefix".into(), path.into()]);
+                install.extend(editable_on_pythonpath(editable));
+            }
+            PipMode::Venv => {
+                let mut venv = Command::new(uv);
+                venv.args(["venv", "--no-config", "--quiet"])
+                    .arg(format!("--prompt={}", prompt))
+                    .arg("--python")
+                    .arg(&python);
+                if pip.system_site_packages {
+                    venv.arg("--system-site-packages");
+                }
+                venv.arg(path);
+                run(venv.current_dir(workdir), &env)?;
+                uv_pip(uv, path).map_err(|e| {
+                    Failure::Io(io(format!("cannot write {}/bin/pip", path.display()))(e))
+                })?;
+                install.extend(["--python".into(), path.join("bin/python").into()]);
+            }
+            PipMode::User => {
+                // `installer::choose` gives pip for user mode.
+                return Err(Failure::Input(
+                    "uv does not install in user mode (pip's --user)".into(),
+                ));
+            }
+        }
+        install.extend(options.iter().cloned());
+        let mut wanted = requirements;
+        if pip.mode == PipMode::Prefix && profile.is_some() {
+            // uv sees only the target's own site directory, never the Guix
+            // profile's packages on GUIX_PYTHONPATH: pip, which sees them,
+            // says what is missing, and uv installs exactly that. (A venv does
+            // not see the profile's packages: it gets everything, as with pip.)
+            let mut dry: Vec<OsString> = vec![
+                "install".into(),
+                "--disable-pip-version-check".into(),
+                "--no-input".into(),
+                "--prefix".into(),
+                path.into(),
+            ];
+            dry.extend(options);
+            let Some(missing) = lacking(
+                (&python, isolating(facts, &env)),
+                &dry,
+                &wanted,
+                path,
+                workdir,
+                &env,
+            )?
+            else {
+                return Ok(());
+            };
+            install.push("--no-deps".into());
+            wanted = missing;
+        }
+        let mut cmd = Command::new(uv);
+        cmd.args(&install).args(&wanted).current_dir(workdir);
+        run(&mut cmd, &env)
+    }
+}
+
+/// A uv venv has no pip (uv seeds none, and fetching one would need the
+/// network): its `pip` runs `uv pip` on the venv, the same uv that built
+/// it. A change made with it is the venv's, outside the manifest, and it
+/// says so. It costs one small file per build.
+fn uv_pip(uv: &Path, venv: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let quote = |p: &Path| {
+        let mut out = Vec::new();
+        crate::shells::posix_quote(&mut out, p.as_os_str().as_bytes());
+        out
+    };
+    let python = venv.join("bin/python");
+    let mut script = b"#!/bin/sh\n# pip for this venv, by the uv that built it.\ncase \"$1\" in\n  install|uninstall|sync) echo \"pyenv-guix: this changes the project's venv, outside its manifest; 'pyenv-guix rebuild' puts it back\" >&2 ;;\nesac\ncase \"$1\" in\n  ''|-*) exec ".to_vec();
+    script.extend(quote(uv));
+    script.extend_from_slice(b" pip \"$@\" ;;\n  *) command=$1; shift; exec ");
+    script.extend(quote(uv));
+    script.extend_from_slice(b" pip \"$command\" --python ");
+    script.extend(quote(&python));
+    script.extend_from_slice(b" \"$@\" ;;\nesac\n");
+    for name in ["pip", "pip3"] {
+        let file = venv.join("bin").join(name);
+        fsutil::write_atomic(&file, &script)?;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
+}
+
+/// uv on the user's PATH, as the binary it is: a pyenv shim is resolved
+/// for the project's directory, as the shell would run it there (cached
+/// while nothing pyenv reads changes, see `pyenv`).
+pub(super) fn find(
+    ctx: &Context,
+    user_path: Option<&OsStr>,
+    root: &Path,
+) -> Result<Uv, InstallerError> {
+    let located = crate::fsutil::find_program(OsStr::new("uv"), user_path, root)
+        .ok_or(InstallerError::NotFound)?;
+    let path = match crate::pyenv::Shim::at(&located) {
+        Some(shim) => shim
+            .which(&ctx.cache_dir, root, &ctx.build_env(user_path, &[]))
+            .map_err(|source| InstallerError::Pyenv {
+                shim: located.clone(),
+                source,
+            })?,
+        None => located.clone(),
+    };
+    if crate::fsutil::is_script(&path) {
+        return Err(InstallerError::Script(located));
+    }
+    let id = binary_id(ctx, &path)?;
+    Ok(Uv { path, id })
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedId {
+    stamp: Stamp,
+    id: String,
+}
+
+/// The hash of the file at `path`, from the cache while the file's stamp
+/// is unchanged: uv is tens of megabytes, read once per version.
+fn binary_id(ctx: &Context, path: &Path) -> Result<String, InstallerError> {
+    let cache_file = ctx
+        .cache_dir
+        .join("tools")
+        .join(hex(&Sha256::digest(path.as_os_str().as_bytes())));
+    let stamp = Stamp::of(path);
+    if let Ok(bytes) = std::fs::read(&cache_file)
+        && let Ok(c) = serde_json::from_slice::<CachedId>(&bytes)
+        && c.stamp == stamp
+    {
+        return Ok(c.id);
+    }
+    let id = hash_file(path, DIST_LIMIT).map_err(|e| InstallerError::Read {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    // The file may have changed while it was read: cache only a stable answer.
+    if Stamp::of(path) == stamp
+        && let Ok(bytes) = serde_json::to_vec(&CachedId {
+            stamp,
+            id: id.clone(),
+        })
+    {
+        let _ = crate::fsutil::write_atomic(&cache_file, &bytes);
+    }
+    Ok(id)
+}

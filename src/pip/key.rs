@@ -1,0 +1,146 @@
+//! A prefix's key: the hash of a versioned, canonical text of everything
+//! that decides what the installer puts there. It is made once per build
+//! and carried, text and hash, to the build, the layout and the state.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::install::Choice;
+use super::scan::Scan;
+use crate::fsutil::{exact, hex};
+use crate::interpreter::Facts;
+use crate::manifest::{Pip, PipMode};
+
+/// Everything that decides a prefix's content.
+pub struct PrefixInputs<'a> {
+    pub facts: &'a Facts,
+    /// The Guix profile's store path, when there is one: what pip installs
+    /// depends on what Guix provides.
+    pub profile: Option<&'a Path>,
+    pub pip: &'a Pip,
+    /// What pip reads, by content.
+    pub scan: &'a Scan,
+    /// The project root: pip runs there, and it is part of the key when
+    /// the prefix is the project's own (a source tree, an editable install).
+    pub root: &'a Path,
+    /// pip or uv.
+    pub installer: &'a Choice,
+    /// The project's name: a venv's prompt, in its pyvenv.cfg.
+    pub prompt: &'a str,
+}
+
+impl PrefixInputs<'_> {
+    /// The key: a versioned, canonical text of the inputs, and its hash.
+    /// Requirement order and spacing do not matter; option order does.
+    pub fn key(&self) -> Key {
+        let mut lines = vec!["pyenv-guix prefix 4".to_string(), self.facts.identity()];
+        match self.profile {
+            Some(p) => lines.push(format!("profile {}", exact(p))),
+            None => lines.push("profile none".to_string()),
+        }
+        lines.push(format!("mode {}", self.pip.mode));
+        lines.push(format!(
+            "system-site-packages {}",
+            self.pip.system_site_packages
+        ));
+        lines.push(self.installer.key_line());
+        if self.pip.mode == PipMode::Venv {
+            lines.push(format!("prompt {:?}", self.prompt));
+        }
+        lines.extend(self.scan.key_lines(self.root));
+        let text = lines.join("\n") + "\n";
+        Key {
+            hash: hex(&Sha256::digest(text.as_bytes())),
+            text,
+        }
+    }
+}
+
+/// A prefix's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    /// The name of the prefix in the cache: `text`'s SHA-256.
+    pub hash: String,
+    /// What the key is made of, for whoever looks into the cache.
+    pub text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::pip::install::uv::Uv;
+
+    fn facts() -> Facts {
+        Facts {
+            path: "/usr/bin/python3".into(),
+            executable: "/usr/bin/python3.11".into(),
+            version: "3.11.2 (main)".into(),
+            version_short: "3.11".into(),
+            implementation: "cpython-311".into(),
+            platform: "linux-x86_64".into(),
+            store_item: None,
+            script: false,
+        }
+    }
+
+    #[test]
+    fn key_ignores_requirement_order_and_spacing_but_not_the_rest() {
+        let f = facts();
+        let root = Path::new("/nowhere");
+        let pip = Choice::pip(None);
+        let uv = |id: &str| Choice {
+            tool: Box::new(Uv {
+                path: PathBuf::from("/bin/uv"),
+                id: id.to_string(),
+            }),
+            instead: None,
+        };
+        let key_by = |packages: &str, mode: &str, profile: Option<&Path>, installer: &Choice| {
+            let text = format!("[pip]\nmode = {mode:?}\npackages = [{packages}]\n");
+            let m = crate::manifest::parse(Path::new("m"), text.as_bytes()).unwrap();
+            let project = crate::manifest::Project {
+                manifest_path: root.join(".pyguix.toml"),
+                root: root.to_path_buf(),
+                bytes: text.into_bytes(),
+                manifest: m,
+            };
+            let scan = Scan::new(&project);
+            let m = &project.manifest;
+            PrefixInputs {
+                facts: &f,
+                profile,
+                pip: &m.pip,
+                scan: &scan,
+                root,
+                installer,
+                prompt: "p",
+            }
+            .key()
+            .hash
+        };
+        let key = |packages: &str, mode: &str, profile: Option<&Path>| {
+            key_by(packages, mode, profile, &pip)
+        };
+        let a = key("\"prov == 1.5.3\", \"six\"", "prefix", None);
+        assert_eq!(a, key("\"six\", \"prov==1.5.3\"", "prefix", None));
+        assert_ne!(a, key("\"six\", \"prov==1.5.3\"", "venv", None));
+        assert_ne!(
+            a,
+            key(
+                "\"six\", \"prov==1.5.3\"",
+                "prefix",
+                Some(Path::new("/gnu/store/x-profile"))
+            )
+        );
+        assert_eq!(a.len(), 64);
+        let by_uv = key_by("\"six\", \"prov==1.5.3\"", "prefix", None, &uv("1"));
+        assert_ne!(a, by_uv);
+        assert_ne!(
+            by_uv,
+            key_by("\"six\", \"prov==1.5.3\"", "prefix", None, &uv("2"))
+        );
+    }
+}

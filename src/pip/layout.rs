@@ -1,0 +1,255 @@
+//! Where an installer put things in a prefix, found after the build (no
+//! `lib/pythonX.Y/site-packages` is assumed) and kept in its marker, and
+//! the checks that the prefix still holds what was built.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::fsutil;
+use crate::manifest::PipMode;
+
+/// Where pip put things, found after the build and kept in the marker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Layout {
+    /// Directories holding the installed distributions.
+    #[serde(with = "crate::fsutil::paths")]
+    pub site_dirs: Vec<PathBuf>,
+    /// Where console scripts went, if any were installed.
+    #[serde(with = "crate::fsutil::paths")]
+    pub scripts_dir: Option<PathBuf>,
+    /// Directories the site directories' `.pth` files add (an editable
+    /// install's source tree).
+    #[serde(default, with = "crate::fsutil::paths")]
+    pub pth_dirs: Vec<PathBuf>,
+    /// Every `*.dist-info` directory the build left: what the prefix holds.
+    #[serde(default, with = "crate::fsutil::paths")]
+    pub dists: Vec<PathBuf>,
+    /// The canonical inputs, for whoever looks into the cache.
+    pub inputs: String,
+}
+
+impl Layout {
+    /// The cheap check, made on entering: the same distributions are
+    /// installed as when the prefix was built. `Some` says what differs.
+    pub fn changed(&self) -> Option<String> {
+        if let Some(gone) = self.site_dirs.iter().find(|d| !d.is_dir()) {
+            return Some(format!("{} is gone", gone.display()));
+        }
+        let now = dists_in(&self.site_dirs);
+        let added: Vec<String> = now
+            .iter()
+            .filter(|d| !self.dists.contains(d))
+            .map(|d| dist_name(d))
+            .collect();
+        let removed: Vec<String> = self
+            .dists
+            .iter()
+            .filter(|d| !now.contains(d))
+            .map(|d| dist_name(d))
+            .collect();
+        let mut said = Vec::new();
+        if !added.is_empty() {
+            said.push(format!("installed since: {}", added.join(" ")));
+        }
+        if !removed.is_empty() {
+            said.push(format!("removed since: {}", removed.join(" ")));
+        }
+        (!said.is_empty()).then(|| said.join("; "))
+    }
+
+    /// The full check, made by `status`: `changed`, then every file each
+    /// distribution's RECORD lists is there with the recorded hash. Returns
+    /// what is wrong, the first few things of it.
+    pub fn verify(&self) -> Vec<String> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut problems: Vec<String> = self.changed().into_iter().collect();
+        // A distribution gone altogether is said by `changed` above.
+        for dist in self.dists.iter().filter(|d| d.is_dir()) {
+            let Some(site) = dist.parent() else { continue };
+            let Ok(record) = std::fs::read_to_string(dist.join("RECORD")) else {
+                problems.push(format!("{}: no RECORD", dist.display()));
+                continue;
+            };
+            for line in record.lines() {
+                let mut fields = line.rsplitn(3, ',');
+                let (_size, hash, file) = (fields.next(), fields.next(), fields.next());
+                let (Some(file), Some(hash)) = (file, hash) else {
+                    continue;
+                };
+                let Some(want) = hash.strip_prefix("sha256=") else {
+                    continue;
+                };
+                let path = resolve_dots(&site.join(file.trim_matches('"')));
+                let got = std::fs::read(&path).map(|b| b64.encode(Sha256::digest(&b)));
+                match got {
+                    Ok(got) if got == want => {}
+                    Ok(_) => problems.push(format!("{} was changed", path.display())),
+                    Err(_) => problems.push(format!("{} is missing", path.display())),
+                }
+                if problems.len() >= 10 {
+                    return problems;
+                }
+            }
+        }
+        problems
+    }
+}
+
+fn dists_in(site_dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = site_dirs
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flat_map(|entries| entries.flatten().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "dist-info"))
+        .collect();
+    out.sort();
+    out
+}
+
+fn dist_name(dist: &Path) -> String {
+    dist.file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Plain paths in the site directories' `.pth` files (not `import` lines,
+/// which only the `site` module can run), that exist.
+fn pth_dirs(site_dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for site in site_dirs {
+        let Ok(entries) = std::fs::read_dir(site) else {
+            continue;
+        };
+        let mut pth: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "pth"))
+            .collect();
+        pth.sort();
+        for file in pth {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            for line in text.lines().map(str::trim_end) {
+                if line.is_empty() || line.starts_with('#') || line.starts_with("import") {
+                    continue;
+                }
+                let dir = site.join(line);
+                if dir.is_dir() && !out.contains(&dir) {
+                    out.push(dir);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether something removed part of `generation` while it was built (a
+/// gc, a hand): the directory itself, or a file a RECORD lists. Existence
+/// only: pip has just written them.
+pub(super) fn incomplete(generation: &Path, layout: &Layout) -> Option<String> {
+    if !generation.is_dir() {
+        return Some(format!("{} is gone", generation.display()));
+    }
+    if let Some(changed) = layout.changed() {
+        return Some(changed);
+    }
+    for dist in &layout.dists {
+        let site = dist.parent()?;
+        let Ok(record) = std::fs::read_to_string(dist.join("RECORD")) else {
+            return Some(format!("{}: no RECORD", dist.display()));
+        };
+        for line in record.lines() {
+            let file = line.rsplitn(3, ',').nth(2).unwrap_or("").trim_matches('"');
+            let path = resolve_dots(&site.join(file));
+            if !file.is_empty() && std::fs::symlink_metadata(&path).is_err() {
+                return Some(format!("{} is missing", path.display()));
+            }
+        }
+    }
+    None
+}
+
+/// Find where pip put things: site directories are those holding
+/// `*.dist-info`; the scripts directory is where their RECORDs put
+/// executables. Nothing is assumed about `lib/pythonX.Y/site-packages`.
+pub(super) fn discover(path: &Path, mode: PipMode, key_text: &str) -> Layout {
+    let mut site_dirs = Vec::new();
+    find_site_dirs(path, 0, &mut site_dirs);
+    site_dirs.sort();
+    let scripts_dir = match mode {
+        PipMode::Venv => Some(path.join("bin")),
+        _ => site_dirs.iter().find_map(|site| scripts_from_records(site)),
+    };
+    Layout {
+        pth_dirs: pth_dirs(&site_dirs),
+        dists: dists_in(&site_dirs),
+        site_dirs,
+        scripts_dir,
+        inputs: key_text.to_string(),
+    }
+}
+
+fn find_site_dirs(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut subdirs = Vec::new();
+    let mut is_site = false;
+    for e in entries.flatten() {
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if e.file_name().to_string_lossy().ends_with(".dist-info") {
+            is_site = true;
+        } else {
+            subdirs.push(e.path());
+        }
+    }
+    if is_site {
+        found.push(dir.to_path_buf());
+    } else if depth < 6 {
+        for d in subdirs {
+            find_site_dirs(&d, depth + 1, found);
+        }
+    }
+}
+
+fn scripts_from_records(site: &Path) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(site).ok()?;
+    for e in entries.flatten() {
+        let record = e.path().join("RECORD");
+        let Ok(text) = std::fs::read_to_string(&record) else {
+            continue;
+        };
+        for line in text.lines() {
+            let file = line.split(',').next().unwrap_or("").trim_matches('"');
+            if !file.starts_with("../") {
+                continue;
+            }
+            let full = resolve_dots(&site.join(file));
+            if fsutil::is_executable(&full) && !full.starts_with(site) {
+                return full.parent().map(Path::to_path_buf);
+            }
+        }
+    }
+    None
+}
+
+/// `a/b/../c` → `a/c`, without touching the disk.
+fn resolve_dots(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}

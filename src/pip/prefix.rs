@@ -1,0 +1,274 @@
+//! Hash-keyed prefixes for the pip fallbacks, in the cache: keyed by
+//! everything that decides what pip puts there, built complete or not at
+//! all, once, under the key's lock; each build a new generation, switched
+//! to in one rename.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use super::error::{BuildError, io};
+use super::install::Job;
+use super::key::{Key, PrefixInputs};
+use super::layout::{Layout, discover, incomplete};
+use super::run::Failure;
+use crate::buildlock::{Missed, Slot};
+use crate::context::Context;
+use crate::manifest::Installer;
+use crate::{fsutil, log};
+
+/// Written last into a finished prefix: its presence means "complete".
+const MARKER: &str = ".pyenv-guix-prefix.json";
+
+pub fn path_for(cache_dir: &Path, key: &str) -> PathBuf {
+    cache_dir.join("prefixes").join(key)
+}
+
+/// The current generation of a complete prefix and its layout, from the
+/// prefix's link; `None` if it is absent or unfinished.
+pub fn built(link: &Path) -> Option<(PathBuf, Layout)> {
+    let generation = link.parent()?.join(std::fs::read_link(link).ok()?);
+    let bytes = std::fs::read(generation.join(MARKER)).ok()?;
+    Some((generation, serde_json::from_slice(&bytes).ok()?))
+}
+
+/// Build the prefix unless it is built (or always, with `force`), once
+/// under the key's lock, and return its current generation and layout.
+/// Each build goes into a new generation directory,
+/// `KEY.gN`; the link `KEY` is switched to it only once pip succeeded and
+/// the marker is written, in one rename: a prefix is complete or absent,
+/// and a rebuild replaces it atomically. An unfinished generation (Ctrl-C,
+/// SIGKILL, full disk) is removed before the next build.
+pub fn ensure(
+    ctx: &Context,
+    inputs: &PrefixInputs,
+    key: &Key,
+    env: &[(OsString, OsString)],
+    force: bool,
+) -> Result<(PathBuf, Layout), BuildError> {
+    let link = path_for(&ctx.cache_dir, &key.hash);
+    let slot = Slot::new(&ctx.cache_dir.join("prefixes"), &key.hash);
+    let key_hash = || key.hash.clone();
+    match slot.once(
+        &format!("prefix {}", key.hash),
+        ctx.how(force),
+        || built(&link),
+        || build_generation(ctx, inputs, key, &link, env),
+    ) {
+        Ok(done) => Ok(done),
+        Err(Missed::Busy) => {
+            let watch = vec![link.clone(), slot.failure_path().to_path_buf()];
+            Err(BuildError::Busy {
+                key: key_hash(),
+                watch,
+            })
+        }
+        Err(Missed::Deferred) => {
+            let watch = vec![link.clone(), slot.failure_path().to_path_buf()];
+            Err(BuildError::Deferred {
+                key: key_hash(),
+                watch,
+            })
+        }
+        Err(Missed::FailedBefore(message)) => Err(BuildError::FailedBefore {
+            key: key_hash(),
+            message,
+        }),
+        Err(Missed::Failed(e)) => Err(e),
+        Err(Missed::Lock(e)) => Err(io(format!("cannot lock prefix {}", key.hash))(e)),
+    }
+}
+
+/// One build, under the key's lock, into a fresh generation that `link`
+/// is switched to when it is complete. `Err` carries what the failure
+/// record keeps, if the failure is the key's.
+fn build_generation(
+    ctx: &Context,
+    inputs: &PrefixInputs,
+    key: &Key,
+    link: &Path,
+    env: &[(OsString, OsString)],
+) -> Result<(PathBuf, Layout), (BuildError, Option<String>)> {
+    let io_err = |what: String| move |e| (io(what)(e), None);
+    let hash = &key.hash;
+    let generation = fresh_generation(link).map_err(io_err(format!(
+        "cannot clear old builds of {}",
+        link.display()
+    )))?;
+    if let Some(why) = &inputs.installer.instead {
+        let said = format!("{why}: pip installs prefix {hash}");
+        match inputs.pip.installer {
+            Installer::Uv => log::warn(&said),
+            _ => log::info(&said),
+        }
+    }
+    log::info(&format!(
+        "building prefix {} ({} mode, {})",
+        link.display(),
+        inputs.pip.mode,
+        inputs.installer.name()
+    ));
+    let (stage, _private) = stage_dir(&ctx.cache_dir, hash)
+        .map_err(io_err("cannot make a staging directory".to_string()))?;
+    let _ = std::fs::remove_dir_all(&stage);
+    // The installer runs in the stage, a directory of ours holding only
+    // the copies, where no module of the project's can stand in for
+    // pip's or venv's. A prefix of the project's own (an editable
+    // install, a source tree: the project's code runs in its build
+    // anyway) is built in the project, where pip reads those paths from.
+    let workdir = if inputs.scan.per_project.is_empty() {
+        stage.as_path()
+    } else {
+        inputs.root
+    };
+    let result = match inputs.scan.stage(&stage) {
+        Ok((options, requirements)) => inputs.installer.tool.install(Job {
+            facts: inputs.facts,
+            pip: inputs.pip,
+            profile: inputs.profile,
+            prompt: inputs.prompt,
+            editable: inputs.scan.has_editable(),
+            path: &generation,
+            workdir,
+            env,
+            options,
+            requirements,
+        }),
+        Err(e) => Err(Failure::Input(e)),
+    };
+    let _ = std::fs::remove_dir_all(&stage);
+    let _ = std::fs::remove_file(generation.with_extension("lacking.txt"));
+    // Ctrl-C during the build: the user asked to stop, even if the
+    // installer ended well (it may have been past its last file).
+    let result = match result {
+        Ok(()) if crate::buildlock::interrupted() => {
+            Err(Failure::Input(crate::buildlock::INTERRUPTED.to_string()))
+        }
+        other => other,
+    };
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&generation);
+        return Err(failed(inputs.installer.name(), hash, e));
+    }
+    let layout = discover(&generation, inputs.pip.mode, &key.text);
+    if let Some(why) = incomplete(&generation, &layout) {
+        let _ = std::fs::remove_dir_all(&generation);
+        return Err((
+            BuildError::Input(format!(
+                "prefix {hash} lost files while it was built ({why}): not used; the next use builds it again"
+            )),
+            None,
+        ));
+    }
+    let bytes = serde_json::to_vec_pretty(&layout).unwrap_or_default();
+    fsutil::write_atomic(&generation.join(MARKER), &bytes)
+        .and_then(|()| switch(link, &generation))
+        .map_err(io_err(format!("cannot finish {}", generation.display())))?;
+    Ok((generation, layout))
+}
+
+/// Where pip reads private copies of exactly the bytes the key was made
+/// from, and the temporary directory holding it, if there is one to drop
+/// after the build.
+fn stage_dir(
+    cache_dir: &Path,
+    hash: &str,
+) -> std::io::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    let stage = cache_dir.join("staging").join(hash);
+    // pip cannot name a file under a path that is not UTF-8 (it makes
+    // URLs of them): the copies then go to a private temporary
+    // directory, made for this build alone.
+    if std::str::from_utf8(stage.as_os_str().as_encoded_bytes()).is_ok() {
+        return Ok((stage, None));
+    }
+    let private = tempfile::Builder::new()
+        .prefix("pyenv-guix-stage.")
+        .tempdir()?;
+    Ok((private.path().join(hash), Some(private)))
+}
+
+/// The error of a failed build, and what its failure record keeps.
+fn failed(installer: &'static str, hash: &str, e: Failure) -> (BuildError, Option<String>) {
+    match e {
+        Failure::Pip { status, tail } => (
+            BuildError::Pip {
+                installer,
+                key: hash.to_string(),
+                status,
+                detail: if log::level() >= log::Level::Info {
+                    "; its output is above".to_string()
+                } else {
+                    let lines: Vec<&str> = tail.lines().collect();
+                    format!(":\n{}", lines[lines.len().saturating_sub(8)..].join("\n"))
+                },
+            },
+            Some(tail),
+        ),
+        Failure::Input(message) => (BuildError::Input(message), None),
+        Failure::Io(err) => {
+            let record = err.to_string();
+            (err, Some(record))
+        }
+    }
+}
+
+/// A new, empty generation path beside `link`, after removing the
+/// generations the link does not point at (unfinished, or replaced).
+fn fresh_generation(link: &Path) -> std::io::Result<PathBuf> {
+    let current = std::fs::read_link(link).ok();
+    // A prefix from before generations is a plain directory: replace it.
+    if current.is_none() && link.is_dir() {
+        std::fs::remove_dir_all(link)?;
+    }
+    let mut next = 1;
+    for generation in generations(link) {
+        let name = generation.file_name().map(PathBuf::from);
+        if name == current {
+            let n = generation_number(&generation).unwrap_or(0);
+            next = next.max(n + 1);
+            continue;
+        }
+        log::info(&format!(
+            "removing the unfinished prefix {}",
+            generation.display()
+        ));
+        std::fs::remove_dir_all(&generation)?;
+    }
+    Ok(link.with_extension(format!("g{next}")))
+}
+
+/// Every `KEY.gN` directory beside the link `KEY`.
+pub fn generations(link: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(key)) = (link.parent(), link.file_name()) else {
+        return Vec::new();
+    };
+    let key = key.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix(&key))
+                .and_then(|rest| rest.strip_prefix(".g"))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn generation_number(path: &Path) -> Option<u64> {
+    path.extension()?.to_str()?.strip_prefix('g')?.parse().ok()
+}
+
+/// Point `link` at `generation` in one rename.
+fn switch(link: &Path, generation: &Path) -> std::io::Result<()> {
+    let name = generation.file_name().unwrap_or_default();
+    let tmp = link.with_extension(format!("link-{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(name, &tmp)?;
+    std::fs::rename(&tmp, link)
+}

@@ -1,0 +1,284 @@
+//! Requirements files as pip reads them: its logical lines (continuations
+//! joined, comments dropped), the variables it would expand, and the
+//! requirements and locations that are local paths.
+
+use std::path::{Path, PathBuf};
+
+/// The first `${NAME}` pip would expand in a requirements file (NAME of
+/// capitals, digits and `_`), if any.
+pub(super) fn pip_variable(text: &str) -> Option<&str> {
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        let after = &rest[at + 2..];
+        if let Some(end) = after.find('}') {
+            let name = &after[..end];
+            if !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            {
+                return Some(name);
+            }
+        }
+        rest = after;
+    }
+    None
+}
+
+/// A requirements file's logical lines, exactly as pip makes them: split
+/// where Python's `str.splitlines` splits (not only at `\n`: a `\r`, `\x0c`
+/// or U+2028 would otherwise hide a line from the key that pip reads),
+/// continuations joined unless the line holds a comment, then comments and
+/// blank lines dropped.
+pub(super) fn logical_lines(text: &str) -> Vec<String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut joined = Vec::new();
+    let mut pending: Option<String> = None;
+    for raw in split_lines(text) {
+        let comment = strip_comment(raw).len() != raw.len();
+        if !raw.ends_with('\\') || comment {
+            // pip puts a space before a comment line, so that it stays one.
+            let line = if comment {
+                format!(" {raw}")
+            } else {
+                raw.to_string()
+            };
+            match pending.take() {
+                Some(mut p) => {
+                    p.push_str(&line);
+                    joined.push(p);
+                }
+                None => joined.push(line),
+            }
+        } else {
+            pending
+                .get_or_insert_with(String::new)
+                .push_str(raw.trim_matches('\\'));
+        }
+    }
+    joined.extend(pending);
+    joined
+        .iter()
+        .map(|l| strip_comment(l).trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The lines of `text` as Python's `str.splitlines` gives them.
+pub(crate) fn split_lines(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let end = match c {
+            '\r' if chars.peek().is_some_and(|(_, n)| *n == '\n') => {
+                chars.next();
+                i + 2
+            }
+            '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}'
+            | '\u{2029}' => i + c.len_utf8(),
+            _ => continue,
+        };
+        out.push(&text[start..i]);
+        start = end;
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+/// A `#` at the start or after whitespace starts a comment.
+pub(crate) fn strip_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {
+            return &line[..i];
+        }
+    }
+    line
+}
+
+/// The local file or directory a requirement names, as pip decides that a
+/// requirement is a path (it has a `/`, starts with `.`, is an archive
+/// name, or is a `file:` URL, alone or after `name @`), and what followed
+/// the path (extras).
+pub(super) fn local_path(req: &str, root: &Path) -> Option<(PathBuf, String)> {
+    let req = req.trim();
+    let target = match req.split_once('@') {
+        Some((name, url)) if is_name(name.trim()) => url.trim(),
+        _ => req,
+    };
+    let target = target.split(" ;").next().unwrap_or(target).trim();
+    let (target, extras) = match target.rfind('[') {
+        Some(at) if target.ends_with(']') => (&target[..at], &target[at..]),
+        _ => (target, ""),
+    };
+    let path = if let Some(rest) = target.strip_prefix("file:") {
+        PathBuf::from(file_url_path(rest))
+    } else if target.contains("://") {
+        return None;
+    } else if target.contains('/') || target.starts_with('.') || is_archive(target) {
+        PathBuf::from(target)
+    } else {
+        return None;
+    };
+    Some((root.join(path), extras.to_string()))
+}
+
+/// A local find-links or index location: a `file:` URL, or a path that
+/// exists (relative to the file naming it first, then to the root).
+pub(super) fn local_dir(value: &str, dir: &Path, root: &Path) -> Option<PathBuf> {
+    if let Some(rest) = value.strip_prefix("file:") {
+        return Some(root.join(file_url_path(rest)));
+    }
+    if value.contains("://") {
+        return None;
+    }
+    let near = dir.join(value);
+    Some(if near.exists() {
+        near
+    } else {
+        root.join(value)
+    })
+}
+
+/// `///abs`, `//localhost/abs` or `rel` after `file:`, with `%XX` decoded.
+fn file_url_path(rest: &str) -> String {
+    let path = match rest.strip_prefix("//") {
+        Some(r) => &r[r.find('/').unwrap_or(r.len())..],
+        None => rest,
+    };
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = path
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.[], ".contains(c))
+}
+
+fn is_archive(s: &str) -> bool {
+    [
+        ".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar",
+    ]
+    .iter()
+    .any(|ext| s.ends_with(ext))
+}
+
+/// A requirement string with the spaces PEP 508 leaves insignificant
+/// removed: around version operators, commas, brackets and parentheses,
+/// outside quoted marker values. Other runs of spaces become one.
+pub fn canonical_spacing(req: &str) -> String {
+    let tight = |c: char| "=<>!~,;()[]".contains(c);
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    let mut space = false;
+    for c in req.trim().chars() {
+        if let Some(q) = quote {
+            out.push(c);
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() && !tight(c) && !out.ends_with(tight) {
+            out.push(' ');
+        }
+        space = false;
+        if c == '"' || c == '\'' {
+            quote = Some(c);
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_spacing_removes_only_insignificant_spaces() {
+        assert_eq!(canonical_spacing(" prov == 1.5.3 "), "prov==1.5.3");
+        assert_eq!(canonical_spacing("a [x , y] >= 1 , < 2"), "a[x,y]>=1,<2");
+        assert_eq!(
+            canonical_spacing("a ; extra == \"b  c\""),
+            "a;extra==\"b  c\""
+        );
+        // A URL's end is where the space is: keep one.
+        assert_eq!(
+            canonical_spacing("a @ https://x/y ; m"),
+            "a @ https://x/y;m"
+        );
+        assert_ne!(
+            canonical_spacing("a @ https://x/y;m"),
+            canonical_spacing("a @ https://x/y z")
+        );
+    }
+
+    #[test]
+    fn lines_are_split_and_joined_as_pip_does() {
+        assert_eq!(
+            logical_lines("alpha\r-f wheels2\ngamma\r\nbeta\x0cdelta\u{2028}eps"),
+            ["alpha", "-f wheels2", "gamma", "beta", "delta", "eps"]
+        );
+        // A comment line ending in `\` is not continued into the next.
+        assert_eq!(logical_lines("# pinned below \\\nbeta\n"), ["beta"]);
+        assert_eq!(logical_lines("alpha \\\n  >= 1\n"), ["alpha   >= 1"]);
+        assert_eq!(logical_lines("a # x\\\nb"), ["a", "b"]);
+    }
+
+    #[test]
+    fn variables_pip_would_expand_are_found() {
+        assert_eq!(pip_variable("-r ${HOME}/x.txt\n"), Some("HOME"));
+        assert_eq!(pip_variable("a==1\n# ${lower} is not pip's\n"), None);
+        assert_eq!(pip_variable("$HOME ${} ${A-B}"), None);
+    }
+
+    #[test]
+    fn lines_as_pip_reads_them() {
+        let text =
+            "\u{feff}a==1 # pinned\n# comment\n\nb \\\n  >=2\n-r other.txt#x\nc#notacomment\n";
+        assert_eq!(
+            logical_lines(text),
+            vec!["a==1", "b   >=2", "-r other.txt#x", "c#notacomment"]
+        );
+    }
+
+    #[test]
+    fn local_paths_as_pip_sees_them() {
+        let root = Path::new("/p");
+        let got = |r: &str| local_path(r, root).map(|(p, e)| (p.display().to_string(), e));
+        assert_eq!(got("."), Some(("/p/.".into(), "".into())));
+        assert_eq!(got("./pkg[cli]"), Some(("/p/./pkg".into(), "[cli]".into())));
+        assert_eq!(
+            got("dist/x-1.0-py3-none-any.whl").unwrap().0,
+            "/p/dist/x-1.0-py3-none-any.whl"
+        );
+        assert_eq!(got("x @ file:///w/x%201.whl").unwrap().0, "/w/x 1.whl");
+        assert_eq!(got("x @ https://h/x.whl"), None);
+        assert_eq!(got("prov==1.5.3"), None);
+        assert_eq!(got("x>=1; python_version >= \"3.8\""), None);
+    }
+}

@@ -1,0 +1,536 @@
+//! What pip reads for a project, read once and named by content: the
+//! requirement strings, every requirements and constraints file (followed
+//! through `-r` and `-c` as pip follows them), local distributions and
+//! local find-links or index directories. Trust, the prefix key and the
+//! build all use this one reading, and the build hands pip private copies
+//! of exactly the bytes that were hashed.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::hash::{DIST_LIMIT, TEXT_LIMIT, hash_file, list_dir};
+use super::options::{check_option, flag_name, split_option, uv_refuses};
+use super::reqfile::{canonical_spacing, local_dir, local_path, logical_lines, pip_variable};
+use crate::fsutil::{self, exact, hex};
+use crate::manifest::{Pip, Project};
+
+/// How deep `-r` inside `-r` may go (pip itself has no limit, but loops).
+const DEPTH_LIMIT: usize = 16;
+/// How many files, and how many bytes of requirements files, one project's
+/// pip inputs may count: a scan at a prompt stays short.
+const FILES_LIMIT: usize = 1000;
+const TOTAL_TEXT_LIMIT: u64 = 16 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Requirements,
+    Constraints,
+    /// A wheel or sdist named as a requirement.
+    Distribution,
+    /// A `--find-links` directory: the files in it.
+    FindLinks,
+    /// A local `--index-url`: every file under it.
+    Index,
+    /// The Guix channels file (not pip's, but trust covers it).
+    Channels,
+    /// A `[python].interpreter` inside the project (trust covers it).
+    Interpreter,
+    /// A `[guix].load-path` directory: every file under it (trust and the
+    /// profile's key cover them).
+    LoadPath,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Requirements => "requirements",
+            Kind::Constraints => "constraints",
+            Kind::Distribution => "distribution",
+            Kind::FindLinks => "find-links",
+            Kind::Index => "index",
+            Kind::Channels => "channels",
+            Kind::Interpreter => "interpreter",
+            Kind::LoadPath => "guix-load-path",
+        }
+    }
+}
+
+/// One file or directory pip reads.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub kind: Kind,
+    /// Where pip would read it, resolved as pip resolves it.
+    pub path: PathBuf,
+    /// SHA-256 of what pip reads: a requirements file's text with each of
+    /// its own inputs replaced by that input's id; a distribution's bytes;
+    /// a directory's file names and their hashes. `Err` says why it could
+    /// not be read.
+    pub id: Result<String, String>,
+    /// A requirements or constraints file's lines.
+    pub(super) lines: Vec<Vec<Word>>,
+    /// A directory's files, relative to it, with their hashes.
+    pub files: Vec<(PathBuf, String)>,
+}
+
+/// A word of a pip argument list or of a requirements file line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Word {
+    /// As written (in a file, already quoted for pip's own splitting).
+    Lit(String),
+    /// An input, then what followed its path (extras such as `[cli]`).
+    Ref(usize, String),
+}
+
+/// Everything pip reads for one project.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub inputs: Vec<Input>,
+    /// `[pip].options`, word by word.
+    pub(super) options: Vec<Word>,
+    /// `[pip].packages`.
+    pub(super) packages: Vec<Word>,
+    /// `[pip].editable`, resolved against the root.
+    pub(super) editable: Vec<PathBuf>,
+    /// `[pip].requirements`.
+    pub(super) requirements: Vec<usize>,
+    /// Why the prefix belongs to this project alone (a source tree, an
+    /// editable install), if it does.
+    pub per_project: Vec<String>,
+    /// What makes the inputs unusable as a whole (a file that includes itself).
+    problems: Vec<String>,
+    /// Bytes of requirements files read so far.
+    text_read: u64,
+    /// The requirements files being read, the innermost last: for
+    /// messages, and to find a file that includes itself.
+    reading: Vec<usize>,
+    /// Each option flag given, and whether a requirements file gave it.
+    flags: std::collections::BTreeSet<(bool, String)>,
+}
+
+impl Scan {
+    /// Read everything that can act for `project`: what pip reads (pip runs
+    /// at the root), the channels file, an interpreter inside the project.
+    pub fn new(project: &Project) -> Scan {
+        let mut s = Scan::pip(&project.root, &project.manifest.pip);
+        if let Some(path) = project.channels_file() {
+            let (i, _) = s.add(Kind::Channels, path.clone());
+            s.inputs[i].id = hash_file(&path, TEXT_LIMIT);
+        }
+        for dir in project.load_path() {
+            let (i, new) = s.add(Kind::LoadPath, dir.clone());
+            if new {
+                match list_dir(&dir, true) {
+                    Ok((id, files)) => {
+                        s.inputs[i].id = Ok(id);
+                        s.inputs[i].files = files;
+                    }
+                    Err(e) => s.inputs[i].id = Err(e),
+                }
+            }
+        }
+        if let Some(path) = project.local_interpreter() {
+            let (i, _) = s.add(Kind::Interpreter, path.clone());
+            s.inputs[i].id = hash_file(&path, DIST_LIMIT);
+        }
+        s
+    }
+
+    /// Every file read, by path, with what was read of it: a directory's
+    /// files one by one. Two scans compare file by file.
+    pub fn files(&self) -> std::collections::BTreeMap<PathBuf, String> {
+        let mut out = std::collections::BTreeMap::new();
+        for input in &self.inputs {
+            if input.files.is_empty() {
+                let id = match &input.id {
+                    Ok(id) => id.clone(),
+                    Err(e) => format!("unreadable: {e}"),
+                };
+                out.insert(input.path.clone(), id);
+            } else {
+                for (rel, hash) in &input.files {
+                    out.insert(input.path.join(rel), hash.clone());
+                }
+            }
+        }
+        out
+    }
+
+    fn pip(root: &Path, pip: &Pip) -> Scan {
+        let mut s = Scan::default();
+        let mut words = pip.options.iter().map(|o| o.get_ref().clone());
+        while let Some(word) = words.next() {
+            let w = s.option_word(&word, &mut words, root, root, 0, false);
+            s.options.extend(w);
+        }
+        for p in &pip.packages {
+            let w = s.requirement(p.get_ref(), root);
+            s.packages.push(w);
+        }
+        for e in &pip.editable {
+            let path = root.join(e);
+            s.per_project
+                .push(format!("editable install of {}", path.display()));
+            s.editable.push(path);
+        }
+        for r in &pip.requirements {
+            let i = s.file(Kind::Requirements, root.join(r), root, 0);
+            s.requirements.push(i);
+        }
+        s
+    }
+
+    fn note_flag(&mut self, word: &str) {
+        let in_file = !self.reading.is_empty();
+        self.flags.insert((in_file, flag_name(word).to_string()));
+    }
+
+    /// Whether anything is installed editable (`[pip].editable`, or `-e`
+    /// in options or a requirements file).
+    pub fn has_editable(&self) -> bool {
+        !self.editable.is_empty()
+            || self
+                .flags
+                .iter()
+                .any(|(_, f)| f == "-e" || f == "--editable")
+    }
+
+    /// Why uv cannot install these inputs as pip would, if it cannot: an
+    /// option it does not take, or one it would ignore in a requirements
+    /// file (it warns and goes on without it).
+    pub fn uv_cannot(&self) -> Option<String> {
+        self.flags
+            .iter()
+            .find_map(|(in_file, flag)| uv_refuses(flag, *in_file))
+    }
+
+    /// The first input that could not be read, and why.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(p) = self.problems.first() {
+            return Some(p.clone());
+        }
+        self.inputs.iter().find_map(|i| {
+            i.id.as_ref()
+                .err()
+                .map(|e| format!("{}: {e}", i.path.display()))
+        })
+    }
+
+    /// Every path whose change may change what pip reads: the inputs, and
+    /// each file in an input directory.
+    pub fn watched(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for i in &self.inputs {
+            out.push(i.path.clone());
+            for (f, _) in &i.files {
+                // A file added in a subdirectory changes that directory.
+                let mut dir = f.parent();
+                while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+                    let full = i.path.join(d);
+                    if !out.contains(&full) {
+                        out.push(full);
+                    }
+                    dir = d.parent();
+                }
+                out.push(i.path.join(f));
+            }
+        }
+        out
+    }
+
+    /// The lines of the prefix key that come from pip's inputs. Requirement
+    /// strings are sorted and spaced canonically; everything else keeps its
+    /// order; inputs appear by content, never by path.
+    pub fn key_lines(&self, root: &Path) -> Vec<String> {
+        let mut reqs: Vec<String> = self
+            .packages
+            .iter()
+            .map(|w| match w {
+                Word::Lit(s) => canonical_spacing(s),
+                w => self.render(w, None),
+            })
+            .collect();
+        reqs.sort();
+        let mut lines: Vec<String> = reqs
+            .into_iter()
+            .map(|r| format!("requirement {r}"))
+            .collect();
+        lines.extend(
+            self.editable
+                .iter()
+                .map(|e| format!("editable {}", exact(e))),
+        );
+        lines.extend(
+            self.requirements
+                .iter()
+                .map(|&i| format!("requirements {}", self.id(i))),
+        );
+        lines.extend(
+            self.options
+                .iter()
+                .map(|w| format!("option {:?}", self.render(w, None))),
+        );
+        if !self.per_project.is_empty() {
+            lines.push(format!("project {}", exact(root)));
+        }
+        lines
+    }
+
+    pub(super) fn id(&self, i: usize) -> &str {
+        match &self.inputs[i].id {
+            Ok(id) => id,
+            Err(_) => "unreadable",
+        }
+    }
+
+    /// The `[guix].load-path` directories: (path, id) each.
+    pub fn load_path(&self) -> Vec<(&Path, Result<&str, &str>)> {
+        self.inputs
+            .iter()
+            .filter(|i| i.kind == Kind::LoadPath)
+            .map(|i| (i.path.as_path(), i.id.as_deref().map_err(String::as_str)))
+            .collect()
+    }
+
+    /// A word as the key shows it (`stage` None: inputs by id) or as a
+    /// staged requirements file has it (quoted for pip's splitting).
+    pub(super) fn render(&self, w: &Word, stage: Option<&Path>) -> String {
+        match (w, stage) {
+            (Word::Lit(s), _) => s.clone(),
+            (Word::Ref(i, rest), None) => {
+                format!("<{} {}>{rest}", self.inputs[*i].kind.name(), self.id(*i))
+            }
+            (Word::Ref(i, rest), Some(stage)) => {
+                let p = self.staged_path(stage, *i);
+                format!("{}{rest}", shell_words::quote(&p.to_string_lossy()))
+            }
+        }
+    }
+
+    pub(super) fn text(&self, input: &Input, stage: Option<&Path>) -> String {
+        let mut out = String::new();
+        for line in &input.lines {
+            let words: Vec<String> = line.iter().map(|w| self.render(w, stage)).collect();
+            out.push_str(&words.join(" "));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Add the input at `path` once (an input named twice is one input).
+    fn add(&mut self, kind: Kind, path: PathBuf) -> (usize, bool) {
+        if let Some(i) = self.inputs.iter().position(|x| x.path == path) {
+            return (i, false);
+        }
+        self.inputs.push(Input {
+            kind,
+            path,
+            id: Err("not read yet".into()),
+            lines: Vec::new(),
+            files: Vec::new(),
+        });
+        (self.inputs.len() - 1, true)
+    }
+
+    /// A requirement string: a local wheel or sdist becomes an input; a
+    /// local source tree makes the prefix the project's own.
+    fn requirement(&mut self, req: &str, root: &Path) -> Word {
+        let Some((path, rest)) = local_path(req, root) else {
+            return Word::Lit(req.to_string());
+        };
+        if path.is_dir() {
+            self.per_project
+                .push(format!("local source tree {}", path.display()));
+            return Word::Lit(req.to_string());
+        }
+        let (i, new) = self.add(Kind::Distribution, path.clone());
+        if new {
+            self.inputs[i].id = hash_file(&path, DIST_LIMIT);
+        }
+        Word::Ref(i, rest)
+    }
+
+    fn file(&mut self, kind: Kind, path: PathBuf, root: &Path, depth: usize) -> usize {
+        // One file named two ways (`a/../r.txt`) is one input: an include
+        // tree can't grow wide by spelling one file many ways.
+        let path = std::fs::canonicalize(&path).unwrap_or(path);
+        let (i, new) = self.add(kind, path.clone());
+        if !new {
+            if self.reading.contains(&i) {
+                self.problems
+                    .push(format!("{}: includes itself", path.display()));
+            }
+            return i;
+        }
+        if depth > DEPTH_LIMIT {
+            self.inputs[i].id = Err(format!("nested more than {DEPTH_LIMIT} deep"));
+            return i;
+        }
+        if self.inputs.len() > FILES_LIMIT || self.text_read > TOTAL_TEXT_LIMIT {
+            self.inputs[i].id = Err(format!(
+                "one of more than {FILES_LIMIT} files, or {TOTAL_TEXT_LIMIT} bytes, that pip would read"
+            ));
+            return i;
+        }
+        let text = match fsutil::read_limited(&path, TEXT_LIMIT) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(_) => {
+                    self.inputs[i].id = Err("not valid UTF-8".into());
+                    return i;
+                }
+            },
+            Err(e) => {
+                self.inputs[i].id = Err(e.to_string());
+                return i;
+            }
+        };
+        self.text_read += text.len() as u64;
+        let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        // pip joins continued lines and drops comments, then expands.
+        if let Some(var) = logical_lines(&text).iter().find_map(|l| pip_variable(l)) {
+            // pip would read a file or URL the key never saw.
+            self.inputs[i].id = Err(format!(
+                "uses ${{{var}}}, which pip expands from the environment: write its value out"
+            ));
+            return i;
+        }
+        self.reading.push(i);
+        let lines = logical_lines(&text)
+            .iter()
+            .map(|line| self.line_words(line, &dir, root, depth))
+            .collect();
+        self.reading.pop();
+        let mut h = Sha256::new();
+        let input = Input {
+            lines,
+            ..self.inputs[i].clone()
+        };
+        h.update(self.text(&input, None).as_bytes());
+        self.inputs[i] = Input {
+            id: Ok(hex(&h.finalize())),
+            ..input
+        };
+        i
+    }
+
+    /// One logical line of a requirements file in `dir`, word by word.
+    fn line_words(&mut self, line: &str, dir: &Path, root: &Path, depth: usize) -> Vec<Word> {
+        if line.starts_with('-') {
+            let Ok(tokens) = shell_words::split(line) else {
+                return vec![Word::Lit(line.to_string())];
+            };
+            let mut tokens = tokens.into_iter();
+            let mut out = Vec::new();
+            while let Some(t) = tokens.next() {
+                let w = self.option_word(&t, &mut tokens, dir, root, depth, true);
+                out.extend(w);
+            }
+            return out;
+        }
+        // `REQ --hash=…`: the requirement, then its own options.
+        let (req, opts) = match line.find(" -") {
+            Some(at) => (&line[..at], Some(&line[at + 1..])),
+            None => (line, None),
+        };
+        let mut out = vec![self.requirement(req.trim(), root)];
+        for word in opts.iter().flat_map(|o| o.split_whitespace()) {
+            if word.starts_with('-') {
+                self.note_flag(word);
+            }
+        }
+        out.extend(opts.map(|o| Word::Lit(o.to_string())));
+        out
+    }
+
+    /// One option (and its value, taken from `rest`) of `[pip].options` or
+    /// of a requirements file line in `dir`. `quoted`: a file's words are
+    /// split again by pip, so they are written back quoted.
+    fn option_word(
+        &mut self,
+        word: &str,
+        rest: &mut dyn Iterator<Item = String>,
+        dir: &Path,
+        root: &Path,
+        depth: usize,
+        quoted: bool,
+    ) -> Vec<Word> {
+        let lit = |s: &str| {
+            Word::Lit(if quoted {
+                shell_words::quote(s).into_owned()
+            } else {
+                s.to_string()
+            })
+        };
+        if word.starts_with('-') {
+            self.note_flag(word);
+        }
+        if word.starts_with('-')
+            && let Err(why) = check_option(word)
+        {
+            let source = match self.reading.last() {
+                Some(&file) => self.inputs[file].path.clone(),
+                None => dir.join(".pyguix.toml"),
+            };
+            self.problems.push(format!("{}: {why}", source.display()));
+        }
+        let Some((flag, value)) = split_option(word, rest) else {
+            if word.starts_with('-') {
+                return vec![lit(word)];
+            }
+            // A bare word in [pip].options is a requirement.
+            return vec![self.requirement(word, root)];
+        };
+        let value_word = match flag {
+            "-r" | "--requirement" | "-c" | "--constraint" => {
+                let kind = if matches!(flag, "-r" | "--requirement") {
+                    Kind::Requirements
+                } else {
+                    Kind::Constraints
+                };
+                // pip reads a nested file relative to the file naming it.
+                let i = self.file(kind, dir.join(&value), root, depth + 1);
+                Word::Ref(i, String::new())
+            }
+            "-f" | "--find-links" | "-i" | "--index-url" | "--extra-index-url" => {
+                match local_dir(&value, dir, root) {
+                    Some(path) => {
+                        let kind = if matches!(flag, "-f" | "--find-links") {
+                            Kind::FindLinks
+                        } else {
+                            Kind::Index
+                        };
+                        let (i, new) = self.add(kind, path.clone());
+                        if new {
+                            let listed = list_dir(&path, kind == Kind::Index);
+                            let input = &mut self.inputs[i];
+                            match listed {
+                                Ok((id, files)) => {
+                                    input.id = Ok(id);
+                                    input.files = files;
+                                }
+                                Err(e) => input.id = Err(e),
+                            }
+                        }
+                        Word::Ref(i, String::new())
+                    }
+                    None => lit(&value),
+                }
+            }
+            "-e" | "--editable" => {
+                self.per_project
+                    .push(format!("editable install of {value}"));
+                lit(&value)
+            }
+            // pip reads the group from a pyproject.toml (in its working
+            // directory by default): this project's, so its prefix is its own.
+            "--group" => {
+                self.per_project
+                    .push(format!("dependency group {value} of a pyproject.toml"));
+                lit(&value)
+            }
+            _ => lit(&value),
+        };
+        vec![lit(flag), value_word]
+    }
+}

@@ -1,0 +1,190 @@
+//! The build's private copies of what pip reads: each input copied into
+//! a staging directory and checked against the hash taken when it was
+//! read, so that pip installs exactly what the key and trust saw.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::hash::DIST_LIMIT;
+use super::hash::dir_entry;
+use super::scan::{Input, Kind, Scan, Word};
+use crate::fsutil::{self, hex};
+
+impl Scan {
+    /// Copy every input into `stage`, checking each copy against the hash
+    /// taken when it was read, and return pip's arguments naming the
+    /// copies: `(options, requirements)`.
+    pub fn stage(&self, stage: &Path) -> Result<(Vec<OsString>, Vec<OsString>), String> {
+        std::fs::create_dir_all(stage).map_err(|e| format!("{}: {e}", stage.display()))?;
+        let mut lifted: Vec<OsString> = Vec::new();
+        for (i, input) in self.inputs.iter().enumerate() {
+            if matches!(
+                input.kind,
+                Kind::Channels | Kind::Interpreter | Kind::LoadPath
+            ) {
+                continue;
+            }
+            let id = read_id(input)?;
+            let copy = self.staged_path(stage, i);
+            let got = match input.kind {
+                Kind::Channels | Kind::Interpreter | Kind::LoadPath => continue,
+                Kind::Requirements | Kind::Constraints => {
+                    let (text, editable) = self.staged_text(input, stage);
+                    lifted.extend(editable);
+                    // The file's id covers its own text with ids in place of
+                    // paths; the copy holds the same text with the copies' paths.
+                    let keyed = hex(&Sha256::digest(self.text(input, None).as_bytes()));
+                    fsutil::write_atomic(&copy, text.as_bytes())
+                        .map_err(|e| format!("{}: {e}", copy.display()))?;
+                    keyed
+                }
+                Kind::Distribution => copy_file(&input.path, &copy)?,
+                Kind::FindLinks | Kind::Index => copy_dir(input, &copy)?,
+            };
+            unchanged(input, id, &got)?;
+        }
+        let argv = |w: &Word| self.render_argv(w, stage);
+        let options = self.options.iter().map(argv).collect();
+        let mut reqs: Vec<OsString> = self.packages.iter().map(argv).collect();
+        for e in &self.editable {
+            reqs.extend([OsString::from("-e"), e.clone().into_os_string()]);
+        }
+        for &i in &self.requirements {
+            reqs.extend([
+                OsString::from("-r"),
+                self.staged_path(stage, i).into_os_string(),
+            ]);
+        }
+        reqs.extend(lifted);
+        Ok((options, reqs))
+    }
+
+    pub(super) fn staged_path(&self, stage: &Path, i: usize) -> PathBuf {
+        let input = &self.inputs[i];
+        let dir = stage.join(format!("{i}-{}", self.id(i)));
+        match input.kind {
+            Kind::Requirements | Kind::Constraints | Kind::Channels | Kind::Interpreter => {
+                dir.with_extension("txt")
+            }
+            // pip reads a distribution's name and version from its file name.
+            Kind::Distribution => dir.join(input.path.file_name().unwrap_or_default()),
+            Kind::FindLinks | Kind::Index | Kind::LoadPath => dir,
+        }
+    }
+
+    /// Copy each `[guix].load-path` directory into `stage`, every file
+    /// checked against the hash trust and the key were made from, and
+    /// return the copies, for `guix -L`.
+    pub fn stage_load_path(&self, stage: &Path) -> Result<Vec<PathBuf>, String> {
+        let mut out = Vec::new();
+        for (i, input) in self.inputs.iter().enumerate() {
+            if input.kind != Kind::LoadPath {
+                continue;
+            }
+            let id = read_id(input)?;
+            let copy = self.staged_path(stage, i);
+            unchanged(input, id, &copy_dir(input, &copy)?)?;
+            out.push(copy);
+        }
+        Ok(out)
+    }
+
+    /// A word as one argument on pip's command line.
+    /// An argument as pip gets it: bytes, so that a cache under a path
+    /// that is not UTF-8 names the staged copies exactly.
+    fn render_argv(&self, w: &Word, stage: &Path) -> OsString {
+        match w {
+            Word::Lit(s) => s.into(),
+            Word::Ref(i, rest) => {
+                let mut arg = self.staged_path(stage, *i).into_os_string();
+                arg.push(rest);
+                arg
+            }
+        }
+    }
+
+    /// A requirements file as pip is given it: the staged copies' paths in
+    /// place of ids, and its editable lines (`-e X`) taken out, to be given
+    /// on the command line: only there does pip 23.0 apply
+    /// `--config-settings` to them (see `install::editable_on_pythonpath`).
+    /// pip reads an editable path from the current directory either way.
+    fn staged_text(&self, input: &Input, stage: &Path) -> (String, Vec<OsString>) {
+        let mut out = String::new();
+        let mut editable = Vec::new();
+        for line in &input.lines {
+            let words: Vec<String> = line.iter().map(|w| self.render(w, Some(stage))).collect();
+            let text = words.join(" ");
+            let first = words.first().map(String::as_str).unwrap_or("");
+            let is_editable =
+                first == "-e" || first == "--editable" || first.starts_with("--editable=");
+            if is_editable
+                && input.kind == Kind::Requirements
+                && let Ok(argv) = shell_words::split(&text)
+            {
+                editable.extend(argv.into_iter().map(OsString::from));
+                continue;
+            }
+            out.push_str(&text);
+            out.push('\n');
+        }
+        (out, editable)
+    }
+}
+
+/// Copy `from` to `to`, hashing the bytes written.
+fn copy_file(from: &Path, to: &Path) -> Result<String, String> {
+    let say = |e: std::io::Error| format!("{}: {e}", from.display());
+    let f = fsutil::open_regular(from, DIST_LIMIT).map_err(say)?;
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let mut out = fsutil::create_private(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let mut h = Sha256::new();
+    let mut reader = f.take(DIST_LIMIT + 1);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        if crate::buildlock::interrupted() {
+            return Err(crate::buildlock::INTERRUPTED.to_string());
+        }
+        let n = reader.read(&mut buf).map_err(say)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        std::io::Write::write_all(&mut out, &buf[..n])
+            .map_err(|e| format!("{}: {e}", to.display()))?;
+    }
+    Ok(hex(&h.finalize()))
+}
+
+/// Copy a directory input's files into `copy`, hashing them as its id was made.
+fn copy_dir(input: &Input, copy: &Path) -> Result<String, String> {
+    let mut h = Sha256::new();
+    for (rel, _) in &input.files {
+        let hash = copy_file(&input.path.join(rel), &copy.join(rel))?;
+        dir_entry(&mut h, rel, &hash);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+/// The id `input` was read with, or why it could not be read.
+fn read_id(input: &Input) -> Result<&str, String> {
+    input
+        .id
+        .as_deref()
+        .map_err(|e| format!("{}: {e}", input.path.display()))
+}
+
+/// `Err` unless a copy hashed `got`, the `id` its input was read with.
+fn unchanged(input: &Input, id: &str, got: &str) -> Result<(), String> {
+    if got == id {
+        return Ok(());
+    }
+    Err(format!(
+        "{} changed while it was being read; nothing was built from it",
+        input.path.display()
+    ))
+}
