@@ -9,9 +9,11 @@
 #[derive(Debug)]
 enum Node<'a> {
     List(Vec<Node<'a>>, usize, usize),
-    Str,
+    /// A string's text between its quotes, escapes as written.
+    Str(&'a str),
     Char,
-    Atom(&'a str),
+    /// A symbol or other atom, and where it starts.
+    Atom(&'a str, usize),
 }
 
 struct Reader<'a> {
@@ -102,16 +104,20 @@ impl<'a> Reader<'a> {
             }
             '"' => {
                 self.bump();
+                let mut end = self.text.len();
                 while let Some(c) = self.bump() {
                     match c {
                         '\\' => {
                             self.bump();
                         }
-                        '"' => break,
+                        '"' => {
+                            end = self.at - 1;
+                            break;
+                        }
                         _ => {}
                     }
                 }
-                Some(Node::Str)
+                Some(Node::Str(&self.text[start + 1..end.max(start + 1)]))
             }
             '#' if self.starts("#\\") => {
                 self.at += 2;
@@ -131,7 +137,7 @@ impl<'a> Reader<'a> {
                 }) {
                     self.bump();
                 }
-                Some(Node::Atom(&self.text[start..self.at]))
+                Some(Node::Atom(&self.text[start..self.at], start))
             }
         }
     }
@@ -170,9 +176,9 @@ pub fn symbols(form: &str) -> Vec<&str> {
     fn atoms<'a>(nodes: &[Node<'a>], out: &mut Vec<&'a str>) {
         for n in nodes {
             match n {
-                Node::Atom(a) => out.push(a),
+                Node::Atom(a, _) => out.push(a),
                 Node::List(l, ..) => atoms(l, out),
-                Node::Str | Node::Char => {}
+                Node::Str(_) | Node::Char => {}
             }
         }
     }
@@ -197,7 +203,9 @@ pub fn inputs(form: &str) -> Vec<&str> {
     fn atoms<'a>(nodes: &[Node<'a>], out: &mut Vec<&'a str>) {
         for n in nodes {
             match n {
-                Node::Atom(a) if !matches!(*a, "list" | "quote" | "modify-inputs") => out.push(a),
+                Node::Atom(a, _) if !matches!(*a, "list" | "quote" | "modify-inputs") => {
+                    out.push(a)
+                }
                 Node::List(l, ..) => atoms(l, out),
                 _ => {}
             }
@@ -207,7 +215,7 @@ pub fn inputs(form: &str) -> Vec<&str> {
         for n in nodes {
             if let Node::List(l, ..) = n {
                 match l.first() {
-                    Some(Node::Atom("inputs" | "propagated-inputs" | "native-inputs")) => {
+                    Some(Node::Atom("inputs" | "propagated-inputs" | "native-inputs", _)) => {
                         atoms(&l[1..], out)
                     }
                     _ => walk(l, out),
@@ -220,6 +228,86 @@ pub fn inputs(form: &str) -> Vec<&str> {
     out.sort();
     out.dedup();
     out
+}
+
+/// A field of a `(package …)`: `(home-page "…")`, `(propagated-inputs
+/// (list …))`.
+#[derive(Debug)]
+pub struct Field<'a> {
+    pub name: &'a str,
+    /// Where the field's list starts and ends (its `)`), in the form.
+    pub start: usize,
+    pub end: usize,
+    /// Its atoms past the name, nested ones included, with where each
+    /// starts.
+    pub atoms: Vec<(&'a str, usize)>,
+    /// Its value when that is one string.
+    pub string: Option<&'a str>,
+}
+
+/// The fields of the package that `form` is, `(package …)`, or defines,
+/// `(define-public VAR (package …))`.
+pub fn package_fields(form: &str) -> Vec<Field<'_>> {
+    fn atoms<'a>(nodes: &[Node<'a>], out: &mut Vec<(&'a str, usize)>) {
+        for n in nodes {
+            match n {
+                Node::Atom(a, at) => out.push((a, *at)),
+                Node::List(l, ..) => atoms(l, out),
+                _ => {}
+            }
+        }
+    }
+    let nodes = read(form);
+    let package = match nodes.first() {
+        Some(Node::List(top, ..)) => match top.first() {
+            Some(Node::Atom("package", _)) => Some(top),
+            Some(Node::Atom("define-public", _)) => match top.get(2) {
+                Some(Node::List(p, ..)) if matches!(p.first(), Some(Node::Atom("package", _))) => {
+                    Some(p)
+                }
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for node in package.map(|p| &p[1..]).unwrap_or_default() {
+        let Node::List(items, start, end) = node else {
+            continue;
+        };
+        let Some(Node::Atom(name, _)) = items.first() else {
+            continue;
+        };
+        let mut found = Vec::new();
+        atoms(&items[1..], &mut found);
+        let string = match &items[1..] {
+            [Node::Str(s)] => Some(*s),
+            _ => None,
+        };
+        out.push(Field {
+            name,
+            start: *start,
+            end: *end,
+            atoms: found,
+            string,
+        });
+    }
+    out
+}
+
+/// The PyPI name in a definition's `(pypi-uri "NAME" version)`.
+pub fn pypi_name(form: &str) -> Option<&str> {
+    fn find<'a>(nodes: &[Node<'a>]) -> Option<&'a str> {
+        nodes.iter().find_map(|n| match n {
+            Node::List(l, ..) => match l.as_slice() {
+                [Node::Atom("pypi-uri", _), Node::Str(name), ..] => Some(*name),
+                _ => find(l),
+            },
+            _ => None,
+        })
+    }
+    find(&read(form))
 }
 
 #[cfg(test)]

@@ -432,3 +432,127 @@ fn promote_in_a_shell(sh: support::Sh) {
 }
 
 per_shell!(promote_in_a_shell);
+
+/// Real Guix's outputs, recorded byte for byte (tests/guix-samples).
+fn samples() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guix-samples")
+}
+
+/// The stand-in plays real Guix: its `package -A` is real Guix's for the
+/// inputs of prov and webargs (less `without`), and `import pypi -r` prints
+/// what real Guix printed.
+fn real_guix(s: &Sandbox, without: &str) -> Vec<(OsString, OsString)> {
+    let real =
+        std::fs::read_to_string(samples().join("package-A-webargs-prov-inputs.txt")).unwrap();
+    let kept: String = real
+        .lines()
+        .filter(|l| l.split('\t').next().map(str::trim) != Some(without))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    s.write("guix-catalogue", &kept);
+    s.stand_in_setting("GUIX_STAND_IN_CATALOGUE", &s.path("guix-catalogue"));
+    s.stand_in_setting("GUIX_STAND_IN_IMPORTS", &samples());
+    s.env()
+}
+
+fn pip_project(s: &Sandbox, rel: &str, requirement: &str) -> std::path::PathBuf {
+    s.write(
+        &format!("{rel}/.pyguix.toml"),
+        &format!("[guix]\npackages = [\"python\"]\n\n[pip]\npackages = [\"{requirement}\"]\n"),
+    );
+    s.path(rel)
+}
+
+/// `guix import pypi` prints `(home-page null)` when PyPI has no home
+/// page: an unbound variable in Guile. The module written has the
+/// project's PyPI page instead, and uses the modules of its inputs.
+#[test]
+fn promote_import_repairs_home_page_null_from_real_guix() {
+    let s = Sandbox::new();
+    let env = real_guix(&s, "python-prov");
+    let p = pip_project(&s, "p", "prov>=3");
+    ok(&s, &env, &p, &["allow"]);
+    ok(&s, &env, &p, &["promote", "--import"]);
+    let module = std::fs::read_to_string(p.join("guix/pyguix/packages.scm")).unwrap();
+    assert!(
+        module.contains("(home-page \"https://pypi.org/project/prov/\")"),
+        "{module}"
+    );
+    assert!(!module.contains("null"), "{module}");
+    for m in ["xml", "graphviz", "rdf", "python-xyz"] {
+        assert!(
+            module.contains(&format!("#:use-module (gnu packages {m})")),
+            "{m}: {module}"
+        );
+    }
+    assert_eq!(
+        strings(&manifest(&s, "p"), "guix", "packages"),
+        ["python", "python-prov"]
+    );
+}
+
+/// Real `guix import pypi -r webargs` references python-pre-commit without
+/// drafting it (Guix has it only as `pre-commit`). With nothing to draft it
+/// from, promote refuses, naming the input and who needs it, and writes
+/// nothing.
+#[test]
+fn promote_import_refuses_an_input_neither_guix_nor_the_import_defines() {
+    let s = Sandbox::new();
+    let env = real_guix(&s, "");
+    let p = pip_project(&s, "p", "webargs");
+    ok(&s, &env, &p, &["allow"]);
+    let before = std::fs::read(p.join(".pyguix.toml")).unwrap();
+    let (done, _, err) = run(&s, &env, &p, &["promote", "--import"]);
+    assert!(!done, "{err}");
+    assert!(
+        err.contains("python-pre-commit") && err.contains("python-webargs"),
+        "{err}"
+    );
+    assert!(!p.join("guix").exists(), "nothing written");
+    assert_eq!(std::fs::read(p.join(".pyguix.toml")).unwrap(), before);
+}
+
+/// When PyPI has the missing input, promote drafts it too; webargs, which
+/// the importer lists among its own inputs, no longer is one of them.
+#[test]
+fn promote_import_drafts_what_the_import_left_out_and_drops_self_inputs() {
+    let s = Sandbox::new();
+    let env = real_guix(&s, "");
+    s.write(
+        "pypi/pre-commit.json",
+        r#"{"name": "pre-commit", "version": "4.0.1", "requires_dist": ["identify>=1.0.0", "pyyaml>=5.1 ; extra == 'testing'"], "summary": "A framework for managing and maintaining multi-language pre-commit hooks.", "home_page": "https://github.com/pre-commit/pre-commit", "license": "MIT"}"#,
+    );
+    s.write(
+        "pypi/identify.json",
+        r#"{"name": "identify", "version": "2.6.1", "summary": "File identification library for Python", "home_page": null, "license": "MIT"}"#,
+    );
+    s.stand_in_setting("GUIX_STAND_IN_PYPI", &s.path("pypi"));
+    let p = pip_project(&s, "p", "webargs");
+    ok(&s, &env, &p, &["allow"]);
+    let (_, said) = ok(&s, &env, &p, &["promote", "--import"]);
+    let module = std::fs::read_to_string(p.join("guix/pyguix/packages.scm")).unwrap();
+    for var in [
+        "python-webargs",
+        "python-furo",
+        "python-pre-commit",
+        "python-identify",
+    ] {
+        assert!(
+            module.contains(&format!("(define-public {var}\n")),
+            "{var}: {module}"
+        );
+    }
+    let webargs = module
+        .split("(define-public python-webargs\n")
+        .nth(1)
+        .unwrap();
+    assert_eq!(webargs.matches("python-webargs").count(), 1, "{webargs}");
+    assert!(!module.contains("null"), "{module}");
+    // pyyaml is a test input of pre-commit that Guix lacks here: dropped.
+    assert!(!module.contains("python-pyyaml"), "{module}");
+    assert!(said.contains("python-pyyaml"), "{said}");
+    assert_eq!(
+        strings(&manifest(&s, "p"), "guix", "packages"),
+        ["python", "python-webargs"]
+    );
+}

@@ -7,6 +7,10 @@ use crate::requirement::{self, Requirement};
 use crate::rewrite::{self, Change, Edit};
 use crate::{log, scheme};
 
+mod draft;
+
+use draft::{Drafting, check};
+
 /// Move pip fallbacks to Guix packages
 ///
 /// Each [pip].packages entry (or only those NAMEd) that Guix now provides at
@@ -117,22 +121,17 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         };
         let mut defs = existing.as_deref().map(definitions).unwrap_or_default();
         let kept = defs.len();
+        let mut drafting = Drafting {
+            ctx: &ctx,
+            user_path,
+            root: &root,
+            tried: BTreeSet::new(),
+        };
         for (text, r, name) in &to_import {
-            let drafted = guix::import_pypi(&ctx, user_path, &root, &r.name)
-                .context("there is no guix on your PATH to import with")??;
-            let mut added = 0;
-            for form in scheme::forms(&drafted) {
-                let Some(var) = scheme::defined(form) else {
-                    continue;
-                };
-                if !defs.iter().any(|(v, _)| v == var) {
-                    defs.push((var.to_string(), form.to_string()));
-                    added += 1;
-                }
-            }
+            let added = drafting.import(&r.name, &mut defs)?;
             if !defs.iter().any(|(v, _)| v == name) {
                 bail!(
-                    "`guix import pypi --recursive {}` defined no {name}",
+                    "`guix import pypi --recursive {}` drafted no {name}: PyPI has no such project, or Guix could not reach it",
                     r.name
                 );
             }
@@ -148,7 +147,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             ));
             moved.push((text.clone(), name.clone()));
         }
-        let module = module_text(&ctx, user_path, &root, existing.as_deref(), defs, kept)?;
+        let guix_has = drafting.settle(&mut defs, kept)?;
+        check(&defs, kept, &guix_has)?;
+        let module = module_text(existing.as_deref(), &defs, kept, &guix_has);
         changes.push(Change::new(module_path, module.into_bytes()));
         load_path = Some(dir);
     }
@@ -190,39 +191,20 @@ fn definitions(text: &str) -> Vec<(String, String)> {
 
 /// The module: a `define-module` with the `#:use-module`s its definitions
 /// need (Guix's own modules for what they use, and the module of each
-/// input Guix provides, asked in one `guix package -A`), then the
-/// definitions, dependencies first as the importer printed them, without
-/// those Guix has itself. An `existing` module keeps every byte of its
+/// input Guix provides), then the definitions, dependencies first as the
+/// importer printed them. An `existing` module keeps every byte of its
 /// own (comments, definitions, line ends): the new modules go into its
 /// `define-module`, the new definitions (`defs` past the first `kept`)
 /// after it.
 fn module_text(
-    ctx: &crate::context::Context,
-    user_path: Option<&std::ffi::OsStr>,
-    root: &std::path::Path,
     existing: Option<&str>,
-    defs: Vec<(String, String)>,
+    defs: &[(String, String)],
     kept: usize,
-) -> anyhow::Result<String> {
-    let mut asked: Vec<String> = defs.iter().map(|(v, _)| v.clone()).collect();
-    for (_, form) in &defs {
-        asked.extend(scheme::inputs(form).into_iter().map(String::from));
-    }
-    asked.sort();
-    asked.dedup();
-    let guix_has: Vec<Available> = guix::available(ctx, user_path, root, &asked)
-        .context("there is no guix on your PATH to ask which packages it has")??;
+    guix_has: &[Available],
+) -> String {
     let has = |name: &str| guix_has.iter().find(|a| a.name == name);
-    let defs: Vec<(String, String)> = defs
-        .into_iter()
-        .enumerate()
-        .filter(|(i, (v, _))| *i < kept || has(v).is_none())
-        .map(|(_, d)| d)
-        .collect();
-    let kept = kept.min(defs.len());
     let mut modules: BTreeSet<String> = ["(guix packages)".to_string()].into_iter().collect();
-    let mut missing = Vec::new();
-    for (_, form) in &defs {
+    for (_, form) in defs {
         let symbols = scheme::symbols(form);
         let uses = |s: &str| symbols.contains(&s);
         if uses("url-fetch") {
@@ -244,23 +226,13 @@ fn module_text(
             if defs.iter().any(|(v, _)| v == input) {
                 continue;
             }
-            match has(input).and_then(Available::module) {
-                Some(m) => {
-                    modules.insert(m);
-                }
-                None => missing.push(input.to_string()),
+            if let Some(m) = has(input).and_then(Available::module) {
+                modules.insert(m);
             }
         }
     }
-    missing.sort();
-    missing.dedup();
-    for m in &missing {
-        log::warn(&format!(
-            "{m} is used by the drafted definitions, but neither Guix nor the import defines it"
-        ));
-    }
     if let Some(existing) = existing {
-        return Ok(added_to(existing, &modules, &defs[kept..]));
+        return added_to(existing, &modules, &defs[kept..]);
     }
     let mut text = format!(
         ";;; Package definitions for this project, drafted by `pyenv-guix promote --import`\n;;; from `guix import pypi --recursive`. Review them: they are built as they are.\n\n(define-module {MODULE_NAME}"
@@ -269,12 +241,12 @@ fn module_text(
         text.push_str(&format!("\n  #:use-module {m}"));
     }
     text.push_str(")\n");
-    for (_, form) in &defs {
+    for (_, form) in defs {
         text.push('\n');
         text.push_str(form);
         text.push('\n');
     }
-    Ok(text)
+    text
 }
 
 /// `existing` with the `#:use-module`s it lacks added at the end of its

@@ -1,0 +1,124 @@
+//! Against real GNU Guix (PYENV_GUIX_REAL_GUIX=/path/to/bin/guix, as
+//! ../shared/realguix/setup.sh makes it): a module `promote --import`
+//! writes, drafted by the stand-in from real Guix's recorded importer
+//! output, loads in Guix, and every input of every package it defines
+//! resolves. Guix has no daemon here, so nothing is built; it interprets
+//! its package modules, which takes minutes: one `guix repl` for it all.
+
+mod support;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::Sandbox;
+
+/// The real guix, or `None` (said loudly) outside CI.
+fn real_guix() -> Option<PathBuf> {
+    match std::env::var_os("PYENV_GUIX_REAL_GUIX") {
+        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+        _ if std::env::var_os("PYENV_GUIX_REQUIRE_TOOLS").is_some_and(|v| v == "1") => {
+            panic!("PYENV_GUIX_REAL_GUIX is not set and PYENV_GUIX_REQUIRE_TOOLS=1")
+        }
+        _ => {
+            // Past the test harness's capture, so that it shows.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                b"SKIPPED: PYENV_GUIX_REAL_GUIX is not set; tests/realguix.rs needs real Guix (../shared/realguix/setup.sh)\n",
+            );
+            None
+        }
+    }
+}
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guix-samples")
+}
+
+fn ok(s: &Sandbox, env: &[(OsString, OsString)], dir: &Path, args: &[&str]) -> String {
+    let out = s
+        .command(args, dir)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{args:?}:\n{err}");
+    err
+}
+
+#[test]
+fn a_module_promote_import_writes_loads_in_real_guix() {
+    let Some(guix) = real_guix() else {
+        return;
+    };
+    let s = Sandbox::new();
+    // The stand-in plays real Guix: its -A rows are real Guix's (without
+    // prov, so that prov is drafted), its imports real Guix's recordings.
+    let real =
+        std::fs::read_to_string(samples().join("package-A-webargs-prov-inputs.txt")).unwrap();
+    let rows: String = real
+        .lines()
+        .filter(|l| !l.starts_with("python-prov "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    s.write("guix-catalogue", &rows);
+    s.stand_in_setting("GUIX_STAND_IN_CATALOGUE", &s.path("guix-catalogue"));
+    s.stand_in_setting("GUIX_STAND_IN_IMPORTS", &samples());
+    // What the recorded import left out, drafted from PyPI metadata.
+    s.write(
+        "pypi/pre-commit.json",
+        r#"{"name": "pre-commit", "version": "4.0.1", "requires_dist": ["identify>=1.0.0", "pyyaml>=5.1 ; extra == 'testing'"], "summary": "A framework for managing and maintaining multi-language pre-commit hooks.", "home_page": "https://github.com/pre-commit/pre-commit", "license": "MIT"}"#,
+    );
+    s.write(
+        "pypi/identify.json",
+        r#"{"name": "identify", "version": "2.6.1", "summary": "File identification library for Python", "home_page": null, "license": "MIT"}"#,
+    );
+    s.stand_in_setting("GUIX_STAND_IN_PYPI", &s.path("pypi"));
+    s.write(
+        "p/.pyguix.toml",
+        "[guix]\npackages = [\"python\"]\n\n[pip]\npackages = [\"prov>=3\", \"webargs\"]\n",
+    );
+    let p = s.path("p");
+    let env = s.env();
+    ok(&s, &env, &p, &["allow"]);
+    ok(&s, &env, &p, &["promote", "--import"]);
+    let module = std::fs::read_to_string(p.join("guix/pyguix/packages.scm")).unwrap();
+    let vars: Vec<&str> = module
+        .lines()
+        .filter_map(|l| l.strip_prefix("(define-public "))
+        .collect();
+    assert!(
+        vars.contains(&"python-prov") && vars.contains(&"python-webargs"),
+        "{module}"
+    );
+
+    // Each package's inputs, forced (they are thunks: an unbound variable
+    // shows only then), must be packages; and the bag of each, which Guix
+    // refuses on a dependency cycle.
+    let script = format!(
+        "(use-modules (guix packages) (guix store) (guix monads) (pyguix packages) (ice-9 match))\n\
+         (for-each\n (lambda (p)\n   (for-each (match-lambda ((label (? package?) . _) #t)\n                           (input (error \"not a package:\" (package-name p) input)))\n             (package-direct-inputs p))\n   (package->bag p))\n (list {}))\n\
+         (format #t \"loaded ~a packages~%\" {})\n",
+        vars.join(" "),
+        vars.len()
+    );
+    s.write("check.scm", &script);
+    let out = Command::new(&guix)
+        .args(["repl", "-L"])
+        .arg(p.join("guix"))
+        .arg(s.path("check.scm"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "real guix repl:\n{said}\n{err}\n{module}"
+    );
+    assert_eq!(
+        said.trim(),
+        format!("loaded {} packages", vars.len()),
+        "{err}"
+    );
+}
