@@ -122,3 +122,106 @@ fn a_module_promote_import_writes_loads_in_real_guix() {
         "{err}"
     );
 }
+
+/// Common PyPI projects, the mapping's documented exceptions among them.
+const COMMON: &[&str] = &[
+    "numpy",
+    "pandas",
+    "scipy",
+    "requests",
+    "flask",
+    "django",
+    "six",
+    "pytest",
+    "attrs",
+    "click",
+    "jinja2",
+    "pyyaml",
+    "matplotlib",
+    "sqlalchemy",
+    "lxml",
+    "pillow",
+    "cryptography",
+    "urllib3",
+    "certifi",
+    "idna",
+    "charset-normalizer",
+    "packaging",
+    "setuptools",
+    "wheel",
+    "python-dateutil",
+    "pytz",
+    "networkx",
+    "sympy",
+    "pydot",
+    "prov",
+    "python-rapidjson",
+    "torch",
+    "jupyter",
+    "opencv-python",
+    "pyqt5",
+    "dbus-python",
+    "psycopg2-binary",
+];
+
+/// `init`'s name mapping, judged by real Guix's `guix package -A`: every
+/// common name is found. Then the stand-in, given real Guix's rows, prints
+/// `-A` for them byte for byte as real Guix does. Both take well under a
+/// second: `-A` reads Guix's package cache.
+#[test]
+fn init_finds_real_guix_packages_and_the_stand_in_lists_them_as_guix_does() {
+    let Some(guix) = real_guix() else {
+        return;
+    };
+    let names: Vec<String> = COMMON
+        .iter()
+        .map(|n| pyenv_guix::requirement::guix_name(n))
+        .collect();
+    let regexp = format!("^({})$", names.join("|"));
+    let out = Command::new(&guix)
+        .args(["package", "-A", &regexp])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8(out.stdout).unwrap();
+    let found: std::collections::BTreeSet<&str> = listed
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let missed: Vec<(&str, &String)> = COMMON
+        .iter()
+        .zip(&names)
+        .filter(|(_, g)| !found.contains(g.as_str()))
+        .map(|(p, g)| (*p, g))
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "real Guix has no package for these (PyPI name, mapped name): {missed:?}"
+    );
+    assert!(COMMON.len() >= 30);
+
+    // The stand-in, with real Guix's rows as its catalogue, answers alike.
+    let s = Sandbox::new();
+    s.write("catalogue", &listed);
+    s.stand_in_setting("GUIX_STAND_IN_CATALOGUE", &s.path("catalogue"));
+    let out = Command::new(s.guix())
+        .args(["package", "-A", &regexp])
+        .env_clear()
+        .envs(s.env())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        listed,
+        "stand-in vs real Guix"
+    );
+}
