@@ -113,9 +113,24 @@ pub fn profile(
     build: bool,
     force: bool,
 ) -> Result<Profile, GuixError> {
+    let packages = &project.manifest.guix.packages;
+    profile_of(ctx, project, packages, scan, user_path, build, force)
+}
+
+/// A profile of `packages` from the project's Guix (its channels and
+/// load path): the project's own, or one the project needs besides.
+pub fn profile_of(
+    ctx: &Context,
+    project: &Project,
+    packages: &[String],
+    scan: &crate::pip::Scan,
+    user_path: Option<&OsStr>,
+    build: bool,
+    force: bool,
+) -> Result<Profile, GuixError> {
     let cache = &ctx.cache_dir;
     let guix = &project.manifest.guix;
-    let mut specs = guix.packages.clone();
+    let mut specs = packages.to_vec();
     specs.sort();
     let channels = match &guix.channels {
         Some(rel) => {
@@ -130,15 +145,12 @@ pub fn profile(
     };
     let cmd = ctx.guix_command();
     let mut keyed = format!("pyenv-guix profile 1\n{}\n", specs.join("\n"));
-    match &channels {
-        Some((_, bytes)) => keyed.push_str(&format!("channels {}\n", hex(&Sha256::digest(bytes)))),
-        // Unpinned: the Guix the user runs now, so that after `guix pull`
-        // the next entry rebuilds, as `guix shell`'s own cache does.
-        None => keyed.push_str(&format!(
-            "guix {}\n",
-            current_guix(ctx, &cmd[0], user_path).display()
-        )),
-    }
+    keyed.push_str(&which_guix(
+        ctx,
+        channels.as_ref().map(|(_, b)| b.as_slice()),
+        user_path,
+    ));
+    keyed.push('\n');
     // Packages defined in the project: by every file's content, in order.
     for (_, id) in scan.load_path() {
         keyed.push_str(&format!("load-path {}\n", id.unwrap_or("unreadable")));
@@ -417,6 +429,32 @@ pub fn followed(ctx: &Context, user_path: Option<&OsStr>) -> Vec<PathBuf> {
 }
 
 /// `~/.config/guix/current` resolved, else the guix command itself resolved.
+/// Which Guix builds the project's packages, as a key line: its pinned
+/// channels by content or, unpinned, the Guix the user runs now, so that
+/// after `guix pull` the next entry rebuilds, as `guix shell`'s own cache
+/// does.
+fn which_guix(ctx: &Context, channels: Option<&[u8]>, user_path: Option<&OsStr>) -> String {
+    match channels {
+        Some(bytes) => format!("channels {}", hex(&Sha256::digest(bytes))),
+        None => {
+            let cmd = ctx.guix_command();
+            format!("guix {}", current_guix(ctx, &cmd[0], user_path).display())
+        }
+    }
+}
+
+/// [`which_guix`] for `project`; its channels file is read again (a
+/// build's key is made from what is there now).
+pub fn identity(ctx: &Context, project: &Project, user_path: Option<&OsStr>) -> String {
+    let bytes = project
+        .manifest
+        .guix
+        .channels
+        .as_ref()
+        .map(|rel| std::fs::read(project.root.join(rel)).unwrap_or_default());
+    which_guix(ctx, bytes.as_deref(), user_path)
+}
+
 fn current_guix(ctx: &Context, cmd: &str, user_path: Option<&OsStr>) -> PathBuf {
     let current = ctx.config_dir().map(|d| d.join("guix/current"));
     if let Some(p) = current.and_then(|c| std::fs::canonicalize(c).ok()) {

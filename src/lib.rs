@@ -10,6 +10,7 @@ pub mod envdiff;
 pub mod fsutil;
 pub mod guix;
 pub mod interpreter;
+pub mod libraries;
 pub mod log;
 pub mod manifest;
 pub mod materialise;

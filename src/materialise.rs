@@ -153,6 +153,15 @@ fn look_or_build(
     }
     let installer = pip::choose(ctx, &project.manifest.pip, scan, base_path, &project.root)?;
     let prompt = project.prompt_name();
+    let guix = facts
+        .store_item
+        .is_some()
+        .then(|| guix::identity(ctx, project, base_path));
+    let library_profile = |packages: &[String]| {
+        guix::profile_of(ctx, project, packages, scan, base_path, true, false)
+            .map(|p| p.path)
+            .map_err(|e| e.to_string())
+    };
     let inputs = PrefixInputs {
         facts: &facts,
         profile: out.profile.as_ref().and_then(|p| p.store_path.as_deref()),
@@ -161,6 +170,8 @@ fn look_or_build(
         root: &project.root,
         installer: &installer,
         prompt: &prompt,
+        guix: guix.as_deref(),
+        library_profile: Some(&library_profile),
     };
     let key = inputs.key();
     let path = pip::path_for(cache, &key.hash);

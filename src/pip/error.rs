@@ -18,6 +18,9 @@ pub enum BuildError {
     Busy { key: String, watch: Vec<PathBuf> },
     #[error("prefix {key} needs building")]
     Deferred { key: String, watch: Vec<PathBuf> },
+    /// The wheels need libraries Guix was not asked for, or could not give.
+    #[error("prefix {0}")]
+    Libraries(#[from] crate::libraries::LibraryError),
     /// An input could not be read, or changed while it was copied: not
     /// the key's fault, so not recorded against it.
     #[error("{0}")]

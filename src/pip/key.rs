@@ -28,6 +28,12 @@ pub struct PrefixInputs<'a> {
     pub installer: &'a Choice,
     /// The project's name: a venv's prompt, in its pyvenv.cfg.
     pub prompt: &'a str,
+    /// Which Guix, when the interpreter is a Guix store item: the libraries
+    /// binary wheels get from Guix are that Guix's (a different `gcc:lib`
+    /// is a different environment).
+    pub guix: Option<&'a str>,
+    /// Builds the profile of those libraries.
+    pub library_profile: Option<crate::libraries::BuildProfile<'a>>,
 }
 
 impl PrefixInputs<'_> {
@@ -45,6 +51,9 @@ impl PrefixInputs<'_> {
             self.pip.system_site_packages
         ));
         lines.push(self.installer.key_line());
+        if let Some(guix) = self.guix {
+            lines.push(format!("libraries from {guix}"));
+        }
         if self.pip.mode == PipMode::Venv {
             lines.push(format!("prompt {:?}", self.prompt));
         }
@@ -117,6 +126,8 @@ mod tests {
                 root,
                 installer,
                 prompt: "p",
+                guix: None,
+                library_profile: None,
             }
             .key()
             .hash

@@ -28,6 +28,9 @@ pub struct Layout {
     pub dists: Vec<PathBuf>,
     /// The canonical inputs, for whoever looks into the cache.
     pub inputs: String,
+    /// What the wheels' ELF files got from Guix (on a Guix interpreter).
+    #[serde(default)]
+    pub libraries: crate::libraries::Linked,
 }
 
 impl Layout {
@@ -83,6 +86,13 @@ impl Layout {
                     continue;
                 };
                 let path = resolve_dots(&site.join(file.trim_matches('"')));
+                // A file whose RUNPATH was set after the build is held to
+                // its content then.
+                let want = self
+                    .libraries
+                    .patched
+                    .get(&path.display().to_string())
+                    .map_or(want, String::as_str);
                 let got = std::fs::read(&path).map(|b| b64.encode(Sha256::digest(&b)));
                 match got {
                     Ok(got) if got == want => {}
@@ -190,6 +200,7 @@ pub(super) fn discover(path: &Path, mode: PipMode, key_text: &str) -> Layout {
         site_dirs,
         scripts_dir,
         inputs: key_text.to_string(),
+        libraries: Default::default(),
     }
 }
 

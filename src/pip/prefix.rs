@@ -159,6 +159,25 @@ fn build_generation(
             None,
         ));
     }
+    let mut layout = layout;
+    if let Some(build_profile) = inputs.library_profile {
+        let mut dirs = layout.site_dirs.clone();
+        dirs.extend(layout.scripts_dir.clone());
+        let request = crate::libraries::Request {
+            facts: inputs.facts,
+            generation: &generation,
+            dirs: &dirs,
+            profile: inputs.profile,
+        };
+        match crate::libraries::link(&request, build_profile) {
+            Ok(linked) => layout.libraries = linked,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&generation);
+                let record = e.to_string();
+                return Err((BuildError::Libraries(e), Some(record)));
+            }
+        }
+    }
     let bytes = serde_json::to_vec_pretty(&layout).unwrap_or_default();
     fsutil::write_atomic(&generation.join(MARKER), &bytes)
         .and_then(|()| switch(link, &generation))
