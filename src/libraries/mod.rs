@@ -338,10 +338,11 @@ fn elf_files(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, elf::Dynamic)>, LibraryEr
                 let path = e.path();
                 if kind.is_dir() && depth < 64 {
                     stack.push((path, depth + 1));
-                } else if kind.is_file() && seen.insert(path.clone()) {
-                    if let Some(d) = read_elf(&path)? {
-                        out.push((path, d));
-                    }
+                } else if kind.is_file()
+                    && seen.insert(path.clone())
+                    && let Some(d) = read_elf(&path)?
+                {
+                    out.push((path, d));
                 }
             }
         }
