@@ -263,11 +263,12 @@ impl Provided {
                 return;
             };
             if loader_dir.is_none() {
+                // Where the loader really is: glibc's own directory.
                 loader_dir = d
                     .interpreter
-                    .as_deref()
-                    .and_then(Path::parent)
-                    .map(Path::to_path_buf);
+                    .as_ref()
+                    .and_then(|i| std::fs::canonicalize(i).ok())
+                    .and_then(|i| i.parent().map(Path::to_path_buf));
             }
             for dir in d.search_dirs(file) {
                 if !dirs.contains(&dir) {
