@@ -152,6 +152,46 @@ struct Prefix {
     damage: Vec<String>,
     /// The text the key is the SHA-256 of, line by line.
     inputs: Vec<String>,
+    /// What the wheels got from Guix: each package, the libraries it
+    /// gave, and which files needed them.
+    libraries: Vec<Pulled>,
+}
+
+#[derive(Serialize)]
+struct Pulled {
+    provider: String,
+    libraries: Vec<String>,
+    needed_by: Vec<String>,
+    dirs: Vec<String>,
+}
+
+fn pulled(linked: &crate::libraries::Linked) -> Vec<Pulled> {
+    let mut out: Vec<Pulled> = Vec::new();
+    for f in &linked.found {
+        let i = match out.iter().position(|p| p.provider == f.provider) {
+            Some(i) => i,
+            None => {
+                out.push(Pulled {
+                    provider: f.provider.clone(),
+                    libraries: vec![],
+                    needed_by: vec![],
+                    dirs: vec![],
+                });
+                out.len() - 1
+            }
+        };
+        let p = &mut out[i];
+        for (list, item) in [
+            (&mut p.libraries, &f.library),
+            (&mut p.needed_by, &f.needed_by),
+            (&mut p.dirs, &f.dir),
+        ] {
+            if !list.contains(item) {
+                list.push(item.clone());
+            }
+        }
+    }
+    out
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -260,6 +300,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     .map(|(_, layout)| layout.verify())
                     .unwrap_or_default(),
                 inputs: p.inputs.lines().map(String::from).collect(),
+                libraries: p
+                    .built
+                    .as_ref()
+                    .map(|(_, layout)| pulled(&layout.libraries))
+                    .unwrap_or_default(),
             }),
         },
         env: m
@@ -475,6 +520,17 @@ impl Report {
             }
             if !p.damage.is_empty() {
                 line("  repair", "pyenv-guix rebuild".to_string());
+            }
+            for pulled in &p.libraries {
+                line(
+                    "  libraries",
+                    format!(
+                        "{} from {} (for {})",
+                        pulled.libraries.join(" "),
+                        pulled.provider,
+                        pulled.needed_by.join(", ")
+                    ),
+                );
             }
             line("  key", p.key.clone());
             for input in &p.inputs {
