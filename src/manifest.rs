@@ -288,6 +288,20 @@ pub struct Pip {
     /// Which program installs: pip, uv, or uv when the user has it.
     #[serde(default)]
     pub installer: Installer,
+    /// What a library the wheels need, and no Guix package pyenv-guix
+    /// knows provides, does to the build (on a Guix interpreter).
+    #[serde(default, rename = "missing-libraries")]
+    pub missing_libraries: MissingLibraries,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MissingLibraries {
+    /// The build fails, naming each library.
+    #[default]
+    Fail,
+    /// The build goes on, and says which are missing.
+    Warn,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -755,7 +769,7 @@ mod tests {
     fn unknown_key_names_line_and_column() {
         assert_eq!(
             err("[pip]\nmode = \"venv\"\n  pakages = []\n"),
-            "/p/.pyguix.toml:3:3: unknown field `pakages`, expected one of `packages`, `editable`, `requirements`, `mode`, `options`, `system-site-packages`, `installer`"
+            "/p/.pyguix.toml:3:3: unknown field `pakages`, expected one of `packages`, `editable`, `requirements`, `mode`, `options`, `system-site-packages`, `installer`, `missing-libraries`"
         );
     }
 

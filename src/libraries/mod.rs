@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::interpreter::Facts;
+use crate::manifest::MissingLibraries;
 
 pub use table::package_for;
 
@@ -124,6 +125,8 @@ pub struct Request<'a> {
     /// The project's Guix profile, when it has one: its libraries are
     /// used before any package is added.
     pub profile: Option<&'a Path>,
+    /// Whether a library nothing provides fails the build.
+    pub missing: MissingLibraries,
 }
 
 /// Builds a Guix profile of the given packages and returns its path.
@@ -189,7 +192,10 @@ pub fn link(req: &Request, build_profile: BuildProfile) -> Result<Linked, Librar
         }
     }
     if !unprovided.is_empty() {
-        return Err(LibraryError::Missing(unprovided));
+        match req.missing {
+            MissingLibraries::Fail => return Err(LibraryError::Missing(unprovided)),
+            MissingLibraries::Warn => crate::log::warn(&missing_message(&unprovided)),
+        }
     }
     if found.is_empty() && wanted.is_empty() {
         return Ok(Linked::default());

@@ -10,7 +10,7 @@ use super::install::Choice;
 use super::scan::Scan;
 use crate::fsutil::{exact, hex};
 use crate::interpreter::Facts;
-use crate::manifest::{Pip, PipMode};
+use crate::manifest::{MissingLibraries, Pip, PipMode};
 
 /// Everything that decides a prefix's content.
 pub struct PrefixInputs<'a> {
@@ -53,6 +53,9 @@ impl PrefixInputs<'_> {
         lines.push(self.installer.key_line());
         if let Some(guix) = self.guix {
             lines.push(format!("libraries from {guix}"));
+            if self.pip.missing_libraries == MissingLibraries::Warn {
+                lines.push("missing libraries warn".to_string());
+            }
         }
         if self.pip.mode == PipMode::Venv {
             lines.push(format!("prompt {:?}", self.prompt));

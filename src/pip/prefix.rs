@@ -168,6 +168,7 @@ fn build_generation(
             generation: &generation,
             dirs: &dirs,
             profile: inputs.profile,
+            missing: inputs.pip.missing_libraries,
         };
         match crate::libraries::link(&request, build_profile) {
             Ok(linked) => layout.libraries = linked,
