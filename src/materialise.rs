@@ -247,7 +247,20 @@ fn record_use(ctx: &Context, project: &Project, built: &Materialised, user_path:
     let mut text = manifest.to_vec();
     text.push(b'\n');
     let profile = built.profile.iter().map(|p| p.key.as_str());
-    for key in profile.chain(built.prefix.iter().map(|p| p.key.as_str())) {
+    // The profile of the libraries the prefix's wheels got from Guix: its
+    // store items are in the prefix's RUNPATHs, and it is their GC root.
+    let libraries = built.prefix.iter().filter_map(|p| {
+        p.built
+            .as_ref()?
+            .1
+            .libraries
+            .profile
+            .as_deref()?
+            .file_name()?
+            .to_str()
+    });
+    let prefix = built.prefix.iter().map(|p| p.key.as_str());
+    for key in profile.chain(prefix).chain(libraries) {
         text.extend_from_slice(key.as_bytes());
         text.push(b'\n');
     }

@@ -92,6 +92,15 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         match materialise::materialise(&ctx, project, scan, user_path.as_deref(), Mode::Look) {
             Ok(m) => {
                 profiles_needed.extend(m.profile.map(|p| p.key));
+                // The profile of the libraries the prefix's wheels got
+                // from Guix roots the store items in their RUNPATHs.
+                let libraries = m.prefix.as_ref().and_then(|p| p.built.as_ref());
+                let libraries = libraries.and_then(|(_, l)| l.libraries.profile.as_deref());
+                profiles_needed.extend(
+                    libraries
+                        .and_then(|p| p.file_name()?.to_str())
+                        .map(str::to_string),
+                );
                 needed.extend(m.prefix.map(|p| p.key));
             }
             Err(e) => {
