@@ -95,6 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         checks.push(guix_check(ctx, user_path.as_deref()));
         checks.push(uv_check(ctx, user_path.as_deref()));
         checks.push(interpreter_check(ctx, user_path.as_deref()));
+        checks.extend(libraries_check(ctx));
     }
     let ok = checks.iter().all(|c| c.status != Status::Problem);
     let report = Report { ok, checks };
@@ -389,4 +390,44 @@ fn interpreter_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
         },
         Err(e) => check(Status::Problem, format!("{}: {e}", found.display())),
     }
+}
+
+/// In an allowed project whose prefix is built: what its wheels got from
+/// Guix, and what nothing provided (the project asked to be warned only).
+fn libraries_check(ctx: &Context) -> Option<Check> {
+    let here = super::ProjectPath::default();
+    let (_, built) = here.materialise(ctx, crate::materialise::Mode::Look).ok()?;
+    let (_, layout) = built.prefix?.built?;
+    let linked = layout.libraries;
+    if !linked.missing.is_empty() {
+        let said: Vec<String> = linked
+            .missing
+            .iter()
+            .map(|m| format!("{} (needed by {})", m.library, m.needed_by))
+            .collect();
+        return Some(Check {
+            name: "libraries",
+            status: Status::Problem,
+            message: format!(
+                "no Guix package provides {}: add the package that does to [guix] packages",
+                said.join(", ")
+            ),
+        });
+    }
+    let packages = linked.packages();
+    if packages.is_empty() {
+        return None;
+    }
+    let said: Vec<String> = packages
+        .iter()
+        .map(|(provider, libs)| {
+            let libs: Vec<&str> = libs.iter().copied().collect();
+            format!("{} from {provider}", libs.join(" "))
+        })
+        .collect();
+    Some(Check {
+        name: "libraries",
+        status: Status::Note,
+        message: format!("the prefix's wheels load {}", said.join("; ")),
+    })
 }

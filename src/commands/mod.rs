@@ -27,7 +27,7 @@ use crate::context::Context;
 use crate::manifest;
 
 /// The PATH argument of the commands that act on one project.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 pub struct ProjectPath {
     /// A directory (the nearest .pyguix.toml at or above it) or the manifest
     /// itself [default: the current directory]

@@ -155,6 +155,8 @@ struct Prefix {
     /// What the wheels got from Guix: each package, the libraries it
     /// gave, and which files needed them.
     libraries: Vec<Pulled>,
+    /// Libraries nothing provided (`missing-libraries = "warn"`).
+    missing_libraries: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -305,6 +307,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     .as_ref()
                     .map(|(_, layout)| pulled(&layout.libraries))
                     .unwrap_or_default(),
+                missing_libraries: p
+                    .built
+                    .iter()
+                    .flat_map(|(_, layout)| &layout.libraries.missing)
+                    .map(|m| format!("{} (needed by {})", m.library, m.needed_by))
+                    .collect(),
             }),
         },
         env: m
@@ -531,6 +539,9 @@ impl Report {
                         pulled.needed_by.join(", ")
                     ),
                 );
+            }
+            for missing in &p.missing_libraries {
+                line("  missing", missing.clone());
             }
             line("  key", p.key.clone());
             for input in &p.inputs {

@@ -37,6 +37,9 @@ pub struct Linked {
     /// encoding: the integrity check holds them to these.
     #[serde(default)]
     pub patched: BTreeMap<String, String>,
+    /// Libraries nothing provided, when the project asked only to be told.
+    #[serde(default)]
+    pub missing: Vec<Unprovided>,
 }
 
 impl Linked {
@@ -65,7 +68,7 @@ pub struct Found {
 }
 
 /// A library no one provides.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unprovided {
     pub library: String,
     /// The file that needs it, relative to the prefix.
@@ -198,7 +201,10 @@ pub fn link(req: &Request, build_profile: BuildProfile) -> Result<Linked, Librar
         }
     }
     if found.is_empty() && wanted.is_empty() {
-        return Ok(Linked::default());
+        return Ok(Linked {
+            missing: unprovided,
+            ..Linked::default()
+        });
     }
     // patchelf comes from Guix too: the same tool on every machine.
     let mut packages: Vec<String> = wanted.keys().cloned().collect();
@@ -246,6 +252,7 @@ pub fn link(req: &Request, build_profile: BuildProfile) -> Result<Linked, Librar
         profile: Some(profile),
         found,
         patched,
+        missing: unprovided,
     })
 }
 
