@@ -128,7 +128,8 @@ fn a_script_waits_for_the_prompts_build_and_follows_its_log() {
     for (rel, level) in [("p", "info"), ("q", "quiet")] {
         std::fs::write(&stall, "").unwrap();
         let out = s
-            .command(&["export", "bash"], &s.path(rel))
+            // As the hook asks at a prompt: only it leaves builds to the background.
+            .command(&["export", "bash", "--shell-pid", "4242"], &s.path(rel))
             .env_remove("PYENV_GUIX_BUILD")
             .output()
             .unwrap();

@@ -93,7 +93,10 @@ fn ctrl_c_ends_a_long_check_at_once() {
         "[pip]\npackages = [\"./big-1.0-py3-none-any.whl\"]\n",
     );
     s.allow("p");
-    let mut export = s.command(&["export", "bash", "--entered"], &s.path("p"));
+    let mut export = s.command(
+        &["export", "bash", "--shell-pid", "4242", "--entered"],
+        &s.path("p"),
+    );
     export
         .env_remove("PYENV_GUIX_BUILD")
         .stdout(std::process::Stdio::piped())

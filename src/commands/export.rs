@@ -12,8 +12,10 @@ use crate::{activation, log, trust};
 /// wants: bash, zsh or fish code to eval, or JSON for editors, in the shape
 /// of `direnv export json` (variable to new value, null to unset). Prints
 /// nothing when nothing changes. The hook runs this at every prompt; it
-/// prints either a whole snippet or nothing at all. With json it waits for
-/// a build the project needs, unless --no-build.
+/// prints either a whole snippet or nothing at all. Called by the hook at
+/// a prompt it leaves a build to the background; called by anything else
+/// (a script's `eval "$(pyenv-guix export bash)"`, an editor) it waits for
+/// the build the project needs, unless --no-build.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// bash, zsh, fish or json
@@ -82,8 +84,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut ctx = super::context()?;
     ctx.at_prompt = true;
     ctx.entered = args.entered;
-    // A shell's prompt never waits for a build; an editor (json) does.
-    ctx.background = args.shell != ShellName::Json
+    // The hook's prompt call (it alone passes --shell-pid) never waits for
+    // a build; a script, a Makefile or an editor asks in order to use the
+    // result at once, so it waits, with the build's words on stderr.
+    ctx.background = args.shell_pid.is_some()
+        && args.shell != ShellName::Json
         && ctx
             .var("PYENV_GUIX_BUILD")
             .is_none_or(|v| v != "foreground");

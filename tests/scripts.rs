@@ -1,0 +1,93 @@
+//! Scripts get the environment they ask for (issue 19): `export SHELL`
+//! called without the hook's own flags, as direnv's script idiom does,
+//! waits for the build and prints the whole result; only the hook's prompt
+//! call leaves a build to the background.
+
+mod support;
+
+use std::process::Command;
+
+use support::{Sandbox, Sh, bin};
+
+fn project(s: &Sandbox) -> std::path::PathBuf {
+    let wheels = s.wheel("scriptdemo", "2.5", &["--script", "scriptdemo-run"]);
+    s.write(
+        "proj/.pyguix.toml",
+        &format!(
+            "[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\ninstaller = \"pip\"\n\
+             packages = [\"scriptdemo == 2.5\"]\noptions = [\"--no-index\", \"--find-links\", \"{}\"]\n",
+            wheels.display()
+        ),
+    );
+    s.allow("proj");
+    s.path("proj")
+}
+
+/// The script idiom for each shell, then a use of what it loaded.
+fn script(sh: Sh) -> String {
+    let bin = bin();
+    let bin = bin.display();
+    let load = match sh {
+        Sh::Fish => format!("{bin} export fish | source"),
+        _ => format!("eval \"$({bin} export {})\"", sh.name()),
+    };
+    format!(
+        "{load}\npython3 -c 'import scriptdemo; print(\"version\", scriptdemo.__version__)'\nscriptdemo-run\n"
+    )
+}
+
+#[test]
+fn a_script_waits_for_the_build_it_asks_for() {
+    for sh in [Sh::Bash, Sh::Zsh, Sh::Fish] {
+        if !sh.available() {
+            continue;
+        }
+        let s = Sandbox::new();
+        let dir = project(&s);
+        // The user's default: builds go to the background at a prompt.
+        let env = s.env().into_iter().filter(|(k, _)| k != "PYENV_GUIX_BUILD");
+        let out = Command::new(sh.name())
+            .arg("-c")
+            .arg(script(sh))
+            .current_dir(&dir)
+            .env_clear()
+            .envs(env)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {stdout}\n{stderr}", sh.name());
+        assert_eq!(
+            stdout,
+            "version 2.5\nscriptdemo 2.5\n",
+            "{}: the script ran without its packages:\n{stderr}",
+            sh.name()
+        );
+        // The build's progress went to stderr, where the script's user sees it.
+        assert!(
+            stderr.contains("building prefix"),
+            "{}: {stderr}",
+            sh.name()
+        );
+    }
+}
+
+#[test]
+fn the_hooks_prompt_call_still_builds_in_the_background() {
+    let s = Sandbox::new();
+    let dir = project(&s);
+    let env = s.env().into_iter().filter(|(k, _)| k != "PYENV_GUIX_BUILD");
+    let out = Command::new(bin())
+        .args(["export", "bash", "--shell-pid", "1", "--entered"])
+        .current_dir(&dir)
+        .env_clear()
+        .envs(env)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("in the background"),
+        "the prompt waited for the build: {stderr}"
+    );
+}
