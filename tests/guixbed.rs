@@ -118,3 +118,247 @@ fn the_store_python_runs_inside_linked_to_the_store_only() {
     let out = bed.run(&s, &[py, "-m", "pip", "--version"], &[]);
     assert!(support::succeeded(&out).contains("pip "), "{}", text(&out));
 }
+
+/// A profile of `specs` made by the stand-in inside the sandbox, as
+/// pyenv-guix makes one: `guix package -p PROFILE -m MANIFEST.scm`.
+fn profile(bed: &Bed, s: &Sandbox, specs: &[&str]) -> std::path::PathBuf {
+    let quoted: Vec<String> = specs.iter().map(|p| format!("\"{p}\"")).collect();
+    s.write(
+        "manifest.scm",
+        &format!("(specifications->manifest\n (list {}))\n", quoted.join(" ")),
+    );
+    let profile = s.path("profile");
+    let guix = bed.item("guix").join("bin/guix");
+    let out = bed.run(
+        &s,
+        &[
+            guix.to_str().unwrap(),
+            "package",
+            "-p",
+            profile.to_str().unwrap(),
+            "-m",
+            s.path("manifest.scm").to_str().unwrap(),
+        ],
+        &[],
+    );
+    support::succeeded(&out);
+    profile
+}
+
+#[test]
+fn the_stand_in_builds_profiles_of_the_beds_items_with_guixs_search_paths() {
+    let Some(bed) = Bed::get() else { return };
+    let s = Sandbox::new();
+    let profile = profile(bed, &s, &["python", "gcc:lib", "zlib@1.2", "glib"]);
+    let real = std::fs::canonicalize(&profile).ok();
+    // The profile lives in the sandbox's store, made inside: read it there.
+    let out = bed.run(&s, &["readlink", "-f", profile.to_str().unwrap()], &[]);
+    let store_profile = support::succeeded(&out).trim().to_string();
+    assert!(store_profile.starts_with("/gnu/store/") && store_profile.ends_with("-profile"));
+    assert!(real.is_none() || real.as_deref() != Some(profile.as_path()));
+    let link = |rel: &str| {
+        let out = bed.run(&s, &["readlink", &format!("{store_profile}/{rel}")], &[]);
+        support::succeeded(&out).trim().to_string()
+    };
+    assert_eq!(
+        link("lib/libstdc++.so.6"),
+        format!("{}/lib/libstdc++.so.6", bed.item("gcc:lib").display())
+    );
+    assert_eq!(
+        link("lib/libz.so.1"),
+        format!("{}/lib/libz.so.1", bed.item("zlib").display())
+    );
+    assert_eq!(
+        link("bin/python3"),
+        format!("{}/bin/python3", bed.item("python").display())
+    );
+    let guix = bed.item("guix").join("bin/guix");
+    let out = bed.run(
+        &s,
+        &[
+            guix.to_str().unwrap(),
+            "package",
+            "-p",
+            profile.to_str().unwrap(),
+            "--search-paths",
+        ],
+        &[],
+    );
+    let paths = support::succeeded(&out);
+    // As Guix declares them: $PATH, python's GUIX_PYTHONPATH, gcc's
+    // LIBRARY_PATH (gcc:lib has lib/, not include/), glib's none (no
+    // share/ or lib/gio/modules in these items).
+    let vars: Vec<&str> = paths
+        .lines()
+        .map(|l| l.trim_start_matches("export ").split('=').next().unwrap())
+        .collect();
+    assert_eq!(vars, ["PATH", "GUIX_PYTHONPATH", "LIBRARY_PATH"], "{paths}");
+    assert!(
+        paths.contains(&format!("{store_profile}/lib/python3.11/site-packages")),
+        "{paths}"
+    );
+    // Guix's spec syntax: an output the package lacks, a version it lacks.
+    for (spec, said) in [
+        ("gcc", "no output 'out' of gcc"),
+        ("zlib@9", "zlib: package not found for version 9"),
+    ] {
+        s.write(
+            "manifest.scm",
+            &format!("(specifications->manifest (list \"{spec}\"))\n"),
+        );
+        let out = bed.run(
+            &s,
+            &[
+                guix.to_str().unwrap(),
+                "package",
+                "-p",
+                s.path("p2").to_str().unwrap(),
+                "-m",
+                s.path("manifest.scm").to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(
+            !out.status.success() && text(&out).contains(said),
+            "{spec}: {}",
+            text(&out)
+        );
+    }
+}
+
+/// pip-install the wheel `name` from `wheels` with `python` into `prefix`,
+/// inside the sandbox, and import it there: the import's output.
+fn install_and_import_inside(
+    bed: &Bed,
+    s: &Sandbox,
+    python: &str,
+    name: &str,
+    library_path: &str,
+) -> std::process::Output {
+    let prefix = s.path("prefix");
+    let out = bed.run(
+        s,
+        &[
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--prefix",
+            prefix.to_str().unwrap(),
+            "--no-index",
+            "--find-links",
+            s.path("wheels").to_str().unwrap(),
+            name,
+        ],
+        &[],
+    );
+    support::succeeded(&out);
+    let site = prefix.join("lib/python3.11/site-packages");
+    // zlib is a module of this Python, loaded only when imported: the
+    // import sees whether libz is found, not whether it was loaded already.
+    let code =
+        format!("import sys; assert 'zlib' not in sys.modules; import {name}; print({name}.run())");
+    let failed = bed.run(
+        s,
+        &[python, "-c", &code],
+        &[("PYTHONPATH", site.to_str().unwrap())],
+    );
+    // The control: the module itself is sound; given the library by hand
+    // (the usual advice, LD_LIBRARY_PATH), it imports and runs inside.
+    let given = bed.run(
+        s,
+        &[python, "-c", &code],
+        &[
+            ("PYTHONPATH", site.to_str().unwrap()),
+            ("LD_LIBRARY_PATH", library_path),
+        ],
+    );
+    support::succeeded(&given);
+    failed
+}
+
+/// The same wheel on this host's Python (pyenv's, the Python the bed's is
+/// made from), outside the sandbox: it finds Debian's libraries.
+fn install_and_import_on_host(s: &Sandbox, name: &str) -> String {
+    let python = format!("{}/bin/python3.11", "/root/.pyenv/versions/3.11.7");
+    let prefix = s.path("host-prefix");
+    let run = |args: &[&str], extra: &[(&str, &str)]| {
+        std::process::Command::new(&python)
+            .args(args)
+            .env_clear()
+            .envs(s.env())
+            .envs(extra.iter().copied())
+            .output()
+            .unwrap()
+    };
+    support::succeeded(&run(
+        &[
+            "-m",
+            "pip",
+            "install",
+            "--prefix",
+            prefix.to_str().unwrap(),
+            "--no-index",
+            "--find-links",
+            s.path("wheels").to_str().unwrap(),
+            name,
+        ],
+        &[],
+    ));
+    let site = prefix.join("lib/python3.11/site-packages");
+    let code =
+        format!("import sys; assert 'zlib' not in sys.modules; import {name}; print({name}.run())");
+    // -S: the host's site-packages has .pth files that load zlib.
+    support::succeeded(&run(
+        &["-S", "-c", &code],
+        &[("PYTHONPATH", site.to_str().unwrap())],
+    ))
+}
+
+#[test]
+fn a_cxx_wheel_installed_by_plain_pip_does_not_import_on_guix_but_does_on_the_host() {
+    let Some(bed) = Bed::get() else { return };
+    let s = Sandbox::new();
+    s.ext_wheel("cxxmod", "1.0", &["--cxx"]);
+    let profile = profile(bed, &s, &["python"]);
+    let python = profile.join("bin/python3");
+    let out = install_and_import_inside(
+        bed,
+        &s,
+        python.to_str().unwrap(),
+        "cxxmod",
+        bed.item("gcc:lib").join("lib").to_str().unwrap(),
+    );
+    assert!(!out.status.success(), "imported inside:\n{}", text(&out));
+    assert!(
+        text(&out).contains("libstdc++.so.6: cannot open shared object file"),
+        "{}",
+        text(&out)
+    );
+    let ran = install_and_import_on_host(&s, "cxxmod");
+    assert!(ran.contains("c++:3"), "{ran}");
+}
+
+#[test]
+fn a_wheel_needing_libz_does_not_import_on_guix_but_does_on_the_host() {
+    let Some(bed) = Bed::get() else { return };
+    let s = Sandbox::new();
+    s.ext_wheel("zmod", "1.0", &["--link", "z"]);
+    let profile = profile(bed, &s, &["python"]);
+    let python = profile.join("bin/python3");
+    let out = install_and_import_inside(
+        bed,
+        &s,
+        python.to_str().unwrap(),
+        "zmod",
+        bed.item("zlib").join("lib").to_str().unwrap(),
+    );
+    assert!(!out.status.success(), "imported inside:\n{}", text(&out));
+    assert!(
+        text(&out).contains("libz.so.1: cannot open shared object file"),
+        "{}",
+        text(&out)
+    );
+    let ran = install_and_import_on_host(&s, "zmod");
+    assert!(ran.contains('z'), "{ran}");
+}
