@@ -130,7 +130,7 @@ fn profile(bed: &Bed, s: &Sandbox, specs: &[&str]) -> std::path::PathBuf {
     let profile = s.path("profile");
     let guix = bed.item("guix").join("bin/guix");
     let out = bed.run(
-        &s,
+        s,
         &[
             guix.to_str().unwrap(),
             "package",
@@ -361,4 +361,55 @@ fn a_wheel_needing_libz_does_not_import_on_guix_but_does_on_the_host() {
     );
     let ran = install_and_import_on_host(&s, "zmod");
     assert!(ran.contains('z'), "{ran}");
+}
+
+/// A project of the store's python with a C++ wheel as a pip fallback,
+/// allowed inside the bed; the shell's `export bash` line and its stdout.
+fn cxx_project(bed: &Bed, s: &Sandbox) -> std::path::PathBuf {
+    let wheels = s.ext_wheel("cxxmod", "1.0", &["--cxx"]);
+    s.write(
+        "proj/.pyguix.toml",
+        &format!(
+            "[guix]\npackages = [\"python\"]\n\n[pip]\npackages = [\"cxxmod==1.0\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    let dir = s.path("proj");
+    bed.pyenv_guix(s, &["allow"], &dir);
+    dir
+}
+
+#[test]
+fn pyenv_guix_runs_inside_and_builds_from_the_stores_python() {
+    let Some(bed) = Bed::get() else { return };
+    let s = Sandbox::new();
+    let dir = cxx_project(bed, &s);
+    let out = bed.shell(
+        &s,
+        &dir,
+        "eval \"$(pyenv-guix export bash)\" && command -v python3 && python3 -c 'import sys; print(sys.base_prefix)'",
+    );
+    let said = support::succeeded(&out);
+    assert!(
+        said.contains(bed.item("python").to_str().unwrap()),
+        "{said}{}",
+        text(&out)
+    );
+}
+
+/// What issue 17 item 2 must make true; today it fails as the proof above.
+#[test]
+#[ignore = "issue 17 item 2: the prefix's libraries from Guix"]
+fn a_cxx_wheel_as_pip_fallback_imports_inside() {
+    let Some(bed) = Bed::get() else { return };
+    let s = Sandbox::new();
+    let dir = cxx_project(bed, &s);
+    let out = bed.shell(
+        &s,
+        &dir,
+        "eval \"$(pyenv-guix export bash)\" && python3 -c 'import cxxmod; print(cxxmod.run())' && env",
+    );
+    let said = support::succeeded(&out);
+    assert!(said.contains("c++:3"), "{said}");
+    assert!(!said.lines().any(|l| l.starts_with("LD_")), "{said}");
 }

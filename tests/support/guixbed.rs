@@ -257,6 +257,10 @@ impl Bed {
             self.item("guix").join("bin/guix").into(),
         ));
         env.push(("GUIX_STAND_IN_STORE".into(), "/gnu/store".into()));
+        env.push((
+            "LOCPATH".into(),
+            self.item("glibc").join("lib/locale").into(),
+        ));
         env.push(("GUIX_STAND_IN_ITEMS".into(), s.path("guixbed-items").into()));
         env
     }
@@ -614,6 +618,17 @@ impl Builder {
             .find(|p| p.exists());
             if let Some(p) = found {
                 entries.push((format!("lib/{soname}"), Entry::Copy(p)));
+            }
+        }
+        // Guix's glibc finds locales through GUIX_LOCPATH; Debian's reads
+        // LOCPATH: C.UTF-8 from the item, so no shell warns.
+        let locale = Path::new("/usr/lib/locale/C.utf8");
+        if name == "glibc" && locale.is_dir() {
+            let mut files = Vec::new();
+            walk(locale, &mut files, &|_| false);
+            for f in files {
+                let rel = f.strip_prefix(locale).unwrap().display().to_string();
+                entries.push((format!("lib/locale/C.utf8/{rel}"), Entry::Copy(f)));
             }
         }
         let base = if output.is_empty() {
