@@ -149,7 +149,7 @@ fn profile(bed: &Bed, s: &Sandbox, specs: &[&str]) -> std::path::PathBuf {
 fn the_stand_in_builds_profiles_of_the_beds_items_with_guixs_search_paths() {
     let Some(bed) = Bed::get() else { return };
     let s = Sandbox::new();
-    let profile = profile(bed, &s, &["python", "gcc:lib", "zlib@1.2", "glib"]);
+    let profile = profile(bed, &s, &["python", "gcc-toolchain", "zlib@1.2", "glib"]);
     let real = std::fs::canonicalize(&profile).ok();
     // The profile lives in the sandbox's store, made inside: read it there.
     let out = bed.run(&s, &["readlink", "-f", profile.to_str().unwrap()], &[]);
@@ -162,6 +162,19 @@ fn the_stand_in_builds_profiles_of_the_beds_items_with_guixs_search_paths() {
     };
     assert_eq!(
         link("lib/libstdc++.so.6"),
+        format!("{}/lib/libstdc++.so.6", bed.item("gcc-toolchain").display())
+    );
+    let out = bed.run(
+        &s,
+        &[
+            "readlink",
+            "-f",
+            &format!("{store_profile}/lib/libstdc++.so.6"),
+        ],
+        &[],
+    );
+    assert_eq!(
+        support::succeeded(&out).trim(),
         format!("{}/lib/libstdc++.so.6", bed.item("gcc:lib").display())
     );
     assert_eq!(
@@ -186,8 +199,8 @@ fn the_stand_in_builds_profiles_of_the_beds_items_with_guixs_search_paths() {
     );
     let paths = support::succeeded(&out);
     // As Guix declares them: $PATH, python's GUIX_PYTHONPATH, gcc's
-    // LIBRARY_PATH (gcc:lib has lib/, not include/), glib's none (no
-    // share/ or lib/gio/modules in these items).
+    // gcc-toolchain's LIBRARY_PATH (lib/, no include/ here), glib's
+    // none (no share/ or lib/gio/modules in these items).
     let vars: Vec<&str> = paths
         .lines()
         .map(|l| l.trim_start_matches("export ").split('=').next().unwrap())
@@ -199,7 +212,9 @@ fn the_stand_in_builds_profiles_of_the_beds_items_with_guixs_search_paths() {
     );
     // Guix's spec syntax: an output the package lacks, a version it lacks.
     for (spec, said) in [
-        ("gcc", "no output 'out' of gcc"),
+        ("gcc", "gcc: unknown package"),
+        ("gcc:lib", "gcc: unknown package"),
+        ("zlib:doc", "no output 'doc' of zlib"),
         ("zlib@9", "zlib: package not found for version 9"),
     ] {
         s.write(

@@ -81,16 +81,18 @@ const LIBRARIES: &[(&str, &str, &str)] = &[
 /// program that only needs to find them by name (mapping, RUNPATH) is
 /// served, one that calls into them is not.
 const FAKE_LIBRARIES: &[(&str, &str, &[&str])] = &[
+    // Versions as `guix package -A` of Guix 3652bbe lists them.
     (
         "mesa",
         "24.0.4",
         &["libGL.so.1", "libEGL.so.1", "libgbm.so.1"],
     ),
-    (
-        "libx11",
-        "1.8.7",
-        &["libX11.so.6", "libX11-xcb.so.1", "libxcb.so.1"],
-    ),
+    ("libx11", "1.8.7", &["libX11.so.6", "libX11-xcb.so.1"]),
+    ("libxext", "1.3.4", &["libXext.so.6"]),
+    ("libxrender", "0.9.10", &["libXrender.so.1"]),
+    ("libice", "1.0.10", &["libICE.so.6"]),
+    ("libsm", "1.2.3", &["libSM.so.6"]),
+    ("libxcb", "1.15", &["libxcb.so.1"]),
     (
         "glib",
         "2.78.0",
@@ -104,36 +106,23 @@ const COREUTILS: &[&str] = &[
     "touch", "chmod", "sleep", "id", "wc", "tr", "cut", "stat",
 ];
 
-/// Guix's Python reads GUIX_PYTHONPATH in its site-packages/sitecustomize.py
-/// (gnu/packages/aux-files/python/sitecustomize.py, GPLv3+, by Maxim
-/// Cournoyer); this is its code, so the bed's Python behaves as Guix's.
-const SITECUSTOMIZE: &str = r#"# From GNU Guix: gnu/packages/aux-files/python/sitecustomize.py
-import os
-import site
-import sys
+/// What Guix's Python does at start with GUIX_PYTHONPATH (its
+/// sitecustomize.py): each entry for this X.Y is a site directory, in
+/// order, so its .pth files run, ahead of the interpreter's own.
+const SITECUSTOMIZE: &str = r#"import os, site, sys
 
-major_minor = '{}.{}'.format(*sys.version_info)
-site_packages_prefix = os.path.join(
-    'lib', 'python' + major_minor, 'site-packages')
-python_site = os.path.join(sys.prefix, site_packages_prefix)
-
-try:
-    all_sites_raw = os.environ['GUIX_PYTHONPATH'].split(os.path.pathsep)
-except KeyError:
-    all_sites_raw = []
-all_sites_norm = [os.path.normpath(p) for p in all_sites_raw]
-matching_sites = [p for p in all_sites_norm
-                  if p.endswith(site_packages_prefix)]
-
-if matching_sites:
-    for s in matching_sites:
-        site.addsitedir(s)
-    python_site_index = sys.path.index(python_site)
-    new_site_start_index = sys.path.index(matching_sites[0])
-    if python_site_index < new_site_start_index:
-        sys.path = (sys.path[:python_site_index]
-                    + sys.path[new_site_start_index:]
-                    + sys.path[python_site_index:new_site_start_index])
+_mine = os.path.join("lib", "python%d.%d" % sys.version_info[:2], "site-packages")
+_wanted = [os.path.normpath(p) for p in os.environ.get("GUIX_PYTHONPATH", "").split(os.pathsep)]
+_wanted = [p for p in _wanted if p.endswith(_mine)]
+_before = len(sys.path)
+for _dir in _wanted:
+    site.addsitedir(_dir)
+_own = os.path.join(sys.prefix, _mine)
+if _wanted and _own in sys.path:
+    _added = sys.path[_before:]
+    del sys.path[_before:]
+    _at = sys.path.index(_own)
+    sys.path[_at:_at] = _added
 "#;
 
 /// The bed: store items by Guix spec ("python", "gcc:lib", "zlib", ...).
@@ -561,6 +550,7 @@ impl Builder {
         for (name, version, files) in FAKE_LIBRARIES {
             self.fake_library_item(name, version, files);
         }
+        self.gcc_toolchain_item();
         let v = self.versions["bash"].clone();
         self.programs_item("bash", &v, &[PathBuf::from("/bin/bash")]);
         let v = self.versions["coreutils"].clone();
@@ -673,6 +663,25 @@ impl Builder {
             &BTreeSet::new(),
         );
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Guix's gcc-toolchain: a union whose lib/ links into gcc's `lib`
+    /// output and glibc (commencement.scm make-gcc-toolchain), so a
+    /// library found through it resolves to the gcc-...-lib item.
+    fn gcc_toolchain_item(&mut self) {
+        let version = clean_version(&self.versions["libstdc++6"]);
+        let mut entries = Vec::new();
+        for spec in ["gcc:lib", "glibc"] {
+            let item = self.inside(spec);
+            for (soname, _, _) in LIBRARIES.iter().filter(|(_, s, _)| *s == spec) {
+                if self.built[spec].join("lib").join(soname).exists() {
+                    let target = format!("{item}/lib/{soname}");
+                    entries.push((format!("lib/{soname}"), Entry::Link(target)));
+                }
+            }
+        }
+        let base = format!("gcc-toolchain-{version}");
+        self.make("gcc-toolchain", &base, entries, &BTreeSet::new());
     }
 
     /// Host programs in bin/, linked to the store's libraries.
