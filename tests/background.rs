@@ -7,9 +7,10 @@ mod support;
 
 use std::ffi::OsString;
 
-use support::{Sandbox, Sh, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Sandbox, UserShell, quote};
 
-fn background_build(sh: Sh) {
+fn background_build(sh: ShellName) {
     if !sh.available() {
         return;
     }

@@ -8,7 +8,8 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{Sandbox, Sh, bin, quote, run_with_timeout};
+use pyenv_guix::shells::ShellName;
+use support::{Sandbox, UserShell, bin, quote, run_with_timeout};
 
 /// What each line (the words typed so far, the last one being completed)
 /// must offer, and what it must not.
@@ -55,7 +56,7 @@ fn script(s: &Sandbox, shell: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn check(shell: Sh, words: &[&str], offered: &[String], want: &[&str], not: &[&str]) {
+fn check(shell: ShellName, words: &[&str], offered: &[String], want: &[&str], not: &[&str]) {
     for w in want {
         assert!(
             offered.iter().any(|o| o == w),
@@ -95,7 +96,7 @@ fn run_shell(s: &Sandbox, program: &str, args: &[&str], script: &str) -> String 
 /// bash's programmable completion calls it.
 #[test]
 fn bash() {
-    if !Sh::Bash.available() {
+    if !ShellName::Bash.available() {
         return;
     }
     let s = Sandbox::new();
@@ -129,14 +130,14 @@ fn bash() {
     assert_eq!(answers.len(), CASES.len(), "{out}");
     for ((words, want, not), line) in CASES.iter().zip(answers) {
         let offered: Vec<String> = line.split(' ').skip(1).map(String::from).collect();
-        check(Sh::Bash, words, &offered, want, not);
+        check(ShellName::Bash, words, &offered, want, not);
     }
 }
 
 /// fish: its own `complete -C`, which runs the registered completion.
 #[test]
 fn fish() {
-    if !Sh::Fish.available() {
+    if !ShellName::Fish.available() {
         return;
     }
     let s = Sandbox::new();
@@ -156,7 +157,7 @@ fn fish() {
         let offered: Vec<String> = lines
             .map(|l| l.split('\t').next().unwrap_or_default().to_string())
             .collect();
-        check(Sh::Fish, words, &offered, want, not);
+        check(ShellName::Fish, words, &offered, want, not);
     }
 }
 
@@ -166,7 +167,7 @@ fn fish() {
 /// shows.
 #[test]
 fn zsh() {
-    if !Sh::Zsh.available() {
+    if !ShellName::Zsh.available() {
         return;
     }
     let s = Sandbox::new();

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Sandbox, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Sandbox, UserShell, quote};
 
 fn text(out: &Output) -> String {
     format!(
@@ -287,7 +288,7 @@ fn gc_keeps_what_an_open_shell_loaded() {
     writeln!(
         stdin,
         "{}\ncd {}\ntouch \"$OUT/ready\"",
-        support::Sh::Bash.hook_line(),
+        ShellName::Bash.hook_line(),
         quote(s.path("p").as_os_str())
     )
     .unwrap();

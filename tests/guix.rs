@@ -4,7 +4,8 @@
 
 mod support;
 
-use support::{Sandbox, Sh, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Sandbox, UserShell, quote};
 
 /// The seed: python and python-rapidjson from Guix, prov from pip; and six,
 /// which Guix has at 1.0, wanted at 2.0 from pip.
@@ -21,7 +22,7 @@ fn seed_project(s: &Sandbox) {
     s.allow("seed");
 }
 
-fn seed_story(sh: Sh) {
+fn seed_story(sh: ShellName) {
     if !sh.available() {
         return;
     }

@@ -7,7 +7,8 @@ mod support;
 use std::path::Path;
 use std::process::Output;
 
-use support::{Sandbox, Sh, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Sandbox, UserShell, quote};
 
 /// Run `python3 -c CODE` through `exec` in `project`.
 fn python(s: &Sandbox, project: &str, code: &str) -> Output {
@@ -182,7 +183,7 @@ fn a_requirements_file_rewritten_during_the_build_does_not_land() {
 /// packages, with pip and Python settings of the user's own in the shell
 /// and in pip's config file: the venv holds its own packages, from the
 /// project's own find-links.
-fn prefix_then_venv(sh: Sh) {
+fn prefix_then_venv(sh: ShellName) {
     if !sh.available() {
         return;
     }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Sandbox, Sh, interpreters, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Sandbox, UserShell, interpreters, quote};
 
 fn manifest(interpreter: &Path, mode: &str, packages: &[&str], wheels: &Path) -> String {
     let packages: Vec<String> = packages.iter().map(|p| format!("{p:?}")).collect();
@@ -318,7 +319,7 @@ fn prefix_unmarked(prefix: &Path) -> bool {
 /// a project has built, a failed rebuild keeps its last good environment.
 #[test]
 fn failures_are_said_once_and_keep_the_last_good_environment() {
-    let sh = Sh::Bash;
+    let sh = ShellName::Bash;
     let s = Sandbox::new();
     let wheels = s.wheel("greetpkg", "1.0", &["--script", "greet"]);
     let python = debian_python();

@@ -9,7 +9,8 @@ mod support;
 use std::ffi::OsString;
 use std::path::Path;
 
-use support::Sandbox;
+use pyenv_guix::shells::ShellName;
+use support::{Sandbox, UserShell};
 
 /// The Guix the stand-in plays: what `guix package -A` lists, and the PyPI
 /// metadata `guix import pypi` drafts from.
@@ -394,7 +395,7 @@ fn walk(dir: &Path) -> Vec<String> {
 /// In a shell inside the project, the prompt after `promote` loads the
 /// promoted environment, with no `cd`: the edit and the carried-over trust
 /// are seen like any other change.
-fn promote_in_a_shell(sh: support::Sh) {
+fn promote_in_a_shell(sh: ShellName) {
     if !sh.available() {
         return;
     }

@@ -10,7 +10,8 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::Command;
 
-use support::{Rng, Sandbox, Sh, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Rng, Sandbox, UserShell, quote};
 
 const COUNT: usize = 500;
 
@@ -83,7 +84,7 @@ fn seed() -> u64 {
         })
 }
 
-fn round_trip(sh: Sh) {
+fn round_trip(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -134,7 +135,7 @@ fn round_trip(sh: Sh) {
     std::fs::write(&hook_file, hook).unwrap();
     let (p, hook_file) = (quote(s.path("p").as_os_str()), quote(hook_file.as_os_str()));
     let script = match sh {
-        Sh::Fish => format!(
+        ShellName::Fish => format!(
             "source {hook_file}; cd {p}; __pyenv_guix_hook; env -0 > $OUT/in; cd /; __pyenv_guix_hook; env -0 > $OUT/out"
         ),
         _ => format!(

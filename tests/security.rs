@@ -7,7 +7,8 @@ use std::ffi::OsString;
 use std::process::Output;
 
 use base64::Engine;
-use support::{Sandbox, Sh, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Sandbox, UserShell, quote};
 
 fn text(out: &Output) -> String {
     format!(
@@ -48,7 +49,7 @@ fn forged_state(manifest: &str, records: &[(&str, Option<&str>, &str)]) -> Strin
 /// A crafted PYENV_GUIX_STATE must not make export print commands, unset
 /// HOME or rewrite PATH: only a state this user's pyenv-guix signed is
 /// believed, in any format.
-fn forged_state_is_not_believed(sh: Sh) {
+fn forged_state_is_not_believed(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -830,7 +831,7 @@ fn a_prompt_never_waits_for_another_build() {
 
 /// The hooks never end a shell that runs under `set -e` or `err_exit`,
 /// whatever the status of the last command (fish has no such option).
-fn errexit_survives(sh: Sh) {
+fn errexit_survives(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -838,7 +839,7 @@ fn errexit_survives(sh: Sh) {
     s.write("p/.pyguix.toml", "[env]\nA = \"1\"\n");
     s.allow("p");
     let strict = match sh {
-        Sh::Zsh => "setopt err_exit nounset",
+        ShellName::Zsh => "setopt err_exit nounset",
         _ => "set -eu",
     };
     let lines = vec![
@@ -854,18 +855,18 @@ fn errexit_survives(sh: Sh) {
 
 #[test]
 fn errexit_survives_bash() {
-    errexit_survives(Sh::Bash);
+    errexit_survives(ShellName::Bash);
 }
 
 #[test]
 fn errexit_survives_zsh() {
-    errexit_survives(Sh::Zsh);
+    errexit_survives(ShellName::Zsh);
 }
 
 /// Ctrl-C typed on a terminal while entering a project builds: the prompt
 /// comes back with the environment unchanged, and the build does not start
 /// again at the next prompt; a cd into the project starts it again.
-fn ctrl_c_stops_a_build(sh: Sh) {
+fn ctrl_c_stops_a_build(sh: ShellName) {
     use std::io::Write;
     if !sh.available() {
         return;
@@ -883,14 +884,10 @@ fn ctrl_c_stops_a_build(sh: Sh) {
         ),
     );
     stalling_project(&s, &python, &wheels, &stall);
-    let shell = match sh {
-        Sh::Bash => "bash --norc --noprofile -i",
-        Sh::Zsh => "zsh -f -i",
-        Sh::Fish => "fish --no-config -i",
-    };
+    let shell = format!("{} -i", sh.plain());
     // A real terminal: Ctrl-C is the byte 0x03 typed on it.
     let mut child = std::process::Command::new("script")
-        .args(["-qfec", shell, "/dev/null"])
+        .args(["-qfec", &shell, "/dev/null"])
         .current_dir(s.path("home"))
         .env_clear()
         .envs(s.env())
@@ -905,11 +902,7 @@ fn ctrl_c_stops_a_build(sh: Sh) {
         input.write_all(b"\n").unwrap();
         input.flush().unwrap();
     };
-    let dump = match sh {
-        Sh::Fish => "function dump; env -0 > $OUT/$argv[1]; end",
-        _ => "dump() { env -0 > \"$OUT/$1\"; }",
-    };
-    type_line(&mut input, dump);
+    type_line(&mut input, sh.dump_function());
     type_line(&mut input, &sh.hook_line());
     type_line(&mut input, "dump before");
     type_line(

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use pyenv_guix::shells::ShellName;
+
 pub fn stand_in() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guix-stand-in/guix")
 }
@@ -18,26 +20,42 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_pyenv-guix"))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sh {
-    Bash,
-    Zsh,
-    Fish,
-}
-
-impl Sh {
-    pub fn name(self) -> &'static str {
-        match self {
-            Sh::Bash => "bash",
-            Sh::Zsh => "zsh",
-            Sh::Fish => "fish",
-        }
-    }
+/// What a user types in each shell, for the library's own shell enum.
+/// `json` is no shell anyone types in: asking it is a mistake in the test.
+pub trait UserShell: Copy {
+    /// The program with no rc file read, to add `-c` or `-i` to.
+    fn plain(self) -> &'static str;
 
     /// `None` (after saying so loudly) when the shell is missing and
     /// PYENV_GUIX_REQUIRE_SHELLS is not set; CI sets it, so CI cannot pass
     /// by skipping.
-    pub fn available(self) -> bool {
+    fn available(self) -> bool;
+
+    /// Put `dir` first on PATH, as a user would type it.
+    fn prepend_path(self, dir: &str) -> String;
+
+    /// Export a variable, as a user would type it.
+    fn export(self, name: &str, value: &str) -> String;
+
+    /// Define `dump NAME`, which writes the exported environment to $OUT/NAME.
+    fn dump_function(self) -> &'static str;
+
+    fn hook_line(self) -> String;
+
+    fn hook_line_for(self, bin: &Path) -> String;
+}
+
+impl UserShell for ShellName {
+    fn plain(self) -> &'static str {
+        match self {
+            ShellName::Bash => "bash --norc --noprofile",
+            ShellName::Zsh => "zsh -f",
+            ShellName::Fish => "fish --no-config",
+            ShellName::Json => unreachable!("json is not a shell"),
+        }
+    }
+
+    fn available(self) -> bool {
         let found = Command::new(self.name())
             .arg("--version")
             .stdout(Stdio::null())
@@ -60,38 +78,35 @@ impl Sh {
         false
     }
 
-    /// Put `dir` first on PATH, as a user would type it.
-    pub fn prepend_path(self, dir: &str) -> String {
+    fn prepend_path(self, dir: &str) -> String {
         match self {
-            Sh::Fish => format!("set -gx PATH {dir} $PATH"),
+            ShellName::Fish => format!("set -gx PATH {dir} $PATH"),
             _ => format!("export PATH={dir}:\"$PATH\""),
         }
     }
 
-    /// Export a variable, as a user would type it.
-    pub fn export(self, name: &str, value: &str) -> String {
+    fn export(self, name: &str, value: &str) -> String {
         match self {
-            Sh::Fish => format!("set -gx {name} {value}"),
+            ShellName::Fish => format!("set -gx {name} {value}"),
             _ => format!("export {name}={value}"),
         }
     }
 
-    /// Define `dump NAME`, which writes the exported environment to $OUT/NAME.
     fn dump_function(self) -> &'static str {
         match self {
-            Sh::Fish => "function dump; env -0 > $OUT/$argv[1]; end",
+            ShellName::Fish => "function dump; env -0 > $OUT/$argv[1]; end",
             _ => "dump() { env -0 > \"$OUT/$1\"; }",
         }
     }
 
-    pub fn hook_line(self) -> String {
+    fn hook_line(self) -> String {
         self.hook_line_for(&bin())
     }
 
-    pub fn hook_line_for(self, bin: &Path) -> String {
+    fn hook_line_for(self, bin: &Path) -> String {
         let bin = quote(bin.as_os_str());
         match self {
-            Sh::Fish => format!("{bin} hook fish | source"),
+            ShellName::Fish => format!("{bin} hook fish | source"),
             s => format!("eval \"$({bin} hook {})\"", s.name()),
         }
     }
@@ -316,7 +331,7 @@ impl Sandbox {
     /// after defining `dump`. Returns everything the shell printed.
     pub fn interactive(
         &self,
-        shell: Sh,
+        shell: ShellName,
         cwd: &Path,
         env: &[(OsString, OsString)],
         lines: &[String],
@@ -327,23 +342,16 @@ impl Sandbox {
             script.push('\n');
         }
         script.push_str("exit\n");
-        let mut cmd = match shell {
-            Sh::Bash => {
-                let mut c = Command::new("bash");
-                c.args(["--norc", "--noprofile", "-i"]);
-                c
-            }
-            Sh::Zsh => {
-                let mut c = Command::new("zsh");
-                c.args(["-f", "-i"]);
-                c
-            }
-            // fish fires fish_prompt only on a terminal: give it one.
-            Sh::Fish => {
-                let mut c = Command::new("script");
-                c.args(["-qec", "fish --no-config -i", "/dev/null"]);
-                c
-            }
+        // fish fires fish_prompt only on a terminal: give it one.
+        let mut cmd = if shell == ShellName::Fish {
+            let mut c = Command::new("script");
+            c.args(["-qec", &format!("{} -i", shell.plain()), "/dev/null"]);
+            c
+        } else {
+            let mut words = shell.plain().split(' ');
+            let mut c = Command::new(words.next().unwrap_or_default());
+            c.args(words).arg("-i");
+            c
         };
         cmd.current_dir(cwd)
             .env_clear()
@@ -493,7 +501,7 @@ impl Dump {
     }
 }
 
-/// One test per shell for each named `fn(Sh)`: `name::bash`, `name::zsh`,
+/// One test per shell for each named `fn(ShellName)`: `name::bash`, `name::zsh`,
 /// `name::fish`.
 #[macro_export]
 macro_rules! per_shell {
@@ -502,15 +510,15 @@ macro_rules! per_shell {
             mod $f {
                 #[test]
                 fn bash() {
-                    super::$f($crate::support::Sh::Bash);
+                    super::$f(::pyenv_guix::shells::ShellName::Bash);
                 }
                 #[test]
                 fn zsh() {
-                    super::$f($crate::support::Sh::Zsh);
+                    super::$f(::pyenv_guix::shells::ShellName::Zsh);
                 }
                 #[test]
                 fn fish() {
-                    super::$f($crate::support::Sh::Fish);
+                    super::$f(::pyenv_guix::shells::ShellName::Fish);
                 }
             }
         )*
