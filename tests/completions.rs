@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use pyenv_guix::shells::ShellName;
-use support::{Sandbox, UserShell, bin, quote, run_with_timeout};
+use support::{Run, Sandbox, UserShell, bin, quote, run_with_timeout};
 
 /// What each line (the words typed so far, the last one being completed)
 /// must offer, and what it must not.
@@ -52,8 +52,7 @@ const CASES: &[(&[&str], &[&str], &[&str])] = &[
 ];
 
 fn script(s: &Sandbox, shell: &str) -> String {
-    let out = s.pyenv_guix(&["completions", shell], &s.path(""));
-    String::from_utf8(out.stdout).unwrap()
+    s.command(&["completions", shell], &s.path("")).stdout_ok()
 }
 
 fn check(shell: ShellName, words: &[&str], offered: &[String], want: &[&str], not: &[&str]) {
@@ -83,13 +82,7 @@ fn run_shell(s: &Sandbox, program: &str, args: &[&str], script: &str) -> String 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let out = run_with_timeout(cmd, script.as_bytes(), Duration::from_secs(60));
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{program} failed: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    support::succeeded_as(program, &out)
 }
 
 /// bash: the function the script registers for `pyenv-guix`, called as
@@ -251,8 +244,6 @@ fn another_tools_complete_variable_is_ignored() {
     let out = s
         .command(&["export", "bash"], &s.path(""))
         .env("COMPLETE", "bash")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+        .stdout_ok();
+    assert_eq!(out, "");
 }

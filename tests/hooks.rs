@@ -6,7 +6,7 @@ mod support;
 use std::process::Command;
 
 use pyenv_guix::shells::ShellName;
-use support::{Sandbox, UserShell, bin, quote};
+use support::{Run, Sandbox, UserShell, bin, quote};
 
 /// A sandbox with a trusted project `p` that sets `P=loaded`.
 fn loaded_project() -> Sandbox {
@@ -39,14 +39,12 @@ fn tool(name: &str) -> bool {
 }
 
 fn check(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    let text = format!(
+    let out = cmd.succeeds();
+    format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
-    text
+    )
 }
 
 #[test]

@@ -143,7 +143,8 @@ fn a_change_during_a_slow_check_is_seen_by_the_next_prompt() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     std::fs::remove_file(&stall).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
+    support::succeeded_as("export", &out);
+
     let mtime = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
     let mark = s.path("cache/marks/4242");
     assert!(

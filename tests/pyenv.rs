@@ -16,7 +16,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use pyenv_guix::shells::ShellName;
-use support::{Sandbox, UserShell, quote};
+use support::{Run, Sandbox, UserShell, quote};
 
 /// The real pyenv: its root and two installed versions (3.9 or later, of
 /// different minor versions). `None`, loudly, when this machine has no
@@ -161,18 +161,10 @@ fn project(s: &Sandbox, rel: &str, installer: &str) {
 }
 
 fn export(s: &Sandbox, env: &[(OsString, OsString)], rel: &str) -> std::process::Output {
-    let out = s
-        .command(&["export", "bash"], &s.path(rel))
+    s.command(&["export", "bash"], &s.path(rel))
         .env_clear()
         .envs(env.iter().cloned())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "export in {rel}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+        .succeeds()
 }
 
 /// Entering a built project whose interpreter is a pyenv shim, and whose

@@ -11,7 +11,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::Command;
 
 use pyenv_guix::shells::ShellName;
-use support::{Rng, Sandbox, UserShell, quote};
+use support::{Rng, Run, Sandbox, UserShell, quote};
 
 const COUNT: usize = 500;
 
@@ -142,15 +142,13 @@ fn round_trip(sh: ShellName) {
             "source {hook_file}; cd {p}; __pyenv_guix_hook; env -0 > \"$OUT/in\"; cd /; __pyenv_guix_hook; env -0 > \"$OUT/out\""
         ),
     };
-    let out = Command::new(sh.name())
+    Command::new(sh.name())
         .arg("-c")
         .arg(script)
         .current_dir(s.path("home"))
         .env_clear()
         .envs(env)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "seed {seed}: {out:?}");
+        .succeeds();
 
     let inside = s.dump("in");
     let outside = s.dump("out");

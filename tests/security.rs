@@ -8,7 +8,7 @@ use std::process::Output;
 
 use base64::Engine;
 use pyenv_guix::shells::ShellName;
-use support::{Sandbox, UserShell, quote};
+use support::{Run, Sandbox, UserShell, quote};
 
 fn text(out: &Output) -> String {
     format!(
@@ -204,15 +204,12 @@ fn nothing_untrusted_runs() {
         ),
     );
     s.allow("q");
-    let out = s
-        .command(
-            &["exec", "--", "python3", "-c", "import greetpkg"],
-            &s.path("q"),
-        )
-        .env("PATH", ":/usr/local/bin:/usr/bin:/bin")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    s.command(
+        &["exec", "--", "python3", "-c", "import greetpkg"],
+        &s.path("q"),
+    )
+    .env("PATH", ":/usr/local/bin:/usr/bin:/bin")
+    .succeeds();
     assert!(!mark.exists(), "a python3 at the project root ran");
 }
 
@@ -404,8 +401,7 @@ fn a_non_utf8_directory_works() {
     let dir = s.path("").join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(".pyguix.toml"), "[env]\nV = \"ok\"\n").unwrap();
-    let allowed = s.command(&["allow"], &dir).output().unwrap();
-    assert!(allowed.status.success(), "{}", text(&allowed));
+    s.command(&["allow"], &dir).succeeds();
     let out = s
         .command(&["exec", "--", "printenv", "V"], &dir)
         .output()
@@ -456,9 +452,9 @@ fn own_places_only() {
     refused(&mut cmd, "it belongs to user 65534");
     // A new place is made the user's own.
     let fresh = s.path("fresh/data");
-    let mut cmd = s.command(&["allow"], &s.path("p"));
-    let out = cmd.env("PYENV_GUIX_DATA_DIR", &fresh).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    s.command(&["allow"], &s.path("p"))
+        .env("PYENV_GUIX_DATA_DIR", &fresh)
+        .succeeds();
     let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700);
 }
@@ -470,9 +466,8 @@ fn names_and_values_a_shell_cannot_take_are_refused() {
     let s = Sandbox::new();
     let refused = |manifest: &str, says: &str| {
         s.write("p/.pyguix.toml", manifest);
-        let out = s.command(&["allow"], &s.path("p")).output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(!out.status.success(), "{manifest}: {err}");
+        let err = s.command(&["allow"], &s.path("p")).fails();
+
         assert!(err.contains(".pyguix.toml:2:1: "), "{manifest}: {err}");
         assert!(err.contains(says), "{manifest}: {says}: {err}");
         assert!(

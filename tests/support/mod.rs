@@ -228,16 +228,48 @@ impl Sandbox {
 
     /// Run the binary in `cwd` with the sandbox's environment; it must succeed.
     pub fn pyenv_guix(&self, args: &[&str], cwd: &Path) -> Output {
-        let out = self.command(args, cwd).output().unwrap();
-        assert!(
+        self.command(args, cwd).succeeds()
+    }
+
+    /// The binary run in `cwd` with `env` instead of the sandbox's: whether
+    /// it succeeded, its stdout and its stderr.
+    pub fn run_with(
+        &self,
+        env: &[(OsString, OsString)],
+        cwd: &Path,
+        args: &[&str],
+    ) -> (bool, String, String) {
+        let out = self.command_with(env, cwd, args).output().unwrap();
+        (
             out.status.success(),
-            "pyenv-guix {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// [`Sandbox::run_with`]; it must succeed: its stdout and its stderr.
+    #[track_caller]
+    pub fn ok_with(
+        &self,
+        env: &[(OsString, OsString)],
+        cwd: &Path,
+        args: &[&str],
+    ) -> (String, String) {
+        let out = self.command_with(env, cwd, args).succeeds();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn command_with(&self, env: &[(OsString, OsString)], cwd: &Path, args: &[&str]) -> Command {
+        let mut c = self.command(args, cwd);
+        c.env_clear().envs(env.iter().cloned());
+        c
     }
 
     /// The binary as a command, to run, spawn or add to.
+
     pub fn command(&self, args: &[&str], cwd: &Path) -> Command {
         let mut c = Command::new(bin());
         c.args(args).current_dir(cwd).env_clear().envs(self.env());
@@ -252,16 +284,14 @@ impl Sandbox {
     /// Build a wheel into the directory `rel`, and return the directory.
     pub fn wheel_into(&self, rel: &str, name: &str, version: &str, extra: &[&str]) -> PathBuf {
         let maker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/make_wheel.py");
-        let out = Command::new("python3")
+        Command::new("python3")
             .arg(maker)
             .arg(self.path(rel))
             .args([name, version])
             .args(extra)
             .env_clear()
             .envs(self.env())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "make_wheel: {out:?}");
+            .succeeds();
         self.path(rel)
     }
 
@@ -304,7 +334,29 @@ impl Sandbox {
         Some(dir)
     }
 
+    /// A Python that writes the environment each of its runs got, as JSON,
+    /// into a file of `seen` named by its pid.
+    pub fn python_recording_env(&self, rel: &str, seen: &Path) -> PathBuf {
+        std::fs::create_dir_all(seen).unwrap();
+        self.python_running(
+            rel,
+            &format!(
+                "import os, json; open(os.path.join({:?}, str(os.getpid())), 'w').write(json.dumps(dict(os.environ)))",
+                seen.display().to_string()
+            ),
+        )
+    }
+
+    /// `script` run by `bash -c` with the sandbox's environment: a user's
+    /// script, or a shell without its rc files.
+    pub fn bash(&self, script: &str) -> Command {
+        let mut c = Command::new("bash");
+        c.arg("-c").arg(script).env_clear().envs(self.env());
+        c
+    }
+
     /// A Python whose `pip install` (not a dry run) waits while `stall`
+
     /// exists: a build that takes as long as the test wants.
     pub fn python_stalling_while(&self, rel: &str, stall: &Path) -> PathBuf {
         // exec'd by site inside a function: nested scopes see site's
@@ -360,18 +412,12 @@ impl Sandbox {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let out = run_with_timeout(cmd, script.as_bytes(), Duration::from_secs(60));
-        let text = format!(
+        succeeded_as(shell.name(), &out);
+        format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            out.status.success(),
-            "{} exited with {:?}:\n{text}",
-            shell.name(),
-            out.status
-        );
-        text
+        )
     }
 
     pub fn dump(&self, name: &str) -> Dump {
@@ -424,15 +470,69 @@ pub fn interpreters() -> Vec<PathBuf> {
     found
 }
 
-/// `out` must be a success; its stdout. On failure the test says what the
-/// command said.
+/// A command a test needs to succeed.
+pub trait Run {
+    /// Run it to the end; it must succeed, or the test fails naming the
+    /// command, its status and what it printed.
+    fn succeeds(&mut self) -> Output;
+
+    /// [`Run::succeeds`], and its stdout (which must be UTF-8).
+    #[track_caller]
+    fn stdout_ok(&mut self) -> String {
+        String::from_utf8(self.succeeds().stdout).expect("stdout is not UTF-8")
+    }
+
+    /// Run it to the end; it must fail. What it said on stderr, lossily.
+    fn fails(&mut self) -> String;
+}
+
+impl Run for Command {
+    #[track_caller]
+    fn succeeds(&mut self) -> Output {
+        let what = describe(self);
+        let out = self
+            .output()
+            .unwrap_or_else(|e| panic!("{what} did not start: {e}"));
+        succeeded_as(&what, &out);
+        out
+    }
+
+    #[track_caller]
+    fn fails(&mut self) -> String {
+        let what = describe(self);
+        let out = self
+            .output()
+            .unwrap_or_else(|e| panic!("{what} did not start: {e}"));
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success(),
+            "{what} succeeded:\n{err}\n-- its stdout:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        err
+    }
+}
+
+/// A command as a failure message names it: program, arguments, directory.
+fn describe(c: &Command) -> String {
+    format!(
+        "{} {:?} in {:?}",
+        c.get_program().display(),
+        c.get_args().collect::<Vec<_>>(),
+        c.get_current_dir().unwrap_or(Path::new(".")),
+    )
+}
+
+/// `out` (of `what`) must be a success; its stdout, lossily. For an output
+/// got otherwise than by [`Run`]: a spawned child's, one with a timeout.
 #[track_caller]
-pub fn succeeded(out: &Output) -> String {
+pub fn succeeded_as(what: &str, out: &Output) -> String {
     assert!(
         out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        "{what} failed ({}):\n{}\n-- its stdout:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
