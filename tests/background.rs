@@ -287,7 +287,6 @@ fn a_killed_build_is_a_failed_build() {
     let s = Sandbox::new();
     let (_stall, runs) = counted_project(&s);
     prompt_export(&s, 2000).succeeds();
-
     wait_until("pip to start", || runs.exists());
     let pip: i32 = std::fs::read_to_string(&runs)
         .unwrap()

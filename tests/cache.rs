@@ -88,6 +88,5 @@ fn env_and_path_load_and_unload_with_a_read_only_cache() {
         return;
     };
     let snippet = support::succeeded_as("export bash, leaving", &out);
-
     assert!(snippet.contains("unset A;"), "{snippet}");
 }

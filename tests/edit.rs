@@ -49,7 +49,6 @@ fn exported(s: &Sandbox, dir: &str, name: &str) -> serde_json::Value {
         return serde_json::Value::Null;
     }
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-
     v[name].clone()
 }
 
@@ -143,7 +142,6 @@ fn an_edit_is_moved_in_whole_and_allowed() {
     s.allow("p");
     let out = edit(&s, "p", &[("ED_ADD", "B = \"2\"\\n")]);
     support::succeeded_as("edit", &out);
-
     // The editor had a copy beside the manifest, a TOML file by its name,
     // gone now.
     let given = PathBuf::from(s.read_out("given"));

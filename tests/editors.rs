@@ -471,7 +471,6 @@ fn edit_leaves_an_invalid_or_abandoned_manifest_blocked() {
     // Opened and closed with no change: still blocked, as direnv edit does.
     let out = edit(&s, "p", &[], &[("EDITOR", &editor)]);
     support::succeeded_as("edit", &out);
-
     assert!(String::from_utf8_lossy(&out.stderr).contains("unchanged"));
     assert!(blocked_now().0);
 

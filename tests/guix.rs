@@ -266,7 +266,6 @@ fn unknown_guix_package_shows_guix_own_message() {
     let err = s
         .command(&["exec", "-C", "p", "--", "true"], &s.path(""))
         .fails();
-
     assert!(
         err.contains("guix package: error: no-such-thing: unknown package"),
         "{err}"

@@ -504,7 +504,6 @@ fn roots_not_in_utf8_do_not_share_a_key() {
         s.command(&["allow"], &dir).succeeds();
         let out = s.command(&["status", "--json"], &dir).output().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-
         keys.push(v["pip"]["prefix"]["key"].as_str().unwrap().to_string());
     }
     keys.sort();

@@ -209,7 +209,6 @@ fn pip_stands_in_where_uv_cannot_and_says_so() {
     s.write("nouv/.pyguix.toml", &manifest(&wheels, "prefix", "uv", ""));
     s.allow("nouv");
     let err = s.command(&["prefix"], &s.path("nouv")).fails();
-
     assert!(
         err.contains("installer = \"uv\", but there is no uv on your PATH"),
         "{err}"

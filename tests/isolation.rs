@@ -131,7 +131,6 @@ fn a_build_never_sees_the_project_the_user_is_leaving() {
         c = quote(s.path("c").as_os_str()),
     );
     s.bash(&script).env("PYENV_GUIX_GUIX", &guix).succeeds();
-
     let mut looked = 0;
     for e in std::fs::read_dir(&seen).unwrap().flatten() {
         let text = std::fs::read_to_string(e.path()).unwrap();

@@ -27,7 +27,6 @@ fn leaving_after_the_state_key_is_lost_takes_off_what_the_project_added() {
     );
     let out = s.bash(&script).succeeds();
     let err = String::from_utf8_lossy(&out.stderr);
-
     let after = s.read_out("after");
     assert!(after.contains("PROJECT_ONLY=unset\n"), "{after}\n{err}");
     assert!(

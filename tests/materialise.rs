@@ -212,7 +212,6 @@ fn eight_shells_entering_at_once_build_once() {
     for o in &outs {
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(support::succeeded_as("exec greet", o), "greetpkg 1.0\n");
-
         builds += err.matches("building prefix").count();
     }
     assert_eq!(builds, 1, "one pip run for eight entries");
@@ -510,7 +509,6 @@ fn declared_interpreter_without_pip_fallbacks() {
     );
     s.allow("default");
     exec_sh(&s, "default", "env -0 > \"$OUT/env\"").succeeds();
-
     let env = support::Dump(support::parse_env0(
         &std::fs::read(s.path("out/env")).unwrap(),
     ));

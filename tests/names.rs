@@ -85,7 +85,6 @@ fn a_cache_under_a_path_that_is_not_utf8_builds_once() {
     let first = run();
     assert!(String::from_utf8_lossy(&first.stderr).contains("building prefix"));
     let again = run();
-
     assert!(
         !String::from_utf8_lossy(&again.stderr).contains("building"),
         "built again: {}",

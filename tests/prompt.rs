@@ -144,7 +144,6 @@ fn a_change_during_a_slow_check_is_seen_by_the_next_prompt() {
     std::fs::remove_file(&stall).unwrap();
     let out = child.wait_with_output().unwrap();
     support::succeeded_as("export", &out);
-
     let mtime = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
     let mark = s.path("cache/marks/4242");
     assert!(

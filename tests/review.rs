@@ -151,7 +151,6 @@ fn drafted_text_cannot_drive_the_terminal() {
     let out = s
         .command(&["promote", "--import", "--dry-run"], &p)
         .succeeds();
-
     assert!(
         !out.stdout.contains(&0x1b) && !out.stderr.contains(&0x1b),
         "{}",

@@ -467,7 +467,6 @@ fn names_and_values_a_shell_cannot_take_are_refused() {
     let refused = |manifest: &str, says: &str| {
         s.write("p/.pyguix.toml", manifest);
         let err = s.command(&["allow"], &s.path("p")).fails();
-
         assert!(err.contains(".pyguix.toml:2:1: "), "{manifest}: {err}");
         assert!(err.contains(says), "{manifest}: {says}: {err}");
         assert!(

@@ -358,7 +358,6 @@ fn watch_never_loops_on_its_own_warnings() {
     s.command(&["exec", "--", "true"], &s.path("p"))
         .env("PATH", format!("{}:/usr/bin:/bin", s.path("bin").display()))
         .succeeds();
-
     std::fs::remove_file(s.path("bin/python-nowhere")).unwrap();
     let child = s
         .command(&["watch"], &s.path(""))

@@ -89,7 +89,6 @@ fn pin_never_writes_through_a_link_under_a_temporary_name() {
     s.write("p/.pyguix.toml", "[guix]\npackages = [\"python\"]\n");
     for link in [".channels.scm.$$.tmp", "..pyguix.toml.$$.tmp"] {
         planted(&s, &s.path("p"), link, "pin").succeeds();
-
         victim_untouched(&s);
     }
     let channels = std::fs::read_to_string(s.path("p/channels.scm")).unwrap();

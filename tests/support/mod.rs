@@ -269,7 +269,6 @@ impl Sandbox {
     }
 
     /// The binary as a command, to run, spawn or add to.
-
     pub fn command(&self, args: &[&str], cwd: &Path) -> Command {
         let mut c = Command::new(bin());
         c.args(args).current_dir(cwd).env_clear().envs(self.env());
@@ -356,7 +355,6 @@ impl Sandbox {
     }
 
     /// A Python whose `pip install` (not a dry run) waits while `stall`
-
     /// exists: a build that takes as long as the test wants.
     pub fn python_stalling_while(&self, rel: &str, stall: &Path) -> PathBuf {
         // exec'd by site inside a function: nested scopes see site's
