@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use pyenv_guix::envdiff::Record;
 use pyenv_guix::state::State;
-use support::{Sandbox, quote};
+use support::{Run, Sandbox, quote};
 
 /// A `PYENV_GUIX_STATE` saying whatever its author wants, signed with a
 /// key that is not the user's: what a hostile environment (a parent
@@ -67,17 +67,10 @@ fn one_prompt_with(
         out = quote(outside.as_os_str()),
         bin = quote(support::bin().as_os_str()),
     );
-    let out = std::process::Command::new("/bin/bash")
-        .arg("-c")
-        .arg(&script)
-        .env_clear()
-        .envs(s.env())
+    s.bash(&script)
         .envs(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())))
         .env("PYENV_GUIX_STATE", state)
-        .output()
-        .unwrap();
-    support::succeeded(&out);
-    String::from_utf8(out.stdout).unwrap()
+        .stdout_ok()
 }
 
 /// HOLE: a forged state claims that a project set the user's own
@@ -158,14 +151,7 @@ fn a_forged_state_with_an_unrelated_project_takes_no_path_entries() {
 fn a_lost_key_never_lets_the_left_project_reach_a_build() {
     let s = Sandbox::new();
     let seen = s.path("seen");
-    std::fs::create_dir_all(&seen).unwrap();
-    let python = s.python_running(
-        "spy",
-        &format!(
-            "import os, json; open(os.path.join({:?}, str(os.getpid())), 'w').write(json.dumps(dict(os.environ)))",
-            seen.display().to_string()
-        ),
-    );
+    let python = s.python_recording_env("spy", &seen);
     let wheels = s.wheel("alpha", "1.0", &[]);
     s.write(
         "a/.pyguix.toml",
@@ -188,14 +174,7 @@ fn a_lost_key_never_lets_the_left_project_reach_a_build() {
         b = quote(s.path("b").as_os_str()),
         key = quote(s.path("data/state-key").as_os_str()),
     );
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .env_clear()
-        .envs(s.env())
-        .output()
-        .unwrap();
-    support::succeeded(&out);
+    s.bash(&script).succeeds();
     let mut looked = 0;
     for e in std::fs::read_dir(&seen).unwrap().flatten() {
         let text = std::fs::read_to_string(e.path()).unwrap();
@@ -244,15 +223,8 @@ fn what_allow_accepts_can_be_entered() {
         );
         return;
     }
-    let out = s
-        .command(&["export", "bash"], &s.path("p"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("V29"),
-        "allowed, but not loaded: {err}"
-    );
+    let out = s.command(&["export", "bash"], &s.path("p")).stdout_ok();
+    assert!(out.contains("V29"), "allowed, but not loaded: {out}");
 }
 
 /// A prefix-mode project on a Python of the test's own (a venv seeing

@@ -7,9 +7,10 @@ mod support;
 
 use std::ffi::OsString;
 
-use support::{Sandbox, Sh, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Run, Sandbox, UserShell, quote};
 
-fn background_build(sh: Sh) {
+fn background_build(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -254,7 +255,7 @@ fn concurrent_entries_start_one_build() {
             .collect();
         for c in children {
             let out = c.wait_with_output().unwrap();
-            support::succeeded(&out);
+            support::succeeded_as("export at a prompt", &out);
         }
     }
     wait_until("pip to start", || runs.exists());
@@ -286,8 +287,7 @@ fn concurrent_entries_start_one_build() {
 fn a_killed_build_is_a_failed_build() {
     let s = Sandbox::new();
     let (_stall, runs) = counted_project(&s);
-    let out = prompt_export(&s, 2000).output().unwrap();
-    assert!(out.status.success());
+    prompt_export(&s, 2000).succeeds();
     wait_until("pip to start", || runs.exists());
     let pip: i32 = std::fs::read_to_string(&runs)
         .unwrap()

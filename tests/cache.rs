@@ -56,9 +56,8 @@ fn env_and_path_load_and_unload_with_a_read_only_cache() {
     let Some(out) = read_only_cache(&s, "p", "export bash --shell-pid 4242 --entered", &[]) else {
         return;
     };
-    let snippet = String::from_utf8_lossy(&out.stdout).into_owned();
+    let snippet = support::succeeded_as("export bash, entering", &out);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{err}");
     assert!(snippet.contains("export A='1'"), "{snippet}\n{err}");
     assert!(snippet.contains("/p/bin"), "{snippet}");
     assert!(
@@ -88,7 +87,6 @@ fn env_and_path_load_and_unload_with_a_read_only_cache() {
     ) else {
         return;
     };
-    let snippet = String::from_utf8_lossy(&out.stdout);
-    support::succeeded(&out);
+    let snippet = support::succeeded_as("export bash, leaving", &out);
     assert!(snippet.contains("unset A;"), "{snippet}");
 }

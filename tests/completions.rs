@@ -8,7 +8,8 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{Sandbox, Sh, bin, quote, run_with_timeout};
+use pyenv_guix::shells::ShellName;
+use support::{Run, Sandbox, UserShell, bin, quote, run_with_timeout};
 
 /// What each line (the words typed so far, the last one being completed)
 /// must offer, and what it must not.
@@ -51,11 +52,10 @@ const CASES: &[(&[&str], &[&str], &[&str])] = &[
 ];
 
 fn script(s: &Sandbox, shell: &str) -> String {
-    let out = s.pyenv_guix(&["completions", shell], &s.path(""));
-    String::from_utf8(out.stdout).unwrap()
+    s.command(&["completions", shell], &s.path("")).stdout_ok()
 }
 
-fn check(shell: Sh, words: &[&str], offered: &[String], want: &[&str], not: &[&str]) {
+fn check(shell: ShellName, words: &[&str], offered: &[String], want: &[&str], not: &[&str]) {
     for w in want {
         assert!(
             offered.iter().any(|o| o == w),
@@ -82,20 +82,14 @@ fn run_shell(s: &Sandbox, program: &str, args: &[&str], script: &str) -> String 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let out = run_with_timeout(cmd, script.as_bytes(), Duration::from_secs(60));
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{program} failed: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    support::succeeded_as(program, &out)
 }
 
 /// bash: the function the script registers for `pyenv-guix`, called as
 /// bash's programmable completion calls it.
 #[test]
 fn bash() {
-    if !Sh::Bash.available() {
+    if !ShellName::Bash.available() {
         return;
     }
     let s = Sandbox::new();
@@ -129,14 +123,14 @@ fn bash() {
     assert_eq!(answers.len(), CASES.len(), "{out}");
     for ((words, want, not), line) in CASES.iter().zip(answers) {
         let offered: Vec<String> = line.split(' ').skip(1).map(String::from).collect();
-        check(Sh::Bash, words, &offered, want, not);
+        check(ShellName::Bash, words, &offered, want, not);
     }
 }
 
 /// fish: its own `complete -C`, which runs the registered completion.
 #[test]
 fn fish() {
-    if !Sh::Fish.available() {
+    if !ShellName::Fish.available() {
         return;
     }
     let s = Sandbox::new();
@@ -156,7 +150,7 @@ fn fish() {
         let offered: Vec<String> = lines
             .map(|l| l.split('\t').next().unwrap_or_default().to_string())
             .collect();
-        check(Sh::Fish, words, &offered, want, not);
+        check(ShellName::Fish, words, &offered, want, not);
     }
 }
 
@@ -166,7 +160,7 @@ fn fish() {
 /// shows.
 #[test]
 fn zsh() {
-    if !Sh::Zsh.available() {
+    if !ShellName::Zsh.available() {
         return;
     }
     let s = Sandbox::new();
@@ -250,8 +244,6 @@ fn another_tools_complete_variable_is_ignored() {
     let out = s
         .command(&["export", "bash"], &s.path(""))
         .env("COMPLETE", "bash")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+        .stdout_ok();
+    assert_eq!(out, "");
 }

@@ -4,7 +4,8 @@
 
 mod support;
 
-use support::{Sandbox, Sh, bin, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Sandbox, UserShell, bin, quote};
 
 fn project(s: &Sandbox) {
     // The project's own interpreter leaves a trace each time it runs.
@@ -25,10 +26,12 @@ fn project(s: &Sandbox) {
 }
 
 /// Run doctor --json from the prompt, keeping its output and exit status.
-fn doctor_line(sh: Sh, name: &str) -> String {
+fn doctor_line(sh: ShellName, name: &str) -> String {
     let pg = quote(bin().as_os_str());
     match sh {
-        Sh::Fish => format!("{pg} doctor --json > $OUT/{name}.json; echo $status > $OUT/{name}.rc"),
+        ShellName::Fish => {
+            format!("{pg} doctor --json > $OUT/{name}.json; echo $status > $OUT/{name}.rc")
+        }
         _ => format!("{pg} doctor --json > \"$OUT/{name}.json\"; echo $? > \"$OUT/{name}.rc\""),
     }
 }
@@ -64,7 +67,7 @@ impl Answer {
     }
 }
 
-fn with_and_without_the_hook(sh: Sh) {
+fn with_and_without_the_hook(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -131,13 +134,9 @@ fn with_and_without_the_hook(sh: Sh) {
 
     // A shell started from it without its rc file inherits the marker,
     // but has no hook: doctor says so.
-    let child = match sh {
-        Sh::Bash => "bash --norc --noprofile -c",
-        Sh::Zsh => "zsh -f -c",
-        Sh::Fish => "fish --no-config -c",
-    };
+    let child = format!("{} -c", sh.plain());
     let inner = match sh {
-        Sh::Fish => format!(
+        ShellName::Fish => format!(
             "{} doctor --json > $OUT/child.json; echo $status > $OUT/child.rc",
             quote(bin().as_os_str())
         ),

@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use support::Sandbox;
+use support::{Run, Sandbox};
 
 /// An editor script: records the file it was given in $OUT/given; if
 /// $OTHER is set, another process writes it into $TARGET while the editor
@@ -44,15 +44,11 @@ fn text(out: &Output) -> String {
 
 /// What entering `dir` sets (null for nothing); fails if export fails.
 fn exported(s: &Sandbox, dir: &str, name: &str) -> serde_json::Value {
-    let out = s
-        .command(&["export", "json"], &s.path(dir))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    if out.stdout.iter().all(u8::is_ascii_whitespace) {
+    let out = s.command(&["export", "json"], &s.path(dir)).stdout_ok();
+    if out.bytes().all(|b| b.is_ascii_whitespace()) {
         return serde_json::Value::Null;
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     v[name].clone()
 }
 
@@ -73,21 +69,21 @@ fn an_editor_that_does_not_save_allows_nothing() {
     std::fs::create_dir_all(s.path("q")).unwrap();
     let out = edit(&s, "q", &[]);
     let said = text(&out);
-    assert!(out.status.success(), "{said}");
+    support::succeeded_as("edit", &out);
     assert!(said.contains("not saved"), "{said}");
     assert!(!s.path("q/.pyguix.toml").exists(), "{said}");
     assert_eq!(entries(&s.path("q")), Vec::<String>::new(), "{said}");
     // The template saved as it is: a valid project that changes nothing.
     let out = edit(&s, "q", &[("ED_SAVE", "1")]);
     let said = text(&out);
-    assert!(out.status.success(), "{said}");
+    support::succeeded_as("edit", &out);
     assert!(said.contains("allowed"), "{said}");
     assert!(s.path("q/.pyguix.toml").is_file());
 
     // A manifest nobody allowed, opened and left: still blocked.
     s.write("p/.pyguix.toml", "[env]\nA = \"1\"\n");
     let out = edit(&s, "p", &[]);
-    assert!(out.status.success(), "{}", text(&out));
+    support::succeeded_as("edit", &out);
     assert_eq!(exported(&s, "p", "A"), serde_json::Value::Null);
 }
 
@@ -145,8 +141,7 @@ fn an_edit_is_moved_in_whole_and_allowed() {
     std::fs::set_permissions(&manifest, std::fs::Permissions::from_mode(0o640)).unwrap();
     s.allow("p");
     let out = edit(&s, "p", &[("ED_ADD", "B = \"2\"\\n")]);
-    let said = text(&out);
-    assert!(out.status.success(), "{said}");
+    support::succeeded_as("edit", &out);
     // The editor had a copy beside the manifest, a TOML file by its name,
     // gone now.
     let given = PathBuf::from(s.read_out("given"));

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::Sandbox;
+use support::{Run, Sandbox};
 
 type Env = BTreeMap<String, String>;
 
@@ -20,17 +20,12 @@ fn bookkeeping(name: &str) -> bool {
 
 /// A JSON object of changes (name to value, null to unset) as the tool
 /// printed it; nothing printed is no change.
-fn changes(out: &Output, who: &str) -> BTreeMap<String, Option<String>> {
-    assert!(
-        out.status.success(),
-        "{who} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.stdout.iter().all(u8::is_ascii_whitespace) {
+fn changes(stdout: &str, who: &str) -> BTreeMap<String, Option<String>> {
+    if stdout.bytes().all(|b| b.is_ascii_whitespace()) {
         return BTreeMap::new();
     }
-    let value: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{who}: not JSON ({e}): {:?}", out.stdout));
+    let value: serde_json::Value = serde_json::from_str(stdout)
+        .unwrap_or_else(|e| panic!("{who}: not JSON ({e}): {stdout:?}"));
     let object = value
         .as_object()
         .unwrap_or_else(|| panic!("{who}: not an object"));
@@ -67,15 +62,15 @@ fn without_bookkeeping(
         .collect()
 }
 
-fn run(program: &Path, args: &[&str], cwd: &Path, env: &Env) -> Output {
-    Command::new(program)
-        .args(args)
+/// `program` as an editor runs it: in `cwd`, with `env` and nothing else.
+fn tool(program: &Path, args: &[&str], cwd: &Path, env: &Env) -> Command {
+    let mut c = Command::new(program);
+    c.args(args)
         .current_dir(cwd)
         .env_clear()
         .envs(env)
-        .env("PWD", cwd)
-        .output()
-        .unwrap()
+        .env("PWD", cwd);
+    c
 }
 
 fn direnv() -> Option<std::path::PathBuf> {
@@ -137,8 +132,7 @@ fn export_json_is_what_direnv_gives() {
     start.insert("EDITOR_MODE".into(), "the user's".into());
     // direnv: quiet, and its allow records in the sandbox.
     start.insert("DIRENV_LOG_FORMAT".into(), String::new());
-    let allowed = run(&direnv, &["allow", "."], &s.path("d"), &start);
-    assert!(allowed.status.success(), "{allowed:?}");
+    tool(&direnv, &["allow", "."], &s.path("d"), &start).succeeds();
 
     let pg = support::bin();
     let mut ours = start.clone();
@@ -151,11 +145,11 @@ fn export_json_is_what_direnv_gives() {
         ("outside", "outside", "outside"),
     ] {
         let mine = changes(
-            &run(&pg, &["export", "json"], &s.path(our_dir), &ours),
+            &tool(&pg, &["export", "json"], &s.path(our_dir), &ours).stdout_ok(),
             "pyenv-guix",
         );
         let direnvs = changes(
-            &run(&direnv, &["export", "json"], &s.path(their_dir), &theirs),
+            &tool(&direnv, &["export", "json"], &s.path(their_dir), &theirs).stdout_ok(),
             "direnv",
         );
         assert_eq!(
@@ -246,9 +240,7 @@ fn no_build_never_builds() {
     s.pyenv_guix(&["prefix"], &s.path("p"));
     let out = s
         .command(&["export", "json", "--no-build"], &s.path("p"))
-        .output()
-        .unwrap();
-    support::succeeded(&out);
+        .stdout_ok();
     let got = changes(&out, "pyenv-guix");
     assert_eq!(got.get("X"), Some(&Some("1".to_string())));
     assert!(got.get("PYENV_GUIX_PREFIX").is_some_and(Option::is_some));
@@ -256,19 +248,15 @@ fn no_build_never_builds() {
     // Outside any project, and in a blocked one, there is nothing to build:
     // it answers as export json does.
     std::fs::create_dir_all(s.path("outside")).unwrap();
-    let out = s
-        .command(&["export", "json", "--no-build"], &s.path("outside"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    s.command(&["export", "json", "--no-build"], &s.path("outside"))
+        .succeeds();
     s.write("q/.pyguix.toml", "[env]\nY = \"1\"\n");
     let out = s
         .command(&["export", "json", "--no-build"], &s.path("q"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+        .succeeds();
     assert!(String::from_utf8_lossy(&out.stderr).contains("is blocked (not allowed yet)"));
-    assert!(!changes(&out, "pyenv-guix").contains_key("Y"));
+    let got = changes(&String::from_utf8_lossy(&out.stdout), "pyenv-guix");
+    assert!(!got.contains_key("Y"));
 }
 
 /// The bridge the README gives for tools that only know direnv (envrc.el,
@@ -303,17 +291,13 @@ fn an_envrc_bridge_gives_direnv_the_same_environment() {
         .map(|(k, v)| (k.into_string().unwrap(), v.into_string().unwrap()))
         .collect();
     env.insert("DIRENV_LOG_FORMAT".into(), String::new());
-    assert!(
-        run(&direnv, &["allow", "."], &s.path("p"), &env)
-            .status
-            .success()
-    );
+    tool(&direnv, &["allow", "."], &s.path("p"), &env).succeeds();
     let theirs = changes(
-        &run(&direnv, &["export", "json"], &s.path("p"), &env),
+        &tool(&direnv, &["export", "json"], &s.path("p"), &env).stdout_ok(),
         "direnv",
     );
     let ours = changes(
-        &run(&support::bin(), &["export", "json"], &s.path("p"), &env),
+        &tool(&support::bin(), &["export", "json"], &s.path("p"), &env).stdout_ok(),
         "pyenv-guix",
     );
     assert_eq!(without_bookkeeping(&theirs), without_bookkeeping(&ours));
@@ -362,8 +346,8 @@ fn edit_makes_a_new_manifest_and_allows_it() {
             ("ED_ADD", "\\n[env]\\nEDITED = \"yes\"\\n"),
         ],
     );
+    support::succeeded_as("edit", &out);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
     let manifest = s.path("p/.pyguix.toml");
     assert!(
         err.contains(&format!("new manifest {}", manifest.display())),
@@ -393,9 +377,7 @@ fn edit_makes_a_new_manifest_and_allows_it() {
         "all comments: {seen}"
     );
     let env = changes(
-        &s.command(&["export", "json"], &s.path("p"))
-            .output()
-            .unwrap(),
+        &s.command(&["export", "json"], &s.path("p")).stdout_ok(),
         "pyenv-guix",
     );
     assert_eq!(env.get("EDITED"), Some(&Some("yes".to_string())));
@@ -404,7 +386,7 @@ fn edit_makes_a_new_manifest_and_allows_it() {
     // changes nothing.
     std::fs::create_dir_all(s.path("q")).unwrap();
     let out = edit(&s, "q", &[], &[("EDITOR", &editor), ("ED_ADD", "\\n")]);
-    support::succeeded(&out);
+    support::succeeded_as("edit", &out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("allowed"));
 }
 
@@ -427,12 +409,10 @@ fn edit_prefers_visual_and_finds_the_manifest_above() {
             ("ED_ADD", "B = \"2\"\\n"),
         ],
     );
-    support::succeeded(&out);
+    support::succeeded_as("edit", &out);
     assert_eq!(s.read_out("seen"), "[env]\nA = \"1\"\n");
     let env = changes(
-        &s.command(&["export", "json"], &s.path("p/sub"))
-            .output()
-            .unwrap(),
+        &s.command(&["export", "json"], &s.path("p/sub")).stdout_ok(),
         "pyenv-guix",
     );
     assert_eq!(env.get("B"), Some(&Some("2".to_string())));
@@ -449,11 +429,8 @@ fn edit_leaves_an_invalid_or_abandoned_manifest_blocked() {
     s.write("p/.pyguix.toml", "[env]\nA = \"1\"\n");
     let manifest = s.path("p/.pyguix.toml");
     let blocked_now = || {
-        let out = s
-            .command(&["export", "json"], &s.path("p"))
-            .output()
-            .unwrap();
-        let env = changes(&out, "pyenv-guix");
+        let out = s.command(&["export", "json"], &s.path("p")).succeeds();
+        let env = changes(&String::from_utf8_lossy(&out.stdout), "pyenv-guix");
         (
             env.keys().all(|k| k.starts_with("PYENV_GUIX_")),
             String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -493,7 +470,7 @@ fn edit_leaves_an_invalid_or_abandoned_manifest_blocked() {
 
     // Opened and closed with no change: still blocked, as direnv edit does.
     let out = edit(&s, "p", &[], &[("EDITOR", &editor)]);
-    assert!(out.status.success());
+    support::succeeded_as("edit", &out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unchanged"));
     assert!(blocked_now().0);
 

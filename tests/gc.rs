@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Sandbox, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Run, Sandbox, UserShell, quote};
 
 fn text(out: &Output) -> String {
     format!(
@@ -24,8 +25,7 @@ fn text(out: &Output) -> String {
 fn gc(s: &Sandbox, args: &[&str]) -> String {
     let mut all = vec!["gc"];
     all.extend_from_slice(args);
-    let out = s.command(&all, &s.path("")).output().unwrap();
-    assert!(out.status.success(), "gc failed: {}", text(&out));
+    let out = s.command(&all, &s.path("")).succeeds();
     text(&out)
 }
 
@@ -159,9 +159,9 @@ fn gc_leaves_a_build_under_way_alone() {
 
     std::fs::remove_file(&stall).unwrap();
     let out = build.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    let printed = support::succeeded_as("prefix", &out);
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains(&generation.display().to_string()),
+        printed.contains(&generation.display().to_string()),
         "{}",
         text(&out)
     );
@@ -201,14 +201,11 @@ fn a_generation_that_lost_files_while_built_is_not_switched_in() {
     assert!(!generation.exists(), "the broken generation goes: {said}");
     // Not recorded against the key: the next use builds it, complete.
     std::fs::remove_file(&reached).unwrap();
-    let again = s
-        .command(
-            &["exec", "-C", "p", "--", "python3", "-c", "import greetpkg"],
-            &s.path(""),
-        )
-        .output()
-        .unwrap();
-    assert!(again.status.success(), "{}", text(&again));
+    s.command(
+        &["exec", "-C", "p", "--", "python3", "-c", "import greetpkg"],
+        &s.path(""),
+    )
+    .succeeds();
 }
 
 #[test]
@@ -287,7 +284,7 @@ fn gc_keeps_what_an_open_shell_loaded() {
     writeln!(
         stdin,
         "{}\ncd {}\ntouch \"$OUT/ready\"",
-        support::Sh::Bash.hook_line(),
+        ShellName::Bash.hook_line(),
         quote(s.path("p").as_os_str())
     )
     .unwrap();
@@ -409,12 +406,9 @@ fn gc_removes_what_killed_builds_left_and_old_logs() {
     assert!(!busy_stage.exists(), "no build holds it now: {said}");
     // The project builds again, whole.
     std::fs::remove_file(&stall).unwrap();
-    let again = s
-        .command(
-            &["exec", "-C", "p", "--", "python3", "-c", "import greetpkg"],
-            &s.path(""),
-        )
-        .output()
-        .unwrap();
-    assert!(again.status.success(), "{}", text(&again));
+    s.command(
+        &["exec", "-C", "p", "--", "python3", "-c", "import greetpkg"],
+        &s.path(""),
+    )
+    .succeeds();
 }

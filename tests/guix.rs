@@ -4,7 +4,8 @@
 
 mod support;
 
-use support::{Sandbox, Sh, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Run, Sandbox, UserShell, quote};
 
 /// The seed: python and python-rapidjson from Guix, prov from pip; and six,
 /// which Guix has at 1.0, wanted at 2.0 from pip.
@@ -21,7 +22,7 @@ fn seed_project(s: &Sandbox) {
     s.allow("seed");
 }
 
-fn seed_story(sh: Sh) {
+fn seed_story(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -141,23 +142,19 @@ fn pip_fallbacks_reuse_guix_and_go_newer_without_touching_the_store() {
     s.allow("uses");
     s.allow("newer");
     let run = |project: &str| {
-        let out = s
-            .command(
-                &[
-                    "exec",
-                    "-C",
-                    project,
-                    "--",
-                    "python3",
-                    "-c",
-                    "import six; print(six.__version__); print(six.__file__)",
-                ],
-                &s.path(""),
-            )
-            .output()
-            .unwrap();
-        support::succeeded(&out);
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        s.command(
+            &[
+                "exec",
+                "-C",
+                project,
+                "--",
+                "python3",
+                "-c",
+                "import six; print(six.__version__); print(six.__file__)",
+            ],
+            &s.path(""),
+        )
+        .stdout_ok()
     };
     let uses = run("uses");
     assert!(uses.starts_with("1.0\n"), "{uses}");
@@ -251,13 +248,10 @@ fn no_guix_says_so_and_what_to_do() {
     let s = Sandbox::new();
     s.write("p/.pyguix.toml", "[guix]\npackages = [\"python\"]\n");
     s.allow("p");
-    let out = s
+    let err = s
         .command(&["exec", "-C", "p", "--", "true"], &s.path(""))
         .env("PYENV_GUIX_GUIX", "/nonexistent/guix")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+        .fails();
     assert!(
         err.contains("lists Guix packages, but there is no `/nonexistent/guix` to build them. Install GNU Guix"),
         "{err}"
@@ -269,12 +263,9 @@ fn unknown_guix_package_shows_guix_own_message() {
     let s = Sandbox::new();
     s.write("p/.pyguix.toml", "[guix]\npackages = [\"no-such-thing\"]\n");
     s.allow("p");
-    let out = s
+    let err = s
         .command(&["exec", "-C", "p", "--", "true"], &s.path(""))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+        .fails();
     assert!(
         err.contains("guix package: error: no-such-thing: unknown package"),
         "{err}"

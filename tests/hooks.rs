@@ -5,7 +5,8 @@ mod support;
 
 use std::process::Command;
 
-use support::{Sandbox, Sh, bin, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Run, Sandbox, UserShell, bin, quote};
 
 /// A sandbox with a trusted project `p` that sets `P=loaded`.
 fn loaded_project() -> Sandbox {
@@ -15,7 +16,7 @@ fn loaded_project() -> Sandbox {
     s
 }
 
-fn rendered(s: &Sandbox, sh: Sh) -> std::path::PathBuf {
+fn rendered(s: &Sandbox, sh: ShellName) -> std::path::PathBuf {
     let out = s.pyenv_guix(&["hook", sh.name()], &s.path("home"));
     let file = s.path(&format!("hook.{}", sh.name()));
     std::fs::write(&file, out.stdout).unwrap();
@@ -38,14 +39,12 @@ fn tool(name: &str) -> bool {
 }
 
 fn check(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    let text = format!(
+    let out = cmd.succeeds();
+    format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
-    text
+    )
 }
 
 #[test]
@@ -55,18 +54,26 @@ fn rendered_hooks_pass_their_linters() {
         check(
             Command::new("shellcheck")
                 .args(["-s", "bash"])
-                .arg(rendered(&s, Sh::Bash)),
+                .arg(rendered(&s, ShellName::Bash)),
         );
     }
-    check(Command::new("bash").arg("-n").arg(rendered(&s, Sh::Bash)));
-    if Sh::Zsh.available() {
-        check(Command::new("zsh").arg("-n").arg(rendered(&s, Sh::Zsh)));
+    check(
+        Command::new("bash")
+            .arg("-n")
+            .arg(rendered(&s, ShellName::Bash)),
+    );
+    if ShellName::Zsh.available() {
+        check(
+            Command::new("zsh")
+                .arg("-n")
+                .arg(rendered(&s, ShellName::Zsh)),
+        );
     }
-    if Sh::Fish.available() {
+    if ShellName::Fish.available() {
         check(
             Command::new("fish")
                 .arg("--no-execute")
-                .arg(rendered(&s, Sh::Fish)),
+                .arg(rendered(&s, ShellName::Fish)),
         );
     }
 }
@@ -76,13 +83,13 @@ fn rendered_hooks_pass_their_linters() {
 #[test]
 fn rendered_hooks_run_under_errexit_and_nounset() {
     let s = loaded_project();
-    for sh in [Sh::Bash, Sh::Zsh, Sh::Fish] {
+    for sh in [ShellName::Bash, ShellName::Zsh, ShellName::Fish] {
         if !sh.available() {
             continue;
         }
         let file = quote(rendered(&s, sh).as_os_str());
         let (flags, body) = match sh {
-            Sh::Fish => (
+            ShellName::Fish => (
                 vec!["-c"],
                 format!("source {file}; source {file}; __pyenv_guix_hook; echo \"P=$P\""),
             ),
@@ -108,15 +115,15 @@ fn prompt_command_case(setup: &str) -> (String, String, String) {
     let lines = vec![
         "set -u".to_string(),
         setup.to_string(),
-        Sh::Bash.hook_line(),
-        Sh::Bash.hook_line(),
+        ShellName::Bash.hook_line(),
+        ShellName::Bash.hook_line(),
         "declare -p PROMPT_COMMAND > \"$OUT/pc\"".into(),
         format!("cd {}", quote(s.path("p").as_os_str())),
         "false".into(),
         "printf %s \"$seen\" > \"$OUT/status\"".into(),
         "dump inside".into(),
     ];
-    let out = s.interactive(Sh::Bash, &s.path("home"), &s.env(), &lines);
+    let out = s.interactive(ShellName::Bash, &s.path("home"), &s.env(), &lines);
     assert!(!out.contains("unbound variable"), "{out}");
     assert_eq!(s.dump("inside").get("P"), Some("loaded"));
     let read = |f: &str| std::fs::read_to_string(s.path("out").join(f)).unwrap();
@@ -145,14 +152,14 @@ fn bash_prompt_command_array_once_and_status_kept() {
 
 #[test]
 fn zsh_nounset_hooks_once_and_status_kept() {
-    if !Sh::Zsh.available() {
+    if !ShellName::Zsh.available() {
         return;
     }
     let s = loaded_project();
     let lines = vec![
         "setopt nounset".to_string(),
-        Sh::Zsh.hook_line(),
-        Sh::Zsh.hook_line(),
+        ShellName::Zsh.hook_line(),
+        ShellName::Zsh.hook_line(),
         "seen_status() { seen=$? }".into(),
         "precmd_functions+=(seen_status)".into(),
         "print -r -- \"$precmd_functions|$chpwd_functions\" > \"$OUT/pc\"".into(),
@@ -161,7 +168,7 @@ fn zsh_nounset_hooks_once_and_status_kept() {
         "printf %s \"$seen\" > \"$OUT/status\"".into(),
         "dump inside".into(),
     ];
-    let out = s.interactive(Sh::Zsh, &s.path("home"), &s.env(), &lines);
+    let out = s.interactive(ShellName::Zsh, &s.path("home"), &s.env(), &lines);
     assert!(!out.contains("parameter not set"), "{out}");
     let read = |f: &str| std::fs::read_to_string(s.path("out").join(f)).unwrap();
     assert_eq!(
@@ -174,20 +181,20 @@ fn zsh_nounset_hooks_once_and_status_kept() {
 
 #[test]
 fn fish_sourced_twice_hooks_once_and_status_kept() {
-    if !Sh::Fish.available() {
+    if !ShellName::Fish.available() {
         return;
     }
     let s = loaded_project();
     let lines = vec![
-        Sh::Fish.hook_line(),
-        Sh::Fish.hook_line(),
+        ShellName::Fish.hook_line(),
+        ShellName::Fish.hook_line(),
         "functions --handlers-type generic > $OUT/handlers".into(),
         format!("cd {}", quote(s.path("p").as_os_str())),
         "false".into(),
         "printf %s $status > $OUT/status".into(),
         "dump inside".into(),
     ];
-    let out = s.interactive(Sh::Fish, &s.path("home"), &s.env(), &lines);
+    let out = s.interactive(ShellName::Fish, &s.path("home"), &s.env(), &lines);
     let read = |f: &str| std::fs::read_to_string(s.path("out").join(f)).unwrap();
     assert_eq!(
         read("handlers").matches("__pyenv_guix_hook").count(),
@@ -202,7 +209,7 @@ fn fish_sourced_twice_hooks_once_and_status_kept() {
 /// When nothing can have changed, the hook decides in the shell and starts
 /// no process; a change to a watched file, a new directory, or a new
 /// manifest above the shell starts the binary again.
-fn no_process_when_nothing_changed(sh: Sh) {
+fn no_process_when_nothing_changed(sh: ShellName) {
     if !sh.available() {
         return;
     }

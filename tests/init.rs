@@ -7,7 +7,6 @@
 mod support;
 
 use std::ffi::OsString;
-use std::path::Path;
 
 use support::Sandbox;
 
@@ -32,31 +31,6 @@ python-requests 2.32.3 gnu/packages/python-web.scm
 python-pytest 8.3.3 gnu/packages/check.scm
 python-idna 3.10 gnu/packages/python-xyz.scm
 ";
-
-fn run(
-    s: &Sandbox,
-    env: &[(OsString, OsString)],
-    dir: &Path,
-    args: &[&str],
-) -> (bool, String, String) {
-    let out = s
-        .command(args, dir)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn ok(s: &Sandbox, env: &[(OsString, OsString)], dir: &Path, args: &[&str]) -> (String, String) {
-    let (success, out, err) = run(s, env, dir, args);
-    assert!(success, "{args:?}:\n{out}\n{err}");
-    (out, err)
-}
 
 fn manifest(s: &Sandbox, rel: &str) -> toml::Table {
     let text = std::fs::read_to_string(s.path(rel).join(".pyguix.toml")).unwrap();
@@ -98,7 +72,7 @@ fn a_requirements_file_is_referenced_with_its_chain_editable_and_constraints() {
     let env = guix_knows(&s, CATALOGUE);
     dev_project(&s, "p");
     let p = s.path("p");
-    let (table, said) = ok(&s, &env, &p, &["init", "--from", "requirements-dev.txt"]);
+    let (table, said) = s.ok_with(&env, &p, &["init", "--from", "requirements-dev.txt"]);
     let m = manifest(&s, "p");
     // The file as it is: the chain, the editable line and the constraint
     // stay in it, for pip to read.
@@ -127,11 +101,10 @@ fn a_requirements_file_is_referenced_with_its_chain_editable_and_constraints() {
         assert!(table.contains(want), "{want:?} not in:\n{table}");
     }
     assert!(!said.contains("is an option"), "nothing is dropped: {said}");
-    ok(&s, &env, &p, &["allow"]);
+    s.ok_with(&env, &p, &["allow"]);
 
     // Without Guix, the same file for pip, and nothing else.
-    let (_, said) = ok(
-        &s,
+    let (_, said) = s.ok_with(
         &no_guix(&s),
         &p,
         &["init", "--force", "--from", "requirements-dev.txt"],
@@ -143,8 +116,7 @@ fn a_requirements_file_is_referenced_with_its_chain_editable_and_constraints() {
 
     // A file named from elsewhere in the project is referenced from the root.
     s.write("p/requirements/ci.txt", "-r ../requirements.txt\n");
-    ok(
-        &s,
+    s.ok_with(
         &env,
         &p.join("requirements"),
         &["init", "--force", "--from", "ci.txt", ".."],
@@ -156,12 +128,7 @@ fn a_requirements_file_is_referenced_with_its_chain_editable_and_constraints() {
 
     // A broken chain is said, naming the file and line that include it.
     s.write("q/requirements.txt", "six\n-r missing.txt\n");
-    let (done, _, err) = run(
-        &s,
-        &env,
-        &s.path("q"),
-        &["init", "--from", "requirements.txt"],
-    );
+    let (done, _, err) = s.run_with(&env, &s.path("q"), &["init", "--from", "requirements.txt"]);
     assert!(!done, "{err}");
     assert!(
         err.contains("requirements.txt:2: -r missing.txt: ") && err.contains("missing.txt"),
@@ -174,8 +141,7 @@ fn a_requirements_file_is_referenced_with_its_chain_editable_and_constraints() {
     // A chain that comes back is an error, not a hang.
     s.write("loop/requirements.txt", "six\n-r more.txt\n");
     s.write("loop/more.txt", "-r requirements.txt\n");
-    let (done, _, err) = run(
-        &s,
+    let (done, _, err) = s.run_with(
         &env,
         &s.path("loop"),
         &["init", "--from", "requirements.txt"],
@@ -208,7 +174,7 @@ fn a_pip_compile_hashed_file_is_referenced_never_split_into_packages() {
     let env = guix_knows(&s, CATALOGUE);
     s.write("p/requirements.txt", LOCKED);
     let p = s.path("p");
-    let (table, _) = ok(&s, &env, &p, &["init", "--from", "requirements.txt"]);
+    let (table, _) = s.ok_with(&env, &p, &["init", "--from", "requirements.txt"]);
     let m = manifest(&s, "p");
     assert_eq!(strings(&m, "pip", "requirements"), ["requirements.txt"]);
     assert!(strings(&m, "pip", "packages").is_empty(), "{m:?}");
@@ -218,7 +184,7 @@ fn a_pip_compile_hashed_file_is_referenced_never_split_into_packages() {
     assert!(table.contains("requests==2.32.3"), "{table}");
     assert!(table.contains("pinned with hashes"), "{table}");
     assert!(!table.contains("--hash"), "{table}");
-    ok(&s, &env, &p, &["allow"]);
+    s.ok_with(&env, &p, &["allow"]);
 }
 
 const PYPROJECT: &str = r#"
@@ -250,8 +216,7 @@ fn pyproject_groups_and_extras_are_taken_by_choice() {
     let env = guix_knows(&s, CATALOGUE);
     s.write("p/pyproject.toml", PYPROJECT);
     let p = s.path("p");
-    let (table, _) = ok(
-        &s,
+    let (table, _) = s.ok_with(
         &env,
         &p,
         &[
@@ -277,13 +242,12 @@ fn pyproject_groups_and_extras_are_taken_by_choice() {
     assert_eq!(strings(&m, "pip", "packages"), ["mypy>=1.10", "ruff"]);
     assert!(!table.contains("click"), "an extra not chosen: {table}");
     assert!(table.contains("PySocks"), "{table}");
-    ok(&s, &env, &p, &["allow"]);
+    s.ok_with(&env, &p, &["allow"]);
 
     // A uv.lock's pins are not read: init says how to keep them (flask's
     // and fastapi's suites fail on versions newer than their locks).
     s.write("p/uv.lock", "version = 1\n");
-    let (_, said) = ok(
-        &s,
+    let (_, said) = s.ok_with(
         &env,
         &p,
         &[
@@ -303,8 +267,7 @@ fn pyproject_groups_and_extras_are_taken_by_choice() {
     );
 
     // Each by name, and what there is when the name is wrong.
-    let (done, _, err) = run(
-        &s,
+    let (done, _, err) = s.run_with(
         &env,
         &p,
         &[
@@ -322,8 +285,7 @@ fn pyproject_groups_and_extras_are_taken_by_choice() {
         "{err}"
     );
     assert!(err.contains("dev, test, typing"), "{err}");
-    let (done, _, err) = run(
-        &s,
+    let (done, _, err) = s.run_with(
         &env,
         &p,
         &[
@@ -345,8 +307,7 @@ fn pyproject_groups_and_extras_are_taken_by_choice() {
         "loop/pyproject.toml",
         "[project]\nname = \"l\"\nversion = \"1\"\n[dependency-groups]\na = [{include-group = \"b\"}]\nb = [{include-group = \"a\"}]\n",
     );
-    let (done, _, err) = run(
-        &s,
+    let (done, _, err) = s.run_with(
         &env,
         &s.path("loop"),
         &["init", "--from", "pyproject.toml", "--group", "a"],
@@ -355,8 +316,7 @@ fn pyproject_groups_and_extras_are_taken_by_choice() {
 
     // --group and --extra read a pyproject only.
     dev_project(&s, "r");
-    let (done, _, err) = run(
-        &s,
+    let (done, _, err) = s.run_with(
         &env,
         &s.path("r"),
         &["init", "--from", "requirements.txt", "--group", "dev"],
@@ -371,7 +331,7 @@ fn a_pip_group_option_is_accepted() {
         "p/.pyguix.toml",
         "[pip]\noptions = [\"--group\", \"test\", \"--group=pyproject.toml:dev\"]\n",
     );
-    let (done, _, err) = run(&s, &s.env(), &s.path("p"), &["allow"]);
+    let (done, _, err) = s.run_with(&s.env(), &s.path("p"), &["allow"]);
     assert!(done, "{err}");
 }
 
@@ -384,12 +344,7 @@ fn what_init_prints_cannot_drive_the_terminal() {
         "p/pyproject.toml",
         "[project]\nname = \"p\"\nversion = \"1\"\ndependencies = [\"six\\u001b]0;pwned\\u0007\", \"a\\u001b[2J\\nforged-row  x  y  [guix]\", \"b\\u202e\"]\n",
     );
-    let (table, said) = ok(
-        &s,
-        &env,
-        &s.path("p"),
-        &["init", "--from", "pyproject.toml"],
-    );
+    let (table, said) = s.ok_with(&env, &s.path("p"), &["init", "--from", "pyproject.toml"]);
     for out in [&table, &said] {
         assert!(
             !out.contains('\u{1b}') && !out.contains('\u{7}') && !out.contains('\u{202e}'),
@@ -413,12 +368,12 @@ fn a_requirements_file_of_100k_lines_fits_guix_query() {
     }
     s.write("p/requirements.txt", &text);
     let p = s.path("p");
-    let (table, _) = ok(&s, &env, &p, &["init", "--from", "requirements.txt"]);
+    let (table, _) = s.ok_with(&env, &p, &["init", "--from", "requirements.txt"]);
     let m = manifest(&s, "p");
     assert_eq!(strings(&m, "pip", "requirements"), ["requirements.txt"]);
     assert_eq!(strings(&m, "guix", "packages"), ["python", "python-p77777"]);
     assert_eq!(table.lines().count(), 100_001, "a row for each");
-    ok(&s, &env, &p, &["allow"]);
+    s.ok_with(&env, &p, &["allow"]);
 }
 
 /// A PEP 517/660 build backend kept in the project (as `backend-path`
@@ -479,11 +434,9 @@ fn a_project_initialised_from_its_requirements_builds_and_imports() {
     );
     s.write("web/constraints.txt", "beta<2\n");
 
-    ok(&s, &env, &p, &["init", "--from", "requirements-dev.txt"]);
-    ok(&s, &env, &p, &["allow"]);
-    let (out, err) = ok(
-        &s,
-        &env,
+    s.ok_with(&env, &p, &["init", "--from", "requirements-dev.txt"]);
+    s.ok_with(&env, &p, &["allow"]);
+    let (out, err) = s.ok_with(&env,
         &p,
         &[
             "exec",
@@ -496,8 +449,7 @@ fn a_project_initialised_from_its_requirements_builds_and_imports() {
     assert_eq!(out.trim(), "from source 1.0 1.0", "{err}");
     // Editable: an edit to the source is seen with no rebuild.
     s.write("web/src/webthing/__init__.py", "VALUE = 'edited'\n");
-    let (out, _) = ok(
-        &s,
+    let (out, _) = s.ok_with(
         &env,
         &p,
         &[
@@ -530,15 +482,13 @@ fn a_project_initialised_from_its_requirements_builds_and_imports() {
             sha("gamma-3.0-py3-none-any.whl")
         ),
     );
-    ok(
-        &s,
+    s.ok_with(
         &env,
         &p,
         &["init", "--force", "--from", "requirements.lock"],
     );
-    ok(&s, &env, &p, &["allow"]);
-    let (out, err) = ok(
-        &s,
+    s.ok_with(&env, &p, &["allow"]);
+    let (out, err) = s.ok_with(
         &env,
         &p,
         &[
@@ -577,14 +527,13 @@ fn with_guix_a_referenced_file_keeps_its_editable_and_its_index() {
         "web/requirements.txt",
         "--no-index\n--find-links ./wheels\n-e .\nbeta\nsix\n",
     );
-    ok(&s, &env, &p, &["init", "--from", "requirements.txt"]);
+    s.ok_with(&env, &p, &["init", "--from", "requirements.txt"]);
     assert_eq!(
         strings(&manifest(&s, "web"), "guix", "packages"),
         ["python", "python-six"]
     );
-    ok(&s, &env, &p, &["allow"]);
-    let (out, err) = ok(
-        &s,
+    s.ok_with(&env, &p, &["allow"]);
+    let (out, err) = s.ok_with(
         &env,
         &p,
         &[

@@ -5,12 +5,13 @@
 mod support;
 
 use std::path::Path;
-use std::process::Output;
+use std::process::Command;
 
-use support::{Sandbox, Sh, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Run, Sandbox, UserShell, quote};
 
 /// Run `python3 -c CODE` through `exec` in `project`.
-fn python(s: &Sandbox, project: &str, code: &str) -> Output {
+fn python(s: &Sandbox, project: &str, code: &str) -> Command {
     s.command(
         &[
             "exec",
@@ -23,28 +24,23 @@ fn python(s: &Sandbox, project: &str, code: &str) -> Output {
         ],
         &s.path(""),
     )
-    .output()
-    .unwrap()
 }
 
 /// `greetpkg`'s version and origin as the project sees them; fails the test
 /// if the command does.
 fn greet(s: &Sandbox, project: &str) -> String {
-    let out = python(
+    python(
         s,
         project,
         "import greetpkg; print(greetpkg.__version__, greetpkg.ORIGIN)",
-    );
-    assert!(
-        out.status.success(),
-        "{project}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    )
+    .stdout_ok()
+    .trim()
+    .to_string()
 }
 
 fn blocked(s: &Sandbox, project: &str) -> bool {
-    let out = python(s, project, "pass");
+    let out = python(s, project, "pass").output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     !out.status.success() && err.contains("is blocked")
 }
@@ -141,9 +137,7 @@ fn nested_requirements_and_constraints_are_followed() {
 
     // A file that includes itself is an error, not a hang: allow says so.
     s.write("c/more.txt", "-c constraints.txt\n");
-    let out = s.command(&["allow"], &s.path("c")).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = s.command(&["allow"], &s.path("c")).fails();
     assert!(err.contains("includes itself"), "{err}");
 }
 
@@ -182,7 +176,7 @@ fn a_requirements_file_rewritten_during_the_build_does_not_land() {
 /// packages, with pip and Python settings of the user's own in the shell
 /// and in pip's config file: the venv holds its own packages, from the
 /// project's own find-links.
-fn prefix_then_venv(sh: Sh) {
+fn prefix_then_venv(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -250,9 +244,7 @@ fn options_are_not_requirements() {
         "p",
         &format!("packages = [\"six\", \"--prefix={}\"]\n", prefix.display()),
     );
-    let out = s.command(&["allow"], &s.path("p")).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = s.command(&["allow"], &s.path("p")).fails();
     assert!(
         err.contains(".pyguix.toml:5:20: `--prefix=")
             && err.contains("is a pip option, not a requirement: put options in [pip].options"),
@@ -283,9 +275,8 @@ fn editable_projects_get_their_own_prefix() {
         s.allow(name);
     }
     let value = |name: &str| {
-        let out = python(&s, name, "import mypkg; print(mypkg.VALUE)");
-        support::succeeded(&out);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        let out = python(&s, name, "import mypkg; print(mypkg.VALUE)").stdout_ok();
+        out.trim().to_string()
     };
     assert_eq!(value("e1"), "e1");
     assert_eq!(value("e2"), "e2");
@@ -341,10 +332,8 @@ fn an_editable_flat_layout_imports_from_anywhere() {
                 ],
                 &s.path("f"),
             )
-            .output()
-            .unwrap();
-        support::succeeded(&out);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+            .stdout_ok();
+        out.trim().to_string()
     };
     assert_eq!(value(), "flat");
     s.write("f/pkg/flatpkg/__init__.py", "VALUE = 'edited'\n");
@@ -393,14 +382,8 @@ fn a_python_version_file_is_read_in_the_project() {
             .command(args, &s.path("home"))
             .env("PATH", &shims)
             .env("PYENV_VERSION", "system")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+            .stdout_ok();
+        out.trim().to_string()
     };
     let p = s.path("p").display().to_string();
     let inside = run(&[
@@ -432,9 +415,7 @@ fn variables_in_requirements_files_are_refused() {
     s.write("home/evil.txt", "greetpkg==2.0\n");
     pip_project(&s, "p", "requirements = [\"requirements.txt\"]\n");
     s.write("p/requirements.txt", "-r ${HOME}/evil.txt\n");
-    let out = s.command(&["allow"], &s.path("p")).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let err = s.command(&["allow"], &s.path("p")).fails();
     assert!(err.contains("uses ${HOME}, which pip expands"), "{err}");
 }
 
@@ -450,9 +431,7 @@ fn what_the_scan_cannot_follow_is_refused() {
     // allow refuses them, naming the file.
     let refused = |reqs: &str, says: &str| {
         s.write("p/requirements.txt", reqs);
-        let out = s.command(&["allow"], &s.path("p")).output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{reqs}: {err}");
+        let err = s.command(&["allow"], &s.path("p")).fails();
         assert!(err.contains(says), "{reqs}: {says}: {err}");
         assert!(err.contains("requirements.txt"), "{reqs}: {err}");
     };
@@ -522,8 +501,7 @@ fn roots_not_in_utf8_do_not_share_a_key() {
             "[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\npackages = [\"./pkg\"]\n",
         )
         .unwrap();
-        let allowed = s.command(&["allow"], &dir).output().unwrap();
-        assert!(allowed.status.success());
+        s.command(&["allow"], &dir).succeeds();
         let out = s.command(&["status", "--json"], &dir).output().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         keys.push(v["pip"]["prefix"]["key"].as_str().unwrap().to_string());

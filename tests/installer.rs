@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use support::Sandbox;
+use support::{Run, Sandbox};
 
 /// Wheels: `alpha` (a console script, needs beta) and `beta`.
 fn wheels(s: &Sandbox) -> PathBuf {
@@ -34,17 +34,11 @@ fn path_with(dir: &Path) -> OsString {
 
 /// Run `args` in project `rel` with `PATH`; its stdout and stderr.
 fn run(s: &Sandbox, rel: &str, path: &OsString, args: &[&str]) -> (String, String) {
-    let out = s
-        .command(args, &s.path(rel))
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
+    let out = s.command(args, &s.path(rel)).env("PATH", path).succeeds();
+    (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
-    );
-    assert!(out.status.success(), "{args:?} in {rel}:\n{stderr}");
-    (stdout, stderr)
+    )
 }
 
 /// What a built project offers: each distribution installed (name and
@@ -214,9 +208,7 @@ fn pip_stands_in_where_uv_cannot_and_says_so() {
 
     s.write("nouv/.pyguix.toml", &manifest(&wheels, "prefix", "uv", ""));
     s.allow("nouv");
-    let out = s.command(&["prefix"], &s.path("nouv")).output().unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = s.command(&["prefix"], &s.path("nouv")).fails();
     assert!(
         err.contains("installer = \"uv\", but there is no uv on your PATH"),
         "{err}"

@@ -7,7 +7,7 @@ mod support;
 
 use std::path::Path;
 
-use support::{Sandbox, quote};
+use support::{Run, Sandbox, quote};
 
 /// Modules a hostile project ships under the names of what builds run.
 /// Each leaves a mark in `marks` when it is imported, and exits 0 as if it
@@ -38,18 +38,11 @@ fn shadowed_project(s: &Sandbox, name: &str, mode: &str, installer: &str) {
 }
 
 fn imports_alpha(s: &Sandbox, project: &str) {
-    let out = s
-        .command(
-            &["exec", "--", "python3", "-c", "import alpha; print('ok')"],
-            &s.path(project),
-        )
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{project}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    s.command(
+        &["exec", "--", "python3", "-c", "import alpha; print('ok')"],
+        &s.path(project),
+    )
+    .succeeds();
 }
 
 fn no_marks(s: &Sandbox) {
@@ -78,22 +71,15 @@ fn modules_in_the_project_never_stand_in_for_uvs_helpers() {
     for mode in ["prefix", "venv"] {
         let name = format!("p-{mode}");
         shadowed_project(&s, &name, mode, "uv");
-        let out = s
-            .command(
-                &["exec", "--", "python3", "-c", "import alpha"],
-                &s.path(&name),
-            )
-            .env(
-                "PATH",
-                format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()),
-            )
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        s.command(
+            &["exec", "--", "python3", "-c", "import alpha"],
+            &s.path(&name),
+        )
+        .env(
+            "PATH",
+            format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()),
+        )
+        .succeeds();
     }
     no_marks(&s);
 }
@@ -105,15 +91,8 @@ fn modules_in_the_project_never_stand_in_for_uvs_helpers() {
 fn a_build_never_sees_the_project_the_user_is_leaving() {
     let s = Sandbox::new();
     let seen = s.path("seen");
-    std::fs::create_dir_all(&seen).unwrap();
     // Every start of B's Python writes down the environment it got.
-    let python = s.python_running(
-        "spy",
-        &format!(
-            "import os, json; open(os.path.join({:?}, str(os.getpid())), 'w').write(json.dumps(dict(os.environ)))",
-            seen.display().to_string()
-        ),
-    );
+    let python = s.python_recording_env("spy", &seen);
     // And so does every run of guix.
     let guix = s.path("guix-spy");
     std::fs::write(
@@ -151,15 +130,7 @@ fn a_build_never_sees_the_project_the_user_is_leaving() {
         b = quote(s.path("b").as_os_str()),
         c = quote(s.path("c").as_os_str()),
     );
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .env_clear()
-        .envs(s.env())
-        .env("PYENV_GUIX_GUIX", &guix)
-        .output()
-        .unwrap();
-    support::succeeded(&out);
+    s.bash(&script).env("PYENV_GUIX_GUIX", &guix).succeeds();
     let mut looked = 0;
     for e in std::fs::read_dir(&seen).unwrap().flatten() {
         let text = std::fs::read_to_string(e.path()).unwrap();

@@ -66,7 +66,7 @@ fn directory_walks_end() {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let out = support::run_with_timeout(allow, b"", std::time::Duration::from_secs(20));
-    support::succeeded(&out);
+    support::succeeded_as("allow", &out);
 
     let s = Sandbox::new();
     let deep: String = (0..40).map(|i| format!("d{i}/")).collect();

@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{Sandbox, quote};
+use support::{Run, Sandbox, quote};
 
 #[test]
 fn leaving_after_the_state_key_is_lost_takes_off_what_the_project_added() {
@@ -25,15 +25,8 @@ fn leaving_after_the_state_key_is_lost_takes_off_what_the_project_added() {
         out = quote(s.path("outside").as_os_str()),
         key = quote(s.path("data/state-key").as_os_str()),
     );
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .env_clear()
-        .envs(s.env())
-        .output()
-        .unwrap();
+    let out = s.bash(&script).succeeds();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
     let after = s.read_out("after");
     assert!(after.contains("PROJECT_ONLY=unset\n"), "{after}\n{err}");
     assert!(

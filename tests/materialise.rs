@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{Sandbox, Sh, interpreters, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Run, Sandbox, UserShell, interpreters, quote};
 
 fn manifest(interpreter: &Path, mode: &str, packages: &[&str], wheels: &Path) -> String {
     let packages: Vec<String> = packages.iter().map(|p| format!("{p:?}")).collect();
@@ -50,7 +51,7 @@ fn allowed(
 }
 
 /// Run a shell command with the project's environment through `exec`.
-fn exec_sh(s: &Sandbox, project: &str, script: &str) -> std::process::Output {
+fn exec_sh(s: &Sandbox, project: &str, script: &str) -> Command {
     s.command(
         &[
             "exec",
@@ -63,8 +64,6 @@ fn exec_sh(s: &Sandbox, project: &str, script: &str) -> std::process::Output {
         ],
         &s.path("home"),
     )
-    .output()
-    .unwrap()
 }
 
 #[test]
@@ -81,13 +80,13 @@ fn every_mode_on_every_interpreter() {
                 &s,
                 &name,
                 "greet > \"$OUT/greet\" && python3 -c 'import greetpkg; print(greetpkg.__file__)' > \"$OUT/module\" && python -c 'import sys; print(sys.version)' > \"$OUT/version\" && pip --version > \"$OUT/pip\" && env -0 > \"$OUT/env\"",
-            );
+            )
+            .succeeds();
             let ctx = format!(
                 "{} {mode}: {}",
                 python.display(),
                 String::from_utf8_lossy(&out.stderr)
             );
-            assert!(out.status.success(), "{ctx}");
             assert_eq!(s.read_out("greet"), "greetpkg 1.0\n", "{ctx}");
             let env = support::Dump(support::parse_env0(
                 &std::fs::read(s.path("out/env")).unwrap(),
@@ -212,8 +211,7 @@ fn eight_shells_entering_at_once_build_once() {
     let mut builds = 0;
     for o in &outs {
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(o.status.success(), "{err}");
-        assert_eq!(String::from_utf8_lossy(&o.stdout), "greetpkg 1.0\n");
+        assert_eq!(support::succeeded_as("exec greet", o), "greetpkg 1.0\n");
         builds += err.matches("building prefix").count();
     }
     assert_eq!(builds, 1, "one pip run for eight entries");
@@ -302,7 +300,7 @@ fn a_build_killed_half_way_is_redone() {
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(err.contains("removing the unfinished prefix"), "{err}");
     assert!(err.contains("building prefix"), "{err}");
-    let out = exec_sh(&s, "p", "greet");
+    let out = exec_sh(&s, "p", "greet").output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "greetpkg 1.0\n");
 }
 
@@ -318,7 +316,7 @@ fn prefix_unmarked(prefix: &Path) -> bool {
 /// a project has built, a failed rebuild keeps its last good environment.
 #[test]
 fn failures_are_said_once_and_keep_the_last_good_environment() {
-    let sh = Sh::Bash;
+    let sh = ShellName::Bash;
     let s = Sandbox::new();
     let wheels = s.wheel("greetpkg", "1.0", &["--script", "greet"]);
     let python = debian_python();
@@ -357,9 +355,7 @@ fn failures_are_said_once_and_keep_the_last_good_environment() {
     // Outside the prompt's fast path too (a new shell, exec): no new pip run
     // until reload.
     for _ in 0..2 {
-        let again = exec_sh(&s, "bad", "true");
-        let err = String::from_utf8_lossy(&again.stderr);
-        assert!(!again.status.success());
+        let err = exec_sh(&s, "bad", "true").fails();
         assert!(
             err.contains("failed (run 'pyenv-guix reload' to retry)"),
             "{err}"
@@ -462,9 +458,7 @@ fn entering_a_built_project_starts_no_python() {
         let out = s
             .command(&["export", "json"], &s.path("p"))
             .env("PYENV_GUIX_LOG", "debug")
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+            .succeeds();
         // Progress went to stderr: stdout is the snippet alone.
         let snippet: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON only");
         assert!(snippet["PYENV_GUIX_PREFIX"].is_string());
@@ -497,12 +491,12 @@ fn declared_interpreter_without_pip_fallbacks() {
             ),
         );
         s.allow(&name);
-        let out = exec_sh(
+        exec_sh(
             &s,
             &name,
             "python3 -c 'import sys; print(sys.version)' > \"$OUT/version\" && pip --version > \"$OUT/pip\" && env -0 > \"$OUT/env\"",
-        );
-        support::succeeded(&out);
+        )
+        .succeeds();
         assert_eq!(s.read_out("version"), version_of(python));
         let env = support::Dump(support::parse_env0(
             &std::fs::read(s.path("out/env")).unwrap(),
@@ -514,8 +508,7 @@ fn declared_interpreter_without_pip_fallbacks() {
         "[python]\ninterpreter = \"python3\"\n",
     );
     s.allow("default");
-    let out = exec_sh(&s, "default", "env -0 > \"$OUT/env\"");
-    assert!(out.status.success());
+    exec_sh(&s, "default", "env -0 > \"$OUT/env\"").succeeds();
     let env = support::Dump(support::parse_env0(
         &std::fs::read(s.path("out/env")).unwrap(),
     ));

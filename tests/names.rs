@@ -7,7 +7,7 @@ mod support;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-use support::Sandbox;
+use support::{Run, Sandbox};
 
 fn venv_project(s: &Sandbox, dir: &str, name: &str, installer: &str) {
     let wheels = s.wheel("alpha", "1.0", &[]);
@@ -80,14 +80,11 @@ fn a_cache_under_a_path_that_is_not_utf8_builds_once() {
             &s.path("p"),
         )
         .env("PYENV_GUIX_CACHE_DIR", &cache)
-        .output()
-        .unwrap()
+        .succeeds()
     };
     let first = run();
-    support::succeeded(&first);
     assert!(String::from_utf8_lossy(&first.stderr).contains("building prefix"));
     let again = run();
-    support::succeeded(&again);
     assert!(
         !String::from_utf8_lossy(&again.stderr).contains("building"),
         "built again: {}",

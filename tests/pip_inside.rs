@@ -63,7 +63,7 @@ fn pip_install_in_a_prefix_project_never_touches_the_shared_python() {
     );
     // pip's other commands still work.
     let out = exec(&s, "p", &["pip", "--version"], None);
-    support::succeeded(&out);
+    support::succeeded_as("exec", &out);
 }
 
 #[test]
@@ -90,12 +90,8 @@ fn a_venv_uv_built_has_a_pip_of_its_own() {
         &["python", "-c", "import beta, sys; print(sys.prefix)"],
         Some(&uv),
     );
-    support::succeeded(&out);
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("/cache/prefixes/"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let prefix = support::succeeded_as("exec", &out);
+    assert!(prefix.contains("/cache/prefixes/"), "{prefix}");
     let out = exec(&s, "v", &["pip", "list"], Some(&uv));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("beta"),

@@ -9,7 +9,8 @@ mod support;
 use std::ffi::OsString;
 use std::path::Path;
 
-use support::Sandbox;
+use pyenv_guix::shells::ShellName;
+use support::{Sandbox, UserShell};
 
 /// The Guix the stand-in plays: what `guix package -A` lists, and the PyPI
 /// metadata `guix import pypi` drafts from.
@@ -33,31 +34,6 @@ python-numpy 1.26.4 gnu/packages/python-xyz.scm
 python-six 1.16.0 gnu/packages/python-xyz.scm
 python-lxml 4.9.2 gnu/packages/xml.scm
 ";
-
-fn run(
-    s: &Sandbox,
-    env: &[(OsString, OsString)],
-    dir: &Path,
-    args: &[&str],
-) -> (bool, String, String) {
-    let out = s
-        .command(args, dir)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn ok(s: &Sandbox, env: &[(OsString, OsString)], dir: &Path, args: &[&str]) -> (String, String) {
-    let (success, out, err) = run(s, env, dir, args);
-    assert!(success, "{args:?}:\n{err}");
-    (out, err)
-}
 
 fn manifest(s: &Sandbox, rel: &str) -> toml::Table {
     let text = std::fs::read_to_string(s.path(rel).join(".pyguix.toml")).unwrap();
@@ -92,12 +68,7 @@ fn init_sorts_requirements_between_guix_and_pip_with_one_guix_query() {
         "a/requirements.txt",
         "numpy>=1.20\nsix>=2  # newer than Guix's\nprov==1.5.3\n--index-url https://example.org/simple\nrequests[socks]\n",
     );
-    let (table, said) = ok(
-        &s,
-        &env,
-        &s.path("a"),
-        &["init", "--from", "requirements.txt"],
-    );
+    let (table, said) = s.ok_with(&env, &s.path("a"), &["init", "--from", "requirements.txt"]);
     let m = manifest(&s, "a");
     assert_eq!(strings(&m, "guix", "packages"), ["python", "python-numpy"]);
     // The file stays whole for pip (tests/init.rs has the details).
@@ -112,36 +83,30 @@ fn init_sorts_requirements_between_guix_and_pip_with_one_guix_query() {
     assert!(table.contains("asks for extras"), "{table}");
     assert!(said.contains("run 'pyenv-guix allow'"), "{said}");
     // Never allowed by init.
-    let (allowed, _, err) = run(&s, &env, &s.path("a"), &["exec", "--", "true"]);
+    let (allowed, _, err) = s.run_with(&env, &s.path("a"), &["exec", "--", "true"]);
     assert!(!allowed && err.contains("not allowed"), "{err}");
     // Nothing is overwritten without --force.
-    let (again, _, err) = run(&s, &env, &s.path("a"), &["init"]);
+    let (again, _, err) = s.run_with(&env, &s.path("a"), &["init"]);
     assert!(!again && err.contains("--force"), "{err}");
-    ok(&s, &env, &s.path("a"), &["init", "--force"]);
+    s.ok_with(&env, &s.path("a"), &["init", "--force"]);
     assert_eq!(strings(&manifest(&s, "a"), "guix", "packages"), ["python"]);
 
     s.write(
         "b/pyproject.toml",
         "[project]\nname = \"b\"\ndependencies = [\"numpy >= 1.20, < 2\", \"prov\"]\n",
     );
-    ok(
-        &s,
-        &env,
-        &s.path("b"),
-        &["init", "--from", "pyproject.toml"],
-    );
+    s.ok_with(&env, &s.path("b"), &["init", "--from", "pyproject.toml"]);
     let m = manifest(&s, "b");
     assert_eq!(strings(&m, "guix", "packages"), ["python", "python-numpy"]);
     assert_eq!(strings(&m, "pip", "packages"), ["prov"]);
-    ok(&s, &env, &s.path("b"), &["allow"]);
+    s.ok_with(&env, &s.path("b"), &["allow"]);
 
     // Without Guix: everything to pip, and why.
     let mut no_guix = env.clone();
     no_guix.retain(|(k, _)| k != "PYENV_GUIX_GUIX");
     no_guix.push(("PYENV_GUIX_GUIX".into(), "/nonexistent/guix".into()));
     s.write("c/requirements.txt", "numpy>=1.20\n");
-    let (_, said) = ok(
-        &s,
+    let (_, said) = s.ok_with(
         &no_guix,
         &s.path("c"),
         &["init", "--from", "requirements.txt"],
@@ -175,7 +140,7 @@ fn promote_moves_a_fallback_guix_has_and_keeps_comments_and_trust() {
     let text = SIX_PROJECT.replace("WHEELS", &wheels.display().to_string());
     s.write("p/.pyguix.toml", &text);
     let p = s.path("p");
-    ok(&s, &env, &p, &["allow"]);
+    s.ok_with(&env, &p, &["allow"]);
     let probe = [
         "exec",
         "--",
@@ -183,10 +148,10 @@ fn promote_moves_a_fallback_guix_has_and_keeps_comments_and_trust() {
         "-c",
         "import six; print(six.__file__)",
     ];
-    let (before, _) = ok(&s, &env, &p, &probe);
+    let (before, _) = s.ok_with(&env, &p, &probe);
     assert!(before.contains("/cache/prefixes/"), "{before}");
 
-    let (diff, said) = ok(&s, &env, &p, &["promote", "--dry-run"]);
+    let (diff, said) = s.ok_with(&env, &p, &["promote", "--dry-run"]);
     assert_eq!(
         std::fs::read_to_string(p.join(".pyguix.toml")).unwrap(),
         text
@@ -201,7 +166,7 @@ fn promote_moves_a_fallback_guix_has_and_keeps_comments_and_trust() {
     );
     assert!(said.contains("nothing was changed"), "{said}");
 
-    let (_, said) = ok(&s, &env, &p, &["promote"]);
+    let (_, said) = s.ok_with(&env, &p, &["promote"]);
     assert!(said.contains("it was allowed before"), "{said}");
     let after = std::fs::read_to_string(p.join(".pyguix.toml")).unwrap();
     for comment in [
@@ -214,9 +179,9 @@ fn promote_moves_a_fallback_guix_has_and_keeps_comments_and_trust() {
     let m = manifest(&s, "p");
     assert_eq!(strings(&m, "guix", "packages"), ["python", "python-six"]);
     assert_eq!(strings(&m, "pip", "packages"), ["alpha"]);
-    let (now, _) = ok(&s, &env, &p, &probe);
+    let (now, _) = s.ok_with(&env, &p, &probe);
     assert!(now.contains("/gnu/store/"), "six from the profile: {now}");
-    let (prefix, _) = ok(&s, &env, &p, &["prefix"]);
+    let (prefix, _) = s.ok_with(&env, &p, &["prefix"]);
     let dists: Vec<String> = walk(Path::new(prefix.trim()))
         .into_iter()
         .filter(|n| n.ends_with(".dist-info"))
@@ -227,9 +192,9 @@ fn promote_moves_a_fallback_guix_has_and_keeps_comments_and_trust() {
     // One not allowed before stays blocked.
     s.write("q/.pyguix.toml", &text);
     let q = s.path("q");
-    let (_, said) = ok(&s, &env, &q, &["promote"]);
+    let (_, said) = s.ok_with(&env, &q, &["promote"]);
     assert!(said.contains("stays blocked"), "{said}");
-    let (allowed, _, _) = run(&s, &env, &q, &["exec", "--", "true"]);
+    let (allowed, _, _) = s.run_with(&env, &q, &["exec", "--", "true"]);
     assert!(!allowed);
 }
 
@@ -246,14 +211,14 @@ fn promote_import_drafts_a_module_the_profile_builds_with() {
         ),
     );
     let p = s.path("p");
-    ok(&s, &env, &p, &["allow"]);
+    s.ok_with(&env, &p, &["allow"]);
     let before = std::fs::read(p.join(".pyguix.toml")).unwrap();
-    let (diff, _) = ok(&s, &env, &p, &["promote", "--import", "--dry-run"]);
+    let (diff, _) = s.ok_with(&env, &p, &["promote", "--import", "--dry-run"]);
     assert_eq!(std::fs::read(p.join(".pyguix.toml")).unwrap(), before);
     assert!(!p.join("guix").exists());
     assert!(diff.contains("+(define-public python-prov"), "{diff}");
 
-    let (_, said) = ok(&s, &env, &p, &["promote", "--import"]);
+    let (_, said) = s.ok_with(&env, &p, &["promote", "--import"]);
     assert!(said.contains("it was allowed before"), "{said}");
     let module = std::fs::read_to_string(p.join("guix/pyguix/packages.scm")).unwrap();
     assert!(
@@ -282,7 +247,7 @@ fn promote_import_drafts_a_module_the_profile_builds_with() {
         "-c",
         "import prov; print(prov.__file__)",
     ];
-    let (from, _) = ok(&s, &env, &p, &probe);
+    let (from, _) = s.ok_with(&env, &p, &probe);
     assert!(
         from.contains("/gnu/store/"),
         "prov from the profile: {from}"
@@ -294,11 +259,11 @@ fn promote_import_drafts_a_module_the_profile_builds_with() {
     let mut edited = module.clone();
     edited.push_str("\n;; reviewed\n");
     std::fs::write(p.join("guix/pyguix/packages.scm"), edited).unwrap();
-    let (allowed, _, err) = run(&s, &env, &p, &["exec", "--", "true"]);
+    let (allowed, _, err) = s.run_with(&env, &p, &["exec", "--", "true"]);
     assert!(!allowed, "an edited module blocks the project");
     assert!(err.contains("packages.scm"), "{err}");
-    ok(&s, &env, &p, &["allow"]);
-    ok(&s, &env, &p, &probe);
+    s.ok_with(&env, &p, &["allow"]);
+    s.ok_with(&env, &p, &probe);
     assert_eq!(guix_calls(&s, " -L "), 2, "rebuilt after the allowed edit");
 }
 
@@ -315,15 +280,15 @@ fn pin_writes_the_channels_and_the_next_build_goes_through_time_machine() {
         "# pinned below\n[guix]\npackages = [\"python\", \"python-six\"]  # from Guix\n",
     );
     let p = s.path("p");
-    ok(&s, &env, &p, &["allow"]);
-    ok(&s, &env, &p, &["exec", "--", "true"]);
+    s.ok_with(&env, &p, &["allow"]);
+    s.ok_with(&env, &p, &["exec", "--", "true"]);
     let before = std::fs::read(p.join(".pyguix.toml")).unwrap();
-    let (diff, _) = ok(&s, &env, &p, &["pin", "--dry-run"]);
+    let (diff, _) = s.ok_with(&env, &p, &["pin", "--dry-run"]);
     assert_eq!(std::fs::read(p.join(".pyguix.toml")).unwrap(), before);
     assert!(!p.join("channels.scm").exists());
     assert!(diff.contains("+channels = \"channels.scm\""), "{diff}");
 
-    let (_, said) = ok(&s, &env, &p, &["pin"]);
+    let (_, said) = s.ok_with(&env, &p, &["pin"]);
     assert!(said.contains("it was allowed before"), "{said}");
     let channels = std::fs::read_to_string(p.join("channels.scm")).unwrap();
     assert!(channels.contains("(channel"), "{channels}");
@@ -340,7 +305,7 @@ fn pin_writes_the_channels_and_the_next_build_goes_through_time_machine() {
         manifest(&s, "p")["guix"]["channels"].as_str(),
         Some("channels.scm")
     );
-    ok(&s, &env, &p, &["exec", "--", "true"]);
+    s.ok_with(&env, &p, &["exec", "--", "true"]);
     let want = format!(
         "time-machine -C {} -- package",
         p.join("channels.scm").display()
@@ -360,7 +325,7 @@ fn pin_and_promote_write_only_inside_the_project() {
         "p/.pyguix.toml",
         "[guix]\npackages = [\"python\"]\nchannels = \"../.bashrc\"\n",
     );
-    let (done, _, err) = run(&s, &env, &s.path("p"), &["pin"]);
+    let (done, _, err) = s.run_with(&env, &s.path("p"), &["pin"]);
     assert!(!done && err.contains("outside the project"), "{err}");
     assert_eq!(
         std::fs::read_to_string(s.path(".bashrc")).unwrap(),
@@ -373,7 +338,7 @@ fn pin_and_promote_write_only_inside_the_project() {
         "[guix]\npackages = [\"python\"]\nload-path = [\"guix\"]\n\n[pip]\npackages = [\"prov==1.5.3\"]\n",
     );
     std::os::unix::fs::symlink(s.path("elsewhere"), s.path("q/guix")).unwrap();
-    let (done, _, err) = run(&s, &env, &s.path("q"), &["promote", "--import"]);
+    let (done, _, err) = s.run_with(&env, &s.path("q"), &["promote", "--import"]);
     assert!(!done && err.contains("outside the project"), "{err}");
     assert!(!s.path("elsewhere/pyguix").exists());
 }
@@ -394,7 +359,7 @@ fn walk(dir: &Path) -> Vec<String> {
 /// In a shell inside the project, the prompt after `promote` loads the
 /// promoted environment, with no `cd`: the edit and the carried-over trust
 /// are seen like any other change.
-fn promote_in_a_shell(sh: support::Sh) {
+fn promote_in_a_shell(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -406,7 +371,7 @@ fn promote_in_a_shell(sh: support::Sh) {
         "p/.pyguix.toml",
         &SIX_PROJECT.replace("WHEELS", &wheels.display().to_string()),
     );
-    ok(&s, &env, &s.path("p"), &["allow"]);
+    s.ok_with(&env, &s.path("p"), &["allow"]);
     let bin = support::quote(support::bin().as_os_str());
     let lines = vec![
         sh.hook_line(),
@@ -471,8 +436,8 @@ fn promote_import_repairs_home_page_null_from_real_guix() {
     let s = Sandbox::new();
     let env = real_guix(&s, "python-prov");
     let p = pip_project(&s, "p", "prov>=3");
-    ok(&s, &env, &p, &["allow"]);
-    ok(&s, &env, &p, &["promote", "--import"]);
+    s.ok_with(&env, &p, &["allow"]);
+    s.ok_with(&env, &p, &["promote", "--import"]);
     let module = std::fs::read_to_string(p.join("guix/pyguix/packages.scm")).unwrap();
     assert!(
         module.contains("(home-page \"https://pypi.org/project/prov/\")"),
@@ -500,9 +465,9 @@ fn promote_import_refuses_an_input_neither_guix_nor_the_import_defines() {
     let s = Sandbox::new();
     let env = real_guix(&s, "");
     let p = pip_project(&s, "p", "webargs");
-    ok(&s, &env, &p, &["allow"]);
+    s.ok_with(&env, &p, &["allow"]);
     let before = std::fs::read(p.join(".pyguix.toml")).unwrap();
-    let (done, _, err) = run(&s, &env, &p, &["promote", "--import"]);
+    let (done, _, err) = s.run_with(&env, &p, &["promote", "--import"]);
     assert!(!done, "{err}");
     assert!(
         err.contains("python-pre-commit") && err.contains("python-webargs"),
@@ -528,8 +493,8 @@ fn promote_import_drafts_what_the_import_left_out_and_drops_self_inputs() {
     );
     s.stand_in_setting("GUIX_STAND_IN_PYPI", &s.path("pypi"));
     let p = pip_project(&s, "p", "webargs");
-    ok(&s, &env, &p, &["allow"]);
-    let (_, said) = ok(&s, &env, &p, &["promote", "--import"]);
+    s.ok_with(&env, &p, &["allow"]);
+    let (_, said) = s.ok_with(&env, &p, &["promote", "--import"]);
     let module = std::fs::read_to_string(p.join("guix/pyguix/packages.scm")).unwrap();
     for var in [
         "python-webargs",

@@ -4,24 +4,26 @@
 
 mod support;
 
-use support::{Sandbox, Sh, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Sandbox, UserShell, quote};
 
 /// The README's prompt for each shell, reading the variable with no
 /// process.
-fn prompt_setup(sh: Sh) -> Vec<String> {
+fn prompt_setup(sh: ShellName) -> Vec<String> {
     match sh {
-        Sh::Bash => vec![r#"PS1='${PYENV_GUIX_PROMPT:+($PYENV_GUIX_PROMPT) }\$ '"#.into()],
-        Sh::Zsh => vec![
+        ShellName::Bash => vec![r#"PS1='${PYENV_GUIX_PROMPT:+($PYENV_GUIX_PROMPT) }\$ '"#.into()],
+        ShellName::Zsh => vec![
             "setopt prompt_subst".into(),
             r#"PS1='${PYENV_GUIX_PROMPT:+(${PYENV_GUIX_PROMPT//\%/%%}) }%# '"#.into(),
         ],
-        Sh::Fish => vec![
+        ShellName::Fish => vec![
             "function fish_prompt; set -q PYENV_GUIX_PROMPT; and printf '(%s) ' $PYENV_GUIX_PROMPT; printf '> '; end".into(),
         ],
+        ShellName::Json => unreachable!("json is not a shell"),
     }
 }
 
-fn prompt_name(sh: Sh) {
+fn prompt_name(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -141,7 +143,7 @@ fn a_change_during_a_slow_check_is_seen_by_the_next_prompt() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     std::fs::remove_file(&stall).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
+    support::succeeded_as("export", &out);
     let mtime = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
     let mark = s.path("cache/marks/4242");
     assert!(
@@ -152,7 +154,7 @@ fn a_change_during_a_slow_check_is_seen_by_the_next_prompt() {
 
 /// A project renamed or deleted under an open shell is unloaded at the
 /// next prompt, as direnv does: its variables do not outlive it.
-fn gone_under_the_shell(sh: Sh) {
+fn gone_under_the_shell(sh: ShellName) {
     if !sh.available() {
         return;
     }

@@ -10,7 +10,7 @@ use std::io::BufRead;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use support::Sandbox;
+use support::{Run, Sandbox};
 
 /// The index server, stopped when the test ends.
 struct Index(Child);
@@ -23,12 +23,10 @@ impl Drop for Index {
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
+    Command::new("openssl")
         .args(args)
         .current_dir(dir)
-        .output()
-        .expect("openssl");
-    assert!(out.status.success(), "openssl {args:?}: {out:?}");
+        .succeeds();
 }
 
 /// A CA, and a certificate for 127.0.0.1 it signed, in `dir`.

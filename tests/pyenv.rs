@@ -15,7 +15,8 @@ use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use support::{Sandbox, Sh, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Run, Sandbox, UserShell, quote};
 
 /// The real pyenv: its root and two installed versions (3.9 or later, of
 /// different minor versions). `None`, loudly, when this machine has no
@@ -160,18 +161,10 @@ fn project(s: &Sandbox, rel: &str, installer: &str) {
 }
 
 fn export(s: &Sandbox, env: &[(OsString, OsString)], rel: &str) -> std::process::Output {
-    let out = s
-        .command(&["export", "bash"], &s.path(rel))
+    s.command(&["export", "bash"], &s.path(rel))
         .env_clear()
         .envs(env.iter().cloned())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "export in {rel}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+        .succeeds()
 }
 
 /// Entering a built project whose interpreter is a pyenv shim, and whose
@@ -229,7 +222,7 @@ fn entering_a_built_project_with_a_pyenv_shim_runs_no_pyenv() {
 /// loads the project built with OTHER, in a real interactive bash.
 #[test]
 fn pyenv_local_switches_the_interpreter_at_the_next_prompt() {
-    if !Sh::Bash.available() {
+    if !ShellName::Bash.available() {
         return;
     }
     let s = Sandbox::new();
@@ -238,7 +231,7 @@ fn pyenv_local_switches_the_interpreter_at_the_next_prompt() {
     s.pyenv_guix(&["allow"], &s.path("p"));
     let version = "python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'";
     let lines = vec![
-        Sh::Bash.hook_line(),
+        ShellName::Bash.hook_line(),
         format!("cd {}", quote(s.path("p").as_os_str())),
         format!("{version} > \"$OUT/before\""),
         format!(
@@ -249,7 +242,7 @@ fn pyenv_local_switches_the_interpreter_at_the_next_prompt() {
         format!("{version} > \"$OUT/after\""),
         "dump after-env".into(),
     ];
-    let out = s.interactive(Sh::Bash, &s.path("home"), &pyenv.env(&s), &lines);
+    let out = s.interactive(ShellName::Bash, &s.path("home"), &pyenv.env(&s), &lines);
     assert_eq!(s.read_out("before").trim(), Pyenv::minor(&pyenv.a), "{out}");
     assert_eq!(s.read_out("after").trim(), Pyenv::minor(&pyenv.b), "{out}");
     let d = s.dump("after-env");
@@ -272,7 +265,7 @@ fn pyenv_local_switches_the_interpreter_at_the_next_prompt() {
 /// not what the shell has, so it is not called active.
 #[test]
 fn status_never_calls_an_unbuilt_key_active() {
-    if !Sh::Bash.available() {
+    if !ShellName::Bash.available() {
         return;
     }
     let s = Sandbox::new();
@@ -281,7 +274,7 @@ fn status_never_calls_an_unbuilt_key_active() {
     s.pyenv_guix(&["allow"], &s.path("p"));
     let bin = quote(support::bin().as_os_str());
     let lines = vec![
-        Sh::Bash.hook_line(),
+        ShellName::Bash.hook_line(),
         format!("cd {}", quote(s.path("p").as_os_str())),
         format!("{bin} status > \"$OUT/loaded\""),
         // One line: no prompt between the change and `status`.
@@ -290,7 +283,7 @@ fn status_never_calls_an_unbuilt_key_active() {
             pyenv.b
         ),
     ];
-    let out = s.interactive(Sh::Bash, &s.path("home"), &pyenv.env(&s), &lines);
+    let out = s.interactive(ShellName::Bash, &s.path("home"), &pyenv.env(&s), &lines);
     let loaded = s.read_out("loaded");
     assert!(loaded.contains("yes, in this shell"), "{loaded}\n{out}");
     let changed = s.read_out("changed");
@@ -403,7 +396,7 @@ fn the_interpreter_probe_imports_nothing_from_the_project() {
 /// does not search the directory the user is in.
 #[test]
 fn the_pip_on_a_projects_path_is_never_the_projects_pip_py() {
-    if !Sh::Bash.available() {
+    if !ShellName::Bash.available() {
         return;
     }
     let s = Sandbox::new();
@@ -422,11 +415,11 @@ fn the_pip_on_a_projects_path_is_never_the_projects_pip_py() {
         ),
     );
     let lines = vec![
-        Sh::Bash.hook_line(),
+        ShellName::Bash.hook_line(),
         format!("cd {}", quote(s.path("p").as_os_str())),
         "pip --version > \"$OUT/pip-version\"".into(),
     ];
-    let out = s.interactive(Sh::Bash, &s.path("home"), &pyenv.env(&s), &lines);
+    let out = s.interactive(ShellName::Bash, &s.path("home"), &pyenv.env(&s), &lines);
     assert!(!marker.exists(), "the project's pip.py ran:\n{out}");
     assert!(s.read_out("pip-version").starts_with("pip "), "{out}");
 }

@@ -10,7 +10,8 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::Command;
 
-use support::{Rng, Sandbox, Sh, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Rng, Run, Sandbox, UserShell, quote};
 
 const COUNT: usize = 500;
 
@@ -83,7 +84,7 @@ fn seed() -> u64 {
         })
 }
 
-fn round_trip(sh: Sh) {
+fn round_trip(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -134,22 +135,20 @@ fn round_trip(sh: Sh) {
     std::fs::write(&hook_file, hook).unwrap();
     let (p, hook_file) = (quote(s.path("p").as_os_str()), quote(hook_file.as_os_str()));
     let script = match sh {
-        Sh::Fish => format!(
+        ShellName::Fish => format!(
             "source {hook_file}; cd {p}; __pyenv_guix_hook; env -0 > $OUT/in; cd /; __pyenv_guix_hook; env -0 > $OUT/out"
         ),
         _ => format!(
             "source {hook_file}; cd {p}; __pyenv_guix_hook; env -0 > \"$OUT/in\"; cd /; __pyenv_guix_hook; env -0 > \"$OUT/out\""
         ),
     };
-    let out = Command::new(sh.name())
+    Command::new(sh.name())
         .arg("-c")
         .arg(script)
         .current_dir(s.path("home"))
         .env_clear()
         .envs(env)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "seed {seed}: {out:?}");
+        .succeeds();
 
     let inside = s.dump("in");
     let outside = s.dump("out");

@@ -7,11 +7,10 @@
 
 mod support;
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::Sandbox;
+use support::{Run, Sandbox};
 
 /// The real guix, or `None` (said loudly) outside CI.
 fn real_guix() -> Option<PathBuf> {
@@ -33,18 +32,6 @@ fn real_guix() -> Option<PathBuf> {
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guix-samples")
-}
-
-fn ok(s: &Sandbox, env: &[(OsString, OsString)], dir: &Path, args: &[&str]) -> String {
-    let out = s
-        .command(args, dir)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{args:?}:\n{err}");
-    err
 }
 
 #[test]
@@ -81,8 +68,8 @@ fn a_module_promote_import_writes_loads_in_real_guix() {
     );
     let p = s.path("p");
     let env = s.env();
-    ok(&s, &env, &p, &["allow"]);
-    ok(&s, &env, &p, &["promote", "--import"]);
+    s.ok_with(&env, &p, &["allow"]);
+    s.ok_with(&env, &p, &["promote", "--import"]);
     let module = std::fs::read_to_string(p.join("guix/pyguix/packages.scm")).unwrap();
     let vars: Vec<&str> = module
         .lines()
@@ -178,16 +165,9 @@ fn init_finds_real_guix_packages_and_the_stand_in_lists_them_as_guix_does() {
         .map(|n| pyenv_guix::requirement::guix_name(n))
         .collect();
     let regexp = format!("^({})$", names.join("|"));
-    let out = Command::new(&guix)
+    let listed = Command::new(&guix)
         .args(["package", "-A", &regexp])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed = String::from_utf8(out.stdout).unwrap();
+        .stdout_ok();
     let found: std::collections::BTreeSet<&str> = listed
         .lines()
         .filter_map(|l| l.split_whitespace().next())
@@ -212,16 +192,6 @@ fn init_finds_real_guix_packages_and_the_stand_in_lists_them_as_guix_does() {
         .args(["package", "-A", &regexp])
         .env_clear()
         .envs(s.env())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        listed,
-        "stand-in vs real Guix"
-    );
+        .stdout_ok();
+    assert_eq!(out, listed, "stand-in vs real Guix");
 }

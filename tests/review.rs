@@ -9,7 +9,7 @@ mod support;
 use std::ffi::OsString;
 use std::path::Path;
 
-use support::Sandbox;
+use support::{Run, Sandbox};
 
 fn guix_knows_prov(s: &Sandbox) -> Vec<(OsString, OsString)> {
     s.write(
@@ -150,9 +150,7 @@ fn drafted_text_cannot_drive_the_terminal() {
     let p = s.path("p");
     let out = s
         .command(&["promote", "--import", "--dry-run"], &p)
-        .output()
-        .unwrap();
-    support::succeeded(&out);
+        .succeeds();
     assert!(
         !out.stdout.contains(&0x1b) && !out.stderr.contains(&0x1b),
         "{}",

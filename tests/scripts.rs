@@ -7,7 +7,8 @@ mod support;
 
 use std::process::Command;
 
-use support::{Sandbox, Sh, bin};
+use pyenv_guix::shells::ShellName as Sh;
+use support::{Sandbox, UserShell, bin};
 
 fn project(s: &Sandbox) -> std::path::PathBuf {
     let wheels = s.wheel("scriptdemo", "2.5", &["--script", "scriptdemo-run"]);

@@ -7,7 +7,8 @@ use std::ffi::OsString;
 use std::process::Output;
 
 use base64::Engine;
-use support::{Sandbox, Sh, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Run, Sandbox, UserShell, quote};
 
 fn text(out: &Output) -> String {
     format!(
@@ -48,7 +49,7 @@ fn forged_state(manifest: &str, records: &[(&str, Option<&str>, &str)]) -> Strin
 /// A crafted PYENV_GUIX_STATE must not make export print commands, unset
 /// HOME or rewrite PATH: only a state this user's pyenv-guix signed is
 /// believed, in any format.
-fn forged_state_is_not_believed(sh: Sh) {
+fn forged_state_is_not_believed(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -203,15 +204,12 @@ fn nothing_untrusted_runs() {
         ),
     );
     s.allow("q");
-    let out = s
-        .command(
-            &["exec", "--", "python3", "-c", "import greetpkg"],
-            &s.path("q"),
-        )
-        .env("PATH", ":/usr/local/bin:/usr/bin:/bin")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    s.command(
+        &["exec", "--", "python3", "-c", "import greetpkg"],
+        &s.path("q"),
+    )
+    .env("PATH", ":/usr/local/bin:/usr/bin:/bin")
+    .succeeds();
     assert!(!mark.exists(), "a python3 at the project root ran");
 }
 
@@ -403,8 +401,7 @@ fn a_non_utf8_directory_works() {
     let dir = s.path("").join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(".pyguix.toml"), "[env]\nV = \"ok\"\n").unwrap();
-    let allowed = s.command(&["allow"], &dir).output().unwrap();
-    assert!(allowed.status.success(), "{}", text(&allowed));
+    s.command(&["allow"], &dir).succeeds();
     let out = s
         .command(&["exec", "--", "printenv", "V"], &dir)
         .output()
@@ -455,9 +452,9 @@ fn own_places_only() {
     refused(&mut cmd, "it belongs to user 65534");
     // A new place is made the user's own.
     let fresh = s.path("fresh/data");
-    let mut cmd = s.command(&["allow"], &s.path("p"));
-    let out = cmd.env("PYENV_GUIX_DATA_DIR", &fresh).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    s.command(&["allow"], &s.path("p"))
+        .env("PYENV_GUIX_DATA_DIR", &fresh)
+        .succeeds();
     let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700);
 }
@@ -469,9 +466,7 @@ fn names_and_values_a_shell_cannot_take_are_refused() {
     let s = Sandbox::new();
     let refused = |manifest: &str, says: &str| {
         s.write("p/.pyguix.toml", manifest);
-        let out = s.command(&["allow"], &s.path("p")).output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(!out.status.success(), "{manifest}: {err}");
+        let err = s.command(&["allow"], &s.path("p")).fails();
         assert!(err.contains(".pyguix.toml:2:1: "), "{manifest}: {err}");
         assert!(err.contains(says), "{manifest}: {says}: {err}");
         assert!(
@@ -830,7 +825,7 @@ fn a_prompt_never_waits_for_another_build() {
 
 /// The hooks never end a shell that runs under `set -e` or `err_exit`,
 /// whatever the status of the last command (fish has no such option).
-fn errexit_survives(sh: Sh) {
+fn errexit_survives(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -838,7 +833,7 @@ fn errexit_survives(sh: Sh) {
     s.write("p/.pyguix.toml", "[env]\nA = \"1\"\n");
     s.allow("p");
     let strict = match sh {
-        Sh::Zsh => "setopt err_exit nounset",
+        ShellName::Zsh => "setopt err_exit nounset",
         _ => "set -eu",
     };
     let lines = vec![
@@ -854,18 +849,18 @@ fn errexit_survives(sh: Sh) {
 
 #[test]
 fn errexit_survives_bash() {
-    errexit_survives(Sh::Bash);
+    errexit_survives(ShellName::Bash);
 }
 
 #[test]
 fn errexit_survives_zsh() {
-    errexit_survives(Sh::Zsh);
+    errexit_survives(ShellName::Zsh);
 }
 
 /// Ctrl-C typed on a terminal while entering a project builds: the prompt
 /// comes back with the environment unchanged, and the build does not start
 /// again at the next prompt; a cd into the project starts it again.
-fn ctrl_c_stops_a_build(sh: Sh) {
+fn ctrl_c_stops_a_build(sh: ShellName) {
     use std::io::Write;
     if !sh.available() {
         return;
@@ -883,14 +878,10 @@ fn ctrl_c_stops_a_build(sh: Sh) {
         ),
     );
     stalling_project(&s, &python, &wheels, &stall);
-    let shell = match sh {
-        Sh::Bash => "bash --norc --noprofile -i",
-        Sh::Zsh => "zsh -f -i",
-        Sh::Fish => "fish --no-config -i",
-    };
+    let shell = format!("{} -i", sh.plain());
     // A real terminal: Ctrl-C is the byte 0x03 typed on it.
     let mut child = std::process::Command::new("script")
-        .args(["-qfec", shell, "/dev/null"])
+        .args(["-qfec", &shell, "/dev/null"])
         .current_dir(s.path("home"))
         .env_clear()
         .envs(s.env())
@@ -905,11 +896,7 @@ fn ctrl_c_stops_a_build(sh: Sh) {
         input.write_all(b"\n").unwrap();
         input.flush().unwrap();
     };
-    let dump = match sh {
-        Sh::Fish => "function dump; env -0 > $OUT/$argv[1]; end",
-        _ => "dump() { env -0 > \"$OUT/$1\"; }",
-    };
-    type_line(&mut input, dump);
+    type_line(&mut input, sh.dump_function());
     type_line(&mut input, &sh.hook_line());
     type_line(&mut input, "dump before");
     type_line(

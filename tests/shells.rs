@@ -5,7 +5,8 @@ mod support;
 
 use std::ffi::OsString;
 
-use support::{Sandbox, Sh, bin, quote};
+use pyenv_guix::shells::ShellName;
+use support::{Sandbox, UserShell, bin, quote};
 
 const A_VALUE: &str = "a value with 'quotes', \"double\", $dollar, `tick` and \\backslash";
 
@@ -39,7 +40,7 @@ fn blocked_line(s: &Sandbox, project: &str, why: &str) -> String {
     )
 }
 
-fn journey(sh: Sh) {
+fn journey(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -192,7 +193,7 @@ fn journey(sh: Sh) {
 
 /// A shell started inside an active project (tmux, an editor terminal) whose
 /// inherited PATH lost the project's entry: its first prompt puts it back.
-fn started_inside(sh: Sh) {
+fn started_inside(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -234,7 +235,7 @@ fn started_inside(sh: Sh) {
 
 /// The binary removed (a `guix gc`, an uninstall): the hook stays quiet and
 /// the shell keeps working.
-fn binary_gone(sh: Sh) {
+fn binary_gone(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -262,7 +263,7 @@ fn binary_gone(sh: Sh) {
 
 /// A corrupted or foreign PYENV_GUIX_STATE: one warning, then treated as no
 /// state, and the shell goes on.
-fn corrupted_state(sh: Sh) {
+fn corrupted_state(sh: ShellName) {
     if !sh.available() {
         return;
     }
@@ -287,3 +288,14 @@ fn corrupted_state(sh: Sh) {
 }
 
 per_shell!(journey, started_inside, binary_gone, corrupted_state);
+
+/// The name a test types (`hook bash`, `export zsh`) is the word the
+/// command line takes for that shell.
+#[test]
+fn shell_names_are_the_command_line_words() {
+    use clap::ValueEnum;
+    for sh in ShellName::value_variants() {
+        let word = sh.to_possible_value().expect("no shell is hidden");
+        assert_eq!(word.get_name(), sh.name());
+    }
+}

@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::Sandbox;
+use support::{Run, Sandbox};
 
 const CATALOGUE: &str = "\
 # name version module
@@ -53,7 +53,7 @@ fn stderr(out: &Output) -> String {
 }
 
 fn ok(out: Output) -> Output {
-    assert!(out.status.success(), "stand-in failed:\n{}", stderr(&out));
+    support::succeeded_as("the stand-in", &out);
     out
 }
 
@@ -171,10 +171,8 @@ fn load_path_package_installs_and_imports() {
         ])
         .env_clear()
         .env("GUIX_PYTHONPATH", pythonpath)
-        .output()
-        .unwrap();
-    assert!(imported.status.success(), "{}", stderr(&imported));
-    assert_eq!(stdout(&imported), "2.0.1 1.16.0\n");
+        .stdout_ok();
+    assert_eq!(imported, "2.0.1 1.16.0\n");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use support::Sandbox;
+use support::{Run, Sandbox};
 
 struct Watch(Child);
 
@@ -213,12 +213,9 @@ fn watch_rebuilds_when_the_interpreter_changes() {
         ),
     );
     s.allow("p");
-    let out = s
-        .command(&["exec", "--", "true"], &s.path("p"))
+    s.command(&["exec", "--", "true"], &s.path("p"))
         .env("PATH", &path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+        .succeeds();
     assert_eq!(prefixes(&s).len(), 1);
 
     // The watcher's own PATH does not matter: the project's record says.
@@ -239,9 +236,7 @@ fn watch_rebuilds_when_the_interpreter_changes() {
             &s.path("p"),
         )
         .env("PATH", &path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+        .succeeds();
     assert!(
         !String::from_utf8_lossy(&out.stderr).contains("building"),
         "the prompt found it built"
@@ -360,12 +355,9 @@ fn watch_never_loops_on_its_own_warnings() {
         ),
     );
     s.allow("p");
-    let out = s
-        .command(&["exec", "--", "true"], &s.path("p"))
+    s.command(&["exec", "--", "true"], &s.path("p"))
         .env("PATH", format!("{}:/usr/bin:/bin", s.path("bin").display()))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
+        .succeeds();
     std::fs::remove_file(s.path("bin/python-nowhere")).unwrap();
     let child = s
         .command(&["watch"], &s.path(""))

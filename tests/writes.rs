@@ -7,7 +7,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::Sandbox;
+use support::{Run, Sandbox};
 
 const VICTIM: &str = "# the user's own file\n";
 
@@ -41,15 +41,13 @@ fn init_never_writes_through_a_link_under_a_temporary_name() {
     s.write("victim", VICTIM);
     s.write("p/requirements.txt", "alpha==1.0\n");
     // The name the temporary file had: `.{name}.{pid}.tmp`.
-    let out = planted(
+    planted(
         &s,
         &s.path("p"),
         "..pyguix.toml.$$.tmp",
         "init --from requirements.txt",
     )
-    .output()
-    .unwrap();
-    support::succeeded(&out);
+    .succeeds();
     victim_untouched(&s);
     let written = std::fs::read_to_string(s.path("p/.pyguix.toml")).unwrap();
     assert!(written.contains("[pip]"), "{written}");
@@ -90,8 +88,7 @@ fn pin_never_writes_through_a_link_under_a_temporary_name() {
     s.write("victim", VICTIM);
     s.write("p/.pyguix.toml", "[guix]\npackages = [\"python\"]\n");
     for link in [".channels.scm.$$.tmp", "..pyguix.toml.$$.tmp"] {
-        let out = planted(&s, &s.path("p"), link, "pin").output().unwrap();
-        support::succeeded(&out);
+        planted(&s, &s.path("p"), link, "pin").succeeds();
         victim_untouched(&s);
     }
     let channels = std::fs::read_to_string(s.path("p/channels.scm")).unwrap();

@@ -76,6 +76,18 @@ pub enum ShellName {
     Json,
 }
 
+impl ShellName {
+    /// The word that names it on the command line (`export bash`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ShellName::Bash => "bash",
+            ShellName::Zsh => "zsh",
+            ShellName::Fish => "fish",
+            ShellName::Json => "json",
+        }
+    }
+}
+
 pub fn get(name: ShellName) -> &'static dyn Shell {
     match name {
         ShellName::Bash => &bash::Bash,

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use pyenv_guix::shells::ShellName;
+
 mod ext_wheel;
 pub mod guixbed;
 
@@ -21,26 +23,42 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_pyenv-guix"))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sh {
-    Bash,
-    Zsh,
-    Fish,
-}
-
-impl Sh {
-    pub fn name(self) -> &'static str {
-        match self {
-            Sh::Bash => "bash",
-            Sh::Zsh => "zsh",
-            Sh::Fish => "fish",
-        }
-    }
+/// What a user types in each shell, for the library's own shell enum.
+/// `json` is no shell anyone types in: asking it is a mistake in the test.
+pub trait UserShell: Copy {
+    /// The program with no rc file read, to add `-c` or `-i` to.
+    fn plain(self) -> &'static str;
 
     /// `None` (after saying so loudly) when the shell is missing and
     /// PYENV_GUIX_REQUIRE_SHELLS is not set; CI sets it, so CI cannot pass
     /// by skipping.
-    pub fn available(self) -> bool {
+    fn available(self) -> bool;
+
+    /// Put `dir` first on PATH, as a user would type it.
+    fn prepend_path(self, dir: &str) -> String;
+
+    /// Export a variable, as a user would type it.
+    fn export(self, name: &str, value: &str) -> String;
+
+    /// Define `dump NAME`, which writes the exported environment to $OUT/NAME.
+    fn dump_function(self) -> &'static str;
+
+    fn hook_line(self) -> String;
+
+    fn hook_line_for(self, bin: &Path) -> String;
+}
+
+impl UserShell for ShellName {
+    fn plain(self) -> &'static str {
+        match self {
+            ShellName::Bash => "bash --norc --noprofile",
+            ShellName::Zsh => "zsh -f",
+            ShellName::Fish => "fish --no-config",
+            ShellName::Json => unreachable!("json is not a shell"),
+        }
+    }
+
+    fn available(self) -> bool {
         let found = Command::new(self.name())
             .arg("--version")
             .stdout(Stdio::null())
@@ -63,38 +81,35 @@ impl Sh {
         false
     }
 
-    /// Put `dir` first on PATH, as a user would type it.
-    pub fn prepend_path(self, dir: &str) -> String {
+    fn prepend_path(self, dir: &str) -> String {
         match self {
-            Sh::Fish => format!("set -gx PATH {dir} $PATH"),
+            ShellName::Fish => format!("set -gx PATH {dir} $PATH"),
             _ => format!("export PATH={dir}:\"$PATH\""),
         }
     }
 
-    /// Export a variable, as a user would type it.
-    pub fn export(self, name: &str, value: &str) -> String {
+    fn export(self, name: &str, value: &str) -> String {
         match self {
-            Sh::Fish => format!("set -gx {name} {value}"),
+            ShellName::Fish => format!("set -gx {name} {value}"),
             _ => format!("export {name}={value}"),
         }
     }
 
-    /// Define `dump NAME`, which writes the exported environment to $OUT/NAME.
     fn dump_function(self) -> &'static str {
         match self {
-            Sh::Fish => "function dump; env -0 > $OUT/$argv[1]; end",
+            ShellName::Fish => "function dump; env -0 > $OUT/$argv[1]; end",
             _ => "dump() { env -0 > \"$OUT/$1\"; }",
         }
     }
 
-    pub fn hook_line(self) -> String {
+    fn hook_line(self) -> String {
         self.hook_line_for(&bin())
     }
 
-    pub fn hook_line_for(self, bin: &Path) -> String {
+    fn hook_line_for(self, bin: &Path) -> String {
         let bin = quote(bin.as_os_str());
         match self {
-            Sh::Fish => format!("{bin} hook fish | source"),
+            ShellName::Fish => format!("{bin} hook fish | source"),
             s => format!("eval \"$({bin} hook {})\"", s.name()),
         }
     }
@@ -216,13 +231,44 @@ impl Sandbox {
 
     /// Run the binary in `cwd` with the sandbox's environment; it must succeed.
     pub fn pyenv_guix(&self, args: &[&str], cwd: &Path) -> Output {
-        let out = self.command(args, cwd).output().unwrap();
-        assert!(
+        self.command(args, cwd).succeeds()
+    }
+
+    /// The binary run in `cwd` with `env` instead of the sandbox's: whether
+    /// it succeeded, its stdout and its stderr.
+    pub fn run_with(
+        &self,
+        env: &[(OsString, OsString)],
+        cwd: &Path,
+        args: &[&str],
+    ) -> (bool, String, String) {
+        let out = self.command_with(env, cwd, args).output().unwrap();
+        (
             out.status.success(),
-            "pyenv-guix {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// [`Sandbox::run_with`]; it must succeed: its stdout and its stderr.
+    #[track_caller]
+    pub fn ok_with(
+        &self,
+        env: &[(OsString, OsString)],
+        cwd: &Path,
+        args: &[&str],
+    ) -> (String, String) {
+        let out = self.command_with(env, cwd, args).succeeds();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn command_with(&self, env: &[(OsString, OsString)], cwd: &Path, args: &[&str]) -> Command {
+        let mut c = self.command(args, cwd);
+        c.env_clear().envs(env.iter().cloned());
+        c
     }
 
     /// The binary as a command, to run, spawn or add to.
@@ -240,16 +286,14 @@ impl Sandbox {
     /// Build a wheel into the directory `rel`, and return the directory.
     pub fn wheel_into(&self, rel: &str, name: &str, version: &str, extra: &[&str]) -> PathBuf {
         let maker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/make_wheel.py");
-        let out = Command::new("python3")
+        Command::new("python3")
             .arg(maker)
             .arg(self.path(rel))
             .args([name, version])
             .args(extra)
             .env_clear()
             .envs(self.env())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "make_wheel: {out:?}");
+            .succeeds();
         self.path(rel)
     }
 
@@ -292,6 +336,27 @@ impl Sandbox {
         Some(dir)
     }
 
+    /// A Python that writes the environment each of its runs got, as JSON,
+    /// into a file of `seen` named by its pid.
+    pub fn python_recording_env(&self, rel: &str, seen: &Path) -> PathBuf {
+        std::fs::create_dir_all(seen).unwrap();
+        self.python_running(
+            rel,
+            &format!(
+                "import os, json; open(os.path.join({:?}, str(os.getpid())), 'w').write(json.dumps(dict(os.environ)))",
+                seen.display().to_string()
+            ),
+        )
+    }
+
+    /// `script` run by `bash -c` with the sandbox's environment: a user's
+    /// script, or a shell without its rc files.
+    pub fn bash(&self, script: &str) -> Command {
+        let mut c = Command::new("bash");
+        c.arg("-c").arg(script).env_clear().envs(self.env());
+        c
+    }
+
     /// A Python whose `pip install` (not a dry run) waits while `stall`
     /// exists: a build that takes as long as the test wants.
     pub fn python_stalling_while(&self, rel: &str, stall: &Path) -> PathBuf {
@@ -319,7 +384,7 @@ impl Sandbox {
     /// after defining `dump`. Returns everything the shell printed.
     pub fn interactive(
         &self,
-        shell: Sh,
+        shell: ShellName,
         cwd: &Path,
         env: &[(OsString, OsString)],
         lines: &[String],
@@ -330,23 +395,16 @@ impl Sandbox {
             script.push('\n');
         }
         script.push_str("exit\n");
-        let mut cmd = match shell {
-            Sh::Bash => {
-                let mut c = Command::new("bash");
-                c.args(["--norc", "--noprofile", "-i"]);
-                c
-            }
-            Sh::Zsh => {
-                let mut c = Command::new("zsh");
-                c.args(["-f", "-i"]);
-                c
-            }
-            // fish fires fish_prompt only on a terminal: give it one.
-            Sh::Fish => {
-                let mut c = Command::new("script");
-                c.args(["-qec", "fish --no-config -i", "/dev/null"]);
-                c
-            }
+        // fish fires fish_prompt only on a terminal: give it one.
+        let mut cmd = if shell == ShellName::Fish {
+            let mut c = Command::new("script");
+            c.args(["-qec", &format!("{} -i", shell.plain()), "/dev/null"]);
+            c
+        } else {
+            let mut words = shell.plain().split(' ');
+            let mut c = Command::new(words.next().unwrap_or_default());
+            c.args(words).arg("-i");
+            c
         };
         cmd.current_dir(cwd)
             .env_clear()
@@ -355,18 +413,12 @@ impl Sandbox {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let out = run_with_timeout(cmd, script.as_bytes(), Duration::from_secs(60));
-        let text = format!(
+        succeeded_as(shell.name(), &out);
+        format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            out.status.success(),
-            "{} exited with {:?}:\n{text}",
-            shell.name(),
-            out.status
-        );
-        text
+        )
     }
 
     pub fn dump(&self, name: &str) -> Dump {
@@ -419,15 +471,69 @@ pub fn interpreters() -> Vec<PathBuf> {
     found
 }
 
-/// `out` must be a success; its stdout. On failure the test says what the
-/// command said.
+/// A command a test needs to succeed.
+pub trait Run {
+    /// Run it to the end; it must succeed, or the test fails naming the
+    /// command, its status and what it printed.
+    fn succeeds(&mut self) -> Output;
+
+    /// [`Run::succeeds`], and its stdout (which must be UTF-8).
+    #[track_caller]
+    fn stdout_ok(&mut self) -> String {
+        String::from_utf8(self.succeeds().stdout).expect("stdout is not UTF-8")
+    }
+
+    /// Run it to the end; it must fail. What it said on stderr, lossily.
+    fn fails(&mut self) -> String;
+}
+
+impl Run for Command {
+    #[track_caller]
+    fn succeeds(&mut self) -> Output {
+        let what = describe(self);
+        let out = self
+            .output()
+            .unwrap_or_else(|e| panic!("{what} did not start: {e}"));
+        succeeded_as(&what, &out);
+        out
+    }
+
+    #[track_caller]
+    fn fails(&mut self) -> String {
+        let what = describe(self);
+        let out = self
+            .output()
+            .unwrap_or_else(|e| panic!("{what} did not start: {e}"));
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success(),
+            "{what} succeeded:\n{err}\n-- its stdout:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        err
+    }
+}
+
+/// A command as a failure message names it: program, arguments, directory.
+fn describe(c: &Command) -> String {
+    format!(
+        "{} {:?} in {:?}",
+        c.get_program().display(),
+        c.get_args().collect::<Vec<_>>(),
+        c.get_current_dir().unwrap_or(Path::new(".")),
+    )
+}
+
+/// `out` (of `what`) must be a success; its stdout, lossily. For an output
+/// got otherwise than by [`Run`]: a spawned child's, one with a timeout.
 #[track_caller]
-pub fn succeeded(out: &Output) -> String {
+pub fn succeeded_as(what: &str, out: &Output) -> String {
     assert!(
         out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        "{what} failed ({}):\n{}\n-- its stdout:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -496,7 +602,7 @@ impl Dump {
     }
 }
 
-/// One test per shell for each named `fn(Sh)`: `name::bash`, `name::zsh`,
+/// One test per shell for each named `fn(ShellName)`: `name::bash`, `name::zsh`,
 /// `name::fish`.
 #[macro_export]
 macro_rules! per_shell {
@@ -505,15 +611,15 @@ macro_rules! per_shell {
             mod $f {
                 #[test]
                 fn bash() {
-                    super::$f($crate::support::Sh::Bash);
+                    super::$f(::pyenv_guix::shells::ShellName::Bash);
                 }
                 #[test]
                 fn zsh() {
-                    super::$f($crate::support::Sh::Zsh);
+                    super::$f(::pyenv_guix::shells::ShellName::Zsh);
                 }
                 #[test]
                 fn fish() {
-                    super::$f($crate::support::Sh::Fish);
+                    super::$f(::pyenv_guix::shells::ShellName::Fish);
                 }
             }
         )*
