@@ -295,7 +295,7 @@ fn believable(ctx: &Context, claimed: &State) -> envdiff::Records {
         from_path
             .iter()
             .any(|(n, entries)| n == name && entries.contains(entry))
-            || under(entry, &ctx.cache_dir)
+            || under(entry, ctx.cache.root())
             || (guix && under(entry, Path::new("/gnu/store")))
     };
     let prompt = project.prompt_name();
@@ -310,7 +310,7 @@ fn believable(ctx: &Context, claimed: &State) -> envdiff::Records {
                 "PYENV_GUIX_ROOT" => Path::new(value) == project.root,
                 "PYENV_GUIX_PROMPT" | "VIRTUAL_ENV_PROMPT" => *value == *prompt,
                 "PYTHONNOUSERSITE" => value == "1",
-                n if OWN_VARIABLES.contains(&n) => under(value, &ctx.cache_dir),
+                n if OWN_VARIABLES.contains(&n) => under(value, ctx.cache.root()),
                 _ => false,
             }
     };
@@ -349,7 +349,7 @@ fn resolve(
 ) -> Result<(Target, State, Wanted), ActivationError> {
     let opened = trust::open(&ctx.data_dir, &found)?;
     let record = opened.record;
-    let reload = ctx.reload_stamp();
+    let reload = ctx.cache.reload_stamp();
     let project = match opened.project {
         Ok(p) => p,
         Err(e) => {
@@ -520,10 +520,11 @@ pub fn build_in_background(
     use std::os::unix::process::CommandExt;
     // Named as what it builds (the prefix's or profile's key).
     let name = built.file_name().unwrap_or_default().to_string_lossy();
-    let logs = ctx.cache_dir.join("logs");
-    std::fs::create_dir_all(&logs)?;
-    let log = logs.join(format!("{name}.log"));
-    let running = logs.join(format!("{name}.running"));
+    let log = ctx.cache.log(&name);
+    let running = ctx.cache.running_mark(&name);
+    if let Some(logs) = log.parent() {
+        std::fs::create_dir_all(logs)?;
+    }
     let mut mark = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -697,7 +698,7 @@ pub fn mark(
     shell_pid: u32,
     started: std::time::SystemTime,
 ) -> std::io::Result<PathBuf> {
-    let path = ctx.cache_dir.join("marks").join(shell_pid.to_string());
+    let path = ctx.cache.shell_mark(shell_pid);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }

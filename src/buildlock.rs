@@ -5,6 +5,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::cache::{Bucket, Cache};
 use crate::{fsutil, log};
 
 /// How the record of a build the user interrupted begins.
@@ -76,14 +77,13 @@ pub struct Slot {
 const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Slot {
-    /// The slot for `key` under `dir`. A failure counts until `reload`
+    /// The slot for `key` in `bucket`. A failure counts until `reload`
     /// removes its record (`clear_failures`), whatever its date.
-    pub fn new(dir: &Path, key: &str) -> Slot {
-        let logs = dir.parent().unwrap_or(dir).join("logs");
+    pub fn new(cache: &Cache, bucket: Bucket, key: &str) -> Slot {
         Slot {
-            lock: dir.join(format!("{key}.lock")),
-            failed: dir.join(format!("{key}.failed")),
-            log: logs.join(format!("{key}.log")),
+            lock: cache.entry(bucket, format!("{key}.lock")),
+            failed: cache.entry(bucket, format!("{key}.failed")),
+            log: cache.log(key),
         }
     }
 
@@ -206,6 +206,26 @@ impl Slot {
         }
     }
 
+    /// The lock, if no process holds it: no build starts while it is
+    /// held. The lock file itself stays when it is dropped: removing it
+    /// would let two builds take two locks.
+    pub fn try_lock(&self) -> std::io::Result<Option<File>> {
+        if let Some(dir) = self.lock.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = fsutil::create_private(&self.lock)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    /// Whether `path` is this slot's lock file.
+    pub fn is_lock(&self, path: &Path) -> bool {
+        path == self.lock
+    }
+
     /// Whether a process is building this key now (holds its lock).
     pub fn under_way(&self) -> bool {
         File::open(&self.lock).is_ok_and(|f| f.try_lock_shared().is_err())
@@ -275,10 +295,10 @@ impl Drop for Heartbeat {
     }
 }
 
-/// Forget every recorded failure under `dirs` (`reload`): each is tried
+/// Forget every recorded failure in the cache (`reload`): each is tried
 /// again at its next use.
-pub fn clear_failures(dirs: &[PathBuf]) {
-    for dir in dirs {
+pub fn clear_failures(cache: &Cache) {
+    for dir in Bucket::BUILT.map(|b| cache.bucket(b)) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
         };

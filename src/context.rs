@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
+use crate::cache::Cache;
+
 pub struct Context {
     /// The directory the command is about (the shell's, or `-C`/PATH).
     pub dir: PathBuf,
@@ -14,7 +16,7 @@ pub struct Context {
     /// Trust records (`PYENV_GUIX_DATA_DIR`, else `$XDG_DATA_HOME/pyenv-guix`).
     pub data_dir: PathBuf,
     /// Built things and stamps (`PYENV_GUIX_CACHE_DIR`, else `$XDG_CACHE_HOME/pyenv-guix`).
-    pub cache_dir: PathBuf,
+    pub cache: Cache,
     /// The state key, once read.
     state_key: std::cell::OnceCell<Vec<u8>>,
     /// The environment the user had before any project changed it, once
@@ -175,7 +177,7 @@ impl Context {
             dir,
             env,
             data_dir,
-            cache_dir,
+            cache: Cache::new(cache_dir),
             state_key: std::cell::OnceCell::new(),
             user_env: std::cell::OnceCell::new(),
             at_prompt: false,
@@ -201,7 +203,7 @@ impl Context {
             dir,
             env: self.env.clone(),
             data_dir: self.data_dir.clone(),
-            cache_dir: self.cache_dir.clone(),
+            cache: self.cache.clone(),
             state_key: self.state_key.clone(),
             user_env: self.user_env.clone(),
             at_prompt: self.at_prompt,
@@ -267,11 +269,6 @@ impl Context {
 
     pub fn var(&self, name: &str) -> Option<OsString> {
         self.env.get(OsStr::new(name)).cloned()
-    }
-
-    /// Touched by `reload`; every loaded state watches it.
-    pub fn reload_stamp(&self) -> PathBuf {
-        self.cache_dir.join("reload")
     }
 
     /// The guix command: `PYENV_GUIX_GUIX` (split as a shell would), else `guix`.

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use sha2::{Digest, Sha256};
 
 use crate::buildlock::{Missed, Slot};
+use crate::cache::Bucket;
 use crate::context::Context;
 use crate::envdiff::Wanted;
 use crate::fsutil::hex;
@@ -113,7 +114,6 @@ pub fn profile(
     build: bool,
     force: bool,
 ) -> Result<Profile, GuixError> {
-    let cache = &ctx.cache_dir;
     let guix = &project.manifest.guix;
     let mut specs = guix.packages.clone();
     specs.sort();
@@ -144,10 +144,9 @@ pub fn profile(
         keyed.push_str(&format!("load-path {}\n", id.unwrap_or("unreadable")));
     }
     let key = hex(&Sha256::digest(keyed.as_bytes()));
-    let dir = cache.join("profiles");
-    let path = dir.join(&key);
+    let path = ctx.cache.entry(Bucket::Profiles, &key);
     if build {
-        let slot = Slot::new(&dir, &key);
+        let slot = Slot::new(&ctx.cache, Bucket::Profiles, &key);
         let run = || -> Result<(), (GuixError, Option<String>)> {
             let io = |what: String| move |source| (GuixError::Io { what, source }, None);
             let Some(program) = fsutil::find_program(cmd[0].as_ref(), user_path, &project.root)
@@ -156,7 +155,7 @@ pub fn profile(
                 let command = cmd.join(" ");
                 return Err((GuixError::NotInstalled { manifest, command }, None));
             };
-            let scm = dir.join(format!("{key}.scm"));
+            let scm = ctx.cache.entry(Bucket::Profiles, format!("{key}.scm"));
             let quoted: Vec<String> = specs.iter().map(|s| format!("{s:?}")).collect();
             let text = format!("(specifications->manifest\n '({}))\n", quoted.join(" "));
             fsutil::write_atomic(&scm, text.as_bytes())
@@ -168,7 +167,7 @@ pub fn profile(
             }
             c.arg("package");
             // Guix reads private copies of exactly the modules the key was made from.
-            let stage = cache.join("staging").join(format!("profile-{key}"));
+            let stage = ctx.cache.stage(Bucket::Profiles, &key);
             let _ = std::fs::remove_dir_all(&stage);
             let modules = scan
                 .stage_load_path(&stage)

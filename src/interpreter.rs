@@ -13,6 +13,7 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::cache::{Bucket, Cache};
 use crate::context::Context;
 use crate::fsutil::hex;
 use crate::state::Stamp;
@@ -144,12 +145,12 @@ pub fn facts(
     let Some(shim) = crate::pyenv::Shim::at(path) else {
         return facts_of(ctx, path, &env);
     };
-    let runs =
-        shim.which(&ctx.cache_dir, root, &env)
-            .map_err(|source| InterpreterError::Pyenv {
-                path: path.to_path_buf(),
-                source,
-            })?;
+    let runs = shim
+        .which(&ctx.cache, root, &env)
+        .map_err(|source| InterpreterError::Pyenv {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let mut facts = facts_of(ctx, &runs, &env)?;
     facts.path = path.to_path_buf();
     facts.script = true;
@@ -164,10 +165,10 @@ fn facts_of(
     path: &Path,
     env: &[(OsString, OsString)],
 ) -> Result<Facts, InterpreterError> {
-    let cache_file = ctx
-        .cache_dir
-        .join("interpreters")
-        .join(hex(&Sha256::digest(path.as_os_str().as_bytes())));
+    let cache_file = ctx.cache.entry(
+        Bucket::Interpreters,
+        hex(&Sha256::digest(path.as_os_str().as_bytes())),
+    );
     let (link, target) = (Stamp::of_link(path), Stamp::of(path));
     if let Ok(bytes) = std::fs::read(&cache_file)
         && let Ok(c) = serde_json::from_slice::<Cached>(&bytes)
@@ -266,11 +267,11 @@ const BIN_DIR_FORMAT: &[u8] = b"4\0";
 /// interpreter: on PATH, it makes the declared Python the project's.
 /// A shim is linked through what it resolved to, so the directory means
 /// one Python wherever it is used.
-pub fn bin_dir(cache_dir: &Path, facts: &Facts) -> Result<PathBuf, InterpreterError> {
+pub fn bin_dir(cache: &Cache, facts: &Facts) -> Result<PathBuf, InterpreterError> {
     let target = facts.command().to_path_buf();
     let mut id = BIN_DIR_FORMAT.to_vec();
     id.extend_from_slice(target.as_os_str().as_bytes());
-    let dir = cache_dir.join("python-bin").join(hex(&Sha256::digest(&id)));
+    let dir = cache.entry(Bucket::PythonBin, hex(&Sha256::digest(&id)));
     let target = &target;
     if dir.is_dir() {
         return Ok(dir);

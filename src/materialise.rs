@@ -6,6 +6,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStringExt as _;
 use std::path::PathBuf;
 
+use crate::cache::Records;
 use crate::context::Context;
 use crate::envdiff::Wanted;
 use crate::guix::{self, GuixError, Profile};
@@ -119,7 +120,7 @@ fn look_or_build(
     base_path: Option<&OsStr>,
     mode: Mode,
 ) -> Result<Materialised, MaterialiseError> {
-    let cache = &ctx.cache_dir;
+    let cache = &ctx.cache;
     let mut out = Materialised::default();
     if !project.manifest.guix.packages.is_empty() {
         out.profile = Some(guix::profile(
@@ -201,7 +202,7 @@ fn look_or_build(
 /// `PYENV_VERSION` or directory it runs with: one record per manifest,
 /// its time the time of last use.
 pub fn usage_dir(ctx: &Context) -> PathBuf {
-    ctx.data_dir.join("used")
+    Records::Used.dir(&ctx.data_dir)
 }
 
 /// A project's usage record: the manifest, one key per line, and the PATH

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::cache::{Bucket, Cache};
 use crate::fsutil::hex;
 use crate::state::Stamp;
 
@@ -113,14 +114,12 @@ impl Shim {
     /// cache when nothing pyenv reads has changed, else `pyenv which`.
     pub fn which(
         &self,
-        cache_dir: &Path,
+        cache: &Cache,
         dir: &Path,
         env: &[(OsString, OsString)],
     ) -> Result<PathBuf, PyenvError> {
         let key = self.key(dir, env);
-        let cache_file = cache_dir
-            .join("pyenv")
-            .join(hex(&Sha256::digest(key.as_bytes())));
+        let cache_file = cache.entry(Bucket::Pyenv, hex(&Sha256::digest(key.as_bytes())));
         if let Ok(bytes) = crate::fsutil::read_limited(&cache_file, SHIM_LIMIT)
             && let Ok(c) = serde_json::from_slice::<Cached>(&bytes)
         {

@@ -78,7 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     checks.push(binary_check(marker.as_ref()));
     if let Some(ctx) = &ctx {
         checks.push(dir_check("data directory", &ctx.data_dir));
-        checks.push(dir_check("cache directory", &ctx.cache_dir));
+        checks.push(dir_check("cache directory", ctx.cache.root()));
         checks.push(match ctx.state_key() {
             Ok(_) => Check {
                 name: "state key",
@@ -163,7 +163,7 @@ fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Cont
         ));
     }
     // Each check the hook makes with the binary leaves a mark for its shell.
-    let fired = ctx.is_some_and(|c| c.cache_dir.join("marks").join(m.pid.to_string()).is_file());
+    let fired = ctx.is_some_and(|c| c.cache.shell_mark(m.pid).is_file());
     if !fired {
         return problem(format!(
             "installed in this {} (pid {}) but it has not run at a prompt: something in the rc file after it replaces {}",

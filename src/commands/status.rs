@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::activation;
 use crate::buildlock::Slot;
+use crate::cache::Bucket;
 use crate::manifest::Project;
 use crate::materialise::{self, Materialised, Mode};
 use crate::pip::Scan;
@@ -224,8 +225,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 path: p.path.clone(),
                 store_path: p.store_path.clone(),
                 built: p.store_path.is_some(),
-                building: Slot::new(&ctx.cache_dir.join("profiles"), &p.key).under_way(),
-                failure: failure(&ctx.cache_dir.join("profiles"), &p.key),
+                building: Slot::new(&ctx.cache, Bucket::Profiles, &p.key).under_way(),
+                failure: Slot::new(&ctx.cache, Bucket::Profiles, &p.key).failed_before(),
             }),
         },
         pip: Pip {
@@ -251,9 +252,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 key: p.key.clone(),
                 path: p.path.clone(),
                 built: p.built.is_some(),
-                building: Slot::new(&ctx.cache_dir.join("prefixes"), &p.key).under_way(),
+                building: Slot::new(&ctx.cache, Bucket::Prefixes, &p.key).under_way(),
                 generation: p.built.as_ref().map(|(g, _)| g.clone()),
-                failure: failure(&ctx.cache_dir.join("prefixes"), &p.key),
+                failure: Slot::new(&ctx.cache, Bucket::Prefixes, &p.key).failed_before(),
                 damage: p
                     .built
                     .as_ref()
@@ -354,10 +355,6 @@ fn failure_lines(text: &str) -> Vec<String> {
         );
     }
     out
-}
-
-fn failure(dir: &std::path::Path, key: &str) -> Option<String> {
-    Slot::new(dir, key).failed_before()
 }
 
 fn print(text: &str) {

@@ -12,6 +12,7 @@ use super::key::{Key, PrefixInputs};
 use super::layout::{Layout, discover, incomplete};
 use super::run::Failure;
 use crate::buildlock::{Missed, Slot};
+use crate::cache::{Bucket, Cache};
 use crate::context::Context;
 use crate::manifest::Installer;
 use crate::{fsutil, log};
@@ -19,8 +20,8 @@ use crate::{fsutil, log};
 /// Written last into a finished prefix: its presence means "complete".
 const MARKER: &str = ".pyenv-guix-prefix.json";
 
-pub fn path_for(cache_dir: &Path, key: &str) -> PathBuf {
-    cache_dir.join("prefixes").join(key)
+pub fn path_for(cache: &Cache, key: &str) -> PathBuf {
+    cache.entry(Bucket::Prefixes, key)
 }
 
 /// The current generation of a complete prefix and its layout, from the
@@ -45,8 +46,8 @@ pub fn ensure(
     env: &[(OsString, OsString)],
     force: bool,
 ) -> Result<(PathBuf, Layout), BuildError> {
-    let link = path_for(&ctx.cache_dir, &key.hash);
-    let slot = Slot::new(&ctx.cache_dir.join("prefixes"), &key.hash);
+    let link = path_for(&ctx.cache, &key.hash);
+    let slot = Slot::new(&ctx.cache, Bucket::Prefixes, &key.hash);
     let key_hash = || key.hash.clone();
     match slot.once(
         &format!("prefix {}", key.hash),
@@ -107,7 +108,7 @@ fn build_generation(
         inputs.pip.mode,
         inputs.installer.name()
     ));
-    let (stage, _private) = stage_dir(&ctx.cache_dir, hash)
+    let (stage, _private) = stage_dir(&ctx.cache, hash)
         .map_err(io_err("cannot make a staging directory".to_string()))?;
     let _ = std::fs::remove_dir_all(&stage);
     // The installer runs in the stage, a directory of ours holding only
@@ -169,11 +170,8 @@ fn build_generation(
 /// Where pip reads private copies of exactly the bytes the key was made
 /// from, and the temporary directory holding it, if there is one to drop
 /// after the build.
-fn stage_dir(
-    cache_dir: &Path,
-    hash: &str,
-) -> std::io::Result<(PathBuf, Option<tempfile::TempDir>)> {
-    let stage = cache_dir.join("staging").join(hash);
+fn stage_dir(cache: &Cache, hash: &str) -> std::io::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    let stage = cache.stage(Bucket::Prefixes, hash);
     // pip cannot name a file under a path that is not UTF-8 (it makes
     // URLs of them): the copies then go to a private temporary
     // directory, made for this build alone.
