@@ -403,15 +403,12 @@ fn resolve(
             let manifest = project.manifest_path;
             Ok((Target::Loaded { manifest, hash }, state, wanted))
         }
-        Err(e) => {
-            let Some(watch) = e.busy() else {
-                log::error(&e.to_string());
-                return Ok(keep_or_fail(old, state, true));
-            };
+        Err(materialise::MaterialiseError::Pending(e)) => {
+            let watch = e.watched();
             // Never wait at a prompt: the prompt after the build loads it.
-            if e.deferred() {
+            if !e.under_way {
                 // Not waited for: it outlives this process, and init reaps it.
-                match build_in_background(ctx, &project, &watch[0]) {
+                match build_in_background(ctx, &project, &e.built) {
                     Ok(Background::Started(_child, log)) => log::notice(&format!(
                         "{e}: building it in the background (log: {}); this shell loads it at a later prompt",
                         log.display()
@@ -428,13 +425,11 @@ fn resolve(
                             "the build in the background stopped without finishing (killed by a signal, or by the out-of-memory killer?); its log: {}; run 'pyenv-guix reload' to retry",
                             log.display()
                         );
-                        if let Some(failure) = watch.get(1) {
-                            let _ = crate::fsutil::write_atomic(failure, message.as_bytes());
-                        }
+                        let _ = crate::fsutil::write_atomic(&e.failure, message.as_bytes());
                         log::error(&format!("{e}: {message}"));
                         state
                             .watched
-                            .extend(watch.iter().map(|p| (p.clone(), Stamp::of(p))));
+                            .extend(watch.map(|p| (p.to_path_buf(), Stamp::of(p))));
                         return Ok(keep_or_fail(old, state, true));
                     }
                     Err(err) => {
@@ -446,7 +441,7 @@ fn resolve(
             }
             state
                 .watched
-                .extend(watch.iter().map(|p| (p.clone(), Stamp::of(p))));
+                .extend(watch.map(|p| (p.to_path_buf(), Stamp::of(p))));
             match old {
                 // Nothing failed: the last good environment stays, unsaid.
                 Some(o) if o.manifest == state.manifest && o.loaded.is_some() => {
@@ -461,6 +456,10 @@ fn resolve(
                     Ok((Target::Loaded { manifest, hash }, state, wanted))
                 }
             }
+        }
+        Err(e) => {
+            log::error(&e.to_string());
+            Ok(keep_or_fail(old, state, true))
         }
     }
 }

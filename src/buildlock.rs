@@ -21,7 +21,7 @@ pub struct How {
     /// The shell came into this directory since its last prompt: a build
     /// the user interrupted is tried again.
     pub entered: bool,
-    /// Never build here: say what needs building (`Missed::Deferred`), for
+    /// Never build here: say what needs building (`Missed::Pending`), for
     /// a process in the background to build it.
     pub background: bool,
 }
@@ -32,12 +32,33 @@ pub enum Missed<E> {
     FailedBefore(String),
     /// It failed now.
     Failed(E),
-    /// Another process is building it, and this one may not wait.
-    Busy,
+    /// It will be built, not by this process.
+    Pending(Pending),
     /// The lock could not be taken.
     Lock(std::io::Error),
-    /// It needs building, and this process may not (`How::background`).
-    Deferred,
+}
+
+/// A build that is neither done nor failed: another process is building
+/// it and this one may not wait, or it needs building and this process may
+/// not (`How::background`). Carried from the builders to activation,
+/// which loads it at a later prompt.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {}", if *.under_way { "is being built" } else { "needs building" })]
+pub struct Pending {
+    pub what: String,
+    /// A process is building it now; else none is yet.
+    pub under_way: bool,
+    /// What appears when it is built (the prefix's or profile's link).
+    pub built: PathBuf,
+    /// What appears when it fails (its failure record).
+    pub failure: PathBuf,
+}
+
+impl Pending {
+    /// The paths whose change says that it finished.
+    pub fn watched(&self) -> [&Path; 2] {
+        [&self.built, &self.failure]
+    }
 }
 
 static INTERRUPTED_NOW: AtomicBool = AtomicBool::new(false);
@@ -67,6 +88,8 @@ pub fn interrupted() -> bool {
 }
 
 pub struct Slot {
+    /// What is built: the link to the prefix's or profile's generation.
+    built: PathBuf,
     lock: PathBuf,
     failed: PathBuf,
     /// Where a build in the background writes its output: `cache/logs/KEY.log`.
@@ -81,6 +104,7 @@ impl Slot {
     /// removes its record (`clear_failures`), whatever its date.
     pub fn new(cache: &Cache, bucket: Bucket, key: &str) -> Slot {
         Slot {
+            built: cache.entry(bucket, key),
             lock: cache.entry(bucket, format!("{key}.lock")),
             failed: cache.entry(bucket, format!("{key}.failed")),
             log: cache.log(key),
@@ -106,7 +130,7 @@ impl Slot {
         }
         let _lock = match self.lock(what, !how.at_prompt).map_err(Missed::Lock)? {
             Some(lock) => lock,
-            None => return Err(Missed::Busy),
+            None => return Err(Missed::Pending(self.pending(what, true))),
         };
         if !how.force {
             if let Some(done) = built() {
@@ -120,7 +144,7 @@ impl Slot {
             }
         }
         if how.background {
-            return Err(Missed::Deferred);
+            return Err(Missed::Pending(self.pending(what, false)));
         }
         let heartbeat = Heartbeat::start(what);
         let result = build();
@@ -140,6 +164,15 @@ impl Slot {
                 }
                 Err(Missed::Failed(e))
             }
+        }
+    }
+
+    fn pending(&self, what: &str, under_way: bool) -> Pending {
+        Pending {
+            what: what.to_string(),
+            under_way,
+            built: self.built.clone(),
+            failure: self.failed.clone(),
         }
     }
 
@@ -229,11 +262,6 @@ impl Slot {
     /// Whether a process is building this key now (holds its lock).
     pub fn under_way(&self) -> bool {
         File::open(&self.lock).is_ok_and(|f| f.try_lock_shared().is_err())
-    }
-
-    /// The failure record's path: watched while another shell builds.
-    pub fn failure_path(&self) -> &Path {
-        &self.failed
     }
 
     /// The record of an earlier failure, if there is one.

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
-use crate::buildlock::{Missed, Slot};
+use crate::buildlock::{Missed, Pending, Slot};
 use crate::cache::Bucket;
 use crate::context::Context;
 use crate::envdiff::Wanted;
@@ -29,10 +29,9 @@ pub enum GuixError {
     Failed { key: String, status: String },
     #[error("the build of Guix profile {key} failed (run 'pyenv-guix reload' to retry)")]
     FailedBefore { key: String },
-    #[error("Guix profile {key} is being built")]
-    Busy { key: String, watch: Vec<PathBuf> },
-    #[error("Guix profile {key} needs building")]
-    Deferred { key: String, watch: Vec<PathBuf> },
+    /// Not an error to the user: activation loads it later.
+    #[error(transparent)]
+    Pending(#[from] Pending),
     #[error("`{command}` failed: {message}")]
     Query { command: String, message: String },
     /// A load-path file could not be read, or changed while it was copied.
@@ -206,14 +205,7 @@ pub fn profile(
         let built = || is_built(&path).then_some(());
         match slot.once(&what, ctx.how(force), built, run) {
             Ok(()) => {}
-            Err(Missed::Busy) => {
-                let watch = vec![path.clone(), slot.failure_path().to_path_buf()];
-                return Err(GuixError::Busy { key, watch });
-            }
-            Err(Missed::Deferred) => {
-                let watch = vec![path.clone(), slot.failure_path().to_path_buf()];
-                return Err(GuixError::Deferred { key, watch });
-            }
+            Err(Missed::Pending(pending)) => return Err(GuixError::Pending(pending)),
             Err(Missed::FailedBefore(_)) => return Err(GuixError::FailedBefore { key }),
             Err(Missed::Failed(e)) => return Err(e),
             Err(Missed::Lock(source)) => {

@@ -6,6 +6,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStringExt as _;
 use std::path::PathBuf;
 
+use crate::buildlock::Pending;
 use crate::cache::Records;
 use crate::context::Context;
 use crate::envdiff::Wanted;
@@ -15,43 +16,41 @@ use crate::log;
 use crate::manifest::{PipMode, Project};
 use crate::pip::{self, BuildError, InstallerError, Layout, PrefixInputs, Scan};
 
-impl MaterialiseError {
-    /// While another process builds what is needed: the paths whose change
-    /// says that it finished.
-    pub fn busy(&self) -> Option<&[PathBuf]> {
-        match self {
-            MaterialiseError::Build(
-                BuildError::Busy { watch, .. } | BuildError::Deferred { watch, .. },
-            )
-            | MaterialiseError::Guix(
-                GuixError::Busy { watch, .. } | GuixError::Deferred { watch, .. },
-            ) => Some(watch),
-            _ => None,
-        }
-    }
-
-    /// Something needs building, and no process is building it yet.
-    pub fn deferred(&self) -> bool {
-        matches!(
-            self,
-            MaterialiseError::Build(BuildError::Deferred { .. })
-                | MaterialiseError::Guix(GuixError::Deferred { .. })
-        )
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum MaterialiseError {
+    /// What is needed will be built, not now by this process.
+    #[error(transparent)]
+    Pending(Pending),
     #[error(transparent)]
     Interpreter(#[from] InterpreterError),
     #[error(transparent)]
     Installer(#[from] InstallerError),
     #[error(transparent)]
-    Build(#[from] BuildError),
+    Build(BuildError),
     #[error(transparent)]
-    Guix(#[from] GuixError),
+    Guix(GuixError),
     #[error("{0}")]
     Input(String),
+}
+
+/// A build that is pending is an outcome of its own, whichever builder
+/// said so.
+impl From<BuildError> for MaterialiseError {
+    fn from(e: BuildError) -> Self {
+        match e {
+            BuildError::Pending(p) => MaterialiseError::Pending(p),
+            e => MaterialiseError::Build(e),
+        }
+    }
+}
+
+impl From<GuixError> for MaterialiseError {
+    fn from(e: GuixError) -> Self {
+        match e {
+            GuixError::Pending(p) => MaterialiseError::Pending(p),
+            e => MaterialiseError::Guix(e),
+        }
+    }
 }
 
 /// Build what is missing, build everything again (`rebuild`), or only

@@ -56,20 +56,7 @@ pub fn ensure(
         || build_generation(ctx, inputs, key, &link, env),
     ) {
         Ok(done) => Ok(done),
-        Err(Missed::Busy) => {
-            let watch = vec![link.clone(), slot.failure_path().to_path_buf()];
-            Err(BuildError::Busy {
-                key: key_hash(),
-                watch,
-            })
-        }
-        Err(Missed::Deferred) => {
-            let watch = vec![link.clone(), slot.failure_path().to_path_buf()];
-            Err(BuildError::Deferred {
-                key: key_hash(),
-                watch,
-            })
-        }
+        Err(Missed::Pending(pending)) => Err(BuildError::Pending(pending)),
         Err(Missed::FailedBefore(message)) => Err(BuildError::FailedBefore {
             key: key_hash(),
             message,
