@@ -66,7 +66,7 @@ pub enum ActivationError {
     TooLarge(#[from] state::TooLarge),
 }
 
-type Decoded = Option<Result<State, state::Corrupt>>;
+type CarriedState = Option<Result<State, state::Corrupt>>;
 
 /// The prompt's way in: `None` when nothing can have changed since the last
 /// `export` (the manifest found is the one the state is about, and no
@@ -95,7 +95,7 @@ pub fn plan(ctx: &Context) -> Result<Plan, ActivationError> {
 fn plan_from(
     ctx: &Context,
     found: Option<PathBuf>,
-    decoded: Decoded,
+    decoded: CarriedState,
 ) -> Result<Plan, ActivationError> {
     // A state no key vouches for (the key lost, another data directory):
     // what it says a project added is taken off, where it still is.

@@ -26,7 +26,7 @@ pub struct How {
     pub background: bool,
 }
 
-/// Why `Slot::once` has nothing to give.
+/// Why `KeyBuild::once` has nothing to give.
 pub enum Missed<E> {
     /// It failed before, with this record, and no `reload` came since.
     FailedBefore(String),
@@ -87,7 +87,8 @@ pub fn interrupted() -> bool {
     INTERRUPTED_NOW.load(Ordering::SeqCst)
 }
 
-pub struct Slot {
+/// The builds of one key: its lock, its failure record, its log.
+pub struct KeyBuild {
     /// What is built: the link to the prefix's or profile's generation.
     built: PathBuf,
     lock: PathBuf,
@@ -99,11 +100,11 @@ pub struct Slot {
 /// How often a long build, or a wait for one, says it is still going.
 const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(10);
 
-impl Slot {
+impl KeyBuild {
     /// The slot for `key` in `bucket`. A failure counts until `reload`
     /// removes its record (`clear_failures`), whatever its date.
-    pub fn new(cache: &Cache, bucket: Bucket, key: &str) -> Slot {
-        Slot {
+    pub fn new(cache: &Cache, bucket: Bucket, key: &str) -> KeyBuild {
+        KeyBuild {
             built: cache.entry(bucket, key),
             lock: cache.entry(bucket, format!("{key}.lock")),
             failed: cache.entry(bucket, format!("{key}.failed")),

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
-use crate::buildlock::{Missed, Pending, Slot};
+use crate::buildlock::{KeyBuild, Missed, Pending};
 use crate::cache::Bucket;
 use crate::context::Context;
 use crate::envdiff::Wanted;
@@ -145,7 +145,7 @@ pub fn profile(
     let key = hex(&Sha256::digest(keyed.as_bytes()));
     let path = ctx.cache.entry(Bucket::Profiles, &key);
     if build {
-        let slot = Slot::new(&ctx.cache, Bucket::Profiles, &key);
+        let slot = KeyBuild::new(&ctx.cache, Bucket::Profiles, &key);
         let run = || -> Result<(), (GuixError, Option<String>)> {
             let io = |what: String| move |source| (GuixError::Io { what, source }, None);
             let Some(program) = fsutil::find_program(cmd[0].as_ref(), user_path, &project.root)
@@ -259,9 +259,11 @@ fn query(
     user_path: Option<&OsStr>,
     dir: &Path,
     args: &[&str],
-) -> Option<Result<String, GuixError>> {
+) -> Result<Option<String>, GuixError> {
     let cmd = ctx.guix_command();
-    let program = fsutil::find_program(cmd.first()?.as_ref(), user_path, dir)?;
+    let Some(program) = find_guix(&cmd, user_path, dir) else {
+        return Ok(None);
+    };
     let command = format!("{} {}", cmd.join(" "), args.join(" "));
     log::debug(&format!("running {command}"));
     let mut c = Command::new(program);
@@ -271,8 +273,10 @@ fn query(
         .env_clear()
         .envs(ctx.guix_env(user_path))
         .stdin(Stdio::null());
-    Some(match c.output() {
-        Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
+    match c.output() {
+        Ok(out) if out.status.success() => {
+            Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned()))
+        }
         Ok(out) => Err(GuixError::Query {
             command,
             message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
@@ -281,7 +285,11 @@ fn query(
             command,
             message: e.to_string(),
         }),
-    })
+    }
+}
+
+fn find_guix(cmd: &[String], user_path: Option<&OsStr>, dir: &Path) -> Option<PathBuf> {
+    fsutil::find_program(cmd.first()?.as_ref(), user_path, dir)
 }
 
 /// What Guix has of `names`, in one `guix package -A` for all of them
@@ -292,18 +300,16 @@ pub fn available(
     user_path: Option<&OsStr>,
     dir: &Path,
     names: &[String],
-) -> Option<Result<Vec<Available>, GuixError>> {
+) -> Result<Option<Vec<Available>>, GuixError> {
     if names.is_empty() {
-        let cmd = ctx.guix_command();
-        fsutil::find_program(cmd.first()?.as_ref(), user_path, dir)?;
-        return Some(Ok(Vec::new()));
+        let found = find_guix(&ctx.guix_command(), user_path, dir);
+        return Ok(found.map(|_| Vec::new()));
     }
     let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
     let mut found = Vec::new();
     for regex in list_regexes(names) {
-        let text = match query(ctx, user_path, dir, &["package", "-A", &regex])? {
-            Ok(text) => text,
-            Err(e) => return Some(Err(e)),
+        let Some(text) = query(ctx, user_path, dir, &["package", "-A", &regex])? else {
+            return Ok(None);
         };
         found.extend(
             text.lines()
@@ -322,7 +328,7 @@ pub fn available(
                 .filter(|a| wanted.contains(a.name.as_str())),
         );
     }
-    Some(Ok(found))
+    Ok(Some(found))
 }
 
 /// The longest regexp given to `guix package -A`: the kernel takes at most
@@ -370,7 +376,7 @@ pub fn import_pypi(
     user_path: Option<&OsStr>,
     dir: &Path,
     name: &str,
-) -> Option<Result<String, GuixError>> {
+) -> Result<Option<String>, GuixError> {
     query(
         ctx,
         user_path,
@@ -384,7 +390,7 @@ pub fn describe_channels(
     ctx: &Context,
     user_path: Option<&OsStr>,
     dir: &Path,
-) -> Option<Result<String, GuixError>> {
+) -> Result<Option<String>, GuixError> {
     query(ctx, user_path, dir, &["describe", "-f", "channels"])
 }
 

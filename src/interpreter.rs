@@ -2,7 +2,7 @@
 //!
 //! Its identity is what the interpreter reports (never the PATH entry, which
 //! may be a shim or a profile symlink); on Guix it is the interpreter's store
-//! item, `/gnu/store/<hash>-python-X.Y.Z` (the seed's PYTHONHASH). Facts are
+//! item, `/gnu/store/<hash>-python-X.Y.Z` (so a Guix Python and the same Python elsewhere are two interpreters). Facts are
 //! asked once and cached, so entering a built project starts no Python.
 
 use std::ffi::{OsStr, OsString};
@@ -102,7 +102,7 @@ print(json.dumps({'executable': os.path.realpath(sys.executable), 'version': sys
 'platform': sysconfig.get_platform()}))";
 
 #[derive(Deserialize)]
-struct Report {
+struct SelfReport {
     executable: PathBuf,
     version: String,
     version_short: String,
@@ -122,7 +122,7 @@ pub fn locate(
 }
 
 #[derive(Serialize, Deserialize)]
-struct Cached {
+struct CachedFacts {
     link: Stamp,
     target: Stamp,
     facts: Facts,
@@ -171,7 +171,7 @@ fn facts_of(
     );
     let (link, target) = (Stamp::of_link(path), Stamp::of(path));
     if let Ok(bytes) = std::fs::read(&cache_file)
-        && let Ok(c) = serde_json::from_slice::<Cached>(&bytes)
+        && let Ok(c) = serde_json::from_slice::<CachedFacts>(&bytes)
         && c.link == link
         && c.target == target
     {
@@ -179,7 +179,7 @@ fn facts_of(
     }
     let facts = ask(path, env)?;
     if !facts.script {
-        let cached = Cached {
+        let cached = CachedFacts {
             link,
             target,
             facts: facts.clone(),
@@ -217,7 +217,7 @@ fn ask(path: &Path, env: &[(OsString, OsString)]) -> Result<Facts, InterpreterEr
             String::from_utf8_lossy(&out.stderr).trim().to_string(),
         ));
     }
-    let r: Report = serde_json::from_slice(&out.stdout).map_err(|e| report(e.to_string()))?;
+    let r: SelfReport = serde_json::from_slice(&out.stdout).map_err(|e| report(e.to_string()))?;
     Ok(Facts {
         path: path.to_path_buf(),
         store_item: store_item(path).or_else(|| store_item(&r.executable)),

@@ -69,11 +69,11 @@ pub struct Materialised {
     /// `python`, `python3` and `pip` for the declared interpreter, when
     /// neither a venv nor the Guix profile puts them on PATH.
     pub python_bin: Option<PathBuf>,
-    pub prefix: Option<PrefixState>,
+    pub prefix: Option<PipPrefix>,
 }
 
 #[derive(Debug)]
-pub struct PrefixState {
+pub struct PipPrefix {
     pub key: String,
     /// `prefixes/KEY`, the link to the current generation.
     pub path: PathBuf,
@@ -187,7 +187,7 @@ fn look_or_build(
             Some((generation, layout))
         }
     };
-    out.prefix = Some(PrefixState {
+    out.prefix = Some(PipPrefix {
         inputs: key.text,
         key: key.hash,
         path,
@@ -280,7 +280,7 @@ impl Materialised {
         if let Some(bin) = &self.python_bin {
             wanted.prepend("PATH", vec![bin.into()]);
         }
-        if let Some(PrefixState {
+        if let Some(PipPrefix {
             built: Some((path, layout)),
             ..
         }) = &self.prefix

@@ -121,7 +121,7 @@ impl Shim {
         let key = self.key(dir, env);
         let cache_file = cache.entry(Bucket::Pyenv, hex(&Sha256::digest(key.as_bytes())));
         if let Ok(bytes) = crate::fsutil::read_limited(&cache_file, SHIM_LIMIT)
-            && let Ok(c) = serde_json::from_slice::<Cached>(&bytes)
+            && let Ok(c) = serde_json::from_slice::<CachedWhich>(&bytes)
         {
             match c.found {
                 Some(found) if Stamp::of(&found) == c.stamp => return Ok(found),
@@ -161,12 +161,12 @@ impl Shim {
             })
         };
         let cached = match &answer {
-            Ok(found) => Cached {
+            Ok(found) => CachedWhich {
                 stamp: Stamp::of(found),
                 found: Some(found.clone()),
                 message: String::new(),
             },
-            Err(message) => Cached {
+            Err(message) => CachedWhich {
                 stamp: Stamp::default(),
                 found: None,
                 message: message.clone(),
@@ -232,7 +232,7 @@ impl Shim {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Cached {
+struct CachedWhich {
     found: Option<PathBuf>,
     stamp: Stamp,
     message: String,

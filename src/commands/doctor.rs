@@ -38,16 +38,16 @@ enum Status {
 }
 
 #[derive(Serialize)]
-struct Check {
+struct Finding {
     name: &'static str,
     status: Status,
     message: String,
 }
 
 #[derive(Serialize)]
-struct Report {
+struct Diagnosis {
     ok: bool,
-    checks: Vec<Check>,
+    checks: Vec<Finding>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -61,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = match super::context() {
         Ok(ctx) => Some(ctx),
         Err(e) => {
-            checks.push(Check {
+            checks.push(Finding {
                 name: "directories",
                 status: Status::Problem,
                 message: e.to_string(),
@@ -80,12 +80,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         checks.push(dir_check("data directory", &ctx.data_dir));
         checks.push(dir_check("cache directory", ctx.cache.root()));
         checks.push(match ctx.state_key() {
-            Ok(_) => Check {
+            Ok(_) => Finding {
                 name: "state key",
                 status: Status::Ok,
                 message: format!("{} (yours alone)", ctx.data_dir.join("state-key").display()),
             },
-            Err(e) => Check {
+            Err(e) => Finding {
                 name: "state key",
                 status: Status::Problem,
                 message: e.to_string(),
@@ -97,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         checks.push(interpreter_check(ctx, user_path.as_deref()));
     }
     let ok = checks.iter().all(|c| c.status != Status::Problem);
-    let report = Report { ok, checks };
+    let report = Diagnosis { ok, checks };
     let text = if args.json {
         serde_json::to_string_pretty(&report)? + "\n"
     } else {
@@ -142,8 +142,8 @@ fn parse_marker(value: &OsStr) -> Option<Marker> {
     Some(Marker { shell, pid, bin })
 }
 
-fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Context>) -> Check {
-    let problem = |message: String| Check {
+fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Context>) -> Finding {
+    let problem = |message: String| Finding {
         name: "hook",
         status: Status::Problem,
         message,
@@ -176,7 +176,7 @@ fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Cont
             }
         ));
     }
-    Check {
+    Finding {
         name: "hook",
         status: Status::Ok,
         message: format!(
@@ -186,10 +186,10 @@ fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Cont
     }
 }
 
-fn binary_check(marker: Option<&Marker>) -> Check {
+fn binary_check(marker: Option<&Marker>) -> Finding {
     let me = std::env::current_exe().ok();
     let Some(m) = marker else {
-        return Check {
+        return Finding {
             name: "binary",
             status: Status::Note,
             message: format!(
@@ -202,7 +202,7 @@ fn binary_check(marker: Option<&Marker>) -> Check {
         };
     };
     if !fsutil::is_executable(&m.bin) {
-        return Check {
+        return Finding {
             name: "binary",
             status: Status::Problem,
             message: format!(
@@ -213,13 +213,13 @@ fn binary_check(marker: Option<&Marker>) -> Check {
     }
     let same = me.as_deref().is_some_and(|me| same_file(me, &m.bin));
     if same {
-        Check {
+        Finding {
             name: "binary",
             status: Status::Ok,
             message: format!("the hook calls {} (this one)", m.bin.display()),
         }
     } else {
-        Check {
+        Finding {
             name: "binary",
             status: Status::Note,
             message: format!(
@@ -243,21 +243,21 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// The context has already refused a directory that is not the user's own
 /// or that others can write to; this says what it is.
-fn dir_check(name: &'static str, dir: &Path) -> Check {
+fn dir_check(name: &'static str, dir: &Path) -> Finding {
     // Read-only or full: [env] and [path] still load, but nothing is built
     // or remembered.
     if let Err(e) = tempfile::Builder::new()
         .prefix(".pyenv-guix-doctor.")
         .tempfile_in(dir)
     {
-        return Check {
+        return Finding {
             name,
             status: Status::Problem,
             message: format!("{}: cannot write to it: {e}", dir.display()),
         };
     }
     match std::fs::metadata(dir) {
-        Ok(meta) => Check {
+        Ok(meta) => Finding {
             name,
             status: Status::Ok,
             message: format!(
@@ -266,7 +266,7 @@ fn dir_check(name: &'static str, dir: &Path) -> Check {
                 meta.mode() & 0o7777
             ),
         },
-        Err(e) => Check {
+        Err(e) => Finding {
             name,
             status: Status::Problem,
             message: format!("{}: {e}", dir.display()),
@@ -279,12 +279,12 @@ fn on_path(ctx: &Context, name: &str, user_path: Option<&OsStr>) -> Option<PathB
     fsutil::find_program(OsStr::new(name), user_path, &ctx.dir)
 }
 
-fn guix_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
+fn guix_check(ctx: &Context, user_path: Option<&OsStr>) -> Finding {
     let command = ctx.guix_command();
     let set = ctx.var("PYENV_GUIX_GUIX").is_some();
     let found = on_path(ctx, &command[0], user_path);
     match found {
-        Some(p) => Check {
+        Some(p) => Finding {
             name: "guix",
             status: Status::Ok,
             message: format!(
@@ -293,7 +293,7 @@ fn guix_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
                 if set { " (from PYENV_GUIX_GUIX)" } else { "" }
             ),
         },
-        None if set => Check {
+        None if set => Finding {
             name: "guix",
             status: Status::Problem,
             message: format!(
@@ -301,7 +301,7 @@ fn guix_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
                 command[0]
             ),
         },
-        None => Check {
+        None => Finding {
             name: "guix",
             status: Status::Note,
             message: "not found on PATH: projects with [guix] packages cannot be built; the rest work on the host's Python".into(),
@@ -309,14 +309,14 @@ fn guix_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
     }
 }
 
-fn uv_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
+fn uv_check(ctx: &Context, user_path: Option<&OsStr>) -> Finding {
     match on_path(ctx, "uv", user_path) {
-        Some(p) => Check {
+        Some(p) => Finding {
             name: "uv",
             status: Status::Ok,
             message: p.display().to_string(),
         },
-        None => Check {
+        None => Finding {
             name: "uv",
             status: Status::Note,
             message: "not found on PATH: pip fallbacks are installed with pip".into(),
@@ -326,8 +326,8 @@ fn uv_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
 
 /// The interpreter of the project here, asked only when the project is
 /// allowed as it is now.
-fn interpreter_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
-    let check = |status, message| Check {
+fn interpreter_check(ctx: &Context, user_path: Option<&OsStr>) -> Finding {
+    let check = |status, message| Finding {
         name: "interpreter",
         status,
         message,

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 mod in_use;
 
 use crate::activation;
-use crate::buildlock::Slot;
+use crate::buildlock::KeyBuild;
 use crate::cache::{Bucket, Records, sorted_entries};
 use crate::manifest::Project;
 use crate::materialise::{self, Mode};
@@ -132,7 +132,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     };
     for bucket in Bucket::BUILT {
         for (key, paths) in ctx.cache.keys(bucket) {
-            let slot = Slot::new(&ctx.cache, bucket, &key);
+            let slot = KeyBuild::new(&ctx.cache, bucket, &key);
             let link = ctx.cache.entry(bucket, &key);
             let mut doomed: Vec<(PathBuf, Option<String>)> = Vec::new();
             for path in paths.into_iter().filter(|p| !slot.is_lock(p)) {
@@ -163,7 +163,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // key runs now.
     for bucket in Bucket::BUILT {
         for (key, path) in ctx.cache.staged(bucket) {
-            let slot = Slot::new(&ctx.cache, bucket, &key);
+            let slot = KeyBuild::new(&ctx.cache, bucket, &key);
             gc.remove_under_lock(&slot, bucket, &key, vec![(path, None)])?;
         }
     }
@@ -204,7 +204,7 @@ impl Gc {
     /// way keeps it all.
     fn remove_under_lock(
         &mut self,
-        slot: &Slot,
+        slot: &KeyBuild,
         bucket: Bucket,
         key: &str,
         doomed: Vec<(PathBuf, Option<String>)>,
@@ -272,7 +272,7 @@ impl Gc {
             let Ok(modified) = std::fs::symlink_metadata(&path).and_then(|m| m.modified()) else {
                 continue;
             };
-            let slots = Bucket::BUILT.map(|b| (b, Slot::new(cache, b, &key)));
+            let slots = Bucket::BUILT.map(|b| (b, KeyBuild::new(cache, b, &key)));
             if slots.iter().any(|(_, slot)| slot.under_way()) {
                 continue;
             }

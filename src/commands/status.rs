@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::activation;
-use crate::buildlock::Slot;
+use crate::buildlock::KeyBuild;
 use crate::cache::Bucket;
 use crate::manifest::Project;
 use crate::materialise::{self, Materialised, Mode};
@@ -225,8 +225,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 path: p.path.clone(),
                 store_path: p.store_path.clone(),
                 built: p.store_path.is_some(),
-                building: Slot::new(&ctx.cache, Bucket::Profiles, &p.key).under_way(),
-                failure: Slot::new(&ctx.cache, Bucket::Profiles, &p.key).failed_before(),
+                building: KeyBuild::new(&ctx.cache, Bucket::Profiles, &p.key).under_way(),
+                failure: KeyBuild::new(&ctx.cache, Bucket::Profiles, &p.key).failed_before(),
             }),
         },
         pip: Pip {
@@ -252,9 +252,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 key: p.key.clone(),
                 path: p.path.clone(),
                 built: p.built.is_some(),
-                building: Slot::new(&ctx.cache, Bucket::Prefixes, &p.key).under_way(),
+                building: KeyBuild::new(&ctx.cache, Bucket::Prefixes, &p.key).under_way(),
                 generation: p.built.as_ref().map(|(g, _)| g.clone()),
-                failure: Slot::new(&ctx.cache, Bucket::Prefixes, &p.key).failed_before(),
+                failure: KeyBuild::new(&ctx.cache, Bucket::Prefixes, &p.key).failed_before(),
                 damage: p
                     .built
                     .as_ref()

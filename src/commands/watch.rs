@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 use notify::{EventKindMask, RecursiveMode, Watcher as _};
 
-use crate::buildlock::Slot;
+use crate::buildlock::KeyBuild;
 use crate::cache::{Bucket, Records};
 use crate::context::Context;
 use crate::manifest::Project;
@@ -337,7 +337,10 @@ fn missing(ctx: &Context, built: &Materialised) -> Option<PathBuf> {
             let p = built.prefix.as_ref().filter(|p| p.built.is_none())?;
             (Bucket::Prefixes, &p.key, p.path.clone())
         };
-    if Slot::new(&ctx.cache, bucket, key).failed_before().is_some() {
+    if KeyBuild::new(&ctx.cache, bucket, key)
+        .failed_before()
+        .is_some()
+    {
         log::debug(&format!(
             "{} failed before: not built again",
             unbuilt.display()

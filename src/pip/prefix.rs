@@ -11,7 +11,7 @@ use super::install::Job;
 use super::key::{Key, PrefixInputs};
 use super::layout::{Layout, discover, incomplete};
 use super::run::Failure;
-use crate::buildlock::{Missed, Slot};
+use crate::buildlock::{KeyBuild, Missed};
 use crate::cache::{Bucket, Cache};
 use crate::context::Context;
 use crate::manifest::Installer;
@@ -47,7 +47,7 @@ pub fn ensure(
     force: bool,
 ) -> Result<(PathBuf, Layout), BuildError> {
     let link = path_for(&ctx.cache, &key.hash);
-    let slot = Slot::new(&ctx.cache, Bucket::Prefixes, &key.hash);
+    let slot = KeyBuild::new(&ctx.cache, Bucket::Prefixes, &key.hash);
     let key_hash = || key.hash.clone();
     match slot.once(
         &format!("prefix {}", key.hash),
