@@ -75,7 +75,7 @@ type CarriedState = Option<Result<State, state::Corrupt>>;
 /// decoded once, for the check and for the plan.
 pub fn plan_if_changed(ctx: &Context) -> Result<Check, ActivationError> {
     let found = manifest::find(&ctx.dir);
-    let decoded = state::current(ctx);
+    let decoded = ctx.carried_state();
     let unchanged = match (&decoded, &found) {
         (None, None) => true,
         (Some(Ok(s)), Some(found)) => s.manifest == *found && s.watched_unchanged(),
@@ -89,7 +89,7 @@ pub fn plan_if_changed(ctx: &Context) -> Result<Check, ActivationError> {
 
 /// Work out everything: find, trust, and diff against what is active now.
 pub fn plan(ctx: &Context) -> Result<Plan, ActivationError> {
-    plan_from(ctx, manifest::find(&ctx.dir), state::current(ctx))
+    plan_from(ctx, manifest::find(&ctx.dir), ctx.carried_state())
 }
 
 fn plan_from(
@@ -187,7 +187,8 @@ fn path_before(
 /// `gc` see it.
 pub fn user_path(ctx: &Context) -> Option<OsString> {
     let current = |name: &str| ctx.var(name);
-    let records = state::current(ctx)
+    let records = ctx
+        .carried_state()
         .and_then(Result::ok)
         .map(|s| s.records)
         .unwrap_or_default();
@@ -203,7 +204,7 @@ pub fn before_projects(
 ) -> std::collections::BTreeMap<OsString, OsString> {
     let mut out = env.clone();
     let current = |name: &str| env.get(OsStr::new(name)).cloned();
-    let state = match state::current(ctx) {
+    let state = match ctx.carried_state() {
         None => return out,
         Some(Ok(state)) => state,
         // A state no key vouches for (the key lost): what it believably

@@ -240,6 +240,16 @@ impl Context {
         Ok(self.state_key.get_or_init(|| key))
     }
 
+    /// The state this context's shell carries, if any: `Err` when it is
+    /// not one this user's pyenv-guix wrote (or the key cannot be read).
+    pub fn carried_state(&self) -> Option<Result<crate::state::State, crate::state::Corrupt>> {
+        let raw = self.var(crate::state::VAR)?;
+        Some(match self.state_key() {
+            Ok(key) => crate::state::State::decode(&raw, key),
+            Err(_) => Err(crate::state::Corrupt),
+        })
+    }
+
     /// Every variable, for our own build process, which works out the
     /// rest itself.
     pub fn vars(&self) -> impl Iterator<Item = (&OsString, &OsString)> {

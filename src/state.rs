@@ -260,16 +260,6 @@ fn mac(key: &[u8], body: &str) -> Vec<u8> {
     m.finalize().into_bytes().to_vec()
 }
 
-/// The state this context's shell carries, if any: `Err` when it is not
-/// one this user's pyenv-guix wrote (or the key cannot be read).
-pub fn current(ctx: &crate::context::Context) -> Option<Result<State, Corrupt>> {
-    let raw = ctx.var(VAR)?;
-    Some(match ctx.state_key() {
-        Ok(key) => State::decode(&raw, key),
-        Err(_) => Err(Corrupt),
-    })
-}
-
 struct Writer(Vec<u8>);
 
 impl Writer {

@@ -11,7 +11,6 @@ use crate::cache::Bucket;
 use crate::manifest::Project;
 use crate::materialise::{self, Materialised, Mode};
 use crate::pip::Scan;
-use crate::state;
 use crate::trust;
 
 /// Show a project: root, manifest, trust, interpreter, profile, prefix
@@ -180,7 +179,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         trust::Trust::Allowed(_, scan) => scan.as_ref(),
         _ => &empty,
     };
-    let loaded = state::current(&ctx)
+    let loaded = ctx
+        .carried_state()
         .and_then(Result::ok)
         .is_some_and(|s| s.manifest == project.manifest_path && s.loaded.is_some());
     // Only an allowed manifest gets its interpreter asked, or Guix looked at.
