@@ -66,7 +66,7 @@ pub enum ActivationError {
     TooLarge(#[from] state::TooLarge),
 }
 
-type Decoded = Option<Result<State, state::Corrupt>>;
+type CarriedState = Option<Result<State, state::Corrupt>>;
 
 /// The prompt's way in: `None` when nothing can have changed since the last
 /// `export` (the manifest found is the one the state is about, and no
@@ -75,7 +75,7 @@ type Decoded = Option<Result<State, state::Corrupt>>;
 /// decoded once, for the check and for the plan.
 pub fn plan_if_changed(ctx: &Context) -> Result<Check, ActivationError> {
     let found = manifest::find(&ctx.dir);
-    let decoded = state::current(ctx);
+    let decoded = ctx.carried_state();
     let unchanged = match (&decoded, &found) {
         (None, None) => true,
         (Some(Ok(s)), Some(found)) => s.manifest == *found && s.watched_unchanged(),
@@ -89,13 +89,13 @@ pub fn plan_if_changed(ctx: &Context) -> Result<Check, ActivationError> {
 
 /// Work out everything: find, trust, and diff against what is active now.
 pub fn plan(ctx: &Context) -> Result<Plan, ActivationError> {
-    plan_from(ctx, manifest::find(&ctx.dir), state::current(ctx))
+    plan_from(ctx, manifest::find(&ctx.dir), ctx.carried_state())
 }
 
 fn plan_from(
     ctx: &Context,
     found: Option<PathBuf>,
-    decoded: Decoded,
+    decoded: CarriedState,
 ) -> Result<Plan, ActivationError> {
     // A state no key vouches for (the key lost, another data directory):
     // what it says a project added is taken off, where it still is.
@@ -187,7 +187,8 @@ fn path_before(
 /// `gc` see it.
 pub fn user_path(ctx: &Context) -> Option<OsString> {
     let current = |name: &str| ctx.var(name);
-    let records = state::current(ctx)
+    let records = ctx
+        .carried_state()
         .and_then(Result::ok)
         .map(|s| s.records)
         .unwrap_or_default();
@@ -203,7 +204,7 @@ pub fn before_projects(
 ) -> std::collections::BTreeMap<OsString, OsString> {
     let mut out = env.clone();
     let current = |name: &str| env.get(OsStr::new(name)).cloned();
-    let state = match state::current(ctx) {
+    let state = match ctx.carried_state() {
         None => return out,
         Some(Ok(state)) => state,
         // A state no key vouches for (the key lost): what it believably
@@ -295,7 +296,7 @@ fn believable(ctx: &Context, claimed: &State) -> envdiff::Records {
         from_path
             .iter()
             .any(|(n, entries)| n == name && entries.contains(entry))
-            || under(entry, &ctx.cache_dir)
+            || under(entry, ctx.cache.root())
             || (guix && under(entry, Path::new("/gnu/store")))
     };
     let prompt = project.prompt_name();
@@ -310,7 +311,7 @@ fn believable(ctx: &Context, claimed: &State) -> envdiff::Records {
                 "PYENV_GUIX_ROOT" => Path::new(value) == project.root,
                 "PYENV_GUIX_PROMPT" | "VIRTUAL_ENV_PROMPT" => *value == *prompt,
                 "PYTHONNOUSERSITE" => value == "1",
-                n if OWN_VARIABLES.contains(&n) => under(value, &ctx.cache_dir),
+                n if OWN_VARIABLES.contains(&n) => under(value, ctx.cache.root()),
                 _ => false,
             }
     };
@@ -349,7 +350,7 @@ fn resolve(
 ) -> Result<(Target, State, Wanted), ActivationError> {
     let opened = trust::open(&ctx.data_dir, &found)?;
     let record = opened.record;
-    let reload = ctx.reload_stamp();
+    let reload = ctx.cache.reload_stamp();
     let project = match opened.project {
         Ok(p) => p,
         Err(e) => {
@@ -403,15 +404,12 @@ fn resolve(
             let manifest = project.manifest_path;
             Ok((Target::Loaded { manifest, hash }, state, wanted))
         }
-        Err(e) => {
-            let Some(watch) = e.busy() else {
-                log::error(&e.to_string());
-                return Ok(keep_or_fail(old, state, true));
-            };
+        Err(materialise::MaterialiseError::Pending(e)) => {
+            let watch = e.watched();
             // Never wait at a prompt: the prompt after the build loads it.
-            if e.deferred() {
+            if !e.under_way {
                 // Not waited for: it outlives this process, and init reaps it.
-                match build_in_background(ctx, &project, &watch[0]) {
+                match build_in_background(ctx, &project, &e.built) {
                     Ok(Background::Started(_child, log)) => log::notice(&format!(
                         "{e}: building it in the background (log: {}); this shell loads it at a later prompt",
                         log.display()
@@ -428,13 +426,11 @@ fn resolve(
                             "the build in the background stopped without finishing (killed by a signal, or by the out-of-memory killer?); its log: {}; run 'pyenv-guix reload' to retry",
                             log.display()
                         );
-                        if let Some(failure) = watch.get(1) {
-                            let _ = crate::fsutil::write_atomic(failure, message.as_bytes());
-                        }
+                        let _ = crate::fsutil::write_atomic(&e.failure, message.as_bytes());
                         log::error(&format!("{e}: {message}"));
                         state
                             .watched
-                            .extend(watch.iter().map(|p| (p.clone(), Stamp::of(p))));
+                            .extend(watch.map(|p| (p.to_path_buf(), Stamp::of(p))));
                         return Ok(keep_or_fail(old, state, true));
                     }
                     Err(err) => {
@@ -446,7 +442,7 @@ fn resolve(
             }
             state
                 .watched
-                .extend(watch.iter().map(|p| (p.clone(), Stamp::of(p))));
+                .extend(watch.map(|p| (p.to_path_buf(), Stamp::of(p))));
             match old {
                 // Nothing failed: the last good environment stays, unsaid.
                 Some(o) if o.manifest == state.manifest && o.loaded.is_some() => {
@@ -461,6 +457,10 @@ fn resolve(
                     Ok((Target::Loaded { manifest, hash }, state, wanted))
                 }
             }
+        }
+        Err(e) => {
+            log::error(&e.to_string());
+            Ok(keep_or_fail(old, state, true))
         }
     }
 }
@@ -520,10 +520,11 @@ pub fn build_in_background(
     use std::os::unix::process::CommandExt;
     // Named as what it builds (the prefix's or profile's key).
     let name = built.file_name().unwrap_or_default().to_string_lossy();
-    let logs = ctx.cache_dir.join("logs");
-    std::fs::create_dir_all(&logs)?;
-    let log = logs.join(format!("{name}.log"));
-    let running = logs.join(format!("{name}.running"));
+    let log = ctx.cache.log(&name);
+    let running = ctx.cache.running_mark(&name);
+    if let Some(logs) = log.parent() {
+        std::fs::create_dir_all(logs)?;
+    }
     let mut mark = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -697,7 +698,7 @@ pub fn mark(
     shell_pid: u32,
     started: std::time::SystemTime,
 ) -> std::io::Result<PathBuf> {
-    let path = ctx.cache_dir.join("marks").join(shell_pid.to_string());
+    let path = ctx.cache.shell_mark(shell_pid);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }

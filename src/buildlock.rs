@@ -5,6 +5,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::cache::{Bucket, Cache};
 use crate::{fsutil, log};
 
 /// How the record of a build the user interrupted begins.
@@ -20,23 +21,44 @@ pub struct How {
     /// The shell came into this directory since its last prompt: a build
     /// the user interrupted is tried again.
     pub entered: bool,
-    /// Never build here: say what needs building (`Missed::Deferred`), for
+    /// Never build here: say what needs building (`Missed::Pending`), for
     /// a process in the background to build it.
     pub background: bool,
 }
 
-/// Why `Slot::once` has nothing to give.
+/// Why `KeyBuild::once` has nothing to give.
 pub enum Missed<E> {
     /// It failed before, with this record, and no `reload` came since.
     FailedBefore(String),
     /// It failed now.
     Failed(E),
-    /// Another process is building it, and this one may not wait.
-    Busy,
+    /// It will be built, not by this process.
+    Pending(Pending),
     /// The lock could not be taken.
     Lock(std::io::Error),
-    /// It needs building, and this process may not (`How::background`).
-    Deferred,
+}
+
+/// A build that is neither done nor failed: another process is building
+/// it and this one may not wait, or it needs building and this process may
+/// not (`How::background`). Carried from the builders to activation,
+/// which loads it at a later prompt.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {}", if *.under_way { "is being built" } else { "needs building" })]
+pub struct Pending {
+    pub what: String,
+    /// A process is building it now; else none is yet.
+    pub under_way: bool,
+    /// What appears when it is built (the prefix's or profile's link).
+    pub built: PathBuf,
+    /// What appears when it fails (its failure record).
+    pub failure: PathBuf,
+}
+
+impl Pending {
+    /// The paths whose change says that it finished.
+    pub fn watched(&self) -> [&Path; 2] {
+        [&self.built, &self.failure]
+    }
 }
 
 static INTERRUPTED_NOW: AtomicBool = AtomicBool::new(false);
@@ -65,7 +87,10 @@ pub fn interrupted() -> bool {
     INTERRUPTED_NOW.load(Ordering::SeqCst)
 }
 
-pub struct Slot {
+/// The builds of one key: its lock, its failure record, its log.
+pub struct KeyBuild {
+    /// What is built: the link to the prefix's or profile's generation.
+    built: PathBuf,
     lock: PathBuf,
     failed: PathBuf,
     /// Where a build in the background writes its output: `cache/logs/KEY.log`.
@@ -75,15 +100,15 @@ pub struct Slot {
 /// How often a long build, or a wait for one, says it is still going.
 const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(10);
 
-impl Slot {
-    /// The slot for `key` under `dir`. A failure counts until `reload`
+impl KeyBuild {
+    /// The slot for `key` in `bucket`. A failure counts until `reload`
     /// removes its record (`clear_failures`), whatever its date.
-    pub fn new(dir: &Path, key: &str) -> Slot {
-        let logs = dir.parent().unwrap_or(dir).join("logs");
-        Slot {
-            lock: dir.join(format!("{key}.lock")),
-            failed: dir.join(format!("{key}.failed")),
-            log: logs.join(format!("{key}.log")),
+    pub fn new(cache: &Cache, bucket: Bucket, key: &str) -> KeyBuild {
+        KeyBuild {
+            built: cache.entry(bucket, key),
+            lock: cache.entry(bucket, format!("{key}.lock")),
+            failed: cache.entry(bucket, format!("{key}.failed")),
+            log: cache.log(key),
         }
     }
 
@@ -106,7 +131,7 @@ impl Slot {
         }
         let _lock = match self.lock(what, !how.at_prompt).map_err(Missed::Lock)? {
             Some(lock) => lock,
-            None => return Err(Missed::Busy),
+            None => return Err(Missed::Pending(self.pending(what, true))),
         };
         if !how.force {
             if let Some(done) = built() {
@@ -120,7 +145,7 @@ impl Slot {
             }
         }
         if how.background {
-            return Err(Missed::Deferred);
+            return Err(Missed::Pending(self.pending(what, false)));
         }
         let heartbeat = Heartbeat::start(what);
         let result = build();
@@ -140,6 +165,15 @@ impl Slot {
                 }
                 Err(Missed::Failed(e))
             }
+        }
+    }
+
+    fn pending(&self, what: &str, under_way: bool) -> Pending {
+        Pending {
+            what: what.to_string(),
+            under_way,
+            built: self.built.clone(),
+            failure: self.failed.clone(),
         }
     }
 
@@ -206,14 +240,29 @@ impl Slot {
         }
     }
 
+    /// The lock, if no process holds it: no build starts while it is
+    /// held. The lock file itself stays when it is dropped: removing it
+    /// would let two builds take two locks.
+    pub fn try_lock(&self) -> std::io::Result<Option<File>> {
+        if let Some(dir) = self.lock.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = fsutil::create_private(&self.lock)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    /// Whether `path` is this slot's lock file.
+    pub fn is_lock(&self, path: &Path) -> bool {
+        path == self.lock
+    }
+
     /// Whether a process is building this key now (holds its lock).
     pub fn under_way(&self) -> bool {
         File::open(&self.lock).is_ok_and(|f| f.try_lock_shared().is_err())
-    }
-
-    /// The failure record's path: watched while another shell builds.
-    pub fn failure_path(&self) -> &Path {
-        &self.failed
     }
 
     /// The record of an earlier failure, if there is one.
@@ -275,10 +324,10 @@ impl Drop for Heartbeat {
     }
 }
 
-/// Forget every recorded failure under `dirs` (`reload`): each is tried
+/// Forget every recorded failure in the cache (`reload`): each is tried
 /// again at its next use.
-pub fn clear_failures(dirs: &[PathBuf]) {
-    for dir in dirs {
+pub fn clear_failures(cache: &Cache) {
+    for dir in Bucket::BUILT.map(|b| cache.bucket(b)) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
         };

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
+use crate::cache::Cache;
+
 pub struct Context {
     /// The directory the command is about (the shell's, or `-C`/PATH).
     pub dir: PathBuf,
@@ -14,7 +16,7 @@ pub struct Context {
     /// Trust records (`PYENV_GUIX_DATA_DIR`, else `$XDG_DATA_HOME/pyenv-guix`).
     pub data_dir: PathBuf,
     /// Built things and stamps (`PYENV_GUIX_CACHE_DIR`, else `$XDG_CACHE_HOME/pyenv-guix`).
-    pub cache_dir: PathBuf,
+    pub cache: Cache,
     /// The state key, once read.
     state_key: std::cell::OnceCell<Vec<u8>>,
     /// The environment the user had before any project changed it, once
@@ -175,7 +177,7 @@ impl Context {
             dir,
             env,
             data_dir,
-            cache_dir,
+            cache: Cache::new(cache_dir),
             state_key: std::cell::OnceCell::new(),
             user_env: std::cell::OnceCell::new(),
             at_prompt: false,
@@ -201,7 +203,7 @@ impl Context {
             dir,
             env: self.env.clone(),
             data_dir: self.data_dir.clone(),
-            cache_dir: self.cache_dir.clone(),
+            cache: self.cache.clone(),
             state_key: self.state_key.clone(),
             user_env: self.user_env.clone(),
             at_prompt: self.at_prompt,
@@ -238,6 +240,16 @@ impl Context {
         Ok(self.state_key.get_or_init(|| key))
     }
 
+    /// The state this context's shell carries, if any: `Err` when it is
+    /// not one this user's pyenv-guix wrote (or the key cannot be read).
+    pub fn carried_state(&self) -> Option<Result<crate::state::State, crate::state::Corrupt>> {
+        let raw = self.var(crate::state::VAR)?;
+        Some(match self.state_key() {
+            Ok(key) => crate::state::State::decode(&raw, key),
+            Err(_) => Err(crate::state::Corrupt),
+        })
+    }
+
     /// Every variable, for our own build process, which works out the
     /// rest itself.
     pub fn vars(&self) -> impl Iterator<Item = (&OsString, &OsString)> {
@@ -267,11 +279,6 @@ impl Context {
 
     pub fn var(&self, name: &str) -> Option<OsString> {
         self.env.get(OsStr::new(name)).cloned()
-    }
-
-    /// Touched by `reload`; every loaded state watches it.
-    pub fn reload_stamp(&self) -> PathBuf {
-        self.cache_dir.join("reload")
     }
 
     /// The guix command: `PYENV_GUIX_GUIX` (split as a shell would), else `guix`.

@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
-use crate::buildlock::{Missed, Slot};
+use crate::buildlock::{KeyBuild, Missed, Pending};
+use crate::cache::Bucket;
 use crate::context::Context;
 use crate::envdiff::Wanted;
 use crate::fsutil::hex;
@@ -28,10 +29,9 @@ pub enum GuixError {
     Failed { key: String, status: String },
     #[error("the build of Guix profile {key} failed (run 'pyenv-guix reload' to retry)")]
     FailedBefore { key: String },
-    #[error("Guix profile {key} is being built")]
-    Busy { key: String, watch: Vec<PathBuf> },
-    #[error("Guix profile {key} needs building")]
-    Deferred { key: String, watch: Vec<PathBuf> },
+    /// Not an error to the user: activation loads it later.
+    #[error(transparent)]
+    Pending(#[from] Pending),
     #[error("`{command}` failed: {message}")]
     Query { command: String, message: String },
     /// A load-path file could not be read, or changed while it was copied.
@@ -128,7 +128,6 @@ pub fn profile_of(
     build: bool,
     force: bool,
 ) -> Result<Profile, GuixError> {
-    let cache = &ctx.cache_dir;
     let guix = &project.manifest.guix;
     let mut specs = packages.to_vec();
     specs.sort();
@@ -156,10 +155,9 @@ pub fn profile_of(
         keyed.push_str(&format!("load-path {}\n", id.unwrap_or("unreadable")));
     }
     let key = hex(&Sha256::digest(keyed.as_bytes()));
-    let dir = cache.join("profiles");
-    let path = dir.join(&key);
+    let path = ctx.cache.entry(Bucket::Profiles, &key);
     if build {
-        let slot = Slot::new(&dir, &key);
+        let slot = KeyBuild::new(&ctx.cache, Bucket::Profiles, &key);
         let run = || -> Result<(), (GuixError, Option<String>)> {
             let io = |what: String| move |source| (GuixError::Io { what, source }, None);
             let Some(program) = fsutil::find_program(cmd[0].as_ref(), user_path, &project.root)
@@ -168,7 +166,7 @@ pub fn profile_of(
                 let command = cmd.join(" ");
                 return Err((GuixError::NotInstalled { manifest, command }, None));
             };
-            let scm = dir.join(format!("{key}.scm"));
+            let scm = ctx.cache.entry(Bucket::Profiles, format!("{key}.scm"));
             let quoted: Vec<String> = specs.iter().map(|s| format!("{s:?}")).collect();
             let text = format!("(specifications->manifest\n '({}))\n", quoted.join(" "));
             fsutil::write_atomic(&scm, text.as_bytes())
@@ -180,7 +178,7 @@ pub fn profile_of(
             }
             c.arg("package");
             // Guix reads private copies of exactly the modules the key was made from.
-            let stage = cache.join("staging").join(format!("profile-{key}"));
+            let stage = ctx.cache.stage(Bucket::Profiles, &key);
             let _ = std::fs::remove_dir_all(&stage);
             let modules = scan
                 .stage_load_path(&stage)
@@ -219,14 +217,7 @@ pub fn profile_of(
         let built = || is_built(&path).then_some(());
         match slot.once(&what, ctx.how(force), built, run) {
             Ok(()) => {}
-            Err(Missed::Busy) => {
-                let watch = vec![path.clone(), slot.failure_path().to_path_buf()];
-                return Err(GuixError::Busy { key, watch });
-            }
-            Err(Missed::Deferred) => {
-                let watch = vec![path.clone(), slot.failure_path().to_path_buf()];
-                return Err(GuixError::Deferred { key, watch });
-            }
+            Err(Missed::Pending(pending)) => return Err(GuixError::Pending(pending)),
             Err(Missed::FailedBefore(_)) => return Err(GuixError::FailedBefore { key }),
             Err(Missed::Failed(e)) => return Err(e),
             Err(Missed::Lock(source)) => {
@@ -280,9 +271,11 @@ fn query(
     user_path: Option<&OsStr>,
     dir: &Path,
     args: &[&str],
-) -> Option<Result<String, GuixError>> {
+) -> Result<Option<String>, GuixError> {
     let cmd = ctx.guix_command();
-    let program = fsutil::find_program(cmd.first()?.as_ref(), user_path, dir)?;
+    let Some(program) = find_guix(&cmd, user_path, dir) else {
+        return Ok(None);
+    };
     let command = format!("{} {}", cmd.join(" "), args.join(" "));
     log::debug(&format!("running {command}"));
     let mut c = Command::new(program);
@@ -292,8 +285,10 @@ fn query(
         .env_clear()
         .envs(ctx.guix_env(user_path))
         .stdin(Stdio::null());
-    Some(match c.output() {
-        Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
+    match c.output() {
+        Ok(out) if out.status.success() => {
+            Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned()))
+        }
         Ok(out) => Err(GuixError::Query {
             command,
             message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
@@ -302,7 +297,11 @@ fn query(
             command,
             message: e.to_string(),
         }),
-    })
+    }
+}
+
+fn find_guix(cmd: &[String], user_path: Option<&OsStr>, dir: &Path) -> Option<PathBuf> {
+    fsutil::find_program(cmd.first()?.as_ref(), user_path, dir)
 }
 
 /// What Guix has of `names`, in one `guix package -A` for all of them
@@ -313,18 +312,16 @@ pub fn available(
     user_path: Option<&OsStr>,
     dir: &Path,
     names: &[String],
-) -> Option<Result<Vec<Available>, GuixError>> {
+) -> Result<Option<Vec<Available>>, GuixError> {
     if names.is_empty() {
-        let cmd = ctx.guix_command();
-        fsutil::find_program(cmd.first()?.as_ref(), user_path, dir)?;
-        return Some(Ok(Vec::new()));
+        let found = find_guix(&ctx.guix_command(), user_path, dir);
+        return Ok(found.map(|_| Vec::new()));
     }
     let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
     let mut found = Vec::new();
     for regex in list_regexes(names) {
-        let text = match query(ctx, user_path, dir, &["package", "-A", &regex])? {
-            Ok(text) => text,
-            Err(e) => return Some(Err(e)),
+        let Some(text) = query(ctx, user_path, dir, &["package", "-A", &regex])? else {
+            return Ok(None);
         };
         found.extend(
             text.lines()
@@ -343,7 +340,7 @@ pub fn available(
                 .filter(|a| wanted.contains(a.name.as_str())),
         );
     }
-    Some(Ok(found))
+    Ok(Some(found))
 }
 
 /// The longest regexp given to `guix package -A`: the kernel takes at most
@@ -391,7 +388,7 @@ pub fn import_pypi(
     user_path: Option<&OsStr>,
     dir: &Path,
     name: &str,
-) -> Option<Result<String, GuixError>> {
+) -> Result<Option<String>, GuixError> {
     query(
         ctx,
         user_path,
@@ -405,7 +402,7 @@ pub fn describe_channels(
     ctx: &Context,
     user_path: Option<&OsStr>,
     dir: &Path,
-) -> Option<Result<String, GuixError>> {
+) -> Result<Option<String>, GuixError> {
     query(ctx, user_path, dir, &["describe", "-f", "channels"])
 }
 

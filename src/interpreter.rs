@@ -2,7 +2,7 @@
 //!
 //! Its identity is what the interpreter reports (never the PATH entry, which
 //! may be a shim or a profile symlink); on Guix it is the interpreter's store
-//! item, `/gnu/store/<hash>-python-X.Y.Z` (the seed's PYTHONHASH). Facts are
+//! item, `/gnu/store/<hash>-python-X.Y.Z` (so a Guix Python and the same Python elsewhere are two interpreters). Facts are
 //! asked once and cached, so entering a built project starts no Python.
 
 use std::ffi::{OsStr, OsString};
@@ -13,6 +13,7 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::cache::{Bucket, Cache};
 use crate::context::Context;
 use crate::fsutil::hex;
 use crate::state::Stamp;
@@ -101,7 +102,7 @@ print(json.dumps({'executable': os.path.realpath(sys.executable), 'version': sys
 'platform': sysconfig.get_platform()}))";
 
 #[derive(Deserialize)]
-struct Report {
+struct SelfReport {
     executable: PathBuf,
     version: String,
     version_short: String,
@@ -121,7 +122,7 @@ pub fn locate(
 }
 
 #[derive(Serialize, Deserialize)]
-struct Cached {
+struct CachedFacts {
     link: Stamp,
     target: Stamp,
     facts: Facts,
@@ -144,12 +145,12 @@ pub fn facts(
     let Some(shim) = crate::pyenv::Shim::at(path) else {
         return facts_of(ctx, path, &env);
     };
-    let runs =
-        shim.which(&ctx.cache_dir, root, &env)
-            .map_err(|source| InterpreterError::Pyenv {
-                path: path.to_path_buf(),
-                source,
-            })?;
+    let runs = shim
+        .which(&ctx.cache, root, &env)
+        .map_err(|source| InterpreterError::Pyenv {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let mut facts = facts_of(ctx, &runs, &env)?;
     facts.path = path.to_path_buf();
     facts.script = true;
@@ -164,13 +165,13 @@ fn facts_of(
     path: &Path,
     env: &[(OsString, OsString)],
 ) -> Result<Facts, InterpreterError> {
-    let cache_file = ctx
-        .cache_dir
-        .join("interpreters")
-        .join(hex(&Sha256::digest(path.as_os_str().as_bytes())));
+    let cache_file = ctx.cache.entry(
+        Bucket::Interpreters,
+        hex(&Sha256::digest(path.as_os_str().as_bytes())),
+    );
     let (link, target) = (Stamp::of_link(path), Stamp::of(path));
     if let Ok(bytes) = std::fs::read(&cache_file)
-        && let Ok(c) = serde_json::from_slice::<Cached>(&bytes)
+        && let Ok(c) = serde_json::from_slice::<CachedFacts>(&bytes)
         && c.link == link
         && c.target == target
     {
@@ -178,7 +179,7 @@ fn facts_of(
     }
     let facts = ask(path, env)?;
     if !facts.script {
-        let cached = Cached {
+        let cached = CachedFacts {
             link,
             target,
             facts: facts.clone(),
@@ -216,7 +217,7 @@ fn ask(path: &Path, env: &[(OsString, OsString)]) -> Result<Facts, InterpreterEr
             String::from_utf8_lossy(&out.stderr).trim().to_string(),
         ));
     }
-    let r: Report = serde_json::from_slice(&out.stdout).map_err(|e| report(e.to_string()))?;
+    let r: SelfReport = serde_json::from_slice(&out.stdout).map_err(|e| report(e.to_string()))?;
     Ok(Facts {
         path: path.to_path_buf(),
         store_item: store_item(path).or_else(|| store_item(&r.executable)),
@@ -266,11 +267,11 @@ const BIN_DIR_FORMAT: &[u8] = b"4\0";
 /// interpreter: on PATH, it makes the declared Python the project's.
 /// A shim is linked through what it resolved to, so the directory means
 /// one Python wherever it is used.
-pub fn bin_dir(cache_dir: &Path, facts: &Facts) -> Result<PathBuf, InterpreterError> {
+pub fn bin_dir(cache: &Cache, facts: &Facts) -> Result<PathBuf, InterpreterError> {
     let target = facts.command().to_path_buf();
     let mut id = BIN_DIR_FORMAT.to_vec();
     id.extend_from_slice(target.as_os_str().as_bytes());
-    let dir = cache_dir.join("python-bin").join(hex(&Sha256::digest(&id)));
+    let dir = cache.entry(Bucket::PythonBin, hex(&Sha256::digest(&id)));
     let target = &target;
     if dir.is_dir() {
         return Ok(dir);

@@ -3,6 +3,7 @@
 
 pub mod activation;
 pub mod buildlock;
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod context;

@@ -6,6 +6,8 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStringExt as _;
 use std::path::PathBuf;
 
+use crate::buildlock::Pending;
+use crate::cache::Records;
 use crate::context::Context;
 use crate::envdiff::Wanted;
 use crate::guix::{self, GuixError, Profile};
@@ -14,43 +16,41 @@ use crate::log;
 use crate::manifest::{PipMode, Project};
 use crate::pip::{self, BuildError, InstallerError, Layout, PrefixInputs, Scan};
 
-impl MaterialiseError {
-    /// While another process builds what is needed: the paths whose change
-    /// says that it finished.
-    pub fn busy(&self) -> Option<&[PathBuf]> {
-        match self {
-            MaterialiseError::Build(
-                BuildError::Busy { watch, .. } | BuildError::Deferred { watch, .. },
-            )
-            | MaterialiseError::Guix(
-                GuixError::Busy { watch, .. } | GuixError::Deferred { watch, .. },
-            ) => Some(watch),
-            _ => None,
-        }
-    }
-
-    /// Something needs building, and no process is building it yet.
-    pub fn deferred(&self) -> bool {
-        matches!(
-            self,
-            MaterialiseError::Build(BuildError::Deferred { .. })
-                | MaterialiseError::Guix(GuixError::Deferred { .. })
-        )
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum MaterialiseError {
+    /// What is needed will be built, not now by this process.
+    #[error(transparent)]
+    Pending(Pending),
     #[error(transparent)]
     Interpreter(#[from] InterpreterError),
     #[error(transparent)]
     Installer(#[from] InstallerError),
     #[error(transparent)]
-    Build(#[from] BuildError),
+    Build(BuildError),
     #[error(transparent)]
-    Guix(#[from] GuixError),
+    Guix(GuixError),
     #[error("{0}")]
     Input(String),
+}
+
+/// A build that is pending is an outcome of its own, whichever builder
+/// said so.
+impl From<BuildError> for MaterialiseError {
+    fn from(e: BuildError) -> Self {
+        match e {
+            BuildError::Pending(p) => MaterialiseError::Pending(p),
+            e => MaterialiseError::Build(e),
+        }
+    }
+}
+
+impl From<GuixError> for MaterialiseError {
+    fn from(e: GuixError) -> Self {
+        match e {
+            GuixError::Pending(p) => MaterialiseError::Pending(p),
+            e => MaterialiseError::Guix(e),
+        }
+    }
 }
 
 /// Build what is missing, build everything again (`rebuild`), or only
@@ -69,11 +69,11 @@ pub struct Materialised {
     /// `python`, `python3` and `pip` for the declared interpreter, when
     /// neither a venv nor the Guix profile puts them on PATH.
     pub python_bin: Option<PathBuf>,
-    pub prefix: Option<PrefixState>,
+    pub prefix: Option<PipPrefix>,
 }
 
 #[derive(Debug)]
-pub struct PrefixState {
+pub struct PipPrefix {
     pub key: String,
     /// `prefixes/KEY`, the link to the current generation.
     pub path: PathBuf,
@@ -119,7 +119,7 @@ fn look_or_build(
     base_path: Option<&OsStr>,
     mode: Mode,
 ) -> Result<Materialised, MaterialiseError> {
-    let cache = &ctx.cache_dir;
+    let cache = &ctx.cache;
     let mut out = Materialised::default();
     if !project.manifest.guix.packages.is_empty() {
         out.profile = Some(guix::profile(
@@ -198,7 +198,7 @@ fn look_or_build(
             Some((generation, layout))
         }
     };
-    out.prefix = Some(PrefixState {
+    out.prefix = Some(PipPrefix {
         inputs: key.text,
         key: key.hash,
         path,
@@ -212,7 +212,7 @@ fn look_or_build(
 /// `PYENV_VERSION` or directory it runs with: one record per manifest,
 /// its time the time of last use.
 pub fn usage_dir(ctx: &Context) -> PathBuf {
-    ctx.data_dir.join("used")
+    Records::Used.dir(&ctx.data_dir)
 }
 
 /// A project's usage record: the manifest, one key per line, and the PATH
@@ -304,7 +304,7 @@ impl Materialised {
         if let Some(bin) = &self.python_bin {
             wanted.prepend("PATH", vec![bin.into()]);
         }
-        if let Some(PrefixState {
+        if let Some(PipPrefix {
             built: Some((path, layout)),
             ..
         }) = &self.prefix

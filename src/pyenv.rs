@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::cache::{Bucket, Cache};
 use crate::fsutil::hex;
 use crate::state::Stamp;
 
@@ -113,16 +114,14 @@ impl Shim {
     /// cache when nothing pyenv reads has changed, else `pyenv which`.
     pub fn which(
         &self,
-        cache_dir: &Path,
+        cache: &Cache,
         dir: &Path,
         env: &[(OsString, OsString)],
     ) -> Result<PathBuf, PyenvError> {
         let key = self.key(dir, env);
-        let cache_file = cache_dir
-            .join("pyenv")
-            .join(hex(&Sha256::digest(key.as_bytes())));
+        let cache_file = cache.entry(Bucket::Pyenv, hex(&Sha256::digest(key.as_bytes())));
         if let Ok(bytes) = crate::fsutil::read_limited(&cache_file, SHIM_LIMIT)
-            && let Ok(c) = serde_json::from_slice::<Cached>(&bytes)
+            && let Ok(c) = serde_json::from_slice::<CachedWhich>(&bytes)
         {
             match c.found {
                 Some(found) if Stamp::of(&found) == c.stamp => return Ok(found),
@@ -162,12 +161,12 @@ impl Shim {
             })
         };
         let cached = match &answer {
-            Ok(found) => Cached {
+            Ok(found) => CachedWhich {
                 stamp: Stamp::of(found),
                 found: Some(found.clone()),
                 message: String::new(),
             },
-            Err(message) => Cached {
+            Err(message) => CachedWhich {
                 stamp: Stamp::default(),
                 found: None,
                 message: message.clone(),
@@ -233,7 +232,7 @@ impl Shim {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Cached {
+struct CachedWhich {
     found: Option<PathBuf>,
     stamp: Stamp,
     message: String,

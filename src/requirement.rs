@@ -74,7 +74,7 @@ pub fn parse(text: &str) -> Result<Requirement, &'static str> {
     }
     Ok(Requirement {
         text: t.to_string(),
-        name: normalise(name),
+        name: normal_name(name),
         specifier,
     })
 }
@@ -117,7 +117,7 @@ pub fn logical_lines(text: &str) -> Vec<(usize, String)> {
 }
 
 /// PEP 503's normal form of a project name.
-pub fn normalise(name: &str) -> String {
+pub fn normal_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
         if matches!(c, '-' | '_' | '.') {
@@ -370,6 +370,6 @@ mod tests {
         assert_eq!(guix_name("numpy"), "python-numpy");
         assert_eq!(guix_name("python-dateutil"), "python-dateutil");
         assert_eq!(guix_name("torch"), "python-pytorch");
-        assert_eq!(guix_name(&normalise("PyYAML")), "python-pyyaml");
+        assert_eq!(guix_name(&normal_name("PyYAML")), "python-pyyaml");
     }
 }

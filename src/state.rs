@@ -24,9 +24,35 @@ const MAX_PAYLOAD: u64 = 4 << 20;
 type Mac = hmac::Hmac<sha2::Sha256>;
 
 /// What a file looked like: a change to any field means "look again".
-/// All zero for a missing file.
+/// All zero for a missing file. Carried as five numbers, in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Stamp([u64; 5]);
+#[serde(from = "[u64; 5]", into = "[u64; 5]")]
+pub struct Stamp {
+    device: u64,
+    inode: u64,
+    size: u64,
+    /// Seconds and nanoseconds folded into one number.
+    modified: u64,
+    changed: u64,
+}
+
+impl From<[u64; 5]> for Stamp {
+    fn from([device, inode, size, modified, changed]: [u64; 5]) -> Stamp {
+        Stamp {
+            device,
+            inode,
+            size,
+            modified,
+            changed,
+        }
+    }
+}
+
+impl From<Stamp> for [u64; 5] {
+    fn from(s: Stamp) -> [u64; 5] {
+        [s.device, s.inode, s.size, s.modified, s.changed]
+    }
+}
 
 impl Stamp {
     /// The file `path` leads to, through symlinks.
@@ -41,13 +67,13 @@ impl Stamp {
 
     fn from_metadata(meta: std::io::Result<std::fs::Metadata>) -> Stamp {
         match meta {
-            Ok(m) => Stamp([
-                m.dev(),
-                m.ino(),
-                m.size(),
-                (m.mtime() as u64).wrapping_mul(1_000_000_000) ^ m.mtime_nsec() as u64,
-                (m.ctime() as u64).wrapping_mul(1_000_000_000) ^ m.ctime_nsec() as u64,
-            ]),
+            Ok(m) => Stamp {
+                device: m.dev(),
+                inode: m.ino(),
+                size: m.size(),
+                modified: (m.mtime() as u64).wrapping_mul(1_000_000_000) ^ m.mtime_nsec() as u64,
+                changed: (m.ctime() as u64).wrapping_mul(1_000_000_000) ^ m.ctime_nsec() as u64,
+            },
             Err(_) => Stamp::default(),
         }
     }
@@ -90,7 +116,7 @@ impl State {
         w.num(self.watched.len() as u64);
         for (path, stamp) in &self.watched {
             w.bytes(path.as_os_str().as_bytes());
-            for n in stamp.0 {
+            for n in <[u64; 5]>::from(*stamp) {
                 w.num(n);
             }
         }
@@ -181,7 +207,7 @@ impl State {
             for n in &mut stamp {
                 *n = r.num()?;
             }
-            watched.push((path, Stamp(stamp)));
+            watched.push((path, Stamp::from(stamp)));
         }
         let loaded = String::from_utf8(r.bytes()?.to_vec()).map_err(|_| Corrupt)?;
         let loaded = (!loaded.is_empty()).then_some(loaded);
@@ -232,16 +258,6 @@ fn mac(key: &[u8], body: &str) -> Vec<u8> {
     let mut m = <Mac as hmac::KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
     m.update(body.as_bytes());
     m.finalize().into_bytes().to_vec()
-}
-
-/// The state this context's shell carries, if any: `Err` when it is not
-/// one this user's pyenv-guix wrote (or the key cannot be read).
-pub fn current(ctx: &crate::context::Context) -> Option<Result<State, Corrupt>> {
-    let raw = ctx.var(VAR)?;
-    Some(match ctx.state_key() {
-        Ok(key) => State::decode(&raw, key),
-        Err(_) => Err(Corrupt),
-    })
 }
 
 struct Writer(Vec<u8>);
@@ -317,7 +333,7 @@ mod tests {
     fn round_trip_and_rejects_garbage() {
         let s = State {
             manifest: PathBuf::from(OsString::from_vec(b"/p/\xff/.pyguix.toml".to_vec())),
-            watched: vec![(PathBuf::from("/p/x"), Stamp([1, 2, 3, 4, 5]))],
+            watched: vec![(PathBuf::from("/p/x"), Stamp::from([1, 2, 3, 4, 5]))],
             loaded: Some("abc".into()),
             records: vec![
                 (

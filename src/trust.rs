@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::cache::Records;
 use crate::fsutil::hex;
 use crate::manifest::{self, Project};
 use crate::pip::Scan;
@@ -159,7 +160,7 @@ fn place(manifest: &Path) -> Result<PathBuf, TrustError> {
 /// The record for a manifest, named by a hash of its place.
 pub fn record_path(data_dir: &Path, manifest: &Path) -> Result<PathBuf, TrustError> {
     let key = hex(&Sha256::digest(place(manifest)?.as_os_str().as_bytes()));
-    Ok(data_dir.join("trust").join(key))
+    Ok(Records::Trust.dir(data_dir).join(key))
 }
 
 /// A hash of the manifest's bytes and of everything `scan` read for it.
@@ -365,7 +366,7 @@ fn unhex(text: &[u8]) -> Option<Vec<u8>> {
 
 /// The manifests that trust records allow, in their places.
 pub fn allowed_manifests(data_dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(data_dir.join("trust")) else {
+    let Ok(entries) = std::fs::read_dir(Records::Trust.dir(data_dir)) else {
         return Vec::new();
     };
     let mut out = Vec::new();

@@ -412,3 +412,47 @@ fn gc_removes_what_killed_builds_left_and_old_logs() {
     )
     .succeeds();
 }
+
+/// An interrupted write leaves a temporary file beside what it was
+/// writing, in whichever folder of the cache or the data directory that
+/// was (the reload stamp is in the cache itself; pyenv's and uv's answers
+/// in folders of their own): gc removes each once it is an hour old, and
+/// leaves a younger one, which a write may still be making.
+#[test]
+fn gc_removes_stale_temporaries_in_every_folder() {
+    let s = Sandbox::new();
+    let hours_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    let folders = [
+        "cache",
+        "cache/pyenv",
+        "cache/tools",
+        "cache/interpreters",
+        "cache/python-bin",
+        "cache/logs",
+        "data",
+        "data/trust",
+    ];
+    let mut stale = Vec::new();
+    let mut fresh = Vec::new();
+    for folder in folders {
+        let old = format!("{folder}/.pyenv-guix.Ab12Cd.tmp");
+        s.write(&old, "half written");
+        std::fs::File::options()
+            .write(true)
+            .open(s.path(&old))
+            .unwrap()
+            .set_modified(hours_ago)
+            .unwrap();
+        stale.push(s.path(&old));
+        let new = format!("{folder}/.pyenv-guix.Ef34Gh.tmp");
+        s.write(&new, "being written");
+        fresh.push(s.path(&new));
+    }
+    let said = gc(&s, &[]);
+    let left: Vec<&PathBuf> = stale.iter().filter(|p| p.exists()).collect();
+    assert!(left.is_empty(), "left {left:?}: {said}");
+    let gone: Vec<&PathBuf> = fresh.iter().filter(|p| !p.exists()).collect();
+    assert!(gone.is_empty(), "removed young {gone:?}: {said}");
+    let dry = gc(&s, &["--dry-run"]);
+    assert!(fresh.iter().all(|p| p.exists()), "{dry}");
+}

@@ -32,7 +32,7 @@ fn the_sandbox_has_no_system_directories_only_the_store() {
         );
     }
     let out = bed.run(&s, &["ls", "/gnu/store"], &[]);
-    let listed = support::succeeded(&out);
+    let listed = support::succeeded_as("inside the bed", &out);
     for spec in [
         "glibc",
         "python",
@@ -90,7 +90,7 @@ fn the_store_python_runs_inside_linked_to_the_store_only() {
         &[],
     );
     assert_eq!(
-        support::succeeded(&out).trim(),
+        support::succeeded_as("inside the bed", &out).trim(),
         bed.item("python").to_str().unwrap()
     );
     // What the loader maps: the store's files, and nothing else.
@@ -103,7 +103,7 @@ fn the_store_python_runs_inside_linked_to_the_store_only() {
         ],
         &[],
     );
-    let maps = support::succeeded(&out);
+    let maps = support::succeeded_as("inside the bed", &out);
     for line in maps.lines().filter(|l| l.contains(".so")) {
         let file = line.split_whitespace().last().unwrap();
         assert!(
@@ -116,7 +116,11 @@ fn the_store_python_runs_inside_linked_to_the_store_only() {
         "{maps}"
     );
     let out = bed.run(&s, &[py, "-m", "pip", "--version"], &[]);
-    assert!(support::succeeded(&out).contains("pip "), "{}", text(&out));
+    assert!(
+        support::succeeded_as("inside the bed", &out).contains("pip "),
+        "{}",
+        text(&out)
+    );
 }
 
 /// A profile of `specs` made by the stand-in inside the sandbox, as
@@ -141,7 +145,7 @@ fn profile(bed: &Bed, s: &Sandbox, specs: &[&str]) -> std::path::PathBuf {
         ],
         &[],
     );
-    support::succeeded(&out);
+    support::succeeded_as("inside the bed", &out);
     profile
 }
 
@@ -153,12 +157,16 @@ fn the_stand_in_builds_profiles_of_the_beds_items_with_guixs_search_paths() {
     let real = std::fs::canonicalize(&profile).ok();
     // The profile lives in the sandbox's store, made inside: read it there.
     let out = bed.run(&s, &["readlink", "-f", profile.to_str().unwrap()], &[]);
-    let store_profile = support::succeeded(&out).trim().to_string();
+    let store_profile = support::succeeded_as("inside the bed", &out)
+        .trim()
+        .to_string();
     assert!(store_profile.starts_with("/gnu/store/") && store_profile.ends_with("-profile"));
     assert!(real.is_none() || real.as_deref() != Some(profile.as_path()));
     let link = |rel: &str| {
         let out = bed.run(&s, &["readlink", &format!("{store_profile}/{rel}")], &[]);
-        support::succeeded(&out).trim().to_string()
+        support::succeeded_as("inside the bed", &out)
+            .trim()
+            .to_string()
     };
     assert_eq!(
         link("lib/libstdc++.so.6"),
@@ -174,7 +182,7 @@ fn the_stand_in_builds_profiles_of_the_beds_items_with_guixs_search_paths() {
         &[],
     );
     assert_eq!(
-        support::succeeded(&out).trim(),
+        support::succeeded_as("inside the bed", &out).trim(),
         format!("{}/lib/libstdc++.so.6", bed.item("gcc:lib").display())
     );
     assert_eq!(
@@ -197,7 +205,7 @@ fn the_stand_in_builds_profiles_of_the_beds_items_with_guixs_search_paths() {
         ],
         &[],
     );
-    let paths = support::succeeded(&out);
+    let paths = support::succeeded_as("inside the bed", &out);
     // As Guix declares them: $PATH, python's GUIX_PYTHONPATH, gcc's
     // gcc-toolchain's LIBRARY_PATH (lib/, no include/ here), glib's
     // none (no share/ or lib/gio/modules in these items).
@@ -267,7 +275,7 @@ fn install_and_import_inside(
         ],
         &[],
     );
-    support::succeeded(&out);
+    support::succeeded_as("inside the bed", &out);
     let site = prefix.join("lib/python3.11/site-packages");
     // zlib is a module of this Python, loaded only when imported: the
     // import sees whether libz is found, not whether it was loaded already.
@@ -288,7 +296,7 @@ fn install_and_import_inside(
             ("LD_LIBRARY_PATH", library_path),
         ],
     );
-    support::succeeded(&given);
+    support::succeeded_as("inside the bed", &given);
     failed
 }
 
@@ -306,28 +314,34 @@ fn install_and_import_on_host(s: &Sandbox, name: &str) -> String {
             .output()
             .unwrap()
     };
-    support::succeeded(&run(
-        &[
-            "-m",
-            "pip",
-            "install",
-            "--prefix",
-            prefix.to_str().unwrap(),
-            "--no-index",
-            "--find-links",
-            s.path("wheels").to_str().unwrap(),
-            name,
-        ],
-        &[],
-    ));
+    support::succeeded_as(
+        "inside the bed",
+        &run(
+            &[
+                "-m",
+                "pip",
+                "install",
+                "--prefix",
+                prefix.to_str().unwrap(),
+                "--no-index",
+                "--find-links",
+                s.path("wheels").to_str().unwrap(),
+                name,
+            ],
+            &[],
+        ),
+    );
     let site = prefix.join("lib/python3.11/site-packages");
     let code =
         format!("import sys; assert 'zlib' not in sys.modules; import {name}; print({name}.run())");
     // -S: the host's site-packages has .pth files that load zlib.
-    support::succeeded(&run(
-        &["-S", "-c", &code],
-        &[("PYTHONPATH", site.to_str().unwrap())],
-    ))
+    support::succeeded_as(
+        "inside the bed",
+        &run(
+            &["-S", "-c", &code],
+            &[("PYTHONPATH", site.to_str().unwrap())],
+        ),
+    )
 }
 
 #[test]
@@ -404,7 +418,7 @@ fn pyenv_guix_runs_inside_and_builds_from_the_stores_python() {
         &dir,
         "eval \"$(pyenv-guix export bash)\" && command -v python3 && python3 -c 'import sys; print(sys.base_prefix)'",
     );
-    let said = support::succeeded(&out);
+    let said = support::succeeded_as("inside the bed", &out);
     assert!(
         said.contains(bed.item("python").to_str().unwrap()),
         "{said}{}",
@@ -424,7 +438,7 @@ fn a_cxx_wheel_as_pip_fallback_imports_inside() {
         &dir,
         "eval \"$(pyenv-guix export bash)\" && python3 -c 'import cxxmod; print(cxxmod.run())' && env",
     );
-    let said = support::succeeded(&out);
+    let said = support::succeeded_as("inside the bed", &out);
     assert!(said.contains("c++:3"), "{said}");
     assert!(!said.lines().any(|l| l.starts_with("LD_")), "{said}");
 }

@@ -20,10 +20,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let mark = ctx
         .var(crate::activation::RUNNING_MARK)
         .map(PathBuf::from)
-        .filter(|m| {
-            m.parent() == Some(ctx.cache_dir.join("logs").as_path())
-                && m.extension().is_some_and(|e| e == "running")
-        });
+        .filter(|m| ctx.cache.is_running_mark(m));
     if let Some(mark) = &mark {
         keep_to_ourselves(mark);
     }

@@ -38,16 +38,16 @@ enum Status {
 }
 
 #[derive(Serialize)]
-struct Check {
+struct Finding {
     name: &'static str,
     status: Status,
     message: String,
 }
 
 #[derive(Serialize)]
-struct Report {
+struct Diagnosis {
     ok: bool,
-    checks: Vec<Check>,
+    checks: Vec<Finding>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
@@ -61,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = match super::context() {
         Ok(ctx) => Some(ctx),
         Err(e) => {
-            checks.push(Check {
+            checks.push(Finding {
                 name: "directories",
                 status: Status::Problem,
                 message: e.to_string(),
@@ -78,14 +78,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     checks.push(binary_check(marker.as_ref()));
     if let Some(ctx) = &ctx {
         checks.push(dir_check("data directory", &ctx.data_dir));
-        checks.push(dir_check("cache directory", &ctx.cache_dir));
+        checks.push(dir_check("cache directory", ctx.cache.root()));
         checks.push(match ctx.state_key() {
-            Ok(_) => Check {
+            Ok(_) => Finding {
                 name: "state key",
                 status: Status::Ok,
                 message: format!("{} (yours alone)", ctx.data_dir.join("state-key").display()),
             },
-            Err(e) => Check {
+            Err(e) => Finding {
                 name: "state key",
                 status: Status::Problem,
                 message: e.to_string(),
@@ -98,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         checks.extend(libraries_check(ctx));
     }
     let ok = checks.iter().all(|c| c.status != Status::Problem);
-    let report = Report { ok, checks };
+    let report = Diagnosis { ok, checks };
     let text = if args.json {
         serde_json::to_string_pretty(&report)? + "\n"
     } else {
@@ -143,8 +143,8 @@ fn parse_marker(value: &OsStr) -> Option<Marker> {
     Some(Marker { shell, pid, bin })
 }
 
-fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Context>) -> Check {
-    let problem = |message: String| Check {
+fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Context>) -> Finding {
+    let problem = |message: String| Finding {
         name: "hook",
         status: Status::Problem,
         message,
@@ -164,7 +164,7 @@ fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Cont
         ));
     }
     // Each check the hook makes with the binary leaves a mark for its shell.
-    let fired = ctx.is_some_and(|c| c.cache_dir.join("marks").join(m.pid.to_string()).is_file());
+    let fired = ctx.is_some_and(|c| c.cache.shell_mark(m.pid).is_file());
     if !fired {
         return problem(format!(
             "installed in this {} (pid {}) but it has not run at a prompt: something in the rc file after it replaces {}",
@@ -177,7 +177,7 @@ fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Cont
             }
         ));
     }
-    Check {
+    Finding {
         name: "hook",
         status: Status::Ok,
         message: format!(
@@ -187,10 +187,10 @@ fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Cont
     }
 }
 
-fn binary_check(marker: Option<&Marker>) -> Check {
+fn binary_check(marker: Option<&Marker>) -> Finding {
     let me = std::env::current_exe().ok();
     let Some(m) = marker else {
-        return Check {
+        return Finding {
             name: "binary",
             status: Status::Note,
             message: format!(
@@ -203,7 +203,7 @@ fn binary_check(marker: Option<&Marker>) -> Check {
         };
     };
     if !fsutil::is_executable(&m.bin) {
-        return Check {
+        return Finding {
             name: "binary",
             status: Status::Problem,
             message: format!(
@@ -214,13 +214,13 @@ fn binary_check(marker: Option<&Marker>) -> Check {
     }
     let same = me.as_deref().is_some_and(|me| same_file(me, &m.bin));
     if same {
-        Check {
+        Finding {
             name: "binary",
             status: Status::Ok,
             message: format!("the hook calls {} (this one)", m.bin.display()),
         }
     } else {
-        Check {
+        Finding {
             name: "binary",
             status: Status::Note,
             message: format!(
@@ -244,21 +244,21 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// The context has already refused a directory that is not the user's own
 /// or that others can write to; this says what it is.
-fn dir_check(name: &'static str, dir: &Path) -> Check {
+fn dir_check(name: &'static str, dir: &Path) -> Finding {
     // Read-only or full: [env] and [path] still load, but nothing is built
     // or remembered.
     if let Err(e) = tempfile::Builder::new()
         .prefix(".pyenv-guix-doctor.")
         .tempfile_in(dir)
     {
-        return Check {
+        return Finding {
             name,
             status: Status::Problem,
             message: format!("{}: cannot write to it: {e}", dir.display()),
         };
     }
     match std::fs::metadata(dir) {
-        Ok(meta) => Check {
+        Ok(meta) => Finding {
             name,
             status: Status::Ok,
             message: format!(
@@ -267,7 +267,7 @@ fn dir_check(name: &'static str, dir: &Path) -> Check {
                 meta.mode() & 0o7777
             ),
         },
-        Err(e) => Check {
+        Err(e) => Finding {
             name,
             status: Status::Problem,
             message: format!("{}: {e}", dir.display()),
@@ -280,12 +280,12 @@ fn on_path(ctx: &Context, name: &str, user_path: Option<&OsStr>) -> Option<PathB
     fsutil::find_program(OsStr::new(name), user_path, &ctx.dir)
 }
 
-fn guix_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
+fn guix_check(ctx: &Context, user_path: Option<&OsStr>) -> Finding {
     let command = ctx.guix_command();
     let set = ctx.var("PYENV_GUIX_GUIX").is_some();
     let found = on_path(ctx, &command[0], user_path);
     match found {
-        Some(p) => Check {
+        Some(p) => Finding {
             name: "guix",
             status: Status::Ok,
             message: format!(
@@ -294,7 +294,7 @@ fn guix_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
                 if set { " (from PYENV_GUIX_GUIX)" } else { "" }
             ),
         },
-        None if set => Check {
+        None if set => Finding {
             name: "guix",
             status: Status::Problem,
             message: format!(
@@ -302,7 +302,7 @@ fn guix_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
                 command[0]
             ),
         },
-        None => Check {
+        None => Finding {
             name: "guix",
             status: Status::Note,
             message: "not found on PATH: projects with [guix] packages cannot be built; the rest work on the host's Python".into(),
@@ -310,14 +310,14 @@ fn guix_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
     }
 }
 
-fn uv_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
+fn uv_check(ctx: &Context, user_path: Option<&OsStr>) -> Finding {
     match on_path(ctx, "uv", user_path) {
-        Some(p) => Check {
+        Some(p) => Finding {
             name: "uv",
             status: Status::Ok,
             message: p.display().to_string(),
         },
-        None => Check {
+        None => Finding {
             name: "uv",
             status: Status::Note,
             message: "not found on PATH: pip fallbacks are installed with pip".into(),
@@ -327,8 +327,8 @@ fn uv_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
 
 /// The interpreter of the project here, asked only when the project is
 /// allowed as it is now.
-fn interpreter_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
-    let check = |status, message| Check {
+fn interpreter_check(ctx: &Context, user_path: Option<&OsStr>) -> Finding {
+    let check = |status, message| Finding {
         name: "interpreter",
         status,
         message,
@@ -394,7 +394,7 @@ fn interpreter_check(ctx: &Context, user_path: Option<&OsStr>) -> Check {
 
 /// In an allowed project whose prefix is built: what its wheels got from
 /// Guix, and what nothing provided (the project asked to be warned only).
-fn libraries_check(ctx: &Context) -> Option<Check> {
+fn libraries_check(ctx: &Context) -> Option<Finding> {
     let here = super::ProjectPath::default();
     let (_, built) = here.materialise(ctx, crate::materialise::Mode::Look).ok()?;
     let (_, layout) = built.prefix?.built?;
@@ -405,7 +405,7 @@ fn libraries_check(ctx: &Context) -> Option<Check> {
             .iter()
             .map(|m| format!("{} (needed by {})", m.library, m.needed_by))
             .collect();
-        return Some(Check {
+        return Some(Finding {
             name: "libraries",
             status: Status::Problem,
             message: format!(
@@ -425,7 +425,7 @@ fn libraries_check(ctx: &Context) -> Option<Check> {
             format!("{} from {provider}", libs.join(" "))
         })
         .collect();
-    Some(Check {
+    Some(Finding {
         name: "libraries",
         status: Status::Note,
         message: format!("the prefix's wheels load {}", said.join("; ")),

@@ -56,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
     let editor = editor(ctx.var("VISUAL"), ctx.var("EDITOR"))?;
     let (path, before) = match target(&ctx, args.path.as_deref())? {
-        Target::Existing(path) => {
+        EditedFile::Existing(path) => {
             if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
                 bail!(
                     "{} is a symbolic link: pyenv-guix writes no file through a link; edit the file it leads to",
@@ -67,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 .with_context(|| format!("{}", path.display()))?;
             (path, Some(before))
         }
-        Target::New(path) => (path, None),
+        EditedFile::New(path) => (path, None),
     };
     // The editor works on a copy beside the manifest: what it saved is
     // told from what anyone else wrote to the manifest meanwhile.
@@ -279,22 +279,22 @@ fn editor(
     Ok(words)
 }
 
-enum Target {
+enum EditedFile {
     Existing(PathBuf),
     New(PathBuf),
 }
 
 /// The manifest found from PATH as other commands find it, or, with none
 /// at or above it, a new one in that directory (or at that file name).
-fn target(ctx: &crate::context::Context, path: Option<&Path>) -> anyhow::Result<Target> {
+fn target(ctx: &crate::context::Context, path: Option<&Path>) -> anyhow::Result<EditedFile> {
     let start = match path {
         Some(p) => super::absolute(p)?,
         None => ctx.dir.clone(),
     };
     if start.file_name() == Some(manifest::FILE_NAME.as_ref()) {
         return Ok(match std::fs::symlink_metadata(&start) {
-            Ok(_) => Target::Existing(super::manifest_from(ctx, Some(&start))?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Target::New(start),
+            Ok(_) => EditedFile::Existing(super::manifest_from(ctx, Some(&start))?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => EditedFile::New(start),
             Err(e) => return Err(e).with_context(|| format!("{}", start.display())),
         });
     }
@@ -303,7 +303,7 @@ fn target(ctx: &crate::context::Context, path: Option<&Path>) -> anyhow::Result<
         bail!("{} is not a {}", start.display(), manifest::FILE_NAME);
     }
     Ok(match manifest::find(&start) {
-        Some(found) => Target::Existing(found),
-        None => Target::New(start.join(manifest::FILE_NAME)),
+        Some(found) => EditedFile::Existing(found),
+        None => EditedFile::New(start.join(manifest::FILE_NAME)),
     })
 }

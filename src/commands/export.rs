@@ -1,5 +1,6 @@
 use std::io::Write;
 
+use crate::cache::Bucket;
 use crate::context::Context;
 use crate::manifest;
 use crate::materialise::{self, Mode};
@@ -137,7 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 if args.entered || args.first_prompt {
                     log::warn(&format!(
                         "cannot write in {}: {e}; every prompt runs pyenv-guix until it can",
-                        ctx.cache_dir.join("marks").display()
+                        ctx.cache.bucket(Bucket::Marks).display()
                     ));
                 }
             }

@@ -7,7 +7,8 @@ use anyhow::Context as _;
 mod in_use;
 
 use crate::activation;
-use crate::buildlock::Slot;
+use crate::buildlock::KeyBuild;
+use crate::cache::{Bucket, Records, sorted_entries};
 use crate::manifest::Project;
 use crate::materialise::{self, Mode};
 use crate::pip::Scan;
@@ -118,13 +119,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .map(|days| SystemTime::now() - Duration::from_secs(days.saturating_mul(86_400)));
     // Told by --older-than: last used before the cutoff (or never).
     let aged = |key: &str| cutoff.is_some_and(|c| last_used.get(key).is_none_or(|t| *t < c));
-    let keep = |kind: &str, key: &str| {
-        if unsure.is_some() || (kind == "profiles" && profiles_needed.contains(key)) {
+    let keep = |bucket: Bucket, key: &str| {
+        if unsure.is_some() || (bucket == Bucket::Profiles && profiles_needed.contains(key)) {
             return true;
         }
         needed.contains(key) && !aged(key)
     };
-    let users = match in_use::scan(&ctx.cache_dir, &projects) {
+    let users = match in_use::scan(&ctx.cache, &projects) {
         Ok(users) => Some(users),
         Err(why) => {
             log::warn(&format!(
@@ -138,19 +139,20 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         freed: 0,
         kept: BTreeSet::new(),
     };
-    for kind in ["prefixes", "profiles"] {
-        let dir = ctx.cache_dir.join(kind);
-        for (key, paths) in by_key(&dir) {
+    for bucket in Bucket::BUILT {
+        for (key, paths) in ctx.cache.keys(bucket) {
+            let slot = KeyBuild::new(&ctx.cache, bucket, &key);
+            let link = ctx.cache.entry(bucket, &key);
             let mut doomed: Vec<(PathBuf, Option<String>)> = Vec::new();
-            for path in paths {
-                let old = kind == "prefixes" && is_old_generation(&dir, &key, &path);
+            for path in paths.into_iter().filter(|p| !slot.is_lock(p)) {
+                let old = bucket == Bucket::Prefixes && is_old_generation(&link, &path);
                 // A kept prefix's replaced generations go all the same.
-                if keep(kind, &key) && !old {
+                if keep(bucket, &key) && !old {
                     gc.kept.insert(key.clone());
                     continue;
                 }
                 let user = match &users {
-                    Some(users) => user_of(users, kind, &dir, &key, &path, old),
+                    Some(users) => user_of(users, bucket, &link, &key, &path, old),
                     None => Some("a process gc could not look at".to_string()),
                 };
                 match user {
@@ -163,21 +165,15 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     user => doomed.push((path, user)),
                 }
             }
-            gc.remove_under_lock(&dir, &key, kind, doomed)?;
+            gc.remove_under_lock(&slot, bucket, &key, doomed)?;
         }
     }
     // What a killed build left: its staged copies, unless a build of the
     // key runs now.
-    let staging = ctx.cache_dir.join("staging");
-    for path in sorted_entries(&staging) {
-        let name = file_name(&path);
-        let (kind, key) = match name.strip_prefix("profile-") {
-            Some(key) => ("profiles", key),
-            None => ("prefixes", name.as_str()),
-        };
-        if is_key(key) {
-            let dir = ctx.cache_dir.join(kind);
-            gc.remove_under_lock(&dir, key, kind, vec![(path.clone(), None)])?;
+    for bucket in Bucket::BUILT {
+        for (key, path) in ctx.cache.staged(bucket) {
+            let slot = KeyBuild::new(&ctx.cache, bucket, &key);
+            gc.remove_under_lock(&slot, bucket, &key, vec![(path, None)])?;
         }
     }
     gc.remove_logs(&ctx, args.older_than.unwrap_or(LOG_DAYS));
@@ -214,27 +210,22 @@ impl Gc {
 
     /// Remove `doomed` (each with who uses it, if anyone) holding the
     /// key's build lock, so that no build starts meanwhile; a build under
-    /// way keeps it all. The lock file itself stays: removing it would let
-    /// two builds take two locks.
+    /// way keeps it all.
     fn remove_under_lock(
         &mut self,
-        dir: &Path,
+        slot: &KeyBuild,
+        bucket: Bucket,
         key: &str,
-        kind: &str,
         doomed: Vec<(PathBuf, Option<String>)>,
     ) -> anyhow::Result<()> {
         if doomed.is_empty() {
             return Ok(());
         }
-        let what = if kind == "profiles" {
-            "profile"
-        } else {
-            "prefix"
-        };
+        let what = bucket.what();
         let lock = if self.dry_run {
             None
         } else {
-            match take_lock(dir, key) {
+            match slot.try_lock() {
                 Ok(Some(lock)) => Some(lock),
                 Ok(None) => {
                     self.leave(what, key);
@@ -246,7 +237,7 @@ impl Gc {
                 }
             }
         };
-        if self.dry_run && Slot::new(dir, key).under_way() {
+        if self.dry_run && slot.under_way() {
             self.leave(what, key);
             return Ok(());
         }
@@ -284,24 +275,19 @@ impl Gc {
         let now = SystemTime::now();
         let old = now - Duration::from_secs(days.saturating_mul(86_400));
         let hour_ago = now - Duration::from_secs(3600);
-        let dirs = [
-            ctx.cache_dir.join("prefixes"),
-            ctx.cache_dir.join("profiles"),
-        ];
-        for path in sorted_entries(&ctx.cache_dir.join("logs")) {
-            let name = file_name(&path);
-            let Some(key) = name.strip_suffix(".log").filter(|k| is_key(k)) else {
-                continue;
-            };
+        let cache = &ctx.cache;
+        for key in cache.keys(Bucket::Logs).into_keys() {
+            let path = cache.log(&key);
             let Ok(modified) = std::fs::symlink_metadata(&path).and_then(|m| m.modified()) else {
                 continue;
             };
-            if dirs.iter().any(|d| Slot::new(d, key).under_way()) {
+            let slots = Bucket::BUILT.map(|b| (b, KeyBuild::new(cache, b, &key)));
+            if slots.iter().any(|(_, slot)| slot.under_way()) {
                 continue;
             }
-            let gone = dirs.iter().all(|d| {
-                std::fs::symlink_metadata(d.join(key)).is_err()
-                    && Slot::new(d, key).failed_before().is_none()
+            let gone = slots.iter().all(|(b, slot)| {
+                std::fs::symlink_metadata(cache.entry(*b, &key)).is_err()
+                    && slot.failed_before().is_none()
             });
             if modified < old || (gone && modified < hour_ago) {
                 let size = disk_usage(&path);
@@ -317,24 +303,14 @@ impl Gc {
     }
 }
 
-/// The key's build lock, taken; `None` when a build holds it.
-fn take_lock(dir: &Path, key: &str) -> std::io::Result<Option<std::fs::File>> {
-    std::fs::create_dir_all(dir)?;
-    let file = crate::fsutil::create_private(&dir.join(format!("{key}.lock")))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(e),
-    }
-}
-
-/// Who uses `path`, an entry of `key` under `dir`: an old generation
-/// only itself; the rest (the link, the current generation, the records)
-/// whatever the link leads to. A shell that loaded the key uses all.
+/// Who uses `path`, an entry of `key` (whose link is `link`): an old
+/// generation only itself; the rest (the link, the current generation,
+/// the records) whatever the link leads to. A shell that loaded the key
+/// uses all.
 fn user_of(
     users: &in_use::Users,
-    kind: &str,
-    dir: &Path,
+    bucket: Bucket,
+    link: &Path,
     key: &str,
     path: &Path,
     old: bool,
@@ -342,13 +318,13 @@ fn user_of(
     if let Some(who) = users.shells.get(key) {
         return Some(who.clone());
     }
-    if kind == "profiles" {
+    if bucket == Bucket::Profiles {
         return users.profiles.get(key).cloned();
     }
     let names: Vec<String> = if old {
         vec![file_name(path)]
     } else {
-        let current = std::fs::read_link(dir.join(key))
+        let current = std::fs::read_link(link)
             .map(|t| t.to_string_lossy().into_owned())
             .ok();
         std::iter::once(key.to_string()).chain(current).collect()
@@ -356,40 +332,10 @@ fn user_of(
     names.iter().find_map(|n| users.prefixes.get(n).cloned())
 }
 
-/// The entries of `dir` with a key in their name (`KEY`, `KEY.g2`,
-/// `KEY-1-link`, `.KEY.x.tmp`), by key, build locks left out.
-fn by_key(dir: &Path) -> BTreeMap<String, Vec<PathBuf>> {
-    let mut out: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
-    for path in sorted_entries(dir) {
-        let name = file_name(&path);
-        let key = name
-            .trim_start_matches('.')
-            .split(['.', '-'])
-            .next()
-            .unwrap_or("");
-        if is_key(key) && !name.ends_with(".lock") {
-            out.entry(key.to_string()).or_default().push(path);
-        }
-    }
-    out
-}
-
-fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    entries.sort();
-    entries
-}
-
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-fn is_key(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// What a line is printed for: directories and links, not their records.
@@ -400,51 +346,39 @@ fn shown(path: &Path) -> bool {
 }
 
 /// Temporary files and directories an interrupted write left behind
-/// (`*.tmp`), once they are an hour old: no write takes that long; and the
-/// marks of shells not seen for a week.
+/// (`*.tmp`), in any folder of the cache or the data directory, once they
+/// are an hour old: no write takes that long; and the marks of shells not
+/// seen for a week.
 fn remove_stale_temporaries(ctx: &crate::context::Context) {
     let hour_ago = SystemTime::now() - Duration::from_secs(3600);
     let week_ago = SystemTime::now() - Duration::from_secs(7 * 86_400);
-    if let Ok(entries) = std::fs::read_dir(ctx.cache_dir.join("marks")) {
-        for e in entries.flatten() {
-            let old = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t < week_ago);
-            if old {
-                let _ = std::fs::remove_file(e.path());
-            }
+    let older = |path: &Path, than: SystemTime| {
+        std::fs::symlink_metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t < than)
+    };
+    for path in sorted_entries(&ctx.cache.bucket(Bucket::Marks)) {
+        if older(&path, week_ago) {
+            let _ = std::fs::remove_file(path);
         }
     }
-    let dirs = [
-        ctx.data_dir.clone(),
-        ctx.data_dir.join("trust"),
-        ctx.data_dir.join("used"),
-        ctx.cache_dir.join("prefixes"),
-        ctx.cache_dir.join("profiles"),
-        ctx.cache_dir.join("interpreters"),
-        ctx.cache_dir.join("python-bin"),
-    ];
+    let dirs = [ctx.data_dir.clone(), ctx.cache.root().to_path_buf()]
+        .into_iter()
+        .chain(Records::ALL.map(|r| r.dir(&ctx.data_dir)))
+        .chain(Bucket::ALL.map(|b| ctx.cache.bucket(b)));
     for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let stale = e.path().extension().is_some_and(|x| x == "tmp")
-                && e.metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|t| t < hour_ago);
-            if stale {
-                let _ = remove(&e.path());
+        for path in sorted_entries(&dir) {
+            if path.extension().is_some_and(|x| x == "tmp") && older(&path, hour_ago) {
+                let _ = remove(&path);
             }
         }
     }
 }
 
 /// A prefix generation `KEY.gN` that the link `KEY` no longer points at.
-fn is_old_generation(dir: &Path, key: &str, path: &Path) -> bool {
-    let generations = crate::pip::generations(&dir.join(key));
-    let current = std::fs::read_link(dir.join(key)).ok();
+fn is_old_generation(link: &Path, path: &Path) -> bool {
+    let generations = crate::pip::generations(link);
+    let current = std::fs::read_link(link).ok();
     generations.iter().any(|g| g == path) && path.file_name().map(PathBuf::from) != current
 }
 

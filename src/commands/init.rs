@@ -103,10 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .map(|r| requirement::guix_name(&r.name))
         .collect();
     let guix_has: Option<Vec<Available>> =
-        match guix::available(&ctx, user_path.as_deref(), &dir, &names) {
-            Some(result) => Some(result?),
-            None => None,
-        };
+        guix::available(&ctx, user_path.as_deref(), &dir, &names)?;
     let mut placed: Vec<Placed> = found
         .requirements
         .iter()

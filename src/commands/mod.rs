@@ -99,7 +99,7 @@ pub fn manifest_from(ctx: &Context, path: Option<&Path>) -> anyhow::Result<PathB
 }
 
 /// Absolute without resolving symlinks: the user's own spelling of the path.
-/// `path` made absolute and normalised, as it is printed back: `.` gone,
+/// `path` made absolute and tidied, as it is printed back: `.` gone,
 /// and `dir/..` folded unless `dir` is a link (then `..` is not its
 /// parent, and stays).
 pub fn absolute(path: &Path) -> anyhow::Result<PathBuf> {

@@ -25,8 +25,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
     let (project, _) = args.project.load(&ctx)?;
     let user_path = crate::activation::user_path(&ctx);
-    let channels = guix::describe_channels(&ctx, user_path.as_deref(), &project.root)
-        .context("there is no guix on your PATH to describe")??;
+    let channels = guix::describe_channels(&ctx, user_path.as_deref(), &project.root)?
+        .context("there is no guix on your PATH to describe")?;
     let name = project
         .manifest
         .guix

@@ -48,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let wanted: BTreeSet<String> = args
         .names
         .iter()
-        .map(|n| requirement::normalise(n))
+        .map(|n| requirement::normal_name(n))
         .collect();
     let mut fallbacks: Vec<(String, Requirement)> = Vec::new();
     for text in edit.pip_packages() {
@@ -76,8 +76,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .map(|(_, r)| requirement::guix_name(&r.name))
         .collect();
     let root = project.root.clone();
-    let guix_has = guix::available(&ctx, user_path, &root, &names)
-        .context("there is no guix on your PATH to ask which packages it has")??;
+    let guix_has = guix::available(&ctx, user_path, &root, &names)?
+        .context("there is no guix on your PATH to ask which packages it has")?;
 
     let mut moved = Vec::new();
     let mut to_import = Vec::new();

@@ -11,11 +11,8 @@ pub struct Args {}
 
 pub fn run(_args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
-    crate::buildlock::clear_failures(&[
-        ctx.cache_dir.join("prefixes"),
-        ctx.cache_dir.join("profiles"),
-    ]);
-    let stamp = ctx.reload_stamp();
+    crate::buildlock::clear_failures(&ctx.cache);
+    let stamp = ctx.cache.reload_stamp();
     if let Some(dir) = stamp.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }

@@ -6,11 +6,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::activation;
-use crate::buildlock::Slot;
+use crate::buildlock::KeyBuild;
+use crate::cache::Bucket;
 use crate::manifest::Project;
 use crate::materialise::{self, Materialised, Mode};
 use crate::pip::Scan;
-use crate::state;
 use crate::trust;
 
 /// Show a project: root, manifest, trust, interpreter, profile, prefix
@@ -221,7 +221,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         trust::Trust::Allowed(_, scan) => scan.as_ref(),
         _ => &empty,
     };
-    let loaded = state::current(&ctx)
+    let loaded = ctx
+        .carried_state()
         .and_then(Result::ok)
         .is_some_and(|s| s.manifest == project.manifest_path && s.loaded.is_some());
     // Only an allowed manifest gets its interpreter asked, or Guix looked at.
@@ -266,8 +267,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 path: p.path.clone(),
                 store_path: p.store_path.clone(),
                 built: p.store_path.is_some(),
-                building: Slot::new(&ctx.cache_dir.join("profiles"), &p.key).under_way(),
-                failure: failure(&ctx.cache_dir.join("profiles"), &p.key),
+                building: KeyBuild::new(&ctx.cache, Bucket::Profiles, &p.key).under_way(),
+                failure: KeyBuild::new(&ctx.cache, Bucket::Profiles, &p.key).failed_before(),
             }),
         },
         pip: Pip {
@@ -293,9 +294,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 key: p.key.clone(),
                 path: p.path.clone(),
                 built: p.built.is_some(),
-                building: Slot::new(&ctx.cache_dir.join("prefixes"), &p.key).under_way(),
+                building: KeyBuild::new(&ctx.cache, Bucket::Prefixes, &p.key).under_way(),
                 generation: p.built.as_ref().map(|(g, _)| g.clone()),
-                failure: failure(&ctx.cache_dir.join("prefixes"), &p.key),
+                failure: KeyBuild::new(&ctx.cache, Bucket::Prefixes, &p.key).failed_before(),
                 damage: p
                     .built
                     .as_ref()
@@ -407,10 +408,6 @@ fn failure_lines(text: &str) -> Vec<String> {
         );
     }
     out
-}
-
-fn failure(dir: &std::path::Path, key: &str) -> Option<String> {
-    Slot::new(dir, key).failed_before()
 }
 
 fn print(text: &str) {

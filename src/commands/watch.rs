@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 use notify::{EventKindMask, RecursiveMode, Watcher as _};
 
-use crate::buildlock::Slot;
+use crate::buildlock::KeyBuild;
+use crate::cache::{Bucket, Records};
 use crate::context::Context;
 use crate::manifest::Project;
 use crate::materialise::{self, Materialised, Mode};
@@ -70,9 +71,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         let projects = recent(&ctx, args.days);
         let mut interest = Interest::default();
         interest.whole.extend([
-            ctx.data_dir.join("trust"),
+            Records::Trust.dir(&ctx.data_dir),
             materialise::usage_dir(&ctx),
-            ctx.cache_dir.clone(),
+            ctx.cache.root().to_path_buf(),
         ]);
         interest.names.insert(exe.clone());
         for (manifest, user_path) in &projects {
@@ -317,7 +318,7 @@ fn look_after(
     }
     match materialise::materialise(&ctx, &project, &scan, user_path, Mode::Look) {
         Ok(built) => {
-            if let Some(missing) = missing(&built) {
+            if let Some(missing) = missing(&ctx, &built) {
                 build(&ctx, &project, &missing);
             }
         }
@@ -328,18 +329,18 @@ fn look_after(
 /// What is not built yet: the profile first, as a build goes. A build
 /// that failed is not tried again by itself (its log keeps what went
 /// wrong): the user's `reload` clears the record, and then it is.
-fn missing(built: &Materialised) -> Option<PathBuf> {
-    let unbuilt = if let Some(p) = built.profile.as_ref().filter(|p| p.store_path.is_none()) {
-        p.path.clone()
-    } else {
-        built
-            .prefix
-            .as_ref()
-            .filter(|p| p.built.is_none())
-            .map(|p| p.path.clone())?
-    };
-    let (dir, key) = (unbuilt.parent()?, unbuilt.file_name()?.to_str()?);
-    if Slot::new(dir, key).failed_before().is_some() {
+fn missing(ctx: &Context, built: &Materialised) -> Option<PathBuf> {
+    let (bucket, key, unbuilt) =
+        if let Some(p) = built.profile.as_ref().filter(|p| p.store_path.is_none()) {
+            (Bucket::Profiles, &p.key, p.path.clone())
+        } else {
+            let p = built.prefix.as_ref().filter(|p| p.built.is_none())?;
+            (Bucket::Prefixes, &p.key, p.path.clone())
+        };
+    if KeyBuild::new(&ctx.cache, bucket, key)
+        .failed_before()
+        .is_some()
+    {
         log::debug(&format!(
             "{} failed before: not built again",
             unbuilt.display()

@@ -1,6 +1,6 @@
 //! How a prefix's build fails: what activation and the commands are told.
 
-use std::path::PathBuf;
+use crate::buildlock::Pending;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -14,10 +14,9 @@ pub enum BuildError {
     },
     #[error("the build of prefix {key} failed (run 'pyenv-guix reload' to retry):\n{message}")]
     FailedBefore { key: String, message: String },
-    #[error("prefix {key} is being built")]
-    Busy { key: String, watch: Vec<PathBuf> },
-    #[error("prefix {key} needs building")]
-    Deferred { key: String, watch: Vec<PathBuf> },
+    /// Not an error to the user: activation loads it later.
+    #[error(transparent)]
+    Pending(#[from] Pending),
     /// The wheels need libraries Guix was not asked for, or could not give.
     #[error("prefix {0}")]
     Libraries(#[from] crate::libraries::LibraryError),

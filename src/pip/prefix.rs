@@ -11,7 +11,8 @@ use super::install::Job;
 use super::key::{Key, PrefixInputs};
 use super::layout::{Layout, discover, incomplete};
 use super::run::Failure;
-use crate::buildlock::{Missed, Slot};
+use crate::buildlock::{KeyBuild, Missed};
+use crate::cache::{Bucket, Cache};
 use crate::context::Context;
 use crate::manifest::Installer;
 use crate::{fsutil, log};
@@ -19,8 +20,8 @@ use crate::{fsutil, log};
 /// Written last into a finished prefix: its presence means "complete".
 const MARKER: &str = ".pyenv-guix-prefix.json";
 
-pub fn path_for(cache_dir: &Path, key: &str) -> PathBuf {
-    cache_dir.join("prefixes").join(key)
+pub fn path_for(cache: &Cache, key: &str) -> PathBuf {
+    cache.entry(Bucket::Prefixes, key)
 }
 
 /// The current generation of a complete prefix and its layout, from the
@@ -45,8 +46,8 @@ pub fn ensure(
     env: &[(OsString, OsString)],
     force: bool,
 ) -> Result<(PathBuf, Layout), BuildError> {
-    let link = path_for(&ctx.cache_dir, &key.hash);
-    let slot = Slot::new(&ctx.cache_dir.join("prefixes"), &key.hash);
+    let link = path_for(&ctx.cache, &key.hash);
+    let slot = KeyBuild::new(&ctx.cache, Bucket::Prefixes, &key.hash);
     let key_hash = || key.hash.clone();
     match slot.once(
         &format!("prefix {}", key.hash),
@@ -55,20 +56,7 @@ pub fn ensure(
         || build_generation(ctx, inputs, key, &link, env),
     ) {
         Ok(done) => Ok(done),
-        Err(Missed::Busy) => {
-            let watch = vec![link.clone(), slot.failure_path().to_path_buf()];
-            Err(BuildError::Busy {
-                key: key_hash(),
-                watch,
-            })
-        }
-        Err(Missed::Deferred) => {
-            let watch = vec![link.clone(), slot.failure_path().to_path_buf()];
-            Err(BuildError::Deferred {
-                key: key_hash(),
-                watch,
-            })
-        }
+        Err(Missed::Pending(pending)) => Err(BuildError::Pending(pending)),
         Err(Missed::FailedBefore(message)) => Err(BuildError::FailedBefore {
             key: key_hash(),
             message,
@@ -107,7 +95,7 @@ fn build_generation(
         inputs.pip.mode,
         inputs.installer.name()
     ));
-    let (stage, _private) = stage_dir(&ctx.cache_dir, hash)
+    let (stage, _private) = stage_dir(&ctx.cache, hash)
         .map_err(io_err("cannot make a staging directory".to_string()))?;
     let _ = std::fs::remove_dir_all(&stage);
     // The installer runs in the stage, a directory of ours holding only
@@ -189,11 +177,8 @@ fn build_generation(
 /// Where pip reads private copies of exactly the bytes the key was made
 /// from, and the temporary directory holding it, if there is one to drop
 /// after the build.
-fn stage_dir(
-    cache_dir: &Path,
-    hash: &str,
-) -> std::io::Result<(PathBuf, Option<tempfile::TempDir>)> {
-    let stage = cache_dir.join("staging").join(hash);
+fn stage_dir(cache: &Cache, hash: &str) -> std::io::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    let stage = cache.stage(Bucket::Prefixes, hash);
     // pip cannot name a file under a path that is not UTF-8 (it makes
     // URLs of them): the copies then go to a private temporary
     // directory, made for this build alone.

@@ -10,6 +10,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::cache::{Bucket, Cache};
+
 /// Past these, the scan stops and gc cannot tell: a machine with more is
 /// not one gc should guess on.
 const MAX_PROCESSES: usize = 100_000;
@@ -30,16 +32,16 @@ pub struct Users {
 
 /// Scan `/proc` for what uses `cache`. `projects` are each project's root
 /// with the keys it last used. `Err` says why gc cannot tell.
-pub fn scan(cache: &Path, projects: &[(PathBuf, Vec<String>)]) -> Result<Users, String> {
+pub fn scan(cache: &Cache, projects: &[(PathBuf, Vec<String>)]) -> Result<Users, String> {
     let mut users = Users::default();
-    let prefixes = cache.join("prefixes");
+    let prefixes = cache.bucket(Bucket::Prefixes);
     let mut roots = vec![prefixes.clone()];
     if let Ok(real) = std::fs::canonicalize(&prefixes)
         && real != prefixes
     {
         roots.push(real);
     }
-    let profiles = profile_targets(&cache.join("profiles"));
+    let profiles = profile_targets(cache);
     let me = std::process::id().to_string();
     let entries = std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?;
     let start = Instant::now();
@@ -118,16 +120,10 @@ pub fn scan(cache: &Path, projects: &[(PathBuf, Vec<String>)]) -> Result<Users, 
 
 /// Live shells the hook marked (`cache/marks/PID`), each in the project
 /// its working directory is in.
-fn shells(cache: &Path, projects: &[(PathBuf, Vec<String>)], users: &mut Users) {
-    let Ok(marks) = std::fs::read_dir(cache.join("marks")) else {
-        return;
-    };
-    for mark in marks.flatten() {
-        let pid = mark.file_name().to_string_lossy().into_owned();
-        if !pid.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(cwd) = std::fs::read_link(Path::new("/proc").join(&pid).join("cwd")) else {
+fn shells(cache: &Cache, projects: &[(PathBuf, Vec<String>)], users: &mut Users) {
+    for (pid, _) in cache.shell_marks() {
+        let Ok(cwd) = std::fs::read_link(Path::new("/proc").join(pid.to_string()).join("cwd"))
+        else {
             continue;
         };
         for (root, keys) in projects {
@@ -144,17 +140,13 @@ fn shells(cache: &Path, projects: &[(PathBuf, Vec<String>)], users: &mut Users) 
 
 /// Each profile link's store item (`KEY` → its generation link → the
 /// store), by key.
-fn profile_targets(dir: &Path) -> Vec<(PathBuf, String)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let is_key = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
-            let target = std::fs::canonicalize(e.path()).ok()?;
-            is_key.then_some((target, name))
+fn profile_targets(cache: &Cache) -> Vec<(PathBuf, String)> {
+    cache
+        .keys(Bucket::Profiles)
+        .into_keys()
+        .filter_map(|key| {
+            let target = std::fs::canonicalize(cache.entry(Bucket::Profiles, &key)).ok()?;
+            Some((target, key))
         })
         .collect()
 }

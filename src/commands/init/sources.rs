@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::requirement::{self, normalise};
+use crate::requirement::{self, normal_name};
 
 /// Largest file read, as for the build (`pip::TEXT_LIMIT`).
 const LIMIT: u64 = crate::pip::TEXT_LIMIT;
@@ -125,7 +125,7 @@ fn read_file(
             if constraint {
                 let name = requirement::parse(req)
                     .map(|r| r.name)
-                    .unwrap_or_else(|_| normalise(req));
+                    .unwrap_or_else(|_| normal_name(req));
                 s.constraints.entry(name).or_default().push(found);
             } else {
                 s.requirements.push(found);
@@ -274,7 +274,7 @@ pub fn pyproject(
     for extra in extras {
         let Some((name, deps)) = optional
             .iter()
-            .find(|(k, _)| normalise(k) == normalise(extra))
+            .find(|(k, _)| normal_name(k) == normal_name(extra))
         else {
             let have: Vec<&str> = optional.keys().map(String::as_str).collect();
             return Err(fail(format!(
@@ -338,20 +338,23 @@ fn group_requirements(
     group: &str,
     trail: &mut Vec<String>,
 ) -> Result<Vec<String>, String> {
-    let Some((name, entries)) = all.iter().find(|(k, _)| normalise(k) == normalise(group)) else {
+    let Some((name, entries)) = all
+        .iter()
+        .find(|(k, _)| normal_name(k) == normal_name(group))
+    else {
         let have: Vec<&str> = all.keys().map(String::as_str).collect();
         return Err(format!(
             "has no dependency group `{group}` (it has: {})",
             none_or(&have)
         ));
     };
-    if trail.contains(&normalise(name)) {
+    if trail.contains(&normal_name(name)) {
         return Err(format!(
             "dependency group `{name}` includes itself ({} -> {name})",
             trail.join(" -> ")
         ));
     }
-    trail.push(normalise(name));
+    trail.push(normal_name(name));
     let entries = entries
         .as_array()
         .ok_or_else(|| format!("[dependency-groups].{name} is not an array"))?;

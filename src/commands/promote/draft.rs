@@ -37,8 +37,8 @@ impl Drafting<'_> {
         defs: &mut Vec<(String, String)>,
     ) -> anyhow::Result<usize> {
         self.tried.insert(name.to_string());
-        let drafted = guix::import_pypi(self.ctx, self.user_path, self.root, name)
-            .context("there is no guix on your PATH to import with")??;
+        let drafted = guix::import_pypi(self.ctx, self.user_path, self.root, name)?
+            .context("there is no guix on your PATH to import with")?;
         let mut added = 0;
         for form in scheme::forms(&drafted) {
             let Some((var, form)) = definition(form) else {
@@ -69,8 +69,8 @@ impl Drafting<'_> {
             }
             asked.sort();
             asked.dedup();
-            let guix_has = guix::available(self.ctx, self.user_path, self.root, &asked)
-                .context("there is no guix on your PATH to ask which packages it has")??;
+            let guix_has = guix::available(self.ctx, self.user_path, self.root, &asked)?
+                .context("there is no guix on your PATH to ask which packages it has")?;
             let mut i = kept;
             while i < defs.len() {
                 if guix_has.iter().any(|a| a.name == defs[i].0) {

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::lacking::lacking;
 use super::{InstallerError, Job, Tool, editable_on_pythonpath, isolating};
+use crate::cache::Bucket;
 use crate::context::Context;
 use crate::fsutil::{self, hex};
 use crate::manifest::PipMode;
@@ -169,7 +170,7 @@ pub(super) fn find(
         .ok_or(InstallerError::NotFound)?;
     let path = match crate::pyenv::Shim::at(&located) {
         Some(shim) => shim
-            .which(&ctx.cache_dir, root, &ctx.build_env(user_path, &[]))
+            .which(&ctx.cache, root, &ctx.build_env(user_path, &[]))
             .map_err(|source| InstallerError::Pyenv {
                 shim: located.clone(),
                 source,
@@ -192,10 +193,10 @@ struct CachedId {
 /// The hash of the file at `path`, from the cache while the file's stamp
 /// is unchanged: uv is tens of megabytes, read once per version.
 fn binary_id(ctx: &Context, path: &Path) -> Result<String, InstallerError> {
-    let cache_file = ctx
-        .cache_dir
-        .join("tools")
-        .join(hex(&Sha256::digest(path.as_os_str().as_bytes())));
+    let cache_file = ctx.cache.entry(
+        Bucket::Tools,
+        hex(&Sha256::digest(path.as_os_str().as_bytes())),
+    );
     let stamp = Stamp::of(path);
     if let Ok(bytes) = std::fs::read(&cache_file)
         && let Ok(c) = serde_json::from_slice::<CachedId>(&bytes)
