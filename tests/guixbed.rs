@@ -428,7 +428,6 @@ fn pyenv_guix_runs_inside_and_builds_from_the_stores_python() {
 
 /// What issue 17 item 2 must make true; today it fails as the proof above.
 #[test]
-#[ignore = "issue 17 item 2: the prefix's libraries from Guix"]
 fn a_cxx_wheel_as_pip_fallback_imports_inside() {
     let Some(bed) = Bed::get() else { return };
     let s = Sandbox::new();
