@@ -116,6 +116,15 @@ fn binary_wheels_import_on_guix_in_every_mode() {
         assert!(provider_of("libz.so.1").is_some(), "{mode}: {libraries}");
         // The bundled library is the wheel's own: nothing is pulled for it.
         assert_eq!(provider_of("libbundledhelper-5f2e1c3a.so.1"), None);
+        // doctor names what was pulled in.
+        let out = bed.run_in(&s, &dir, &["pyenv-guix", "doctor"], &[]);
+        let said = text(&out).0;
+        assert!(
+            said.lines().any(|l| l.starts_with("note")
+                && l.contains("libstdc++.so.6")
+                && l.contains("from gcc-toolchain")),
+            "{mode}: {said}"
+        );
         // The integrity check holds the patched files to their new content.
         assert_eq!(
             status["pip"]["prefix"]["damage"],
@@ -258,6 +267,27 @@ fn a_library_no_package_provides_fails_the_build_by_name() {
     assert!(out.status.success(), "{stdout}{stderr}");
     assert_eq!(stdout.trim(), "ok c++:3");
     assert!(stderr.contains("libpgxmissing.so.1 (needed by"), "{stderr}");
+    // status and doctor keep saying it after the build.
+    let status = status_json(bed, &s, &dir);
+    let missing = status["pip"]["prefix"]["missing_libraries"].to_string();
+    assert!(missing.contains("libpgxmissing.so.1"), "{status}");
+    let out = bed.run_in(&s, &dir, &["pyenv-guix", "doctor", "--json"], &[]);
+    let doctor: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding = doctor["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "libraries")
+        .unwrap_or_else(|| panic!("{doctor}"));
+    assert_eq!(finding["status"], "problem", "{doctor}");
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("libpgxmissing.so.1"),
+        "{doctor}"
+    );
+    assert!(!out.status.success(), "doctor exits 1 on a problem");
 }
 
 #[test]
