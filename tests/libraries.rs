@@ -58,6 +58,16 @@ fn text(out: &std::process::Output) -> (String, String) {
     )
 }
 
+/// `cxxdemo.run()` through `pyenv-guix exec` inside the bed: stdout, stderr.
+fn run_cxxdemo(bed: &Bed, s: &Sandbox, dir: &Path) -> (String, String) {
+    let code = "import cxxdemo; print(cxxdemo.run())";
+    let argv = ["pyenv-guix", "exec", "--", "python3", "-c", code];
+    let out = bed.run_in(s, dir, &argv, &[]);
+    let said = text(&out);
+    assert!(out.status.success(), "{}{}", said.0, said.1);
+    said
+}
+
 fn status_json(bed: &Bed, s: &Sandbox, dir: &Path) -> serde_json::Value {
     let out = bed.pyenv_guix(s, &["status", "--json"], dir);
     serde_json::from_slice(&out.stdout).expect("status --json is JSON")
@@ -250,21 +260,7 @@ fn a_library_no_package_provides_fails_the_build_by_name() {
             ),
     );
     bed.pyenv_guix(&s, &["allow"], &dir);
-    let out = bed.run_in(
-        &s,
-        &dir,
-        &[
-            "pyenv-guix",
-            "exec",
-            "--",
-            "python3",
-            "-c",
-            "import cxxdemo; print(cxxdemo.run())",
-        ],
-        &[],
-    );
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}{stderr}");
+    let (stdout, stderr) = run_cxxdemo(bed, &s, &dir);
     assert_eq!(stdout.trim(), "ok c++:3");
     assert!(stderr.contains("libpgxmissing.so.1 (needed by"), "{stderr}");
     // status and doctor keep saying it after the build.
@@ -303,21 +299,8 @@ fn the_projects_own_packages_are_used_before_any_is_added() {
         "",
     );
     bed.pyenv_guix(&s, &["allow"], &dir);
-    let out = bed.run_in(
-        &s,
-        &dir,
-        &[
-            "pyenv-guix",
-            "exec",
-            "--",
-            "python3",
-            "-c",
-            "import cxxdemo; print(cxxdemo.run())",
-        ],
-        &[],
-    );
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}{stderr}");
+    let (stdout, _) = run_cxxdemo(bed, &s, &dir);
+    assert_eq!(stdout.trim(), "ok c++:3");
     let status = status_json(bed, &s, &dir);
     let providers: Vec<String> = status["pip"]["prefix"]["libraries"]
         .as_array()
@@ -427,18 +410,6 @@ fn gc_keeps_the_profile_the_runpaths_point_into() {
     );
     bed.pyenv_guix(&s, &["gc"], &dir);
     assert_eq!(profiles(), before, "gc removed a profile still in use");
-    let out = bed.run_in(
-        &s,
-        &dir,
-        &[
-            "pyenv-guix",
-            "exec",
-            "--",
-            "python3",
-            "-c",
-            "import cxxdemo; print(cxxdemo.run())",
-        ],
-        &[],
-    );
-    assert_eq!(text(&out).0.trim(), "ok c++:3", "{:?}", text(&out));
+    let (stdout, stderr) = run_cxxdemo(bed, &s, &dir);
+    assert_eq!(stdout.trim(), "ok c++:3", "{stderr}");
 }

@@ -20,13 +20,12 @@ The module is built for the stable ABI (abi3), so any CPython 3.7+ loads
 it, whichever Python the test runs.
 """
 import argparse
-import base64
-import hashlib
 import os
 import subprocess
 import sysconfig
 import tempfile
-import zipfile
+
+import wheelfile
 
 parser = argparse.ArgumentParser()
 parser.add_argument("outdir")
@@ -157,20 +156,7 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(so, "rb") as f:
         files[f"{module}/_native.abi3.so"] = f.read()
 
-record = []
-for path, data in files.items():
-    data = data.encode() if isinstance(data, str) else data
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-    record.append(f"{path},sha256={digest.decode()},{len(data)}")
-record.append(f"{dist_info}/RECORD,,")
-files[f"{dist_info}/RECORD"] = "\n".join(record) + "\n"
-
-os.makedirs(args.outdir, exist_ok=True)
-wheel = os.path.join(args.outdir, f"{module}-{args.version}-cp37-abi3-{args.tag}.whl")
-with zipfile.ZipFile(wheel, "w") as z:
-    for path, data in files.items():
-        info = zipfile.ZipInfo(path)
-        # The module and the bundled library keep their mode bits.
-        info.external_attr = (0o755 if path.endswith(".so") or ".so." in path else 0o644) << 16
-        z.writestr(info, data)
+wheel = wheelfile.write(
+    args.outdir, f"{module}-{args.version}-cp37-abi3-{args.tag}.whl", dist_info, files
+)
 print(wheel)

@@ -9,10 +9,8 @@ ORIGIN is TEXT (default "wheel"): two wheels of one name and version can
 hold different code.
 """
 import argparse
-import base64
-import hashlib
-import os
-import zipfile
+
+import wheelfile
 
 parser = argparse.ArgumentParser()
 parser.add_argument("outdir")
@@ -44,17 +42,4 @@ if args.script:
         f"{s} = {module}:main\n" for s in args.script
     )
 
-record = []
-for path, text in files.items():
-    data = text.encode()
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-    record.append(f"{path},sha256={digest.decode()},{len(data)}")
-record.append(f"{dist_info}/RECORD,,")
-files[f"{dist_info}/RECORD"] = "\n".join(record) + "\n"
-
-os.makedirs(args.outdir, exist_ok=True)
-wheel = os.path.join(args.outdir, f"{module}-{args.version}-py3-none-any.whl")
-with zipfile.ZipFile(wheel, "w") as z:
-    for path, text in files.items():
-        z.writestr(path, text)
-print(wheel)
+print(wheelfile.write(args.outdir, f"{module}-{args.version}-py3-none-any.whl", dist_info, files))

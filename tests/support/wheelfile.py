@@ -1,0 +1,28 @@
+"""Writing a wheel: its RECORD (every file's SHA-256 and size) and the zip,
+shared by make_wheel.py and make_ext_wheel.py."""
+import base64
+import hashlib
+import os
+import zipfile
+
+
+def write(outdir, filename, dist_info, files):
+    """Zip `files` (path -> str or bytes) with their RECORD into
+    OUTDIR/FILENAME and return its path. Shared objects are executable in
+    the zip, as a wheel built by a real backend has them."""
+    files = {p: (d.encode() if isinstance(d, str) else d) for p, d in files.items()}
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(data)}")
+    record.append(f"{dist_info}/RECORD,,")
+    files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    os.makedirs(outdir, exist_ok=True)
+    wheel = os.path.join(outdir, filename)
+    with zipfile.ZipFile(wheel, "w") as z:
+        for path, data in files.items():
+            info = zipfile.ZipInfo(path)
+            shared = path.endswith(".so") or ".so." in path
+            info.external_attr = (0o755 if shared else 0o644) << 16
+            z.writestr(info, data)
+    return wheel
