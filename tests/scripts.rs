@@ -92,3 +92,59 @@ fn the_hooks_prompt_call_still_builds_in_the_background() {
         "the prompt waited for the build: {stderr}"
     );
 }
+
+/// A script started while the prompt's background build runs waits for
+/// that build, as `exec` does, instead of returning without the packages.
+#[test]
+fn a_script_waits_for_a_build_already_under_way() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("scriptdemo", "2.5", &[]);
+    let stall = s.path("stall");
+    let python = s.python_stalling_while("slow", &stall);
+    s.write(
+        "proj/.pyguix.toml",
+        &format!(
+            "[python]\ninterpreter = {:?}\n\n[pip]\ninstaller = \"pip\"\npackages = [\"scriptdemo\"]\n\
+             options = [\"--no-index\", \"--find-links\", {:?}]\n",
+            python.display().to_string(),
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("proj");
+    let dir = s.path("proj");
+    let env = || s.env().into_iter().filter(|(k, _)| k != "PYENV_GUIX_BUILD");
+    std::fs::write(&stall, "").unwrap();
+    // The hook's call at a prompt starts the build and returns.
+    let prompt = Command::new(bin())
+        .args(["export", "bash", "--shell-pid", "4242", "--entered"])
+        .current_dir(&dir)
+        .env_clear()
+        .envs(env())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&prompt.stderr);
+    assert!(said.contains("in the background"), "{said}");
+    // The script comes while pip still stalls; the stall ends a little later.
+    let script = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "eval \"$({} export bash)\"\npython3 -c 'import scriptdemo; print(scriptdemo.__version__)'",
+            bin().display()
+        ))
+        .current_dir(&dir)
+        .env_clear()
+        .envs(env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::fs::remove_file(&stall).unwrap();
+    let out = script.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stdout, "2.5\n",
+        "the script ran without its packages:\n{stderr}"
+    );
+}

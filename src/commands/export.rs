@@ -83,12 +83,15 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // be newer than the mark it leaves.
     let started = std::time::SystemTime::now();
     let mut ctx = super::context()?;
-    ctx.at_prompt = true;
-    ctx.entered = args.entered;
     // The hook's prompt call (it alone passes --shell-pid) never waits for
-    // a build; a script, a Makefile or an editor asks in order to use the
-    // result at once, so it waits, with the build's words on stderr.
-    ctx.background = args.shell_pid.is_some()
+    // a build, its own or another's; a script, a Makefile or an editor
+    // asks in order to use the result at once, so it waits, with the
+    // build's words on stderr, as `exec` does.
+    // json keeps its own rule: it builds what is missing, but does not
+    // wait behind another process's build (tests/security.rs).
+    ctx.at_prompt = args.shell_pid.is_some() || args.shell == ShellName::Json;
+    ctx.entered = args.entered;
+    ctx.background = ctx.at_prompt
         && args.shell != ShellName::Json
         && ctx
             .var("PYENV_GUIX_BUILD")
