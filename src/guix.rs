@@ -144,11 +144,8 @@ pub fn profile_of(
     };
     let cmd = ctx.guix_command();
     let mut keyed = format!("pyenv-guix profile 1\n{}\n", specs.join("\n"));
-    keyed.push_str(&which_guix(
-        ctx,
-        channels.as_ref().map(|(_, b)| b.as_slice()),
-        user_path,
-    ));
+    let channels_id = channels.as_ref().map(|(_, b)| hex(&Sha256::digest(b)));
+    keyed.push_str(&which_guix(ctx, channels_id.as_deref(), user_path));
     keyed.push('\n');
     // Packages defined in the project: by every file's content, in order.
     for (_, id) in scan.load_path() {
@@ -430,9 +427,9 @@ pub fn followed(ctx: &Context, user_path: Option<&OsStr>) -> Vec<PathBuf> {
 /// channels by content or, unpinned, the Guix the user runs now, so that
 /// after `guix pull` the next entry rebuilds, as `guix shell`'s own cache
 /// does.
-fn which_guix(ctx: &Context, channels: Option<&[u8]>, user_path: Option<&OsStr>) -> String {
+fn which_guix(ctx: &Context, channels: Option<&str>, user_path: Option<&OsStr>) -> String {
     match channels {
-        Some(bytes) => format!("channels {}", hex(&Sha256::digest(bytes))),
+        Some(id) => format!("channels {id}"),
         None => {
             let cmd = ctx.guix_command();
             format!("guix {}", current_guix(ctx, &cmd[0], user_path).display())
@@ -440,16 +437,11 @@ fn which_guix(ctx: &Context, channels: Option<&[u8]>, user_path: Option<&OsStr>)
     }
 }
 
-/// [`which_guix`] for `project`; its channels file is read again (a
-/// build's key is made from what is there now).
-pub fn identity(ctx: &Context, project: &Project, user_path: Option<&OsStr>) -> String {
-    let bytes = project
-        .manifest
-        .guix
-        .channels
-        .as_ref()
-        .map(|rel| std::fs::read(project.root.join(rel)).unwrap_or_default());
-    which_guix(ctx, bytes.as_deref(), user_path)
+/// [`which_guix`] for the project `scan` was made of: its channels file
+/// as trust read it, not read again.
+pub fn identity(ctx: &Context, scan: &crate::pip::Scan, user_path: Option<&OsStr>) -> String {
+    let channels = scan.channels().map(|id| id.unwrap_or("unreadable"));
+    which_guix(ctx, channels, user_path)
 }
 
 fn current_guix(ctx: &Context, cmd: &str, user_path: Option<&OsStr>) -> PathBuf {

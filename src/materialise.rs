@@ -156,7 +156,7 @@ fn look_or_build(
     let guix = facts
         .store_item
         .is_some()
-        .then(|| guix::identity(ctx, project, base_path));
+        .then(|| guix::identity(ctx, scan, base_path));
     let library_profile = |packages: &[String]| {
         guix::profile_of(ctx, project, packages, scan, base_path, true, false)
             .map(|p| p.path)

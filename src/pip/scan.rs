@@ -284,6 +284,14 @@ impl Scan {
     }
 
     /// The `[guix].load-path` directories: (path, id) each.
+    /// The channels file's id, as trust read it, if the project pins one.
+    pub fn channels(&self) -> Option<Result<&str, &str>> {
+        self.inputs
+            .iter()
+            .find(|i| i.kind == Kind::Channels)
+            .map(|i| i.id.as_deref().map_err(String::as_str))
+    }
+
     pub fn load_path(&self) -> Vec<(&Path, Result<&str, &str>)> {
         self.inputs
             .iter()
