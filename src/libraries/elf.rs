@@ -16,7 +16,10 @@ pub struct Dynamic {
 
 impl Dynamic {
     /// The search directories with `$ORIGIN` made the file's directory,
-    /// as the loader expands them.
+    /// as the loader expands them. A relative entry is left out: the
+    /// loader takes it from whatever directory the process runs in, so it
+    /// provides nothing that can be counted on (and checking it here would
+    /// look in ours).
     pub fn search_dirs(&self, file: &Path) -> Vec<PathBuf> {
         let origin = file.parent().unwrap_or(Path::new("/"));
         self.search
@@ -31,6 +34,7 @@ impl Dynamic {
                     None => PathBuf::from(e),
                 }
             })
+            .filter(|d| d.is_absolute())
             .collect()
     }
 }
@@ -77,6 +81,7 @@ mod tests {
                 "${ORIGIN}".into(),
                 "/gnu/store/x-zlib/lib".into(),
                 "".into(),
+                "lib".into(),
             ],
             interpreter: None,
         };
