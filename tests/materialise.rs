@@ -242,7 +242,10 @@ fn a_build_killed_half_way_is_redone() {
     for signal in ["INT", "KILL"] {
         let _ = std::fs::remove_file(&mark);
         // Entering the project (a cd), as the hook says.
-        let mut cmd = s.command(&["export", "bash", "--entered"], &s.path("p"));
+        let mut cmd = s.command(
+            &["export", "bash", "--shell-pid", "4242", "--entered"],
+            &s.path("p"),
+        );
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         std::fs::write(&stall, "").unwrap();
         let child = cmd
@@ -285,7 +288,7 @@ fn a_build_killed_half_way_is_redone() {
             // Ctrl-C: recorded, and the next prompt does not start it again.
             let _ = std::fs::remove_file(&mark);
             let next = s
-                .command(&["export", "bash"], &s.path("p"))
+                .command(&["export", "bash", "--shell-pid", "4242"], &s.path("p"))
                 .output()
                 .unwrap();
             let said = String::from_utf8_lossy(&next.stderr);
