@@ -8,8 +8,9 @@ use std::ffi::OsStr;
 
 use crate::context::Context;
 use crate::envdiff::{self, Changes, Wanted};
-use crate::manifest::{self, ManifestError, PipMode, Project};
+use crate::manifest::{self, ManifestError, Project};
 use crate::materialise::{self, Materialised};
+use crate::pip::PipMode;
 use crate::state::{self, Stamp, State};
 use crate::{log, trust};
 
@@ -195,13 +196,13 @@ pub fn user_path(ctx: &Context) -> Option<OsString> {
     path_before(&current, &records)
 }
 
-/// `env` as the user had it before any project changed it: every record
-/// of the state undone. Builds start from this, so a project the user is
-/// leaving (or is in, for `exec -C` elsewhere) reaches none of them.
-pub fn before_projects(
-    ctx: &Context,
-    env: &std::collections::BTreeMap<OsString, OsString>,
-) -> std::collections::BTreeMap<OsString, OsString> {
+/// The context's environment as the user had it before any project
+/// changed it: every record of the state undone. Builds start from this,
+/// so a project the user is leaving (or is in, for `exec -C` elsewhere)
+/// reaches none of them.
+pub fn before_projects(ctx: &Context) -> std::collections::BTreeMap<OsString, OsString> {
+    let env: std::collections::BTreeMap<OsString, OsString> =
+        ctx.vars().map(|(k, v)| (k.clone(), v.clone())).collect();
     let mut out = env.clone();
     let current = |name: &str| env.get(OsStr::new(name)).cloned();
     let state = match ctx.carried_state() {

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -12,178 +11,6 @@ use toml::Spanned;
 pub const FILE_NAME: &str = ".pyguix.toml";
 /// The largest manifest read.
 pub const LIMIT: u64 = 1 << 20;
-
-/// Variables that bash, zsh or fish keep for themselves (read-only, or
-/// with a meaning to the shell: running code, splitting words, the prompt):
-/// never set by a project, never in a snippet.
-const SHELL_NAMES: &[&str] = &[
-    // all three, and POSIX
-    "PWD",
-    "OLDPWD",
-    "SHLVL",
-    "_",
-    "IFS",
-    "ENV",
-    "PS0",
-    "PS1",
-    "PS2",
-    "PS3",
-    "PS4",
-    "PPID",
-    "UID",
-    "EUID",
-    "GID",
-    "EGID",
-    "OPTIND",
-    "OPTARG",
-    "LINENO",
-    "RANDOM",
-    "SECONDS",
-    "HISTCMD",
-    // bash
-    "PROMPT_COMMAND",
-    "PROMPT_DIRTRIM",
-    "BASHOPTS",
-    "BASHPID",
-    "HISTCONTROL",
-    "HISTIGNORE",
-    "HISTTIMEFORMAT",
-    "FIGNORE",
-    "GLOBIGNORE",
-    "CDPATH",
-    "MAIL",
-    "MAILCHECK",
-    "EXECIGNORE",
-    "READLINE_LINE",
-    "READLINE_POINT",
-    "GROUPS",
-    "SHELLOPTS",
-    "FUNCNAME",
-    "PIPESTATUS",
-    "EPOCHSECONDS",
-    "EPOCHREALTIME",
-    "SRANDOM",
-    "COMP_WORDS",
-    "COMP_CWORD",
-    "COMP_LINE",
-    "COMP_POINT",
-    "DIRSTACK",
-    "HISTFILE",
-    "INPUTRC",
-    "MAILPATH",
-    "POSIXLY_CORRECT",
-    "TIMEFORMAT",
-    "TMOUT",
-    // zsh
-    "PROMPT",
-    "PROMPT2",
-    "PROMPT3",
-    "PROMPT4",
-    "RPROMPT",
-    "RPROMPT2",
-    "RPS1",
-    "RPS2",
-    "SPROMPT",
-    "path",
-    "cdpath",
-    "fpath",
-    "manpath",
-    "module_path",
-    "mailpath",
-    "psvar",
-    "argv",
-    "status",
-    "pipestatus",
-    "signals",
-    "options",
-    "parameters",
-    "commands",
-    "functions",
-    "aliases",
-    "precmd_functions",
-    "preexec_functions",
-    "chpwd_functions",
-    "periodic_functions",
-    "zshaddhistory_functions",
-    "zshexit_functions",
-    "ZDOTDIR",
-    "TTY",
-    "ERRNO",
-    "USERNAME",
-    "histchars",
-    "HISTCHARS",
-    "NULLCMD",
-    "READNULLCMD",
-    "KEYBOARD_HACK",
-    "WORDCHARS",
-    "ARGC",
-    "prompt",
-    "PROMPT_EOL_MARK",
-    "POSTEDIT",
-    "TIMEFMT",
-    "WATCHFMT",
-    "REPORTTIME",
-    "REPORTMEMORY",
-    "WATCH",
-    "watch",
-    "LOGCHECK",
-    "KEYTIMEOUT",
-    "LISTMAX",
-    "ZBEEP",
-    "fignore",
-    "CORRECT_IGNORE",
-    "CORRECT_IGNORE_FILE",
-    "DIRSTACKSIZE",
-    "FCEDIT",
-    "HISTORY_IGNORE",
-    "HISTSIZE",
-    "SAVEHIST",
-    "TMPPREFIX",
-    "TMPSUFFIX",
-    "TRY_BLOCK_ERROR",
-    "TRY_BLOCK_INTERRUPT",
-    "FUNCNEST",
-    "HOST",
-    "MACHTYPE",
-    "OSTYPE",
-    "VENDOR",
-    "CPUTYPE",
-    "TTYIDLE",
-    // fish
-    "history",
-    "version",
-    "hostname",
-    "fish_pid",
-    "last_pid",
-    "CMD_DURATION",
-    "COLUMNS",
-    "LINES",
-    "umask",
-    "FISH_VERSION",
-    "status_generation",
-];
-
-/// Whether a snippet may carry `name`: a shell identifier the shells do
-/// not keep for themselves, and none of the hook's own (`__pyenv_guix…`).
-pub fn snippet_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    let identifier = matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
-        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
-    identifier
-        && !SHELL_NAMES.contains(&name)
-        && name != "BASH"
-        && ![
-            "BASH_",
-            "ZSH_",
-            "ZLE_",
-            "zle_",
-            "fish_",
-            "__fish",
-            "__pyenv_guix",
-        ]
-        .iter()
-        .any(|p| name.starts_with(p))
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -211,7 +38,7 @@ pub struct Manifest {
     #[serde(default)]
     pub guix: Guix,
     #[serde(default)]
-    pub pip: Pip,
+    pub pip: crate::pip::Pip,
     #[serde(default)]
     pub env: BTreeMap<Spanned<String>, String>,
     #[serde(default)]
@@ -267,70 +94,6 @@ pub struct Guix {
     /// relative to the root: trust and the profile's key cover every file.
     #[serde(default, rename = "load-path")]
     pub load_path: Vec<Spanned<String>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Pip {
-    #[serde(default)]
-    pub packages: Vec<Spanned<String>>,
-    /// Local projects installed editable (`pip install -e`), relative to the root.
-    #[serde(default)]
-    pub editable: Vec<String>,
-    #[serde(default)]
-    pub requirements: Vec<String>,
-    #[serde(default)]
-    pub mode: PipMode,
-    #[serde(default)]
-    pub options: Vec<Spanned<String>>,
-    #[serde(default, rename = "system-site-packages")]
-    pub system_site_packages: bool,
-    /// Which program installs: pip, uv, or uv when the user has it.
-    #[serde(default)]
-    pub installer: Installer,
-    /// What a library the wheels need, and no Guix package pyenv-guix
-    /// knows provides, does to the build (on a Guix interpreter).
-    #[serde(default, rename = "missing-libraries")]
-    pub missing_libraries: MissingLibraries,
-}
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MissingLibraries {
-    /// The build fails, naming each library.
-    #[default]
-    Fail,
-    /// The build goes on, and says which are missing.
-    Warn,
-}
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Installer {
-    /// uv when it is on the PATH the user had before the project, else pip.
-    #[default]
-    Auto,
-    Pip,
-    Uv,
-}
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PipMode {
-    #[default]
-    Prefix,
-    Venv,
-    User,
-}
-
-impl fmt::Display for PipMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            PipMode::Prefix => "prefix",
-            PipMode::Venv => "venv",
-            PipMode::User => "user",
-        })
-    }
 }
 
 /// A manifest as found on disk: where it is and what it says.
@@ -392,6 +155,17 @@ impl Project {
             bytes: Vec::new(),
             manifest: Manifest::default(),
         }
+    }
+
+    /// Every file that can act for this project, read now (see `Scan`).
+    pub fn scan(&self) -> crate::pip::Scan {
+        crate::pip::Scan::new(
+            &self.root,
+            &self.manifest.pip,
+            self.channels_file(),
+            self.load_path(),
+            self.local_interpreter(),
+        )
     }
 
     /// `[python].interpreter` when it is a file inside the project: project
@@ -528,25 +302,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Manifest, ManifestError> {
         }
     }
     check_sizes(path, &manifest).map_err(|(offset, why)| invalid(offset, why))?;
-    for p in &manifest.pip.packages {
-        let req = p.get_ref().trim();
-        if req.is_empty() {
-            return Err(invalid(p.span().start, "an empty requirement".into()));
-        }
-        if req.starts_with('-') {
-            return Err(invalid(
-                p.span().start,
-                format!("`{req}` is a pip option, not a requirement: put options in [pip].options"),
-            ));
-        }
-    }
-    for o in &manifest.pip.options {
-        if o.get_ref().starts_with('-')
-            && let Err(why) = crate::pip::options::check_option(o.get_ref())
-        {
-            return Err(invalid(o.span().start, why));
-        }
-    }
+    manifest
+        .pip
+        .check()
+        .map_err(|(offset, why)| invalid(offset, why))?;
     for dir in &manifest.guix.load_path {
         let rel = Path::new(dir.get_ref());
         let why = if dir.get_ref().is_empty() {
@@ -714,7 +473,7 @@ fn bad_variable_name(name: &str) -> Option<String> {
             name.escape_debug()
         ));
     }
-    if !snippet_name(name) || name.starts_with("PYENV_GUIX_") {
+    if !crate::shells::snippet_name(name) || name.starts_with("PYENV_GUIX_") {
         return Some(format!(
             "`{name}` is managed by the shell or by pyenv-guix and cannot be set"
         ));
@@ -762,7 +521,7 @@ mod tests {
         let m = parse(Path::new("x"), b"").unwrap();
         assert!(m.env.is_empty() && m.path.is_empty());
         assert_eq!(m.python.interpreter, "python3");
-        assert_eq!(m.pip.mode, PipMode::Prefix);
+        assert_eq!(m.pip.mode, crate::pip::PipMode::Prefix);
     }
 
     #[test]

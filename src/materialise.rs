@@ -13,7 +13,8 @@ use crate::envdiff::Wanted;
 use crate::guix::{self, GuixError, Profile};
 use crate::interpreter::{self, Facts, InterpreterError};
 use crate::log;
-use crate::manifest::{PipMode, Project};
+use crate::manifest::Project;
+use crate::pip::PipMode;
 use crate::pip::{self, BuildError, InstallerError, Layout, PrefixInputs, Scan};
 
 #[derive(Debug, thiserror::Error)]

@@ -214,7 +214,7 @@ pub fn write(ctx: &Context, project: &Project, changes: &[Change]) -> anyhow::Re
         return Ok(());
     };
     let edited = Project::load(manifest)?;
-    let scan = Scan::new(&edited);
+    let scan = edited.scan();
     let written: BTreeMap<PathBuf, String> = changes
         .iter()
         .map(|c| (c.path.clone(), fsutil::hex(&Sha256::digest(&c.after))))

@@ -214,7 +214,7 @@ impl State {
         let mut records = Vec::new();
         for _ in 0..r.num()? {
             let name = String::from_utf8(r.bytes()?.to_vec()).map_err(|_| Corrupt)?;
-            if !crate::manifest::snippet_name(&name) {
+            if !crate::shells::snippet_name(&name) {
                 return Err(Corrupt);
             }
             let record = match r.num()? {

@@ -135,7 +135,7 @@ impl Opened {
 /// Allow `project` as it is now, everything it names read now: the one
 /// way `allow`, `edit` and the commands that edit a manifest trust it.
 pub fn allow_now(record: &Path, project: &Project) -> Result<(), TrustError> {
-    allow_scanned(record, project, &Scan::new(project))
+    allow_scanned(record, project, &project.scan())
 }
 
 /// `allow_now` with what was read already (for a check of it first).
@@ -241,7 +241,7 @@ pub fn check(record: &Path, project: &Project) -> Trust {
     if !r.allowed.iter().any(|(m, _)| *m == own) {
         return Trust::Blocked(Why::Changed(manifest::FILE_NAME.to_string()));
     }
-    let scan = Scan::new(project);
+    let scan = project.scan();
     let hash = content_hash(project, &scan);
     if r.allowed.iter().any(|(m, c)| *m == own && *c == hash) {
         return Trust::Allowed(hash, Box::new(scan));

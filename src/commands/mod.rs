@@ -76,7 +76,7 @@ impl ProjectPath {
 
 /// The context of this process: its environment, about the shell's directory.
 pub fn context() -> anyhow::Result<Context> {
-    Ok(Context::from_process()?)
+    Ok(Context::from_process(crate::activation::before_projects)?)
 }
 
 /// The manifest that `PATH` (a directory, or the manifest itself) points at.

@@ -560,8 +560,8 @@ impl Report {
 
 /// Whether the base interpreter's own site-packages leak into the project,
 /// said as the user should hear it.
-fn shares(pip: &crate::manifest::Pip) -> Option<String> {
-    use crate::manifest::PipMode;
+fn shares(pip: &crate::pip::Pip) -> Option<String> {
+    use crate::pip::PipMode;
     match pip.mode {
         PipMode::Venv if !pip.system_site_packages => None,
         PipMode::Venv => Some(

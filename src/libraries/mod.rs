@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::interpreter::Facts;
-use crate::manifest::MissingLibraries;
 
 pub use table::package_for;
 
@@ -405,4 +404,16 @@ fn owner(dirs: &[PathBuf], file: &Path) -> Option<String> {
         }
     }
     None
+}
+
+/// What a library the wheels need, and no Guix package pyenv-guix knows
+/// provides, does to the build (the manifest's `[pip] missing-libraries`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MissingLibraries {
+    /// The build fails, naming each library.
+    #[default]
+    Fail,
+    /// The build goes on, and says which are missing.
+    Warn,
 }

@@ -8,9 +8,10 @@ use sha2::{Digest, Sha256};
 
 use super::install::Choice;
 use super::scan::Scan;
+use super::{Pip, PipMode};
 use crate::fsutil::{exact, hex};
 use crate::interpreter::Facts;
-use crate::manifest::{MissingLibraries, Pip, PipMode};
+use crate::libraries::MissingLibraries;
 
 /// Everything that decides a prefix's content.
 pub struct PrefixInputs<'a> {
@@ -119,7 +120,7 @@ mod tests {
                 bytes: text.into_bytes(),
                 manifest: m,
             };
-            let scan = Scan::new(&project);
+            let scan = project.scan();
             let m = &project.manifest;
             PrefixInputs {
                 facts: &f,

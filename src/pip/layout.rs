@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::fsutil;
-use crate::manifest::PipMode;
+use crate::pip::PipMode;
 
 /// Where pip put things, found after the build and kept in the marker.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,10 +1,10 @@
 //! Everything pyenv-guix does with pip: reading what pip reads (`scan`),
 //! its options and requirements files, the prefix key, the build under
-//! lock by an installer (`install`), the prefix's layout, and the one
-//! setting of the user's pip configuration that builds keep (`conf`).
+//! lock by an installer (`install`), and the prefix's layout. (The one
+//! setting of the user's pip configuration that builds keep is read with
+//! the user's environment, in `context::pip_cert`.)
 //! The rest of the crate uses what is re-exported here.
 
-pub mod conf;
 mod error;
 mod hash;
 pub mod install;
@@ -16,6 +16,7 @@ pub mod reqfile;
 mod run;
 mod scan;
 mod stage;
+mod table;
 
 pub use error::BuildError;
 pub use hash::{DIST_LIMIT, TEXT_LIMIT, hash_file};
@@ -24,3 +25,4 @@ pub use key::{Key, PrefixInputs};
 pub use layout::Layout;
 pub use prefix::{built, ensure, generations, path_for};
 pub use scan::{Input, Kind, Scan};
+pub use table::{Installer, Pip, PipMode};

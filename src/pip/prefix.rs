@@ -6,6 +6,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use super::Installer;
 use super::error::{BuildError, io};
 use super::install::Job;
 use super::key::{Key, PrefixInputs};
@@ -14,7 +15,6 @@ use super::run::Failure;
 use crate::buildlock::{KeyBuild, Missed};
 use crate::cache::{Bucket, Cache};
 use crate::context::Context;
-use crate::manifest::Installer;
 use crate::{fsutil, log};
 
 /// Written last into a finished prefix: its presence means "complete".

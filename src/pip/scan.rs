@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::Pip;
 use super::hash::{DIST_LIMIT, TEXT_LIMIT, hash_file, list_dir};
 use super::options::{check_option, flag_name, split_option, uv_refuses};
 use super::reqfile::{canonical_spacing, local_dir, local_path, logical_lines, pip_variable};
 use crate::fsutil::{self, exact, hex};
-use crate::manifest::{Pip, Project};
 
 /// How deep `-r` inside `-r` may go (pip itself has no limit, but loops).
 const DEPTH_LIMIT: usize = 16;
@@ -109,15 +109,22 @@ pub struct Scan {
 }
 
 impl Scan {
-    /// Read everything that can act for `project`: what pip reads (pip runs
-    /// at the root), the channels file, an interpreter inside the project.
-    pub fn new(project: &Project) -> Scan {
-        let mut s = Scan::pip(&project.root, &project.manifest.pip);
-        if let Some(path) = project.channels_file() {
+    /// Read everything that can act for a project at `root`: what pip
+    /// reads (pip runs at the root), its channels file, the directories of
+    /// its Guix load path, an interpreter inside the project.
+    pub fn new(
+        root: &Path,
+        pip: &Pip,
+        channels: Option<PathBuf>,
+        load_path: Vec<PathBuf>,
+        interpreter: Option<PathBuf>,
+    ) -> Scan {
+        let mut s = Scan::pip(root, pip);
+        if let Some(path) = channels {
             let (i, _) = s.add(Kind::Channels, path.clone());
             s.inputs[i].id = hash_file(&path, TEXT_LIMIT);
         }
-        for dir in project.load_path() {
+        for dir in load_path {
             let (i, new) = s.add(Kind::LoadPath, dir.clone());
             if new {
                 match list_dir(&dir, true) {
@@ -129,7 +136,7 @@ impl Scan {
                 }
             }
         }
-        if let Some(path) = project.local_interpreter() {
+        if let Some(path) = interpreter {
             let (i, _) = s.add(Kind::Interpreter, path.clone());
             s.inputs[i].id = hash_file(&path, DIST_LIMIT);
         }

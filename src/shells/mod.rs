@@ -57,7 +57,7 @@ pub trait Shell {
 /// snippet (a name is code to a shell).
 fn safe(changes: &Changes) -> impl Iterator<Item = (&String, &Option<std::ffi::OsString>)> {
     changes.iter().filter(|(name, _)| {
-        let ok = crate::manifest::snippet_name(name);
+        let ok = snippet_name(name);
         if !ok {
             crate::log::warn(&format!(
                 "not setting `{}`: not a name a shell can take safely",
@@ -108,4 +108,176 @@ pub fn posix_quote(out: &mut Vec<u8>, value: &[u8]) {
         }
     }
     out.push(b'\'');
+}
+
+/// Variables that bash, zsh or fish keep for themselves (read-only, or
+/// with a meaning to the shell: running code, splitting words, the prompt):
+/// never set by a project, never in a snippet.
+const SHELL_NAMES: &[&str] = &[
+    // all three, and POSIX
+    "PWD",
+    "OLDPWD",
+    "SHLVL",
+    "_",
+    "IFS",
+    "ENV",
+    "PS0",
+    "PS1",
+    "PS2",
+    "PS3",
+    "PS4",
+    "PPID",
+    "UID",
+    "EUID",
+    "GID",
+    "EGID",
+    "OPTIND",
+    "OPTARG",
+    "LINENO",
+    "RANDOM",
+    "SECONDS",
+    "HISTCMD",
+    // bash
+    "PROMPT_COMMAND",
+    "PROMPT_DIRTRIM",
+    "BASHOPTS",
+    "BASHPID",
+    "HISTCONTROL",
+    "HISTIGNORE",
+    "HISTTIMEFORMAT",
+    "FIGNORE",
+    "GLOBIGNORE",
+    "CDPATH",
+    "MAIL",
+    "MAILCHECK",
+    "EXECIGNORE",
+    "READLINE_LINE",
+    "READLINE_POINT",
+    "GROUPS",
+    "SHELLOPTS",
+    "FUNCNAME",
+    "PIPESTATUS",
+    "EPOCHSECONDS",
+    "EPOCHREALTIME",
+    "SRANDOM",
+    "COMP_WORDS",
+    "COMP_CWORD",
+    "COMP_LINE",
+    "COMP_POINT",
+    "DIRSTACK",
+    "HISTFILE",
+    "INPUTRC",
+    "MAILPATH",
+    "POSIXLY_CORRECT",
+    "TIMEFORMAT",
+    "TMOUT",
+    // zsh
+    "PROMPT",
+    "PROMPT2",
+    "PROMPT3",
+    "PROMPT4",
+    "RPROMPT",
+    "RPROMPT2",
+    "RPS1",
+    "RPS2",
+    "SPROMPT",
+    "path",
+    "cdpath",
+    "fpath",
+    "manpath",
+    "module_path",
+    "mailpath",
+    "psvar",
+    "argv",
+    "status",
+    "pipestatus",
+    "signals",
+    "options",
+    "parameters",
+    "commands",
+    "functions",
+    "aliases",
+    "precmd_functions",
+    "preexec_functions",
+    "chpwd_functions",
+    "periodic_functions",
+    "zshaddhistory_functions",
+    "zshexit_functions",
+    "ZDOTDIR",
+    "TTY",
+    "ERRNO",
+    "USERNAME",
+    "histchars",
+    "HISTCHARS",
+    "NULLCMD",
+    "READNULLCMD",
+    "KEYBOARD_HACK",
+    "WORDCHARS",
+    "ARGC",
+    "prompt",
+    "PROMPT_EOL_MARK",
+    "POSTEDIT",
+    "TIMEFMT",
+    "WATCHFMT",
+    "REPORTTIME",
+    "REPORTMEMORY",
+    "WATCH",
+    "watch",
+    "LOGCHECK",
+    "KEYTIMEOUT",
+    "LISTMAX",
+    "ZBEEP",
+    "fignore",
+    "CORRECT_IGNORE",
+    "CORRECT_IGNORE_FILE",
+    "DIRSTACKSIZE",
+    "FCEDIT",
+    "HISTORY_IGNORE",
+    "HISTSIZE",
+    "SAVEHIST",
+    "TMPPREFIX",
+    "TMPSUFFIX",
+    "TRY_BLOCK_ERROR",
+    "TRY_BLOCK_INTERRUPT",
+    "FUNCNEST",
+    "HOST",
+    "MACHTYPE",
+    "OSTYPE",
+    "VENDOR",
+    "CPUTYPE",
+    "TTYIDLE",
+    // fish
+    "history",
+    "version",
+    "hostname",
+    "fish_pid",
+    "last_pid",
+    "CMD_DURATION",
+    "COLUMNS",
+    "LINES",
+    "umask",
+    "FISH_VERSION",
+    "status_generation",
+];
+
+/// Whether a snippet may carry `name`: a shell identifier the shells do
+/// not keep for themselves, and none of the hook's own (`__pyenv_guix…`).
+pub fn snippet_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let identifier = matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric());
+    identifier
+        && !SHELL_NAMES.contains(&name)
+        && name != "BASH"
+        && ![
+            "BASH_",
+            "ZSH_",
+            "ZLE_",
+            "zle_",
+            "fish_",
+            "__fish",
+            "__pyenv_guix",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
 }

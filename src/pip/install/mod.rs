@@ -14,7 +14,7 @@ use super::run::Failure;
 use super::scan::Scan;
 use crate::context::Context;
 use crate::interpreter::Facts;
-use crate::manifest::{Installer, Pip, PipMode};
+use crate::pip::{Installer, Pip, PipMode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallerError {

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use super::lacking::lacking;
 use super::{Job, Tool, editable_on_pythonpath, isolating};
-use crate::manifest::PipMode;
+use crate::pip::PipMode;
 use crate::pip::run::{Failure, run};
 
 #[derive(Debug)]

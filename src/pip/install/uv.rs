@@ -15,7 +15,7 @@ use super::{InstallerError, Job, Tool, editable_on_pythonpath, isolating};
 use crate::cache::Bucket;
 use crate::context::Context;
 use crate::fsutil::{self, hex};
-use crate::manifest::PipMode;
+use crate::pip::PipMode;
 use crate::pip::error::io;
 use crate::pip::hash::{DIST_LIMIT, hash_file};
 use crate::pip::run::{Failure, run};

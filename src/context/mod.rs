@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use crate::cache::Cache;
 
+mod pip_cert;
+
 pub struct Context {
     /// The directory the command is about (the shell's, or `-C`/PATH).
     pub dir: PathBuf,
@@ -22,6 +24,10 @@ pub struct Context {
     /// The environment the user had before any project changed it, once
     /// worked out: what builds start from.
     user_env: std::cell::OnceCell<BTreeMap<OsString, OsString>>,
+    /// How that environment is worked out: by undoing what the carried
+    /// state records, which is activation's job. The edge hands it in, so
+    /// that this module, which every other uses, uses none of them.
+    user_env_from: UserEnvFrom,
     /// Run by the hook at a prompt (`export`): builds never wait for
     /// another shell's.
     pub at_prompt: bool,
@@ -134,20 +140,28 @@ const GUIX_VARS: &[&str] = &[
     "GIT_SSL_CAPATH",
 ];
 
+/// Works out, from a context, the environment the user had before any
+/// project changed it.
+pub type UserEnvFrom = fn(&Context) -> BTreeMap<OsString, OsString>;
+
 impl Context {
     /// This process's environment, about the shell's directory.
-    pub fn from_process() -> Result<Context, ContextError> {
+    pub fn from_process(user_env_from: UserEnvFrom) -> Result<Context, ContextError> {
         let env: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
         let dir =
             shell_dir(env.get(OsStr::new("PWD")).map(PathBuf::from)).map_err(ContextError::Cwd)?;
-        Context::new(dir, env)
+        Context::new(dir, env, user_env_from)
     }
 
     /// The data and cache directories come from `PYENV_GUIX_*_DIR`, else
     /// XDG, else the home directory; never a shared place. Each must be the
     /// user's own and writable by no one else, as ssh demands of a key: a
     /// trust record or a state key there decides what runs.
-    pub fn new(dir: PathBuf, env: BTreeMap<OsString, OsString>) -> Result<Context, ContextError> {
+    pub fn new(
+        dir: PathBuf,
+        env: BTreeMap<OsString, OsString>,
+        user_env_from: UserEnvFrom,
+    ) -> Result<Context, ContextError> {
         let get = |var: &str| env.get(OsStr::new(var)).filter(|v| !v.is_empty());
         let home = get("HOME").map(PathBuf::from).filter(|h| h.is_absolute());
         let place = |var: &str, xdg: &str, under_home: &str| -> Result<PathBuf, ContextError> {
@@ -180,6 +194,7 @@ impl Context {
             cache: Cache::new(cache_dir),
             state_key: std::cell::OnceCell::new(),
             user_env: std::cell::OnceCell::new(),
+            user_env_from,
             at_prompt: false,
             entered: false,
             background: false,
@@ -206,6 +221,7 @@ impl Context {
             cache: self.cache.clone(),
             state_key: self.state_key.clone(),
             user_env: self.user_env.clone(),
+            user_env_from: self.user_env_from,
             at_prompt: self.at_prompt,
             entered: self.entered,
             background: self.background,
@@ -259,7 +275,7 @@ impl Context {
     /// A variable as the user had it before any project changed it.
     pub fn user_var(&self, name: &str) -> Option<OsString> {
         self.user_env
-            .get_or_init(|| crate::activation::before_projects(self, &self.env))
+            .get_or_init(|| (self.user_env_from)(self))
             .get(OsStr::new(name))
             .cloned()
     }
@@ -317,8 +333,7 @@ impl Context {
         // in the key: builds read none (options go in [pip].options). Its
         // CA is the exception: it decides only whom pip trusts on the way.
         if self.user_var("PIP_CERT").is_none()
-            && let Some(cert) =
-                crate::pip::conf::cert(&|name| self.user_var(name), self.config_dir())
+            && let Some(cert) = pip_cert::cert(&|name| self.user_var(name), self.config_dir())
         {
             env.push(("PIP_CERT".into(), cert));
         }

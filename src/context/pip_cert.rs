@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 /// the order it reads them (the last one wins; `[install]` over
 /// `[global]` within a file), as the user set them before any project:
 /// `user_var` reads the user's variables, `config_dir` is the user's
-/// configuration directory. (It takes these, not the `Context`, which
-/// calls it.)
+/// configuration directory.
 pub fn cert(
     user_var: &dyn Fn(&str) -> Option<OsString>,
     config_dir: Option<PathBuf>,

@@ -1,0 +1,90 @@
+//! The manifest's `[pip]` table: what it may say, and the checks its
+//! values pass when the manifest is read.
+
+use std::fmt;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pip {
+    #[serde(default)]
+    pub packages: Vec<Spanned<String>>,
+    /// Local projects installed editable (`pip install -e`), relative to the root.
+    #[serde(default)]
+    pub editable: Vec<String>,
+    #[serde(default)]
+    pub requirements: Vec<String>,
+    #[serde(default)]
+    pub mode: PipMode,
+    #[serde(default)]
+    pub options: Vec<Spanned<String>>,
+    #[serde(default, rename = "system-site-packages")]
+    pub system_site_packages: bool,
+    /// Which program installs: pip, uv, or uv when the user has it.
+    #[serde(default)]
+    pub installer: Installer,
+    /// What a library the wheels need, and no Guix package pyenv-guix
+    /// knows provides, does to the build (on a Guix interpreter).
+    #[serde(default, rename = "missing-libraries")]
+    pub missing_libraries: crate::libraries::MissingLibraries,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Installer {
+    /// uv when it is on the PATH the user had before the project, else pip.
+    #[default]
+    Auto,
+    Pip,
+    Uv,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PipMode {
+    #[default]
+    Prefix,
+    Venv,
+    User,
+}
+
+impl fmt::Display for PipMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PipMode::Prefix => "prefix",
+            PipMode::Venv => "venv",
+            PipMode::User => "user",
+        })
+    }
+}
+
+impl Pip {
+    /// The first value no build could take, as its offset in the manifest
+    /// and why.
+    pub fn check(&self) -> Result<(), (usize, String)> {
+        for p in &self.packages {
+            let req = p.get_ref().trim();
+            if req.is_empty() {
+                return Err((p.span().start, "an empty requirement".into()));
+            }
+            if req.starts_with('-') {
+                return Err((
+                    p.span().start,
+                    format!(
+                        "`{req}` is a pip option, not a requirement: put options in [pip].options"
+                    ),
+                ));
+            }
+        }
+        for o in &self.options {
+            if o.get_ref().starts_with('-')
+                && let Err(why) = super::options::check_option(o.get_ref())
+            {
+                return Err((o.span().start, why));
+            }
+        }
+        Ok(())
+    }
+}
