@@ -34,14 +34,10 @@ pub enum GuixError {
     Pending(#[from] Pending),
     #[error("`{command}` failed: {message}")]
     Query { command: String, message: String },
-    /// A load-path file could not be read, or changed while it was copied.
-    #[error("{0}")]
-    LoadPath(String),
-    #[error("{}: cannot read channels file: {source}", path.display())]
-    Channels {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// The channels file or a load-path file could not be read, or
+    /// changed while it was copied.
+    #[error(transparent)]
+    Stage(#[from] crate::pip::StageError),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -128,28 +124,30 @@ pub fn profile_of(
     build: bool,
     force: bool,
 ) -> Result<Profile, GuixError> {
-    let guix = &project.manifest.guix;
     let mut specs = packages.to_vec();
     specs.sort();
-    let channels = match &guix.channels {
-        Some(rel) => {
-            let path = project.root.join(rel);
-            let bytes = std::fs::read(&path).map_err(|source| GuixError::Channels {
-                path: path.clone(),
-                source,
-            })?;
-            Some((path, bytes))
-        }
-        None => None,
-    };
     let cmd = ctx.guix_command();
     let mut keyed = format!("pyenv-guix profile 1\n{}\n", specs.join("\n"));
-    let channels_id = channels.as_ref().map(|(_, b)| hex(&Sha256::digest(b)));
-    keyed.push_str(&which_guix(ctx, channels_id.as_deref(), user_path));
+    // The channels file and the modules by content, as trust read them:
+    // the build is given copies checked against these ids.
+    let channels = scan.channels().map(|id| {
+        id.map_err(|why| {
+            GuixError::Stage(crate::pip::StageError::Unreadable {
+                path: project.channels_file().unwrap_or_default(),
+                why: why.clone(),
+            })
+        })
+    });
+    keyed.push_str(&which_guix(ctx, channels.transpose()?, user_path));
     keyed.push('\n');
-    // Packages defined in the project: by every file's content, in order.
-    for (_, id) in scan.load_path() {
-        keyed.push_str(&format!("load-path {}\n", id.unwrap_or("unreadable")));
+    for (dir, id) in scan.load_path() {
+        let id = id.map_err(|why| {
+            GuixError::Stage(crate::pip::StageError::Unreadable {
+                path: dir.to_path_buf(),
+                why: why.clone(),
+            })
+        })?;
+        keyed.push_str(&format!("load-path {id}\n"));
     }
     let key = hex(&Sha256::digest(keyed.as_bytes()));
     let path = ctx.cache.entry(Bucket::Profiles, &key);
@@ -170,16 +168,16 @@ pub fn profile_of(
                 .map_err(io(format!("cannot write {}", scm.display())))?;
             let mut c = Command::new(program);
             c.args(&cmd[1..]).env_clear().envs(ctx.guix_env(user_path));
-            if let Some((channels, _)) = &channels {
+            // Guix reads private copies of exactly the channels file and
+            // modules the key was made from.
+            let stage = ctx.cache.stage(Bucket::Profiles, &key);
+            let _ = std::fs::remove_dir_all(&stage);
+            let staged = |e| (GuixError::Stage(e), None);
+            if let Some(channels) = scan.stage_channels(&stage).map_err(staged)? {
                 c.arg("time-machine").arg("-C").arg(channels).arg("--");
             }
             c.arg("package");
-            // Guix reads private copies of exactly the modules the key was made from.
-            let stage = ctx.cache.stage(Bucket::Profiles, &key);
-            let _ = std::fs::remove_dir_all(&stage);
-            let modules = scan
-                .stage_load_path(&stage)
-                .map_err(|e| (GuixError::LoadPath(e), None))?;
+            let modules = scan.stage_load_path(&stage).map_err(staged)?;
             for m in &modules {
                 c.arg("-L").arg(m);
             }
@@ -439,9 +437,13 @@ fn which_guix(ctx: &Context, channels: Option<&str>, user_path: Option<&OsStr>) 
 
 /// [`which_guix`] for the project `scan` was made of: its channels file
 /// as trust read it, not read again.
-pub fn identity(ctx: &Context, scan: &crate::pip::Scan, user_path: Option<&OsStr>) -> String {
-    let channels = scan.channels().map(|id| id.unwrap_or("unreadable"));
-    which_guix(ctx, channels, user_path)
+pub fn identity(
+    ctx: &Context,
+    scan: &crate::pip::Scan,
+    user_path: Option<&OsStr>,
+) -> Result<String, crate::pip::Unreadable> {
+    let channels = scan.channels().transpose().map_err(Clone::clone)?;
+    Ok(which_guix(ctx, channels, user_path))
 }
 
 fn current_guix(ctx: &Context, cmd: &str, user_path: Option<&OsStr>) -> PathBuf {

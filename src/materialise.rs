@@ -154,10 +154,25 @@ fn look_or_build(
     }
     let installer = pip::choose(ctx, &project.manifest.pip, scan, base_path, &project.root)?;
     let prompt = project.prompt_name();
-    let guix = facts
-        .store_item
-        .is_some()
-        .then(|| guix::identity(ctx, scan, base_path));
+    if mode != Mode::Look
+        && let Some(problem) = scan.problem()
+    {
+        return Err(MaterialiseError::Input(problem));
+    }
+    // Inputs that cannot be read have no key, so nothing was built from
+    // them: a look finds no prefix (status says why). A build stopped
+    // above, so only a look meets `Err` here and below.
+    let unkeyed = |mut out: Materialised| {
+        out.facts = Some(facts.clone());
+        Ok(out)
+    };
+    let guix = match (facts.store_item.is_some())
+        .then(|| guix::identity(ctx, scan, base_path))
+        .transpose()
+    {
+        Ok(guix) => guix,
+        Err(_) => return unkeyed(out),
+    };
     let library_profile = |packages: &[String]| {
         guix::profile_of(ctx, project, packages, scan, base_path, true, false)
             .map(|p| p.path)
@@ -174,14 +189,14 @@ fn look_or_build(
         guix: guix.as_deref(),
         library_profile: Some(&library_profile),
     };
-    let key = inputs.key();
+    let key = match inputs.key() {
+        Ok(key) => key,
+        Err(_) => return unkeyed(out),
+    };
     let path = pip::path_for(cache, &key.hash);
     let built = match mode {
         Mode::Look => pip::built(&path),
         Mode::Build | Mode::Rebuild => {
-            if let Some(problem) = scan.problem() {
-                return Err(MaterialiseError::Input(problem));
-            }
             let guix_env = out
                 .profile
                 .as_ref()

@@ -253,7 +253,7 @@ pub fn check(record: &Path, project: &Project) -> Trust {
         .inputs
         .iter()
         .rev()
-        .find(|i| !known(&i.path, i.id.as_deref().unwrap_or("unreadable")))
+        .find(|i| !i.id.as_deref().is_ok_and(|id| known(&i.path, id)))
         .map(|i| {
             // In a directory: the file that changed, or one that is gone.
             let inside = i
@@ -312,10 +312,11 @@ fn allow(record: &Path, project: &Project, scan: &Scan) -> Result<(), TrustError
     // which file changed (the content hash above is what decides).
     let mut files: Vec<(PathBuf, &str)> = Vec::new();
     for input in &scan.inputs {
-        files.push((
-            input.path.clone(),
-            input.id.as_deref().unwrap_or("unreadable"),
-        ));
+        // An input that cannot be read is never allowed (see
+        // `allow_scanned`), so it has no line.
+        if let Ok(id) = input.id.as_deref() {
+            files.push((input.path.clone(), id));
+        }
         files.extend(
             input
                 .files

@@ -283,7 +283,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     kind: i.kind.name(),
                     path: i.path.clone(),
                     sha256: i.id.as_ref().ok().cloned(),
-                    error: i.id.as_ref().err().cloned(),
+                    error: i.id.as_ref().err().map(ToString::to_string),
                 })
                 .collect(),
             own_prefix_because: scan.per_project.clone(),

@@ -1,5 +1,8 @@
 //! How a prefix's build fails: what activation and the commands are told.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use crate::buildlock::Pending;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,8 +25,18 @@ pub enum BuildError {
     Libraries(#[from] crate::libraries::LibraryError),
     /// An input could not be read, or changed while it was copied: not
     /// the key's fault, so not recorded against it.
-    #[error("{0}")]
-    Input(String),
+    #[error(transparent)]
+    Stage(#[from] StageError),
+    #[error(
+        "prefix {key} lost files while it was built ({why}): not used; the next use builds it again"
+    )]
+    LostFiles { key: String, why: String },
+    /// Ctrl-C during the build: the user asked to stop.
+    #[error("{}", crate::buildlock::INTERRUPTED)]
+    Interrupted,
+    /// uv was chosen for a mode it does not install in.
+    #[error("uv does not install in user mode (pip's --user)")]
+    UvUserMode,
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -35,4 +48,57 @@ pub enum BuildError {
 pub(super) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> BuildError {
     let what = what.into();
     move |source| BuildError::Io { what, source }
+}
+
+/// Why an input pip reads has no content id: it could not be read as pip
+/// would read it, so no key or trust can be made of it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Unreadable {
+    #[error("{0}")]
+    Io(Arc<std::io::Error>),
+    #[error("{}", crate::buildlock::INTERRUPTED)]
+    Interrupted,
+    /// A file of a directory input, by its path relative to the directory.
+    #[error("{}: {why}", file.display())]
+    InDir { file: PathBuf, why: Box<Unreadable> },
+    #[error("{}: more than {limit} directories deep", .dir.display())]
+    TooDeep { dir: PathBuf, limit: usize },
+    #[error("{}: more than {limit} entries", .dir.display())]
+    TooWide { dir: PathBuf, limit: usize },
+    #[error("nested more than {0} deep")]
+    NestedTooDeep(usize),
+    #[error("one of more than {files} files, or {bytes} bytes, that pip would read")]
+    TooMuch { files: usize, bytes: u64 },
+    #[error("not valid UTF-8")]
+    NotUtf8,
+    #[error("uses ${{{0}}}, which pip expands from the environment: write its value out")]
+    Variable(String),
+    /// A requirements file whose own input (a file it names) is unreadable.
+    #[error("names {}, which cannot be read", .0.display())]
+    Names(PathBuf),
+    /// Added to the scan, not read (yet): never left so by a finished scan.
+    #[error("not read")]
+    NotRead,
+}
+
+impl From<std::io::Error> for Unreadable {
+    fn from(e: std::io::Error) -> Unreadable {
+        Unreadable::Io(Arc::new(e))
+    }
+}
+
+/// Why the build's private copies of its inputs could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("{}: {why}", path.display())]
+    Unreadable { path: PathBuf, why: Unreadable },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} changed while it was being read; nothing was built from it", .0.display())]
+    Changed(PathBuf),
+    #[error("{}", crate::buildlock::INTERRUPTED)]
+    Interrupted,
 }

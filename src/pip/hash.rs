@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::error::Unreadable;
 use crate::fsutil::{self, hex};
 
 /// Largest requirements or constraints file read.
@@ -15,8 +16,8 @@ pub const TEXT_LIMIT: u64 = 1 << 20;
 pub const DIST_LIMIT: u64 = 4 << 30;
 
 /// SHA-256 of a regular file of at most `limit` bytes, in hex.
-pub fn hash_file(path: &Path, limit: u64) -> Result<String, String> {
-    let mut f = fsutil::open_regular(path, limit).map_err(|e| e.to_string())?;
+pub fn hash_file(path: &Path, limit: u64) -> Result<String, Unreadable> {
+    let mut f = fsutil::open_regular(path, limit)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut reader = (&mut f).take(limit + 1);
@@ -24,9 +25,9 @@ pub fn hash_file(path: &Path, limit: u64) -> Result<String, String> {
         // Ctrl-C at a prompt ends a long hash at once (the hook's export
         // catches it to print nothing, and would otherwise hash on).
         if crate::buildlock::interrupted() {
-            return Err(crate::buildlock::INTERRUPTED.to_string());
+            return Err(Unreadable::Interrupted);
         }
-        let n = reader.read(&mut buf).map_err(|e| e.to_string())?;
+        let n = reader.read(&mut buf)?;
         if n == 0 {
             break;
         }
@@ -49,15 +50,17 @@ pub(super) fn dir_entry(h: &mut Sha256, rel: &Path, hash: &str) {
 pub(super) fn list_dir(
     dir: &Path,
     recursive: bool,
-) -> Result<(String, Vec<(PathBuf, String)>), String> {
+) -> Result<(String, Vec<(PathBuf, String)>), Unreadable> {
     let mut files = Vec::new();
     walk(dir, Path::new(""), recursive, &mut files)?;
     files.sort();
     let mut h = Sha256::new();
     let mut out = Vec::new();
     for rel in files {
-        let hash = hash_file(&dir.join(&rel), DIST_LIMIT)
-            .map_err(|e| format!("{}: {e}", rel.display()))?;
+        let hash = hash_file(&dir.join(&rel), DIST_LIMIT).map_err(|why| Unreadable::InDir {
+            file: rel.clone(),
+            why: Box::new(why),
+        })?;
         dir_entry(&mut h, &rel, &hash);
         out.push((rel, hash));
     }
@@ -73,7 +76,7 @@ const WALK_ENTRIES: usize = 100_000;
 /// file; a link to a directory is not entered, so no loop of links is
 /// ever followed; past `WALK_DEPTH` levels or `WALK_ENTRIES` entries the
 /// walk is refused, not cut short (a file left out would be unkeyed).
-fn walk(dir: &Path, rel: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> Result<(), String> {
+fn walk(dir: &Path, rel: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> Result<(), Unreadable> {
     let mut seen = 0;
     walk_from(dir, rel, recursive, out, &mut seen)
 }
@@ -84,25 +87,25 @@ fn walk_from(
     recursive: bool,
     out: &mut Vec<PathBuf>,
     seen: &mut usize,
-) -> Result<(), String> {
+) -> Result<(), Unreadable> {
     if rel.components().count() > WALK_DEPTH {
-        return Err(format!(
-            "{}: more than {WALK_DEPTH} directories deep",
-            dir.join(rel).display()
-        ));
+        return Err(Unreadable::TooDeep {
+            dir: dir.join(rel),
+            limit: WALK_DEPTH,
+        });
     }
-    let entries = std::fs::read_dir(dir.join(rel)).map_err(|e| e.to_string())?;
+    let entries = std::fs::read_dir(dir.join(rel))?;
     for e in entries {
-        let e = e.map_err(|e| e.to_string())?;
+        let e = e?;
         *seen += 1;
         if *seen > WALK_ENTRIES {
-            return Err(format!(
-                "{}: more than {WALK_ENTRIES} entries",
-                dir.display()
-            ));
+            return Err(Unreadable::TooWide {
+                dir: dir.to_path_buf(),
+                limit: WALK_ENTRIES,
+            });
         }
         if crate::buildlock::interrupted() {
-            return Err(crate::buildlock::INTERRUPTED.to_string());
+            return Err(Unreadable::Interrupted);
         }
         let name = rel.join(e.file_name());
         let Ok(kind) = e.file_type() else {

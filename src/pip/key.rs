@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::install::Choice;
 use super::scan::Scan;
-use super::{Pip, PipMode};
+use super::{Pip, PipMode, Unreadable};
 use crate::fsutil::{exact, hex};
 use crate::interpreter::Facts;
 use crate::libraries::MissingLibraries;
@@ -40,7 +40,7 @@ pub struct PrefixInputs<'a> {
 impl PrefixInputs<'_> {
     /// The key: a versioned, canonical text of the inputs, and its hash.
     /// Requirement order and spacing do not matter; option order does.
-    pub fn key(&self) -> Key {
+    pub fn key(&self) -> Result<Key, Unreadable> {
         let mut lines = vec!["pyenv-guix prefix 4".to_string(), self.facts.identity()];
         match self.profile {
             Some(p) => lines.push(format!("profile {}", exact(p))),
@@ -61,12 +61,12 @@ impl PrefixInputs<'_> {
         if self.pip.mode == PipMode::Venv {
             lines.push(format!("prompt {:?}", self.prompt));
         }
-        lines.extend(self.scan.key_lines(self.root));
+        lines.extend(self.scan.key_lines(self.root)?);
         let text = lines.join("\n") + "\n";
-        Key {
+        Ok(Key {
             hash: hex(&Sha256::digest(text.as_bytes())),
             text,
-        }
+        })
     }
 }
 
@@ -134,6 +134,7 @@ mod tests {
                 library_profile: None,
             }
             .key()
+            .expect("every input is readable")
             .hash
         };
         let key = |packages: &str, mode: &str, profile: Option<&Path>| {

@@ -18,7 +18,7 @@ mod scan;
 mod stage;
 mod table;
 
-pub use error::BuildError;
+pub use error::{BuildError, StageError, Unreadable};
 pub use hash::{DIST_LIMIT, TEXT_LIMIT, hash_file};
 pub use install::{Choice, InstallerError, choose};
 pub use key::{Key, PrefixInputs};

@@ -121,16 +121,14 @@ fn build_generation(
             options,
             requirements,
         }),
-        Err(e) => Err(Failure::Input(e)),
+        Err(e) => Err(Failure::Before(e.into())),
     };
     let _ = std::fs::remove_dir_all(&stage);
     let _ = std::fs::remove_file(generation.with_extension("lacking.txt"));
     // Ctrl-C during the build: the user asked to stop, even if the
     // installer ended well (it may have been past its last file).
     let result = match result {
-        Ok(()) if crate::buildlock::interrupted() => {
-            Err(Failure::Input(crate::buildlock::INTERRUPTED.to_string()))
-        }
+        Ok(()) if crate::buildlock::interrupted() => Err(Failure::Before(BuildError::Interrupted)),
         other => other,
     };
     if let Err(e) = result {
@@ -141,9 +139,10 @@ fn build_generation(
     if let Some(why) = incomplete(&generation, &layout) {
         let _ = std::fs::remove_dir_all(&generation);
         return Err((
-            BuildError::Input(format!(
-                "prefix {hash} lost files while it was built ({why}): not used; the next use builds it again"
-            )),
+            BuildError::LostFiles {
+                key: hash.to_string(),
+                why,
+            },
             None,
         ));
     }
@@ -208,7 +207,7 @@ fn failed(installer: &'static str, hash: &str, e: Failure) -> (BuildError, Optio
             },
             Some(tail),
         ),
-        Failure::Input(message) => (BuildError::Input(message), None),
+        Failure::Before(err) => (err, None),
         Failure::Io(err) => {
             let record = err.to_string();
             (err, Some(record))

@@ -19,8 +19,9 @@ pub enum Failure {
         status: String,
         tail: String,
     },
-    /// An input could not be staged as it was read.
-    Input(String),
+    /// Not the installer's doing (an input that could not be staged, an
+    /// interruption): not recorded against the key.
+    Before(BuildError),
     Io(BuildError),
 }
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::Pip;
+use super::error::Unreadable;
 use super::hash::{DIST_LIMIT, TEXT_LIMIT, hash_file, list_dir};
 use super::options::{check_option, flag_name, split_option, uv_refuses};
 use super::reqfile::{canonical_spacing, local_dir, local_path, logical_lines, pip_variable};
@@ -66,7 +67,7 @@ pub struct Input {
     /// its own inputs replaced by that input's id; a distribution's bytes;
     /// a directory's file names and their hashes. `Err` says why it could
     /// not be read.
-    pub id: Result<String, String>,
+    pub id: Result<String, Unreadable>,
     /// A requirements or constraints file's lines.
     pub(super) lines: Vec<Vec<Word>>,
     /// A directory's files, relative to it, with their hashes.
@@ -211,16 +212,21 @@ impl Scan {
             .find_map(|(in_file, flag)| uv_refuses(flag, *in_file))
     }
 
-    /// The first input that could not be read, and why.
+    /// The first input that could not be read, and why: one that failed
+    /// itself before one that names it.
     pub fn problem(&self) -> Option<String> {
         if let Some(p) = self.problems.first() {
             return Some(p.clone());
         }
-        self.inputs.iter().find_map(|i| {
-            i.id.as_ref()
-                .err()
-                .map(|e| format!("{}: {e}", i.path.display()))
-        })
+        let unreadable = |naming: bool| {
+            self.inputs.iter().find_map(|i| match &i.id {
+                Err(e) if matches!(e, Unreadable::Names(_)) == naming => {
+                    Some(format!("{}: {e}", i.path.display()))
+                }
+                _ => None,
+            })
+        };
+        unreadable(false).or_else(|| unreadable(true))
     }
 
     /// Every path whose change may change what pip reads: the inputs, and
@@ -248,15 +254,15 @@ impl Scan {
     /// The lines of the prefix key that come from pip's inputs. Requirement
     /// strings are sorted and spaced canonically; everything else keeps its
     /// order; inputs appear by content, never by path.
-    pub fn key_lines(&self, root: &Path) -> Vec<String> {
+    pub fn key_lines(&self, root: &Path) -> Result<Vec<String>, Unreadable> {
         let mut reqs: Vec<String> = self
             .packages
             .iter()
             .map(|w| match w {
-                Word::Lit(s) => canonical_spacing(s),
-                w => self.render(w, None),
+                Word::Lit(s) => Ok(canonical_spacing(s)),
+                w => self.keyed(w),
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         reqs.sort();
         let mut lines: Vec<String> = reqs
             .into_iter()
@@ -267,69 +273,67 @@ impl Scan {
                 .iter()
                 .map(|e| format!("editable {}", exact(e))),
         );
-        lines.extend(
-            self.requirements
-                .iter()
-                .map(|&i| format!("requirements {}", self.id(i))),
-        );
-        lines.extend(
-            self.options
-                .iter()
-                .map(|w| format!("option {:?}", self.render(w, None))),
-        );
+        for &i in &self.requirements {
+            lines.push(format!("requirements {}", self.id(i)?));
+        }
+        for w in &self.options {
+            lines.push(format!("option {:?}", self.keyed(w)?));
+        }
         if !self.per_project.is_empty() {
             lines.push(format!("project {}", exact(root)));
         }
-        lines
+        Ok(lines)
     }
 
-    pub(super) fn id(&self, i: usize) -> &str {
-        match &self.inputs[i].id {
-            Ok(id) => id,
-            Err(_) => "unreadable",
-        }
+    /// Input `i`'s id, or why it has none.
+    pub(super) fn id(&self, i: usize) -> Result<&str, Unreadable> {
+        self.inputs[i].id.as_deref().map_err(Clone::clone)
     }
 
     /// The `[guix].load-path` directories: (path, id) each.
     /// The channels file's id, as trust read it, if the project pins one.
-    pub fn channels(&self) -> Option<Result<&str, &str>> {
+    pub fn channels(&self) -> Option<Result<&str, &Unreadable>> {
         self.inputs
             .iter()
             .find(|i| i.kind == Kind::Channels)
-            .map(|i| i.id.as_deref().map_err(String::as_str))
+            .map(|i| i.id.as_deref())
     }
 
-    pub fn load_path(&self) -> Vec<(&Path, Result<&str, &str>)> {
+    pub fn load_path(&self) -> Vec<(&Path, Result<&str, &Unreadable>)> {
         self.inputs
             .iter()
             .filter(|i| i.kind == Kind::LoadPath)
-            .map(|i| (i.path.as_path(), i.id.as_deref().map_err(String::as_str)))
+            .map(|i| (i.path.as_path(), i.id.as_deref()))
             .collect()
     }
 
-    /// A word as the key shows it (`stage` None: inputs by id) or as a
-    /// staged requirements file has it (quoted for pip's splitting).
-    pub(super) fn render(&self, w: &Word, stage: Option<&Path>) -> String {
-        match (w, stage) {
-            (Word::Lit(s), _) => s.clone(),
-            (Word::Ref(i, rest), None) => {
-                format!("<{} {}>{rest}", self.inputs[*i].kind.name(), self.id(*i))
+    /// A word as the key and ids show it: an input by its id.
+    pub(super) fn keyed(&self, w: &Word) -> Result<String, Unreadable> {
+        Ok(match w {
+            Word::Lit(s) => s.clone(),
+            Word::Ref(i, rest) => {
+                let input = &self.inputs[*i];
+                let id = self
+                    .id(*i)
+                    .map_err(|_| Unreadable::Names(input.path.clone()))?;
+                format!("<{} {id}>{rest}", input.kind.name())
             }
-            (Word::Ref(i, rest), Some(stage)) => {
-                let p = self.staged_path(stage, *i);
-                format!("{}{rest}", shell_words::quote(&p.to_string_lossy()))
-            }
-        }
+        })
     }
 
-    pub(super) fn text(&self, input: &Input, stage: Option<&Path>) -> String {
+    /// A requirements file's text with its inputs' ids in place of their
+    /// paths: what its own id is made of.
+    pub(super) fn keyed_text(&self, input: &Input) -> Result<String, Unreadable> {
         let mut out = String::new();
         for line in &input.lines {
-            let words: Vec<String> = line.iter().map(|w| self.render(w, stage)).collect();
+            let words = line
+                .iter()
+                .map(|w| self.keyed(w))
+                .collect::<Result<Vec<_>, _>>()?;
             out.push_str(&words.join(" "));
             out.push('\n');
         }
-        out
+        Ok(out)
     }
 
     /// Add the input at `path` once (an input named twice is one input).
@@ -340,7 +344,7 @@ impl Scan {
         self.inputs.push(Input {
             kind,
             path,
-            id: Err("not read yet".into()),
+            id: Err(Unreadable::NotRead),
             lines: Vec::new(),
             files: Vec::new(),
         });
@@ -378,25 +382,26 @@ impl Scan {
             return i;
         }
         if depth > DEPTH_LIMIT {
-            self.inputs[i].id = Err(format!("nested more than {DEPTH_LIMIT} deep"));
+            self.inputs[i].id = Err(Unreadable::NestedTooDeep(DEPTH_LIMIT));
             return i;
         }
         if self.inputs.len() > FILES_LIMIT || self.text_read > TOTAL_TEXT_LIMIT {
-            self.inputs[i].id = Err(format!(
-                "one of more than {FILES_LIMIT} files, or {TOTAL_TEXT_LIMIT} bytes, that pip would read"
-            ));
+            self.inputs[i].id = Err(Unreadable::TooMuch {
+                files: FILES_LIMIT,
+                bytes: TOTAL_TEXT_LIMIT,
+            });
             return i;
         }
         let text = match fsutil::read_limited(&path, TEXT_LIMIT) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(t) => t,
                 Err(_) => {
-                    self.inputs[i].id = Err("not valid UTF-8".into());
+                    self.inputs[i].id = Err(Unreadable::NotUtf8);
                     return i;
                 }
             },
             Err(e) => {
-                self.inputs[i].id = Err(e.to_string());
+                self.inputs[i].id = Err(e.into());
                 return i;
             }
         };
@@ -405,9 +410,7 @@ impl Scan {
         // pip joins continued lines and drops comments, then expands.
         if let Some(var) = logical_lines(&text).iter().find_map(|l| pip_variable(l)) {
             // pip would read a file or URL the key never saw.
-            self.inputs[i].id = Err(format!(
-                "uses ${{{var}}}, which pip expands from the environment: write its value out"
-            ));
+            self.inputs[i].id = Err(Unreadable::Variable(var.to_string()));
             return i;
         }
         self.reading.push(i);
@@ -421,11 +424,11 @@ impl Scan {
             lines,
             ..self.inputs[i].clone()
         };
-        h.update(self.text(&input, None).as_bytes());
-        self.inputs[i] = Input {
-            id: Ok(hex(&h.finalize())),
-            ..input
-        };
+        let id = self.keyed_text(&input).map(|text| {
+            h.update(text.as_bytes());
+            hex(&h.finalize())
+        });
+        self.inputs[i] = Input { id, ..input };
         i
     }
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::error::StageError;
 use super::hash::DIST_LIMIT;
 use super::hash::dir_entry;
 use super::scan::{Input, Kind, Scan, Word};
@@ -17,8 +18,8 @@ impl Scan {
     /// Copy every input into `stage`, checking each copy against the hash
     /// taken when it was read, and return pip's arguments naming the
     /// copies: `(options, requirements)`.
-    pub fn stage(&self, stage: &Path) -> Result<(Vec<OsString>, Vec<OsString>), String> {
-        std::fs::create_dir_all(stage).map_err(|e| format!("{}: {e}", stage.display()))?;
+    pub fn stage(&self, stage: &Path) -> Result<(Vec<OsString>, Vec<OsString>), StageError> {
+        std::fs::create_dir_all(stage).map_err(io_at(stage))?;
         let mut lifted: Vec<OsString> = Vec::new();
         for (i, input) in self.inputs.iter().enumerate() {
             if matches!(
@@ -36,10 +37,14 @@ impl Scan {
                     lifted.extend(editable);
                     // The file's id covers its own text with ids in place of
                     // paths; the copy holds the same text with the copies' paths.
-                    let keyed = hex(&Sha256::digest(self.text(input, None).as_bytes()));
-                    fsutil::write_atomic(&copy, text.as_bytes())
-                        .map_err(|e| format!("{}: {e}", copy.display()))?;
-                    keyed
+                    let keyed = self
+                        .keyed_text(input)
+                        .map_err(|why| StageError::Unreadable {
+                            path: input.path.clone(),
+                            why,
+                        })?;
+                    fsutil::write_atomic(&copy, text.as_bytes()).map_err(io_at(&copy))?;
+                    hex(&Sha256::digest(keyed.as_bytes()))
                 }
                 Kind::Distribution => copy_file(&input.path, &copy)?,
                 Kind::FindLinks | Kind::Index => copy_dir(input, &copy)?,
@@ -64,11 +69,11 @@ impl Scan {
 
     pub(super) fn staged_path(&self, stage: &Path, i: usize) -> PathBuf {
         let input = &self.inputs[i];
-        let dir = stage.join(format!("{i}-{}", self.id(i)));
+        // The stage is the key's own, so the index alone names a copy.
+        let dir = stage.join(i.to_string());
         match input.kind {
-            Kind::Requirements | Kind::Constraints | Kind::Channels | Kind::Interpreter => {
-                dir.with_extension("txt")
-            }
+            Kind::Requirements | Kind::Constraints | Kind::Interpreter => dir.with_extension("txt"),
+            Kind::Channels => dir.with_extension("scm"),
             // pip reads a distribution's name and version from its file name.
             Kind::Distribution => dir.join(input.path.file_name().unwrap_or_default()),
             Kind::FindLinks | Kind::Index | Kind::LoadPath => dir,
@@ -78,7 +83,7 @@ impl Scan {
     /// Copy each `[guix].load-path` directory into `stage`, every file
     /// checked against the hash trust and the key were made from, and
     /// return the copies, for `guix -L`.
-    pub fn stage_load_path(&self, stage: &Path) -> Result<Vec<PathBuf>, String> {
+    pub fn stage_load_path(&self, stage: &Path) -> Result<Vec<PathBuf>, StageError> {
         let mut out = Vec::new();
         for (i, input) in self.inputs.iter().enumerate() {
             if input.kind != Kind::LoadPath {
@@ -92,7 +97,32 @@ impl Scan {
         Ok(out)
     }
 
-    /// A word as one argument on pip's command line.
+    /// Copy the channels file into `stage`, checked against the hash trust
+    /// and the key were made from, for `guix time-machine -C`.
+    pub fn stage_channels(&self, stage: &Path) -> Result<Option<PathBuf>, StageError> {
+        let Some((i, input)) =
+            (self.inputs.iter().enumerate()).find(|(_, i)| i.kind == Kind::Channels)
+        else {
+            return Ok(None);
+        };
+        let id = read_id(input)?;
+        let copy = self.staged_path(stage, i);
+        unchanged(input, id, &copy_file(&input.path, &copy)?)?;
+        Ok(Some(copy))
+    }
+
+    /// A word as a staged requirements file has it: an input by its
+    /// copy's path, quoted for pip's splitting.
+    fn staged_word(&self, w: &Word, stage: &Path) -> String {
+        match w {
+            Word::Lit(s) => s.clone(),
+            Word::Ref(i, rest) => {
+                let p = self.staged_path(stage, *i);
+                format!("{}{rest}", shell_words::quote(&p.to_string_lossy()))
+            }
+        }
+    }
+
     /// An argument as pip gets it: bytes, so that a cache under a path
     /// that is not UTF-8 names the staged copies exactly.
     fn render_argv(&self, w: &Word, stage: &Path) -> OsString {
@@ -115,7 +145,7 @@ impl Scan {
         let mut out = String::new();
         let mut editable = Vec::new();
         for line in &input.lines {
-            let words: Vec<String> = line.iter().map(|w| self.render(w, Some(stage))).collect();
+            let words: Vec<String> = line.iter().map(|w| self.staged_word(w, stage)).collect();
             let text = words.join(" ");
             let first = words.first().map(String::as_str).unwrap_or("");
             let is_editable =
@@ -135,33 +165,36 @@ impl Scan {
 }
 
 /// Copy `from` to `to`, hashing the bytes written.
-fn copy_file(from: &Path, to: &Path) -> Result<String, String> {
-    let say = |e: std::io::Error| format!("{}: {e}", from.display());
-    let f = fsutil::open_regular(from, DIST_LIMIT).map_err(say)?;
+fn copy_file(from: &Path, to: &Path) -> Result<String, StageError> {
+    let f = fsutil::open_regular(from, DIST_LIMIT).map_err(io_at(from))?;
     if let Some(dir) = to.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(io_at(dir))?;
     }
-    let mut out = fsutil::create_private(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let mut out = fsutil::create_private(to).map_err(io_at(to))?;
     let mut h = Sha256::new();
     let mut reader = f.take(DIST_LIMIT + 1);
     let mut buf = vec![0u8; 1 << 16];
     loop {
         if crate::buildlock::interrupted() {
-            return Err(crate::buildlock::INTERRUPTED.to_string());
+            return Err(StageError::Interrupted);
         }
-        let n = reader.read(&mut buf).map_err(say)?;
+        let n = reader.read(&mut buf).map_err(io_at(from))?;
         if n == 0 {
             break;
         }
         h.update(&buf[..n]);
-        std::io::Write::write_all(&mut out, &buf[..n])
-            .map_err(|e| format!("{}: {e}", to.display()))?;
+        std::io::Write::write_all(&mut out, &buf[..n]).map_err(io_at(to))?;
     }
     Ok(hex(&h.finalize()))
 }
 
+fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> StageError {
+    let path = path.to_path_buf();
+    move |source| StageError::Io { path, source }
+}
+
 /// Copy a directory input's files into `copy`, hashing them as its id was made.
-fn copy_dir(input: &Input, copy: &Path) -> Result<String, String> {
+fn copy_dir(input: &Input, copy: &Path) -> Result<String, StageError> {
     let mut h = Sha256::new();
     for (rel, _) in &input.files {
         let hash = copy_file(&input.path.join(rel), &copy.join(rel))?;
@@ -171,20 +204,17 @@ fn copy_dir(input: &Input, copy: &Path) -> Result<String, String> {
 }
 
 /// The id `input` was read with, or why it could not be read.
-fn read_id(input: &Input) -> Result<&str, String> {
-    input
-        .id
-        .as_deref()
-        .map_err(|e| format!("{}: {e}", input.path.display()))
+fn read_id(input: &Input) -> Result<&str, StageError> {
+    input.id.as_deref().map_err(|why| StageError::Unreadable {
+        path: input.path.clone(),
+        why: why.clone(),
+    })
 }
 
 /// `Err` unless a copy hashed `got`, the `id` its input was read with.
-fn unchanged(input: &Input, id: &str, got: &str) -> Result<(), String> {
+fn unchanged(input: &Input, id: &str, got: &str) -> Result<(), StageError> {
     if got == id {
         return Ok(());
     }
-    Err(format!(
-        "{} changed while it was being read; nothing was built from it",
-        input.path.display()
-    ))
+    Err(StageError::Changed(input.path.clone()))
 }

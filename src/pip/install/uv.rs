@@ -15,10 +15,10 @@ use super::{InstallerError, Job, Tool, editable_on_pythonpath, isolating};
 use crate::cache::Bucket;
 use crate::context::Context;
 use crate::fsutil::{self, hex};
-use crate::pip::PipMode;
 use crate::pip::error::io;
 use crate::pip::hash::{DIST_LIMIT, hash_file};
 use crate::pip::run::{Failure, run};
+use crate::pip::{BuildError, PipMode};
 use crate::state::Stamp;
 
 /// The uv binary, and the hash of its bytes.
@@ -90,9 +90,7 @@ impl Tool for Uv {
             }
             PipMode::User => {
                 // `installer::choose` gives pip for user mode.
-                return Err(Failure::Input(
-                    "uv does not install in user mode (pip's --user)".into(),
-                ));
+                return Err(Failure::Before(BuildError::UvUserMode));
             }
         }
         install.extend(options.iter().cloned());
