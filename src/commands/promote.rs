@@ -255,7 +255,8 @@ fn module_text(
             if defs.iter().any(|(v, _)| v == input) {
                 continue;
             }
-            if let Some(m) = has(input).and_then(Available::module) {
+            // `guix_has` came from a `guix package -A` without `-L`.
+            if let Some(m) = has(input).and_then(|a| a.module(&[])) {
                 modules.insert(m);
             }
         }
