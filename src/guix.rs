@@ -249,14 +249,57 @@ pub struct Available {
 
 impl Available {
     /// The module defining it: `gnu/packages/python-xyz.scm` is
-    /// `(gnu packages python-xyz)`.
-    pub fn module(&self) -> Option<String> {
-        let file = self.location.split(':').next()?.strip_suffix(".scm")?;
+    /// `(gnu packages python-xyz)`. A location is a file on Guix's load
+    /// path, relative to it, or, for what Guix loaded from source (as it
+    /// does with `-L`), absolute; a `-L` directory is printed as typed, so
+    /// `load_path` holds the `-L` directories of the query, as given.
+    pub fn module(&self, load_path: &[&str]) -> Option<String> {
+        // FILE:LINE:COL; the file name itself may hold a colon.
+        let file = self.location.rsplitn(3, ':').nth(2)?;
+        let under = load_path.iter().find_map(|d| {
+            file.strip_prefix(d.trim_end_matches('/'))?
+                .strip_prefix('/')
+        });
+        let rel = match under {
+            Some(rel) => rel.to_string(),
+            None if !file.starts_with('/') => file.to_string(),
+            None => return declared_module(file).or_else(|| guix_module(file)),
+        };
+        let rel = rel.strip_suffix(".scm")?;
         Some(format!(
             "({})",
-            file.split('/').collect::<Vec<_>>().join(" ")
+            rel.split('/').collect::<Vec<_>>().join(" ")
         ))
     }
+}
+
+/// The module an absolute `file` declares in its `define-module`, if it is
+/// the path's own tail (as Guix requires of a module it loads).
+fn declared_module(file: &str) -> Option<String> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    // The define-module comes after the licence notice, well within this.
+    fsutil::open_regular(Path::new(file), 1 << 30)
+        .ok()?
+        .take(64 << 10)
+        .read_to_end(&mut head)
+        .ok()?;
+    let head = String::from_utf8_lossy(&head);
+    let rest = &head[head.find("(define-module (")? + "(define-module (".len()..];
+    let name: Vec<&str> = rest[..rest.find(')')?].split_whitespace().collect();
+    let tail = format!("/{}.scm", name.join("/"));
+    (!name.is_empty() && file.ends_with(&tail)).then(|| format!("({})", name.join(" ")))
+}
+
+/// For a Guix module file that cannot be read: its `(gnu packages …)`
+/// name, from the path's last `gnu/packages/`.
+fn guix_module(file: &str) -> Option<String> {
+    let at = file.rfind("/gnu/packages/")?;
+    let rel = file[at + 1..].strip_suffix(".scm")?;
+    Some(format!(
+        "({})",
+        rel.split('/').collect::<Vec<_>>().join(" ")
+    ))
 }
 
 /// Run one guix command, as the user's shell would outside any project;
@@ -528,6 +571,65 @@ mod tests {
         assert!(all[0].starts_with("^(python-.*|other0|"));
         let asked: usize = all.iter().map(|r| r.matches("other").count()).sum();
         assert_eq!(asked, 20_000);
+    }
+
+    /// Rows as real Guix printed them (tests/guix-samples/package-A-with-L.txt,
+    /// `guix package -L guix -A`): a drafted package's location carries the
+    /// `-L` directory as typed, and Guix's own, loaded from source, are
+    /// absolute. Then the same with `-L` given as an absolute directory.
+    #[test]
+    fn a_module_is_named_from_relative_and_absolute_locations() {
+        let row = |location: &str| Available {
+            name: "python-x".into(),
+            version: "1".into(),
+            location: location.into(),
+        };
+        let sample = "python-prov   \t2.0.0     \tout\t/tmp/realguix/guix/src/gnu/packages/python-xyz.scm:24928:2\n\
+                      python-pyhumps\t3.8.0     \tout\tguix/pyguix/packages.scm:19:2\n";
+        let cells: Vec<String> = sample
+            .lines()
+            .map(|l| l.split('\t').nth(3).unwrap().to_string())
+            .collect();
+        assert_eq!(
+            row(&cells[0]).module(&["guix"]).as_deref(),
+            Some("(gnu packages python-xyz)")
+        );
+        assert_eq!(
+            row(&cells[1]).module(&["guix"]).as_deref(),
+            Some("(pyguix packages)")
+        );
+        assert_eq!(
+            row("gnu/packages/python-xyz.scm:8482:2")
+                .module(&[])
+                .as_deref(),
+            Some("(gnu packages python-xyz)")
+        );
+
+        let dir = std::env::temp_dir().join(format!("pyenv-guix-module-{}", std::process::id()));
+        let file = dir.join("proj/guix/pyguix/packages.scm");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(
+            &file,
+            ";;; drafted\n(define-module (pyguix packages)\n  #:use-module (guix packages))\n",
+        )
+        .unwrap();
+        let absolute = format!("{}:19:2", file.display());
+        let load = dir.join("proj/guix/");
+        let load = load.to_str().unwrap();
+        assert_eq!(
+            row(&absolute).module(&[load]).as_deref(),
+            Some("(pyguix packages)")
+        );
+        // Not under a `-L` directory given: named by its define-module.
+        assert_eq!(
+            row(&absolute).module(&[]).as_deref(),
+            Some("(pyguix packages)")
+        );
+        // A define-module that is not the path's tail is not believed.
+        let other = dir.join("proj/guix/other.scm");
+        std::fs::write(&other, "(define-module (gnu packages lies))\n").unwrap();
+        assert_eq!(row(&format!("{}:1:2", other.display())).module(&[]), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -479,6 +479,8 @@ fn promote_import_refuses_an_input_neither_guix_nor_the_import_defines() {
 
 /// When PyPI has the missing input, promote drafts it too; webargs, which
 /// the importer lists among its own inputs, no longer is one of them.
+/// Without an installed METADATA, the inputs extras brought stay, and
+/// promote says so.
 #[test]
 fn promote_import_drafts_what_the_import_left_out_and_drops_self_inputs() {
     let s = Sandbox::new();
@@ -516,8 +518,151 @@ fn promote_import_drafts_what_the_import_left_out_and_drops_self_inputs() {
     // pyyaml is a test input of pre-commit that Guix lacks here: dropped.
     assert!(!module.contains("python-pyyaml"), "{module}");
     assert!(said.contains("python-pyyaml"), "{said}");
+    // The prefix was never built: no METADATA tells webargs's extras from
+    // what it requires, so its inputs stay as the importer made them.
+    assert!(
+        said.contains("webargs: no installed METADATA") && said.contains("pyenv-guix build"),
+        "{said}"
+    );
     assert_eq!(
         strings(&manifest(&s, "p"), "guix", "packages"),
         ["python", "python-webargs"]
+    );
+}
+
+/// webargs 8.7.1's Requires-Dist lines, as flit writes them: every extra
+/// in double quotes, which real `guix import pypi` does not recognise, so
+/// it made each of these an input (tests/guix-samples). The markers with
+/// `and` and `or` are this test's, to cover how markers combine.
+const WEBARGS_REQUIRES: &[&str] = &[
+    "marshmallow>=3.0.0",
+    "packaging>=17.0",
+    "webargs[tests] ; extra == \"dev\"",
+    "tox ; extra == \"dev\"",
+    "pre-commit>=3.5,<5.0 ; extra == \"dev\"",
+    "webargs[frameworks] ; extra == \"docs\"",
+    "Sphinx==8.2.3 ; extra == \"docs\"",
+    "sphinx-issues==5.0.1 ; extra == \"docs\"",
+    "furo==2025.7.19 ; extra == \"docs\"",
+    "Flask>=0.12.5 ; extra == \"frameworks\"",
+    "Django>=2.2.0 ; extra == \"frameworks\"",
+    "bottle>=0.12.13 ; extra == \"frameworks\"",
+    "tornado>=4.5.2 ; extra == \"frameworks\"",
+    "pyramid>=1.9.1 ; extra == \"frameworks\"",
+    "falcon>=2.0.0 ; extra == \"frameworks\"",
+    "aiohttp>=3.0.8 ; extra == \"frameworks\"",
+    "webargs[frameworks] ; extra == \"tests\"",
+    "pytest ; extra == \"tests\" or extra == \"dev\"",
+    "pytest-asyncio ; extra == \"tests\"",
+    "webtest==3.0.4 ; extra == \"tests\"",
+    "webtest-aiohttp==2.0.0 ; extra == \"tests\"",
+    "pytest-aiohttp>=0.3.0 ; extra == \"tests\"",
+    "typing-extensions ; (extra == \"tests\") and python_version < \"3.11\"",
+];
+
+/// A drafted definition's propagated inputs, as written in the module.
+fn propagated(module: &str, var: &str) -> Vec<String> {
+    let def = module
+        .split(&format!("(define-public {var}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {var}: {module}"));
+    let def = def.split("\n(define-public ").next().unwrap();
+    let Some(inputs) = def.split("(propagated-inputs (list").nth(1) else {
+        return Vec::new();
+    };
+    inputs
+        .split("))")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+/// Wheels built by flit or hatchling write their extras `extra == "…"`,
+/// and real `guix import pypi` takes those for required inputs: webargs
+/// among webargs's own, Django, Flask, pytest. The fallbacks' installed
+/// METADATA tells which inputs only extras bring; those are not written,
+/// nor the definitions drafted only for them (furo, and pre-commit, which
+/// the import referenced without drafting it).
+#[test]
+fn promote_import_drops_inputs_only_optional_extras_bring() {
+    let s = Sandbox::new();
+    let env = real_guix(&s, "python-prov");
+    for (name, version) in [
+        ("marshmallow", "3.19.0"),
+        ("packaging", "21.3"),
+        ("lxml", "4.9.1"),
+        ("networkx", "2.8.6"),
+        ("rdflib", "6.1.1"),
+        ("pydot", "1.4.2"),
+    ] {
+        s.wheel(name, version, &[]);
+    }
+    let with_requires = |requires: &[&str]| -> Vec<String> {
+        requires
+            .iter()
+            .flat_map(|r| ["--requires".to_string(), r.to_string()])
+            .collect()
+    };
+    let webargs = with_requires(WEBARGS_REQUIRES);
+    let webargs: Vec<&str> = webargs.iter().map(String::as_str).collect();
+    s.wheel("webargs", "8.7.1", &webargs);
+    // prov 3's dot extra, as setuptools writes it; real Guix made
+    // matplotlib an input of prov (tests/guix-samples/import-pypi-prov.scm).
+    let prov = with_requires(&[
+        "lxml>=3.3.5",
+        "networkx>=2.0",
+        "rdflib>=4.2.1",
+        "pydot>=1.2.0",
+        "matplotlib>=3.0; extra == \"dot\"",
+    ]);
+    let prov: Vec<&str> = prov.iter().map(String::as_str).collect();
+    let wheels = s.wheel("prov", "3.2.3", &prov);
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[guix]\npackages = [\"python\"]\n\n[pip]\npackages = [\"prov>=3\", \"webargs\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    let p = s.path("p");
+    s.ok_with(&env, &p, &["allow"]);
+    s.ok_with(&env, &p, &["exec", "--", "true"]);
+    let (_, said) = s.ok_with(&env, &p, &["promote", "--import"]);
+    let module = std::fs::read_to_string(p.join("guix/pyguix/packages.scm")).unwrap();
+    assert_eq!(
+        propagated(&module, "python-webargs"),
+        ["python-marshmallow", "python-packaging"],
+        "{module}"
+    );
+    assert_eq!(
+        propagated(&module, "python-prov"),
+        [
+            "python-lxml",
+            "python-networkx",
+            "python-pydot",
+            "python-rdflib"
+        ],
+        "{module}"
+    );
+    for gone in [
+        "python-furo",
+        "python-accessible-pygments",
+        "python-playwright",
+        "python-pre-commit",
+        "python-django",
+        "python-matplotlib",
+    ] {
+        assert!(!module.contains(gone), "{gone}: {module}");
+    }
+    assert!(
+        said.contains("python-webargs: dropped python-django")
+            && said.contains("python-furo: not drafted after all"),
+        "{said}"
+    );
+    assert_eq!(
+        strings(&manifest(&s, "p"), "guix", "packages"),
+        ["python", "python-prov", "python-webargs"]
     );
 }

@@ -4,6 +4,8 @@
 //! output, loads in Guix, and every input of every package it defines
 //! resolves. Guix has no daemon here, so nothing is built; it interprets
 //! its package modules, which takes minutes: one `guix repl` for it all.
+//! The stand-in's `package -A` and `describe -f channels` are held against
+//! real Guix's on the same packages and commit (those take a second).
 
 mod support;
 
@@ -194,4 +196,57 @@ fn init_finds_real_guix_packages_and_the_stand_in_lists_them_as_guix_does() {
         .envs(s.env())
         .stdout_ok();
     assert_eq!(out, listed, "stand-in vs real Guix");
+}
+
+/// `describe -f channels`: the stand-in prints what real Guix prints for
+/// the same commit, byte for byte. `pin`, run against real Guix, writes
+/// that output as it came, takes the file it wrote as its own when pinned
+/// again, and the next build goes through `time-machine -C` with it.
+#[test]
+fn pin_writes_real_guix_channels_and_the_stand_in_describes_them_as_guix_does() {
+    let Some(guix) = real_guix() else {
+        return;
+    };
+    let real = Command::new(&guix)
+        .args(["describe", "-f", "channels"])
+        .stdout_ok();
+    let commit = real
+        .split("(commit\n          \"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap_or_else(|| panic!("no commit in real Guix's channels:\n{real}"));
+    let s = Sandbox::new();
+    s.stand_in_setting("GUIX_STAND_IN_COMMIT", Path::new(commit));
+    let stand_in = Command::new(s.guix())
+        .args(["describe", "-f", "channels"])
+        .env_clear()
+        .envs(s.env())
+        .stdout_ok();
+    assert_eq!(stand_in, real, "stand-in vs real Guix");
+
+    s.write("p/.pyguix.toml", "[guix]\npackages = [\"python\"]\n");
+    let p = s.path("p");
+    let with_real: Vec<_> = s
+        .env()
+        .into_iter()
+        .map(|(k, v)| match k.to_str() {
+            Some("PYENV_GUIX_GUIX") => (k, guix.clone().into_os_string()),
+            _ => (k, v),
+        })
+        .collect();
+    s.ok_with(&s.env(), &p, &["allow"]);
+    s.ok_with(&with_real, &p, &["pin"]);
+    assert_eq!(
+        std::fs::read_to_string(p.join("channels.scm")).unwrap(),
+        real
+    );
+    let (diff, _) = s.ok_with(&with_real, &p, &["pin", "--dry-run"]);
+    assert_eq!(diff, "", "pinning again to the same Guix changes nothing");
+    s.ok_with(&s.env(), &p, &["exec", "--", "true"]);
+    let log = std::fs::read_to_string(s.path("guix.log")).unwrap_or_default();
+    let want = format!(
+        "time-machine -C {} -- package",
+        p.join("channels.scm").display()
+    );
+    assert!(log.contains(&want), "{log}");
 }

@@ -379,6 +379,28 @@ fn sample(name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap()
 }
 
+/// `describe -f channels` as real Guix printed it at the commit it names
+/// (tests/guix-samples/describe-f-channels.scm, recorded with its exit
+/// status after it): URL, branch, commit and introduction, byte for byte.
+#[test]
+fn describe_prints_what_real_guix_printed() {
+    let s = Sandbox::new();
+    let real = sample("describe-f-channels.scm");
+    let real = real.strip_suffix("rc=0\n").unwrap();
+    let commit = real
+        .split("(commit\n          \"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap();
+    let c = Path::new(commit);
+    let out = ok(guix(
+        &s,
+        &[("GUIX_STAND_IN_COMMIT", c)],
+        &["describe", "-f", "channels"],
+    ));
+    assert_eq!(stdout(&out), real);
+}
+
 /// What the stand-in drafts from prov's real PyPI metadata is what real
 /// Guix printed (tests/guix-samples/import-pypi-prov.scm), but for the
 /// hash, which the stand-in makes up: the define-public, the blank line,

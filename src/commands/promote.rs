@@ -8,6 +8,7 @@ use crate::rewrite::{self, Change, Edit};
 use crate::{log, scheme};
 
 mod draft;
+mod metadata;
 
 use draft::{Drafting, check};
 
@@ -18,7 +19,9 @@ use draft::{Drafting, check};
 /// Guix lacks gets a package definition drafted by `guix import pypi
 /// --recursive` into a Guile module in the project (the first directory of
 /// [guix].load-path, `guix` if there is none), and moves too: the profile
-/// is then built with `guix package -L`. Comments and formatting stay. A
+/// is then built with `guix package -L`. Inputs that only the fallback's
+/// optional extras need are left out, as its installed METADATA (in the
+/// project's built pip prefix) tells. Comments and formatting stay. A
 /// manifest allowed before is allowed after, since you asked for exactly
 /// this change; review the drafted definitions all the same.
 #[derive(Debug, clap::Args)]
@@ -121,11 +124,20 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         };
         let mut defs = existing.as_deref().map(definitions).unwrap_or_default();
         let kept = defs.len();
+        let requires = metadata::installed(&installed_dists(&args.project, &ctx));
+        for (text, r, _) in &to_import {
+            if !requires.contains_key(&r.name) {
+                log::warn(&format!(
+                    "{text}: no installed METADATA to tell its optional extras from what it requires (the project's pip prefix is not built, or the project is not allowed); inputs `guix import pypi` took from extras written `extra == \"…\"` stay. Run `pyenv-guix build` first to have them dropped"
+                ));
+            }
+        }
         let mut drafting = Drafting {
             ctx: &ctx,
             user_path,
             root: &root,
             tried: BTreeSet::new(),
+            requires,
         };
         for (text, r, name) in &to_import {
             let added = drafting.import(&r.name, &mut defs)?;
@@ -147,7 +159,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             ));
             moved.push((text.clone(), name.clone()));
         }
-        let guix_has = drafting.settle(&mut defs, kept)?;
+        let roots: Vec<String> = to_import.iter().map(|(_, _, n)| n.clone()).collect();
+        let guix_has = drafting.settle(&mut defs, kept, &roots)?;
         check(&defs, kept, &guix_has)?;
         let module = module_text(existing.as_deref(), &defs, kept, &guix_has);
         changes.push(Change::new(module_path, module.into_bytes()));
@@ -178,6 +191,22 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
     rewrite::write(&ctx, &project, &changes)?;
     Ok(0)
+}
+
+/// The `*.dist-info` directories of the project's pip prefix (or venv) as
+/// last built, to read the fallbacks' METADATA from; none when the project
+/// is not allowed or its prefix not built. Promote builds nothing.
+fn installed_dists(
+    project: &super::ProjectPath,
+    ctx: &crate::context::Context,
+) -> Vec<std::path::PathBuf> {
+    project
+        .materialise(ctx, crate::materialise::Mode::Look)
+        .ok()
+        .and_then(|(_, m)| m.prefix)
+        .and_then(|p| p.built)
+        .map(|(_, layout)| layout.dists)
+        .unwrap_or_default()
 }
 
 /// The definitions a module holds: (variable, form). One commented out
@@ -226,7 +255,8 @@ fn module_text(
             if defs.iter().any(|(v, _)| v == input) {
                 continue;
             }
-            if let Some(m) = has(input).and_then(Available::module) {
+            // `guix_has` came from a `guix package -A` without `-L`.
+            if let Some(m) = has(input).and_then(|a| a.module(&[])) {
                 modules.insert(m);
             }
         }

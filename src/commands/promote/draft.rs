@@ -10,15 +10,19 @@ use std::path::Path;
 
 use anyhow::{Context as _, bail};
 
+use super::metadata::{self, Requires};
 use crate::context::Context;
 use crate::guix::{self, Available};
-use crate::{log, scheme};
+use crate::{log, requirement, scheme};
 
 /// Input fields, and the one whose inputs only the importer's test and
 /// development extras put there (it reads `extra == '…'` as one of those
 /// when the extra's name has "test" or "dev", and as nothing else).
 const INPUT_FIELDS: [&str; 3] = ["inputs", "propagated-inputs", "native-inputs"];
 const EXTRAS_FIELD: &str = "native-inputs";
+/// Where the importer puts what it takes for required: an extra in double
+/// quotes too.
+const REQUIRED_FIELDS: [&str; 2] = ["inputs", "propagated-inputs"];
 
 pub struct Drafting<'a> {
     pub ctx: &'a Context,
@@ -26,6 +30,9 @@ pub struct Drafting<'a> {
     pub root: &'a Path,
     /// PyPI names already given to `guix import pypi --recursive`.
     pub tried: BTreeSet<String>,
+    /// The installed distributions' requirements (normalised name): which
+    /// inputs only extras bring.
+    pub requires: BTreeMap<String, Vec<Requires>>,
 }
 
 impl Drafting<'_> {
@@ -55,12 +62,15 @@ impl Drafting<'_> {
     /// Repair the new definitions (`defs` past `kept`) and draft the inputs
     /// they need that neither Guix nor the module has, until every input
     /// resolves; or fail naming each one left and what needs it. Drafted
-    /// definitions Guix has itself are dropped. What Guix has of them all,
-    /// asked in one `guix package -A` a round.
+    /// definitions Guix has itself are dropped, and so are those nothing
+    /// reaches from `roots` (the promoted packages) and the module's own
+    /// any more. What Guix has of them all, asked in one `guix package -A`
+    /// a round.
     pub fn settle(
         &mut self,
         defs: &mut Vec<(String, String)>,
         kept: usize,
+        roots: &[String],
     ) -> anyhow::Result<Vec<Available>> {
         loop {
             let mut asked: Vec<String> = defs.iter().map(|(v, _)| v.clone()).collect();
@@ -85,15 +95,48 @@ impl Drafting<'_> {
                 .chain(guix_has.iter().map(|a| a.name.clone()))
                 .collect();
             let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut repaired = Vec::new();
             for (var, form) in defs[kept..].iter_mut() {
+                let pypi = scheme::pypi_name(form).map_or_else(|| pypi_of(var), String::from);
+                let requires = self.requires.get(&requirement::normal_name(&pypi));
                 let dropped = |field: &str, input: &str| {
-                    input == var.as_str() || (field == EXTRAS_FIELD && !known.contains(input))
+                    if input == var.as_str() {
+                        Some("a package is not its own input")
+                    } else if field == EXTRAS_FIELD && !known.contains(input) {
+                        Some("a test or development extra neither Guix nor the import has")
+                    } else if REQUIRED_FIELDS.contains(&field)
+                        && requires.is_some_and(|r| metadata::only_from_extras(r, input))
+                    {
+                        Some("only its optional extras need it (its installed METADATA)")
+                    } else {
+                        None
+                    }
                 };
                 let (text, notes) = repair(form, var, dropped);
-                for note in notes {
-                    log::info(&note);
-                }
+                repaired.push((var.clone(), notes));
                 *form = text;
+            }
+            let needed = reachable(defs, kept, roots);
+            let mut i = kept;
+            while i < defs.len() {
+                if needed.contains(&defs[i].0) {
+                    i += 1;
+                } else {
+                    log::info(&format!(
+                        "{}: not drafted after all: only dropped inputs needed it",
+                        defs[i].0
+                    ));
+                    defs.remove(i);
+                }
+            }
+            // What was repaired in a definition that is not written is
+            // not news.
+            for (var, notes) in repaired {
+                if needed.contains(&var) {
+                    notes.iter().for_each(|n| log::info(n));
+                }
+            }
+            for (var, form) in &defs[kept..] {
                 for input in scheme::inputs(form) {
                     if !known.contains(input) {
                         missing
@@ -133,6 +176,26 @@ impl Drafting<'_> {
     }
 }
 
+/// The definitions `roots` and the first `kept` (the module's own) need,
+/// through the inputs of those the module defines.
+fn reachable(defs: &[(String, String)], kept: usize, roots: &[String]) -> BTreeSet<String> {
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut todo: Vec<String> = roots
+        .iter()
+        .cloned()
+        .chain(defs[..kept].iter().map(|(v, _)| v.clone()))
+        .collect();
+    while let Some(var) = todo.pop() {
+        let Some((_, form)) = defs.iter().find(|(v, _)| *v == var) else {
+            continue;
+        };
+        if seen.insert(var) {
+            todo.extend(scheme::inputs(form).into_iter().map(String::from));
+        }
+    }
+    seen
+}
+
 /// The PyPI name the importer turned into `input` (`python-` and the
 /// name, lower case, `_` as `-`).
 fn pypi_of(input: &str) -> String {
@@ -170,8 +233,12 @@ fn definition(form: &str) -> Option<(String, String)> {
 /// `form` with what the importer prints wrong repaired: `null` (PyPI's
 /// JSON null, an unbound variable to Guile) as the project's PyPI page,
 /// an empty text or no license; and the inputs `dropped(field, input)`
-/// removed. Also what was changed, to tell the user.
-fn repair(form: &str, var: &str, dropped: impl Fn(&str, &str) -> bool) -> (String, Vec<String>) {
+/// gives a reason for removed. Also what was changed, to tell the user.
+fn repair(
+    form: &str,
+    var: &str,
+    dropped: impl Fn(&str, &str) -> Option<&'static str>,
+) -> (String, Vec<String>) {
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     let mut notes = Vec::new();
     for field in scheme::package_fields(form) {
@@ -206,14 +273,10 @@ fn repair(form: &str, var: &str, dropped: impl Fn(&str, &str) -> bool) -> (Strin
         let gone: Vec<(&str, usize)> = inputs
             .iter()
             .copied()
-            .filter(|(a, _)| dropped(field.name, a))
+            .filter(|(a, _)| dropped(field.name, a).is_some())
             .collect();
         for (input, _) in &gone {
-            let why = if *input == var {
-                "a package is not its own input"
-            } else {
-                "a test or development extra neither Guix nor the import has"
-            };
+            let why = dropped(field.name, input).unwrap_or_default();
             notes.push(format!(
                 "{var}: dropped {input} from its {}: {why}",
                 field.name
@@ -232,7 +295,7 @@ fn repair(form: &str, var: &str, dropped: impl Fn(&str, &str) -> bool) -> (Strin
         }
         let first_kept = inputs
             .iter()
-            .find(|(a, _)| !dropped(field.name, a))
+            .find(|(a, _)| dropped(field.name, a).is_none())
             .map_or(usize::MAX, |(_, at)| *at);
         for (input, at) in gone {
             let end = at + input.len();
@@ -347,7 +410,7 @@ mod tests {
     #[test]
     fn repairs_null_and_drops_inputs_with_their_lines() {
         let (text, notes) = repair(DRAFT, "python-a", |field, input| {
-            input == "python-a" || (field == EXTRAS_FIELD && input == "python-x")
+            (input == "python-a" || (field == EXTRAS_FIELD && input == "python-x")).then_some("")
         });
         assert_eq!(
             text,
@@ -355,12 +418,12 @@ mod tests {
         );
         assert_eq!(notes.len(), 3, "{notes:?}");
         let three = DRAFT.replace("python-b))", "python-b python-c))");
-        let (text, _) = repair(&three, "python-a", |_, i| i != "python-c");
+        let (text, _) = repair(&three, "python-a", |_, i| (i != "python-c").then_some(""));
         assert!(
             text.contains("(propagated-inputs (list python-c))"),
             "{text}"
         );
-        let (text, _) = repair(&three, "python-a", |_, i| i == "python-b");
+        let (text, _) = repair(&three, "python-a", |_, i| (i == "python-b").then_some(""));
         assert!(
             text.contains("(propagated-inputs (list python-a python-c))"),
             "{text}"
