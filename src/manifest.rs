@@ -292,6 +292,9 @@ pub struct Pip {
     /// knows provides, does to the build (on a Guix interpreter).
     #[serde(default, rename = "missing-libraries")]
     pub missing_libraries: MissingLibraries,
+    /// A PEP 751 lock (`pylock.toml`), relative to the root: the prefix is
+    /// built from its files alone (`pyenv-guix lock` writes it).
+    pub lock: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -547,6 +550,26 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Manifest, ManifestError> {
             return Err(invalid(o.span().start, why));
         }
     }
+    if let Some(lock) = &manifest.pip.lock {
+        let rel = Path::new(lock.get_ref());
+        let why = if lock.get_ref().is_empty() {
+            Some("is empty")
+        } else if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+        {
+            Some("is outside the project: name a file inside it, relative to its root")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(invalid(
+                lock.span().start,
+                format!("[pip].lock {:?} {why}", lock.get_ref()),
+            ));
+        }
+    }
     for dir in &manifest.guix.load_path {
         let rel = Path::new(dir.get_ref());
         let why = if dir.get_ref().is_empty() {
@@ -769,7 +792,7 @@ mod tests {
     fn unknown_key_names_line_and_column() {
         assert_eq!(
             err("[pip]\nmode = \"venv\"\n  pakages = []\n"),
-            "/p/.pyguix.toml:3:3: unknown field `pakages`, expected one of `packages`, `editable`, `requirements`, `mode`, `options`, `system-site-packages`, `installer`, `missing-libraries`"
+            "/p/.pyguix.toml:3:3: unknown field `pakages`, expected one of `packages`, `editable`, `requirements`, `mode`, `options`, `system-site-packages`, `installer`, `missing-libraries`, `lock`"
         );
     }
 

@@ -10,6 +10,7 @@ mod hash;
 pub mod install;
 mod key;
 mod layout;
+pub mod lock;
 pub mod options;
 mod prefix;
 pub mod reqfile;

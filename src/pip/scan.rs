@@ -39,6 +39,9 @@ pub enum Kind {
     /// A `[guix].load-path` directory: every file under it (trust and the
     /// profile's key cover them).
     LoadPath,
+    /// The `[pip] lock` file: trust covers it, and a locked prefix is built
+    /// from what it says.
+    Lock,
 }
 
 impl Kind {
@@ -52,6 +55,7 @@ impl Kind {
             Kind::Channels => "channels",
             Kind::Interpreter => "interpreter",
             Kind::LoadPath => "guix-load-path",
+            Kind::Lock => "lock",
         }
     }
 }
@@ -106,6 +110,8 @@ pub struct Scan {
     reading: Vec<usize>,
     /// Each option flag given, and whether a requirements file gave it.
     flags: std::collections::BTreeSet<(bool, String)>,
+    /// What `[pip] lock` says, when it names a lock that could be read.
+    pub lock: Option<super::lock::Lock>,
 }
 
 impl Scan {
@@ -113,6 +119,7 @@ impl Scan {
     /// at the root), the channels file, an interpreter inside the project.
     pub fn new(project: &Project) -> Scan {
         let mut s = Scan::pip(&project.root, &project.manifest.pip);
+        super::lock::read_into(&mut s, project);
         if let Some(path) = project.channels_file() {
             let (i, _) = s.add(Kind::Channels, path.clone());
             s.inputs[i].id = hash_file(&path, TEXT_LIMIT);

@@ -23,14 +23,14 @@ impl Scan {
         for (i, input) in self.inputs.iter().enumerate() {
             if matches!(
                 input.kind,
-                Kind::Channels | Kind::Interpreter | Kind::LoadPath
+                Kind::Channels | Kind::Interpreter | Kind::LoadPath | Kind::Lock
             ) {
                 continue;
             }
             let id = read_id(input)?;
             let copy = self.staged_path(stage, i);
             let got = match input.kind {
-                Kind::Channels | Kind::Interpreter | Kind::LoadPath => continue,
+                Kind::Channels | Kind::Interpreter | Kind::LoadPath | Kind::Lock => continue,
                 Kind::Requirements | Kind::Constraints => {
                     let (text, editable) = self.staged_text(input, stage);
                     lifted.extend(editable);
@@ -66,7 +66,11 @@ impl Scan {
         let input = &self.inputs[i];
         let dir = stage.join(format!("{i}-{}", self.id(i)));
         match input.kind {
-            Kind::Requirements | Kind::Constraints | Kind::Channels | Kind::Interpreter => {
+            Kind::Requirements
+            | Kind::Constraints
+            | Kind::Channels
+            | Kind::Interpreter
+            | Kind::Lock => {
                 dir.with_extension("txt")
             }
             // pip reads a distribution's name and version from its file name.
@@ -135,7 +139,7 @@ impl Scan {
 }
 
 /// Copy `from` to `to`, hashing the bytes written.
-fn copy_file(from: &Path, to: &Path) -> Result<String, String> {
+pub(super) fn copy_file(from: &Path, to: &Path) -> Result<String, String> {
     let say = |e: std::io::Error| format!("{}: {e}", from.display());
     let f = fsutil::open_regular(from, DIST_LIMIT).map_err(say)?;
     if let Some(dir) = to.parent() {

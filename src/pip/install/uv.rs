@@ -161,7 +161,7 @@ fn uv_pip(uv: &Path, venv: &Path) -> std::io::Result<()> {
 /// uv on the user's PATH, as the binary it is: a pyenv shim is resolved
 /// for the project's directory, as the shell would run it there (cached
 /// while nothing pyenv reads changes, see `pyenv`).
-pub(super) fn find(
+pub fn find(
     ctx: &Context,
     user_path: Option<&OsStr>,
     root: &Path,
