@@ -129,7 +129,10 @@ fn lock_with_pip_writes_pylock_and_names_it_in_the_manifest_which_stays_allowed(
     assert_eq!(ours["inputs"].as_str().map(str::len), Some(64), "{text}");
 
     let manifest = std::fs::read_to_string(s.path("p/.pyguix.toml")).unwrap();
-    assert!(manifest.contains("# resolved by `pyenv-guix lock`"), "{manifest}");
+    assert!(
+        manifest.contains("# resolved by `pyenv-guix lock`"),
+        "{manifest}"
+    );
     assert!(manifest.contains("# The app's environment."), "{manifest}");
     assert!(manifest.contains("lock = \"pylock.toml\""), "{manifest}");
     // Allowed before, allowed after: the lock and the manifest line were
@@ -148,7 +151,9 @@ fn lock_with_uv_writes_the_same_packages_and_uv_installs_it() {
     let path = path_with(&uv);
     project(&s, "p", "uv");
     s.allow("p");
-    s.command(&["lock"], &s.path("p")).env("PATH", &path).succeeds();
+    s.command(&["lock"], &s.path("p"))
+        .env("PATH", &path)
+        .succeeds();
     let text = std::fs::read_to_string(s.path("p/pylock.toml")).unwrap();
     assert!(text.contains("created-by = \"uv\""), "{text}");
     the_lock_of_alpha_and_beta(&s, "p");
@@ -157,7 +162,10 @@ fn lock_with_uv_writes_the_same_packages_and_uv_installs_it() {
             .command(&["rebuild"], &s.path("p"))
             .env("PATH", &path)
             .succeeds();
-        (out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     assert!(built.contains("(prefix mode, uv)"), "{built}");
     assert_eq!(
@@ -178,7 +186,10 @@ fn check_fails_on_a_missing_or_stale_lock_and_changes_nothing() {
     let err = s.command(&["lock", "--check"], &s.path("p")).fails();
     assert!(err.contains("no lock"), "{err}");
     assert!(!s.path("p/pylock.toml").exists());
-    assert_eq!(std::fs::read(s.path("p/.pyguix.toml")).unwrap(), manifest_before);
+    assert_eq!(
+        std::fs::read(s.path("p/.pyguix.toml")).unwrap(),
+        manifest_before
+    );
 
     s.pyenv_guix(&["lock"], &s.path("p"));
     s.pyenv_guix(&["lock", "--check"], &s.path("p"));
@@ -247,7 +258,10 @@ fn the_same_lock_is_the_same_prefix_in_two_projects() {
     let b = s.command(&["prefix"], &s.path("b")).stdout_ok();
     assert_eq!(a, b);
     // Without the lock, their requirements make two keys.
-    s.write("b/.pyguix.toml", &manifest.replace("lock = \"pylock.toml\"", ""));
+    s.write(
+        "b/.pyguix.toml",
+        &manifest.replace("lock = \"pylock.toml\"", ""),
+    );
     s.allow("b");
     let b = s.command(&["prefix"], &s.path("b")).stdout_ok();
     assert_ne!(a, b);
@@ -267,7 +281,10 @@ fn a_wheel_that_does_not_match_its_hash_fails_the_build_naming_it() {
     assert!(err.contains("sha256"), "{err}");
     // Nothing is activated.
     let out = s
-        .command(&["exec", "--", "python3", "-c", "import beta"], &s.path("p"))
+        .command(
+            &["exec", "--", "python3", "-c", "import beta"],
+            &s.path("p"),
+        )
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -4,8 +4,8 @@ use anyhow::{Context as _, bail};
 
 use crate::guix::{self, Profile};
 use crate::manifest::{Installer, PipMode, Project};
-use crate::pip::lock::{self, LockError, Resolver, Wanted};
 use crate::pip::Scan;
+use crate::pip::lock::{self, LockError, Resolver, Wanted};
 use crate::rewrite::{self, Change, Edit};
 use crate::{interpreter, log};
 
@@ -49,11 +49,17 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let user_path = user_path.as_deref();
     let profile = match project.manifest.guix.packages.is_empty() {
         true => None,
-        false => Some(guix::profile(&ctx, &project, &scan, user_path, true, false)?),
+        false => Some(guix::profile(
+            &ctx, &project, &scan, user_path, true, false,
+        )?),
     };
     let python = match profile.as_ref().and_then(Profile::python) {
         Some(p) => p,
-        None => interpreter::locate(&project.manifest.python.interpreter, user_path, &project.root)?,
+        None => interpreter::locate(
+            &project.manifest.python.interpreter,
+            user_path,
+            &project.root,
+        )?,
     };
     let facts = interpreter::facts(&ctx, &python, &project.root, user_path)?;
     let digest = lock::inputs_digest(
@@ -93,13 +99,17 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         Some(uv) => Resolver::Uv(&uv.path),
         None => Resolver::Pip,
     };
-    let guix_env = profile.as_ref().map(Profile::python_env).unwrap_or_default();
+    let guix_env = profile
+        .as_ref()
+        .map(Profile::python_env)
+        .unwrap_or_default();
     let env = ctx.build_env(user_path, &guix_env);
     let prefer = kept(&scan, &args);
     let mut wanted = Wanted {
         facts: &facts,
         env: &env,
         root: &project.root,
+        lock_dir: target.parent().unwrap_or(&project.root),
         see_installed,
         prefer: &prefer,
     };
@@ -122,7 +132,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     };
     let text = lock::with_our_table(&text, &digest)
         .map_err(|e| anyhow::anyhow!("the resolver's lock cannot be read: {e}"))?;
-    let dir = target.parent().unwrap_or(&project.root);
+    let dir = wanted.lock_dir;
     let written = lock::parse(&text, dir)
         .map_err(|e| anyhow::anyhow!("the resolver's lock cannot be installed: {e}"))?;
     let mut edit = Edit::open(&project)?;
@@ -176,7 +186,11 @@ fn kept(scan: &Scan, args: &Args) -> Vec<String> {
     let Some(lock) = scan.lock.as_ref().filter(|_| !args.upgrade) else {
         return Vec::new();
     };
-    let upgrade: Vec<String> = args.upgrade_package.iter().map(|n| lock::normalise(n)).collect();
+    let upgrade: Vec<String> = args
+        .upgrade_package
+        .iter()
+        .map(|n| lock::normalise(n))
+        .collect();
     lock.packages
         .iter()
         .filter(|p| !upgrade.contains(&lock::normalise(&p.name)))

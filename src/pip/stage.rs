@@ -70,9 +70,7 @@ impl Scan {
             | Kind::Constraints
             | Kind::Channels
             | Kind::Interpreter
-            | Kind::Lock => {
-                dir.with_extension("txt")
-            }
+            | Kind::Lock => dir.with_extension("txt"),
             // pip reads a distribution's name and version from its file name.
             Kind::Distribution => dir.join(input.path.file_name().unwrap_or_default()),
             Kind::FindLinks | Kind::Index | Kind::LoadPath => dir,

@@ -132,11 +132,17 @@ pub fn parse(text: &str, dir: &Path) -> Result<Lock, String> {
             && p.name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        let plain = |s: &str| !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+        let plain =
+            |s: &str| !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control());
         if !name_ok || !plain(&version) {
-            return Err(said(&format!("is not a package name and version: {version:?}")));
+            return Err(said(&format!(
+                "is not a package name and version: {version:?}"
+            )));
         }
-        if p.marker.as_deref().is_some_and(|m| m.chars().any(char::is_control)) {
+        if p.marker
+            .as_deref()
+            .is_some_and(|m| m.chars().any(char::is_control))
+        {
             return Err(said("has a marker with a control character"));
         }
         let mut artefacts = Vec::new();
@@ -218,7 +224,9 @@ fn percent_decode(text: &str) -> Result<Vec<u8>, String> {
         }
     }
     if out.first() != Some(&b'/') || out.contains(&0) {
-        return Err(format!("a file URL that is not an absolute path: file://{text}"));
+        return Err(format!(
+            "a file URL that is not an absolute path: file://{text}"
+        ));
     }
     Ok(out)
 }
@@ -338,15 +346,24 @@ inputs = "dd"
             alpha.artefacts[0].source,
             Source::Path("/w x/alpha_pkg-1.0-py3-none-any.whl".into())
         );
-        assert_eq!(alpha.artefacts[0].sha256, format!("aa11{}", "aa11".repeat(15)));
+        assert_eq!(
+            alpha.artefacts[0].sha256,
+            format!("aa11{}", "aa11".repeat(15))
+        );
         assert_eq!(alpha.artefacts[1].source, Source::Path("/p/w/a.whl".into()));
-        assert_eq!(alpha.artefacts[1].file_name, "alpha_pkg-1.0-cp311-none-any.whl");
+        assert_eq!(
+            alpha.artefacts[1].file_name,
+            "alpha_pkg-1.0-cp311-none-any.whl"
+        );
         assert_eq!(
             lock.packages[1].artefacts[0].source,
             Source::Url("https://example.org/beta-2.0.tar.gz".into())
         );
         let key = lock.key_lines();
-        assert!(key[0].starts_with("locked alpha-pkg 1.0 \"\" aa11"), "{key:?}");
+        assert!(
+            key[0].starts_with("locked alpha-pkg 1.0 \"\" aa11"),
+            "{key:?}"
+        );
         // Elsewhere, the same files: the same key.
         let moved = LOCK.replace("w/a.whl", "elsewhere/a.whl");
         assert_eq!(parse(&moved, Path::new("/q")).unwrap().key_lines(), key);
@@ -356,10 +373,19 @@ inputs = "dd"
 
     #[test]
     fn what_cannot_be_installed_checked_is_refused_saying_where() {
-        let e = parse("lock-version = \"1.0\"\n[[packages]]\nname = 3\n", Path::new("/"));
+        let e = parse(
+            "lock-version = \"1.0\"\n[[packages]]\nname = 3\n",
+            Path::new("/"),
+        );
         assert!(e.unwrap_err().starts_with("3:8: "));
-        let e = parse(&LOCK.replace("hashes = { sha256 = \"cc11", "hashes = { md5 = \"cc11"), Path::new("/"));
-        assert!(e.unwrap_err().contains("package \"beta\": a file without a sha256"));
+        let e = parse(
+            &LOCK.replace("hashes = { sha256 = \"cc11", "hashes = { md5 = \"cc11"),
+            Path::new("/"),
+        );
+        assert!(
+            e.unwrap_err()
+                .contains("package \"beta\": a file without a sha256")
+        );
         let e = parse(
             "lock-version = \"1.0\"\n[[packages]]\nname = \"me\"\ndirectory = { path = \".\" }\n",
             Path::new("/"),
@@ -367,7 +393,10 @@ inputs = "dd"
         assert!(e.unwrap_err().contains("have no hash"));
         let e = parse("lock-version = \"2.0\"\n", Path::new("/"));
         assert!(e.unwrap_err().contains("version 1"));
-        let e = parse(&LOCK.replace("name = \"alpha_pkg-1.0-cp311", "name = \"../x"), Path::new("/"));
+        let e = parse(
+            &LOCK.replace("name = \"alpha_pkg-1.0-cp311", "name = \"../x"),
+            Path::new("/"),
+        );
         assert!(e.unwrap_err().contains("a file named"));
     }
 }

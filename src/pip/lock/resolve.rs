@@ -28,6 +28,8 @@ pub struct Wanted<'a> {
     /// All the environment the resolver sees.
     pub env: &'a [(OsString, OsString)],
     pub root: &'a Path,
+    /// Where the lock goes: the files under it are named relative to it.
+    pub lock_dir: &'a Path,
     /// Whether what the interpreter already has (a Guix profile's
     /// packages) is left out of the lock.
     pub see_installed: bool,
@@ -117,13 +119,16 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
             if !wanted.see_installed {
                 cmd.arg("--ignore-installed");
             }
-            cmd.args(&args).arg("-r").arg(&asked).current_dir(wanted.root);
+            cmd.args(&args)
+                .arg("-r")
+                .arg(&asked)
+                .current_dir(wanted.root);
             run(&mut cmd, &env).map_err(|f| tagged(f.into()))?;
             let report: Report = std::fs::read(&out)
                 .map_err(|e| e.to_string())
                 .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
                 .map_err(|e| LockError::Input(format!("pip's report cannot be read: {e}")))?;
-            from_report(&report).map_err(LockError::Input)
+            from_report(&report, wanted.lock_dir).map_err(LockError::Input)
         }
         Resolver::Uv(uv) => {
             let mut cmd = Command::new(uv);

@@ -47,8 +47,9 @@ struct ArchiveInfo {
 }
 
 /// The lock a report describes: each package with the one file pip chose,
-/// by its URL and sha256.
-pub(super) fn from_report(report: &Report) -> Result<String, String> {
+/// by its URL and sha256; a file under `lock_dir` by its path relative to
+/// it, so that the lock holds in another checkout of the project.
+pub(super) fn from_report(report: &Report, lock_dir: &Path) -> Result<String, String> {
     let mut items: Vec<&Installed> = report.install.iter().collect();
     items.sort_by_key(|i| normalise(&i.metadata.name));
     let mut packages = ArrayOfTables::new();
@@ -72,7 +73,10 @@ pub(super) fn from_report(report: &Report) -> Result<String, String> {
         let file_name = url.rsplit('/').next().unwrap_or_default();
         let mut file = InlineTable::new();
         file.insert("name", file_name.into());
-        file.insert("url", url.as_str().into());
+        match inside(url, lock_dir) {
+            Some(path) => file.insert("path", path.into()),
+            None => file.insert("url", url.as_str().into()),
+        };
         let mut hashes = InlineTable::new();
         hashes.insert("sha256", sha256.into());
         file.insert("hashes", Value::InlineTable(hashes));
@@ -97,6 +101,14 @@ pub(super) fn from_report(report: &Report) -> Result<String, String> {
     Ok(doc.to_string())
 }
 
+/// A `file:` URL's path relative to `dir`, if it is under it.
+fn inside(url: &str, dir: &Path) -> Option<String> {
+    let bytes = super::percent_decode(url.strip_prefix("file://")?).ok()?;
+    let path = Path::new(std::str::from_utf8(&bytes).ok()?);
+    let rel = path.strip_prefix(dir).ok()?;
+    rel.to_str().filter(|r| !r.is_empty()).map(String::from)
+}
+
 impl ArchiveInfo {
     fn sha256(&self) -> Option<&str> {
         self.hashes
@@ -115,9 +127,7 @@ pub fn with_our_table(text: &str, digest: &str) -> Result<String, String> {
         t.set_implicit(true);
         Item::Table(t)
     });
-    let tool = tool
-        .as_table_mut()
-        .ok_or("its `tool` is not a table")?;
+    let tool = tool.as_table_mut().ok_or("its `tool` is not a table")?;
     let mut ours = Table::new();
     ours.decor_mut().set_prefix(
         "\n# What this lock was made from; `pyenv-guix lock --check` tells whether it still is.\n",
@@ -140,12 +150,23 @@ mod tests {
             ]}"#,
         )
         .unwrap();
-        let text = with_our_table(&from_report(&report).unwrap(), "dd").unwrap();
-        let lock = super::super::parse(&text, Path::new("/")).unwrap();
+        let text = with_our_table(&from_report(&report, Path::new("/w")).unwrap(), "dd").unwrap();
+        assert!(
+            text.contains("path = \"beta-2.0-py3-none-any.whl\""),
+            "{text}"
+        );
+        let lock = super::super::parse(&text, Path::new("/elsewhere")).unwrap();
+        assert_eq!(
+            lock.packages[1].artefacts[0].source,
+            super::super::Source::Path("/elsewhere/beta-2.0-py3-none-any.whl".into())
+        );
         assert_eq!(lock.inputs.as_deref(), Some("dd"));
         let names: Vec<&str> = lock.packages.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["Alpha", "beta"]);
-        assert!(text.contains("[packages.sdist]") || text.contains("sdist = {"), "{text}");
+        assert!(
+            text.contains("[packages.sdist]") || text.contains("sdist = {"),
+            "{text}"
+        );
         assert!(text.contains("wheels = [{"), "{text}");
     }
 
@@ -155,6 +176,10 @@ mod tests {
             r#"{"install": [{"metadata": {"name": "me", "version": "0"}, "download_info": {"url": "file:///src/me", "dir_info": {"editable": true}}}]}"#,
         )
         .unwrap();
-        assert!(from_report(&report).unwrap_err().contains("cannot lock me"));
+        assert!(
+            from_report(&report, Path::new("/"))
+                .unwrap_err()
+                .contains("cannot lock me")
+        );
     }
 }
