@@ -315,3 +315,69 @@ fn an_edit_to_the_lock_blocks_the_project_until_allowed() {
     s.allow("p");
     s.command(&["exec", "--", "true"], &s.path("p")).succeeds();
 }
+
+#[test]
+fn lock_keeps_what_is_locked_and_upgrades_only_what_it_is_asked_to() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    s.wheel_into("p/wheels", "alpha", "1.1", &["--requires", "beta>=1"]);
+    s.wheel_into("p/wheels", "beta", "3.0", &[]);
+    s.allow("p");
+    let versions = |s: &Sandbox| -> Vec<(String, String)> {
+        locked(s, "p").into_iter().map(|(n, v, _)| (n, v)).collect()
+    };
+    let pair = |n: &str, v: &str| (n.to_string(), v.to_string());
+    // Locking again keeps the versions locked, newer wheels or not.
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    assert_eq!(versions(&s), [pair("alpha", "1.0"), pair("beta", "2.0")]);
+    s.pyenv_guix(&["lock", "--upgrade-package", "beta"], &s.path("p"));
+    assert_eq!(versions(&s), [pair("alpha", "1.0"), pair("beta", "3.0")]);
+    s.pyenv_guix(&["lock", "--upgrade"], &s.path("p"));
+    assert_eq!(versions(&s), [pair("alpha", "1.1"), pair("beta", "3.0")]);
+    // A requirement the locked versions no longer fit is resolved afresh.
+    s.write("p/constraints.txt", "beta<3\n");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    assert_eq!(versions(&s), [pair("alpha", "1.1"), pair("beta", "2.0")]);
+    s.pyenv_guix(&["lock", "--check"], &s.path("p"));
+}
+
+/// A lock is a lock whoever wrote it: uv's is installed by pip, and pip's by uv.
+#[test]
+fn a_lock_by_one_installer_is_installed_by_the_other() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    for (rel, by, installs) in [("a", "uv", "pip"), ("b", "pip", "uv")] {
+        project(&s, rel, by);
+        s.allow(rel);
+        s.command(&["lock"], &s.path(rel))
+            .env("PATH", &path)
+            .succeeds();
+        let manifest = std::fs::read_to_string(s.path(rel).join(".pyguix.toml")).unwrap();
+        s.write(
+            &format!("{rel}/.pyguix.toml"),
+            &manifest.replace(
+                &format!("installer = {by:?}"),
+                &format!("installer = {installs:?}"),
+            ),
+        );
+        s.allow(rel);
+        let out = s
+            .command(&["rebuild"], &s.path(rel))
+            .env("PATH", &path)
+            .succeeds();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains(&format!("(prefix mode, {installs})")),
+            "{said}"
+        );
+        assert_eq!(
+            dists(&s, rel, &path),
+            BTreeSet::from(["alpha-1.0".to_string(), "beta-2.0".to_string()]),
+            "{rel}"
+        );
+    }
+}
