@@ -94,6 +94,7 @@ pub fn has_pip(project: &Project) -> bool {
     !pip.packages.is_empty()
         || !pip.requirements.is_empty()
         || !pip.editable.is_empty()
+        || pip.lock.is_some()
         || pip.options.iter().any(|o| installs(o.get_ref()))
 }
 

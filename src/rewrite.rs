@@ -133,6 +133,17 @@ impl Edit {
         Ok(())
     }
 
+    /// `[pip].lock = file`.
+    pub fn set_pip_lock(&mut self, file: &str) -> anyhow::Result<()> {
+        let pip = self
+            .doc
+            .get_mut("pip")
+            .and_then(Item::as_table_like_mut)
+            .context("the manifest has no [pip] table to name the lock in")?;
+        pip.insert("lock", toml_edit::value(file));
+        Ok(())
+    }
+
     pub fn set_channels(&mut self, file: &str) -> anyhow::Result<()> {
         self.array("guix", "packages")?;
         let guix = self.doc["guix"]

@@ -11,6 +11,7 @@ pub mod export;
 pub mod gc;
 pub mod hook;
 pub mod init;
+pub mod lock;
 pub mod pin;
 pub mod prefix;
 pub mod promote;

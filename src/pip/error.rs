@@ -76,6 +76,10 @@ pub enum Unreadable {
     /// A requirements file whose own input (a file it names) is unreadable.
     #[error("names {}, which cannot be read", .0.display())]
     Names(PathBuf),
+    /// A `[pip] lock` file that is not a lock pyenv-guix can install
+    /// (where, and why, as the lock's reader says).
+    #[error("{0}")]
+    NotALock(String),
     /// Added to the scan, not read (yet): never left so by a finished scan.
     #[error("not read")]
     NotRead,
@@ -101,4 +105,32 @@ pub enum StageError {
     Changed(PathBuf),
     #[error("{}", crate::buildlock::INTERRUPTED)]
     Interrupted,
+    /// A file a lock names could not be copied into the stage.
+    #[error("{} {} in {}: {why}; nothing was built", .at.package, .at.version, .at.lock.display())]
+    Locked {
+        at: Box<LockedFile>,
+        why: Box<StageError>,
+    },
+    /// A file a lock names is not the file it locked.
+    #[error(
+        "{}: its sha256 is {got}, not {want} as {} locks it for {} {}: the file was changed or replaced; nothing was built",
+        .from.display(),
+        .at.lock.display(),
+        .at.package,
+        .at.version
+    )]
+    NotLocked {
+        at: Box<LockedFile>,
+        from: PathBuf,
+        got: String,
+        want: String,
+    },
+}
+
+/// A file as a lock names it: which lock, for which package.
+#[derive(Debug)]
+pub struct LockedFile {
+    pub lock: PathBuf,
+    pub package: String,
+    pub version: String,
 }

@@ -61,7 +61,11 @@ impl PrefixInputs<'_> {
         if self.pip.mode == PipMode::Venv {
             lines.push(format!("prompt {:?}", self.prompt));
         }
-        lines.extend(self.scan.key_lines(self.root)?);
+        // A locked prefix is what the lock says, however it was asked for.
+        match &self.scan.lock {
+            Some(lock) => lines.extend(lock.key_lines()),
+            None => lines.extend(self.scan.key_lines(self.root)?),
+        }
         let text = lines.join("\n") + "\n";
         Ok(Key {
             hash: hex(&Sha256::digest(text.as_bytes())),

@@ -10,6 +10,7 @@ mod hash;
 pub mod install;
 mod key;
 mod layout;
+pub mod lock;
 pub mod options;
 mod prefix;
 pub mod reqfile;
@@ -18,7 +19,7 @@ mod scan;
 mod stage;
 mod table;
 
-pub use error::{BuildError, StageError, Unreadable};
+pub use error::{BuildError, LockedFile, StageError, Unreadable};
 pub use hash::{DIST_LIMIT, TEXT_LIMIT, hash_file};
 pub use install::{Choice, InstallerError, choose};
 pub use key::{Key, PrefixInputs};

@@ -108,13 +108,21 @@ fn build_generation(
     } else {
         inputs.root
     };
-    let result = match inputs.scan.stage(&stage) {
+    let staged = match (&inputs.scan.lock, &inputs.pip.lock) {
+        (Some(lock), Some(name)) => {
+            inputs
+                .scan
+                .stage_locked(lock, &inputs.root.join(name.get_ref()), &stage)
+        }
+        _ => inputs.scan.stage(&stage),
+    };
+    let result = match staged {
         Ok((options, requirements)) => inputs.installer.tool.install(Job {
             facts: inputs.facts,
             pip: inputs.pip,
             profile: inputs.profile,
             prompt: inputs.prompt,
-            editable: inputs.scan.has_editable(),
+            editable: inputs.scan.lock.is_none() && inputs.scan.has_editable(),
             path: &generation,
             workdir,
             env,

@@ -40,6 +40,9 @@ pub enum Kind {
     /// A `[guix].load-path` directory: every file under it (trust and the
     /// profile's key cover them).
     LoadPath,
+    /// The `[pip] lock` file: trust covers it, and a locked prefix is built
+    /// from what it says.
+    Lock,
 }
 
 impl Kind {
@@ -53,6 +56,7 @@ impl Kind {
             Kind::Channels => "channels",
             Kind::Interpreter => "interpreter",
             Kind::LoadPath => "guix-load-path",
+            Kind::Lock => "lock",
         }
     }
 }
@@ -107,6 +111,8 @@ pub struct Scan {
     reading: Vec<usize>,
     /// Each option flag given, and whether a requirements file gave it.
     flags: std::collections::BTreeSet<(bool, String)>,
+    /// What `[pip] lock` says, when it names a lock that could be read.
+    pub lock: Option<super::lock::Lock>,
 }
 
 impl Scan {
@@ -121,6 +127,7 @@ impl Scan {
         interpreter: Option<PathBuf>,
     ) -> Scan {
         let mut s = Scan::pip(root, pip);
+        super::lock::read_into(&mut s, root, pip);
         if let Some(path) = channels {
             let (i, _) = s.add(Kind::Channels, path.clone());
             s.inputs[i].id = hash_file(&path, TEXT_LIMIT);

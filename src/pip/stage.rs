@@ -24,14 +24,14 @@ impl Scan {
         for (i, input) in self.inputs.iter().enumerate() {
             if matches!(
                 input.kind,
-                Kind::Channels | Kind::Interpreter | Kind::LoadPath
+                Kind::Channels | Kind::Interpreter | Kind::LoadPath | Kind::Lock
             ) {
                 continue;
             }
             let id = read_id(input)?;
             let copy = self.staged_path(stage, i);
             let got = match input.kind {
-                Kind::Channels | Kind::Interpreter | Kind::LoadPath => continue,
+                Kind::Channels | Kind::Interpreter | Kind::LoadPath | Kind::Lock => continue,
                 Kind::Requirements | Kind::Constraints => {
                     let (text, editable) = self.staged_text(input, stage);
                     lifted.extend(editable);
@@ -74,6 +74,7 @@ impl Scan {
         match input.kind {
             Kind::Requirements | Kind::Constraints | Kind::Interpreter => dir.with_extension("txt"),
             Kind::Channels => dir.with_extension("scm"),
+            Kind::Lock => dir.with_extension("toml"),
             // pip reads a distribution's name and version from its file name.
             Kind::Distribution => dir.join(input.path.file_name().unwrap_or_default()),
             Kind::FindLinks | Kind::Index | Kind::LoadPath => dir,
@@ -165,7 +166,7 @@ impl Scan {
 }
 
 /// Copy `from` to `to`, hashing the bytes written.
-fn copy_file(from: &Path, to: &Path) -> Result<String, StageError> {
+pub(super) fn copy_file(from: &Path, to: &Path) -> Result<String, StageError> {
     let f = fsutil::open_regular(from, DIST_LIMIT).map_err(io_at(from))?;
     if let Some(dir) = to.parent() {
         std::fs::create_dir_all(dir).map_err(io_at(dir))?;

@@ -29,6 +29,9 @@ pub struct Pip {
     /// knows provides, does to the build (on a Guix interpreter).
     #[serde(default, rename = "missing-libraries")]
     pub missing_libraries: crate::libraries::MissingLibraries,
+    /// A PEP 751 lock (`pylock.toml`), relative to the root: the prefix is
+    /// built from its files alone (`pyenv-guix lock` writes it).
+    pub lock: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -83,6 +86,24 @@ impl Pip {
                 && let Err(why) = super::options::check_option(o.get_ref())
             {
                 return Err((o.span().start, why));
+            }
+        }
+        if let Some(lock) = &self.lock {
+            let rel = std::path::Path::new(lock.get_ref());
+            let why = if lock.get_ref().is_empty() {
+                Some("is empty")
+            } else if rel.is_absolute()
+                || (rel.components()).any(|c| c == std::path::Component::ParentDir)
+            {
+                Some("is outside the project: name a file inside it, relative to its root")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err((
+                    lock.span().start,
+                    format!("[pip].lock {:?} {why}", lock.get_ref()),
+                ));
             }
         }
         Ok(())

@@ -159,11 +159,7 @@ fn uv_pip(uv: &Path, venv: &Path) -> std::io::Result<()> {
 /// uv on the user's PATH, as the binary it is: a pyenv shim is resolved
 /// for the project's directory, as the shell would run it there (cached
 /// while nothing pyenv reads changes, see `pyenv`).
-pub(super) fn find(
-    ctx: &Context,
-    user_path: Option<&OsStr>,
-    root: &Path,
-) -> Result<Uv, InstallerError> {
+pub fn find(ctx: &Context, user_path: Option<&OsStr>, root: &Path) -> Result<Uv, InstallerError> {
     let located = crate::fsutil::find_program(OsStr::new("uv"), user_path, root)
         .ok_or(InstallerError::NotFound)?;
     let path = match crate::pyenv::Shim::at(&located) {

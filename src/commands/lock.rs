@@ -1,0 +1,217 @@
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+
+use crate::guix::{self, Profile};
+use crate::manifest::Project;
+use crate::pip::Scan;
+use crate::pip::lock::{self, LockError, Resolver, Wanted};
+use crate::pip::{Installer, PipMode};
+use crate::rewrite::{self, Change, Edit};
+use crate::{interpreter, log};
+
+/// Lock the project's pip packages: resolve them once, into pylock.toml
+///
+/// Resolves what [pip] asks for, for the project's interpreter (leaving
+/// out what its Guix profile has), and writes every file to install, with
+/// its sha256, into `pylock.toml` beside the manifest (PEP 751): by uv when
+/// the project's installer is uv or uv is on your PATH, else by the
+/// interpreter's pip. The manifest then names it ([pip] lock), and builds
+/// install exactly those files, each checked against its hash, resolving
+/// nothing. Versions already locked are kept while they fit. A manifest
+/// allowed before is allowed after.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    project: super::ProjectPath,
+    /// Resolve every package afresh, to the newest versions that fit
+    #[arg(long)]
+    upgrade: bool,
+    /// Resolve NAME afresh, keeping the others as locked
+    #[arg(long, value_name = "NAME")]
+    upgrade_package: Vec<String>,
+    /// Exit 1, saying why, if the lock is missing or stale; change nothing
+    #[arg(long, conflicts_with_all = ["upgrade", "upgrade_package"])]
+    check: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let ctx = super::context()?;
+    let (project, scan) = args.project.load_allowed(&ctx)?;
+    let pip = &project.manifest.pip;
+    let asks = !pip.packages.is_empty() || !pip.requirements.is_empty() || !pip.editable.is_empty();
+    if !asks {
+        bail!(
+            "{} asks pip for nothing ([pip] packages, requirements): there is nothing to lock",
+            project.manifest_path.display()
+        );
+    }
+    let user_path = crate::activation::user_path(&ctx);
+    let user_path = user_path.as_deref();
+    let profile = match project.manifest.guix.packages.is_empty() {
+        true => None,
+        false => Some(guix::profile(
+            &ctx, &project, &scan, user_path, true, false,
+        )?),
+    };
+    let python = match profile.as_ref().and_then(Profile::python) {
+        Some(p) => p,
+        None => interpreter::locate(
+            &project.manifest.python.interpreter,
+            user_path,
+            &project.root,
+        )?,
+    };
+    let facts = interpreter::facts(&ctx, &python, &project.root, user_path)?;
+    let digest = lock::inputs_digest(
+        &scan,
+        &project.root,
+        pip,
+        &facts,
+        profile.as_ref().map(|p| p.key.as_str()),
+    )
+    .with_context(|| format!("{}: an input cannot be read", project.root.display()))?;
+    if args.check {
+        return check(&project, &scan, &digest);
+    }
+    let name = pip
+        .lock
+        .as_ref()
+        .map(|l| l.get_ref().clone())
+        .unwrap_or_else(|| lock::DEFAULT_NAME.to_string());
+    let target = project.root.join(&name);
+    crate::fsutil::check_inside(&project.root, &target)?;
+    if pip.lock.is_none() && !owned_lock_file(&target)? {
+        bail!(
+            "refusing to lock into {}: it is not a lock file (PEP 751); name another in [pip].lock, or remove it",
+            target.display()
+        );
+    }
+    // A Guix profile's packages are seen only by pip, as the build sees them.
+    let see_installed = profile.is_some() && pip.mode == PipMode::Prefix;
+    let uv = match (see_installed, pip.installer) {
+        (true, _) | (_, Installer::Pip) => None,
+        (false, installer) => match crate::pip::install::uv::find(&ctx, user_path, &project.root) {
+            Ok(uv) => Some(uv),
+            Err(e) if installer == Installer::Uv => return Err(e.into()),
+            Err(_) => None,
+        },
+    };
+    let by = match &uv {
+        Some(uv) => Resolver::Uv(&uv.path),
+        None => Resolver::Pip,
+    };
+    let guix_env = profile
+        .as_ref()
+        .map(Profile::python_env)
+        .unwrap_or_default();
+    let env = ctx.build_env(user_path, &guix_env);
+    let prefer = kept(&scan, &args);
+    let mut wanted = Wanted {
+        facts: &facts,
+        env: &env,
+        root: &project.root,
+        lock_dir: target.parent().unwrap_or(&project.root),
+        see_installed,
+        prefer: &prefer,
+    };
+    log::info(&format!(
+        "resolving {}'s pip packages with {}",
+        project.root.display(),
+        if uv.is_some() { "uv" } else { "pip" }
+    ));
+    let text = match lock::resolve(&scan, by, &wanted) {
+        Err(LockError::Resolver { .. }) if !prefer.is_empty() => {
+            log::info("the locked versions no longer fit what is asked: resolving afresh");
+            wanted.prefer = &[];
+            let by = match &uv {
+                Some(uv) => Resolver::Uv(&uv.path),
+                None => Resolver::Pip,
+            };
+            lock::resolve(&scan, by, &wanted)?
+        }
+        other => other?,
+    };
+    let text = lock::with_our_table(&text, &digest)
+        .map_err(|e| anyhow::anyhow!("the resolver's lock cannot be read: {e}"))?;
+    let dir = wanted.lock_dir;
+    let written = lock::parse(&text, dir)
+        .map_err(|e| anyhow::anyhow!("the resolver's lock cannot be installed: {e}"))?;
+    let mut edit = Edit::open(&project)?;
+    edit.set_pip_lock(&name)?;
+    let changes = [
+        Change::new(target, text.into_bytes()),
+        Change::new(project.manifest_path.clone(), edit.to_bytes()),
+    ];
+    rewrite::write(&ctx, &project, &changes)?;
+    log::info(&format!(
+        "locked {} packages into {name}: builds install exactly these",
+        written.packages.len()
+    ));
+    Ok(0)
+}
+
+/// `--check`: 0 when the lock is there and made from the inputs as they
+/// are, else 1 and why.
+fn check(project: &Project, scan: &Scan, digest: &str) -> anyhow::Result<i32> {
+    let Some(name) = &project.manifest.pip.lock else {
+        log::error(&format!(
+            "no lock: {} names none ([pip] lock); run 'pyenv-guix lock' to write one",
+            project.manifest_path.display()
+        ));
+        return Ok(1);
+    };
+    let path = project.root.join(name.get_ref());
+    let Some(lock) = &scan.lock else {
+        // Trust read it; a lock it could not read blocks the project first.
+        log::error(&format!("no lock: {} cannot be read", path.display()));
+        return Ok(1);
+    };
+    if lock.inputs.as_deref() != Some(digest) {
+        log::error(&format!(
+            "{} is stale: the requirements, options, interpreter or Guix profile changed since it was written; run 'pyenv-guix lock' to renew it",
+            path.display()
+        ));
+        return Ok(1);
+    }
+    log::info(&format!(
+        "{} is up to date ({} packages)",
+        path.display(),
+        lock.packages.len()
+    ));
+    Ok(0)
+}
+
+/// The versions the lock has now, to keep where they still fit: all but
+/// those to upgrade.
+fn kept(scan: &Scan, args: &Args) -> Vec<String> {
+    let Some(lock) = scan.lock.as_ref().filter(|_| !args.upgrade) else {
+        return Vec::new();
+    };
+    let upgrade: Vec<String> = args
+        .upgrade_package
+        .iter()
+        .map(|n| lock::normalise(n))
+        .collect();
+    lock.packages
+        .iter()
+        .filter(|p| !upgrade.contains(&lock::normalise(&p.name)))
+        .map(|p| match &p.marker {
+            Some(m) => format!("{}=={} ; {m}", p.name, p.version),
+            None => format!("{}=={}", p.name, p.version),
+        })
+        .collect()
+}
+
+/// Whether `lock` may write `path`: absent, or a PEP 751 lock already.
+fn owned_lock_file(path: &Path) -> anyhow::Result<bool> {
+    let bytes = match crate::fsutil::read_limited(path, lock::LOCK_LIMIT) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
+    };
+    let table = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|t| toml::from_str::<toml::Table>(t).ok());
+    Ok(table.is_some_and(|t| t.contains_key("lock-version")))
+}

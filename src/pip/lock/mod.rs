@@ -1,0 +1,400 @@
+//! A project's `pylock.toml` (PEP 751): read strictly, as trust, the key
+//! and the build see it. A locked prefix is keyed by the lock's artefacts
+//! (names, versions, hashes), not by the requirements it was made from;
+//! those requirements are kept as a digest in the lock's
+//! `[tool.pyenv-guix]` table, to tell a stale lock.
+
+mod digest;
+mod resolve;
+mod stage;
+mod write;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt as _;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::scan::{Input, Kind, Scan};
+use super::{Pip, Unreadable};
+use crate::fsutil::{self, hex};
+
+pub use digest::inputs_digest;
+pub use resolve::{LockError, Resolver, Wanted, resolve};
+pub use write::with_our_table;
+
+/// The largest lock read: a lock of thousands of packages, with every
+/// platform's wheels, stays well below.
+pub const LOCK_LIMIT: u64 = 16 << 20;
+
+/// The lock's name in a manifest that names none yet.
+pub const DEFAULT_NAME: &str = "pylock.toml";
+
+/// What a lock says, as far as pyenv-guix installs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    pub packages: Vec<Package>,
+    /// `[tool.pyenv-guix].inputs`: the digest of what it was made from.
+    pub inputs: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    pub name: String,
+    pub version: String,
+    /// PEP 508 marker: the installer leaves the package out where it is false.
+    pub marker: Option<String>,
+    /// Every file the package may be installed from; the installer takes the
+    /// one that fits the interpreter.
+    pub artefacts: Vec<Artefact>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artefact {
+    /// The file's name (a wheel's tells which interpreters it fits).
+    pub file_name: String,
+    pub source: Source,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A local file: `path`, or a `file:` URL, resolved against the lock's directory.
+    Path(PathBuf),
+    /// Anywhere else: the installer fetches it and checks its hash.
+    Url(String),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct RawLock {
+    lock_version: String,
+    #[serde(default)]
+    packages: Vec<RawPackage>,
+    #[serde(default)]
+    tool: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Deserialize)]
+struct RawPackage {
+    name: String,
+    version: Option<String>,
+    marker: Option<String>,
+    #[serde(default)]
+    wheels: Vec<RawArtefact>,
+    sdist: Option<RawArtefact>,
+    archive: Option<RawArtefact>,
+    directory: Option<toml::Value>,
+    vcs: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+struct RawArtefact {
+    name: Option<String>,
+    url: Option<String>,
+    path: Option<String>,
+    #[serde(default)]
+    hashes: BTreeMap<String, String>,
+}
+
+/// Read a lock's text (`dir` is its directory: relative paths start there).
+/// An error says where: `LINE:COLUMN: what`, or the package.
+pub fn parse(text: &str, dir: &Path) -> Result<Lock, String> {
+    let raw: RawLock = toml::from_str(text).map_err(|e| {
+        let (line, column) = line_column(text, e.span().map_or(0, |s| s.start));
+        format!("{line}:{column}: {}", e.message().trim_end())
+    })?;
+    if raw.lock_version.split('.').next() != Some("1") {
+        return Err(format!(
+            "lock-version {:?}: pyenv-guix reads version 1 locks",
+            raw.lock_version
+        ));
+    }
+    let inputs = raw
+        .tool
+        .get("pyenv-guix")
+        .and_then(|t| t.get("inputs"))
+        .and_then(toml::Value::as_str)
+        .map(String::from);
+    let mut packages = Vec::new();
+    for p in raw.packages {
+        let said = |why: &str| format!("package {:?}: {why}", p.name);
+        if p.directory.is_some() || p.vcs.is_some() {
+            return Err(said(
+                "is locked as a directory or a VCS checkout, which have no hash: pyenv-guix installs only files checked against their sha256 (install it editable outside the lock)",
+            ));
+        }
+        let version = p.version.clone().ok_or_else(|| said("has no version"))?;
+        // Each goes into a line of the installer's requirements file.
+        let name_ok = !p.name.is_empty()
+            && p.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        let plain =
+            |s: &str| !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !name_ok || !plain(&version) {
+            return Err(said(&format!(
+                "is not a package name and version: {version:?}"
+            )));
+        }
+        if p.marker
+            .as_deref()
+            .is_some_and(|m| m.chars().any(char::is_control))
+        {
+            return Err(said("has a marker with a control character"));
+        }
+        let mut artefacts = Vec::new();
+        for a in p.wheels.iter().chain(&p.sdist).chain(&p.archive) {
+            artefacts.push(artefact(a, dir).map_err(|why| said(&why))?);
+        }
+        if artefacts.is_empty() {
+            return Err(said("names no file to install"));
+        }
+        packages.push(Package {
+            name: p.name,
+            version,
+            marker: p.marker,
+            artefacts,
+        });
+    }
+    Ok(Lock { packages, inputs })
+}
+
+fn artefact(a: &RawArtefact, dir: &Path) -> Result<Artefact, String> {
+    let sha256 = a
+        .hashes
+        .get("sha256")
+        .map(|h| h.to_ascii_lowercase())
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or("a file without a sha256 hash")?;
+    let source = match (&a.path, &a.url) {
+        (Some(path), _) => Source::Path(dir.join(path)),
+        (None, Some(url)) => match url.strip_prefix("file://") {
+            Some(rest) => Source::Path(PathBuf::from(OsString::from_vec(percent_decode(rest)?))),
+            None => Source::Url(url.clone()),
+        },
+        (None, None) => return Err("a file with neither path nor url".into()),
+    };
+    if let Source::Url(url) = &source
+        && url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!("a URL with spaces: {url:?}"));
+    }
+    let file_name = match &a.name {
+        Some(n) => n.clone(),
+        None => match &source {
+            Source::Path(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            Source::Url(u) => u.rsplit('/').next().unwrap_or_default().to_string(),
+        },
+    };
+    // The name goes to the installer, which reads the version from it.
+    if file_name.is_empty() || file_name.contains(['/', '\0']) || file_name.starts_with('.') {
+        return Err(format!("a file named {file_name:?}"));
+    }
+    Ok(Artefact {
+        file_name,
+        source,
+        sha256,
+    })
+}
+
+/// A `file:` URL's path, `%XX` decoded (`file:///a%20b` is `/a b`).
+fn percent_decode(text: &str) -> Result<Vec<u8>, String> {
+    let path = text.strip_prefix("localhost").unwrap_or(text);
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let pair = bytes
+                .get(i + 1..i + 3)
+                .and_then(|p| std::str::from_utf8(p).ok())
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+                .ok_or_else(|| format!("a bad file URL file://{text}"))?;
+            out.push(pair);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    if out.first() != Some(&b'/') || out.contains(&0) {
+        return Err(format!(
+            "a file URL that is not an absolute path: file://{text}"
+        ));
+    }
+    Ok(out)
+}
+
+/// A name as PEP 503 compares them.
+pub fn normalise(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+impl Lock {
+    /// The prefix key's lines for a locked project: each package by name,
+    /// version, marker and its files' hashes. Where the files are, and
+    /// the lock's own text, do not matter: the same bytes install the same.
+    pub fn key_lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .packages
+            .iter()
+            .map(|p| {
+                let mut hashes: Vec<&str> = p.artefacts.iter().map(|a| a.sha256.as_str()).collect();
+                hashes.sort();
+                hashes.dedup();
+                format!(
+                    "locked {} {} {:?} {}",
+                    normalise(&p.name),
+                    p.version,
+                    p.marker.as_deref().unwrap_or(""),
+                    hashes.join(",")
+                )
+            })
+            .collect();
+        lines.sort();
+        lines
+    }
+}
+
+/// Read the lock the manifest names (`[pip] lock`) into `scan`: an input
+/// (trust covers it, by its bytes), and what it says. A lock that cannot
+/// be read or is not a lock is an input that cannot be used, saying why.
+pub(super) fn read_into(scan: &mut Scan, root: &Path, pip: &Pip) {
+    let Some(name) = &pip.lock else {
+        return;
+    };
+    let path = root.join(name.get_ref());
+    let dir = path.parent().unwrap_or(root).to_path_buf();
+    let read = fsutil::read_limited(&path, LOCK_LIMIT)
+        .map_err(Unreadable::from)
+        .and_then(|bytes| {
+            let id = hex(&Sha256::digest(&bytes));
+            let text = String::from_utf8(bytes).map_err(|_| Unreadable::NotUtf8)?;
+            let lock = parse(&text, &dir).map_err(Unreadable::NotALock)?;
+            Ok((id, lock))
+        });
+    let id = read.map(|(id, lock)| {
+        scan.lock = Some(lock);
+        id
+    });
+    scan.inputs.push(Input {
+        kind: Kind::Lock,
+        path,
+        id,
+        lines: Vec::new(),
+        files: Vec::new(),
+    });
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCK: &str = r#"lock-version = "1.0"
+created-by = "someone"
+
+[[packages]]
+name = "Alpha_Pkg"
+version = "1.0"
+wheels = [
+  { url = "file:///w%20x/alpha_pkg-1.0-py3-none-any.whl", hashes = { sha256 = "AA11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11" } },
+  { name = "alpha_pkg-1.0-cp311-none-any.whl", path = "w/a.whl", hashes = { sha256 = "bb11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11" } },
+]
+
+[[packages]]
+name = "beta"
+version = "2.0"
+marker = "python_version >= '3'"
+sdist = { url = "https://example.org/beta-2.0.tar.gz", hashes = { sha256 = "cc11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11" } }
+
+[tool.pyenv-guix]
+inputs = "dd"
+"#;
+
+    #[test]
+    fn a_lock_reads_as_its_files_and_keys_by_hashes_only() {
+        let lock = parse(LOCK, Path::new("/p")).unwrap();
+        assert_eq!(lock.inputs.as_deref(), Some("dd"));
+        let alpha = &lock.packages[0];
+        assert_eq!(
+            alpha.artefacts[0].source,
+            Source::Path("/w x/alpha_pkg-1.0-py3-none-any.whl".into())
+        );
+        assert_eq!(
+            alpha.artefacts[0].sha256,
+            format!("aa11{}", "aa11".repeat(15))
+        );
+        assert_eq!(alpha.artefacts[1].source, Source::Path("/p/w/a.whl".into()));
+        assert_eq!(
+            alpha.artefacts[1].file_name,
+            "alpha_pkg-1.0-cp311-none-any.whl"
+        );
+        assert_eq!(
+            lock.packages[1].artefacts[0].source,
+            Source::Url("https://example.org/beta-2.0.tar.gz".into())
+        );
+        let key = lock.key_lines();
+        assert!(
+            key[0].starts_with("locked alpha-pkg 1.0 \"\" aa11"),
+            "{key:?}"
+        );
+        // Elsewhere, the same files: the same key.
+        let moved = LOCK.replace("w/a.whl", "elsewhere/a.whl");
+        assert_eq!(parse(&moved, Path::new("/q")).unwrap().key_lines(), key);
+        let other = LOCK.replace("cc11", "cc12");
+        assert_ne!(parse(&other, Path::new("/p")).unwrap().key_lines(), key);
+    }
+
+    #[test]
+    fn what_cannot_be_installed_checked_is_refused_saying_where() {
+        let e = parse(
+            "lock-version = \"1.0\"\n[[packages]]\nname = 3\n",
+            Path::new("/"),
+        );
+        assert!(e.unwrap_err().starts_with("3:8: "));
+        let e = parse(
+            &LOCK.replace("hashes = { sha256 = \"cc11", "hashes = { md5 = \"cc11"),
+            Path::new("/"),
+        );
+        assert!(
+            e.unwrap_err()
+                .contains("package \"beta\": a file without a sha256")
+        );
+        let e = parse(
+            "lock-version = \"1.0\"\n[[packages]]\nname = \"me\"\ndirectory = { path = \".\" }\n",
+            Path::new("/"),
+        );
+        assert!(e.unwrap_err().contains("have no hash"));
+        let e = parse("lock-version = \"2.0\"\n", Path::new("/"));
+        assert!(e.unwrap_err().contains("version 1"));
+        let e = parse(
+            &LOCK.replace("name = \"alpha_pkg-1.0-cp311", "name = \"../x"),
+            Path::new("/"),
+        );
+        assert!(e.unwrap_err().contains("a file named"));
+    }
+}

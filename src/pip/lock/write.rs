@@ -1,0 +1,185 @@
+//! Writing a lock: pip's dry-run report as PEP 751 `pylock.toml` (uv
+//! writes its own), and our `[tool.pyenv-guix]` table into either.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value, value};
+
+use super::normalise;
+use crate::pip::hash::{DIST_LIMIT, hash_file};
+
+/// `pip install --dry-run --report`, as far as a lock needs it (pip ≥ 22.2).
+#[derive(Deserialize)]
+pub(super) struct Report {
+    install: Vec<Installed>,
+}
+
+#[derive(Deserialize)]
+struct Installed {
+    metadata: Metadata,
+    download_info: DownloadInfo,
+    #[serde(default)]
+    is_direct: bool,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    name: String,
+    version: String,
+}
+
+/// Where pip would get a distribution from (PEP 610's direct URL data).
+#[derive(Deserialize)]
+struct DownloadInfo {
+    url: String,
+    #[serde(default)]
+    archive_info: Option<ArchiveInfo>,
+}
+
+#[derive(Deserialize)]
+struct ArchiveInfo {
+    #[serde(default)]
+    hash: Option<String>,
+    #[serde(default)]
+    hashes: BTreeMap<String, String>,
+}
+
+/// The lock a report describes: each package with the one file pip chose,
+/// by its URL and sha256; a file under `lock_dir` by its path relative to
+/// it, so that the lock holds in another checkout of the project.
+pub(super) fn from_report(report: &Report, lock_dir: &Path) -> Result<String, String> {
+    let mut items: Vec<&Installed> = report.install.iter().collect();
+    items.sort_by_key(|i| normalise(&i.metadata.name));
+    let mut packages = ArrayOfTables::new();
+    for i in items {
+        let name = &i.metadata.name;
+        let url = &i.download_info.url;
+        let Some(archive) = &i.download_info.archive_info else {
+            return Err(format!(
+                "cannot lock {name}: pip would install it from {url}, a directory or a VCS checkout, which has no hash; leave it out of what is locked (install it editable)"
+            ));
+        };
+        let sha256 = match archive.sha256() {
+            Some(h) => h.to_string(),
+            // pip names a local file it did not hash: we hash it.
+            None => match url.strip_prefix("file://") {
+                Some(path) => hash_file(Path::new(path), DIST_LIMIT)
+                    .map_err(|e| format!("cannot lock {name}: {path}: {e}"))?,
+                None => return Err(format!("cannot lock {name}: pip gives no sha256 for {url}")),
+            },
+        };
+        let file_name = url.rsplit('/').next().unwrap_or_default();
+        let mut file = InlineTable::new();
+        file.insert("name", file_name.into());
+        match inside(url, lock_dir) {
+            Some(path) => file.insert("path", path.into()),
+            None => file.insert("url", url.as_str().into()),
+        };
+        let mut hashes = InlineTable::new();
+        hashes.insert("sha256", sha256.into());
+        file.insert("hashes", Value::InlineTable(hashes));
+        let mut t = Table::new();
+        t["name"] = value(name.as_str());
+        t["version"] = value(i.metadata.version.as_str());
+        if file_name.ends_with(".whl") {
+            let mut wheels = Array::new();
+            wheels.push(Value::InlineTable(file));
+            t["wheels"] = value(wheels);
+        } else if i.is_direct {
+            t["archive"] = Item::Value(Value::InlineTable(file));
+        } else {
+            t["sdist"] = Item::Value(Value::InlineTable(file));
+        }
+        packages.push(t);
+    }
+    let mut doc = DocumentMut::new();
+    doc["lock-version"] = value("1.0");
+    doc["created-by"] = value("pyenv-guix");
+    doc["packages"] = Item::ArrayOfTables(packages);
+    Ok(doc.to_string())
+}
+
+/// A `file:` URL's path relative to `dir`, if it is under it.
+fn inside(url: &str, dir: &Path) -> Option<String> {
+    let bytes = super::percent_decode(url.strip_prefix("file://")?).ok()?;
+    let path = Path::new(std::str::from_utf8(&bytes).ok()?);
+    let rel = path.strip_prefix(dir).ok()?;
+    rel.to_str().filter(|r| !r.is_empty()).map(String::from)
+}
+
+impl ArchiveInfo {
+    fn sha256(&self) -> Option<&str> {
+        self.hashes
+            .get("sha256")
+            .map(String::as_str)
+            .or_else(|| self.hash.as_deref().and_then(|h| h.strip_prefix("sha256=")))
+    }
+}
+
+/// `text` (a lock) with `[tool.pyenv-guix]` recording `digest`, the
+/// inputs it was made from.
+pub fn with_our_table(text: &str, digest: &str) -> Result<String, String> {
+    let mut doc: DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
+    let tool = doc.entry("tool").or_insert_with(|| {
+        let mut t = Table::new();
+        t.set_implicit(true);
+        Item::Table(t)
+    });
+    let tool = tool.as_table_mut().ok_or("its `tool` is not a table")?;
+    let mut ours = Table::new();
+    ours.decor_mut().set_prefix(
+        "\n# What this lock was made from; `pyenv-guix lock --check` tells whether it still is.\n",
+    );
+    ours["inputs"] = value(digest);
+    tool.insert("pyenv-guix", Item::Table(ours));
+    Ok(doc.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_becomes_a_lock_that_reads_back() {
+        let report: Report = serde_json::from_str(
+            r#"{"version": "1", "install": [
+              {"metadata": {"name": "beta", "version": "2.0"}, "download_info": {"url": "file:///w/beta-2.0-py3-none-any.whl", "archive_info": {"hash": "sha256=aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11"}}},
+              {"metadata": {"name": "Alpha", "version": "1.0"}, "is_direct": false, "download_info": {"url": "https://x.org/Alpha-1.0.tar.gz", "archive_info": {"hashes": {"sha256": "bb11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11"}}}}
+            ]}"#,
+        )
+        .unwrap();
+        let text = with_our_table(&from_report(&report, Path::new("/w")).unwrap(), "dd").unwrap();
+        assert!(
+            text.contains("path = \"beta-2.0-py3-none-any.whl\""),
+            "{text}"
+        );
+        let lock = super::super::parse(&text, Path::new("/elsewhere")).unwrap();
+        assert_eq!(
+            lock.packages[1].artefacts[0].source,
+            super::super::Source::Path("/elsewhere/beta-2.0-py3-none-any.whl".into())
+        );
+        assert_eq!(lock.inputs.as_deref(), Some("dd"));
+        let names: Vec<&str> = lock.packages.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Alpha", "beta"]);
+        assert!(
+            text.contains("[packages.sdist]") || text.contains("sdist = {"),
+            "{text}"
+        );
+        assert!(text.contains("wheels = [{"), "{text}");
+    }
+
+    #[test]
+    fn a_directory_is_not_locked() {
+        let report: Report = serde_json::from_str(
+            r#"{"install": [{"metadata": {"name": "me", "version": "0"}, "download_info": {"url": "file:///src/me", "dir_info": {"editable": true}}}]}"#,
+        )
+        .unwrap();
+        assert!(
+            from_report(&report, Path::new("/"))
+                .unwrap_err()
+                .contains("cannot lock me")
+        );
+    }
+}

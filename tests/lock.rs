@@ -1,0 +1,383 @@
+//! `pyenv-guix lock` and locked projects: the pip layer resolved once into
+//! a PEP 751 `pylock.toml`, by pip or by uv, and built from exactly its
+//! artefacts, checked against their hashes. Real pip and uv, wheels built
+//! here, no network.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use support::{Run, Sandbox};
+
+/// A project `rel` as a user would write it: a commented manifest, a
+/// requirements file with a constraint file, and its own wheels directory
+/// holding `alpha` 1.0 (a script; needs beta) and `beta` 2.0.
+fn project(s: &Sandbox, rel: &str, installer: &str) {
+    s.wheel_into(
+        &format!("{rel}/wheels"),
+        "alpha",
+        "1.0",
+        &["--script", "alpha", "--requires", "beta>=1"],
+    );
+    s.wheel_into(&format!("{rel}/wheels"), "beta", "2.0", &[]);
+    s.write(
+        &format!("{rel}/.pyguix.toml"),
+        &format!(
+            "# The app's environment.\n[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\n# resolved by `pyenv-guix lock`\nrequirements = [\"requirements.txt\"]\ninstaller = {installer:?}\noptions = [\"--no-index\", \"--find-links\", \"wheels\"]\n"
+        ),
+    );
+    s.write(
+        &format!("{rel}/requirements.txt"),
+        "# what the app needs\n-c constraints.txt\nalpha>=1  # the tool\n",
+    );
+    s.write(&format!("{rel}/constraints.txt"), "beta<4\n");
+}
+
+fn path_with(dir: &Path) -> OsString {
+    format!("{}:/usr/local/bin:/usr/bin:/bin", dir.display()).into()
+}
+
+fn sha256(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The lock's packages: (name, version, sha256 of each artefact).
+fn locked(s: &Sandbox, rel: &str) -> Vec<(String, String, Vec<String>)> {
+    let text = std::fs::read_to_string(s.path(rel).join("pylock.toml")).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    assert_eq!(doc["lock-version"].as_str(), Some("1.0"), "{text}");
+    assert!(doc["created-by"].is_str(), "{text}");
+    let mut out = Vec::new();
+    for p in doc["packages"].as_array().unwrap() {
+        let mut hashes = Vec::new();
+        for w in p.get("wheels").and_then(|w| w.as_array()).unwrap() {
+            assert!(w.get("url").or(w.get("path")).is_some(), "{text}");
+            hashes.push(w["hashes"]["sha256"].as_str().unwrap().to_string());
+        }
+        out.push((
+            p["name"].as_str().unwrap().to_string(),
+            p["version"].as_str().unwrap().to_string(),
+            hashes,
+        ));
+    }
+    out.sort();
+    out
+}
+
+/// The distributions installed in `rel`'s prefix, by their dist-info names.
+fn dists(s: &Sandbox, rel: &str, path: &OsString) -> BTreeSet<String> {
+    let out = s
+        .command(&["prefix"], &s.path(rel))
+        .env("PATH", path)
+        .stdout_ok();
+    let mut found = BTreeSet::new();
+    collect(Path::new(out.trim()), 0, &mut found);
+    found
+}
+
+fn collect(dir: &Path, depth: usize, out: &mut BTreeSet<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(dist) = name.strip_suffix(".dist-info") {
+            out.insert(dist.to_string());
+        } else if e.path().is_dir() && depth < 6 {
+            collect(&e.path(), depth + 1, out);
+        }
+    }
+}
+
+fn the_lock_of_alpha_and_beta(s: &Sandbox, rel: &str) {
+    let wheels = s.path(rel).join("wheels");
+    assert_eq!(
+        locked(s, rel),
+        vec![
+            (
+                "alpha".to_string(),
+                "1.0".to_string(),
+                vec![sha256(&wheels.join("alpha-1.0-py3-none-any.whl"))]
+            ),
+            (
+                "beta".to_string(),
+                "2.0".to_string(),
+                vec![sha256(&wheels.join("beta-2.0-py3-none-any.whl"))]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn lock_with_pip_writes_pylock_and_names_it_in_the_manifest_which_stays_allowed() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    let (_, said) = s.ok_with(&s.env(), &s.path("p"), &["lock"]);
+    assert!(said.contains("pylock.toml"), "{said}");
+    the_lock_of_alpha_and_beta(&s, "p");
+    let text = std::fs::read_to_string(s.path("p/pylock.toml")).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let ours = &doc["tool"]["pyenv-guix"];
+    assert_eq!(ours["inputs"].as_str().map(str::len), Some(64), "{text}");
+
+    let manifest = std::fs::read_to_string(s.path("p/.pyguix.toml")).unwrap();
+    assert!(
+        manifest.contains("# resolved by `pyenv-guix lock`"),
+        "{manifest}"
+    );
+    assert!(manifest.contains("# The app's environment."), "{manifest}");
+    assert!(manifest.contains("lock = \"pylock.toml\""), "{manifest}");
+    // Allowed before, allowed after: the lock and the manifest line were
+    // the change asked for.
+    let out = s
+        .command(&["exec", "--", "alpha"], &s.path("p"))
+        .stdout_ok();
+    assert_eq!(out, "alpha 1.0\n");
+    s.pyenv_guix(&["lock", "--check"], &s.path("p"));
+}
+
+#[test]
+fn lock_with_uv_writes_the_same_packages_and_uv_installs_it() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    project(&s, "p", "uv");
+    s.allow("p");
+    s.command(&["lock"], &s.path("p"))
+        .env("PATH", &path)
+        .succeeds();
+    let text = std::fs::read_to_string(s.path("p/pylock.toml")).unwrap();
+    assert!(text.contains("created-by = \"uv\""), "{text}");
+    the_lock_of_alpha_and_beta(&s, "p");
+    let (_, built) = {
+        let out = s
+            .command(&["rebuild"], &s.path("p"))
+            .env("PATH", &path)
+            .succeeds();
+        (
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert!(built.contains("(prefix mode, uv)"), "{built}");
+    assert_eq!(
+        dists(&s, "p", &path),
+        BTreeSet::from(["alpha-1.0".to_string(), "beta-2.0".to_string()])
+    );
+    s.command(&["lock", "--check"], &s.path("p"))
+        .env("PATH", &path)
+        .succeeds();
+}
+
+#[test]
+fn check_fails_on_a_missing_or_stale_lock_and_changes_nothing() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    let manifest_before = std::fs::read(s.path("p/.pyguix.toml")).unwrap();
+    let err = s.command(&["lock", "--check"], &s.path("p")).fails();
+    assert!(err.contains("no lock"), "{err}");
+    assert!(!s.path("p/pylock.toml").exists());
+    assert_eq!(
+        std::fs::read(s.path("p/.pyguix.toml")).unwrap(),
+        manifest_before
+    );
+
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    s.pyenv_guix(&["lock", "--check"], &s.path("p"));
+
+    // The requirements change after locking: stale, said, nothing written.
+    s.write(
+        "p/requirements.txt",
+        "# what the app needs\n-c constraints.txt\nalpha>=1  # the tool\nbeta\n",
+    );
+    s.allow("p");
+    let lock_before = std::fs::read(s.path("p/pylock.toml")).unwrap();
+    let err = s.command(&["lock", "--check"], &s.path("p")).fails();
+    assert!(err.contains("stale"), "{err}");
+    assert!(err.contains("pyenv-guix lock"), "{err}");
+    assert_eq!(std::fs::read(s.path("p/pylock.toml")).unwrap(), lock_before);
+
+    // The lock named in the manifest is gone: missing, said.
+    std::fs::remove_file(s.path("p/pylock.toml")).unwrap();
+    let err = s.command(&["lock", "--check"], &s.path("p")).fails();
+    assert!(err.contains("pylock.toml"), "{err}");
+}
+
+#[test]
+fn a_locked_build_installs_the_locked_versions_when_a_newer_wheel_appears() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    s.wheel_into("p/wheels", "beta", "3.0", &[]);
+    s.allow("p");
+    let path = s.env().into_iter().find(|(k, _)| k == "PATH").unwrap().1;
+    assert_eq!(
+        dists(&s, "p", &path),
+        BTreeSet::from(["alpha-1.0".to_string(), "beta-2.0".to_string()])
+    );
+    // Unlocked, the same inputs resolve to the newer wheel.
+    let manifest = std::fs::read_to_string(s.path("p/.pyguix.toml")).unwrap();
+    s.write(
+        "p/.pyguix.toml",
+        &manifest.replace("lock = \"pylock.toml\"", ""),
+    );
+    s.allow("p");
+    assert!(dists(&s, "p", &path).contains("beta-3.0"));
+}
+
+#[test]
+fn the_same_lock_is_the_same_prefix_in_two_projects() {
+    let s = Sandbox::new();
+    project(&s, "a", "pip");
+    s.allow("a");
+    s.pyenv_guix(&["lock"], &s.path("a"));
+    // b asks differently (beta by name too), from a copy of a's wheels,
+    // and has a's lock.
+    s.write("b/wheels/.keep", "");
+    for w in ["alpha-1.0-py3-none-any.whl", "beta-2.0-py3-none-any.whl"] {
+        std::fs::copy(s.path("a/wheels").join(w), s.path("b/wheels").join(w)).unwrap();
+    }
+    std::fs::remove_file(s.path("b/wheels/.keep")).unwrap();
+    let manifest = std::fs::read_to_string(s.path("a/.pyguix.toml")).unwrap();
+    s.write("b/.pyguix.toml", &manifest);
+    s.write("b/requirements.txt", "alpha\nbeta>=2\n");
+    s.write("b/constraints.txt", "");
+    std::fs::copy(s.path("a/pylock.toml"), s.path("b/pylock.toml")).unwrap();
+    s.allow("b");
+    let a = s.command(&["prefix"], &s.path("a")).stdout_ok();
+    let b = s.command(&["prefix"], &s.path("b")).stdout_ok();
+    assert_eq!(a, b);
+    // Without the lock, their requirements make two keys.
+    s.write(
+        "b/.pyguix.toml",
+        &manifest.replace("lock = \"pylock.toml\"", ""),
+    );
+    s.allow("b");
+    let b = s.command(&["prefix"], &s.path("b")).stdout_ok();
+    assert_ne!(a, b);
+}
+
+#[test]
+fn a_wheel_that_does_not_match_its_hash_fails_the_build_naming_it() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    // The same name and version, other code.
+    s.wheel_into("p/wheels", "beta", "2.0", &["--origin", "tampered"]);
+    s.allow("p");
+    let err = s.command(&["prefix"], &s.path("p")).fails();
+    assert!(err.contains("beta-2.0-py3-none-any.whl"), "{err}");
+    assert!(err.contains("sha256"), "{err}");
+    // Nothing is activated.
+    let out = s
+        .command(
+            &["exec", "--", "python3", "-c", "import beta"],
+            &s.path("p"),
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let prefixes = s.path("cache/prefixes");
+    let built: Vec<_> = std::fs::read_dir(&prefixes)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        !built.iter().any(|n| n.to_string_lossy().len() == 64),
+        "{built:?}"
+    );
+}
+
+#[test]
+fn an_edit_to_the_lock_blocks_the_project_until_allowed() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    s.command(&["exec", "--", "true"], &s.path("p")).succeeds();
+    let text = std::fs::read_to_string(s.path("p/pylock.toml")).unwrap();
+    s.write("p/pylock.toml", &format!("{text}\n# edited\n"));
+    let err = s.command(&["exec", "--", "true"], &s.path("p")).fails();
+    assert!(
+        err.contains("pylock.toml changed since it was allowed"),
+        "{err}"
+    );
+    s.allow("p");
+    s.command(&["exec", "--", "true"], &s.path("p")).succeeds();
+}
+
+#[test]
+fn lock_keeps_what_is_locked_and_upgrades_only_what_it_is_asked_to() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    s.wheel_into("p/wheels", "alpha", "1.1", &["--requires", "beta>=1"]);
+    s.wheel_into("p/wheels", "beta", "3.0", &[]);
+    s.allow("p");
+    let versions = |s: &Sandbox| -> Vec<(String, String)> {
+        locked(s, "p").into_iter().map(|(n, v, _)| (n, v)).collect()
+    };
+    let pair = |n: &str, v: &str| (n.to_string(), v.to_string());
+    // Locking again keeps the versions locked, newer wheels or not.
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    assert_eq!(versions(&s), [pair("alpha", "1.0"), pair("beta", "2.0")]);
+    s.pyenv_guix(&["lock", "--upgrade-package", "beta"], &s.path("p"));
+    assert_eq!(versions(&s), [pair("alpha", "1.0"), pair("beta", "3.0")]);
+    s.pyenv_guix(&["lock", "--upgrade"], &s.path("p"));
+    assert_eq!(versions(&s), [pair("alpha", "1.1"), pair("beta", "3.0")]);
+    // A requirement the locked versions no longer fit is resolved afresh.
+    s.write("p/constraints.txt", "beta<3\n");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    assert_eq!(versions(&s), [pair("alpha", "1.1"), pair("beta", "2.0")]);
+    s.pyenv_guix(&["lock", "--check"], &s.path("p"));
+}
+
+/// A lock is a lock whoever wrote it: uv's is installed by pip, and pip's by uv.
+#[test]
+fn a_lock_by_one_installer_is_installed_by_the_other() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    for (rel, by, installs) in [("a", "uv", "pip"), ("b", "pip", "uv")] {
+        project(&s, rel, by);
+        s.allow(rel);
+        s.command(&["lock"], &s.path(rel))
+            .env("PATH", &path)
+            .succeeds();
+        let manifest = std::fs::read_to_string(s.path(rel).join(".pyguix.toml")).unwrap();
+        s.write(
+            &format!("{rel}/.pyguix.toml"),
+            &manifest.replace(
+                &format!("installer = {by:?}"),
+                &format!("installer = {installs:?}"),
+            ),
+        );
+        s.allow(rel);
+        let out = s
+            .command(&["rebuild"], &s.path(rel))
+            .env("PATH", &path)
+            .succeeds();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains(&format!("(prefix mode, {installs})")),
+            "{said}"
+        );
+        assert_eq!(
+            dists(&s, rel, &path),
+            BTreeSet::from(["alpha-1.0".to_string(), "beta-2.0".to_string()]),
+            "{rel}"
+        );
+    }
+}
