@@ -177,7 +177,7 @@ fn look_or_build(
     let library_profile = |packages: &[String]| {
         guix::profile_of(ctx, project, packages, scan, base_path, true, false)
             .map(|p| p.path)
-            .map_err(|e| e.to_string())
+            .map_err(Into::into)
     };
     let inputs = PrefixInputs {
         facts: &facts,

@@ -9,6 +9,7 @@ mod in_use;
 use crate::activation;
 use crate::buildlock::KeyBuild;
 use crate::cache::{Bucket, Records, sorted_entries};
+use crate::context::Context;
 use crate::manifest::Project;
 use crate::materialise::{self, Mode};
 use crate::pip::Scan;
@@ -45,87 +46,19 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
-    let user_path = activation::user_path(&ctx);
-    // Each manifest trusted as it is now, with what was read to tell.
-    let trusted: Vec<(Project, Box<Scan>)> = trust::allowed_manifests(&ctx.data_dir)
-        .into_iter()
-        .filter_map(|manifest| trust::open(&ctx.data_dir, &manifest).ok()?.allowed())
-        .collect();
-    // One manifest spelled two ways is one project.
-    let canonical: BTreeSet<PathBuf> = trusted
-        .iter()
-        .filter_map(|(p, _)| std::fs::canonicalize(&p.manifest_path).ok())
-        .collect();
-    // What trusted projects used, and when each key was last used by any.
-    let mut needed: BTreeSet<String> = BTreeSet::new();
-    let mut last_used: BTreeMap<String, SystemTime> = BTreeMap::new();
-    // Each project's root, with the keys it last used: what a shell open
-    // in it has loaded.
-    let mut projects: Vec<(PathBuf, Vec<String>)> = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(materialise::usage_dir(&ctx)) {
-        for e in entries.flatten() {
-            let Ok(text) = crate::fsutil::read_limited(e.path().as_path(), 1 << 16)
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-            else {
-                continue;
-            };
-            let when = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .unwrap_or(SystemTime::UNIX_EPOCH);
-            let materialise::Usage { manifest, keys, .. } = materialise::read_usage(&text);
-            let is_trusted = std::fs::canonicalize(&manifest).is_ok_and(|m| canonical.contains(&m));
-            if let Some(root) = manifest.parent() {
-                projects.push((root.to_path_buf(), keys.clone()));
-            }
-            for key in keys {
-                if is_trusted {
-                    needed.insert(key.clone());
-                }
-                let latest = last_used.entry(key).or_insert(when);
-                *latest = (*latest).max(when);
-            }
-        }
-    }
-    let mut profiles_needed: BTreeSet<String> = BTreeSet::new();
-    let mut unsure = None;
-    for (project, scan) in &trusted {
-        match materialise::materialise(&ctx, project, scan, user_path.as_deref(), Mode::Look) {
-            Ok(m) => {
-                profiles_needed.extend(m.profile.map(|p| p.key));
-                // The profile of the libraries the prefix's wheels got
-                // from Guix roots the store items in their RUNPATHs.
-                let libraries = m.prefix.as_ref().and_then(|p| p.built.as_ref());
-                let libraries = libraries.and_then(|(_, l)| l.libraries.profile.as_deref());
-                profiles_needed.extend(
-                    libraries
-                        .and_then(|p| p.file_name()?.to_str())
-                        .map(str::to_string),
-                );
-                needed.extend(m.prefix.map(|p| p.key));
-            }
-            Err(e) => {
-                log::warn(&format!(
-                    "cannot tell what {} needs now ({e}); keeping everything",
-                    project.manifest_path.display()
-                ));
-                unsure = Some(project.manifest_path.clone());
-            }
-        }
-    }
-    needed.extend(profiles_needed.iter().cloned());
+    let needs = Needs::now(&ctx);
     let cutoff = args
         .older_than
         .map(|days| SystemTime::now() - Duration::from_secs(days.saturating_mul(86_400)));
     // Told by --older-than: last used before the cutoff (or never).
-    let aged = |key: &str| cutoff.is_some_and(|c| last_used.get(key).is_none_or(|t| *t < c));
+    let aged = |key: &str| cutoff.is_some_and(|c| needs.last_used.get(key).is_none_or(|t| *t < c));
     let keep = |bucket: Bucket, key: &str| {
-        if unsure.is_some() || (bucket == Bucket::Profiles && profiles_needed.contains(key)) {
+        if needs.unsure || (bucket == Bucket::Profiles && needs.profiles.contains(key)) {
             return true;
         }
-        needed.contains(key) && !aged(key)
+        needs.keys.contains(key) && !aged(key)
     };
-    let users = match in_use::scan(&ctx.cache, &projects) {
+    let users = match in_use::scan(&ctx.cache, &needs.projects) {
         Ok(users) => Some(users),
         Err(why) => {
             log::warn(&format!(
@@ -187,6 +120,101 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         gc.kept.len()
     ));
     Ok(0)
+}
+
+/// What the trusted projects need, and what any project used when.
+#[derive(Default)]
+struct Needs {
+    /// Keys trusted projects use now, or last used.
+    keys: BTreeSet<String>,
+    /// Profiles trusted projects use now (their own, and their libraries').
+    profiles: BTreeSet<String>,
+    /// When each key was last used, by any project.
+    last_used: BTreeMap<String, SystemTime>,
+    /// Each project's root, with the keys it last used: what a shell open
+    /// in it has loaded.
+    projects: Vec<(PathBuf, Vec<String>)>,
+    /// A trusted project could not say what it needs: keep everything.
+    unsure: bool,
+}
+
+impl Needs {
+    fn now(ctx: &Context) -> Needs {
+        // Each manifest trusted as it is now, with what was read to tell.
+        let trusted: Vec<(Project, Box<Scan>)> = trust::allowed_manifests(&ctx.data_dir)
+            .into_iter()
+            .filter_map(|manifest| trust::open(&ctx.data_dir, &manifest).ok()?.allowed())
+            .collect();
+        let mut needs = Needs::default();
+        needs.read_usage(ctx, &trusted);
+        needs.ask_projects(ctx, &trusted);
+        needs.keys.extend(needs.profiles.iter().cloned());
+        needs
+    }
+
+    /// The usage records: which keys each project last used, and when.
+    fn read_usage(&mut self, ctx: &Context, trusted: &[(Project, Box<Scan>)]) {
+        // One manifest spelled two ways is one project.
+        let canonical: BTreeSet<PathBuf> = trusted
+            .iter()
+            .filter_map(|(p, _)| std::fs::canonicalize(&p.manifest_path).ok())
+            .collect();
+        let Ok(entries) = std::fs::read_dir(materialise::usage_dir(ctx)) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let Ok(text) = crate::fsutil::read_limited(e.path().as_path(), 1 << 16)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+            else {
+                continue;
+            };
+            let when = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            let materialise::Usage { manifest, keys, .. } = materialise::read_usage(&text);
+            let is_trusted = std::fs::canonicalize(&manifest).is_ok_and(|m| canonical.contains(&m));
+            if let Some(root) = manifest.parent() {
+                self.projects.push((root.to_path_buf(), keys.clone()));
+            }
+            for key in keys {
+                if is_trusted {
+                    self.keys.insert(key.clone());
+                }
+                let latest = self.last_used.entry(key).or_insert(when);
+                *latest = (*latest).max(when);
+            }
+        }
+    }
+
+    /// What each trusted project needs as it is now (looked up, never built).
+    fn ask_projects(&mut self, ctx: &Context, trusted: &[(Project, Box<Scan>)]) {
+        let user_path = activation::user_path(ctx);
+        for (project, scan) in trusted {
+            match materialise::materialise(ctx, project, scan, user_path.as_deref(), Mode::Look) {
+                Ok(m) => {
+                    self.profiles.extend(m.profile.map(|p| p.key));
+                    // The profile of the libraries the prefix's wheels got
+                    // from Guix roots the store items in their RUNPATHs.
+                    let libraries = m.prefix.as_ref().and_then(|p| p.built.as_ref());
+                    let libraries = libraries.and_then(|(_, l)| l.libraries.profile.as_deref());
+                    self.profiles.extend(
+                        libraries
+                            .and_then(|p| p.file_name()?.to_str())
+                            .map(str::to_string),
+                    );
+                    self.keys.extend(m.prefix.map(|p| p.key));
+                }
+                Err(e) => {
+                    log::warn(&format!(
+                        "cannot tell what {} needs now ({e}); keeping everything",
+                        project.manifest_path.display()
+                    ));
+                    self.unsure = true;
+                }
+            }
+        }
+    }
 }
 
 /// How long a build's log is kept, by default: it says how the last

@@ -80,8 +80,11 @@ pub struct Unprovided {
 pub enum LibraryError {
     #[error("{}", missing_message(.0))]
     Missing(Vec<Unprovided>),
-    #[error("cannot build the Guix profile of the libraries {packages}: {message}")]
-    Profile { packages: String, message: String },
+    #[error("cannot build the Guix profile of the libraries {packages}: {source}")]
+    Profile {
+        packages: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error(
         "Guix package {package} was expected to provide {library}, and its profile {profile} has no lib/{library}"
     )]
@@ -132,7 +135,8 @@ pub struct Request<'a> {
 }
 
 /// Builds a Guix profile of the given packages and returns its path.
-pub type BuildProfile<'a> = &'a dyn Fn(&[String]) -> Result<PathBuf, String>;
+pub type BuildProfile<'a> =
+    &'a dyn Fn(&[String]) -> Result<PathBuf, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Find, for every ELF file the build installed, the libraries nothing
 /// provides, pull them from Guix and write them into RUNPATH. On an
@@ -210,9 +214,9 @@ pub fn link(req: &Request, build_profile: BuildProfile) -> Result<Linked, Librar
     packages.push("patchelf".into());
     packages.sort();
     packages.dedup();
-    let profile = build_profile(&packages).map_err(|message| LibraryError::Profile {
+    let profile = build_profile(&packages).map_err(|source| LibraryError::Profile {
         packages: packages.join(" "),
-        message,
+        source,
     })?;
     for (package, needs) in &wanted {
         for (i, lib) in needs {

@@ -209,28 +209,39 @@ const UV_FILE_OPTIONS: &[&str] = &[
     "--hash",
 ];
 
+/// Why an option written for pip is not passed on.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error(
+        "`{0}` would make pip install elsewhere than the project's prefix, or not at all, or use places of its own; pyenv-guix decides those"
+    )]
+    Ours(String),
+    #[error("`{0}` is not a pip install option spelt in full: write pip's options in full")]
+    NotInFull(String),
+    #[error("`-t` (--target) would make pip install elsewhere than the project's prefix")]
+    Target,
+    #[error("`{0}` joins several short options: write each apart")]
+    Joined(String),
+    #[error("`{0}` is not a pip install option")]
+    Unknown(String),
+}
+
 /// Whether pip may be given `word`, an option as written in `[pip].options`
-/// or a requirements file; `Err` says why not.
-pub fn check_option(word: &str) -> Result<(), String> {
+/// or a requirements file.
+pub fn check_option(word: &str) -> Result<(), Refused> {
     if word.starts_with("--") {
         let flag = flag_name(word);
         if FORBIDDEN_OPTIONS.contains(&flag) {
-            return Err(format!(
-                "`{flag}` would make pip install elsewhere than the project's prefix, or not at all, or use places of its own; pyenv-guix decides those"
-            ));
+            return Err(Refused::Ours(flag.to_string()));
         }
         if !KNOWN_OPTIONS.contains(&flag) {
-            return Err(format!(
-                "`{flag}` is not a pip install option spelt in full: write pip's options in full"
-            ));
+            return Err(Refused::NotInFull(flag.to_string()));
         }
         return Ok(());
     }
     let mut letters = word.chars().skip(1);
     match letters.next() {
-        Some('t') => {
-            Err("`-t` (--target) would make pip install elsewhere than the project's prefix".into())
-        }
+        Some('t') => Err(Refused::Target),
         // The value follows, joined or as the next word.
         Some('r' | 'c' | 'e' | 'f' | 'i' | 'C') => Ok(()),
         Some(first @ ('q' | 'v' | 'U' | 'I')) => {
@@ -239,12 +250,10 @@ pub fn check_option(word: &str) -> Result<(), String> {
             if rest.is_empty() || repeat {
                 Ok(())
             } else {
-                Err(format!(
-                    "`{word}` joins several short options: write each apart"
-                ))
+                Err(Refused::Joined(word.to_string()))
             }
         }
-        _ => Err(format!("`{word}` is not a pip install option")),
+        _ => Err(Refused::Unknown(word.to_string())),
     }
 }
 

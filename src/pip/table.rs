@@ -85,7 +85,7 @@ impl Pip {
             if o.get_ref().starts_with('-')
                 && let Err(why) = super::options::check_option(o.get_ref())
             {
-                return Err((o.span().start, why));
+                return Err((o.span().start, why.to_string()));
             }
         }
         if let Some(lock) = &self.lock {

@@ -30,9 +30,18 @@ pub struct Users {
     pub shells: BTreeMap<String, String>,
 }
 
+/// Why gc cannot tell what running processes use.
+#[derive(Debug, thiserror::Error)]
+pub enum CannotTell {
+    #[error("cannot read /proc: {0}")]
+    Proc(std::io::Error),
+    #[error("more than {MAX_PROCESSES} processes, or {} s, to look at", DEADLINE.as_secs())]
+    TooMany,
+}
+
 /// Scan `/proc` for what uses `cache`. `projects` are each project's root
-/// with the keys it last used. `Err` says why gc cannot tell.
-pub fn scan(cache: &Cache, projects: &[(PathBuf, Vec<String>)]) -> Result<Users, String> {
+/// with the keys it last used.
+pub fn scan(cache: &Cache, projects: &[(PathBuf, Vec<String>)]) -> Result<Users, CannotTell> {
     let mut users = Users::default();
     let prefixes = cache.bucket(Bucket::Prefixes);
     let mut roots = vec![prefixes.clone()];
@@ -43,7 +52,7 @@ pub fn scan(cache: &Cache, projects: &[(PathBuf, Vec<String>)]) -> Result<Users,
     }
     let profiles = profile_targets(cache);
     let me = std::process::id().to_string();
-    let entries = std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?;
+    let entries = std::fs::read_dir("/proc").map_err(CannotTell::Proc)?;
     let start = Instant::now();
     let mut seen = 0;
     for e in entries.flatten() {
@@ -53,10 +62,7 @@ pub fn scan(cache: &Cache, projects: &[(PathBuf, Vec<String>)]) -> Result<Users,
         }
         seen += 1;
         if seen > MAX_PROCESSES || start.elapsed() > DEADLINE {
-            return Err(format!(
-                "more than {MAX_PROCESSES} processes, or {} s, to look at",
-                DEADLINE.as_secs()
-            ));
+            return Err(CannotTell::TooMany);
         }
         let proc_dir = e.path();
         let mut described = None;
