@@ -191,11 +191,11 @@ fn kept(scan: &Scan, args: &Args) -> Vec<String> {
     let upgrade: Vec<String> = args
         .upgrade_package
         .iter()
-        .map(|n| lock::normalise(n))
+        .map(|n| crate::requirement::normal_name(n))
         .collect();
     lock.packages
         .iter()
-        .filter(|p| !upgrade.contains(&lock::normalise(&p.name)))
+        .filter(|p| !upgrade.contains(&crate::requirement::normal_name(&p.name)))
         .map(|p| match &p.marker {
             Some(m) => format!("{}=={} ; {m}", p.name, p.version),
             None => format!("{}=={}", p.name, p.version),

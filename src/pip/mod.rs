@@ -13,6 +13,7 @@ mod layout;
 pub mod lock;
 pub mod options;
 mod prefix;
+mod report;
 pub mod reqfile;
 mod run;
 mod scan;

@@ -6,9 +6,8 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
-use serde::Deserialize;
-
 use crate::pip::error::io;
+use crate::pip::report::Item;
 use crate::pip::run::{Failure, run};
 use crate::{fsutil, log};
 
@@ -43,13 +42,11 @@ pub(super) fn lacking(
         .args(wanted)
         .current_dir(workdir);
     run(&mut cmd, env)?;
-    let parsed: Result<DryRun, String> = std::fs::read(&report)
-        .map_err(|e| e.to_string())
-        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()));
+    let parsed = crate::pip::report::read(&report);
     let _ = std::fs::remove_file(&report);
     let dry = parsed.map_err(|e| Failure::Pip {
         status: format!("unreadable pip report: {e}"),
-        tail: e,
+        tail: e.to_string(),
     })?;
     if dry.install.is_empty() {
         std::fs::create_dir_all(path)
@@ -75,88 +72,20 @@ pub(super) fn lacking(
 /// A requirements file naming exactly what a dry run chose. Hashes go
 /// with every artifact that has one, unless an editable install is among
 /// them (pip checks hashes of all or none, and an editable has none).
-fn exact_requirements(items: &[DryRunItem]) -> String {
-    let editable = |i: &DryRunItem| {
-        i.download_info
-            .dir_info
-            .as_ref()
-            .is_some_and(|d| d.editable)
-    };
-    let hashed = !items.iter().any(editable)
-        && items.iter().all(|i| {
-            i.download_info
-                .archive_info
-                .as_ref()
-                .is_some_and(|a| a.sha256().is_some())
-        });
+fn exact_requirements(items: &[Item]) -> String {
+    let hashed = !items.iter().any(Item::is_editable) && items.iter().all(|i| i.sha256().is_some());
     let mut out = String::new();
     for i in items {
         let url = &i.download_info.url;
-        if editable(i) {
+        if i.is_editable() {
             out.push_str(&format!("-e {url}\n"));
             continue;
         }
         out.push_str(&format!("{} @ {url}", i.metadata.name));
-        if hashed
-            && let Some(sha) = i
-                .download_info
-                .archive_info
-                .as_ref()
-                .and_then(|a| a.sha256())
-        {
+        if hashed && let Some(sha) = i.sha256() {
             out.push_str(&format!(" --hash=sha256:{sha}"));
         }
         out.push('\n');
     }
     out
-}
-
-#[derive(Deserialize)]
-struct DryRun {
-    install: Vec<DryRunItem>,
-}
-
-#[derive(Deserialize)]
-struct DryRunItem {
-    metadata: DryRunMetadata,
-    download_info: DownloadInfo,
-}
-
-/// Where pip would get a distribution from (PEP 610's direct URL data).
-#[derive(Deserialize)]
-struct DownloadInfo {
-    url: String,
-    #[serde(default)]
-    dir_info: Option<DirInfo>,
-    #[serde(default)]
-    archive_info: Option<ArchiveInfo>,
-}
-
-#[derive(Deserialize)]
-struct DirInfo {
-    #[serde(default)]
-    editable: bool,
-}
-
-#[derive(Deserialize)]
-struct ArchiveInfo {
-    #[serde(default)]
-    hash: Option<String>,
-    #[serde(default)]
-    hashes: std::collections::BTreeMap<String, String>,
-}
-
-impl ArchiveInfo {
-    fn sha256(&self) -> Option<&str> {
-        self.hashes
-            .get("sha256")
-            .map(String::as_str)
-            .or_else(|| self.hash.as_deref().and_then(|h| h.strip_prefix("sha256=")))
-    }
-}
-
-#[derive(Deserialize)]
-struct DryRunMetadata {
-    name: String,
-    version: String,
 }

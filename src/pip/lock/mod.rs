@@ -231,21 +231,6 @@ fn percent_decode(text: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// A name as PEP 503 compares them.
-pub fn normalise(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !out.ends_with('-') {
-                out.push('-');
-            }
-        } else {
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
-}
-
 impl Lock {
     /// The prefix key's lines for a locked project: each package by name,
     /// version, marker and its files' hashes. Where the files are, and
@@ -260,7 +245,7 @@ impl Lock {
                 hashes.dedup();
                 format!(
                     "locked {} {} {:?} {}",
-                    normalise(&p.name),
+                    crate::requirement::normal_name(&p.name),
                     p.version,
                     p.marker.as_deref().unwrap_or(""),
                     hashes.join(",")

@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
-use super::write::{Report, from_report};
+use super::write::from_report;
 use crate::interpreter::Facts;
 use crate::pip::install::isolating;
 use crate::pip::run::{Failure, run};
@@ -127,9 +127,7 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
                 .arg(&asked)
                 .current_dir(wanted.root);
             run(&mut cmd, &env).map_err(|f| tagged(f.into()))?;
-            let report: Report = std::fs::read(&out)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+            let report = crate::pip::report::read(&out)
                 .map_err(|e| LockError::Report(format!("pip's report cannot be read: {e}")))?;
             from_report(&report, wanted.lock_dir).map_err(LockError::Report)
         }

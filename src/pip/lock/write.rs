@@ -1,67 +1,30 @@
 //! Writing a lock: pip's dry-run report as PEP 751 `pylock.toml` (uv
 //! writes its own), and our `[tool.pyenv-guix]` table into either.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
 use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value, value};
 
-use super::normalise;
 use crate::pip::hash::{DIST_LIMIT, hash_file};
-
-/// `pip install --dry-run --report`, as far as a lock needs it (pip ≥ 22.2).
-#[derive(Deserialize)]
-pub(super) struct Report {
-    install: Vec<Installed>,
-}
-
-#[derive(Deserialize)]
-struct Installed {
-    metadata: Metadata,
-    download_info: DownloadInfo,
-    #[serde(default)]
-    is_direct: bool,
-}
-
-#[derive(Deserialize)]
-struct Metadata {
-    name: String,
-    version: String,
-}
-
-/// Where pip would get a distribution from (PEP 610's direct URL data).
-#[derive(Deserialize)]
-struct DownloadInfo {
-    url: String,
-    #[serde(default)]
-    archive_info: Option<ArchiveInfo>,
-}
-
-#[derive(Deserialize)]
-struct ArchiveInfo {
-    #[serde(default)]
-    hash: Option<String>,
-    #[serde(default)]
-    hashes: BTreeMap<String, String>,
-}
+use crate::pip::report::{self, Report};
+use crate::requirement::normal_name;
 
 /// The lock a report describes: each package with the one file pip chose,
 /// by its URL and sha256; a file under `lock_dir` by its path relative to
 /// it, so that the lock holds in another checkout of the project.
 pub(super) fn from_report(report: &Report, lock_dir: &Path) -> Result<String, String> {
-    let mut items: Vec<&Installed> = report.install.iter().collect();
-    items.sort_by_key(|i| normalise(&i.metadata.name));
+    let mut items: Vec<&report::Item> = report.install.iter().collect();
+    items.sort_by_key(|i| normal_name(&i.metadata.name));
     let mut packages = ArrayOfTables::new();
     for i in items {
         let name = &i.metadata.name;
         let url = &i.download_info.url;
-        let Some(archive) = &i.download_info.archive_info else {
+        if !i.is_archive() {
             return Err(format!(
                 "cannot lock {name}: pip would install it from {url}, a directory or a VCS checkout, which has no hash; leave it out of what is locked (install it editable)"
             ));
-        };
-        let sha256 = match archive.sha256() {
+        }
+        let sha256 = match i.sha256() {
             Some(h) => h.to_string(),
             // pip names a local file it did not hash: we hash it.
             None => match url.strip_prefix("file://") {
@@ -107,15 +70,6 @@ fn inside(url: &str, dir: &Path) -> Option<String> {
     let path = Path::new(std::str::from_utf8(&bytes).ok()?);
     let rel = path.strip_prefix(dir).ok()?;
     rel.to_str().filter(|r| !r.is_empty()).map(String::from)
-}
-
-impl ArchiveInfo {
-    fn sha256(&self) -> Option<&str> {
-        self.hashes
-            .get("sha256")
-            .map(String::as_str)
-            .or_else(|| self.hash.as_deref().and_then(|h| h.strip_prefix("sha256=")))
-    }
 }
 
 /// `text` (a lock) with `[tool.pyenv-guix]` recording `digest`, the
