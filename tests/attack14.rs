@@ -227,24 +227,6 @@ fn what_allow_accepts_can_be_entered() {
     assert!(out.contains("V29"), "allowed, but not loaded: {out}");
 }
 
-/// A prefix-mode project on a Python of the test's own (a venv seeing
-/// Debian's pip), so a wrong `pip install` stays in the sandbox.
-fn prefix_project(s: &Sandbox, dir: &str) -> String {
-    let wheels = s.wheel("alpha", "1.0", &[]);
-    s.wheel("beta", "1.0", &[]);
-    let python = s.python_running("base", "import os");
-    s.write(
-        &format!("{dir}/.pyguix.toml"),
-        &format!(
-            "[python]\ninterpreter = {python:?}\n\n[pip]\nmode = \"prefix\"\npackages = [\"alpha\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
-            wheels.display().to_string(),
-            python = python.display().to_string(),
-        ),
-    );
-    s.allow(dir);
-    wheels.display().to_string()
-}
-
 /// HOLE: the pip in a prefix project's `python-bin` refuses `install`
 /// only when it is the first argument that does not start with `-`. An
 /// option taking a value before it (`--cache-dir DIR install`, `--log
@@ -263,7 +245,10 @@ fn pip_install_in_a_prefix_project_is_refused_however_it_is_typed() {
     .enumerate()
     {
         let s = Sandbox::new();
-        let wheels = prefix_project(&s, "p");
+        let wheels = s
+            .pip_project_on_own_python("p", "prefix", "pip")
+            .display()
+            .to_string();
         let cache = s.path("pip-cache").display().to_string();
         let mut args: Vec<&str> = vec!["exec", "--"];
         args.extend(

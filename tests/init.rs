@@ -8,7 +8,7 @@ mod support;
 
 use std::ffi::OsString;
 
-use support::Sandbox;
+use support::{Sandbox, toml_strings};
 
 /// The Guix the stand-in plays: what `guix package -A` lists.
 fn guix_knows(s: &Sandbox, catalogue: &str) -> Vec<(OsString, OsString)> {
@@ -35,18 +35,6 @@ python-idna 3.10 gnu/packages/python-xyz.scm
 fn manifest(s: &Sandbox, rel: &str) -> toml::Table {
     let text = std::fs::read_to_string(s.path(rel).join(".pyguix.toml")).unwrap();
     toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
-}
-
-fn strings(t: &toml::Table, table: &str, key: &str) -> Vec<String> {
-    t.get(table)
-        .and_then(|t| t.get(key))
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// A project laid out as requests' or fastapi's: a runtime file, a dev
@@ -76,17 +64,20 @@ fn a_requirements_file_is_referenced_with_its_chain_editable_and_constraints() {
     let m = manifest(&s, "p");
     // The file as it is: the chain, the editable line and the constraint
     // stay in it, for pip to read.
-    assert_eq!(strings(&m, "pip", "requirements"), ["requirements-dev.txt"]);
+    assert_eq!(
+        toml_strings(&m, "pip", "requirements"),
+        ["requirements-dev.txt"]
+    );
     for key in ["packages", "options", "editable"] {
         assert!(
-            strings(&m, "pip", key).is_empty(),
+            toml_strings(&m, "pip", key).is_empty(),
             "[pip].{key} repeats the file: {m:?}"
         );
     }
     // What Guix satisfies, under the file's constraints too, comes from
     // Guix: pip's resolution sees the profile and installs the rest.
     assert_eq!(
-        strings(&m, "guix", "packages"),
+        toml_strings(&m, "guix", "packages"),
         ["python", "python-requests", "python-pytest"],
         "{table}"
     );
@@ -111,7 +102,10 @@ fn a_requirements_file_is_referenced_with_its_chain_editable_and_constraints() {
     );
     let m = manifest(&s, "p");
     assert!(m.get("guix").is_none(), "{m:?}");
-    assert_eq!(strings(&m, "pip", "requirements"), ["requirements-dev.txt"]);
+    assert_eq!(
+        toml_strings(&m, "pip", "requirements"),
+        ["requirements-dev.txt"]
+    );
     assert!(said.contains("no `/nonexistent/guix`"), "{said}");
 
     // A file named from elsewhere in the project is referenced from the root.
@@ -122,7 +116,7 @@ fn a_requirements_file_is_referenced_with_its_chain_editable_and_constraints() {
         &["init", "--force", "--from", "ci.txt", ".."],
     );
     assert_eq!(
-        strings(&manifest(&s, "p"), "pip", "requirements"),
+        toml_strings(&manifest(&s, "p"), "pip", "requirements"),
         ["requirements/ci.txt"]
     );
 
@@ -176,11 +170,14 @@ fn a_pip_compile_hashed_file_is_referenced_never_split_into_packages() {
     let p = s.path("p");
     let (table, _) = s.ok_with(&env, &p, &["init", "--from", "requirements.txt"]);
     let m = manifest(&s, "p");
-    assert_eq!(strings(&m, "pip", "requirements"), ["requirements.txt"]);
-    assert!(strings(&m, "pip", "packages").is_empty(), "{m:?}");
+    assert_eq!(
+        toml_strings(&m, "pip", "requirements"),
+        ["requirements.txt"]
+    );
+    assert!(toml_strings(&m, "pip", "packages").is_empty(), "{m:?}");
     // Guix has both at the pinned versions, but not the artifacts the
     // hashes name: a locked file stays whole with pip.
-    assert_eq!(strings(&m, "guix", "packages"), ["python"], "{table}");
+    assert_eq!(toml_strings(&m, "guix", "packages"), ["python"], "{table}");
     assert!(table.contains("requests==2.32.3"), "{table}");
     assert!(table.contains("pinned with hashes"), "{table}");
     assert!(!table.contains("--hash"), "{table}");
@@ -232,14 +229,14 @@ fn pyproject_groups_and_extras_are_taken_by_choice() {
     let m = manifest(&s, "p");
     // The project itself, editable, with the extra chosen: its own
     // dependencies come with it, from Guix when Guix has them.
-    assert_eq!(strings(&m, "pip", "editable"), [".[socks]"]);
+    assert_eq!(toml_strings(&m, "pip", "editable"), [".[socks]"]);
     assert_eq!(
-        strings(&m, "guix", "packages"),
+        toml_strings(&m, "guix", "packages"),
         ["python", "python-requests", "python-numpy", "python-pytest"],
         "{table}"
     );
     // The group, include-group followed, for pip where Guix lacks it.
-    assert_eq!(strings(&m, "pip", "packages"), ["mypy>=1.10", "ruff"]);
+    assert_eq!(toml_strings(&m, "pip", "packages"), ["mypy>=1.10", "ruff"]);
     assert!(!table.contains("click"), "an extra not chosen: {table}");
     assert!(table.contains("PySocks"), "{table}");
     s.ok_with(&env, &p, &["allow"]);
@@ -370,8 +367,14 @@ fn a_requirements_file_of_100k_lines_fits_guix_query() {
     let p = s.path("p");
     let (table, _) = s.ok_with(&env, &p, &["init", "--from", "requirements.txt"]);
     let m = manifest(&s, "p");
-    assert_eq!(strings(&m, "pip", "requirements"), ["requirements.txt"]);
-    assert_eq!(strings(&m, "guix", "packages"), ["python", "python-p77777"]);
+    assert_eq!(
+        toml_strings(&m, "pip", "requirements"),
+        ["requirements.txt"]
+    );
+    assert_eq!(
+        toml_strings(&m, "guix", "packages"),
+        ["python", "python-p77777"]
+    );
     assert_eq!(table.lines().count(), 100_001, "a row for each");
     s.ok_with(&env, &p, &["allow"]);
 }
@@ -529,7 +532,7 @@ fn with_guix_a_referenced_file_keeps_its_editable_and_its_index() {
     );
     s.ok_with(&env, &p, &["init", "--from", "requirements.txt"]);
     assert_eq!(
-        strings(&manifest(&s, "web"), "guix", "packages"),
+        toml_strings(&manifest(&s, "web"), "guix", "packages"),
         ["python", "python-six"]
     );
     s.ok_with(&env, &p, &["allow"]);

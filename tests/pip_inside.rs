@@ -6,24 +6,6 @@ mod support;
 
 use support::Sandbox;
 
-/// A project on a Python of the test's own (a venv seeing Debian's pip),
-/// so that what a `pip install` would wrongly do stays in the sandbox.
-fn project(s: &Sandbox, dir: &str, mode: &str, installer: &str) -> std::path::PathBuf {
-    let wheels = s.wheel("alpha", "1.0", &[]);
-    s.wheel("beta", "1.0", &[]);
-    let python = s.python_running("base", "import os");
-    s.write(
-        &format!("{dir}/.pyguix.toml"),
-        &format!(
-            "[python]\ninterpreter = {python:?}\n\n[pip]\nmode = {mode:?}\ninstaller = {installer:?}\npackages = [\"alpha\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
-            wheels.display().to_string(),
-            python = python.display().to_string(),
-        ),
-    );
-    s.allow(dir);
-    wheels
-}
-
 fn exec(
     s: &Sandbox,
     dir: &str,
@@ -45,7 +27,7 @@ fn exec(
 #[test]
 fn pip_install_in_a_prefix_project_never_touches_the_shared_python() {
     let s = Sandbox::new();
-    let wheels = project(&s, "p", "prefix", "pip");
+    let wheels = s.pip_project_on_own_python("p", "prefix", "pip");
     let w = wheels.display().to_string();
     let out = exec(
         &s,
@@ -70,7 +52,7 @@ fn pip_install_in_a_prefix_project_never_touches_the_shared_python() {
 fn a_venv_uv_built_has_a_pip_of_its_own() {
     let s = Sandbox::new();
     let Some(uv) = s.uv_dir() else { return };
-    let wheels = project(&s, "v", "venv", "uv");
+    let wheels = s.pip_project_on_own_python("v", "venv", "uv");
     let w = wheels.display().to_string();
     let out = exec(
         &s,
@@ -106,8 +88,8 @@ fn a_venv_uv_built_has_a_pip_of_its_own() {
 #[test]
 fn status_says_what_else_a_project_sees() {
     let s = Sandbox::new();
-    project(&s, "p", "prefix", "pip");
-    project(&s, "v", "venv", "pip");
+    s.pip_project_on_own_python("p", "prefix", "pip");
+    s.pip_project_on_own_python("v", "venv", "pip");
     let status = |dir: &str| {
         let out = s.command(&["status"], &s.path(dir)).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()

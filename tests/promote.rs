@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use pyenv_guix::shells::ShellName;
-use support::{Sandbox, UserShell};
+use support::{Sandbox, UserShell, toml_strings};
 
 /// The Guix the stand-in plays: what `guix package -A` lists, and the PyPI
 /// metadata `guix import pypi` drafts from.
@@ -40,18 +40,6 @@ fn manifest(s: &Sandbox, rel: &str) -> toml::Table {
     toml::from_str(&text).unwrap()
 }
 
-fn strings(t: &toml::Table, table: &str, key: &str) -> Vec<String> {
-    t.get(table)
-        .and_then(|t| t.get(key))
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn guix_calls(s: &Sandbox, what: &str) -> usize {
     std::fs::read_to_string(s.path("guix.log"))
         .unwrap_or_default()
@@ -70,10 +58,16 @@ fn init_sorts_requirements_between_guix_and_pip_with_one_guix_query() {
     );
     let (table, said) = s.ok_with(&env, &s.path("a"), &["init", "--from", "requirements.txt"]);
     let m = manifest(&s, "a");
-    assert_eq!(strings(&m, "guix", "packages"), ["python", "python-numpy"]);
+    assert_eq!(
+        toml_strings(&m, "guix", "packages"),
+        ["python", "python-numpy"]
+    );
     // The file stays whole for pip (tests/init.rs has the details).
-    assert_eq!(strings(&m, "pip", "requirements"), ["requirements.txt"]);
-    assert!(strings(&m, "pip", "packages").is_empty(), "{m:?}");
+    assert_eq!(
+        toml_strings(&m, "pip", "requirements"),
+        ["requirements.txt"]
+    );
+    assert!(toml_strings(&m, "pip", "packages").is_empty(), "{m:?}");
     assert_eq!(guix_calls(&s, "package -A"), 1, "one query for all");
     assert!(
         table.contains("Guix has 1.16.0, which does not satisfy it"),
@@ -89,7 +83,10 @@ fn init_sorts_requirements_between_guix_and_pip_with_one_guix_query() {
     let (again, _, err) = s.run_with(&env, &s.path("a"), &["init"]);
     assert!(!again && err.contains("--force"), "{err}");
     s.ok_with(&env, &s.path("a"), &["init", "--force"]);
-    assert_eq!(strings(&manifest(&s, "a"), "guix", "packages"), ["python"]);
+    assert_eq!(
+        toml_strings(&manifest(&s, "a"), "guix", "packages"),
+        ["python"]
+    );
 
     s.write(
         "b/pyproject.toml",
@@ -97,8 +94,11 @@ fn init_sorts_requirements_between_guix_and_pip_with_one_guix_query() {
     );
     s.ok_with(&env, &s.path("b"), &["init", "--from", "pyproject.toml"]);
     let m = manifest(&s, "b");
-    assert_eq!(strings(&m, "guix", "packages"), ["python", "python-numpy"]);
-    assert_eq!(strings(&m, "pip", "packages"), ["prov"]);
+    assert_eq!(
+        toml_strings(&m, "guix", "packages"),
+        ["python", "python-numpy"]
+    );
+    assert_eq!(toml_strings(&m, "pip", "packages"), ["prov"]);
     s.ok_with(&env, &s.path("b"), &["allow"]);
 
     // Without Guix: everything to pip, and why.
@@ -113,7 +113,10 @@ fn init_sorts_requirements_between_guix_and_pip_with_one_guix_query() {
     );
     let m = manifest(&s, "c");
     assert!(m.get("guix").is_none(), "{m:?}");
-    assert_eq!(strings(&m, "pip", "requirements"), ["requirements.txt"]);
+    assert_eq!(
+        toml_strings(&m, "pip", "requirements"),
+        ["requirements.txt"]
+    );
     assert!(
         said.contains("no `/nonexistent/guix` on your PATH"),
         "{said}"
@@ -177,8 +180,11 @@ fn promote_moves_a_fallback_guix_has_and_keeps_comments_and_trust() {
         assert!(after.contains(comment), "{after}");
     }
     let m = manifest(&s, "p");
-    assert_eq!(strings(&m, "guix", "packages"), ["python", "python-six"]);
-    assert_eq!(strings(&m, "pip", "packages"), ["alpha"]);
+    assert_eq!(
+        toml_strings(&m, "guix", "packages"),
+        ["python", "python-six"]
+    );
+    assert_eq!(toml_strings(&m, "pip", "packages"), ["alpha"]);
     let (now, _) = s.ok_with(&env, &p, &probe);
     assert!(now.contains("/gnu/store/"), "six from the profile: {now}");
     let (prefix, _) = s.ok_with(&env, &p, &["prefix"]);
@@ -234,9 +240,12 @@ fn promote_import_drafts_a_module_the_profile_builds_with() {
     assert!(module.contains("(define-public python-pydot"), "{module}");
     assert!(module.contains("(define-public python-prov"), "{module}");
     let m = manifest(&s, "p");
-    assert_eq!(strings(&m, "guix", "load-path"), ["guix"]);
-    assert_eq!(strings(&m, "guix", "packages"), ["python", "python-prov"]);
-    assert!(strings(&m, "pip", "packages").is_empty());
+    assert_eq!(toml_strings(&m, "guix", "load-path"), ["guix"]);
+    assert_eq!(
+        toml_strings(&m, "guix", "packages"),
+        ["python", "python-prov"]
+    );
+    assert!(toml_strings(&m, "pip", "packages").is_empty());
     let text = std::fs::read_to_string(p.join(".pyguix.toml")).unwrap();
     assert!(text.contains("# not in Guix yet"), "{text}");
 
@@ -449,7 +458,7 @@ fn promote_import_repairs_home_page_null_from_real_guix() {
         );
     }
     assert_eq!(
-        strings(&manifest(&s, "p"), "guix", "packages"),
+        toml_strings(&manifest(&s, "p"), "guix", "packages"),
         ["python", "python-prov"]
     );
 }
@@ -483,15 +492,7 @@ fn promote_import_refuses_an_input_neither_guix_nor_the_import_defines() {
 fn promote_import_drafts_what_the_import_left_out_and_drops_self_inputs() {
     let s = Sandbox::new();
     let env = real_guix(&s, "");
-    s.write(
-        "pypi/pre-commit.json",
-        r#"{"name": "pre-commit", "version": "4.0.1", "requires_dist": ["identify>=1.0.0", "pyyaml>=5.1 ; extra == 'testing'"], "summary": "A framework for managing and maintaining multi-language pre-commit hooks.", "home_page": "https://github.com/pre-commit/pre-commit", "license": "MIT"}"#,
-    );
-    s.write(
-        "pypi/identify.json",
-        r#"{"name": "identify", "version": "2.6.1", "summary": "File identification library for Python", "home_page": null, "license": "MIT"}"#,
-    );
-    s.stand_in_setting("GUIX_STAND_IN_PYPI", &s.path("pypi"));
+    s.pypi_pre_commit();
     let p = pip_project(&s, "p", "webargs");
     s.ok_with(&env, &p, &["allow"]);
     let (_, said) = s.ok_with(&env, &p, &["promote", "--import"]);
@@ -523,7 +524,7 @@ fn promote_import_drafts_what_the_import_left_out_and_drops_self_inputs() {
         "{said}"
     );
     assert_eq!(
-        strings(&manifest(&s, "p"), "guix", "packages"),
+        toml_strings(&manifest(&s, "p"), "guix", "packages"),
         ["python", "python-webargs"]
     );
 }
@@ -660,7 +661,7 @@ fn promote_import_drops_inputs_only_optional_extras_bring() {
         "{said}"
     );
     assert_eq!(
-        strings(&manifest(&s, "p"), "guix", "packages"),
+        toml_strings(&manifest(&s, "p"), "guix", "packages"),
         ["python", "python-prov", "python-webargs"]
     );
 }

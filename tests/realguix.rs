@@ -55,15 +55,7 @@ fn a_module_promote_import_writes_loads_in_real_guix() {
     s.stand_in_setting("GUIX_STAND_IN_CATALOGUE", &s.path("guix-catalogue"));
     s.stand_in_setting("GUIX_STAND_IN_IMPORTS", &samples());
     // What the recorded import left out, drafted from PyPI metadata.
-    s.write(
-        "pypi/pre-commit.json",
-        r#"{"name": "pre-commit", "version": "4.0.1", "requires_dist": ["identify>=1.0.0", "pyyaml>=5.1 ; extra == 'testing'"], "summary": "A framework for managing and maintaining multi-language pre-commit hooks.", "home_page": "https://github.com/pre-commit/pre-commit", "license": "MIT"}"#,
-    );
-    s.write(
-        "pypi/identify.json",
-        r#"{"name": "identify", "version": "2.6.1", "summary": "File identification library for Python", "home_page": null, "license": "MIT"}"#,
-    );
-    s.stand_in_setting("GUIX_STAND_IN_PYPI", &s.path("pypi"));
+    s.pypi_pre_commit();
     s.write(
         "p/.pyguix.toml",
         "[guix]\npackages = [\"python\"]\n\n[pip]\npackages = [\"prov>=3\", \"webargs\"]\n",

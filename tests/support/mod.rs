@@ -658,3 +658,53 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 }
+
+/// The strings of `[table].key` in a parsed manifest (none when absent).
+pub fn toml_strings(t: &toml::Table, table: &str, key: &str) -> Vec<String> {
+    t.get(table)
+        .and_then(|t| t.get(key))
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Sandbox {
+    /// A project at `dir` installing alpha (beta is beside it, never asked
+    /// for) in `mode` with `installer`, on a Python of the test's own (a
+    /// venv seeing Debian's pip), so that what a `pip install` would
+    /// wrongly do stays in the sandbox. Allowed; returns the wheels' folder.
+    pub fn pip_project_on_own_python(&self, dir: &str, mode: &str, installer: &str) -> PathBuf {
+        let wheels = self.wheel("alpha", "1.0", &[]);
+        self.wheel("beta", "1.0", &[]);
+        let python = self.python_running("base", "import os");
+        self.write(
+            &format!("{dir}/.pyguix.toml"),
+            &format!(
+                "[python]\ninterpreter = {python:?}\n\n[pip]\nmode = {mode:?}\ninstaller = {installer:?}\npackages = [\"alpha\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+                wheels.display().to_string(),
+                python = python.display().to_string(),
+            ),
+        );
+        self.allow(dir);
+        wheels
+    }
+
+    /// Recorded PyPI metadata for pre-commit and identify, as the
+    /// stand-in's `import pypi` reads them (pre-commit's pyyaml only in an
+    /// extra; identify with a null home page).
+    pub fn pypi_pre_commit(&self) {
+        self.write(
+            "pypi/pre-commit.json",
+            r#"{"name": "pre-commit", "version": "4.0.1", "requires_dist": ["identify>=1.0.0", "pyyaml>=5.1 ; extra == 'testing'"], "summary": "A framework for managing and maintaining multi-language pre-commit hooks.", "home_page": "https://github.com/pre-commit/pre-commit", "license": "MIT"}"#,
+        );
+        self.write(
+            "pypi/identify.json",
+            r#"{"name": "identify", "version": "2.6.1", "summary": "File identification library for Python", "home_page": null, "license": "MIT"}"#,
+        );
+        self.stand_in_setting("GUIX_STAND_IN_PYPI", &self.path("pypi"));
+    }
+}
