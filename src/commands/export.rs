@@ -4,23 +4,15 @@ use crate::cache::Bucket;
 use crate::context::Context;
 use crate::manifest;
 use crate::materialise::{self, Mode};
-use crate::shells::{self, ShellName};
+use crate::shells::{self, Chosen};
 use crate::{activation, log, trust};
 
 /// Print what to change for the current directory's project (the hook runs this)
-///
-/// The changes take this shell's environment to the one its directory
-/// wants: bash, zsh or fish code to eval, or JSON for editors, in the shape
-/// of `direnv export json` (variable to new value, null to unset). Prints
-/// nothing when nothing changes. The hook runs this at every prompt; it
-/// prints either a whole snippet or nothing at all. Called by the hook at
-/// a prompt it leaves a build to the background; called by anything else
-/// (a script's `eval "$(pyenv-guix export bash)"`, an editor) it waits for
-/// the build the project needs, unless --no-build.
 #[derive(Debug, clap::Args)]
+#[command(long_about = long_help())]
 pub struct Args {
-    /// bash, zsh, fish or json
-    shell: ShellName,
+    #[arg(value_parser = shells::arg(|_| true), help = shells::list(shells::ALL.iter().map(|s| s.name()), "or"))]
+    shell: Chosen,
     /// Re-check everything even if no file changed (the hook passes this on
     /// a new shell's first prompt, whose inherited variables may be stale).
     #[arg(long, hide = true)]
@@ -40,6 +32,17 @@ pub struct Args {
     no_build: bool,
 }
 
+/// What the output is for each shell, and when it waits.
+fn long_help() -> String {
+    let code = shells::list(shells::hooked().map(|s| s.name()), "or");
+    format!(
+        "Print what to change for the current directory's project (the hook runs this)\n\n\
+         The changes take this shell's environment to the one its directory wants: {code} code to eval, or JSON for editors, in the shape of `direnv export json` (variable to new value, null to unset). \
+         Prints nothing when nothing changes. The hook runs this at every prompt; it prints either a whole snippet or nothing at all. \
+         Called by the hook at a prompt it leaves a build to the background; called by anything else (a script's `eval \"$(pyenv-guix export bash)\"`, an editor) it waits for the build the project needs, unless --no-build."
+    )
+}
+
 impl Args {
     /// The arguments the hook passes (`export SHELL [--shell-pid PID]
     /// [--first-prompt] [--entered] [--no-build]`), read without building
@@ -51,13 +54,7 @@ impl Args {
         if words.next()?? != "export" {
             return None;
         }
-        let shell = match words.next()?? {
-            "bash" => ShellName::Bash,
-            "zsh" => ShellName::Zsh,
-            "fish" => ShellName::Fish,
-            "json" => ShellName::Json,
-            _ => return None,
-        };
+        let shell = Chosen(shells::by_name(words.next()??)?);
         let mut out = Args {
             shell,
             first_prompt: false,
@@ -89,10 +86,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // build's words on stderr, as `exec` does.
     // json keeps its own rule: it builds what is missing, but does not
     // wait behind another process's build (tests/security.rs).
-    ctx.at_prompt = args.shell_pid.is_some() || args.shell == ShellName::Json;
+    let shell = args.shell.0;
+    ctx.at_prompt = args.shell_pid.is_some() || shell.for_editors();
     ctx.entered = args.entered;
     ctx.background = ctx.at_prompt
-        && args.shell != ShellName::Json
+        && !shell.for_editors()
         && ctx
             .var("PYENV_GUIX_BUILD")
             .is_none_or(|v| v != "foreground");
@@ -118,13 +116,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if crate::buildlock::interrupted() {
         return Ok(130);
     }
-    let shell = shells::get(args.shell);
     let mut snippet = if changes.is_empty() {
         Vec::new()
     } else {
         shell.render(&changes)
     };
-    if let (Some(pid), false) = (args.shell_pid, args.shell == ShellName::Json) {
+    if let (Some(pid), true) = (args.shell_pid, shell.hook_template().is_some()) {
         // What the hook watches, from the state the shell has after this
         // snippet (read or made once, above).
         let watch = activation::watch_list(&ctx, state.as_ref());

@@ -8,8 +8,16 @@ use crate::envdiff::Changes;
 pub struct Json;
 
 impl Shell for Json {
+    fn name(&self) -> &'static str {
+        "json"
+    }
+
     fn hook_template(&self) -> Option<&'static str> {
         None
+    }
+
+    fn for_editors(&self) -> bool {
+        true
     }
 
     fn quote(&self, out: &mut Vec<u8>, value: &[u8]) {
