@@ -2,7 +2,7 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use crate::shells::{self, Chosen, Shell};
+use crate::shells::{self, Shell, ShellName};
 
 /// The variable that asks the binary for completions instead of running a
 /// command. Our own name: a `COMPLETE` set for another tool must never
@@ -17,13 +17,13 @@ pub struct Args {
         value_parser = shells::arg(|s| s.completions().is_some()),
         help = shells::list(completed().map(|s| s.name()), "or")
     )]
-    shell: Chosen,
+    shell: ShellName,
 }
 
 fn completed() -> impl Iterator<Item = &'static dyn Shell> {
-    shells::ALL
+    ShellName::ALL
         .iter()
-        .copied()
+        .map(|s| s.shell())
         .filter(|s| s.completions().is_some())
 }
 
@@ -52,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // ask the binary do not.
     let (shell, _) = args
         .shell
-        .0
+        .shell()
         .completions()
         .context("no completions for this shell")?;
     let mut script = Vec::new();

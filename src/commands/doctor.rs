@@ -150,7 +150,7 @@ fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Cont
         message,
     };
     let lines: Vec<String> = crate::shells::hooked()
-        .filter_map(|s| s.install())
+        .filter_map(|s| s.shell().install())
         .map(|i| format!("`{}` to {}", i.line, i.rc_file))
         .collect();
     // The lines hold commas of their own: "a, b, or c".
@@ -180,7 +180,8 @@ fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Cont
             "installed in this {} (pid {}) but it has not run at a prompt: something in the rc file after it replaces {}",
             m.shell,
             m.pid,
-            crate::shells::by_name(&m.shell).map_or("its prompt hook", |s| s.prompt_hook())
+            crate::shells::ShellName::from_name(&m.shell)
+                .map_or("its prompt hook", |s| s.shell().prompt_hook())
         ));
     }
     Finding {

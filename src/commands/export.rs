@@ -4,15 +4,15 @@ use crate::cache::Bucket;
 use crate::context::Context;
 use crate::manifest;
 use crate::materialise::{self, Mode};
-use crate::shells::{self, Chosen};
+use crate::shells::{self, ShellName};
 use crate::{activation, log, trust};
 
 /// Print what to change for the current directory's project (the hook runs this)
 #[derive(Debug, clap::Args)]
 #[command(long_about = long_help())]
 pub struct Args {
-    #[arg(value_parser = shells::arg(|_| true), help = shells::list(shells::ALL.iter().map(|s| s.name()), "or"))]
-    shell: Chosen,
+    #[arg(help = shells::list(ShellName::ALL.iter().map(|s| s.name()), "or"))]
+    shell: ShellName,
     /// Re-check everything even if no file changed (the hook passes this on
     /// a new shell's first prompt, whose inherited variables may be stale).
     #[arg(long, hide = true)]
@@ -54,7 +54,7 @@ impl Args {
         if words.next()?? != "export" {
             return None;
         }
-        let shell = Chosen(shells::by_name(words.next()??)?);
+        let shell = ShellName::from_name(words.next()??)?;
         let mut out = Args {
             shell,
             first_prompt: false,
@@ -86,7 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // build's words on stderr, as `exec` does.
     // json keeps its own rule: it builds what is missing, but does not
     // wait behind another process's build (tests/security.rs).
-    let shell = args.shell.0;
+    let shell = args.shell.shell();
     ctx.at_prompt = args.shell_pid.is_some() || shell.for_editors();
     ctx.entered = args.entered;
     ctx.background = ctx.at_prompt

@@ -4,14 +4,14 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::shells::{self, Chosen, Shell};
+use crate::shells::{self, Shell, ShellName};
 
 /// Print the hook for your shell's rc file
 #[derive(Debug, clap::Args)]
 #[command(long_about = long_help())]
 pub struct Args {
     #[arg(value_parser = shells::arg(has_hook), help = shells::list(shells::hooked().map(|s| s.name()), "or"))]
-    shell: Chosen,
+    shell: ShellName,
 }
 
 fn has_hook(shell: &dyn Shell) -> bool {
@@ -22,14 +22,14 @@ fn has_hook(shell: &dyn Shell) -> bool {
 fn long_help() -> String {
     let mut out = String::from("Print the hook for your shell's rc file\n\n");
     for shell in shells::hooked() {
-        if let Some(install) = shell.install() {
+        if let Some(install) = shell.shell().install() {
             let place = format!("{} ({}):", shell.name(), install.rc_file);
             out.push_str(&format!("{place:<33} {}\n", install.line));
         }
     }
     let on_cd = shells::list(
         shells::hooked()
-            .filter(|s| s.hook_on_cd())
+            .filter(|s| s.shell().hook_on_cd())
             .map(|s| s.name()),
         "and",
     );
@@ -42,7 +42,7 @@ fn long_help() -> String {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let script = args
         .shell
-        .0
+        .shell()
         .hook(invoked_path().as_os_str())
         .context("no hook for this shell")?;
     std::io::stdout().write_all(&script)?;

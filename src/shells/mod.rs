@@ -1,6 +1,6 @@
-//! The shells, one file each, and the one list of them ([`ALL`]): a new
-//! shell is a new file here, one in `shells/` for its hook, and a line in
-//! that list. Everything else (the commands' shell arguments and help,
+//! The shells, one file each, and the one list of them (`shells!` below):
+//! a new shell is a new file here, one in `shells/` for its hook, and a
+//! line in that list. Everything else (the commands' shell arguments and help,
 //! doctor's advice, the names no project may set) reads the list.
 
 mod bash;
@@ -13,8 +13,61 @@ use std::os::unix::ffi::OsStrExt;
 
 use crate::envdiff::Changes;
 
-/// Every shell, in the order help and errors list them.
-pub const ALL: &[&dyn Shell] = &[&bash::Bash, &zsh::Zsh, &fish::Fish, &json::Json];
+/// The one list of shells: `Variant => the shell's type`, in the order
+/// help and errors list them. It makes [`ShellName`] (the command line's
+/// word for each, as clap reads it) and [`ShellName::shell`].
+macro_rules! shells {
+    ($($variant:ident => $shell:expr,)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ShellName {
+            $($variant,)*
+        }
+
+        impl ShellName {
+            pub const ALL: &[ShellName] = &[$(ShellName::$variant,)*];
+
+            pub fn shell(self) -> &'static dyn Shell {
+                match self {
+                    $(ShellName::$variant => &$shell,)*
+                }
+            }
+        }
+    };
+}
+
+shells! {
+    Bash => bash::Bash,
+    Zsh => zsh::Zsh,
+    Fish => fish::Fish,
+    Json => json::Json,
+}
+
+impl ShellName {
+    /// The word that names it on the command line (`export bash`).
+    pub fn name(self) -> &'static str {
+        self.shell().name()
+    }
+
+    /// The shell named `name` on the command line.
+    pub fn from_name(name: &str) -> Option<ShellName> {
+        ShellName::ALL.iter().copied().find(|s| s.name() == name)
+    }
+}
+
+impl clap::ValueEnum for ShellName {
+    fn value_variants<'a>() -> &'a [Self] {
+        ShellName::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
+/// The shell, for code that needs it.
+pub fn get(name: ShellName) -> &'static dyn Shell {
+    name.shell()
+}
 
 /// A shell's line for its rc file, e.g. `eval "$(pyenv-guix hook bash)"`
 /// for `~/.bashrc`.
@@ -101,33 +154,27 @@ pub trait Shell: Sync {
     }
 }
 
-/// The shell named `name` on the command line.
-pub fn by_name(name: &str) -> Option<&'static dyn Shell> {
-    ALL.iter().copied().find(|s| s.name() == name)
-}
-
 /// The shells that have a hook.
-pub fn hooked() -> impl Iterator<Item = &'static dyn Shell> {
-    ALL.iter().copied().filter(|s| s.hook_template().is_some())
+pub fn hooked() -> impl Iterator<Item = ShellName> {
+    ShellName::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.shell().hook_template().is_some())
 }
 
 /// A command-line argument naming one of the shells `keep` accepts, with
 /// clap's usual list of possible values and its "did you mean".
-pub fn arg(keep: fn(&dyn Shell) -> bool) -> impl clap::builder::TypedValueParser<Value = Chosen> {
+pub fn arg(
+    keep: fn(&dyn Shell) -> bool,
+) -> impl clap::builder::TypedValueParser<Value = ShellName> {
     use clap::builder::TypedValueParser;
-    let names: Vec<&'static str> = ALL.iter().filter(|s| keep(**s)).map(|s| s.name()).collect();
+    let names: Vec<&'static str> = ShellName::ALL
+        .iter()
+        .filter(|s| keep(s.shell()))
+        .map(|s| s.name())
+        .collect();
     clap::builder::PossibleValuesParser::new(names)
-        .map(|name| Chosen(by_name(&name).expect("a name from the list")))
-}
-
-/// A shell chosen on the command line.
-#[derive(Clone, Copy)]
-pub struct Chosen(pub &'static dyn Shell);
-
-impl std::fmt::Debug for Chosen {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0.name())
-    }
+        .map(|name| ShellName::from_name(&name).expect("a name from the list"))
 }
 
 /// `a, b or c`, for help text.
@@ -184,7 +231,7 @@ pub fn snippet_name(name: &str) -> bool {
     identifier
         && !POSIX_NAMES.contains(&name)
         && !name.starts_with("__pyenv_guix")
-        && !ALL.iter().any(|s| {
+        && !ShellName::ALL.iter().map(|s| s.shell()).any(|s| {
             s.reserved_names().contains(&name)
                 || s.reserved_prefixes().iter().any(|p| name.starts_with(p))
         })
