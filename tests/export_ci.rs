@@ -91,7 +91,11 @@ fn env_map(env: &[(OsString, OsString)]) -> BTreeMap<String, OsString> {
 }
 
 /// What `eval "$(pyenv-guix export bash)"` gives bash: the reference.
-fn applied_by_bash(s: &Sandbox, dir: &Path, env: &[(OsString, OsString)]) -> BTreeMap<String, OsString> {
+fn applied_by_bash(
+    s: &Sandbox,
+    dir: &Path,
+    env: &[(OsString, OsString)],
+) -> BTreeMap<String, OsString> {
     let bin = quote(support::bin().as_os_str());
     let out = Command::new("bash")
         .args(["--norc", "--noprofile", "-c"])
@@ -168,7 +172,10 @@ const ODD: &[(&str, &str)] = &[
     ("EMPTY", ""),
     ("TABS", "\tcol\tcol\t"),
     // A line that is the delimiter a naive writer would choose.
-    ("DELIMITER", "EOF\nghadelimiter_00\nPYENV_GUIX_EOF\nPYENV_GUIX_EOF_1\nend"),
+    (
+        "DELIMITER",
+        "EOF\nghadelimiter_00\nPYENV_GUIX_EOF\nPYENV_GUIX_EOF_1\nend",
+    ),
 ];
 
 fn odd_project(s: &Sandbox, values: &[(&str, &str)]) -> std::path::PathBuf {
@@ -191,12 +198,20 @@ fn gha_carries_every_value_as_bash_gets_it() {
     let out = gha(&s, &dir, &env, "");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "export gha failed: {err}");
-    assert!(out.stdout.is_empty(), "gha prints nothing: {:?}", out.stdout);
+    assert!(
+        out.stdout.is_empty(),
+        "gha prints nothing: {:?}",
+        out.stdout
+    );
     let got = next_step(&env_map(&env), &s);
     let want = applied_by_bash(&s, &dir, &env);
     assert_eq!(got, want, "{err}");
     for (name, value) in ODD {
-        assert_eq!(got.get(*name).and_then(|v| v.to_str()), Some(*value), "{name}");
+        assert_eq!(
+            got.get(*name).and_then(|v| v.to_str()),
+            Some(*value),
+            "{name}"
+        );
     }
     // The project's directories arrive by GITHUB_PATH, in front of what a
     // step's PATH holds, so that a later GITHUB_PATH line of another
@@ -204,7 +219,11 @@ fn gha_carries_every_value_as_bash_gets_it() {
     let listed = std::fs::read_to_string(s.path("gh-path")).unwrap();
     assert_eq!(
         listed,
-        format!("{}\n{}\n", dir.join("tools/bin").display(), dir.join("bin").display())
+        format!(
+            "{}\n{}\n",
+            dir.join("tools/bin").display(),
+            dir.join("bin").display()
+        )
     );
     let env_file = std::fs::read_to_string(s.path("gh-env")).unwrap();
     assert!(!env_file.contains("\nPATH"), "{env_file}");
@@ -217,13 +236,22 @@ fn gha_refuses_what_github_cannot_hold_and_writes_nothing() {
     // The runner reads GITHUB_ENV as UTF-8: a byte that is not would
     // arrive as U+FFFD.
     let mut env = s.env();
-    env.push(("LISTED".into(), OsString::from_vec(b"/usr/\xfflib".to_vec())));
+    env.push((
+        "LISTED".into(),
+        OsString::from_vec(b"/usr/\xfflib".to_vec()),
+    ));
     let out = gha(&s, &dir, &env, "KEPT=1\n");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("LISTED") && err.contains("UTF-8"), "{err}");
-    assert_eq!(std::fs::read_to_string(s.path("gh-env")).unwrap(), "KEPT=1\n");
-    assert_eq!(std::fs::read_to_string(s.path("gh-path")).unwrap(), "KEPT=1\n");
+    assert_eq!(
+        std::fs::read_to_string(s.path("gh-env")).unwrap(),
+        "KEPT=1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(s.path("gh-path")).unwrap(),
+        "KEPT=1\n"
+    );
 
     // Without the runner's variables there is nowhere to write.
     let out = export(&s, &dir, &s.env(), "gha");
@@ -248,7 +276,10 @@ fn a_blocked_or_broken_project_fails_every_ci_export() {
         assert!(err.contains("allow"), "{target}: {err}");
         assert!(out.stdout.is_empty(), "{target}");
     }
-    assert_eq!(std::fs::read_to_string(s.path("gh-env")).unwrap(), "KEPT=1\n");
+    assert_eq!(
+        std::fs::read_to_string(s.path("gh-env")).unwrap(),
+        "KEPT=1\n"
+    );
     // Allowed, then broken.
     s.allow("p");
     s.write("p/.pyguix.toml", "[env\nA = \"1\"\n");
@@ -263,7 +294,10 @@ fn a_blocked_or_broken_project_fails_every_ci_export() {
         assert!(err.contains(".pyguix.toml"), "{target}: {err}");
         assert!(out.stdout.is_empty(), "{target}");
     }
-    assert_eq!(std::fs::read_to_string(s.path("gh-env")).unwrap(), "KEPT=1\n");
+    assert_eq!(
+        std::fs::read_to_string(s.path("gh-env")).unwrap(),
+        "KEPT=1\n"
+    );
     // No project at all.
     let out = export(&s, &s.path("home"), &s.env(), "dotenv");
     assert!(!out.status.success());
@@ -275,7 +309,12 @@ fn a_blocked_or_broken_project_fails_every_ci_export() {
 fn python_dotenv(file: &Path) -> Option<BTreeMap<String, String>> {
     let script = "import json, sys\nfrom dotenv import dotenv_values\n\
                   json.dump(dotenv_values(sys.argv[1]), sys.stdout)\n";
-    let out = Command::new("python3").arg("-c").arg(script).arg(file).output().ok()?;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(file)
+        .output()
+        .ok()?;
     if !out.status.success() {
         if std::env::var_os("PYENV_GUIX_REQUIRE_TOOLS").is_some_and(|v| v == "1") {
             panic!(
@@ -302,7 +341,9 @@ fn docker_env_file(text: &[u8]) -> Vec<(String, String)> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (name, value) = line.split_once('=').expect("no `=`: docker would look it up");
+        let (name, value) = line
+            .split_once('=')
+            .expect("no `=`: docker would look it up");
         out.push((name.to_string(), value.to_string()));
     }
     out
@@ -354,7 +395,10 @@ fn docker_is_read_back_by_dockers_rules() {
     assert!(out.status.success(), "{err}");
     let read = docker_env_file(&out.stdout);
     for (name, value) in &carried {
-        let got = read.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        let got = read
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str());
         assert_eq!(got, Some(*value), "{name}");
     }
     same_as_bash(&s, &dir, &s.env(), &read);
@@ -365,6 +409,8 @@ fn what_a_format_cannot_carry_is_refused_by_name() {
     let cases: &[(&str, &str, &str, &str)] = &[
         // target, variable, value, a word of the reason
         ("dotenv", "EXPANDED", "${HOME}/x", "${"),
+        ("dotenv", "LEAD_BACKSLASH", "  indented\\", "backslash"),
+        ("dotenv", "LINES_BACKSLASH", "one\ntwo\\", "backslash"),
         ("docker", "MULTI", "one\ntwo", "newline"),
         ("docker", "ENDS_CR", "value\r", "carriage return"),
     ];
@@ -374,19 +420,31 @@ fn what_a_format_cannot_carry_is_refused_by_name() {
         let out = export(&s, &dir, &s.env(), target);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{target} {name}: {err}");
-        assert!(err.contains(name) && err.contains(why), "{target} {name}: {err}");
-        assert!(out.stdout.is_empty(), "{target} {name}: half a file printed");
+        assert!(
+            err.contains(name) && err.contains(why),
+            "{target} {name}: {err}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{target} {name}: half a file printed"
+        );
     }
     // Bytes that are not UTF-8, in a list the project prepends to.
     for target in ["dotenv", "docker"] {
         let s = Sandbox::new();
         let dir = odd_project(&s, &[("FINE", "ok")]);
         let mut env = s.env();
-        env.push(("LISTED".into(), OsString::from_vec(b"/usr/\xfflib".to_vec())));
+        env.push((
+            "LISTED".into(),
+            OsString::from_vec(b"/usr/\xfflib".to_vec()),
+        ));
         let out = export(&s, &dir, &env, target);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{target}: {err}");
-        assert!(err.contains("LISTED") && err.contains("UTF-8"), "{target}: {err}");
+        assert!(
+            err.contains("LISTED") && err.contains("UTF-8"),
+            "{target}: {err}"
+        );
         assert!(out.stdout.is_empty());
     }
 }
@@ -418,8 +476,14 @@ fn random_values_survive_dotenv_and_gha() {
                     _ => char::from_u32(0x80 + rng.below(0x2000) as u32).unwrap_or('x'),
                 })
                 .collect();
-            // What python-dotenv would expand is refused, tested above.
-            text.replace("${", "$ {")
+            // What python-dotenv cannot read is refused, tested above:
+            // `${...}`, and a backslash at the end (unless bare).
+            let text = text.replace("${", "$ {");
+            if text.ends_with('\\') {
+                text + "x"
+            } else {
+                text
+            }
         })
         .collect();
     let names: Vec<String> = (0..values.len()).map(|i| format!("V{i}")).collect();
@@ -432,18 +496,34 @@ fn random_values_survive_dotenv_and_gha() {
     let dir = odd_project(&s, &pairs);
 
     let out = gha(&s, &dir, &s.env(), "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got = next_step(&env_map(&s.env()), &s);
     for (name, value) in &pairs {
-        assert_eq!(got.get(*name).and_then(|v| v.to_str()), Some(*value), "gha {name}");
+        assert_eq!(
+            got.get(*name).and_then(|v| v.to_str()),
+            Some(*value),
+            "gha {name}"
+        );
     }
 
     let out = export(&s, &dir, &s.env(), "dotenv");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::write(s.path("r.env"), &out.stdout).unwrap();
     if let Some(read) = python_dotenv(&s.path("r.env")) {
         for (name, value) in &pairs {
-            assert_eq!(read.get(*name).map(String::as_str), Some(*value), "dotenv {name}");
+            assert_eq!(
+                read.get(*name).map(String::as_str),
+                Some(*value),
+                "dotenv {name}"
+            );
         }
     }
 }
@@ -471,7 +551,11 @@ fn gha_waits_for_the_build_and_the_next_step_has_the_packages() {
         .filter(|(k, _)| k != "PYENV_GUIX_BUILD")
         .collect();
     let out = gha(&s, &dir, &env, "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let step = next_step(&env_map(&env), &s);
     let out = Command::new("python3")
         .args(["-c", "import cidemo; print(cidemo.__version__)"])

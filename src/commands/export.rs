@@ -4,7 +4,10 @@ use crate::cache::Bucket;
 use crate::context::Context;
 use crate::manifest;
 use crate::materialise::{self, Mode};
-use crate::shells::{self, ShellName};
+use anyhow::{Context as _, bail};
+
+use crate::activation::Target;
+use crate::shells::{self, Output, Shell, ShellName};
 use crate::{activation, log, trust};
 
 /// Print what to change for the current directory's project (the hook runs this)
@@ -22,7 +25,7 @@ pub struct Args {
     #[arg(long, hide = true)]
     entered: bool,
     /// The hook's shell: also print what the hook watches to decide, with
-    /// no process, that nothing changed (bash, zsh, fish).
+    /// no process, that nothing changed (the shells with a hook).
     #[arg(long, value_name = "PID", hide = true)]
     shell_pid: Option<u32>,
     /// Never build: if the project here needs a Guix profile or a pip
@@ -35,11 +38,23 @@ pub struct Args {
 /// What the output is for each shell, and when it waits.
 fn long_help() -> String {
     let code = shells::list(shells::hooked().map(|s| s.name()), "or");
+    let described: Vec<String> = ShellName::ALL
+        .iter()
+        .filter_map(|s| {
+            s.shell()
+                .about()
+                .map(|about| format!("`{}` {about}", s.name()))
+        })
+        .collect();
+    let one_shot = described.join("; ");
     format!(
         "Print what to change for the current directory's project (the hook runs this)\n\n\
          The changes take this shell's environment to the one its directory wants: {code} code to eval, or JSON for editors, in the shape of `direnv export json` (variable to new value, null to unset). \
          Prints nothing when nothing changes. The hook runs this at every prompt; it prints either a whole snippet or nothing at all. \
-         Called by the hook at a prompt it leaves a build to the background; called by anything else (a script's `eval \"$(pyenv-guix export bash)\"`, an editor) it waits for the build the project needs, unless --no-build."
+         Called by the hook at a prompt it leaves a build to the background; called by anything else (a script's `eval \"$(pyenv-guix export bash)\"`, an editor) it waits for the build the project needs, unless --no-build.\n\n\
+         For CI and containers, one-shot exports of what the project sets: {one_shot}. \
+         They wait for the build, and fail, writing nothing, unless the project here is allowed and loads. \
+         A value the format cannot carry is refused, naming the variable, never changed; so is a variable the project's environment would unset (run them in a fresh environment)."
     )
 }
 
@@ -107,6 +122,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             return Ok(1);
         }
     }
+    if shell.needs_project() {
+        return one_shot(&ctx, shell);
+    }
     let check = if args.first_prompt {
         activation::Check::Changed(activation::plan(&ctx)?)
     } else {
@@ -119,7 +137,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut snippet = if changes.is_empty() {
         Vec::new()
     } else {
-        shell.render(&changes)
+        shell.snippet(&changes)
     };
     if let (Some(pid), true) = (args.shell_pid, shell.hook_template().is_some()) {
         // What the hook watches, from the state the shell has after this
@@ -151,6 +169,57 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     out.write_all(&snippet)?;
     out.flush()?;
+    Ok(0)
+}
+
+/// A CI export: the whole environment of a loaded project, or an error
+/// and nothing written. The reason a project is not loaded (blocked, its
+/// errors, a failed build) has been said by the plan.
+fn one_shot(ctx: &Context, shell: &dyn Shell) -> anyhow::Result<i32> {
+    let plan = activation::plan(ctx)?;
+    if crate::buildlock::interrupted() {
+        return Ok(130);
+    }
+    match plan.target {
+        Target::Loaded { .. } => {}
+        Target::NoProject => bail!(
+            "export {}: no .pyguix.toml at or above {}; nothing was written",
+            shell.name(),
+            ctx.dir.display()
+        ),
+        Target::Blocked | Target::Failed | Target::Kept => bail!(
+            "export {}: the project here is not loaded (said above); nothing was written",
+            shell.name()
+        ),
+    }
+    match shell.render(&plan.changes, &|name| ctx.var(name))? {
+        Output::Print(text) => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&text)?;
+            out.flush()?;
+        }
+        Output::Append(files) => {
+            // Every file is found before any is written.
+            let mut targets = Vec::new();
+            for (var, text) in files {
+                let path = ctx.var(var).filter(|p| !p.is_empty()).with_context(|| {
+                    format!(
+                        "export {}: {var} is not set (a GitHub Actions step sets it); nothing was written",
+                        shell.name()
+                    )
+                })?;
+                targets.push((std::path::PathBuf::from(path), text));
+            }
+            for (path, text) in targets {
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(&text))
+                    .with_context(|| format!("export {}: {}", shell.name(), path.display()))?;
+            }
+        }
+    }
     Ok(0)
 }
 

@@ -36,7 +36,7 @@ impl Shell for Json {
         out.extend_from_slice(b":null");
     }
 
-    fn render(&self, changes: &Changes) -> Vec<u8> {
+    fn snippet(&self, changes: &Changes) -> Vec<u8> {
         let mut out = b"{".to_vec();
         for (i, (name, value)) in super::safe(changes).enumerate() {
             if i > 0 {

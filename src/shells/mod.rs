@@ -4,11 +4,14 @@
 //! doctor's advice, the names no project may set) reads the list.
 
 mod bash;
+mod docker;
+mod dotenv;
 mod fish;
+mod gha;
 mod json;
 mod zsh;
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
 use crate::envdiff::Changes;
@@ -40,6 +43,9 @@ shells! {
     Zsh => zsh::Zsh,
     Fish => fish::Fish,
     Json => json::Json,
+    Gha => gha::Gha,
+    Dotenv => dotenv::Dotenv,
+    Docker => docker::Docker,
 }
 
 impl ShellName {
@@ -64,6 +70,63 @@ impl clap::ValueEnum for ShellName {
     }
 }
 
+/// Where an export goes.
+pub enum Output {
+    /// Printed on stdout, in one write.
+    Print(Vec<u8>),
+    /// Appended to the file each variable names (`GITHUB_ENV`, `GITHUB_PATH`).
+    Append(Vec<(&'static str, Vec<u8>)>),
+}
+
+/// A variable a format cannot carry as it is.
+#[derive(Debug, thiserror::Error)]
+#[error("export {target}: cannot carry `{name}`: {why}; nothing was written")]
+pub struct Refused {
+    pub target: &'static str,
+    pub name: String,
+    pub why: String,
+}
+
+impl Refused {
+    pub fn new(target: &'static str, name: &str, why: impl Into<String>) -> Refused {
+        Refused {
+            target,
+            name: name.to_string(),
+            why: why.into(),
+        }
+    }
+}
+
+/// A value as UTF-8 text, for the formats that are text (the bytes of one
+/// that is not would arrive replaced).
+pub fn utf8<'a>(target: &'static str, name: &str, value: &'a OsStr) -> Result<&'a str, Refused> {
+    value.to_str().ok_or_else(|| {
+        Refused::new(
+            target,
+            name,
+            "its value is not UTF-8 text, which this format holds only",
+        )
+    })
+}
+
+/// The variables of a one-shot export: every change must set (a file of
+/// settings cannot unset), with a name a shell could take.
+pub fn settings<'a>(
+    target: &'static str,
+    changes: &'a Changes,
+) -> Result<Vec<(&'a str, &'a OsStr)>, Refused> {
+    safe(changes)
+        .map(|(name, value)| match value {
+            Some(v) => Ok((name.as_str(), v.as_os_str())),
+            None => Err(Refused::new(
+                target,
+                name,
+                "the project's environment unsets it, and this format can only set (export in a fresh environment)",
+            )),
+        })
+        .collect()
+}
+
 /// The shell, for code that needs it.
 pub fn get(name: ShellName) -> &'static dyn Shell {
     name.shell()
@@ -83,6 +146,15 @@ pub trait Shell: Sync {
     fn hook_template(&self) -> Option<&'static str>;
     /// Where its hook goes; `None` for what has no hook (json).
     fn install(&self) -> Option<Install> {
+        None
+    }
+    /// A one-shot export for scripts and CI: a project that is not loaded
+    /// (none, blocked, failed) is an error, and nothing is written.
+    fn needs_project(&self) -> bool {
+        false
+    }
+    /// For `export --help`: what a one-shot export writes, and where.
+    fn about(&self) -> Option<&'static str> {
         None
     }
     /// An editor's answer: built for, but never waiting behind another
@@ -130,7 +202,21 @@ pub trait Shell: Sync {
         out.extend_from_slice(b");\n");
     }
 
-    fn render(&self, changes: &Changes) -> Vec<u8> {
+    /// What the export prints, or (a CI target) appends to the files its
+    /// variables name; `before` reads the environment the changes apply to.
+    /// A value the format cannot carry is refused, never changed.
+    fn render(
+        &self,
+        changes: &Changes,
+        before: &dyn Fn(&str) -> Option<OsString>,
+    ) -> Result<Output, Refused> {
+        let _ = before;
+        Ok(Output::Print(self.snippet(changes)))
+    }
+
+    /// The code that makes the changes, for a shell (which can hold any
+    /// value, or, json, says how it cannot).
+    fn snippet(&self, changes: &Changes) -> Vec<u8> {
         let mut out = Vec::new();
         for (name, value) in safe(changes) {
             match value {
