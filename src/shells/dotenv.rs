@@ -31,7 +31,7 @@ impl Shell for Dotenv {
 
     fn about(&self) -> Option<&'static str> {
         Some(
-            r#"prints a .env file as python-dotenv reads it (NAME="value", with \, ", newlines and carriage returns escaped by a backslash)"#,
+            r#"prints a .env file as python-dotenv reads it (NAME="value", with backslashes, double quotes, newlines and carriage returns escaped)"#,
         )
     }
 
