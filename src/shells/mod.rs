@@ -322,3 +322,33 @@ pub fn snippet_name(name: &str) -> bool {
                 || s.reserved_prefixes().iter().any(|p| name.starts_with(p))
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ShellName;
+
+    /// Each shell's word is its own: the command line finds it by that word.
+    #[test]
+    fn every_shell_is_found_by_its_own_name() {
+        for &shell in ShellName::ALL {
+            assert_eq!(ShellName::from_name(shell.name()), Some(shell));
+        }
+        let mut names: Vec<&str> = ShellName::ALL.iter().map(|s| s.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), ShellName::ALL.len());
+    }
+
+    #[test]
+    fn each_shells_own_names_are_kept_from_snippets() {
+        for &shell in ShellName::ALL {
+            for name in shell.shell().reserved_names() {
+                assert!(!super::snippet_name(name), "{name}");
+            }
+            for prefix in shell.shell().reserved_prefixes() {
+                assert!(!super::snippet_name(&format!("{prefix}X")), "{prefix}");
+            }
+        }
+        assert!(super::snippet_name("MY_VAR"));
+    }
+}
