@@ -571,3 +571,39 @@ fn gha_waits_for_the_build_and_the_next_step_has_the_packages() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// No format here can unset: a step whose environment carries a project
+/// that set `GONE`, exporting the project after `GONE` left its manifest,
+/// is refused naming `GONE` rather than leaving the old value behind.
+#[test]
+fn an_unset_is_refused_by_name() {
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nKEPT = \"1\"\nGONE = \"2\"\n");
+    s.allow("p");
+    let dir = s.path("p");
+    let loaded: Vec<(OsString, OsString)> = applied_by_bash(&s, &dir, &s.env())
+        .into_iter()
+        .map(|(k, v)| (k.into(), v))
+        .collect();
+    assert!(loaded.iter().any(|(k, _)| k == "GONE"));
+    s.write("p/.pyguix.toml", "[env]\nKEPT = \"1\"\n");
+    s.allow("p");
+    for target in ["gha", "dotenv", "docker"] {
+        let out = if target == "gha" {
+            gha(&s, &dir, &loaded, "KEPT=1\n")
+        } else {
+            export(&s, &dir, &loaded, target)
+        };
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{target}: {err}");
+        assert!(
+            err.contains("`GONE`") && err.contains("unsets"),
+            "{target}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{target}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(s.path("gh-env")).unwrap(),
+        "KEPT=1\n"
+    );
+}
