@@ -1,7 +1,8 @@
-//! The shells, one file each, and the one list of them (`shells!` below):
-//! a new shell is a new file here, one in `shells/` for its hook, and a
-//! line in that list. Everything else (the commands' shell arguments and help,
-//! doctor's advice, the names no project may set) reads the list.
+//! The shells (and the one-shot export formats), one file each, and the one
+//! list of them (`shells!` below): a new shell is a new file here, one in
+//! `shells/` for its hook, and a line in that list. Everything else (the
+//! commands' shell arguments and help, doctor's advice, the names no
+//! project may set) reads the list.
 
 mod bash;
 mod docker;
@@ -125,11 +126,6 @@ pub fn settings<'a>(
             )),
         })
         .collect()
-}
-
-/// The shell, for code that needs it.
-pub fn get(name: ShellName) -> &'static dyn Shell {
-    name.shell()
 }
 
 /// A shell's line for its rc file, e.g. `eval "$(pyenv-guix hook bash)"`
