@@ -19,7 +19,7 @@ fn prompt_setup(sh: ShellName) -> Vec<String> {
         ShellName::Fish => vec![
             "function fish_prompt; set -q PYENV_GUIX_PROMPT; and printf '(%s) ' $PYENV_GUIX_PROMPT; printf '> '; end".into(),
         ],
-        ShellName::Json => unreachable!("json is not a shell"),
+        other => unreachable!("{} is not a shell", other.name()),
     }
 }
 

@@ -1,6 +1,8 @@
 use std::io::Write;
 
-use clap_complete::env::EnvCompleter;
+use anyhow::Context;
+
+use crate::shells::{self, Shell, ShellName};
 
 /// The variable that asks the binary for completions instead of running a
 /// command. Our own name: a `COMPLETE` set for another tool must never
@@ -8,34 +10,51 @@ use clap_complete::env::EnvCompleter;
 pub const VAR: &str = "PYENV_GUIX_COMPLETE";
 
 /// Print a completion script for your shell
-///
-/// It completes the commands, their options and the shells of `hook` and
-/// `export`, by asking this binary at each Tab (so it always matches the
-/// binary). Where it goes:
-///
-///   bash (~/.bashrc):     source <(pyenv-guix completions bash)
-///   zsh (~/.zshrc, after compinit):  source <(pyenv-guix completions zsh)
-///   fish:  pyenv-guix completions fish > ~/.config/fish/completions/pyenv-guix.fish
-///
-/// After upgrading pyenv-guix, start a new shell (or write the fish file
-/// again): the script and the binary must come from the same version.
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(long_about = long_help())]
 pub struct Args {
-    /// bash, zsh or fish
-    #[arg(value_parser = ["bash", "zsh", "fish"])]
-    shell: String,
+    #[arg(
+        value_parser = shells::arg(|s| s.completions().is_some()),
+        help = shells::list(completed().map(|s| s.name()), "or")
+    )]
+    shell: ShellName,
+}
+
+fn completed() -> impl Iterator<Item = &'static dyn Shell> {
+    ShellName::ALL
+        .iter()
+        .map(|s| s.shell())
+        .filter(|s| s.completions().is_some())
+}
+
+/// What the script does, and each shell's line for it.
+fn long_help() -> String {
+    let mut out = String::from(
+        "Print a completion script for your shell\n\n\
+         It completes the commands, their options and the shells of `hook` and\n\
+         `export`, by asking this binary at each Tab (so it always matches the\n\
+         binary). Where it goes:\n\n",
+    );
+    for (_, line) in completed().filter_map(|s| s.completions()) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(
+        "\nAfter upgrading pyenv-guix, start a new shell (or write the fish file\n\
+         again): the script and the binary must come from the same version.",
+    );
+    out
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     // clap's generated static scripts lose every option after a subcommand
     // for a binary whose name has a hyphen (clap#6421); the scripts that
     // ask the binary do not.
-    let shell: &dyn EnvCompleter = match args.shell.as_str() {
-        "bash" => &clap_complete::env::Bash,
-        "zsh" => &clap_complete::env::Zsh,
-        _ => &clap_complete::env::Fish,
-    };
+    let (shell, _) = args
+        .shell
+        .shell()
+        .completions()
+        .context("no completions for this shell")?;
     let mut script = Vec::new();
     shell.write_registration(VAR, "pyenv-guix", "pyenv-guix", &completer(), &mut script)?;
     // Under `set -u`, a script calling the function without COMP_TYPE

@@ -149,7 +149,17 @@ fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Cont
         status: Status::Problem,
         message,
     };
-    let how = "add `eval \"$(pyenv-guix hook bash)\"` to ~/.bashrc, `eval \"$(pyenv-guix hook zsh)\"` to ~/.zshrc, or `pyenv-guix hook fish | source` to ~/.config/fish/config.fish, then start a new shell";
+    let lines: Vec<String> = crate::shells::hooked()
+        .filter_map(|s| s.shell().install())
+        .map(|i| format!("`{}` to {}", i.line, i.rc_file))
+        .collect();
+    // The lines hold commas of their own: "a, b, or c".
+    let how = match lines.split_last() {
+        Some((last, head)) if !head.is_empty() => {
+            format!("add {}, or {last}, then start a new shell", head.join(", "))
+        }
+        _ => format!("add {}, then start a new shell", lines.concat()),
+    };
     let Some(m) = marker else {
         return problem(if set {
             "PYENV_GUIX_HOOK is set but not by a hook of this version: start a new shell".into()
@@ -170,11 +180,8 @@ fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Cont
             "installed in this {} (pid {}) but it has not run at a prompt: something in the rc file after it replaces {}",
             m.shell,
             m.pid,
-            match m.shell.as_str() {
-                "bash" => "PROMPT_COMMAND",
-                "zsh" => "precmd_functions",
-                _ => "the fish_prompt event handlers",
-            }
+            crate::shells::ShellName::from_name(&m.shell)
+                .map_or("its prompt hook", |s| s.shell().prompt_hook())
         ));
     }
     Finding {

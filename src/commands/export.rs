@@ -4,22 +4,17 @@ use crate::cache::Bucket;
 use crate::context::Context;
 use crate::manifest;
 use crate::materialise::{self, Mode};
-use crate::shells::{self, ShellName};
+use anyhow::{Context as _, bail};
+
+use crate::activation::Target;
+use crate::shells::{self, Output, Shell, ShellName};
 use crate::{activation, log, trust};
 
 /// Print what to change for the current directory's project (the hook runs this)
-///
-/// The changes take this shell's environment to the one its directory
-/// wants: bash, zsh or fish code to eval, or JSON for editors, in the shape
-/// of `direnv export json` (variable to new value, null to unset). Prints
-/// nothing when nothing changes. The hook runs this at every prompt; it
-/// prints either a whole snippet or nothing at all. Called by the hook at
-/// a prompt it leaves a build to the background; called by anything else
-/// (a script's `eval "$(pyenv-guix export bash)"`, an editor) it waits for
-/// the build the project needs, unless --no-build.
 #[derive(Debug, clap::Args)]
+#[command(long_about = long_help())]
 pub struct Args {
-    /// bash, zsh, fish or json
+    #[arg(help = shells::list(ShellName::ALL.iter().map(|s| s.name()), "or"))]
     shell: ShellName,
     /// Re-check everything even if no file changed (the hook passes this on
     /// a new shell's first prompt, whose inherited variables may be stale).
@@ -30,7 +25,7 @@ pub struct Args {
     #[arg(long, hide = true)]
     entered: bool,
     /// The hook's shell: also print what the hook watches to decide, with
-    /// no process, that nothing changed (bash, zsh, fish).
+    /// no process, that nothing changed (the shells with a hook).
     #[arg(long, value_name = "PID", hide = true)]
     shell_pid: Option<u32>,
     /// Never build: if the project here needs a Guix profile or a pip
@@ -38,6 +33,29 @@ pub struct Args {
     /// exit 1 (for editors, which must not start builds).
     #[arg(long)]
     no_build: bool,
+}
+
+/// What the output is for each shell, and when it waits.
+fn long_help() -> String {
+    let code = shells::list(shells::hooked().map(|s| s.name()), "or");
+    let described: Vec<String> = ShellName::ALL
+        .iter()
+        .filter_map(|s| {
+            s.shell()
+                .about()
+                .map(|about| format!("`{}` {about}", s.name()))
+        })
+        .collect();
+    let one_shot = described.join("; ");
+    format!(
+        "Print what to change for the current directory's project (the hook runs this)\n\n\
+         The changes take this shell's environment to the one its directory wants: {code} code to eval, or JSON for editors, in the shape of `direnv export json` (variable to new value, null to unset). \
+         Prints nothing when nothing changes. The hook runs this at every prompt; it prints either a whole snippet or nothing at all. \
+         Called by the hook at a prompt it leaves a build to the background; called by anything else (a script's `eval \"$(pyenv-guix export bash)\"`, an editor) it waits for the build the project needs, unless --no-build.\n\n\
+         For CI and containers, one-shot exports of what the project sets: {one_shot}. \
+         They wait for the build, and fail, writing nothing, unless the project here is allowed and loads. \
+         A value the format cannot carry is refused, naming the variable, never changed; so is a variable the project's environment would unset (run them in a fresh environment)."
+    )
 }
 
 impl Args {
@@ -51,13 +69,7 @@ impl Args {
         if words.next()?? != "export" {
             return None;
         }
-        let shell = match words.next()?? {
-            "bash" => ShellName::Bash,
-            "zsh" => ShellName::Zsh,
-            "fish" => ShellName::Fish,
-            "json" => ShellName::Json,
-            _ => return None,
-        };
+        let shell = ShellName::from_name(words.next()??)?;
         let mut out = Args {
             shell,
             first_prompt: false,
@@ -89,10 +101,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // build's words on stderr, as `exec` does.
     // json keeps its own rule: it builds what is missing, but does not
     // wait behind another process's build (tests/security.rs).
-    ctx.at_prompt = args.shell_pid.is_some() || args.shell == ShellName::Json;
+    let shell = args.shell.shell();
+    ctx.at_prompt = args.shell_pid.is_some() || shell.for_editors();
     ctx.entered = args.entered;
     ctx.background = ctx.at_prompt
-        && args.shell != ShellName::Json
+        && !shell.for_editors()
         && ctx
             .var("PYENV_GUIX_BUILD")
             .is_none_or(|v| v != "foreground");
@@ -109,6 +122,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             return Ok(1);
         }
     }
+    if shell.needs_project() {
+        return one_shot(&ctx, shell);
+    }
     let check = if args.first_prompt {
         activation::Check::Changed(activation::plan(&ctx)?)
     } else {
@@ -118,13 +134,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if crate::buildlock::interrupted() {
         return Ok(130);
     }
-    let shell = shells::get(args.shell);
     let mut snippet = if changes.is_empty() {
         Vec::new()
     } else {
-        shell.render(&changes)
+        shell.snippet(&changes)
     };
-    if let (Some(pid), false) = (args.shell_pid, args.shell == ShellName::Json) {
+    if let (Some(pid), true) = (args.shell_pid, shell.hook_template().is_some()) {
         // What the hook watches, from the state the shell has after this
         // snippet (read or made once, above).
         let watch = activation::watch_list(&ctx, state.as_ref());
@@ -154,6 +169,57 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut out = std::io::stdout().lock();
     out.write_all(&snippet)?;
     out.flush()?;
+    Ok(0)
+}
+
+/// A CI export: the whole environment of a loaded project, or an error
+/// and nothing written. The reason a project is not loaded (blocked, its
+/// errors, a failed build) has been said by the plan.
+fn one_shot(ctx: &Context, shell: &dyn Shell) -> anyhow::Result<i32> {
+    let plan = activation::plan(ctx)?;
+    if crate::buildlock::interrupted() {
+        return Ok(130);
+    }
+    match plan.target {
+        Target::Loaded { .. } => {}
+        Target::NoProject => bail!(
+            "export {}: no .pyguix.toml at or above {}; nothing was written",
+            shell.name(),
+            ctx.dir.display()
+        ),
+        Target::Blocked | Target::Failed | Target::Kept => bail!(
+            "export {}: the project here is not loaded (said above); nothing was written",
+            shell.name()
+        ),
+    }
+    match shell.render(&plan.changes, &|name| ctx.var(name))? {
+        Output::Print(text) => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&text)?;
+            out.flush()?;
+        }
+        Output::Append(files) => {
+            // Every file is found before any is written.
+            let mut targets = Vec::new();
+            for (var, text) in files {
+                let path = ctx.var(var).filter(|p| !p.is_empty()).with_context(|| {
+                    format!(
+                        "export {}: {var} is not set (a GitHub Actions step sets it); nothing was written",
+                        shell.name()
+                    )
+                })?;
+                targets.push((std::path::PathBuf::from(path), text));
+            }
+            for (path, text) in targets {
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(&text))
+                    .with_context(|| format!("export {}: {}", shell.name(), path.display()))?;
+            }
+        }
+    }
     Ok(0)
 }
 

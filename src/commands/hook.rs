@@ -4,31 +4,45 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::shells::{self, ShellName};
+use crate::shells::{self, Shell, ShellName};
 
 /// Print the hook for your shell's rc file
-///
-/// bash (~/.bashrc):                 eval "$(pyenv-guix hook bash)"
-/// zsh (~/.zshrc):                   eval "$(pyenv-guix hook zsh)"
-/// fish (~/.config/fish/config.fish): pyenv-guix hook fish | source
-///
-/// The hook calls this binary by the path it was run as (not a resolved
-/// one), on every prompt and, in zsh and fish, on every change of directory.
 #[derive(Debug, clap::Args)]
-#[command(verbatim_doc_comment)]
+#[command(long_about = long_help())]
 pub struct Args {
-    /// bash, zsh or fish
-    #[arg(value_parser = ["bash", "zsh", "fish"])]
-    shell: String,
+    #[arg(value_parser = shells::arg(has_hook), help = shells::list(shells::hooked().map(|s| s.name()), "or"))]
+    shell: ShellName,
+}
+
+fn has_hook(shell: &dyn Shell) -> bool {
+    shell.hook_template().is_some()
+}
+
+/// Each shell's rc file and line, then when the hook runs.
+fn long_help() -> String {
+    let mut out = String::from("Print the hook for your shell's rc file\n\n");
+    for shell in shells::hooked() {
+        if let Some(install) = shell.shell().install() {
+            let place = format!("{} ({}):", shell.name(), install.rc_file);
+            out.push_str(&format!("{place:<33} {}\n", install.line));
+        }
+    }
+    let on_cd = shells::list(
+        shells::hooked()
+            .filter(|s| s.shell().hook_on_cd())
+            .map(|s| s.name()),
+        "and",
+    );
+    out.push_str(&format!(
+        "\nThe hook calls this binary by the path it was run as (not a resolved\none), on every prompt and, in {on_cd}, on every change of directory."
+    ));
+    out
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let name = match args.shell.as_str() {
-        "bash" => ShellName::Bash,
-        "zsh" => ShellName::Zsh,
-        _ => ShellName::Fish,
-    };
-    let script = shells::get(name)
+    let script = args
+        .shell
+        .shell()
         .hook(invoked_path().as_os_str())
         .context("no hook for this shell")?;
     std::io::stdout().write_all(&script)?;

@@ -1,13 +1,47 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
-use super::Shell;
+use super::{Install, Shell};
 
 pub struct Fish;
 
 impl Shell for Fish {
+    fn name(&self) -> &'static str {
+        "fish"
+    }
+
     fn hook_template(&self) -> Option<&'static str> {
         Some(include_str!("../../shells/pyenv-guix.fish"))
+    }
+
+    fn install(&self) -> Option<Install> {
+        Some(Install {
+            rc_file: "~/.config/fish/config.fish",
+            line: "pyenv-guix hook fish | source",
+        })
+    }
+
+    fn hook_on_cd(&self) -> bool {
+        true
+    }
+
+    fn prompt_hook(&self) -> &'static str {
+        "the fish_prompt event handlers"
+    }
+
+    fn reserved_names(&self) -> &'static [&'static str] {
+        NAMES
+    }
+
+    fn reserved_prefixes(&self) -> &'static [&'static str] {
+        &["fish_", "__fish"]
+    }
+
+    fn completions(&self) -> Option<(&'static dyn clap_complete::env::EnvCompleter, &'static str)> {
+        Some((
+            &clap_complete::env::Fish,
+            "  fish:  pyenv-guix completions fish > ~/.config/fish/completions/pyenv-guix.fish",
+        ))
     }
 
     /// Valid UTF-8 goes in single quotes (where only `\` and `'` are special);
@@ -61,3 +95,18 @@ impl Shell for Fish {
         out.extend_from_slice(format!("set -e {name};\n").as_bytes());
     }
 }
+
+/// fish's own variables.
+const NAMES: &[&str] = &[
+    "history",
+    "version",
+    "hostname",
+    "fish_pid",
+    "last_pid",
+    "CMD_DURATION",
+    "COLUMNS",
+    "LINES",
+    "umask",
+    "FISH_VERSION",
+    "status_generation",
+];

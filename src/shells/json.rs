@@ -8,8 +8,16 @@ use crate::envdiff::Changes;
 pub struct Json;
 
 impl Shell for Json {
+    fn name(&self) -> &'static str {
+        "json"
+    }
+
     fn hook_template(&self) -> Option<&'static str> {
         None
+    }
+
+    fn for_editors(&self) -> bool {
+        true
     }
 
     fn quote(&self, out: &mut Vec<u8>, value: &[u8]) {
@@ -28,7 +36,7 @@ impl Shell for Json {
         out.extend_from_slice(b":null");
     }
 
-    fn render(&self, changes: &Changes) -> Vec<u8> {
+    fn snippet(&self, changes: &Changes) -> Vec<u8> {
         let mut out = b"{".to_vec();
         for (i, (name, value)) in super::safe(changes).enumerate() {
             if i > 0 {

@@ -54,7 +54,7 @@ impl UserShell for ShellName {
             ShellName::Bash => "bash --norc --noprofile",
             ShellName::Zsh => "zsh -f",
             ShellName::Fish => "fish --no-config",
-            ShellName::Json => unreachable!("json is not a shell"),
+            other => unreachable!("{} is not a shell", other.name()),
         }
     }
 
