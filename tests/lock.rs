@@ -521,3 +521,81 @@ fn status_shows_the_lock_its_state_and_packages_and_doctor_a_stale_one() {
         "{v}"
     );
 }
+
+#[test]
+fn init_from_requirements_with_lock_writes_the_manifest_and_the_lock_at_once() {
+    let s = Sandbox::new();
+    s.wheel_into(
+        "p/wheels",
+        "alpha",
+        "1.0",
+        &["--script", "alpha", "--requires", "beta>=1"],
+    );
+    s.wheel_into("p/wheels", "beta", "2.0", &[]);
+    s.write(
+        "p/requirements.txt",
+        "# the app\n--no-index\n--find-links wheels\nalpha>=1\n",
+    );
+    let mut env = s.env();
+    env.retain(|(k, _)| k != "PYENV_GUIX_GUIX");
+    env.push(("PYENV_GUIX_GUIX".into(), "/nonexistent/guix".into()));
+    let (_, said) = s.ok_with(
+        &env,
+        &s.path("p"),
+        &["init", "--from", "requirements.txt", "--lock"],
+    );
+    assert!(said.contains("pylock.toml"), "{said}");
+    the_lock_of_alpha_and_beta(&s, "p");
+    let manifest = std::fs::read_to_string(s.path("p/.pyguix.toml")).unwrap();
+    assert!(manifest.contains("lock = \"pylock.toml\""), "{manifest}");
+    // Still for the user to review: init allows nothing.
+    let (ok, _, err) = s.run_with(&env, &s.path("p"), &["exec", "--", "true"]);
+    assert!(!ok && err.contains("not allowed"), "{err}");
+    s.ok_with(&env, &s.path("p"), &["allow"]);
+    s.ok_with(&env, &s.path("p"), &["lock", "--check"]);
+}
+
+#[test]
+fn promote_and_pin_say_the_lock_they_make_stale() {
+    let s = Sandbox::new();
+    s.write(
+        "guix-catalogue",
+        "python-six 1.16.0 gnu/packages/python-xyz.scm\n",
+    );
+    s.stand_in_setting("GUIX_STAND_IN_CATALOGUE", &s.path("guix-catalogue"));
+    s.wheel_into("p/wheels", "six", "1.16.0", &[]);
+    s.wheel_into("p/wheels", "alpha", "1.0", &[]);
+    s.write(
+        "p/.pyguix.toml",
+        "[guix]\npackages = [\"python\"]\n\n[pip]\npackages = [\"six==1.16.0\", \"alpha\"]\ninstaller = \"pip\"\noptions = [\"--no-index\", \"--find-links\", \"wheels\"]\n",
+    );
+    let p = s.path("p");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &p);
+    s.pyenv_guix(&["lock", "--check"], &p);
+    let out = s.pyenv_guix(&["promote"], &p);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("pylock.toml is now stale: run 'pyenv-guix lock'"),
+        "{said}"
+    );
+    let err = s.command(&["lock", "--check"], &p).fails();
+    assert!(err.contains("stale"), "{err}");
+
+    s.pyenv_guix(&["lock"], &p);
+    s.pyenv_guix(&["lock", "--check"], &p);
+    let out = s.pyenv_guix(&["pin"], &p);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("pylock.toml is now stale: run 'pyenv-guix lock'"),
+        "{said}"
+    );
+    let err = s.command(&["lock", "--check"], &p).fails();
+    assert!(err.contains("stale"), "{err}");
+    // Pinning again to the same channels changes nothing: nothing said.
+    s.pyenv_guix(&["lock"], &p);
+    let out = s.pyenv_guix(&["pin"], &p);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!said.contains("stale"), "{said}");
+    s.pyenv_guix(&["lock", "--check"], &p);
+}
