@@ -16,7 +16,8 @@ use crate::{activation, fsutil, trust};
 /// shell that runs doctor and has run at its prompts, which binary it
 /// calls, the data and cache directories and their permissions, whether
 /// guix and uv are found, and which interpreter the project here uses (only
-/// for a project allowed as it is now: nothing of another is run). Run it
+/// for a project allowed as it is now: nothing of another is run), and
+/// whether its lock is stale. Run it
 /// from the prompt of the shell in question. Exits 1 when something is
 /// wrong.
 #[derive(Debug, clap::Args)]

@@ -18,8 +18,9 @@ use crate::trust;
 /// Says whether the manifest is allowed, blocked or denied, whether it is
 /// active in this shell, which interpreter it uses and who that is, and the
 /// Guix profile and pip prefix it needs: their keys, every input of the
-/// prefix key, and whether each is built. Builds nothing; runs nothing for a
-/// manifest that is not allowed as it is now.
+/// prefix key, and whether each is built; the lock ([pip] lock), whether
+/// it is current or stale, and what it locks. Builds nothing; runs nothing
+/// for a manifest that is not allowed as it is now.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
