@@ -499,7 +499,11 @@ fn status_shows_the_lock_its_state_and_packages_and_doctor_a_stale_one() {
     s.allow("p");
     assert_eq!(json(&s)["pip"]["lock"]["state"], "stale");
     let text = s.command(&["status"], &s.path("p")).stdout_ok();
-    assert!(text.contains("(stale: run 'pyenv-guix lock')"), "{text}");
+    assert!(
+        text.contains(&format!("lock         {lock} (stale)")),
+        "{text}"
+    );
+    assert!(text.contains("run 'pyenv-guix lock' to renew it"), "{text}");
     let (_, doctor, _) = s.run_with(&s.env(), &s.path("p"), &["doctor"]);
     assert!(doctor.contains(&format!("{lock} is stale")), "{doctor}");
     assert!(doctor.contains("pyenv-guix lock"), "{doctor}");

@@ -576,11 +576,7 @@ impl Report {
             line("  sees also", shares.clone());
         }
         if let Some(l) = &pip.lock {
-            let state = match l.state {
-                "stale" => "stale: run 'pyenv-guix lock'".to_string(),
-                word => word.to_string(),
-            };
-            line("lock", format!("{} ({state})", l.file.display()));
+            line("lock", format!("{} ({})", l.file.display(), l.state));
             if let Some(why) = &l.why {
                 line("", why.clone());
             }
