@@ -32,6 +32,8 @@ pub enum MaterialiseError {
     Guix(GuixError),
     #[error("{0}")]
     Input(String),
+    #[error(transparent)]
+    StaleLock(#[from] pip::lock::Stale),
 }
 
 /// A build that is pending is an outcome of its own, whichever builder
@@ -160,6 +162,18 @@ fn look_or_build(
     {
         return Err(MaterialiseError::Input(problem));
     }
+    // Told once the build is done: a pending build is told when it loads.
+    let stale = match mode {
+        Mode::Look => None,
+        _ => pip::lock::for_build(
+            scan,
+            &project.root,
+            &project.manifest.pip,
+            &facts,
+            out.profile.as_ref().map(|p| p.key.as_str()),
+            ctx.var(pip::lock::LOCKED_VAR).is_some_and(|v| v == "1"),
+        )?,
+    };
     // Inputs that cannot be read have no key, so nothing was built from
     // them: a look finds no prefix (status says why). A build stopped
     // above, so only a look meets `Err` here and below.
@@ -211,6 +225,9 @@ fn look_or_build(
                     "prefix {} changed since it was built ({what}); every project with the same inputs sees it. Run 'pyenv-guix rebuild' to restore it",
                     generation.display()
                 ));
+            }
+            if let Some(stale) = stale {
+                log::warn(&stale.to_string());
             }
             Some((generation, layout))
         }

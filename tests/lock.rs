@@ -9,8 +9,9 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::Path;
 
+use pyenv_guix::shells::ShellName;
 use sha2::{Digest, Sha256};
-use support::{Run, Sandbox};
+use support::{Run, Sandbox, UserShell};
 
 /// A project `rel` as a user would write it: a commented manifest, a
 /// requirements file with a constraint file, and its own wheels directory
@@ -380,4 +381,225 @@ fn a_lock_by_one_installer_is_installed_by_the_other() {
             "{rel}"
         );
     }
+}
+
+/// The lock of `project`, then its requirements asking for a newer beta
+/// than the lock has (the index has one): a stale lock.
+fn stale_project(s: &Sandbox, rel: &str) {
+    project(s, rel, "pip");
+    s.allow(rel);
+    s.pyenv_guix(&["lock"], &s.path(rel));
+    s.wheel_into(&format!("{rel}/wheels"), "beta", "3.0", &[]);
+    s.write(
+        &format!("{rel}/requirements.txt"),
+        "# what the app needs\n-c constraints.txt\nalpha>=1  # the tool\nbeta>=3\n",
+    );
+    s.allow(rel);
+}
+
+const BETA_VERSION: &str =
+    "python3 -c \"import importlib.metadata as m; print('beta', m.version('beta'))\"";
+
+#[test]
+fn entering_a_stale_lock_says_so_once_and_builds_from_the_lock_as_it_is() {
+    let sh = ShellName::Bash;
+    if !sh.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    stale_project(&s, "p");
+    let lines = vec![
+        sh.hook_line(),
+        format!("cd {}", support::quote(s.path("p").as_os_str())),
+        BETA_VERSION.to_string(),
+        "true".into(),
+        "cd .".into(),
+        "alpha".into(),
+    ];
+    let out = s.interactive(sh, &s.path("p/.."), &s.env(), &lines);
+    assert!(out.contains("beta 2.0"), "built from the lock: {out}");
+    assert!(out.contains("alpha 1.0"), "{out}");
+    let said = "pylock.toml is stale";
+    assert_eq!(out.matches(said).count(), 1, "said once: {out}");
+    assert!(out.contains("run 'pyenv-guix lock' to renew it"), "{out}");
+}
+
+#[test]
+fn with_pyenv_guix_locked_a_stale_lock_activates_nothing_and_names_the_lock() {
+    let sh = ShellName::Bash;
+    if !sh.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    stale_project(&s, "p");
+    let mut env = s.env();
+    env.push(("PYENV_GUIX_LOCKED".into(), "1".into()));
+    let lines = vec![
+        sh.hook_line(),
+        format!("cd {}", support::quote(s.path("p").as_os_str())),
+        "dump in-p".into(),
+        "echo still-working".into(),
+    ];
+    let out = s.interactive(sh, &s.path("p/.."), &env, &lines);
+    let lock = s.path("p/pylock.toml");
+    assert!(
+        out.contains(&format!("error: {} is stale", lock.display())),
+        "{out}"
+    );
+    assert!(out.contains("PYENV_GUIX_LOCKED=1"), "{out}");
+    assert!(out.contains("still-working"), "{out}");
+    let d = s.dump("in-p");
+    assert_eq!(d.get("PYENV_GUIX_ROOT"), None, "nothing is active");
+    assert_eq!(d.get("PYENV_GUIX_PREFIX"), None, "nothing is active");
+    // A script (CI) fails the same way; without the variable it runs.
+    let (ok, _, err) = s.run_with(&env, &s.path("p"), &["exec", "--", "alpha"]);
+    assert!(!ok && err.contains("pylock.toml is stale"), "{err}");
+    let out = s
+        .command(&["exec", "--", "alpha"], &s.path("p"))
+        .stdout_ok();
+    assert_eq!(out, "alpha 1.0\n");
+}
+
+#[test]
+fn status_shows_the_lock_its_state_and_packages_and_doctor_a_stale_one() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    let json = |s: &Sandbox| -> serde_json::Value {
+        let out = s.command(&["status", "--json"], &s.path("p")).stdout_ok();
+        serde_json::from_str(&out).unwrap()
+    };
+    assert_eq!(json(&s)["pip"]["lock"], serde_json::Value::Null);
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    let lock = s.path("p/pylock.toml").display().to_string();
+    let v = json(&s);
+    assert_eq!(v["pip"]["lock"]["file"], lock.as_str(), "{v}");
+    assert_eq!(v["pip"]["lock"]["state"], "current", "{v}");
+    assert_eq!(
+        v["pip"]["lock"]["packages"],
+        serde_json::json!([
+            {"name": "alpha", "version": "1.0"},
+            {"name": "beta", "version": "2.0"}
+        ]),
+        "{v}"
+    );
+    let text = s.command(&["status"], &s.path("p")).stdout_ok();
+    assert!(
+        text.contains(&format!("lock         {lock} (current)")),
+        "{text}"
+    );
+    assert!(text.contains("alpha 1.0"), "{text}");
+    let (_, doctor, _) = s.run_with(&s.env(), &s.path("p"), &["doctor"]);
+    assert!(!doctor.contains("stale"), "{doctor}");
+
+    s.write(
+        "p/requirements.txt",
+        "# what the app needs\n-c constraints.txt\nalpha>=1  # the tool\nbeta\n",
+    );
+    s.allow("p");
+    assert_eq!(json(&s)["pip"]["lock"]["state"], "stale");
+    let text = s.command(&["status"], &s.path("p")).stdout_ok();
+    assert!(
+        text.contains(&format!("lock         {lock} (stale)")),
+        "{text}"
+    );
+    assert!(text.contains("run 'pyenv-guix lock' to renew it"), "{text}");
+    let (_, doctor, _) = s.run_with(&s.env(), &s.path("p"), &["doctor"]);
+    assert!(doctor.contains(&format!("{lock} is stale")), "{doctor}");
+    assert!(doctor.contains("pyenv-guix lock"), "{doctor}");
+
+    // Gone: the project is blocked (trust covers the lock), and status
+    // says the lock is missing without reading anything.
+    std::fs::remove_file(s.path("p/pylock.toml")).unwrap();
+    assert_eq!(json(&s)["pip"]["lock"]["state"], "missing");
+    // There again, changed: still blocked, so status reads nothing and
+    // cannot tell.
+    s.write("p/pylock.toml", "not = [a lock\n");
+    let v = json(&s);
+    assert_eq!(v["pip"]["lock"]["state"], "unknown", "{v}");
+    assert!(
+        v["pip"]["lock"]["why"]
+            .as_str()
+            .unwrap()
+            .contains("not allowed"),
+        "{v}"
+    );
+}
+
+#[test]
+fn init_from_requirements_with_lock_writes_the_manifest_and_the_lock_at_once() {
+    let s = Sandbox::new();
+    s.wheel_into(
+        "p/wheels",
+        "alpha",
+        "1.0",
+        &["--script", "alpha", "--requires", "beta>=1"],
+    );
+    s.wheel_into("p/wheels", "beta", "2.0", &[]);
+    s.write(
+        "p/requirements.txt",
+        "# the app\n--no-index\n--find-links wheels\nalpha>=1\n",
+    );
+    let mut env = s.env();
+    env.retain(|(k, _)| k != "PYENV_GUIX_GUIX");
+    env.push(("PYENV_GUIX_GUIX".into(), "/nonexistent/guix".into()));
+    let (_, said) = s.ok_with(
+        &env,
+        &s.path("p"),
+        &["init", "--from", "requirements.txt", "--lock"],
+    );
+    assert!(said.contains("pylock.toml"), "{said}");
+    the_lock_of_alpha_and_beta(&s, "p");
+    let manifest = std::fs::read_to_string(s.path("p/.pyguix.toml")).unwrap();
+    assert!(manifest.contains("lock = \"pylock.toml\""), "{manifest}");
+    // Still for the user to review: init allows nothing.
+    let (ok, _, err) = s.run_with(&env, &s.path("p"), &["exec", "--", "true"]);
+    assert!(!ok && err.contains("not allowed"), "{err}");
+    s.ok_with(&env, &s.path("p"), &["allow"]);
+    s.ok_with(&env, &s.path("p"), &["lock", "--check"]);
+}
+
+#[test]
+fn promote_and_pin_say_the_lock_they_make_stale() {
+    let s = Sandbox::new();
+    s.write(
+        "guix-catalogue",
+        "python-six 1.16.0 gnu/packages/python-xyz.scm\n",
+    );
+    s.stand_in_setting("GUIX_STAND_IN_CATALOGUE", &s.path("guix-catalogue"));
+    s.wheel_into("p/wheels", "six", "1.16.0", &[]);
+    s.wheel_into("p/wheels", "alpha", "1.0", &[]);
+    s.write(
+        "p/.pyguix.toml",
+        "[guix]\npackages = [\"python\"]\n\n[pip]\npackages = [\"six==1.16.0\", \"alpha\"]\ninstaller = \"pip\"\noptions = [\"--no-index\", \"--find-links\", \"wheels\"]\n",
+    );
+    let p = s.path("p");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &p);
+    s.pyenv_guix(&["lock", "--check"], &p);
+    let out = s.pyenv_guix(&["promote"], &p);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("pylock.toml is now stale: run 'pyenv-guix lock'"),
+        "{said}"
+    );
+    let err = s.command(&["lock", "--check"], &p).fails();
+    assert!(err.contains("stale"), "{err}");
+
+    s.pyenv_guix(&["lock"], &p);
+    s.pyenv_guix(&["lock", "--check"], &p);
+    let out = s.pyenv_guix(&["pin"], &p);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("pylock.toml is now stale: run 'pyenv-guix lock'"),
+        "{said}"
+    );
+    let err = s.command(&["lock", "--check"], &p).fails();
+    assert!(err.contains("stale"), "{err}");
+    // Pinning again to the same channels changes nothing: nothing said.
+    s.pyenv_guix(&["lock"], &p);
+    let out = s.pyenv_guix(&["pin"], &p);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!said.contains("stale"), "{said}");
+    s.pyenv_guix(&["lock", "--check"], &p);
 }

@@ -16,7 +16,8 @@ use crate::{activation, fsutil, trust};
 /// shell that runs doctor and has run at its prompts, which binary it
 /// calls, the data and cache directories and their permissions, whether
 /// guix and uv are found, and which interpreter the project here uses (only
-/// for a project allowed as it is now: nothing of another is run). Run it
+/// for a project allowed as it is now: nothing of another is run), and
+/// whether its lock is stale. Run it
 /// from the prompt of the shell in question. Exits 1 when something is
 /// wrong.
 #[derive(Debug, clap::Args)]
@@ -94,7 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         let user_path = activation::user_path(ctx);
         checks.push(guix_check(ctx, user_path.as_deref()));
         checks.push(uv_check(ctx, user_path.as_deref()));
-        checks.push(interpreter_check(ctx, user_path.as_deref()));
+        checks.extend(interpreter_check(ctx, user_path.as_deref()));
         checks.extend(libraries_check(ctx));
     }
     let ok = checks.iter().all(|c| c.status != Status::Problem);
@@ -333,8 +334,18 @@ fn uv_check(ctx: &Context, user_path: Option<&OsStr>) -> Finding {
 }
 
 /// The interpreter of the project here, asked only when the project is
-/// allowed as it is now.
-fn interpreter_check(ctx: &Context, user_path: Option<&OsStr>) -> Finding {
+/// allowed as it is now; and its lock, if it has one.
+fn interpreter_check(ctx: &Context, user_path: Option<&OsStr>) -> Vec<Finding> {
+    let mut lock = None;
+    let interpreter = interpreter_finding(ctx, user_path, &mut lock);
+    [Some(interpreter), lock].into_iter().flatten().collect()
+}
+
+fn interpreter_finding(
+    ctx: &Context,
+    user_path: Option<&OsStr>,
+    lock: &mut Option<Finding>,
+) -> Finding {
     let check = |status, message| Finding {
         name: "interpreter",
         status,
@@ -372,7 +383,12 @@ fn interpreter_check(ctx: &Context, user_path: Option<&OsStr>) -> Finding {
             );
         }
     };
-    match materialise::materialise(ctx, &project, &scan, user_path, Mode::Look) {
+    let looked = materialise::materialise(ctx, &project, &scan, user_path, Mode::Look);
+    if let Ok(looked) = &looked {
+        *lock = super::status::lock_state(&project, &scan, looked, true)
+            .map(|(path, state)| lock_check(ctx, &path, &state));
+    }
+    match looked {
         Ok(looked) => match looked.facts {
             Some(f) => check(
                 Status::Ok,
@@ -396,6 +412,31 @@ fn interpreter_check(ctx: &Context, user_path: Option<&OsStr>) -> Finding {
             ),
         },
         Err(e) => check(Status::Problem, format!("{}: {e}", found.display())),
+    }
+}
+
+/// A stale lock is worth knowing (builds install it as it is), and wrong
+/// where `PYENV_GUIX_LOCKED=1` refuses it.
+fn lock_check(ctx: &Context, path: &Path, state: &crate::pip::lock::State) -> Finding {
+    use crate::pip::lock::{LOCKED_VAR, State};
+    let locked = ctx.var(LOCKED_VAR).is_some_and(|v| v == "1");
+    let status = match state {
+        State::Current => Status::Ok,
+        State::Unknown(_) => Status::Note,
+        State::Stale if !locked => Status::Note,
+        _ => Status::Problem,
+    };
+    let mut message = format!("{} is {}", path.display(), state.word());
+    if let Some(why) = state.why() {
+        message.push_str(&format!(": {why}"));
+    }
+    if locked && *state == State::Stale {
+        message.push_str(&format!(" ({LOCKED_VAR}=1: nothing is built from it)"));
+    }
+    Finding {
+        name: "lock",
+        status,
+        message,
     }
 }
 

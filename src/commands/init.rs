@@ -44,6 +44,11 @@ pub struct Args {
     /// Replace an existing .pyguix.toml
     #[arg(long)]
     force: bool,
+    /// Lock the pip packages at once (as `pyenv-guix lock` does), into
+    /// pylock.toml, named in the manifest; the manifest stays for you to
+    /// review and allow
+    #[arg(long, requires = "from")]
+    lock: bool,
 }
 
 /// Where one requirement went, and why.
@@ -142,11 +147,38 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if let Some(lock) = uv_lock(&args) {
         log::notice(&lock);
     }
+    if args.lock {
+        lock_now(&ctx, &target)?;
+    }
     log::notice(&format!(
         "wrote {}: review it, then run 'pyenv-guix allow'",
         target.display()
     ));
     Ok(0)
+}
+
+/// `--lock`: the manifest just written, locked as `pyenv-guix lock` would
+/// once it is allowed. The user named the file it is made from; the
+/// manifest is not allowed by this, and stays written if locking fails.
+fn lock_now(ctx: &crate::context::Context, manifest: &Path) -> anyhow::Result<()> {
+    let project = manifest::Project::load(manifest)?;
+    if !crate::materialise::has_pip(&project) {
+        log::notice("everything went to Guix: there is nothing for pip to lock");
+        return Ok(());
+    }
+    let asked = super::lock::Asked {
+        upgrade: false,
+        upgrade_package: &[],
+        check: false,
+    };
+    super::lock::lock_project(ctx, &project, &project.scan(), &asked)
+        .map(|_| ())
+        .with_context(|| {
+            format!(
+                "{} is written, not locked; once allowed, 'pyenv-guix lock' locks it",
+                manifest.display()
+            )
+        })
 }
 
 /// With a uv.lock beside the pyproject: how to keep its pins, which init

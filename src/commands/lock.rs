@@ -2,6 +2,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, bail};
 
+use crate::context::Context;
 use crate::guix::{self, Profile};
 use crate::manifest::Project;
 use crate::pip::Scan;
@@ -38,6 +39,29 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
     let (project, scan) = args.project.load_allowed(&ctx)?;
+    let asked = Asked {
+        upgrade: args.upgrade,
+        upgrade_package: &args.upgrade_package,
+        check: args.check,
+    };
+    lock_project(&ctx, &project, &scan, &asked)
+}
+
+/// What `lock` is asked to do.
+pub(super) struct Asked<'a> {
+    pub upgrade: bool,
+    pub upgrade_package: &'a [String],
+    pub check: bool,
+}
+
+/// Lock `project`, whose inputs are `scan` (read as trust read them, or,
+/// for `init --lock`, as the manifest just written names them).
+pub(super) fn lock_project(
+    ctx: &Context,
+    project: &Project,
+    scan: &Scan,
+    args: &Asked,
+) -> anyhow::Result<i32> {
     let pip = &project.manifest.pip;
     let asks = !pip.packages.is_empty() || !pip.requirements.is_empty() || !pip.editable.is_empty();
     if !asks {
@@ -46,13 +70,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             project.manifest_path.display()
         );
     }
-    let user_path = crate::activation::user_path(&ctx);
+    let user_path = crate::activation::user_path(ctx);
     let user_path = user_path.as_deref();
     let profile = match project.manifest.guix.packages.is_empty() {
         true => None,
-        false => Some(guix::profile(
-            &ctx, &project, &scan, user_path, true, false,
-        )?),
+        false => Some(guix::profile(ctx, project, scan, user_path, true, false)?),
     };
     let python = match profile.as_ref().and_then(Profile::python) {
         Some(p) => p,
@@ -62,9 +84,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             &project.root,
         )?,
     };
-    let facts = interpreter::facts(&ctx, &python, &project.root, user_path)?;
+    let facts = interpreter::facts(ctx, &python, &project.root, user_path)?;
     let digest = lock::inputs_digest(
-        &scan,
+        scan,
         &project.root,
         pip,
         &facts,
@@ -72,7 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     )
     .with_context(|| format!("{}: an input cannot be read", project.root.display()))?;
     if args.check {
-        return check(&project, &scan, &digest);
+        return check(project, scan, &digest);
     }
     let name = pip
         .lock
@@ -91,7 +113,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let see_installed = profile.is_some() && pip.mode == PipMode::Prefix;
     let uv = match (see_installed, pip.installer) {
         (true, _) | (_, Installer::Pip) => None,
-        (false, installer) => match crate::pip::install::uv::find(&ctx, user_path, &project.root) {
+        (false, installer) => match crate::pip::install::uv::find(ctx, user_path, &project.root) {
             Ok(uv) => Some(uv),
             Err(e) if installer == Installer::Uv => return Err(e.into()),
             Err(_) => None,
@@ -106,7 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .map(Profile::python_env)
         .unwrap_or_default();
     let env = ctx.build_env(user_path, &guix_env);
-    let prefer = kept(&scan, &args);
+    let prefer = kept(scan, args);
     let mut wanted = Wanted {
         facts: &facts,
         env: &env,
@@ -120,7 +142,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         project.root.display(),
         if uv.is_some() { "uv" } else { "pip" }
     ));
-    let text = match lock::resolve(&scan, by, &wanted) {
+    let text = match lock::resolve(scan, by, &wanted) {
         Err(LockError::Resolver { .. }) if !prefer.is_empty() => {
             log::info("the locked versions no longer fit what is asked: resolving afresh");
             wanted.prefer = &[];
@@ -128,7 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 Some(uv) => Resolver::Uv(&uv.path),
                 None => Resolver::Pip,
             };
-            lock::resolve(&scan, by, &wanted)?
+            lock::resolve(scan, by, &wanted)?
         }
         other => other?,
     };
@@ -137,13 +159,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let dir = wanted.lock_dir;
     let written = lock::parse(&text, dir)
         .map_err(|e| anyhow::anyhow!("the resolver's lock cannot be installed: {e}"))?;
-    let mut edit = Edit::open(&project)?;
+    let mut edit = Edit::open(project)?;
     edit.set_pip_lock(&name)?;
     let changes = [
         Change::new(target, text.into_bytes()),
         Change::new(project.manifest_path.clone(), edit.to_bytes()),
     ];
-    rewrite::write(&ctx, &project, &changes)?;
+    rewrite::write(ctx, project, &changes)?;
     log::info(&format!(
         "locked {} packages into {name}: builds install exactly these",
         written.packages.len()
@@ -184,7 +206,7 @@ fn check(project: &Project, scan: &Scan, digest: &str) -> anyhow::Result<i32> {
 
 /// The versions the lock has now, to keep where they still fit: all but
 /// those to upgrade.
-fn kept(scan: &Scan, args: &Args) -> Vec<String> {
+fn kept(scan: &Scan, args: &Asked) -> Vec<String> {
     let Some(lock) = scan.lock.as_ref().filter(|_| !args.upgrade) else {
         return Vec::new();
     };

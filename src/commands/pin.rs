@@ -54,7 +54,16 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         crate::log::info("--dry-run: nothing was changed");
         return Ok(0);
     }
+    // A lock's digest holds the profile's key, which the channels make.
+    let stales =
+        !project.manifest.guix.packages.is_empty() && changes.iter().any(Change::changes_anything);
     rewrite::write(&ctx, &project, &changes)?;
+    if let Some(lock) = project.manifest.pip.lock.as_ref().filter(|_| stales) {
+        crate::log::warn(&format!(
+            "{} is now stale: run 'pyenv-guix lock' to renew it (the Guix profile changed)",
+            lock.get_ref()
+        ));
+    }
     crate::log::info(&format!(
         "pinned: the profile is built through `guix time-machine -C {name}`"
     ));

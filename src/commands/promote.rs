@@ -190,6 +190,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         return Ok(0);
     }
     rewrite::write(&ctx, &project, &changes)?;
+    // Its digest holds the pip packages and the profile, which both changed.
+    if let Some(lock) = &project.manifest.pip.lock {
+        log::warn(&format!(
+            "{} is now stale: run 'pyenv-guix lock' to renew it (what it locks moved to Guix)",
+            lock.get_ref()
+        ));
+    }
     Ok(0)
 }
 

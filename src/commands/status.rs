@@ -10,7 +10,7 @@ use crate::buildlock::KeyBuild;
 use crate::cache::Bucket;
 use crate::manifest::Project;
 use crate::materialise::{self, Materialised, Mode};
-use crate::pip::Scan;
+use crate::pip::{Scan, lock};
 use crate::trust;
 
 /// Show a project: root, manifest, trust, interpreter, profile, prefix
@@ -18,8 +18,9 @@ use crate::trust;
 /// Says whether the manifest is allowed, blocked or denied, whether it is
 /// active in this shell, which interpreter it uses and who that is, and the
 /// Guix profile and pip prefix it needs: their keys, every input of the
-/// prefix key, and whether each is built. Builds nothing; runs nothing for a
-/// manifest that is not allowed as it is now.
+/// prefix key, and whether each is built; the lock ([pip] lock), whether
+/// it is current or stale, and what it locks. Builds nothing; runs nothing
+/// for a manifest that is not allowed as it is now.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -122,7 +123,26 @@ struct Pip {
     /// What of the interpreter's own packages the project sees besides its
     /// own: `None` when it sees none (a venv without system site packages).
     shares: Option<String>,
+    /// The lock the manifest names ([pip] lock), if it names one.
+    lock: Option<LockShown>,
     prefix: Option<Prefix>,
+}
+
+#[derive(Serialize)]
+struct LockShown {
+    #[serde(serialize_with = "lossy")]
+    file: PathBuf,
+    /// current, stale, missing, unreadable or unknown.
+    state: &'static str,
+    why: Option<String>,
+    /// What it installs, as read when the project was allowed.
+    packages: Vec<LockedPackage>,
+}
+
+#[derive(Serialize)]
+struct LockedPackage {
+    name: String,
+    version: String,
 }
 
 #[derive(Serialize)]
@@ -237,6 +257,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         _ => (Materialised::default(), broken.clone().or(scan.problem())),
     };
     let active = loaded && has_this_build(&ctx, &built);
+    let allowed = matches!(trust, trust::Trust::Allowed(..));
     let m = &project.manifest;
     let report = Report {
         root: project.root.clone(),
@@ -287,6 +308,20 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 })
                 .collect(),
             own_prefix_because: scan.per_project.clone(),
+            lock: lock_state(&project, scan, &built, allowed).map(|(file, state)| LockShown {
+                file,
+                state: state.word(),
+                why: state.why(),
+                packages: scan
+                    .lock
+                    .iter()
+                    .flat_map(|l| &l.packages)
+                    .map(|p| LockedPackage {
+                        name: p.name.clone(),
+                        version: p.version.clone(),
+                    })
+                    .collect(),
+            }),
             shares: materialise::has_pip(&project)
                 .then(|| shares(&m.pip))
                 .flatten(),
@@ -342,6 +377,43 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     };
     print(&text);
     Ok(if broken.is_some() { 1 } else { 0 })
+}
+
+/// The state of the lock the manifest names: told against the inputs as
+/// `built` looked at them, for an allowed project; of another, only
+/// whether the file is there (nothing of it is read).
+pub(super) fn lock_state(
+    project: &Project,
+    scan: &Scan,
+    built: &Materialised,
+    allowed: bool,
+) -> Option<(PathBuf, lock::State)> {
+    let name = project.manifest.pip.lock.as_ref()?;
+    let path = project.root.join(name.get_ref());
+    let unknown = |why: &str| Some((path.clone(), lock::State::Unknown(why.to_string())));
+    if !allowed {
+        if std::fs::symlink_metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            return Some((path, lock::State::Missing));
+        }
+        return unknown("not read: the project is not allowed as it is now");
+    }
+    // Without its profile built, the interpreter looked at is not the
+    // one the lock was made for.
+    let profile = built.profile.as_ref();
+    if profile.is_some_and(|p| p.store_path.is_none()) {
+        return unknown("the Guix profile is not built yet: its interpreter is not known");
+    }
+    let Some(facts) = &built.facts else {
+        return unknown("the interpreter is not known");
+    };
+    lock::state(
+        scan,
+        &project.root,
+        &project.manifest.pip,
+        facts,
+        profile.map(|p| p.key.as_str()),
+    )
 }
 
 /// Whether the shell's environment holds the builds the project's inputs
@@ -502,6 +574,20 @@ impl Report {
         }
         if let Some(shares) = &pip.shares {
             line("  sees also", shares.clone());
+        }
+        if let Some(l) = &pip.lock {
+            line("lock", format!("{} ({})", l.file.display(), l.state));
+            if let Some(why) = &l.why {
+                line("", why.clone());
+            }
+            let packages: Vec<String> = l
+                .packages
+                .iter()
+                .map(|p| format!("{} {}", p.name, p.version))
+                .collect();
+            if !packages.is_empty() {
+                line("  locks", packages.join(", "));
+            }
         }
         if let Some(p) = &pip.prefix {
             line(

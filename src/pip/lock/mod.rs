@@ -7,6 +7,7 @@
 mod digest;
 mod resolve;
 mod stage;
+mod state;
 mod write;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ use crate::fsutil::{self, hex};
 
 pub use digest::inputs_digest;
 pub use resolve::{LockError, Resolver, Wanted, resolve};
+pub use state::{LOCKED_VAR, Stale, State, for_build, state};
 pub use write::with_our_table;
 
 /// The largest lock read: a lock of thousands of packages, with every

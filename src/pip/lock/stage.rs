@@ -84,6 +84,7 @@ impl Scan {
                         want: a.sha256.clone(),
                     });
                 }
+                keep_time(&from, &copy);
             }
             lines.push_str(&match remote.as_slice() {
                 // One file, only at a URL: named by it.
@@ -153,6 +154,20 @@ impl Scan {
 }
 
 /// ` ; MARKER`, or nothing.
+/// The copy gets the time of the file it was copied from: uv knows a local
+/// wheel by its path and time, so its cache (unpacked already) serves the
+/// next build of the same key, staged at the same path, instead of
+/// unpacking it again. The copy's bytes were just checked against the
+/// lock's hash, which the key (and so the path) holds; uv checks it too.
+fn keep_time(from: &Path, copy: &Path) {
+    let time = std::fs::metadata(from).and_then(|m| m.modified());
+    let file = std::fs::OpenOptions::new().write(true).open(copy);
+    // Without it the next build unpacks again: slower, no less right.
+    if let (Ok(time), Ok(file)) = (time, file) {
+        let _ = file.set_modified(time);
+    }
+}
+
 fn marker(p: &Package) -> String {
     p.marker
         .as_deref()

@@ -1,0 +1,119 @@
+//! Whether a project's lock is the one its inputs would make now: what
+//! entering, `status` and `doctor` say of it, and what
+//! `PYENV_GUIX_LOCKED=1` refuses.
+
+use std::path::{Path, PathBuf};
+
+use super::inputs_digest;
+use crate::interpreter::Facts;
+use crate::pip::scan::{Kind, Scan};
+use crate::pip::{Pip, Unreadable};
+
+/// Set to `1` (in CI, say): a stale lock is an error, not a warning.
+pub const LOCKED_VAR: &str = "PYENV_GUIX_LOCKED";
+
+/// Why a lock is stale, in the words every message about it uses.
+const WHY: &str =
+    "the requirements, options, interpreter or Guix profile changed since it was written";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Made from the project's inputs as they are now.
+    Current,
+    /// Made from other inputs: builds install it as it is, until renewed.
+    Stale,
+    /// Named in the manifest, not there.
+    Missing,
+    /// There, but not a lock pyenv-guix can read: why.
+    Unreadable(String),
+    /// Not to be told now: why (the project is not allowed, its
+    /// interpreter or profile is not known yet).
+    Unknown(String),
+}
+
+impl State {
+    pub fn word(&self) -> &'static str {
+        match self {
+            State::Current => "current",
+            State::Stale => "stale",
+            State::Missing => "missing",
+            State::Unreadable(_) => "unreadable",
+            State::Unknown(_) => "unknown",
+        }
+    }
+
+    /// What to say beside the word, if anything.
+    pub fn why(&self) -> Option<String> {
+        match self {
+            State::Current | State::Missing => None,
+            State::Stale => Some(format!("{WHY}; run 'pyenv-guix lock' to renew it")),
+            State::Unreadable(why) | State::Unknown(why) => Some(why.clone()),
+        }
+    }
+}
+
+/// The state of the lock of an allowed project whose scan is `scan`,
+/// against the inputs it would be made from now (`profile`: the Guix
+/// profile's key). `None` when the manifest names no lock.
+pub fn state(
+    scan: &Scan,
+    root: &Path,
+    pip: &Pip,
+    facts: &Facts,
+    profile: Option<&str>,
+) -> Option<(PathBuf, State)> {
+    let name = pip.lock.as_ref()?;
+    let path = root.join(name.get_ref());
+    let input = scan.inputs.iter().find(|i| i.kind == Kind::Lock);
+    let state = match (input.map(|i| &i.id), &scan.lock) {
+        (Some(Err(Unreadable::Io(e))), _) if e.kind() == std::io::ErrorKind::NotFound => {
+            State::Missing
+        }
+        (Some(Err(why)), _) => State::Unreadable(why.to_string()),
+        (_, None) => State::Unknown("the lock was not read".into()),
+        (_, Some(lock)) => match inputs_digest(scan, root, pip, facts, profile) {
+            Ok(digest) if lock.inputs.as_deref() == Some(digest.as_str()) => State::Current,
+            Ok(_) => State::Stale,
+            Err(why) => State::Unknown(format!("an input cannot be read: {why}")),
+        },
+    };
+    Some((path, state))
+}
+
+/// A stale lock, as a build says it: a warning, or (with
+/// `PYENV_GUIX_LOCKED=1`) the error that stops it.
+#[derive(Debug, thiserror::Error)]
+#[error("{} is stale: {WHY}; run 'pyenv-guix lock' to renew it{}", .path.display(), if *.refused {
+    format!(" ({LOCKED_VAR}=1: nothing is built from a stale lock)")
+} else {
+    " (building from it as it is)".to_string()
+})]
+pub struct Stale {
+    pub path: PathBuf,
+    pub refused: bool,
+}
+
+/// For a build: `Ok(Some)` a stale lock to warn of once the build is
+/// done, `Err` a stale lock `locked` refuses. A lock that is current,
+/// or absent, says nothing (trust and the scan speak of one that cannot
+/// be read).
+pub fn for_build(
+    scan: &Scan,
+    root: &Path,
+    pip: &Pip,
+    facts: &Facts,
+    profile: Option<&str>,
+    locked: bool,
+) -> Result<Option<Stale>, Stale> {
+    match state(scan, root, pip, facts, profile) {
+        Some((path, State::Stale)) if locked => Err(Stale {
+            path,
+            refused: true,
+        }),
+        Some((path, State::Stale)) => Ok(Some(Stale {
+            path,
+            refused: false,
+        })),
+        _ => Ok(None),
+    }
+}
