@@ -107,7 +107,8 @@ pub fn choose(
     }
     let uv = match uv::find(ctx, user_path, root) {
         Ok(uv) => uv,
-        Err(e) if pip.installer == Installer::Uv => return Err(e),
+        // Only uv syncs a uv project.
+        Err(e) if pip.installer == Installer::Uv || pip.is_uv_project() => return Err(e),
         Err(e) => {
             crate::log::debug(&format!("pip installs: {e}"));
             return Ok(Choice::pip(None));
