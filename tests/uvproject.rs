@@ -155,3 +155,47 @@ fn uv_project_needs_venv_mode_and_no_other_requirements() {
     let err = s.command(&["allow"], &s.path("q")).fails();
     assert!(err.contains("mode = \"venv\""), "{err}");
 }
+
+#[test]
+fn init_from_a_pyproject_beside_uv_lock_offers_uv_project_and_sets_it() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    uv_project(&s, "p", &env);
+    std::fs::remove_file(s.path("p/.pyguix.toml")).unwrap();
+    let p = s.path("p");
+    // Offered: init says how to build from uv.lock itself.
+    let (_, said) = s.ok_with(&env, &p, &["init", "--from", "pyproject.toml"]);
+    assert!(
+        said.contains("pyenv-guix init --force --from pyproject.toml --uv-project"),
+        "{said}"
+    );
+    // Set: the manifest builds from uv.lock, in a venv, and nothing else.
+    s.ok_with(
+        &env,
+        &p,
+        &["init", "--force", "--from", "pyproject.toml", "--uv-project"],
+    );
+    let text = std::fs::read_to_string(p.join(".pyguix.toml")).unwrap();
+    let m: toml::Table = toml::from_str(&text).unwrap();
+    let pip = m["pip"].as_table().unwrap();
+    assert_eq!(pip.get("uv-project").and_then(|v| v.as_bool()), Some(true), "{text}");
+    assert_eq!(pip.get("mode").and_then(|v| v.as_str()), Some("venv"), "{text}");
+    assert!(pip.get("packages").is_none() && pip.get("editable").is_none(), "{text}");
+    s.ok_with(&env, &p, &["allow"]);
+    let (out, _) = s.ok_with(
+        &env,
+        &p,
+        &["exec", "--", "python", "-c", "import alpha, beta, sys; print(sys.prefix)"],
+    );
+    assert!(out.starts_with(s.path("cache").to_str().unwrap()), "{out}");
+
+    // Without a uv.lock there is nothing to sync: refused, named.
+    std::fs::remove_file(p.join("uv.lock")).unwrap();
+    let (ok, _, err) = s.run_with(
+        &env,
+        &p,
+        &["init", "--force", "--from", "pyproject.toml", "--uv-project"],
+    );
+    assert!(!ok && err.contains("uv.lock"), "{err}");
+}
