@@ -135,7 +135,10 @@ fn the_key_and_trust_cover_uv_lock_and_pyproject_by_content() {
     s.write("p/pyproject.toml", &format!("{pyproject}# edited\n"));
     let (ok, _, err) = s.run_with(&env, &s.path("p"), &["prefix"]);
     assert!(!ok, "an unreviewed pyproject.toml was used");
-    assert!(err.contains("pyproject.toml") || err.contains("blocked"), "{err}");
+    assert!(
+        err.contains("pyproject.toml") || err.contains("blocked"),
+        "{err}"
+    );
     s.ok_with(&env, &s.path("p"), &["allow"]);
     let (edited, _) = s.ok_with(&env, &s.path("p"), &["prefix"]);
     assert_ne!(first, edited, "pyproject.toml is in the key");
@@ -174,19 +177,42 @@ fn init_from_a_pyproject_beside_uv_lock_offers_uv_project_and_sets_it() {
     s.ok_with(
         &env,
         &p,
-        &["init", "--force", "--from", "pyproject.toml", "--uv-project"],
+        &[
+            "init",
+            "--force",
+            "--from",
+            "pyproject.toml",
+            "--uv-project",
+        ],
     );
     let text = std::fs::read_to_string(p.join(".pyguix.toml")).unwrap();
     let m: toml::Table = toml::from_str(&text).unwrap();
     let pip = m["pip"].as_table().unwrap();
-    assert_eq!(pip.get("uv-project").and_then(|v| v.as_bool()), Some(true), "{text}");
-    assert_eq!(pip.get("mode").and_then(|v| v.as_str()), Some("venv"), "{text}");
-    assert!(pip.get("packages").is_none() && pip.get("editable").is_none(), "{text}");
+    assert_eq!(
+        pip.get("uv-project").and_then(|v| v.as_bool()),
+        Some(true),
+        "{text}"
+    );
+    assert_eq!(
+        pip.get("mode").and_then(|v| v.as_str()),
+        Some("venv"),
+        "{text}"
+    );
+    assert!(
+        pip.get("packages").is_none() && pip.get("editable").is_none(),
+        "{text}"
+    );
     s.ok_with(&env, &p, &["allow"]);
     let (out, _) = s.ok_with(
         &env,
         &p,
-        &["exec", "--", "python", "-c", "import alpha, beta, sys; print(sys.prefix)"],
+        &[
+            "exec",
+            "--",
+            "python",
+            "-c",
+            "import alpha, beta, sys; print(sys.prefix)",
+        ],
     );
     assert!(out.starts_with(s.path("cache").to_str().unwrap()), "{out}");
 
@@ -195,7 +221,13 @@ fn init_from_a_pyproject_beside_uv_lock_offers_uv_project_and_sets_it() {
     let (ok, _, err) = s.run_with(
         &env,
         &p,
-        &["init", "--force", "--from", "pyproject.toml", "--uv-project"],
+        &[
+            "init",
+            "--force",
+            "--from",
+            "pyproject.toml",
+            "--uv-project",
+        ],
     );
     assert!(!ok && err.contains("uv.lock"), "{err}");
 }

@@ -122,13 +122,17 @@ impl Pip {
                 || !self.editable.is_empty()
                 || self.lock.is_some()
             {
-                Some("[pip] uv-project = true builds from uv.lock alone: remove packages, requirements, editable and lock (uv add puts a package in uv.lock)")
+                Some(
+                    "[pip] uv-project = true builds from uv.lock alone: remove packages, requirements, editable and lock (uv add puts a package in uv.lock)",
+                )
             } else if self.mode != PipMode::Venv {
                 Some("[pip] uv-project = true needs mode = \"venv\": uv syncs a venv")
             } else if self.installer == Installer::Pip {
                 Some("[pip] uv-project = true needs uv: installer = \"pip\" cannot sync uv.lock")
             } else if !self.options.is_empty() {
-                Some("[pip] uv-project = true takes no [pip].options: uv.lock says where each package comes from")
+                Some(
+                    "[pip] uv-project = true takes no [pip].options: uv.lock says where each package comes from",
+                )
             } else {
                 None
             };

@@ -137,7 +137,12 @@ impl Tool for Uv {
 /// This is the venv `uv run` checks against the same lock inside the
 /// project, so it finds it in sync and leaves it as it is. uv's own
 /// configuration files are not read: what is installed is the lock's.
-fn sync(uv: &Path, venv: &Path, workdir: &Path, env: &[(OsString, OsString)]) -> Result<(), Failure> {
+fn sync(
+    uv: &Path,
+    venv: &Path,
+    workdir: &Path,
+    env: &[(OsString, OsString)],
+) -> Result<(), Failure> {
     let mut env = env.to_vec();
     env.push(("UV_PROJECT_ENVIRONMENT".into(), venv.into()));
     let mut cmd = Command::new(uv);
