@@ -87,15 +87,15 @@ fn uv_run_uses_the_shells_venv_and_uv_add_blocks_then_rebuilds_and_leaving_resto
         venv.starts_with(s.path("cache").to_str().unwrap()),
         "{venv}"
     );
+    assert_eq!(s.read_out("shell-prefix"), format!("{venv}\n"), "{out}");
+    assert_eq!(s.read_out("uv-prefix"), format!("{venv}\n"), "{out}");
+    assert_eq!(s.read_out("alpha"), "yes\n", "{out}");
+    assert!(!s.path("p/.venv").exists(), "uv made a second venv: {out}");
     assert_eq!(inside.get("UV_PROJECT_ENVIRONMENT"), Some(venv.as_str()));
     assert_eq!(
         inside.get("UV_PYTHON"),
         Some(format!("{venv}/bin/python").as_str())
     );
-    assert_eq!(s.read_out("shell-prefix"), format!("{venv}\n"), "{out}");
-    assert_eq!(s.read_out("uv-prefix"), format!("{venv}\n"), "{out}");
-    assert_eq!(s.read_out("alpha"), "yes\n", "{out}");
-    assert!(!s.path("p/.venv").exists(), "uv made a second venv: {out}");
 
     // uv add changed uv.lock: blocked until allowed, then rebuilt with gamma.
     let lock = std::fs::read_to_string(s.path("p/uv.lock")).unwrap();
@@ -157,6 +157,28 @@ fn uv_project_needs_venv_mode_and_no_other_requirements() {
     s.write("q/.pyguix.toml", "[pip]\nuv-project = true\n");
     let err = s.command(&["allow"], &s.path("q")).fails();
     assert!(err.contains("mode = \"venv\""), "{err}");
+    // No uv.lock to build from: nothing is allowed, and the file is named.
+    s.write(
+        "r/.pyguix.toml",
+        "[pip]\nmode = \"venv\"\nuv-project = true\n",
+    );
+    s.write(
+        "r/pyproject.toml",
+        "[project]\nname = \"r\"\nversion = \"1\"\n",
+    );
+    let err = s.command(&["allow"], &s.path("r")).fails();
+    assert!(
+        err.contains(&format!("{}", s.path("r/uv.lock").display())),
+        "{err}"
+    );
+    // uv syncs a uv project: without uv, entering says so.
+    std::fs::write(s.path("r/uv.lock"), "version = 1\n").unwrap();
+    s.allow("r");
+    let err = s.command(&["prefix"], &s.path("r")).fails();
+    assert!(
+        err.contains("uv-project = true") && err.contains("no uv on your PATH"),
+        "{err}"
+    );
 }
 
 #[test]
