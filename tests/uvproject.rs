@@ -142,6 +142,17 @@ fn the_key_and_trust_cover_uv_lock_and_pyproject_by_content() {
     s.ok_with(&env, &s.path("p"), &["allow"]);
     let (edited, _) = s.ok_with(&env, &s.path("p"), &["prefix"]);
     assert_ne!(first, edited, "pyproject.toml is in the key");
+    // uv.lock names a local wheel by path alone (no hash): a wheel of the
+    // same name with other bytes is a change to review, and another key.
+    s.wheel_into("p/wheels", "beta", "2.0", &["--script", "beta"]);
+    let (ok, _, err) = s.run_with(&env, &s.path("p"), &["prefix"]);
+    assert!(!ok, "a replaced wheel was used unreviewed");
+    assert!(err.contains("beta-2.0-py3-none-any.whl"), "{err}");
+    s.ok_with(&env, &s.path("p"), &["allow"]);
+    let (replaced, _) = s.ok_with(&env, &s.path("p"), &["prefix"]);
+    assert_ne!(edited, replaced, "the wheel's bytes are in the key");
+    let (out, _) = s.ok_with(&env, &s.path("p"), &["exec", "--", "beta"]);
+    assert_eq!(out, "beta 2.0\n");
 }
 
 #[test]
