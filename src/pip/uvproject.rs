@@ -134,3 +134,47 @@ fn local_files(root: &Path, bytes: &[u8]) -> Vec<PathBuf> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_names_its_local_files_and_not_what_it_hashes_or_builds() {
+        let lock = r#"version = 1
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { editable = "." }
+
+[[package]]
+name = "alpha"
+version = "1.0"
+source = { registry = "wheels" }
+sdist = { path = "alpha-1.0.tar.gz" }
+wheels = [{ path = "alpha-1.0-py3-none-any.whl" }]
+
+[[package]]
+name = "six"
+version = "1.16.0"
+source = { registry = "https://pypi.org/simple" }
+wheels = [{ url = "https://files.example/six.whl", hash = "sha256:00" }]
+
+[[package]]
+name = "local"
+version = "2.0"
+source = { path = "dist/local-2.0-py3-none-any.whl" }
+"#;
+        let root = Path::new("/p");
+        assert_eq!(
+            local_files(root, lock.as_bytes()),
+            [
+                "/p/wheels/alpha-1.0-py3-none-any.whl",
+                "/p/wheels/alpha-1.0.tar.gz",
+                "/p/dist/local-2.0-py3-none-any.whl",
+            ]
+            .map(PathBuf::from)
+        );
+        assert!(local_files(root, b"not [ toml").is_empty());
+    }
+}
