@@ -264,3 +264,41 @@ fn init_from_a_pyproject_beside_uv_lock_offers_uv_project_and_sets_it() {
     );
     assert!(!ok && err.contains("uv.lock"), "{err}");
 }
+
+#[test]
+fn a_venv_uv_add_changed_is_said_when_its_lock_comes_back() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    uv_project(&s, "p", &env);
+    s.ok_with(&env, &s.path("p"), &["allow"]);
+    let (venv, _) = s.ok_with(&env, &s.path("p"), &["prefix"]);
+    let venv = venv.trim().to_string();
+    let before = ["pyproject.toml", "uv.lock"].map(|f| std::fs::read(s.path("p").join(f)).unwrap());
+    // `uv add` as the shell runs it inside the project: into the shell's venv.
+    let added = std::process::Command::new("uv")
+        .args(["add", "gamma"])
+        .current_dir(s.path("p"))
+        .env_clear()
+        .envs(env.iter().cloned())
+        .env("UV_PROJECT_ENVIRONMENT", &venv)
+        .env("UV_PYTHON", format!("{venv}/bin/python"))
+        .output()
+        .unwrap();
+    support::succeeded_as("uv add", &added);
+    // The change is undone (git checkout): the old key, whose venv uv
+    // changed, is used again, and that is said.
+    for (f, bytes) in ["pyproject.toml", "uv.lock"].iter().zip(before) {
+        std::fs::write(s.path("p").join(f), bytes).unwrap();
+    }
+    let (again, said) = s.ok_with(&env, &s.path("p"), &["prefix"]);
+    assert_eq!(again.trim(), venv);
+    assert!(
+        said.contains("changed since it was built") && said.contains("gamma"),
+        "{said}"
+    );
+    // rebuild puts it back as the lock says.
+    s.ok_with(&env, &s.path("p"), &["rebuild"]);
+    let (_, said) = s.ok_with(&env, &s.path("p"), &["prefix"]);
+    assert!(!said.contains("changed since"), "{said}");
+}
