@@ -261,6 +261,8 @@ const OWN_VARIABLES: &[&str] = &[
     "VIRTUAL_ENV_PROMPT",
     "PYTHONUSERBASE",
     "PYTHONNOUSERSITE",
+    "UV_PROJECT_ENVIRONMENT",
+    "UV_PYTHON",
 ];
 
 /// Of the records a state no one vouches for claims, those it could truly
@@ -595,6 +597,13 @@ fn wanted(project: &Project, built: &Materialised) -> Wanted {
     }
     let mode = project.manifest.pip.mode;
     built.add_to(&mut w, mode);
+    // A uv project: `uv run`, `uv add` and `uv sync` work on the shell's venv.
+    if project.manifest.pip.is_uv_project()
+        && let Some((venv, _)) = built.prefix.as_ref().and_then(|p| p.built.as_ref())
+    {
+        w.set("UV_PROJECT_ENVIRONMENT", venv);
+        w.set("UV_PYTHON", venv.join("bin/python"));
+    }
     // Keep ~/.local packages from shadowing the project's pip fallbacks
     // (Guix bug 64573); user mode is the user site, and a venv without the
     // system's site packages reads no user site at all.

@@ -528,7 +528,7 @@ mod tests {
     fn unknown_key_names_line_and_column() {
         assert_eq!(
             err("[pip]\nmode = \"venv\"\n  pakages = []\n"),
-            "/p/.pyguix.toml:3:3: unknown field `pakages`, expected one of `packages`, `editable`, `requirements`, `mode`, `options`, `system-site-packages`, `installer`, `missing-libraries`, `lock`"
+            "/p/.pyguix.toml:3:3: unknown field `pakages`, expected one of `packages`, `editable`, `requirements`, `mode`, `options`, `system-site-packages`, `installer`, `missing-libraries`, `lock`, `uv-project`"
         );
     }
 

@@ -97,6 +97,7 @@ pub fn has_pip(project: &Project) -> bool {
         || !pip.requirements.is_empty()
         || !pip.editable.is_empty()
         || pip.lock.is_some()
+        || pip.is_uv_project()
         || pip.options.iter().any(|o| installs(o.get_ref()))
 }
 

@@ -41,6 +41,10 @@ pub struct Args {
     /// With a pyproject.toml: optional dependencies to install too (repeatable)
     #[arg(long, value_name = "NAME", requires = "from")]
     extra: Vec<String>,
+    /// With a pyproject.toml beside a uv.lock: build a venv from uv.lock
+    /// (`[pip] uv-project = true`), where `uv run` and `uv add` work too
+    #[arg(long, requires = "from")]
+    uv_project: bool,
     /// Replace an existing .pyguix.toml
     #[arg(long)]
     force: bool,
@@ -80,6 +84,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             target.display()
         );
     }
+    if args.uv_project && uv_lock_beside(&args).is_none() {
+        bail!(
+            "--uv-project builds from the uv.lock beside a pyproject.toml; there is none beside {}",
+            args.from.as_deref().unwrap_or(Path::new("")).display()
+        );
+    }
     let mut reference = None;
     let found = match &args.from {
         Some(from) => {
@@ -109,6 +119,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .collect();
     let guix_has: Option<Vec<Available>> =
         guix::available(&ctx, user_path.as_deref(), &dir, &names)?;
+    // A uv project's packages all come from uv.lock, into its venv.
+    let found = if args.uv_project {
+        Sources::default()
+    } else {
+        found
+    };
     let mut placed: Vec<Placed> = found
         .requirements
         .iter()
@@ -186,11 +202,11 @@ fn lock_now(ctx: &crate::context::Context, manifest: &Path) -> anyhow::Result<()
 /// fail on versions newer than their locks). uv exports them as a
 /// requirements file, `-e .` included, which init then names as it is.
 fn uv_lock(args: &Args) -> Option<String> {
-    let from = args.from.as_ref()?;
-    let lock = from.with_file_name("uv.lock");
-    if from.extension().is_none_or(|e| e != "toml") || !lock.is_file() {
+    if args.uv_project {
         return None;
     }
+    let lock = uv_lock_beside(args)?;
+    let from = args.from.as_ref()?;
     let mut export = String::from("uv export --frozen --no-hashes --no-default-groups");
     for g in &args.group {
         export.push_str(&format!(" --group {}", shell_words::quote(g)));
@@ -199,9 +215,17 @@ fn uv_lock(args: &Args) -> Option<String> {
         export.push_str(&format!(" --extra {}", shell_words::quote(e)));
     }
     Some(format!(
-        "{} pins versions that this manifest leaves free; to build with them:\n    {export} -o requirements.lock\n    pyenv-guix init --force --from requirements.lock",
-        lock.display()
+        "{} pins versions that this manifest leaves free; to build with them:\n    {export} -o requirements.lock\n    pyenv-guix init --force --from requirements.lock\nor, to build a venv from uv.lock itself (where `uv run` and `uv add` work too):\n    pyenv-guix init --force --from {} --uv-project",
+        lock.display(),
+        shell_words::quote(&from.to_string_lossy()),
     ))
+}
+
+/// The uv.lock beside `--from`'s pyproject.toml, if there is one.
+fn uv_lock_beside(args: &Args) -> Option<PathBuf> {
+    let from = args.from.as_ref()?;
+    let lock = from.with_file_name("uv.lock");
+    (from.extension().is_some_and(|e| e == "toml") && lock.is_file()).then_some(lock)
 }
 
 /// How the manifest names `file`: relative to the root when it is inside
@@ -419,6 +443,10 @@ fn manifest_text(
         head.push_str("# No Guix here: the host's Python, packages from pip.\n");
     }
     let mut t = Table::new();
+    if args.uv_project {
+        t.insert("mode", toml_edit::value("venv"));
+        t.insert("uv-project", toml_edit::value(true));
+    }
     if let Some(file) = reference {
         t.insert("requirements", toml_edit::value(Array::from_iter([file])));
     }
@@ -432,7 +460,7 @@ fn manifest_text(
             pip.push(p.requirement.as_str());
         }
     }
-    if !pip.is_empty() || t.is_empty() {
+    if !args.uv_project && (!pip.is_empty() || t.is_empty()) {
         t.insert("packages", toml_edit::value(pip));
     }
     doc.insert("pip", Item::Table(t));

@@ -66,6 +66,8 @@ impl PrefixInputs<'_> {
             Some(lock) => lines.extend(lock.key_lines()),
             None => lines.extend(self.scan.key_lines(self.root)?),
         }
+        // A uv project's venv is what its pyproject.toml and uv.lock say.
+        lines.extend(self.scan.uv_key_lines()?);
         let text = lines.join("\n") + "\n";
         Ok(Key {
             hash: hex(&Sha256::digest(text.as_bytes())),

@@ -19,6 +19,7 @@ mod run;
 mod scan;
 mod stage;
 mod table;
+mod uvproject;
 
 pub use error::{BuildError, LockedFile, StageError, Unreadable};
 pub use hash::{DIST_LIMIT, TEXT_LIMIT, hash_file};

@@ -131,6 +131,10 @@ fn build_generation(
         }),
         Err(e) => Err(Failure::Before(e.into())),
     };
+    // uv read a uv project's files in place: keep the venv only if they
+    // still hold the bytes the key was made from.
+    let result = result
+        .and_then(|()| (inputs.scan.uv_project_unchanged()).map_err(|e| Failure::Before(e.into())));
     let _ = std::fs::remove_dir_all(&stage);
     let _ = std::fs::remove_file(generation.with_extension("lacking.txt"));
     // Ctrl-C during the build: the user asked to stop, even if the

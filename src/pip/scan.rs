@@ -43,6 +43,9 @@ pub enum Kind {
     /// The `[pip] lock` file: trust covers it, and a locked prefix is built
     /// from what it says.
     Lock,
+    /// A uv project's `pyproject.toml` or `uv.lock`: `uv sync` reads them
+    /// from the project, so trust and the key cover them by content.
+    UvProject,
 }
 
 impl Kind {
@@ -57,6 +60,7 @@ impl Kind {
             Kind::Interpreter => "interpreter",
             Kind::LoadPath => "guix-load-path",
             Kind::Lock => "lock",
+            Kind::UvProject => "uv-project",
         }
     }
 }
@@ -128,6 +132,9 @@ impl Scan {
     ) -> Scan {
         let mut s = Scan::pip(root, pip);
         super::lock::read_into(&mut s, root, pip);
+        if pip.is_uv_project() {
+            s.uv_project(root);
+        }
         if let Some(path) = channels {
             let (i, _) = s.add(Kind::Channels, path.clone());
             s.inputs[i].id = hash_file(&path, TEXT_LIMIT);
@@ -344,7 +351,7 @@ impl Scan {
     }
 
     /// Add the input at `path` once (an input named twice is one input).
-    fn add(&mut self, kind: Kind, path: PathBuf) -> (usize, bool) {
+    pub(super) fn add(&mut self, kind: Kind, path: PathBuf) -> (usize, bool) {
         if let Some(i) = self.inputs.iter().position(|x| x.path == path) {
             return (i, false);
         }

@@ -24,14 +24,18 @@ impl Scan {
         for (i, input) in self.inputs.iter().enumerate() {
             if matches!(
                 input.kind,
-                Kind::Channels | Kind::Interpreter | Kind::LoadPath | Kind::Lock
+                Kind::Channels | Kind::Interpreter | Kind::LoadPath | Kind::Lock | Kind::UvProject
             ) {
                 continue;
             }
             let id = read_id(input)?;
             let copy = self.staged_path(stage, i);
             let got = match input.kind {
-                Kind::Channels | Kind::Interpreter | Kind::LoadPath | Kind::Lock => continue,
+                Kind::Channels
+                | Kind::Interpreter
+                | Kind::LoadPath
+                | Kind::Lock
+                | Kind::UvProject => continue,
                 Kind::Requirements | Kind::Constraints => {
                     let (text, editable) = self.staged_text(input, stage);
                     lifted.extend(editable);
@@ -73,6 +77,7 @@ impl Scan {
         let dir = stage.join(i.to_string());
         match input.kind {
             Kind::Requirements | Kind::Constraints | Kind::Interpreter => dir.with_extension("txt"),
+            Kind::UvProject => dir.with_extension("uv"),
             Kind::Channels => dir.with_extension("scm"),
             Kind::Lock => dir.with_extension("toml"),
             // pip reads a distribution's name and version from its file name.
@@ -205,7 +210,7 @@ fn copy_dir(input: &Input, copy: &Path) -> Result<String, StageError> {
 }
 
 /// The id `input` was read with, or why it could not be read.
-fn read_id(input: &Input) -> Result<&str, StageError> {
+pub(super) fn read_id(input: &Input) -> Result<&str, StageError> {
     input.id.as_deref().map_err(|why| StageError::Unreadable {
         path: input.path.clone(),
         why: why.clone(),
@@ -213,7 +218,7 @@ fn read_id(input: &Input) -> Result<&str, StageError> {
 }
 
 /// `Err` unless a copy hashed `got`, the `id` its input was read with.
-fn unchanged(input: &Input, id: &str, got: &str) -> Result<(), StageError> {
+pub(super) fn unchanged(input: &Input, id: &str, got: &str) -> Result<(), StageError> {
     if got == id {
         return Ok(());
     }

@@ -32,6 +32,10 @@ pub struct Pip {
     /// A PEP 751 lock (`pylock.toml`), relative to the root: the prefix is
     /// built from its files alone (`pyenv-guix lock` writes it).
     pub lock: Option<Spanned<String>>,
+    /// The project is a uv project: its venv is built from `uv.lock`
+    /// (`uv sync --frozen`), and inside it uv works on that venv.
+    #[serde(rename = "uv-project")]
+    pub uv_project: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -64,6 +68,11 @@ impl fmt::Display for PipMode {
 }
 
 impl Pip {
+    /// Whether `uv-project = true`.
+    pub fn is_uv_project(&self) -> bool {
+        self.uv_project.as_ref().is_some_and(|u| *u.get_ref())
+    }
+
     /// The first value no build could take, as its offset in the manifest
     /// and why.
     pub fn check(&self) -> Result<(), (usize, String)> {
@@ -104,6 +113,31 @@ impl Pip {
                     lock.span().start,
                     format!("[pip].lock {:?} {why}", lock.get_ref()),
                 ));
+            }
+        }
+        if let Some(uv_project) = self.uv_project.as_ref().filter(|u| *u.get_ref()) {
+            let at = uv_project.span().start;
+            let why = if !self.packages.is_empty()
+                || !self.requirements.is_empty()
+                || !self.editable.is_empty()
+                || self.lock.is_some()
+            {
+                Some(
+                    "[pip] uv-project = true builds from uv.lock alone: remove packages, requirements, editable and lock (uv add puts a package in uv.lock)",
+                )
+            } else if self.mode != PipMode::Venv {
+                Some("[pip] uv-project = true needs mode = \"venv\": uv syncs a venv")
+            } else if self.installer == Installer::Pip {
+                Some("[pip] uv-project = true needs uv: installer = \"pip\" cannot sync uv.lock")
+            } else if !self.options.is_empty() {
+                Some(
+                    "[pip] uv-project = true takes no [pip].options: uv.lock says where each package comes from",
+                )
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err((at, why.to_string()));
             }
         }
         Ok(())

@@ -21,6 +21,10 @@ pub enum InstallerError {
     #[error("[pip] installer = \"uv\", but there is no uv on your PATH")]
     NotFound,
     #[error(
+        "[pip] uv-project = true: uv syncs the project's uv.lock, but there is no uv on your PATH"
+    )]
+    NotFoundForUvProject,
+    #[error(
         "[pip] installer = \"uv\", but {} is a script and pyenv-guix cannot tell which uv it runs: put uv itself on your PATH",
         .0.display()
     )]
@@ -107,7 +111,11 @@ pub fn choose(
     }
     let uv = match uv::find(ctx, user_path, root) {
         Ok(uv) => uv,
-        Err(e) if pip.installer == Installer::Uv => return Err(e),
+        // Only uv syncs a uv project.
+        Err(InstallerError::NotFound) if pip.is_uv_project() => {
+            return Err(InstallerError::NotFoundForUvProject);
+        }
+        Err(e) if pip.installer == Installer::Uv || pip.is_uv_project() => return Err(e),
         Err(e) => {
             crate::log::debug(&format!("pip installs: {e}"));
             return Ok(Choice::pip(None));

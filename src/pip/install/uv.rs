@@ -86,6 +86,9 @@ impl Tool for Uv {
                 uv_pip(uv, path).map_err(|e| {
                     Failure::Io(io(format!("cannot write {}/bin/pip", path.display()))(e))
                 })?;
+                if pip.is_uv_project() {
+                    return sync(uv, path, workdir, &env);
+                }
                 install.extend(["--python".into(), path.join("bin/python").into()]);
             }
             PipMode::User => {
@@ -126,6 +129,28 @@ impl Tool for Uv {
         cmd.args(&install).args(&wanted).current_dir(workdir);
         run(&mut cmd, &env)
     }
+}
+
+/// A uv project's venv: `uv sync --frozen` in the project (the workdir),
+/// into the venv just made, exactly as `uv.lock` says (no resolution, no
+/// change to the lock; the project itself installed unless it is virtual).
+/// This is the venv `uv run` checks against the same lock inside the
+/// project, so it finds it in sync and leaves it as it is. uv's own
+/// configuration files are not read: what is installed is the lock's.
+fn sync(
+    uv: &Path,
+    venv: &Path,
+    workdir: &Path,
+    env: &[(OsString, OsString)],
+) -> Result<(), Failure> {
+    let mut env = env.to_vec();
+    env.push(("UV_PROJECT_ENVIRONMENT".into(), venv.into()));
+    let mut cmd = Command::new(uv);
+    cmd.args(["sync", "--frozen", "--no-config"])
+        .arg("--python")
+        .arg(venv.join("bin/python"))
+        .current_dir(workdir);
+    run(&mut cmd, &env)
 }
 
 /// A uv venv has no pip (uv seeds none, and fetching one would need the

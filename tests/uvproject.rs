@@ -1,0 +1,304 @@
+//! uv projects (`[pip] uv-project = true`): the environment is built from
+//! `uv.lock` into the venv pyenv-guix keys, and inside the project uv
+//! itself works on that very venv. Real uv, real bash, wheels built here,
+//! no network (the project's own `[tool.uv]` points uv at its wheels).
+
+mod support;
+
+use std::ffi::OsString;
+
+use pyenv_guix::shells::ShellName;
+use support::{Run, Sandbox, UserShell, quote};
+
+/// A uv project `rel` as `uv init` and `uv add alpha` leave it, resolved
+/// from its own wheels directory (which also holds `gamma`, for `uv add`),
+/// and locked by uv.
+fn uv_project(s: &Sandbox, rel: &str, env: &[(OsString, OsString)]) {
+    let wheels = format!("{rel}/wheels");
+    s.wheel_into(&wheels, "alpha", "1.0", &["--requires", "beta>=1"]);
+    s.wheel_into(&wheels, "beta", "2.0", &[]);
+    s.wheel_into(&wheels, "gamma", "3.0", &[]);
+    s.write(
+        &format!("{rel}/pyproject.toml"),
+        "[project]\nname = \"app\"\nversion = \"0.1.0\"\nrequires-python = \">=3.8\"\ndependencies = [\n    \"alpha>=1\",\n]\n\n[tool.uv]\npackage = false\n# offline: this project's wheels only\nno-index = true\nfind-links = [\"wheels\"]\n",
+    );
+    s.write(
+        &format!("{rel}/.pyguix.toml"),
+        "# The app, as uv locks it.\n[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\nmode = \"venv\"\nuv-project = true\n",
+    );
+    let locked = std::process::Command::new("uv")
+        .args(["lock", "--python", "/usr/bin/python3"])
+        .current_dir(s.path(rel))
+        .env_clear()
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    support::succeeded_as("uv lock", &locked);
+}
+
+fn env_with_uv(s: &Sandbox, uv: &std::path::Path) -> Vec<(OsString, OsString)> {
+    let mut env = s.env();
+    for (k, v) in env.iter_mut() {
+        if k == "PATH" {
+            *v = format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()).into();
+        }
+    }
+    env
+}
+
+#[test]
+fn uv_run_uses_the_shells_venv_and_uv_add_blocks_then_rebuilds_and_leaving_restores() {
+    let sh = ShellName::Bash;
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    uv_project(&s, "p", &env);
+    s.ok_with(&env, &s.path("p"), &["allow"]);
+    let bin = quote(support::bin().as_os_str());
+    let prefix = "python -c 'import sys; print(sys.prefix)'";
+    let lines = vec![
+        sh.hook_line(),
+        // The user's own choice of Python for uv, from before the project.
+        "export UV_PYTHON=/opt/my/python".into(),
+        format!("cd {}", quote(s.path("p").as_os_str())),
+        "dump inside".into(),
+        format!("{prefix} > \"$OUT/shell-prefix\""),
+        format!("uv run {prefix} > \"$OUT/uv-prefix\""),
+        "python -c 'import alpha, beta' && echo yes > \"$OUT/alpha\"".into(),
+        "uv add gamma".into(),
+        // The prompt after uv changed uv.lock and pyproject.toml.
+        "true".into(),
+        "dump changed".into(),
+        format!("{bin} allow"),
+        "true".into(),
+        "dump rebuilt".into(),
+        "python -c 'import gamma' && echo yes > \"$OUT/gamma\"".into(),
+        "cd ..".into(),
+        "dump outside".into(),
+    ];
+    let out = s.interactive(sh, &s.path("home"), &env, &lines);
+
+    let inside = s.dump("inside");
+    let venv = inside
+        .get("VIRTUAL_ENV")
+        .unwrap_or_else(|| panic!("no venv: {out}"))
+        .to_string();
+    assert!(
+        venv.starts_with(s.path("cache").to_str().unwrap()),
+        "{venv}"
+    );
+    assert_eq!(s.read_out("shell-prefix"), format!("{venv}\n"), "{out}");
+    assert_eq!(s.read_out("uv-prefix"), format!("{venv}\n"), "{out}");
+    assert_eq!(s.read_out("alpha"), "yes\n", "{out}");
+    assert!(!s.path("p/.venv").exists(), "uv made a second venv: {out}");
+    assert_eq!(inside.get("UV_PROJECT_ENVIRONMENT"), Some(venv.as_str()));
+    assert_eq!(
+        inside.get("UV_PYTHON"),
+        Some(format!("{venv}/bin/python").as_str())
+    );
+
+    // uv add changed uv.lock: blocked until allowed, then rebuilt with gamma.
+    let lock = std::fs::read_to_string(s.path("p/uv.lock")).unwrap();
+    assert!(lock.contains("name = \"gamma\""), "{lock}");
+    assert!(out.contains("is blocked"), "{out}");
+    let changed = s.dump("changed");
+    assert_eq!(changed.get("UV_PROJECT_ENVIRONMENT"), None, "{out}");
+    assert_eq!(changed.get("UV_PYTHON"), Some("/opt/my/python"), "{out}");
+    let rebuilt = s.dump("rebuilt");
+    let new_venv = rebuilt.get("UV_PROJECT_ENVIRONMENT").unwrap_or_default();
+    assert_eq!(rebuilt.get("VIRTUAL_ENV"), Some(new_venv), "{out}");
+    assert_ne!(new_venv, venv, "a new lock is a new key: {out}");
+    assert_eq!(s.read_out("gamma"), "yes\n", "{out}");
+
+    // Leaving restores exactly: the user's UV_PYTHON, no UV_PROJECT_ENVIRONMENT.
+    let outside = s.dump("outside");
+    assert_eq!(outside.get("UV_PYTHON"), Some("/opt/my/python"), "{out}");
+    assert_eq!(outside.get("UV_PROJECT_ENVIRONMENT"), None, "{out}");
+    assert_eq!(outside.get("VIRTUAL_ENV"), None, "{out}");
+}
+
+#[test]
+fn the_key_and_trust_cover_uv_lock_and_pyproject_by_content() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    uv_project(&s, "p", &env);
+    s.ok_with(&env, &s.path("p"), &["allow"]);
+    let (first, _) = s.ok_with(&env, &s.path("p"), &["prefix"]);
+    // The same bytes written again: the same key, still allowed.
+    let lock = std::fs::read(s.path("p/uv.lock")).unwrap();
+    std::fs::write(s.path("p/uv.lock"), &lock).unwrap();
+    let (again, _) = s.ok_with(&env, &s.path("p"), &["prefix"]);
+    assert_eq!(first, again);
+    // A comment in pyproject.toml: uv reads that file, so it is blocked.
+    let pyproject = std::fs::read_to_string(s.path("p/pyproject.toml")).unwrap();
+    s.write("p/pyproject.toml", &format!("{pyproject}# edited\n"));
+    let (ok, _, err) = s.run_with(&env, &s.path("p"), &["prefix"]);
+    assert!(!ok, "an unreviewed pyproject.toml was used");
+    assert!(
+        err.contains("pyproject.toml") || err.contains("blocked"),
+        "{err}"
+    );
+    s.ok_with(&env, &s.path("p"), &["allow"]);
+    let (edited, _) = s.ok_with(&env, &s.path("p"), &["prefix"]);
+    assert_ne!(first, edited, "pyproject.toml is in the key");
+    // uv.lock names a local wheel by path alone (no hash): a wheel of the
+    // same name with other bytes is a change to review, and another key.
+    s.wheel_into("p/wheels", "beta", "2.0", &["--script", "beta"]);
+    let (ok, _, err) = s.run_with(&env, &s.path("p"), &["prefix"]);
+    assert!(!ok, "a replaced wheel was used unreviewed");
+    assert!(err.contains("beta-2.0-py3-none-any.whl"), "{err}");
+    s.ok_with(&env, &s.path("p"), &["allow"]);
+    let (replaced, _) = s.ok_with(&env, &s.path("p"), &["prefix"]);
+    assert_ne!(edited, replaced, "the wheel's bytes are in the key");
+    let (out, _) = s.ok_with(&env, &s.path("p"), &["exec", "--", "beta"]);
+    assert_eq!(out, "beta 2.0\n");
+}
+
+#[test]
+fn uv_project_needs_venv_mode_and_no_other_requirements() {
+    let s = Sandbox::new();
+    s.write(
+        "p/.pyguix.toml",
+        "[pip]\nuv-project = true\npackages = [\"six\"]\nmode = \"venv\"\n",
+    );
+    let err = s.command(&["allow"], &s.path("p")).fails();
+    assert!(err.contains(".pyguix.toml:2:"), "{err}");
+    assert!(err.contains("uv.lock"), "{err}");
+    s.write("q/.pyguix.toml", "[pip]\nuv-project = true\n");
+    let err = s.command(&["allow"], &s.path("q")).fails();
+    assert!(err.contains("mode = \"venv\""), "{err}");
+    // No uv.lock to build from: nothing is allowed, and the file is named.
+    s.write(
+        "r/.pyguix.toml",
+        "[pip]\nmode = \"venv\"\nuv-project = true\n",
+    );
+    s.write(
+        "r/pyproject.toml",
+        "[project]\nname = \"r\"\nversion = \"1\"\n",
+    );
+    let err = s.command(&["allow"], &s.path("r")).fails();
+    assert!(
+        err.contains(&format!("{}", s.path("r/uv.lock").display())),
+        "{err}"
+    );
+    // uv syncs a uv project: without uv, entering says so.
+    std::fs::write(s.path("r/uv.lock"), "version = 1\n").unwrap();
+    s.allow("r");
+    let err = s.command(&["prefix"], &s.path("r")).fails();
+    assert!(
+        err.contains("uv-project = true") && err.contains("no uv on your PATH"),
+        "{err}"
+    );
+}
+
+#[test]
+fn init_from_a_pyproject_beside_uv_lock_offers_uv_project_and_sets_it() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    uv_project(&s, "p", &env);
+    std::fs::remove_file(s.path("p/.pyguix.toml")).unwrap();
+    let p = s.path("p");
+    // Offered: init says how to build from uv.lock itself.
+    let (_, said) = s.ok_with(&env, &p, &["init", "--from", "pyproject.toml"]);
+    assert!(
+        said.contains("pyenv-guix init --force --from pyproject.toml --uv-project"),
+        "{said}"
+    );
+    // Set: the manifest builds from uv.lock, in a venv, and nothing else.
+    s.ok_with(
+        &env,
+        &p,
+        &[
+            "init",
+            "--force",
+            "--from",
+            "pyproject.toml",
+            "--uv-project",
+        ],
+    );
+    let text = std::fs::read_to_string(p.join(".pyguix.toml")).unwrap();
+    let m: toml::Table = toml::from_str(&text).unwrap();
+    let pip = m["pip"].as_table().unwrap();
+    assert_eq!(
+        pip.get("uv-project").and_then(|v| v.as_bool()),
+        Some(true),
+        "{text}"
+    );
+    assert_eq!(
+        pip.get("mode").and_then(|v| v.as_str()),
+        Some("venv"),
+        "{text}"
+    );
+    assert!(
+        pip.get("packages").is_none() && pip.get("editable").is_none(),
+        "{text}"
+    );
+    s.ok_with(&env, &p, &["allow"]);
+    let (out, _) = s.ok_with(
+        &env,
+        &p,
+        &[
+            "exec",
+            "--",
+            "python",
+            "-c",
+            "import alpha, beta, sys; print(sys.prefix)",
+        ],
+    );
+    assert!(out.starts_with(s.path("cache").to_str().unwrap()), "{out}");
+
+    // Without a uv.lock there is nothing to sync: refused, named.
+    std::fs::remove_file(p.join("uv.lock")).unwrap();
+    let (ok, _, err) = s.run_with(
+        &env,
+        &p,
+        &[
+            "init",
+            "--force",
+            "--from",
+            "pyproject.toml",
+            "--uv-project",
+        ],
+    );
+    assert!(!ok && err.contains("uv.lock"), "{err}");
+}
+
+#[test]
+fn a_venv_uv_add_changed_is_said_when_its_lock_comes_back() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    uv_project(&s, "p", &env);
+    s.ok_with(&env, &s.path("p"), &["allow"]);
+    let (venv, _) = s.ok_with(&env, &s.path("p"), &["prefix"]);
+    let venv = venv.trim().to_string();
+    let before = ["pyproject.toml", "uv.lock"].map(|f| std::fs::read(s.path("p").join(f)).unwrap());
+    // `uv add` as the shell runs it inside the project: into the shell's venv.
+    let added = std::process::Command::new("uv")
+        .args(["add", "gamma"])
+        .current_dir(s.path("p"))
+        .env_clear()
+        .envs(env.iter().cloned())
+        .env("UV_PROJECT_ENVIRONMENT", &venv)
+        .env("UV_PYTHON", format!("{venv}/bin/python"))
+        .output()
+        .unwrap();
+    support::succeeded_as("uv add", &added);
+    // The change is undone (git checkout): the old key, whose venv uv
+    // changed, is used again, and that is said.
+    for (f, bytes) in ["pyproject.toml", "uv.lock"].iter().zip(before) {
+        std::fs::write(s.path("p").join(f), bytes).unwrap();
+    }
+    let (again, said) = s.ok_with(&env, &s.path("p"), &["prefix"]);
+    assert_eq!(again.trim(), venv);
+    assert!(
+        said.contains("changed since it was built") && said.contains("gamma"),
+        "{said}"
+    );
+    // rebuild puts it back as the lock says.
+    s.ok_with(&env, &s.path("p"), &["rebuild"]);
+    let (_, said) = s.ok_with(&env, &s.path("p"), &["prefix"]);
+    assert!(!said.contains("changed since"), "{said}");
+}
