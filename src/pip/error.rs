@@ -111,9 +111,10 @@ pub enum StageError {
         at: Box<LockedFile>,
         why: Box<StageError>,
     },
-    /// A file a lock names is not the file it locked.
+    /// A file a lock names is not the file it locked. What it hashes to
+    /// is not said: the lock may name a file that is not the project's.
     #[error(
-        "{}: its sha256 is {got}, not {want} as {} locks it for {} {}: the file was changed or replaced; nothing was built",
+        "{}: its sha256 is not {want}, as {} locks it for {} {}: the file was changed or replaced; nothing was built",
         .from.display(),
         .at.lock.display(),
         .at.package,
@@ -122,7 +123,6 @@ pub enum StageError {
     NotLocked {
         at: Box<LockedFile>,
         from: PathBuf,
-        got: String,
         want: String,
     },
 }

@@ -103,7 +103,8 @@ fn build_generation(
     // pip's or venv's. A prefix of the project's own (an editable
     // install, a source tree: the project's code runs in its build
     // anyway) is built in the project, where pip reads those paths from.
-    let workdir = if inputs.scan.per_project.is_empty() {
+    // A locked build installs files only, so it never needs the project.
+    let workdir = if inputs.scan.per_project.is_empty() || inputs.scan.lock.is_some() {
         stage.as_path()
     } else {
         inputs.root

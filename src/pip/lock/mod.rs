@@ -121,6 +121,7 @@ pub fn parse(text: &str, dir: &Path) -> Result<Lock, String> {
         .and_then(toml::Value::as_str)
         .map(String::from);
     let mut packages = Vec::new();
+    let mut seen_files = std::collections::BTreeSet::new();
     for p in raw.packages {
         let said = |why: &str| format!("package {:?}: {why}", p.name);
         if p.directory.is_some() || p.vcs.is_some() {
@@ -134,18 +135,27 @@ pub fn parse(text: &str, dir: &Path) -> Result<Lock, String> {
             && p.name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        let plain =
-            |s: &str| !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !name_ok || !plain(&version) {
+        // PEP 440's characters only: a `;`, `#` or `@` would be read by pip
+        // as a marker, a comment or a URL in the line the version goes in.
+        let version_ok = !version.is_empty()
+            && version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '!' | '_' | '-'));
+        if !name_ok || !version_ok {
             return Err(said(&format!(
                 "is not a package name and version: {version:?}"
             )));
         }
-        if p.marker
-            .as_deref()
-            .is_some_and(|m| m.chars().any(char::is_control))
-        {
-            return Err(said("has a marker with a control character"));
+        // The marker goes into the installer's requirements line too: a
+        // `#` would end the line early and a word starting with `-` would be
+        // an option (another `--hash`), so neither is a marker.
+        if p.marker.as_deref().is_some_and(|m| {
+            m.chars().any(|c| c.is_control() || c == '#' || c == '\\')
+                || m.split_whitespace().any(|w| w.starts_with('-'))
+        }) {
+            return Err(said(
+                "has a marker with a control character, a `#`, a backslash or an option",
+            ));
         }
         let mut artefacts = Vec::new();
         for a in p.wheels.iter().chain(&p.sdist).chain(&p.archive) {
@@ -153,6 +163,25 @@ pub fn parse(text: &str, dir: &Path) -> Result<Lock, String> {
         }
         if artefacts.is_empty() {
             return Err(said("names no file to install"));
+        }
+        // The installer takes a file for the package its name names: a
+        // file named for another package would install that one's bytes.
+        let own = format!("{}-", crate::requirement::normal_name(&p.name));
+        if let Some(a) = (artefacts.iter())
+            .find(|a| !crate::requirement::normal_name(&a.file_name).starts_with(&own))
+        {
+            return Err(said(&format!(
+                "names a file of another package: {:?}",
+                a.file_name
+            )));
+        }
+        for a in &artefacts {
+            if !seen_files.insert(a.file_name.clone()) {
+                return Err(said(&format!(
+                    "names the file {:?}, which the lock names already",
+                    a.file_name
+                )));
+            }
         }
         packages.push(Package {
             name: p.name,
@@ -235,14 +264,18 @@ fn percent_decode(text: &str) -> Result<Vec<u8>, String> {
 
 impl Lock {
     /// The prefix key's lines for a locked project: each package by name,
-    /// version, marker and its files' hashes. Where the files are, and
-    /// the lock's own text, do not matter: the same bytes install the same.
+    /// version, marker and its files, each by hash and name (the name's
+    /// tags decide whether the installer takes it). Where the files are,
+    /// and the lock's own text, do not matter: the same bytes install the
+    /// same.
     pub fn key_lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
             .packages
             .iter()
             .map(|p| {
-                let mut hashes: Vec<&str> = p.artefacts.iter().map(|a| a.sha256.as_str()).collect();
+                let mut hashes: Vec<String> = (p.artefacts.iter())
+                    .map(|a| format!("{}={:?}", a.sha256, a.file_name))
+                    .collect();
                 hashes.sort();
                 hashes.dedup();
                 format!(
@@ -383,5 +416,66 @@ inputs = "dd"
             Path::new("/"),
         );
         assert!(e.unwrap_err().contains("a file named"));
+    }
+
+    /// A trusted lock still installs only what it gives each package: a
+    /// marker or version cannot smuggle pip a hash, a comment or a
+    /// marker, and a file cannot stand for another package.
+    #[test]
+    fn a_lock_cannot_reword_the_installers_lines() {
+        let alpha = |marker: &str, version: &str, file: &str| {
+            format!(
+                "lock-version = \"1.0\"\n[[packages]]\nname = \"alpha\"\nversion = {version:?}\nmarker = {marker:?}\nwheels = [{{ name = {file:?}, path = \"w/a.whl\", hashes = {{ sha256 = \"{}\" }} }}]\n",
+                "ab".repeat(32)
+            )
+        };
+        let ok = "alpha-1.0-py3-none-any.whl";
+        assert!(parse(&alpha("python_version > '3'", "1.0", ok), Path::new("/")).is_ok());
+        for (marker, version, file, why) in [
+            (
+                "python_version > '0' --hash=sha256:00 #",
+                "1.0",
+                ok,
+                "marker",
+            ),
+            ("python_version > '0' # x", "1.0", ok, "marker"),
+            (
+                "python_version > '0'",
+                "1.0;python_version<'0'",
+                ok,
+                "version",
+            ),
+            ("python_version > '0'", "1.0 @ file:///x", ok, "version"),
+            (
+                "python_version > '0'",
+                "1.0",
+                "zzz-1.0-py3-none-any.whl",
+                "another package",
+            ),
+        ] {
+            let e = parse(&alpha(marker, version, file), Path::new("/")).unwrap_err();
+            assert!(e.contains(why), "{marker:?} {version:?} {file:?}: {e}");
+        }
+        let twice = LOCK.replace(
+            "name = \"alpha_pkg-1.0-cp311-none-any.whl\"",
+            "name = \"alpha_pkg-1.0-py3-none-any.whl\"",
+        );
+        let e = parse(&twice, Path::new("/")).unwrap_err();
+        assert!(e.contains("names already"), "{e}");
+    }
+
+    /// The file's name decides whether the installer takes it: two locks
+    /// giving the same bytes under other names are two keys.
+    #[test]
+    fn a_files_name_is_in_the_key() {
+        let lock = parse(LOCK, Path::new("/p")).unwrap();
+        let renamed = LOCK.replace(
+            "alpha_pkg-1.0-cp311-none-any.whl",
+            "alpha_pkg-1.0-cp27-none-any.whl",
+        );
+        assert_ne!(
+            parse(&renamed, Path::new("/p")).unwrap().key_lines(),
+            lock.key_lines()
+        );
     }
 }

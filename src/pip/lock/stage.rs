@@ -80,7 +80,6 @@ impl Scan {
                     return Err(StageError::NotLocked {
                         at: at(),
                         from,
-                        got,
                         want: a.sha256.clone(),
                     });
                 }
