@@ -4,6 +4,7 @@
 
 use std::cmp::Ordering;
 
+pub use crate::pip::reqfile::normal_name;
 use crate::pip::reqfile::{split_lines, strip_comment};
 
 /// A requirement simple enough to hand to Guix: a name and a version
@@ -114,21 +115,6 @@ pub fn logical_lines(text: &str) -> Vec<(usize, String)> {
         .map(|(n, l)| (n, strip_comment(&l).trim().to_string()))
         .filter(|(_, l)| !l.is_empty())
         .collect()
-}
-
-/// PEP 503's normal form of a project name.
-pub fn normal_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !out.ends_with('-') {
-                out.push('-');
-            }
-        } else {
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
 }
 
 /// PyPI projects whose Guix package is not `python-` and the name (checked

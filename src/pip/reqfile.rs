@@ -214,6 +214,21 @@ pub fn canonical_spacing(req: &str) -> String {
     out
 }
 
+/// PEP 503's normal form of a project name.
+pub fn normal_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -166,9 +166,9 @@ pub fn parse(text: &str, dir: &Path) -> Result<Lock, String> {
         }
         // The installer takes a file for the package its name names: a
         // file named for another package would install that one's bytes.
-        let own = format!("{}-", crate::requirement::normal_name(&p.name));
+        let own = format!("{}-", crate::pip::reqfile::normal_name(&p.name));
         if let Some(a) = (artefacts.iter())
-            .find(|a| !crate::requirement::normal_name(&a.file_name).starts_with(&own))
+            .find(|a| !crate::pip::reqfile::normal_name(&a.file_name).starts_with(&own))
         {
             return Err(said(&format!(
                 "names a file of another package: {:?}",
@@ -280,7 +280,7 @@ impl Lock {
                 hashes.dedup();
                 format!(
                     "locked {} {} {:?} {}",
-                    crate::requirement::normal_name(&p.name),
+                    crate::pip::reqfile::normal_name(&p.name),
                     p.version,
                     p.marker.as_deref().unwrap_or(""),
                     hashes.join(",")

@@ -7,7 +7,7 @@ use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Val
 
 use crate::pip::hash::{DIST_LIMIT, hash_file};
 use crate::pip::report::{self, Report};
-use crate::requirement::normal_name;
+use crate::pip::reqfile::normal_name;
 
 /// The lock a report describes: each package with the one file pip chose,
 /// by its URL and sha256; a file under `lock_dir` by its path relative to
