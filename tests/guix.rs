@@ -282,3 +282,48 @@ fn unknown_guix_package_shows_guix_own_message() {
 }
 
 per_shell!(seed_story);
+
+/// A lock holds what the Guix profile lacks, never what it has: Guix's six
+/// serves the locked package, and the lock names only that package.
+#[test]
+fn a_lock_leaves_out_what_the_guix_profile_has() {
+    let s = Sandbox::new();
+    s.wheel("usesix", "1.0", &["--requires", "six>=1.0"]);
+    let wheels = s.wheel("six", "2.0", &[]);
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[guix]\npackages = [\"python\", \"python-six@1.0\"]\n\n[pip]\npackages = [\"usesix\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("p");
+    s.command(&["lock"], &s.path("p")).stdout_ok();
+    let lock: toml::Table = std::fs::read_to_string(s.path("p/pylock.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let names: Vec<&str> = lock["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["usesix"], "{lock}");
+    let out = s
+        .command(
+            &[
+                "exec",
+                "--",
+                "python3",
+                "-c",
+                "import usesix, six; print(six.__version__); print(six.__file__)",
+            ],
+            &s.path("p"),
+        )
+        .stdout_ok();
+    assert!(
+        out.starts_with("1.0\n") && out.contains("/gnu/store/"),
+        "{out}"
+    );
+}
