@@ -9,33 +9,13 @@
 #   bench/lock.sh       (needs hyperfine and uv: apt-get install hyperfine; pip install uv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
 
 source bench/common.sh
 
-uv=$(python3 -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null || command -v uv || true)
-[[ -x $uv ]] || { echo "bench: uv is not installed (pip install uv)" >&2; exit 1; }
+find_uv
 echo "uv: $uv ($("$uv" --version))"
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/uv-bin" "$work/wheels"
-ln -s "$uv" "$work/uv-bin/uv"
-# Debian's Python, found on PATH as users have it (not a shim); uv beside it.
-export PATH=$work/uv-bin:/usr/local/bin:/usr/bin:/bin
-export HOME=$work/home XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data XDG_CACHE_HOME=$work/cache
-export PYENV_GUIX_DATA_DIR=$work/pg-data PYENV_GUIX_CACHE_DIR=$work/pg-cache PYENV_GUIX_LOG=quiet
-export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
-unset PIP_FIND_LINKS PYTHONPATH VIRTUAL_ENV
-mkdir -p "$HOME"
-plain=
-for i in $(seq 1 20); do
-  python3 "$repo/tests/support/make_wheel.py" "$work/wheels" "benchpkg$i" 1.0 --script "bench$i" >/dev/null
-  plain+=" benchpkg$i==1.0"
-done
-# shellcheck disable=SC2086 # one word per requirement
-reqs=$(printf '"%s", ' $plain)
-reqs=${reqs%, }
+isolated_work
+twenty_wheels "$work/wheels"
 
 for installer in uv pip; do
   mkdir -p "$work/$installer"

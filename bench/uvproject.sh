@@ -6,36 +6,21 @@
 #   bench/uvproject.sh       (needs hyperfine and uv: apt-get install hyperfine; pip install uv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
 
 source bench/common.sh
 
-uv=$(python3 -c 'import uv; print(uv.find_uv_bin())' 2>/dev/null || command -v uv || true)
-[[ -x $uv ]] || { echo "bench: uv is not installed (pip install uv)" >&2; exit 1; }
+find_uv
 # A pyenv shim runs pyenv on each call: measure uv itself.
 uv=$(readlink -f "$(pyenv which uv 2>/dev/null || echo "$uv")")
 echo "uv: $uv ($("$uv" --version))"
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/uv-bin" "$work/project/wheels"
-ln -s "$uv" "$work/uv-bin/uv"
-export PATH=$work/uv-bin:/usr/local/bin:/usr/bin:/bin
-export HOME=$work/home XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data XDG_CACHE_HOME=$work/cache
-export PYENV_GUIX_DATA_DIR=$work/pg-data PYENV_GUIX_CACHE_DIR=$work/pg-cache PYENV_GUIX_LOG=quiet
-unset PYTHONPATH VIRTUAL_ENV UV_PROJECT_ENVIRONMENT UV_PYTHON
-mkdir -p "$HOME"
-deps=
-for i in $(seq 1 20); do
-  python3 "$repo/tests/support/make_wheel.py" "$work/project/wheels" "benchpkg$i" 1.0 --script "bench$i" >/dev/null
-  deps+="\"benchpkg$i==1.0\", "
-done
+isolated_work
+twenty_wheels "$work/project/wheels"
 cat >"$work/project/pyproject.toml" <<TOML
 [project]
 name = "bench"
 version = "0.1.0"
 requires-python = ">=3.8"
-dependencies = [${deps%, }]
+dependencies = [$reqs]
 
 [tool.uv]
 package = false

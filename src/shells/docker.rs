@@ -1,5 +1,4 @@
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
 
 use super::{Output, Refused, Shell, settings, utf8};
 use crate::envdiff::Changes;
@@ -20,10 +19,6 @@ impl Shell for Docker {
         TARGET
     }
 
-    fn hook_template(&self) -> Option<&'static str> {
-        None
-    }
-
     fn needs_project(&self) -> bool {
         true
     }
@@ -37,10 +32,7 @@ impl Shell for Docker {
     }
 
     fn set(&self, out: &mut Vec<u8>, name: &str, value: &OsStr) {
-        out.extend_from_slice(name.as_bytes());
-        out.push(b'=');
-        self.quote(out, value.as_bytes());
-        out.push(b'\n');
+        super::env_line(self, out, name, value);
     }
 
     /// Never reached: [`settings`] refuses an unset first.

@@ -1,5 +1,4 @@
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
 
 use super::{Output, Refused, Shell, settings, utf8};
 use crate::envdiff::Changes;
@@ -19,10 +18,6 @@ const TARGET: &str = "dotenv";
 impl Shell for Dotenv {
     fn name(&self) -> &'static str {
         TARGET
-    }
-
-    fn hook_template(&self) -> Option<&'static str> {
-        None
     }
 
     fn needs_project(&self) -> bool {
@@ -50,10 +45,7 @@ impl Shell for Dotenv {
     }
 
     fn set(&self, out: &mut Vec<u8>, name: &str, value: &OsStr) {
-        out.extend_from_slice(name.as_bytes());
-        out.push(b'=');
-        self.quote(out, value.as_bytes());
-        out.push(b'\n');
+        super::env_line(self, out, name, value);
     }
 
     /// Never reached: [`settings`] refuses an unset first.

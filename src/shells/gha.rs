@@ -18,10 +18,6 @@ impl Shell for Gha {
         TARGET
     }
 
-    fn hook_template(&self) -> Option<&'static str> {
-        None
-    }
-
     fn needs_project(&self) -> bool {
         true
     }

@@ -12,10 +12,6 @@ impl Shell for Json {
         "json"
     }
 
-    fn hook_template(&self) -> Option<&'static str> {
-        None
-    }
-
     fn for_editors(&self) -> bool {
         true
     }

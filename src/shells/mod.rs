@@ -135,11 +135,23 @@ pub struct Install {
     pub line: &'static str,
 }
 
+/// `NAME=VALUE` and a newline, the value as `shell` quotes it: a line of
+/// the env files the one-shot exports write.
+pub(crate) fn env_line(shell: &dyn Shell, out: &mut Vec<u8>, name: &str, value: &OsStr) {
+    out.extend_from_slice(name.as_bytes());
+    out.push(b'=');
+    shell.quote(out, value.as_bytes());
+    out.push(b'\n');
+}
+
 pub trait Shell: Sync {
     /// The word that names it on the command line (`export bash`).
     fn name(&self) -> &'static str;
-    /// The hook script (from `shells/`), with `@PYENV_GUIX@` where the binary goes.
-    fn hook_template(&self) -> Option<&'static str>;
+    /// The hook script (from `shells/`), with `@PYENV_GUIX@` where the
+    /// binary goes; `None` for an export with no hook (json, the CI files).
+    fn hook_template(&self) -> Option<&'static str> {
+        None
+    }
     /// Where its hook goes; `None` for what has no hook (json).
     fn install(&self) -> Option<Install> {
         None
