@@ -104,7 +104,7 @@ fn background_build(sh: ShellName) {
     );
 }
 
-per_shell!(background_build);
+bash_zsh_fish!(background_build);
 
 /// A script (`exec`) needs the result: it waits for the build a prompt
 /// started, and shows how far it got, following the build's log; under

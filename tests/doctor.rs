@@ -195,4 +195,4 @@ fn text_and_a_bad_directory() {
     );
 }
 
-per_shell!(with_and_without_the_hook);
+bash_zsh_fish!(with_and_without_the_hook);

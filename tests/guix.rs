@@ -281,7 +281,7 @@ fn unknown_guix_package_shows_guix_own_message() {
     assert!(err.contains("guix failed to build profile"), "{err}");
 }
 
-per_shell!(seed_story);
+bash_zsh_fish!(seed_story);
 
 /// A lock holds what the Guix profile lacks, never what it has: Guix's six
 /// serves the locked package, and the lock names only that package.

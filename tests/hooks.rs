@@ -228,10 +228,10 @@ fn no_process_when_nothing_changed(sh: ShellName) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(s.path("wrapper"), std::fs::Permissions::from_mode(0o755)).unwrap();
     let count = |name: &str| {
-        format!(
+        sh.posix(&format!(
             "grep -c export {} > \"$OUT/{name}\"",
             quote(log.as_os_str())
-        )
+        ))
     };
     let p = quote(s.path("p").as_os_str());
     let lines = vec![
@@ -240,22 +240,22 @@ fn no_process_when_nothing_changed(sh: ShellName) {
         // A check's mark is two seconds behind it (coarse file times): what
         // changed just before, the project's own allow included, is seen
         // once more. Then nothing runs.
-        "sleep 2.5".into(),
+        sh.posix("sleep 2.5"),
         count("loaded"),
-        "true".into(),
-        "true".into(),
-        "true".into(),
+        sh.posix("true"),
+        sh.posix("true"),
+        sh.posix("true"),
         count("quiet"),
         "dump inside".into(),
-        "touch .pyguix.toml".into(),
+        sh.posix("touch .pyguix.toml"),
         count("touched"),
-        "sleep 2.5".into(),
-        "true".into(),
-        "true".into(),
+        sh.posix("sleep 2.5"),
+        sh.posix("true"),
+        sh.posix("true"),
         count("settled"),
         "cd sub".into(),
         count("moved"),
-        "echo '[env]' > .pyguix.toml".into(),
+        sh.posix("echo '[env]' > .pyguix.toml"),
         count("new-manifest"),
         "dump nested".into(),
     ];

@@ -233,7 +233,7 @@ fn prefix_then_venv(sh: ShellName) {
     assert!(!text.contains("error"), "{text}");
 }
 
-per_shell!(prefix_then_venv);
+bash_zsh_fish!(prefix_then_venv);
 
 #[test]
 fn options_are_not_requirements() {

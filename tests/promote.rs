@@ -403,7 +403,7 @@ fn promote_in_a_shell(sh: ShellName) {
     assert!(!out.contains("is blocked"), "{out}");
 }
 
-per_shell!(promote_in_a_shell);
+bash_zsh_fish!(promote_in_a_shell);
 
 /// Real Guix's outputs, recorded byte for byte (tests/guix-samples).
 fn samples() -> std::path::PathBuf {

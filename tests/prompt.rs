@@ -7,22 +7,6 @@ mod support;
 use pyenv_guix::shells::ShellName;
 use support::{Sandbox, UserShell, quote};
 
-/// The README's prompt for each shell, reading the variable with no
-/// process.
-fn prompt_setup(sh: ShellName) -> Vec<String> {
-    match sh {
-        ShellName::Bash => vec![r#"PS1='${PYENV_GUIX_PROMPT:+($PYENV_GUIX_PROMPT) }\$ '"#.into()],
-        ShellName::Zsh => vec![
-            "setopt prompt_subst".into(),
-            r#"PS1='${PYENV_GUIX_PROMPT:+(${PYENV_GUIX_PROMPT//\%/%%}) }%# '"#.into(),
-        ],
-        ShellName::Fish => vec![
-            "function fish_prompt; set -q PYENV_GUIX_PROMPT; and printf '(%s) ' $PYENV_GUIX_PROMPT; printf '> '; end".into(),
-        ],
-        other => unreachable!("{} is not a shell", other.name()),
-    }
-}
-
 fn prompt_name(sh: ShellName) {
     if !sh.available() {
         return;
@@ -39,7 +23,7 @@ fn prompt_name(sh: ShellName) {
     s.allow("alpha");
     s.allow("beta");
     let p = |rel: &str| quote(s.path(rel).as_os_str());
-    let mut lines = prompt_setup(sh);
+    let mut lines = sh.user().prompt_setup();
     lines.extend([
         sh.hook_line(),
         format!("cd {}", p("outside")),
@@ -184,4 +168,4 @@ fn gone_under_the_shell(sh: ShellName) {
     assert_eq!(got("4-deleted", "B"), None, "{}: deleted", sh.name());
 }
 
-per_shell!(gone_under_the_shell);
+bash_zsh_fish!(gone_under_the_shell);

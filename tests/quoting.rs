@@ -8,10 +8,9 @@ mod support;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::process::Command;
 
 use pyenv_guix::shells::ShellName;
-use support::{Rng, Run, Sandbox, UserShell, quote};
+use support::{Rng, Sandbox, UserShell, quote};
 
 const COUNT: usize = 500;
 
@@ -95,16 +94,26 @@ fn round_trip(sh: ShellName) {
 
     // Restored values: whatever bytes the user had, the project overrides
     // them and leaving must give them back exactly.
-    let before: Vec<Vec<u8>> = (0..COUNT).map(|_| random_bytes(&mut rng)).collect();
+    // A shell whose strings are text is given text (its refusal of other
+    // bytes is tested in its own file).
+    let any = sh.user().holds_any_bytes();
+    let value = |rng: &mut Rng| {
+        if any {
+            random_bytes(rng)
+        } else {
+            random_text(rng).into_bytes()
+        }
+    };
+    let before: Vec<Vec<u8>> = (0..COUNT).map(|_| value(&mut rng)).collect();
     // Set values: whatever text a manifest may hold.
     let set: Vec<String> = (0..COUNT).map(|_| random_text(&mut rng)).collect();
     // Path lists: random entries before ours must survive entry by entry.
     let lists: Vec<Vec<u8>> = (0..20)
         .map(|_| {
-            let mut v = random_bytes(&mut rng);
+            let mut v = value(&mut rng);
             v.retain(|&b| b != b':');
             v.extend(b":/x:");
-            v.extend(random_bytes(&mut rng).into_iter().filter(|&b| b != b':'));
+            v.extend(value(&mut rng).into_iter().filter(|&b| b != b':'));
             v
         })
         .collect();
@@ -130,25 +139,14 @@ fn round_trip(sh: ShellName) {
     for (i, v) in lists.iter().enumerate() {
         env.push((format!("L{i}").into(), OsString::from_vec(v.clone())));
     }
-    let hook = s.pyenv_guix(&["hook", sh.name()], &s.path("home")).stdout;
-    let hook_file = s.path("hook");
-    std::fs::write(&hook_file, hook).unwrap();
-    let (p, hook_file) = (quote(s.path("p").as_os_str()), quote(hook_file.as_os_str()));
-    let script = match sh {
-        ShellName::Fish => format!(
-            "source {hook_file}; cd {p}; __pyenv_guix_hook; env -0 > $OUT/in; cd /; __pyenv_guix_hook; env -0 > $OUT/out"
-        ),
-        _ => format!(
-            "source {hook_file}; cd {p}; __pyenv_guix_hook; env -0 > \"$OUT/in\"; cd /; __pyenv_guix_hook; env -0 > \"$OUT/out\""
-        ),
-    };
-    Command::new(sh.name())
-        .arg("-c")
-        .arg(script)
-        .current_dir(s.path("home"))
-        .env_clear()
-        .envs(env)
-        .succeeds();
+    let lines = vec![
+        sh.hook_line(),
+        format!("cd {}", quote(s.path("p").as_os_str())),
+        "dump in".into(),
+        "cd /".into(),
+        "dump out".into(),
+    ];
+    s.interactive(sh, &s.path("home"), &env, &lines);
 
     let inside = s.dump("in");
     let outside = s.dump("out");

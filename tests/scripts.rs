@@ -8,7 +8,7 @@ mod support;
 use std::process::Command;
 
 use pyenv_guix::shells::ShellName as Sh;
-use support::{Sandbox, UserShell, bin};
+use support::{Sandbox, UserShell, bin, quote};
 
 fn project(s: &Sandbox) -> std::path::PathBuf {
     let wheels = s.wheel("scriptdemo", "2.5", &["--script", "scriptdemo-run"]);
@@ -26,20 +26,19 @@ fn project(s: &Sandbox) -> std::path::PathBuf {
 
 /// The script idiom for each shell, then a use of what it loaded.
 fn script(sh: Sh) -> String {
-    let bin = bin();
-    let bin = bin.display();
-    let load = match sh {
-        Sh::Fish => format!("{bin} export fish | source"),
-        _ => format!("eval \"$({bin} export {})\"", sh.name()),
-    };
+    let load = sh
+        .user()
+        .load_in_script(&quote(bin().as_os_str()), sh.name());
     format!(
-        "{load}\npython3 -c 'import scriptdemo; print(\"version\", scriptdemo.__version__)'\nscriptdemo-run\n"
+        "{load}\n{}\n{}\n",
+        sh.posix("python3 -c 'import scriptdemo; print(\"version\", scriptdemo.__version__)'"),
+        sh.posix("scriptdemo-run")
     )
 }
 
 #[test]
 fn a_script_waits_for_the_build_it_asks_for() {
-    for sh in [Sh::Bash, Sh::Zsh, Sh::Fish] {
+    for sh in pyenv_guix::shells::hooked() {
         if !sh.available() {
             continue;
         }
@@ -47,7 +46,9 @@ fn a_script_waits_for_the_build_it_asks_for() {
         let dir = project(&s);
         // The user's default: builds go to the background at a prompt.
         let env = s.env().into_iter().filter(|(k, _)| k != "PYENV_GUIX_BUILD");
-        let out = Command::new(sh.name())
+        let (program, args) = sh.user().plain().split_first().unwrap();
+        let out = Command::new(program)
+            .args(args)
             .arg("-c")
             .arg(script(sh))
             .current_dir(&dir)

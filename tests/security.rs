@@ -896,7 +896,7 @@ fn ctrl_c_stops_a_build(sh: ShellName) {
         input.write_all(b"\n").unwrap();
         input.flush().unwrap();
     };
-    type_line(&mut input, sh.dump_function());
+    type_line(&mut input, sh.user().dump_function());
     type_line(&mut input, &sh.hook_line());
     type_line(&mut input, "dump before");
     type_line(
@@ -961,7 +961,7 @@ fn ctrl_c_stops_a_build(sh: ShellName) {
     );
 }
 
-per_shell!(ctrl_c_stops_a_build);
+bash_zsh_fish!(ctrl_c_stops_a_build);
 
 /// An interpreter the project names by a relative path is covered by trust
 /// even when it is a symlink out of the project: by what it leads to.

@@ -47,20 +47,19 @@ fn journey(sh: ShellName) {
     let s = projects();
     s.allow("b");
     let p = |rel: &str| quote(s.path(rel).as_os_str());
-    let pg = quote(bin().as_os_str());
     let lines = vec![
         sh.hook_line(),
         format!("cd {}", p("outside")),
         "dump 00-outside".into(),
         format!("cd {}", p("a")),
         "dump 01-blocked".into(),
-        format!("{pg} allow"),
+        sh.pyenv_guix("allow"),
         "dump 02-allowed".into(),
         "cd sub".into(),
         "dump 03-sub".into(),
         "cd ../nested".into(),
         "dump 04-nested-blocked".into(),
-        format!("{pg} allow"),
+        sh.pyenv_guix("allow"),
         "dump 05-nested".into(),
         format!("cd {}", p("b")),
         "dump 06-b".into(),
@@ -71,11 +70,11 @@ fn journey(sh: ShellName) {
         "dump 08-left-b".into(),
         format!("cd {}", p("a")),
         "dump 09-a-again".into(),
-        "echo '# edited' >> .pyguix.toml".into(),
+        sh.posix("echo '# edited' >> .pyguix.toml"),
         "dump 10-a-edited".into(),
         format!("cd {}", p("b")),
         "dump 11-b-again".into(),
-        "echo ';; pinned' >> channels.scm".into(),
+        sh.posix("echo ';; pinned' >> channels.scm"),
         "dump 12-b-channels-edited".into(),
         format!("cd {}", p("outside")),
         "dump 13-final".into(),
@@ -248,9 +247,9 @@ fn binary_gone(sh: ShellName) {
         sh.hook_line_for(&copy),
         format!("cd {}", quote(s.path("a").as_os_str())),
         "dump 1-loaded".into(),
-        format!("rm {}", quote(copy.as_os_str())),
+        sh.posix(&format!("rm {}", quote(copy.as_os_str()))),
         "cd ..".into(),
-        "echo still-alive".into(),
+        sh.posix("echo still-alive"),
         "dump 2-after".into(),
     ];
     let out = s.interactive(sh, &s.path("outside"), &s.env(), &lines);

@@ -14,6 +14,7 @@ use pyenv_guix::shells::ShellName;
 
 mod ext_wheel;
 pub mod guixbed;
+pub mod user;
 
 pub fn stand_in() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/guix-stand-in/guix")
@@ -23,11 +24,16 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_pyenv-guix"))
 }
 
-/// What a user types in each shell, for the library's own shell enum.
-/// `json` is no shell anyone types in: asking it is a mistake in the test.
+/// What a user types in each shell (one file each in `user/`), for the
+/// library's own shell enum.
 pub trait UserShell: Copy {
+    /// The shell's side of the tests.
+    fn user(self) -> &'static dyn user::User;
+
     /// The program with no rc file read, to add `-c` or `-i` to.
-    fn plain(self) -> &'static str;
+    fn plain(self) -> String {
+        self.user().plain().join(" ")
+    }
 
     /// `None` (after saying so loudly) when the shell is missing and
     /// PYENV_GUIX_REQUIRE_SHELLS is not set; CI sets it, so CI cannot pass
@@ -35,31 +41,40 @@ pub trait UserShell: Copy {
     fn available(self) -> bool;
 
     /// Put `dir` first on PATH, as a user would type it.
-    fn prepend_path(self, dir: &str) -> String;
+    fn prepend_path(self, dir: &str) -> String {
+        self.user().prepend_path(dir)
+    }
 
     /// Export a variable, as a user would type it.
-    fn export(self, name: &str, value: &str) -> String;
+    fn export(self, name: &str, value: &str) -> String {
+        self.user().export(name, value)
+    }
 
-    /// Define `dump NAME`, which writes the exported environment to $OUT/NAME.
-    fn dump_function(self) -> &'static str;
+    /// A line of POSIX sh, run from the shell.
+    fn posix(self, line: &str) -> String {
+        self.user().posix(line)
+    }
 
-    fn hook_line(self) -> String;
+    /// The binary under test run with `args`, as a line at the prompt.
+    fn pyenv_guix(self, args: &str) -> String {
+        self.user().run(&quote(bin().as_os_str()), args)
+    }
+
+    fn hook_line(self) -> String {
+        self.hook_line_for(&bin())
+    }
 
     fn hook_line_for(self, bin: &Path) -> String;
 }
 
 impl UserShell for ShellName {
-    fn plain(self) -> &'static str {
-        match self {
-            ShellName::Bash => "bash --norc --noprofile",
-            ShellName::Zsh => "zsh -f",
-            ShellName::Fish => "fish --no-config",
-            other => unreachable!("{} is not a shell", other.name()),
-        }
+    fn user(self) -> &'static dyn user::User {
+        user::of(self)
     }
 
     fn available(self) -> bool {
-        let found = Command::new(self.name())
+        let program = self.user().plain()[0];
+        let found = Command::new(program)
             .arg("--version")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -69,53 +84,21 @@ impl UserShell for ShellName {
             return true;
         }
         if std::env::var_os("PYENV_GUIX_REQUIRE_SHELLS").is_some_and(|v| v == "1") {
-            panic!(
-                "{} is not installed and PYENV_GUIX_REQUIRE_SHELLS=1",
-                self.name()
-            );
+            panic!("{program} is not installed and PYENV_GUIX_REQUIRE_SHELLS=1");
         }
         eprintln!(
-            "\n!!! SKIPPED: {} is not installed; its end-to-end tests did not run !!!\n",
-            self.name()
+            "\n!!! SKIPPED: {program} is not installed; its end-to-end tests did not run !!!\n"
         );
         false
     }
 
-    fn prepend_path(self, dir: &str) -> String {
-        match self {
-            ShellName::Fish => format!("set -gx PATH {dir} $PATH"),
-            _ => format!("export PATH={dir}:\"$PATH\""),
-        }
-    }
-
-    fn export(self, name: &str, value: &str) -> String {
-        match self {
-            ShellName::Fish => format!("set -gx {name} {value}"),
-            _ => format!("export {name}={value}"),
-        }
-    }
-
-    fn dump_function(self) -> &'static str {
-        match self {
-            ShellName::Fish => "function dump; env -0 > $OUT/$argv[1]; end",
-            _ => "dump() { env -0 > \"$OUT/$1\"; }",
-        }
-    }
-
-    fn hook_line(self) -> String {
-        self.hook_line_for(&bin())
-    }
-
     fn hook_line_for(self, bin: &Path) -> String {
-        let bin = quote(bin.as_os_str());
-        match self {
-            ShellName::Fish => format!("{bin} hook fish | source"),
-            s => format!("eval \"$({bin} hook {})\"", s.name()),
-        }
+        self.user().hook_line(&quote(bin.as_os_str()), self.name())
     }
 }
 
-/// Single-quoted for all three shells (test paths hold no quote or backslash).
+/// Single-quoted, as every shell here reads it (test paths hold no quote
+/// or backslash).
 pub fn quote(s: &OsStr) -> String {
     let s = s.to_str().expect("test paths are UTF-8");
     assert!(!s.contains('\'') && !s.contains('\\'));
@@ -389,23 +372,13 @@ impl Sandbox {
         env: &[(OsString, OsString)],
         lines: &[String],
     ) -> String {
-        let mut script = format!("{}\n", shell.dump_function());
+        let mut script = format!("{}\n", shell.user().dump_function());
         for l in lines {
             script.push_str(l);
             script.push('\n');
         }
         script.push_str("exit\n");
-        // fish fires fish_prompt only on a terminal: give it one.
-        let mut cmd = if shell == ShellName::Fish {
-            let mut c = Command::new("script");
-            c.args(["-qec", &format!("{} -i", shell.plain()), "/dev/null"]);
-            c
-        } else {
-            let mut words = shell.plain().split(' ');
-            let mut c = Command::new(words.next().unwrap_or_default());
-            c.args(words).arg("-i");
-            c
-        };
+        let mut cmd = shell.user().interactive();
         cmd.current_dir(cwd)
             .env_clear()
             .envs(env.iter().cloned())
@@ -602,10 +575,35 @@ impl Dump {
     }
 }
 
-/// One test per shell for each named `fn(ShellName)`: `name::bash`, `name::zsh`,
-/// `name::fish`.
+/// One test per shell for each named `fn(ShellName)`: `name::bash`,
+/// `name::zsh`, and so on for every shell a user types in. A test here
+/// types only what `user::User` says each shell's way.
 #[macro_export]
 macro_rules! per_shell {
+    ($($f:ident),* $(,)?) => {
+        $(
+            mod $f {
+                #[test]
+                fn bash() {
+                    super::$f(::pyenv_guix::shells::ShellName::Bash);
+                }
+                #[test]
+                fn zsh() {
+                    super::$f(::pyenv_guix::shells::ShellName::Zsh);
+                }
+                #[test]
+                fn fish() {
+                    super::$f(::pyenv_guix::shells::ShellName::Fish);
+                }
+            }
+        )*
+    };
+}
+
+/// As [`per_shell!`], for tests that type bash, zsh and fish only (a
+/// trap, a job control signal, `source` of a file mid-script).
+#[macro_export]
+macro_rules! bash_zsh_fish {
     ($($f:ident),* $(,)?) => {
         $(
             mod $f {
