@@ -15,6 +15,10 @@ impl Shell for Zsh {
         Some(include_str!("../../shells/pyenv-guix.zsh"))
     }
 
+    fn non_interactive_template(&self) -> Option<&'static str> {
+        Some(include_str!("../../shells/non-interactive/pyenv-guix.zsh"))
+    }
+
     fn install(&self) -> Option<Install> {
         Some(Install {
             rc_file: "~/.zshrc",
