@@ -18,8 +18,10 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/outside"
 equivalent_project
 "$pg" hook bash --non-interactive >"$work/pg_env"
-# shellcheck disable=SC2016 # direnv's idiom, expanded by the bash that reads it
-echo 'eval "$(direnv export bash)"' >"$work/direnv_env"
+# direnv's script idiom, marked as ours is: direnv runs bash to read
+# .envrc, and that bash reads BASH_ENV too; unmarked, it never ends.
+# shellcheck disable=SC2016 # expanded by the bash that reads it
+echo '[[ -n ${__direnv_ni:-} ]] || eval "$(__direnv_ni=1 direnv export bash)"' >"$work/direnv_env"
 : >"$work/bare_env"
 
 runs=${RUNS:-300}
