@@ -9,7 +9,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::Command;
 
 use pyenv_guix::shells::ShellName;
-use support::{Sandbox, UserShell, bin, parse_env0, quote};
+use support::{Run, Sandbox, UserShell, bin, parse_env0, quote};
 
 const XONSH: ShellName = ShellName::Xonsh;
 
@@ -141,4 +141,81 @@ fn the_hook_parses_in_xonsh_with_any_binary_path() {
         got.as_bytes().starts_with(b"xonsh:") && got.as_bytes().ends_with(want_tail),
         "{got:?}"
     );
+}
+
+/// `pyenv-guix completions xonsh` adds a completer to xonsh's own list,
+/// which xonsh's `completer complete` asks as Tab does.
+#[test]
+fn completions_through_xonshs_completer() {
+    if !XONSH.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    let script = s
+        .command(&["completions", "xonsh"], &s.path(""))
+        .stdout_ok();
+    s.write("completion.xsh", &script);
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "pyenv-guix ",
+            &["hook", "export", "allow", "completions"],
+            &["--shell-pid"],
+        ),
+        ("pyenv-guix ex", &["export", "exec"], &["hook"]),
+        (
+            "pyenv-guix hook ",
+            &["bash", "fish", "xonsh"],
+            &["json", "export"],
+        ),
+        (
+            "pyenv-guix status --",
+            &["--json", "--help"],
+            &["--dry-run"],
+        ),
+    ];
+    let mut lines = format!(
+        "execx(open({}).read())\ncompleter list\n",
+        quote(s.path("completion.xsh").as_os_str())
+    );
+    for (typed, _, _) in cases {
+        lines.push_str(&format!(
+            "echo '== {typed}'\ncompleter complete '{typed}'\n"
+        ));
+    }
+    let out = Command::new("xonsh")
+        .args(["--no-rc", "-c", &lines])
+        .current_dir(s.path(""))
+        .env_clear()
+        .envs(s.env())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("pyenv_guix "), "registered: {stdout}");
+    let mut blocks = stdout.split("== ").skip(1);
+    for (typed, want, not) in cases {
+        let block = blocks.next().unwrap_or_else(|| panic!("{stdout}"));
+        // Each offer is `RichCompletion('value', ...)`.
+        let offered: Vec<&str> = block
+            .lines()
+            .filter_map(|l| l.strip_prefix("RichCompletion('"))
+            .filter_map(|l| l.split('\'').next())
+            .collect();
+        for w in *want {
+            assert!(
+                offered.contains(w),
+                "{typed:?} should offer {w}: {offered:?}"
+            );
+        }
+        for w in *not {
+            assert!(
+                !offered.contains(w),
+                "{typed:?} should not offer {w}: {offered:?}"
+            );
+        }
+    }
 }

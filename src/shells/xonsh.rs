@@ -1,6 +1,8 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
+use clap_complete::env::EnvCompleter;
+
 use super::{Install, Shell};
 
 /// xonsh runs Python, and could run generated Python: its hook is given
@@ -45,6 +47,13 @@ impl Shell for Xonsh {
 
     fn reserved_prefixes(&self) -> &'static [&'static str] {
         &["XONSH_"]
+    }
+
+    fn completions(&self) -> Option<(&'static dyn EnvCompleter, &'static str)> {
+        Some((
+            &Completer,
+            "  xonsh (~/.xonshrc):   execx($(pyenv-guix completions xonsh))",
+        ))
     }
 
     /// A string that is both a JSON string and a Python string literal:
@@ -97,6 +106,94 @@ impl Shell for Xonsh {
         out.extend_from_slice(b"]]\n");
     }
 }
+
+/// A completer in xonsh's own machinery (`completer list` shows it) that
+/// asks the binary at each Tab. clap has no xonsh of its own: the question
+/// and answer are fish's (the words; a candidate, a tab and its help a
+/// line), which the binary already answers.
+struct Completer;
+
+impl EnvCompleter for Completer {
+    fn name(&self) -> &'static str {
+        "xonsh"
+    }
+
+    fn is(&self, name: &str) -> bool {
+        name == "xonsh"
+    }
+
+    fn write_registration(
+        &self,
+        var: &str,
+        name: &str,
+        _bin: &str,
+        completer: &str,
+        buf: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let quoted = |s: &str| {
+            let mut out = Vec::new();
+            Xonsh.quote(&mut out, s.as_bytes());
+            String::from_utf8(out).expect("quote writes UTF-8")
+        };
+        let script = COMPLETION
+            .replace("@VAR@", &quoted(var))
+            .replace("@NAME@", &quoted(name))
+            .replace("@COMPLETER@", &quoted(completer));
+        buf.write_all(script.as_bytes())
+    }
+
+    fn write_complete(
+        &self,
+        cmd: &mut clap::Command,
+        args: Vec<std::ffi::OsString>,
+        current_dir: Option<&std::path::Path>,
+        buf: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        clap_complete::env::Fish.write_complete(cmd, args, current_dir, buf)
+    }
+}
+
+const COMPLETION: &str = r#"# pyenv-guix completions for xonsh. Put in ~/.xonshrc:  execx($(pyenv-guix completions xonsh))
+
+
+def __pyenv_guix_completions():
+    import os
+    import subprocess
+
+    from xonsh.built_ins import XSH
+    from xonsh.completers.completer import add_one_completer
+    from xonsh.completers.tools import RichCompletion, contextual_command_completer
+
+    @contextual_command_completer
+    def pyenv_guix(context):
+        """pyenv-guix's commands, options and shells, asked of the binary"""
+        if not context.args or os.path.basename(context.args[0].value) != @NAME@:
+            return None
+        words = [a.value for a in context.args[: context.arg_index]] + [context.prefix]
+        env = dict(XSH.env.detype())
+        env[@VAR@] = "fish"
+        try:
+            out = subprocess.run(
+                [@COMPLETER@, "--"] + words,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            ).stdout.decode("utf-8", "replace")
+        except OSError:
+            return None
+        found = set()
+        for line in out.split("\n"):
+            if line:
+                value, _, help = line.partition("	")
+                found.add(RichCompletion(value, description=help))
+        return found
+
+    add_one_completer("pyenv_guix", pyenv_guix, "start")
+
+
+__pyenv_guix_completions()
+del __pyenv_guix_completions
+"#;
 
 /// xonsh's own variables that shape the shell itself (its prompts, how it
 /// passes the environment on); the rest of its settings are `XONSH_…`.
