@@ -6,10 +6,11 @@ mod support;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use pyenv_guix::shells::ShellName;
-use support::{Run, Sandbox, UserShell, bin, parse_env0, quote};
+use support::{Run, Sandbox, UserShell, bin, parse_env0, quote, run_with_timeout};
 
 const XONSH: ShellName = ShellName::Xonsh;
 
@@ -141,6 +142,51 @@ fn the_hook_parses_in_xonsh_with_any_binary_path() {
         got.as_bytes().starts_with(b"xonsh:") && got.as_bytes().ends_with(want_tail),
         "{got:?}"
     );
+}
+
+/// xonsh's readline shell runs lines typed ahead without a prompt event
+/// (it prints their prompts itself): on_precommand still checks before
+/// each, so a command typed after `allow` runs in the project.
+#[test]
+fn typed_ahead_lines_in_the_readline_shell_run_in_the_project() {
+    if !XONSH.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
+    let user = XONSH.user();
+    let lines = [
+        user.dump_function().to_string(),
+        XONSH.hook_line(),
+        format!("cd {}", quote(s.path("p").as_os_str())),
+        "dump blocked".into(),
+        XONSH.pyenv_guix("allow"),
+        "dump allowed".into(),
+        "cd /".into(),
+        "dump left".into(),
+        "exit".into(),
+    ];
+    let mut cmd = Command::new("script");
+    cmd.args([
+        "-qec",
+        "env TERM=dumb xonsh --no-rc -i --shell-type readline",
+        "/dev/null",
+    ])
+    .current_dir(s.path("home"))
+    .env_clear()
+    .envs(s.env())
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let out = run_with_timeout(
+        cmd,
+        (lines.join("\n") + "\n").as_bytes(),
+        Duration::from_secs(60),
+    );
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(s.dump("blocked").get("P"), None, "{out}");
+    assert_eq!(s.dump("allowed").get("P"), Some("loaded"), "{out}");
+    assert_eq!(s.dump("left").get("P"), None, "{out}");
 }
 
 /// `pyenv-guix completions xonsh` adds a completer to xonsh's own list,
