@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # The cost of a prompt, in each real shell, as the shell runs its hooks:
 # bash evaluates PROMPT_COMMAND, zsh calls precmd_functions (and chpwd_functions
-# on cd), fish emits fish_prompt (and its PWD handlers on cd). pyenv-guix's
-# hook against direnv's, in the same run, each less the same loop with no
-# hook at all:
+# on cd), fish emits fish_prompt (and its PWD handlers on cd), xonsh fires
+# on_precommand and on_pre_prompt (and on_chdir on cd) as its interactive
+# shell does for a command line. pyenv-guix's hook against direnv's, in the
+# same run (xonsh: direnv has no hook for it, so against no hook), each
+# less the same loop with no hook at all:
 #   outside  a directory with no project, nothing changed;
 #   loaded   inside a loaded project, nothing changed;
 #   cd       one cd into the built project and one back out, with a prompt after each.
 #
-#   bench/prompt.sh            (needs hyperfine and direnv, zsh and fish: apt-get install hyperfine direnv zsh fish)
+#   bench/prompt.sh            (needs hyperfine and direnv, zsh, fish and xonsh: apt-get install hyperfine direnv zsh fish xonsh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source bench/common.sh
-for tool in zsh fish; do
+for tool in zsh fish xonsh; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 1; }
 done
 
@@ -38,6 +40,7 @@ write() { # shell tool case
     bash) prompt='eval "${PROMPT_COMMAND:-}"' ;;
     zsh) prompt='for f in $precmd_functions; do $f; done' ;;
     fish) prompt='emit fish_prompt' ;;
+    xonsh) prompt='prompt()' ;; # written by xonsh_script
   esac
   [[ $sh == fish && $tool != bare ]] && hook="$tool hook fish | source"
   [[ $sh == fish && $tool == pyenv-guix ]] && hook="'$pg' hook fish | source"
@@ -53,7 +56,9 @@ write() { # shell tool case
     loop=$prompt
   fi
   local out=$work/$sh-$tool-$case
-  if [[ $sh == fish ]]; then
+  if [[ $sh == xonsh ]]; then
+    xonsh_script "$tool" "$case" "$out"
+  elif [[ $sh == fish ]]; then
     cat >"$out.fish" <<FISH
 $hook
 set t0 (date +%s%N)
@@ -72,16 +77,50 @@ SH
   fi
 }
 
+# xonsh's is Python: the clock is Python's, and the events are fired as
+# its prompt_toolkit shell fires them (a script is not interactive: the
+# hook registers its events only for an interactive shell).
+xonsh_script() { # tool case out
+  local hook=pass n=$prompts dir=$work/outside loop="prompt()" setup
+  [[ $1 == pyenv-guix ]] && hook="\$XONSH_INTERACTIVE = True; execx(\$('$pg' hook xonsh))"
+  [[ $2 == loaded ]] && dir=$work/project
+  setup="cd '$dir'; prompt(); time.sleep(2.2); prompt()"
+  if [[ $2 == cd ]]; then
+    n=$cycles setup=pass
+    loop="into('$work/project'); into('$work')"
+  fi
+  cat >"$3.xsh" <<XSH
+import os, time
+from xonsh.events import events
+$hook
+def prompt():
+    events.on_precommand.fire(cmd="true\n")
+    events.on_pre_prompt.fire()
+def into(new):
+    old = os.getcwd()
+    cd @(new)
+    events.on_chdir.fire(olddir=old, newdir=new)
+    prompt()
+$setup
+t0 = time.perf_counter_ns()
+for i in range($n):
+    $loop
+open('$3.ns', 'a').write(str((time.perf_counter_ns() - t0) // $n) + "\n")
+XSH
+}
+
 runs=${RUNS:-3}
-for sh in bash zsh fish; do
+for sh in bash zsh fish xonsh; do
   for case in outside loaded cd; do
     for tool in bare pyenv-guix direnv; do
+      [[ $sh == xonsh && $tool == direnv ]] && continue
       write "$sh" "$tool" "$case"
       for ((r = 0; r < runs; r++)); do
         case $sh in
           bash) bash --norc --noprofile "$work/$sh-$tool-$case.bash" ;;
           zsh) zsh -f "$work/$sh-$tool-$case.zsh" ;;
           fish) fish --no-config "$work/$sh-$tool-$case.fish" ;;
+          xonsh) xonsh --no-rc "$work/$sh-$tool-$case.xsh" ;;
         esac >/dev/null 2>&1
       done
     done
@@ -104,6 +143,10 @@ for sh in ("bash", "zsh", "fish"):
         ratio = p / d
         ok &= ratio <= target
         print(f"{sh:<6}{case:<9}{d:>8.3f} ms{p:>10.3f} ms{ratio:>7.3f}x{target:>7.2f}x")
+for case in ("outside", "loaded", "cd"):
+    bare = ns("xonsh", "bare", case)
+    p = (ns("xonsh", "pyenv-guix", case) - bare) / 1e6
+    print(f"{'xonsh':<6}{case:<9}{'no hook':>11}{p:>10.3f} ms  (over {bare / 1e6:.3f} ms with no hook)")
 print("(outside, loaded: per prompt; cd: per cd in and out, a prompt after each)")
 print("all targets met" if ok else "SOME TARGETS MISSED")
 PY
