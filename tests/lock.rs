@@ -603,3 +603,131 @@ fn promote_and_pin_say_the_lock_they_make_stale() {
     assert!(!said.contains("stale"), "{said}");
     s.pyenv_guix(&["lock", "--check"], &p);
 }
+
+/// `secret` 1.0, built outside the project `p` (in `outside/`), whose
+/// module holds a text found nowhere else: its wheel's path and bytes.
+fn secret_outside(s: &Sandbox) -> (std::path::PathBuf, Vec<u8>) {
+    s.wheel_into("outside", "secret", "1.0", &["--origin", SECRET_TEXT]);
+    let wheel = s.path("outside/secret-1.0-py3-none-any.whl");
+    let bytes = std::fs::read(&wheel).unwrap();
+    (wheel, bytes)
+}
+
+const SECRET_TEXT: &str = "not-for-the-project-7f3a";
+
+/// `rel`'s lock with one more package, `secret` 1.0, at `path` as the lock
+/// spells it, with the true sha256 of `bytes` (whoever wrote the lock knew
+/// the file).
+fn lock_naming(s: &Sandbox, rel: &str, path: &str, bytes: &[u8]) {
+    let file = s.path(rel).join("pylock.toml");
+    let mut doc: toml::Table = toml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let sha: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let entry: toml::Table = toml::from_str(&format!(
+        "name = \"secret\"\nversion = \"1.0\"\nwheels = [{{ name = \"secret-1.0-py3-none-any.whl\", path = {path:?}, hashes = {{ sha256 = \"{sha}\" }} }}]\n"
+    ))
+    .unwrap();
+    doc["packages"]
+        .as_array_mut()
+        .unwrap()
+        .push(toml::Value::Table(entry));
+    std::fs::write(&file, toml::to_string(&doc).unwrap()).unwrap();
+}
+
+/// Whether any file under `dir` holds `bytes`, or `text` inside it.
+fn holds(dir: &Path, bytes: &[u8], text: &str) -> Option<std::path::PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = e.path();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            if let Some(found) = holds(&path, bytes, text) {
+                return Some(found);
+            }
+        } else if meta.is_file() {
+            let content = std::fs::read(&path).unwrap_or_default();
+            if content == bytes || content.windows(text.len()).any(|w| w == text.as_bytes()) {
+                return Some(path);
+            }
+        }
+    }
+    None
+}
+
+/// After a refused build: `secret` is not importable, and nothing of
+/// pyenv-guix's (cache, data) or pip's (home) holds a copy of it.
+fn nothing_of_the_secret(s: &Sandbox, rel: &str, bytes: &[u8]) {
+    let out = s
+        .command(
+            &["exec", "--", "python3", "-c", "import secret"],
+            &s.path(rel),
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the secret was installed");
+    for dir in ["cache", "data", "home"] {
+        assert_eq!(holds(&s.path(dir), bytes, SECRET_TEXT), None, "{dir}");
+    }
+}
+
+/// A lock's relative path that climbs out of the project (`../`) is
+/// refused, naming the lock, the package and the path; nothing outside
+/// is read or installed. (An absolute path is the user's to name.)
+#[test]
+fn a_locks_relative_path_out_of_the_project_is_refused() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    let (wheel, bytes) = secret_outside(&s);
+    let as_locked = std::fs::read(s.path("p/pylock.toml")).unwrap();
+    let planted = "../outside/secret-1.0-py3-none-any.whl";
+    lock_naming(&s, "p", planted, &bytes);
+    let (allowed, _, said) = s.run_with(&s.env(), &s.path("p"), &["allow"]);
+    let err = if allowed {
+        s.command(&["prefix"], &s.path("p")).fails()
+    } else {
+        said
+    };
+    let lock = s.path("p/pylock.toml");
+    assert!(err.contains(&lock.display().to_string()), "{err}");
+    assert!(err.contains("\"secret\""), "{err}");
+    assert!(err.contains(planted), "{err}");
+    assert!(err.contains("outside the project"), "{err}");
+    nothing_of_the_secret(&s, "p", &bytes);
+
+    // The same file by its absolute path: named by the user, allowed.
+    std::fs::write(s.path("p/pylock.toml"), &as_locked).unwrap();
+    lock_naming(&s, "p", wheel.to_str().unwrap(), &bytes);
+    s.allow("p");
+    s.command(
+        &["exec", "--", "python3", "-c", "import secret"],
+        &s.path("p"),
+    )
+    .succeeds();
+}
+
+/// A link planted in the project (`vendor -> ../outside`) makes an
+/// innocent relative path lead out: refused when the build would read it,
+/// naming the lock, the package and the path; nothing is activated and no
+/// copy is made.
+#[test]
+fn a_link_in_the_project_does_not_lead_a_lock_out_of_it() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    let (_, bytes) = secret_outside(&s);
+    std::os::unix::fs::symlink(s.path("outside"), s.path("p/vendor")).unwrap();
+    let planted = "vendor/secret-1.0-py3-none-any.whl";
+    lock_naming(&s, "p", planted, &bytes);
+    s.allow("p");
+    let err = s.command(&["prefix"], &s.path("p")).fails();
+    let lock = s.path("p/pylock.toml");
+    assert!(err.contains(&lock.display().to_string()), "{err}");
+    assert!(err.contains("secret"), "{err}");
+    assert!(err.contains(planted), "{err}");
+    assert!(err.contains("outside the project"), "{err}");
+    nothing_of_the_secret(&s, "p", &bytes);
+}

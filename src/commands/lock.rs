@@ -157,7 +157,7 @@ pub(super) fn lock_project(
     let text = lock::with_our_table(&text, &digest)
         .map_err(|e| anyhow::anyhow!("the resolver's lock cannot be read: {e}"))?;
     let dir = wanted.lock_dir;
-    let written = lock::parse(&text, dir)
+    let written = lock::parse(&text, &project.root, dir)
         .map_err(|e| anyhow::anyhow!("the resolver's lock cannot be installed: {e}"))?;
     let mut edit = Edit::open(project)?;
     edit.set_pip_lock(&name)?;

@@ -55,15 +55,6 @@ impl Scan {
         for p in &lock.packages {
             let mut remote = Vec::new();
             for a in &p.artefacts {
-                let from = match (here.get(a.sha256.as_str()), &a.source) {
-                    (Some(found), _) => found.clone(),
-                    (None, Source::Path(path)) => path.clone(),
-                    (None, Source::Url(url)) => {
-                        remote.push((url, &a.sha256));
-                        continue;
-                    }
-                };
-                let copy = files.join(&a.file_name);
                 let at = || {
                     Box::new(LockedFile {
                         lock: lock_file.to_path_buf(),
@@ -71,6 +62,25 @@ impl Scan {
                         version: p.version.clone(),
                     })
                 };
+                let from = match (here.get(a.sha256.as_str()), &a.source) {
+                    (Some(found), _) => found.clone(),
+                    (None, Source::Path(path)) => path.clone(),
+                    // Resolved now, as it is read: a link planted after
+                    // the lock was allowed leads out no more than one before.
+                    (None, Source::InProject(path)) => fsutil::resolve_inside(&lock.root, path)
+                        .map_err(|source| StageError::Locked {
+                            at: at(),
+                            why: Box::new(StageError::Io {
+                                path: path.clone(),
+                                source,
+                            }),
+                        })?,
+                    (None, Source::Url(url)) => {
+                        remote.push((url, &a.sha256));
+                        continue;
+                    }
+                };
+                let copy = files.join(&a.file_name);
                 let got = copy_file(&from, &copy).map_err(|why| StageError::Locked {
                     at: at(),
                     why: Box::new(why),

@@ -109,10 +109,11 @@ mod tests {
             text.contains("path = \"beta-2.0-py3-none-any.whl\""),
             "{text}"
         );
-        let lock = super::super::parse(&text, Path::new("/elsewhere")).unwrap();
+        let lock =
+            super::super::parse(&text, Path::new("/elsewhere"), Path::new("/elsewhere")).unwrap();
         assert_eq!(
             lock.packages[1].artefacts[0].source,
-            super::super::Source::Path("/elsewhere/beta-2.0-py3-none-any.whl".into())
+            super::super::Source::InProject("/elsewhere/beta-2.0-py3-none-any.whl".into())
         );
         assert_eq!(lock.inputs.as_deref(), Some("dd"));
         let names: Vec<&str> = lock.packages.iter().map(|p| p.name.as_str()).collect();
