@@ -731,3 +731,37 @@ fn a_link_in_the_project_does_not_lead_a_lock_out_of_it() {
     assert!(err.contains("outside the project"), "{err}");
     nothing_of_the_secret(&s, "p", &bytes);
 }
+
+/// `--check` recomputes what the lock was made from, and also tells a
+/// lock whose packages were edited by hand (a merge, a package dropped)
+/// from one `lock` wrote, though the inputs it records still match; a
+/// lock only written out again, the same packages, is up to date.
+#[test]
+fn check_fails_on_a_lock_whose_packages_were_edited_by_hand() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    let file = s.path("p/pylock.toml");
+    let mut doc: toml::Table = toml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    // Reformatted, the same packages: still the lock `lock` wrote.
+    std::fs::write(&file, toml::to_string(&doc).unwrap()).unwrap();
+    s.allow("p");
+    s.pyenv_guix(&["lock", "--check"], &s.path("p"));
+    // beta dropped by hand: the inputs still match, the packages do not.
+    doc["packages"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|p| p["name"].as_str() != Some("beta"));
+    std::fs::write(&file, toml::to_string(&doc).unwrap()).unwrap();
+    s.allow("p");
+    let before = std::fs::read(&file).unwrap();
+    let err = s.command(&["lock", "--check"], &s.path("p")).fails();
+    assert!(err.contains(&file.display().to_string()), "{err}");
+    assert!(err.contains("edited"), "{err}");
+    assert!(err.contains("pyenv-guix lock"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), before, "--check wrote");
+    // Locked again: up to date.
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    s.pyenv_guix(&["lock", "--check"], &s.path("p"));
+}

@@ -43,6 +43,9 @@ pub struct Lock {
     pub packages: Vec<Package>,
     /// `[tool.pyenv-guix].inputs`: the digest of what it was made from.
     pub inputs: Option<String>,
+    /// `[tool.pyenv-guix].packages`: the digest of its packages as `lock`
+    /// wrote them (`packages_digest`), to tell a lock edited by hand since.
+    pub packages_written: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,12 +127,14 @@ pub fn parse(text: &str, root: &Path, dir: &Path) -> Result<Lock, String> {
             raw.lock_version
         ));
     }
-    let inputs = raw
-        .tool
-        .get("pyenv-guix")
-        .and_then(|t| t.get("inputs"))
-        .and_then(toml::Value::as_str)
-        .map(String::from);
+    let ours = |key: &str| {
+        (raw.tool.get("pyenv-guix"))
+            .and_then(|t| t.get(key))
+            .and_then(toml::Value::as_str)
+            .map(String::from)
+    };
+    let inputs = ours("inputs");
+    let packages_written = ours("packages");
     let mut packages = Vec::new();
     let mut seen_files = std::collections::BTreeSet::new();
     for p in raw.packages {
@@ -204,6 +209,7 @@ pub fn parse(text: &str, root: &Path, dir: &Path) -> Result<Lock, String> {
         root: root.to_path_buf(),
         packages,
         inputs,
+        packages_written,
     })
 }
 
@@ -313,6 +319,13 @@ impl Lock {
             .collect();
         lines.sort();
         lines
+    }
+
+    /// What the lock installs (`key_lines`: names, versions, markers,
+    /// files by name and hash) as one digest: not where the files are,
+    /// nor how the lock is written out.
+    pub fn packages_digest(&self) -> String {
+        hex(&Sha256::digest(self.key_lines().join("\n").as_bytes()))
     }
 }
 
