@@ -765,3 +765,99 @@ fn check_fails_on_a_lock_whose_packages_were_edited_by_hand() {
     s.pyenv_guix(&["lock"], &s.path("p"));
     s.pyenv_guix(&["lock", "--check"], &s.path("p"));
 }
+
+/// Every `*.dist-info/RECORD` under `dir`, by its path relative to `dir`.
+fn records(dir: &Path, at: &Path, out: &mut std::collections::BTreeMap<String, Vec<String>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            records(&path, at, out);
+        } else if path.file_name().is_some_and(|n| n == "RECORD")
+            && path
+                .parent()
+                .is_some_and(|d| d.to_string_lossy().ends_with(".dist-info"))
+        {
+            let rel = path.strip_prefix(at).unwrap().display().to_string();
+            // uv writes into each dist it installs from a local file
+            // `uv_cache.json`, the file's change time (ctime, which no
+            // one can set), to tell later whether the source changed:
+            // the one file of uv's that differs from build to build, so
+            // its line is left out, and only its.
+            let lines: Vec<String> = (std::fs::read_to_string(&path).unwrap().lines())
+                .filter(|l| !l.contains(".dist-info/uv_cache.json,"))
+                .map(String::from)
+                .collect();
+            out.insert(rel, lines);
+        }
+    }
+}
+
+/// One lock, built on "two machines": two fresh cache, data and home
+/// directories, and the project at two paths. The same prefix key, and
+/// every dist's RECORD the same, line for line: each installed file by
+/// path, sha256 and size, alpha's console script too (its shebang names
+/// the interpreter, not the prefix). Bytecode (`.pyc`) embeds the path it
+/// was compiled at, so RECORD names it with no hash, the same on both.
+/// By pip, and by uv when it is here.
+#[test]
+fn one_lock_builds_the_same_key_and_records_in_two_fresh_caches() {
+    let s = Sandbox::new();
+    let uv = s.uv_dir();
+    for installer in ["pip", "uv"] {
+        let Some(path) = (match installer {
+            "pip" => Some(OsString::from("/usr/local/bin:/usr/bin:/bin")),
+            _ => uv.as_deref().map(path_with),
+        }) else {
+            continue;
+        };
+        let a = format!("{installer}-a");
+        let b = format!("{installer}-b");
+        project(&s, &a, installer);
+        s.allow(&a);
+        s.command(&["lock"], &s.path(&a))
+            .env("PATH", &path)
+            .succeeds();
+        // The other machine: a checkout of the project, lock and all.
+        let copied = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(s.path(&a))
+            .arg(s.path(&b))
+            .output()
+            .unwrap();
+        support::succeeded_as("cp", &copied);
+        let mut built = Vec::new();
+        for rel in [&a, &b] {
+            let mut env = s.env();
+            for (k, v) in env.iter_mut() {
+                let fresh = |d: &str| s.path(&format!("machine-{rel}/{d}")).into_os_string();
+                match k.to_str() {
+                    Some("PATH") => *v = path.clone(),
+                    Some("PYENV_GUIX_CACHE_DIR") => *v = fresh("cache"),
+                    Some("PYENV_GUIX_DATA_DIR") => *v = fresh("data"),
+                    Some("HOME") => *v = fresh("home"),
+                    _ => {}
+                }
+            }
+            std::fs::create_dir_all(s.path(&format!("machine-{rel}/home"))).unwrap();
+            s.ok_with(&env, &s.path(rel), &["allow"]);
+            let (prefix, _) = s.ok_with(&env, &s.path(rel), &["prefix"]);
+            let prefix = std::path::PathBuf::from(prefix.trim());
+            let key = prefix.file_name().unwrap().to_string_lossy().into_owned();
+            let mut found = std::collections::BTreeMap::new();
+            records(&prefix, &prefix, &mut found);
+            built.push((key, found));
+        }
+        let (key_a, records_a) = &built[0];
+        let (key_b, records_b) = &built[1];
+        assert_eq!(key_a, key_b, "{installer}: two keys for one lock");
+        assert_eq!(records_a.len(), 2, "{installer}: {records_a:?}");
+        for (name, lines) in records_a {
+            let hashed = lines.iter().filter(|l| l.contains(",sha256=")).count();
+            assert!(hashed >= 4, "{installer} {name}: {lines:?}");
+        }
+        assert_eq!(records_a, records_b, "{installer}");
+    }
+}
