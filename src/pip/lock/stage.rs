@@ -1,10 +1,18 @@
 //! A locked build's inputs: every file the lock names that is here (in a
-//! find-links directory or local index of the project's, found by its
-//! hash; else at the lock's path) copied into the stage and checked
-//! against the lock's sha256 before any installer runs; the installer is
-//! then given exactly those, pinned, with their hashes, and no resolution
+//! find-links directory or local index of the project's, found by the
+//! hash the scan took of it; else at the lock's path, hashed here)
+//! checked against the lock's sha256 and linked into the stage before
+//! any installer runs; the installer is then
+//! given exactly those, pinned, with their hashes, and no resolution
 //! (`--no-deps --require-hashes`). A file only a URL names is fetched by
 //! the installer, which checks the hash.
+//!
+//! Linked, not copied: the installer checks every file's hash itself
+//! (`--require-hashes`), so a file changed after our check fails the build
+//! all the same, and a build writes no second copy of every wheel (nor
+//! removes it after). Each link names the file by its absolute path, a
+//! path the lock gives relative to the project by where it resolved to
+//! inside it.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -12,9 +20,9 @@ use std::path::{Path, PathBuf};
 
 use super::{Lock, Package, Source};
 use crate::fsutil;
+use crate::pip::hash::{DIST_LIMIT, hash_file};
 use crate::pip::options::split_option;
 use crate::pip::scan::{Kind, Scan, Word};
-use crate::pip::stage::copy_file;
 use crate::pip::{LockedFile, StageError};
 
 /// The options of `[pip].options` a locked build keeps: where files come
@@ -63,7 +71,16 @@ impl Scan {
                     })
                 };
                 let from = match (here.get(a.sha256.as_str()), &a.source) {
-                    (Some(found), _) => found.clone(),
+                    // The scan hashed it just now, and found it by that hash.
+                    (Some(found), _) => {
+                        link(found, &files.join(&a.file_name)).map_err(|why| {
+                            StageError::Locked {
+                                at: at(),
+                                why: Box::new(why),
+                            }
+                        })?;
+                        continue;
+                    }
                     (None, Source::Path(path)) => path.clone(),
                     // Resolved now, as it is read: a link planted after
                     // the lock was allowed leads out no more than one before.
@@ -80,20 +97,24 @@ impl Scan {
                         continue;
                     }
                 };
-                let copy = files.join(&a.file_name);
-                let got = copy_file(&from, &copy).map_err(|why| StageError::Locked {
+                let got = hash_file(&from, DIST_LIMIT).map_err(|why| StageError::Locked {
                     at: at(),
-                    why: Box::new(why),
+                    why: Box::new(StageError::Unreadable {
+                        path: from.clone(),
+                        why,
+                    }),
                 })?;
                 if got != a.sha256 {
-                    let _ = std::fs::remove_file(&copy);
                     return Err(StageError::NotLocked {
                         at: at(),
                         from,
                         want: a.sha256.clone(),
                     });
                 }
-                keep_time(&from, &copy);
+                link(&from, &files.join(&a.file_name)).map_err(|why| StageError::Locked {
+                    at: at(),
+                    why: Box::new(why),
+                })?;
             }
             lines.push_str(&match remote.as_slice() {
                 // One file, only at a URL: named by it.
@@ -107,10 +128,14 @@ impl Scan {
             });
         }
         let list = stage.join("locked.txt");
-        fsutil::write_atomic(&list, lines.as_bytes()).map_err(|source| StageError::Io {
-            path: list.clone(),
-            source,
-        })?;
+        // The stage is this build's alone and goes with it: the list needs
+        // no atomic rename, nor to reach the disk (no fsync).
+        fsutil::create_private(&list)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, lines.as_bytes()))
+            .map_err(|source| StageError::Io {
+                path: list.clone(),
+                source,
+            })?;
         let mut options: Vec<OsString> = vec![
             "--no-deps".into(),
             "--require-hashes".into(),
@@ -162,21 +187,17 @@ impl Scan {
     }
 }
 
-/// ` ; MARKER`, or nothing.
-/// The copy gets the time of the file it was copied from: uv knows a local
-/// wheel by its path and time, so its cache (unpacked already) serves the
-/// next build of the same key, staged at the same path, instead of
-/// unpacking it again. The copy's bytes were just checked against the
-/// lock's hash, which the key (and so the path) holds; uv checks it too.
-fn keep_time(from: &Path, copy: &Path) {
-    let time = std::fs::metadata(from).and_then(|m| m.modified());
-    let file = std::fs::OpenOptions::new().write(true).open(copy);
-    // Without it the next build unpacks again: slower, no less right.
-    if let (Ok(time), Ok(file)) = (time, file) {
-        let _ = file.set_modified(time);
-    }
+/// A link at `at` to the checked file `to`, by its absolute path.
+fn link(to: &Path, at: &Path) -> Result<(), StageError> {
+    std::path::absolute(to)
+        .and_then(|target| std::os::unix::fs::symlink(target, at))
+        .map_err(|source| StageError::Io {
+            path: at.to_path_buf(),
+            source,
+        })
 }
 
+/// ` ; MARKER`, or nothing.
 fn marker(p: &Package) -> String {
     p.marker
         .as_deref()
