@@ -1,20 +1,23 @@
-//! A locked build's inputs: every file the lock names that is here (in a
-//! find-links directory or local index of the project's, found by the
-//! hash the scan took of it; else at the lock's path, hashed here)
-//! checked against the lock's sha256 and linked into the stage before
-//! any installer runs; the installer is then
-//! given exactly those, pinned, with their hashes, and no resolution
-//! (`--no-deps --require-hashes`). A file only a URL names is fetched by
-//! the installer, which checks the hash.
+//! A locked build's inputs: every file the lock names, checked against
+//! the lock's sha256 before any installer runs, and the installer given
+//! exactly those, pinned, with their hashes, and no resolution
+//! (`--no-deps --require-hashes`). A file in a find-links directory or
+//! local index of the project's was hashed by the scan, which found it by
+//! that hash: the installer finds it there, where it is. Any other file
+//! the lock names by path is hashed here and linked into the stage under
+//! the name the lock gives it. A file only a URL names is fetched by the
+//! installer, which checks the hash.
 //!
-//! Linked, not copied: the installer checks every file's hash itself
+//! Nothing is copied: the installer checks every file's hash itself
 //! (`--require-hashes`), so a file changed after our check fails the build
 //! all the same, and a build writes no second copy of every wheel (nor
-//! removes it after). Each link names the file by its absolute path, a
+//! removes it after). Each link names its file by an absolute path, a
 //! path the lock gives relative to the project by where it resolved to
-//! inside it.
+//! inside it; a directory the installer searches holds other files
+//! perhaps, but it installs only a file of a pinned version with a locked
+//! hash.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -42,6 +45,11 @@ const SOURCES: &[&str] = &[
     "--timeout",
 ];
 
+/// How many of the project's directories the installer searches for
+/// locked files before the rest are linked into the stage instead (a
+/// local index has one per package).
+const DIRS_LIMIT: usize = 16;
+
 impl Scan {
     /// Stage `lock`'s files and return the installer's `(options,
     /// requirements)`. `Err` names the file that is missing or does not
@@ -52,11 +60,15 @@ impl Scan {
         lock_file: &Path,
         stage: &Path,
     ) -> Result<(Vec<OsString>, Vec<OsString>), StageError> {
-        let files = stage.join("locked");
-        std::fs::create_dir_all(&files).map_err(|source| StageError::Io {
-            path: files.clone(),
+        std::fs::create_dir_all(stage).map_err(|source| StageError::Io {
+            path: stage.to_path_buf(),
             source,
         })?;
+        let mut files = Links {
+            dir: stage.join("locked"),
+            made: false,
+        };
+        let mut dirs = BTreeSet::new();
         let here = self.local_files();
         let mut lines = String::new();
         let mut needs_index = false;
@@ -73,12 +85,22 @@ impl Scan {
                 let from = match (here.get(a.sha256.as_str()), &a.source) {
                     // The scan hashed it just now, and found it by that hash.
                     (Some(found), _) => {
-                        link(found, &files.join(&a.file_name)).map_err(|why| {
-                            StageError::Locked {
-                                at: at(),
-                                why: Box::new(why),
+                        let named = found.file_name() == Some(a.file_name.as_ref());
+                        // The installer runs in the stage: by an absolute path.
+                        let dir = found.parent().and_then(|d| std::path::absolute(d).ok());
+                        match dir {
+                            Some(dir)
+                                if named && (dirs.contains(&dir) || dirs.len() < DIRS_LIMIT) =>
+                            {
+                                dirs.insert(dir);
                             }
-                        })?;
+                            _ => files.link(found, &a.file_name).map_err(|why| {
+                                StageError::Locked {
+                                    at: at(),
+                                    why: Box::new(why),
+                                }
+                            })?,
+                        }
                         continue;
                     }
                     (None, Source::Path(path)) => path.clone(),
@@ -111,10 +133,12 @@ impl Scan {
                         want: a.sha256.clone(),
                     });
                 }
-                link(&from, &files.join(&a.file_name)).map_err(|why| StageError::Locked {
-                    at: at(),
-                    why: Box::new(why),
-                })?;
+                files
+                    .link(&from, &a.file_name)
+                    .map_err(|why| StageError::Locked {
+                        at: at(),
+                        why: Box::new(why),
+                    })?;
             }
             lines.push_str(&match remote.as_slice() {
                 // One file, only at a URL: named by it.
@@ -136,12 +160,11 @@ impl Scan {
                 path: list.clone(),
                 source,
             })?;
-        let mut options: Vec<OsString> = vec![
-            "--no-deps".into(),
-            "--require-hashes".into(),
-            "--find-links".into(),
-            files.into_os_string(),
-        ];
+        let mut options: Vec<OsString> = vec!["--no-deps".into(), "--require-hashes".into()];
+        let staged = files.made.then_some(files.dir);
+        for dir in dirs.into_iter().chain(staged) {
+            options.extend(["--find-links".into(), dir.into_os_string()]);
+        }
         if needs_index {
             options.extend(self.source_options());
         } else {
@@ -187,14 +210,28 @@ impl Scan {
     }
 }
 
-/// A link at `at` to the checked file `to`, by its absolute path.
-fn link(to: &Path, at: &Path) -> Result<(), StageError> {
-    std::path::absolute(to)
-        .and_then(|target| std::os::unix::fs::symlink(target, at))
-        .map_err(|source| StageError::Io {
-            path: at.to_path_buf(),
+/// The stage's directory of links to checked files, made at the first.
+struct Links {
+    dir: PathBuf,
+    made: bool,
+}
+
+impl Links {
+    /// A link `name` to the checked file `to`, by its absolute path.
+    fn link(&mut self, to: &Path, name: &str) -> Result<(), StageError> {
+        let at = self.dir.join(name);
+        let io = |source| StageError::Io {
+            path: at.clone(),
             source,
-        })
+        };
+        if !self.made {
+            std::fs::create_dir_all(&self.dir).map_err(io)?;
+            self.made = true;
+        }
+        std::path::absolute(to)
+            .and_then(|target| std::os::unix::fs::symlink(target, &at))
+            .map_err(io)
+    }
 }
 
 /// ` ; MARKER`, or nothing.
