@@ -861,3 +861,43 @@ fn one_lock_builds_the_same_key_and_records_in_two_fresh_caches() {
         assert_eq!(records_a, records_b, "{installer}");
     }
 }
+
+/// The project's find-links directory gains a wheel of a locked version
+/// that fits the interpreter better (`py311` before `py3`) after locking:
+/// the build still installs the locked file, not the newcomer (which pip
+/// would take first, then refuse by its hash).
+#[test]
+fn a_better_fitting_wheel_of_a_locked_version_does_not_stop_the_build() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    s.wheel_into("other", "beta", "2.0", &["--origin", "stranger"]);
+    let minor = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import sys; print(sys.version_info[1])"])
+        .output()
+        .unwrap();
+    let minor = String::from_utf8(minor.stdout).unwrap();
+    std::fs::copy(
+        s.path("other/beta-2.0-py3-none-any.whl"),
+        s.path(&format!(
+            "p/wheels/beta-2.0-py3{}-none-any.whl",
+            minor.trim()
+        )),
+    )
+    .unwrap();
+    s.allow("p");
+    let out = s
+        .command(
+            &[
+                "exec",
+                "--",
+                "python3",
+                "-c",
+                "import beta; print(beta.ORIGIN)",
+            ],
+            &s.path("p"),
+        )
+        .stdout_ok();
+    assert_eq!(out, "wheel\n");
+}

@@ -25,6 +25,7 @@ use super::{Lock, Package, Source};
 use crate::fsutil;
 use crate::pip::hash::{DIST_LIMIT, hash_file};
 use crate::pip::options::split_option;
+use crate::pip::reqfile::normal_name;
 use crate::pip::scan::{Kind, Scan, Word};
 use crate::pip::{LockedFile, StageError};
 
@@ -70,6 +71,7 @@ impl Scan {
         };
         let mut dirs = BTreeSet::new();
         let here = self.local_files();
+        let crowded = crowded(self, lock);
         let mut lines = String::new();
         let mut needs_index = false;
         for p in &lock.packages {
@@ -90,7 +92,9 @@ impl Scan {
                         let dir = found.parent().and_then(|d| std::path::absolute(d).ok());
                         match dir {
                             Some(dir)
-                                if named && (dirs.contains(&dir) || dirs.len() < DIRS_LIMIT) =>
+                                if named
+                                    && !crowded.contains(&dir)
+                                    && (dirs.contains(&dir) || dirs.len() < DIRS_LIMIT) =>
                             {
                                 dirs.insert(dir);
                             }
@@ -208,6 +212,36 @@ impl Scan {
         }
         out
     }
+}
+
+/// The project's find-links directories and local indexes the installer
+/// may not search for locked files: those holding a file of a locked
+/// package's version that the lock does not name, which the installer
+/// might take first (with a more specific tag, say) and then refuse by
+/// its hash. (A file of a longer version beginning the same, 1.0.1 beside
+/// 1.0, counts too: the locked files there are linked then, which is only
+/// slower.)
+fn crowded(scan: &Scan, lock: &Lock) -> BTreeSet<PathBuf> {
+    let locked: BTreeSet<&str> = (lock.packages.iter())
+        .flat_map(|p| p.artefacts.iter().map(|a| a.sha256.as_str()))
+        .collect();
+    let versions: Vec<String> = (lock.packages.iter())
+        .map(|p| format!("{}-", normal_name(&format!("{}-{}", p.name, p.version))))
+        .collect();
+    let mut out = BTreeSet::new();
+    for i in (scan.inputs.iter()).filter(|i| matches!(i.kind, Kind::FindLinks | Kind::Index)) {
+        for (rel, _) in (i.files.iter()).filter(|(_, h)| !locked.contains(h.as_str())) {
+            let path = i.path.join(rel);
+            let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+                continue;
+            };
+            let name = normal_name(&name.to_string_lossy());
+            if versions.iter().any(|v| name.starts_with(v.as_str())) {
+                out.insert(std::path::absolute(dir).unwrap_or(dir.to_path_buf()));
+            }
+        }
+    }
+    out
 }
 
 /// The stage's directory of links to checked files, made at the first.
