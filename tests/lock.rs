@@ -764,6 +764,16 @@ fn check_fails_on_a_lock_whose_packages_were_edited_by_hand() {
     // Locked again: up to date.
     s.pyenv_guix(&["lock"], &s.path("p"));
     s.pyenv_guix(&["lock", "--check"], &s.path("p"));
+    // A lock with no record of its packages (an older pyenv-guix's): said.
+    let mut doc: toml::Table = toml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    doc["tool"]["pyenv-guix"]
+        .as_table_mut()
+        .unwrap()
+        .remove("packages");
+    std::fs::write(&file, toml::to_string(&doc).unwrap()).unwrap();
+    s.allow("p");
+    let err = s.command(&["lock", "--check"], &s.path("p")).fails();
+    assert!(err.contains("no record of the packages"), "{err}");
 }
 
 /// Every `*.dist-info/RECORD` under `dir`, by its path relative to `dir`.
