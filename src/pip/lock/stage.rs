@@ -13,9 +13,9 @@
 //! all the same, and a build writes no second copy of every wheel (nor
 //! removes it after). Each link names its file by an absolute path, a
 //! path the lock gives relative to the project by where it resolved to
-//! inside it; a directory the installer searches holds other files
-//! perhaps, but it installs only a file of a pinned version with a locked
-//! hash.
+//! inside it. A directory of the project's the installer searches may
+//! hold other versions (it installs only the pinned one, by a locked
+//! hash) but no other file of a locked version (see `crowded`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
