@@ -10,6 +10,7 @@ mod dotenv;
 mod fish;
 mod gha;
 mod json;
+mod tcsh;
 mod zsh;
 
 use std::ffi::{OsStr, OsString};
@@ -43,6 +44,7 @@ shells! {
     Bash => bash::Bash,
     Zsh => zsh::Zsh,
     Fish => fish::Fish,
+    Tcsh => tcsh::Tcsh,
     Json => json::Json,
     Gha => gha::Gha,
     Dotenv => dotenv::Dotenv,
