@@ -249,6 +249,7 @@ fn sourced_twice_hooks_once_keeps_the_users_aliases_and_status() {
         read("runs-settled"),
         "quiet prompts ran the binary:\n{out}"
     );
+    assert!(!out.contains("Faulty") && !out.contains("Syntax"), "{out}");
 }
 
 /// `pyenv-guix hook tcsh` parses (tcsh -n), and sourced in a plain tcsh
@@ -320,6 +321,9 @@ fn an_awkward_project_path() {
         TCSH.posix("true"),
         r#"cp "$OUT/runs" "$OUT/runs-quiet""#.into(),
         "dump inside".into(),
+        // The hook is still there at prompts: a touched manifest is seen.
+        TCSH.posix("touch .pyguix.toml"),
+        r#"cp "$OUT/runs" "$OUT/runs-touched""#.into(),
         "cd /".into(),
         "dump outside".into(),
     ];
@@ -332,4 +336,10 @@ fn an_awkward_project_path() {
         s.read_out("runs-loaded"),
         "quiet prompts ran the binary:\n{out}"
     );
+    assert!(
+        s.read_out("runs-touched").lines().count() > s.read_out("runs-quiet").lines().count(),
+        "the prompt after a touch ran no check:\n{out}"
+    );
+    // tcsh drops a precmd that fails ("Faulty alias"), hook and all.
+    assert!(!out.contains("Faulty") && !out.contains("Syntax"), "{out}");
 }
