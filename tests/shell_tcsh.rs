@@ -343,3 +343,96 @@ fn an_awkward_project_path() {
     // tcsh drops a precmd that fails ("Faulty alias"), hook and all.
     assert!(!out.contains("Faulty") && !out.contains("Syntax"), "{out}");
 }
+
+/// Types into a real interactive tcsh on a pseudo-terminal: each item is
+/// what to type and how long the shell may take to answer it. Prints all
+/// the terminal showed.
+const PTY_DRIVER: &str = r#"
+import os, pty, select, sys, time
+steps = [(bytes.fromhex(h), float(t)) for h, t in (a.split(":") for a in sys.argv[1:])]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("tcsh", ["tcsh", "-f", "-i"])
+out = b""
+def drain(most):
+    global out
+    end, quiet = time.time() + most, time.time() + 0.4
+    while time.time() < end and time.time() < quiet:
+        if select.select([fd], [], [], 0.05)[0]:
+            try:
+                out += os.read(fd, 65536)
+            except OSError:
+                return
+            quiet = time.time() + 0.4
+drain(5)
+for text, most in steps:
+    os.write(fd, text)
+    drain(most)
+os.write(fd, b"exit\n")
+drain(2)
+sys.stdout.write(out.decode("utf-8", "replace").replace("\r", ""))
+"#;
+
+/// `pyenv-guix completions tcsh`, eval'd as its help says, in a real tcsh:
+/// Tab completes commands, the shells of `hook` and `export`, and a
+/// command's own options; Ctrl-D lists the choices.
+#[test]
+fn completions_through_tcsh_complete() {
+    if !TCSH.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    let unique = [
+        ("pyenv-guix hook tc", "pyenv-guix hook tcsh"),
+        ("pyenv-guix export js", "pyenv-guix export json"),
+        ("pyenv-guix stat", "pyenv-guix status"),
+        ("pyenv-guix status --j", "pyenv-guix status --json"),
+        ("pyenv-guix gc --dry", "pyenv-guix gc --dry-run"),
+        ("pyenv-guix compl", "pyenv-guix completions"),
+    ];
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut steps = vec![format!(
+        "{}:2",
+        hex(format!("eval \"`{} completions tcsh`\"\n", quote(bin().as_os_str())).as_bytes())
+    )];
+    for (typed, _) in unique {
+        // Tab, then Ctrl-A and `echo ` before the words: Enter prints the
+        // line as completed.
+        steps.push(format!("{}:5", hex(format!("{typed}\t").as_bytes())));
+        steps.push(format!("{}:2", hex(b"\x01echo \n")));
+    }
+    // Ctrl-D lists the choices; Ctrl-U clears the line.
+    for typed in ["pyenv-guix hook ", "pyenv-guix ex"] {
+        steps.push(format!("{}:5", hex(format!("{typed}\x04").as_bytes())));
+        steps.push(format!("{}:2", hex(b"\x15\n")));
+    }
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(PTY_DRIVER)
+        .args(&steps)
+        .current_dir(s.path("home"))
+        .env_clear()
+        .envs(s.env())
+        .succeeds();
+    let out = String::from_utf8_lossy(&out.stdout).to_string();
+    for (typed, want) in unique {
+        assert!(
+            out.lines().any(|l| l.trim_end() == want),
+            "{typed:?} should complete to {want:?}:\n{out}"
+        );
+    }
+    let listed = |first: &str| -> Vec<String> {
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(first))
+            .unwrap_or_else(|| panic!("no list starting {first}:\n{out}"))
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    let shells = listed("--help");
+    for sh in ["bash", "zsh", "fish", "tcsh"] {
+        assert!(shells.iter().any(|w| w == sh), "{shells:?}");
+    }
+    assert!(!shells.iter().any(|w| w == "json"), "{shells:?}");
+    assert_eq!(listed("exec"), ["exec", "export"]);
+}

@@ -1,4 +1,4 @@
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
 use super::{Install, Shell};
@@ -33,6 +33,13 @@ impl Shell for Tcsh {
 
     fn reserved_names(&self) -> &'static [&'static str] {
         NAMES
+    }
+
+    fn completions(&self) -> Option<(&'static dyn clap_complete::env::EnvCompleter, &'static str)> {
+        Some((
+            &Completions,
+            "  tcsh (~/.tcshrc):     eval \"`pyenv-guix completions tcsh`\"",
+        ))
     }
 
     /// Single quotes, in a file that `source` reads: they keep every byte
@@ -70,6 +77,55 @@ impl Shell for Tcsh {
             self.quote(out, item.as_bytes());
         }
         out.extend_from_slice(b" );\n");
+    }
+}
+
+/// tcsh's `complete`, with the words its Tab offers taken from the binary
+/// at each Tab. clap has no tcsh of its own; this speaks bash's side of
+/// clap's protocol (the words, the index of the one being completed, the
+/// answers split by a space), so the binary needs nothing new to answer.
+/// tcsh gives the command `$COMMAND_LINE` only, as one string: sh splits
+/// it (no globbing), and a line ending in a space completes a new word.
+/// tcsh then keeps the answers that start with the word typed.
+pub struct Completions;
+
+impl clap_complete::env::EnvCompleter for Completions {
+    fn name(&self) -> &'static str {
+        "tcsh"
+    }
+
+    fn is(&self, name: &str) -> bool {
+        name == "tcsh"
+    }
+
+    /// One line, for `eval`: `complete` with one rule for every word, its
+    /// list the output of a command. `|` separates the rule's parts: no
+    /// word of the command holds one (the completer is a path of plain
+    /// characters, or the name alone). The sh script sits in single quotes
+    /// inside the rule's, so tcsh substitutes none of its `$`.
+    fn write_registration(
+        &self,
+        var: &str,
+        _name: &str,
+        bin: &str,
+        completer: &str,
+        buf: &mut dyn std::io::Write,
+    ) -> Result<(), std::io::Error> {
+        let script = format!(
+            r#"set -f; set -- $COMMAND_LINE; i=$(($# - 1)); case "$COMMAND_LINE" in *" ") i=$#; set -- "$@" "";; esac; _CLAP_COMPLETE_INDEX=$i _CLAP_IFS=" " {var}=bash exec {completer} -- "$@""#
+        );
+        writeln!(buf, r#"complete {bin} 'p|*|`sh -c '\''{script}'\''`|'"#)
+    }
+
+    /// Never asked (the registration asks as bash does), but the same answer.
+    fn write_complete(
+        &self,
+        cmd: &mut clap::Command,
+        args: Vec<OsString>,
+        current_dir: Option<&std::path::Path>,
+        buf: &mut dyn std::io::Write,
+    ) -> Result<(), std::io::Error> {
+        clap_complete::env::Bash.write_complete(cmd, args, current_dir, buf)
     }
 }
 
