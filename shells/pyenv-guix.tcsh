@@ -20,16 +20,19 @@ if ( ! $?__pyenv_guix_dir ) then
 endif
 if ( ! $?__pyenv_guix_pwd ) set __pyenv_guix_pwd = ""
 
-# The prompt's code is a file of its own because an alias cannot hold it: at
-# an interactive prompt, tcsh looks for an alias's endif or end in what the
-# user types next. (Its end line is the quoted word as written: tcsh
+# The prompt's code is in files of its own because an alias cannot hold it:
+# at an interactive prompt, tcsh looks for an alias's endif or end in what
+# the user types next. Their lines are read at every prompt: no comments
+# there, they are here. (An end line is the quoted word as written: tcsh
 # compares it so.)
-cat >! "$__pyenv_guix_dir/prompt.tcsh" << 'PYENV_GUIX_PROMPT_END'
-# Nothing can have changed since the last check: the same directory, and
-# no watched path (the binary said which) newer than the check's mark.
-# Builtins only: most prompts start no process. tcsh's -M gives whole
-# seconds; the mark is two seconds behind its check, so what the check did
-# not see has a later second than the mark's, and "later" is exact.
+#
+# prompt.tcsh: nothing can have changed since the last check: the same
+# directory, and no watched path (the binary said which) newer than the
+# check's mark. Builtins only: most prompts start no process. tcsh's -M
+# gives whole seconds; the mark is two seconds behind its check, so what
+# the check did not see has a later second than the mark's, and "later" is
+# exact. The path is quoted: -M would take it as a pattern.
+cat >! "$__pyenv_guix_dir/prompt.tcsh" << 'PYENV_GUIX_END'
 set __pyenv_guix_same = 0
 if ( $?__pyenv_guix_mark && $?__pyenv_guix_checked ) then
   if ( -f "$__pyenv_guix_mark" && "$cwd" == "$__pyenv_guix_checked" ) then
@@ -40,13 +43,18 @@ if ( $?__pyenv_guix_mark && $?__pyenv_guix_checked ) then
     end
   endif
 endif
-# Gone binary: stay quiet. Failed or interrupted run: apply nothing.
-if ( $__pyenv_guix_same == 0 && -x "$__pyenv_guix_bin" ) then
+if ( $__pyenv_guix_same == 0 ) source "$__pyenv_guix_dir/check.tcsh"
+'PYENV_GUIX_END'
+
+# check.tcsh: the check. A gone binary stays quiet; a failed or interrupted
+# run applies nothing. A new shell may have inherited stale variables: its
+# first prompt re-checks. A new directory since the last check: a build
+# stopped with Ctrl-C is tried again (noted first, so that Ctrl-C cannot
+# skip it).
+cat >! "$__pyenv_guix_dir/check.tcsh" << 'PYENV_GUIX_END'
+if ( -x "$__pyenv_guix_bin" ) then
   set __pyenv_guix_args = ( export tcsh --shell-pid $$ )
-  # A new shell may have inherited stale variables: its first prompt re-checks.
   if ( $?__pyenv_guix_started == 0 ) set __pyenv_guix_args = ( $__pyenv_guix_args --first-prompt )
-  # A new directory since the last check: a build stopped with Ctrl-C is
-  # tried again. Noted first, so that Ctrl-C cannot skip it.
   if ( "$__pyenv_guix_pwd" != "$cwd" ) set __pyenv_guix_args = ( $__pyenv_guix_args --entered )
   set __pyenv_guix_pwd = "$cwd"
   "$__pyenv_guix_bin" $__pyenv_guix_args >! "$__pyenv_guix_dir/answer"
@@ -56,7 +64,7 @@ if ( $__pyenv_guix_same == 0 && -x "$__pyenv_guix_bin" ) then
   endif
   echo -n >! "$__pyenv_guix_dir/answer"
 endif
-'PYENV_GUIX_PROMPT_END'
+'PYENV_GUIX_END'
 
 # $status is kept for the prompt (%?). A folder removed under a long-lived
 # shell (a cleaner of /tmp) leaves the hook off, not an error at each prompt.

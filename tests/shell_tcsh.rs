@@ -254,7 +254,7 @@ fn sourced_twice_hooks_once_keeps_the_users_aliases_and_status() {
 
 /// `pyenv-guix hook tcsh` parses (tcsh -n), and sourced in a plain tcsh
 /// says nothing and defines the hook, with the prompt's code beside it
-/// parsing too.
+/// (the quiet test, and the check) parsing too.
 #[test]
 fn the_rendered_hook_parses_and_sources_quietly() {
     if !TCSH.available() {
@@ -283,10 +283,9 @@ fn the_rendered_hook_parses_and_sources_quietly() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines[..2], ["__pyenv_guix_hook; ", "__pyenv_guix_hook; "]);
     let prompt = std::path::Path::new(lines[2]).join("prompt.tcsh");
-    Command::new("tcsh")
-        .args(["-f", "-n"])
-        .arg(&prompt)
-        .succeeds();
+    for code in [&prompt, &std::path::Path::new(lines[2]).join("check.tcsh")] {
+        Command::new("tcsh").args(["-f", "-n"]).arg(code).succeeds();
+    }
     assert!(
         std::fs::read_to_string(&prompt)
             .unwrap()
