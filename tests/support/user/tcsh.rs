@@ -16,10 +16,11 @@ impl User for Tcsh {
     }
 
     /// tcsh prints its prompt at each line only on a terminal: `script`
-    /// gives it one.
+    /// gives it one. The hook's folder goes in the sandbox's home, not
+    /// /tmp, where a shell leaves it.
     fn interactive(&self) -> Command {
         let mut c = Command::new("script");
-        c.args(["-qec", "tcsh -f -i", "/dev/null"]);
+        c.args(["-qec", "TMPDIR=\"$HOME\" exec tcsh -f -i", "/dev/null"]);
         c
     }
 
