@@ -3,21 +3,22 @@
 # bash evaluates PROMPT_COMMAND, zsh calls precmd_functions (and chpwd_functions
 # on cd), fish emits fish_prompt (and its PWD handlers on cd), xonsh fires
 # on_precommand and on_pre_prompt (and on_chdir on cd) as its interactive
-# shell does for a command line. pyenv-guix's hook against direnv's, in the
+# shell does for a command line, tcsh runs the precmd alias (and cwdcmd on
+# cd). pyenv-guix's hook against direnv's, in the
 # same run (xonsh: direnv has no hook for it, so against no hook), each
 # less the same loop with no hook at all:
 #   outside  a directory with no project, nothing changed;
 #   loaded   inside a loaded project, nothing changed;
 #   cd       one cd into the built project and one back out, with a prompt after each.
 #
-#   bench/prompt.sh            (needs hyperfine and direnv, zsh, fish and xonsh: apt-get install hyperfine direnv zsh fish xonsh)
+#   bench/prompt.sh            (needs hyperfine and direnv, zsh, fish, xonsh and tcsh: apt-get install hyperfine direnv zsh fish xonsh tcsh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source bench/common.sh
-for tool in zsh fish xonsh; do
+for tool in zsh fish xonsh tcsh; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 1; }
 done
 
@@ -41,9 +42,14 @@ write() { # shell tool case
     zsh) prompt='for f in $precmd_functions; do $f; done' ;;
     fish) prompt='emit fish_prompt' ;;
     xonsh) prompt='prompt()' ;; # written by xonsh_script
+    tcsh) prompt='precmd' ;;
   esac
   [[ $sh == fish && $tool != bare ]] && hook="$tool hook fish | source"
   [[ $sh == fish && $tool == pyenv-guix ]] && hook="'$pg' hook fish | source"
+  # tcsh: no hook is an empty precmd; ours is sourced from a file.
+  [[ $sh == tcsh && $tool == bare ]] && hook="alias precmd ''"
+  [[ $sh == tcsh && $tool == pyenv-guix ]] && hook="'$pg' hook tcsh >! '$work/hook.tcsh'; source '$work/hook.tcsh'"
+  [[ $sh == tcsh && $tool == direnv ]] && hook="eval \"\`direnv hook tcsh\`\""
   if [[ $case == cd ]]; then
     n=$cycles
     loop="cd '$work/project'; $prompt; cd '$work'; $prompt"
@@ -58,6 +64,18 @@ write() { # shell tool case
   local out=$work/$sh-$tool-$case
   if [[ $sh == xonsh ]]; then
     xonsh_script "$tool" "$case" "$out"
+  elif [[ $sh == tcsh ]]; then
+    cat >"$out.tcsh" <<TCSH
+$hook
+set t0 = \`date +%s%N\`
+@ i = 0
+while ( \$i < $n )
+$loop
+@ i++
+end
+set t1 = \`date +%s%N\`
+echo "\$t0 \$t1" | awk '{ print int((\$2 - \$1) / $n) }' >>'$out.ns'
+TCSH
   elif [[ $sh == fish ]]; then
     cat >"$out.fish" <<FISH
 $hook
@@ -110,7 +128,7 @@ XSH
 }
 
 runs=${RUNS:-3}
-for sh in bash zsh fish xonsh; do
+for sh in bash zsh fish tcsh xonsh; do
   for case in outside loaded cd; do
     for tool in bare pyenv-guix direnv; do
       [[ $sh == xonsh && $tool == direnv ]] && continue
@@ -121,6 +139,7 @@ for sh in bash zsh fish xonsh; do
           zsh) zsh -f "$work/$sh-$tool-$case.zsh" ;;
           fish) fish --no-config "$work/$sh-$tool-$case.fish" ;;
           xonsh) xonsh --no-rc "$work/$sh-$tool-$case.xsh" ;;
+          tcsh) tcsh -f "$work/$sh-$tool-$case.tcsh" ;;
         esac >/dev/null 2>&1
       done
     done
@@ -135,7 +154,7 @@ def ns(sh, tool, case):
         return statistics.median(float(x) for x in f.read().split())
 ok = True
 print(f"{'shell':<6}{'case':<9}{'direnv':>11}{'pyenv-guix':>13}{'ratio':>8}{'target':>8}")
-for sh in ("bash", "zsh", "fish"):
+for sh in ("bash", "zsh", "fish", "tcsh"):
     for case, target in (("outside", 0.05), ("loaded", 0.05), ("cd", 0.2)):
         bare = ns(sh, "bare", case)
         d = (ns(sh, "direnv", case) - bare) / 1e6

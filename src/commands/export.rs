@@ -380,7 +380,7 @@ mod tests {
         }
         for other in [
             &["export"][..],
-            &["export", "tcsh"],
+            &["export", "csh"],
             &["export", "bash", "--shell-pid"],
             &["export", "bash", "--shell-pid", "x"],
             &["export", "bash", "--help"],

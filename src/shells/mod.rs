@@ -10,6 +10,7 @@ mod dotenv;
 mod fish;
 mod gha;
 mod json;
+mod tcsh;
 mod xonsh;
 mod zsh;
 
@@ -45,6 +46,7 @@ shells! {
     Zsh => zsh::Zsh,
     Fish => fish::Fish,
     Xonsh => xonsh::Xonsh,
+    Tcsh => tcsh::Tcsh,
     Json => json::Json,
     Gha => gha::Gha,
     Dotenv => dotenv::Dotenv,

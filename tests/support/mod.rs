@@ -599,6 +599,10 @@ macro_rules! per_shell {
                 fn xonsh() {
                     super::$f(::pyenv_guix::shells::ShellName::Xonsh);
                 }
+                #[test]
+                fn tcsh() {
+                    super::$f(::pyenv_guix::shells::ShellName::Tcsh);
+                }
             }
         )*
     };

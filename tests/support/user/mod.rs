@@ -8,6 +8,7 @@ use pyenv_guix::shells::ShellName;
 
 mod bash;
 mod fish;
+mod tcsh;
 mod xonsh;
 mod zsh;
 
@@ -73,6 +74,7 @@ pub fn of(sh: ShellName) -> &'static dyn User {
         ShellName::Zsh => &zsh::Zsh,
         ShellName::Fish => &fish::Fish,
         ShellName::Xonsh => &xonsh::Xonsh,
+        ShellName::Tcsh => &tcsh::Tcsh,
         other => unreachable!("{} is not a shell", other.name()),
     }
 }
