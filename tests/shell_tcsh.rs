@@ -420,11 +420,18 @@ fn completions_through_tcsh_complete() {
             "{typed:?} should complete to {want:?}:\n{out}"
         );
     }
+    // tcsh lists in columns: the rows from the one starting `first` to
+    // the prompt drawn again under them.
     let listed = |first: &str| -> Vec<String> {
-        out.lines()
-            .find(|l| l.split_whitespace().next() == Some(first))
-            .unwrap_or_else(|| panic!("no list starting {first}:\n{out}"))
-            .split_whitespace()
+        let lines: Vec<&str> = out.lines().collect();
+        let start = lines
+            .iter()
+            .position(|l| l.split_whitespace().next() == Some(first))
+            .unwrap_or_else(|| panic!("no list starting {first}:\n{out}"));
+        lines[start..]
+            .iter()
+            .take_while(|l| !l.trim().is_empty() && !l.contains("pyenv-guix"))
+            .flat_map(|l| l.split_whitespace())
             .map(String::from)
             .collect()
     };
