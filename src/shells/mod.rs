@@ -7,6 +7,7 @@
 mod bash;
 mod docker;
 mod dotenv;
+mod elvish;
 mod fish;
 mod gha;
 mod json;
@@ -43,6 +44,7 @@ shells! {
     Bash => bash::Bash,
     Zsh => zsh::Zsh,
     Fish => fish::Fish,
+    Elvish => elvish::Elvish,
     Json => json::Json,
     Gha => gha::Gha,
     Dotenv => dotenv::Dotenv,

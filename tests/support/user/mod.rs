@@ -7,6 +7,7 @@ use std::process::Command;
 use pyenv_guix::shells::ShellName;
 
 mod bash;
+mod elvish;
 mod fish;
 mod zsh;
 
@@ -71,6 +72,7 @@ pub fn of(sh: ShellName) -> &'static dyn User {
         ShellName::Bash => &bash::Bash,
         ShellName::Zsh => &zsh::Zsh,
         ShellName::Fish => &fish::Fish,
+        ShellName::Elvish => &elvish::Elvish,
         other => unreachable!("{} is not a shell", other.name()),
     }
 }
