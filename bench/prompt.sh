@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # The cost of a prompt, in each real shell, as the shell runs its hooks:
 # bash evaluates PROMPT_COMMAND, zsh calls precmd_functions (and chpwd_functions
-# on cd), fish emits fish_prompt (and its PWD handlers on cd). pyenv-guix's
+# on cd), fish emits fish_prompt (and its PWD handlers on cd), elvish calls
+# $edit:before-readline (a stand-in: a script has no line editor; after-chdir
+# runs on cd). pyenv-guix's
 # hook against direnv's, in the same run, each less the same loop with no
 # hook at all:
 #   outside  a directory with no project, nothing changed;
 #   loaded   inside a loaded project, nothing changed;
 #   cd       one cd into the built project and one back out, with a prompt after each.
 #
-#   bench/prompt.sh            (needs hyperfine and direnv, zsh and fish: apt-get install hyperfine direnv zsh fish)
+#   bench/prompt.sh            (needs hyperfine and direnv, zsh, fish and elvish: apt-get install hyperfine direnv zsh fish elvish)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source bench/common.sh
-for tool in zsh fish; do
+for tool in zsh fish elvish; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 1; }
 done
 
@@ -38,9 +40,16 @@ write() { # shell tool case
     bash) prompt='eval "${PROMPT_COMMAND:-}"' ;;
     zsh) prompt='for f in $precmd_functions; do $f; done' ;;
     fish) prompt='emit fish_prompt' ;;
+    elvish) prompt='for f $edit:before-readline { $f }' ;;
   esac
   [[ $sh == fish && $tool != bare ]] && hook="$tool hook fish | source"
   [[ $sh == fish && $tool == pyenv-guix ]] && hook="'$pg' hook fish | source"
+  if [[ $sh == elvish ]]; then
+    hook="var edit: = (ns [&before-readline=[]])"
+    [[ $tool == pyenv-guix ]] && hook+="; eval ('$pg' hook elvish | slurp)"
+    # direnv 2.32's hook says `except`, which elvish 0.19 no longer takes: `catch`.
+    [[ $tool == direnv ]] && hook+="; use str; eval (str:replace '} except ' '} catch ' (direnv hook elvish | slurp))"
+  fi
   if [[ $case == cd ]]; then
     n=$cycles
     loop="cd '$work/project'; $prompt; cd '$work'; $prompt"
@@ -53,7 +62,15 @@ write() { # shell tool case
     loop=$prompt
   fi
   local out=$work/$sh-$tool-$case
-  if [[ $sh == fish ]]; then
+  if [[ $sh == elvish ]]; then
+    cat >"$out.elvish" <<ELVISH
+$hook
+var t0 = (date +%s%N)
+for i [(range $n)] { $loop }
+var t1 = (date +%s%N)
+echo (/ (inexact-num (- \$t1 \$t0)) $n) >>'$out.ns'
+ELVISH
+  elif [[ $sh == fish ]]; then
     cat >"$out.fish" <<FISH
 $hook
 set t0 (date +%s%N)
@@ -73,7 +90,7 @@ SH
 }
 
 runs=${RUNS:-3}
-for sh in bash zsh fish; do
+for sh in bash zsh fish elvish; do
   for case in outside loaded cd; do
     for tool in bare pyenv-guix direnv; do
       write "$sh" "$tool" "$case"
@@ -82,6 +99,7 @@ for sh in bash zsh fish; do
           bash) bash --norc --noprofile "$work/$sh-$tool-$case.bash" ;;
           zsh) zsh -f "$work/$sh-$tool-$case.zsh" ;;
           fish) fish --no-config "$work/$sh-$tool-$case.fish" ;;
+          elvish) elvish -norc "$work/$sh-$tool-$case.elvish" ;;
         esac >/dev/null 2>&1
       done
     done
@@ -96,7 +114,7 @@ def ns(sh, tool, case):
         return statistics.median(float(x) for x in f.read().split())
 ok = True
 print(f"{'shell':<6}{'case':<9}{'direnv':>11}{'pyenv-guix':>13}{'ratio':>8}{'target':>8}")
-for sh in ("bash", "zsh", "fish"):
+for sh in ("bash", "zsh", "fish", "elvish"):
     for case, target in (("outside", 0.05), ("loaded", 0.05), ("cd", 0.2)):
         bare = ns(sh, "bare", case)
         d = (ns(sh, "direnv", case) - bare) / 1e6
