@@ -113,7 +113,7 @@ def ns(sh, tool, case):
     with open(f"{work}/{sh}-{tool}-{case}.ns") as f:
         return statistics.median(float(x) for x in f.read().split())
 ok = True
-print(f"{'shell':<6}{'case':<9}{'direnv':>11}{'pyenv-guix':>13}{'ratio':>8}{'target':>8}")
+print(f"{'shell':<7}{'case':<9}{'direnv':>11}{'pyenv-guix':>13}{'ratio':>8}{'target':>8}")
 for sh in ("bash", "zsh", "fish", "elvish"):
     for case, target in (("outside", 0.05), ("loaded", 0.05), ("cd", 0.2)):
         bare = ns(sh, "bare", case)
@@ -121,7 +121,7 @@ for sh in ("bash", "zsh", "fish", "elvish"):
         p = (ns(sh, "pyenv-guix", case) - bare) / 1e6
         ratio = p / d
         ok &= ratio <= target
-        print(f"{sh:<6}{case:<9}{d:>8.3f} ms{p:>10.3f} ms{ratio:>7.3f}x{target:>7.2f}x")
+        print(f"{sh:<7}{case:<9}{d:>8.3f} ms{p:>10.3f} ms{ratio:>7.3f}x{target:>7.2f}x")
 print("(outside, loaded: per prompt; cd: per cd in and out, a prompt after each)")
 print("all targets met" if ok else "SOME TARGETS MISSED")
 PY
