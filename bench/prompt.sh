@@ -4,21 +4,22 @@
 # on cd), fish emits fish_prompt (and its PWD handlers on cd), xonsh fires
 # on_precommand and on_pre_prompt (and on_chdir on cd) as its interactive
 # shell does for a command line, tcsh runs the precmd alias (and cwdcmd on
-# cd). pyenv-guix's hook against direnv's, in the
+# cd), elvish calls $edit:before-readline (a stand-in: a script has no line
+# editor; after-chdir runs on cd). pyenv-guix's hook against direnv's, in the
 # same run (xonsh: direnv has no hook for it, so against no hook), each
 # less the same loop with no hook at all:
 #   outside  a directory with no project, nothing changed;
 #   loaded   inside a loaded project, nothing changed;
 #   cd       one cd into the built project and one back out, with a prompt after each.
 #
-#   bench/prompt.sh            (needs hyperfine and direnv, zsh, fish, xonsh and tcsh: apt-get install hyperfine direnv zsh fish xonsh tcsh)
+#   bench/prompt.sh            (needs hyperfine and direnv, zsh, fish, xonsh, tcsh and elvish: apt-get install hyperfine direnv zsh fish xonsh tcsh elvish)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source bench/common.sh
-for tool in zsh fish xonsh tcsh; do
+for tool in zsh fish xonsh tcsh elvish; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 1; }
 done
 
@@ -43,9 +44,16 @@ write() { # shell tool case
     fish) prompt='emit fish_prompt' ;;
     xonsh) prompt='prompt()' ;; # written by xonsh_script
     tcsh) prompt='precmd' ;;
+    elvish) prompt='for f $edit:before-readline { $f }' ;;
   esac
   [[ $sh == fish && $tool != bare ]] && hook="$tool hook fish | source"
   [[ $sh == fish && $tool == pyenv-guix ]] && hook="'$pg' hook fish | source"
+  if [[ $sh == elvish ]]; then
+    hook="var edit: = (ns [&before-readline=[]])"
+    [[ $tool == pyenv-guix ]] && hook+="; eval ('$pg' hook elvish | slurp)"
+    # direnv 2.32's hook says `except`, which elvish 0.19 no longer takes: `catch`.
+    [[ $tool == direnv ]] && hook+="; use str; eval (str:replace '} except ' '} catch ' (direnv hook elvish | slurp))"
+  fi
   # tcsh: no hook is an empty precmd; ours is sourced from a file.
   [[ $sh == tcsh && $tool == bare ]] && hook="alias precmd ''"
   [[ $sh == tcsh && $tool == pyenv-guix ]] && hook="'$pg' hook tcsh >! '$work/hook.tcsh'; source '$work/hook.tcsh'"
@@ -64,6 +72,14 @@ write() { # shell tool case
   local out=$work/$sh-$tool-$case
   if [[ $sh == xonsh ]]; then
     xonsh_script "$tool" "$case" "$out"
+  elif [[ $sh == elvish ]]; then
+    cat >"$out.elvish" <<ELVISH
+$hook
+var t0 = (date +%s%N)
+for i [(range $n)] { $loop }
+var t1 = (date +%s%N)
+echo (/ (inexact-num (- \$t1 \$t0)) $n) >>'$out.ns'
+ELVISH
   elif [[ $sh == tcsh ]]; then
     cat >"$out.tcsh" <<TCSH
 $hook
@@ -128,7 +144,7 @@ XSH
 }
 
 runs=${RUNS:-3}
-for sh in bash zsh fish tcsh xonsh; do
+for sh in bash zsh fish tcsh elvish xonsh; do
   for case in outside loaded cd; do
     for tool in bare pyenv-guix direnv; do
       [[ $sh == xonsh && $tool == direnv ]] && continue
@@ -140,6 +156,7 @@ for sh in bash zsh fish tcsh xonsh; do
           fish) fish --no-config "$work/$sh-$tool-$case.fish" ;;
           xonsh) xonsh --no-rc "$work/$sh-$tool-$case.xsh" ;;
           tcsh) tcsh -f "$work/$sh-$tool-$case.tcsh" ;;
+          elvish) elvish -norc "$work/$sh-$tool-$case.elvish" ;;
         esac >/dev/null 2>&1
       done
     done
@@ -153,19 +170,19 @@ def ns(sh, tool, case):
     with open(f"{work}/{sh}-{tool}-{case}.ns") as f:
         return statistics.median(float(x) for x in f.read().split())
 ok = True
-print(f"{'shell':<6}{'case':<9}{'direnv':>11}{'pyenv-guix':>13}{'ratio':>8}{'target':>8}")
-for sh in ("bash", "zsh", "fish", "tcsh"):
+print(f"{'shell':<7}{'case':<9}{'direnv':>11}{'pyenv-guix':>13}{'ratio':>8}{'target':>8}")
+for sh in ("bash", "zsh", "fish", "tcsh", "elvish"):
     for case, target in (("outside", 0.05), ("loaded", 0.05), ("cd", 0.2)):
         bare = ns(sh, "bare", case)
         d = (ns(sh, "direnv", case) - bare) / 1e6
         p = (ns(sh, "pyenv-guix", case) - bare) / 1e6
         ratio = p / d
         ok &= ratio <= target
-        print(f"{sh:<6}{case:<9}{d:>8.3f} ms{p:>10.3f} ms{ratio:>7.3f}x{target:>7.2f}x")
+        print(f"{sh:<7}{case:<9}{d:>8.3f} ms{p:>10.3f} ms{ratio:>7.3f}x{target:>7.2f}x")
 for case in ("outside", "loaded", "cd"):
     bare = ns("xonsh", "bare", case)
     p = (ns("xonsh", "pyenv-guix", case) - bare) / 1e6
-    print(f"{'xonsh':<6}{case:<9}{'no hook':>11}{p:>10.3f} ms  (over {bare / 1e6:.3f} ms with no hook)")
+    print(f"{'xonsh':<7}{case:<9}{'no hook':>11}{p:>10.3f} ms  (over {bare / 1e6:.3f} ms with no hook)")
 print("(outside, loaded: per prompt; cd: per cd in and out, a prompt after each)")
 print("all targets met" if ok else "SOME TARGETS MISSED")
 PY

@@ -7,6 +7,7 @@
 mod bash;
 mod docker;
 mod dotenv;
+mod elvish;
 mod fish;
 mod gha;
 mod json;
@@ -47,6 +48,7 @@ shells! {
     Fish => fish::Fish,
     Xonsh => xonsh::Xonsh,
     Tcsh => tcsh::Tcsh,
+    Elvish => elvish::Elvish,
     Json => json::Json,
     Gha => gha::Gha,
     Dotenv => dotenv::Dotenv,

@@ -603,6 +603,10 @@ macro_rules! per_shell {
                 fn tcsh() {
                     super::$f(::pyenv_guix::shells::ShellName::Tcsh);
                 }
+                #[test]
+                fn elvish() {
+                    super::$f(::pyenv_guix::shells::ShellName::Elvish);
+                }
             }
         )*
     };

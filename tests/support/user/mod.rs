@@ -7,6 +7,7 @@ use std::process::Command;
 use pyenv_guix::shells::ShellName;
 
 mod bash;
+mod elvish;
 mod fish;
 mod tcsh;
 mod xonsh;
@@ -75,6 +76,7 @@ pub fn of(sh: ShellName) -> &'static dyn User {
         ShellName::Fish => &fish::Fish,
         ShellName::Xonsh => &xonsh::Xonsh,
         ShellName::Tcsh => &tcsh::Tcsh,
+        ShellName::Elvish => &elvish::Elvish,
         other => unreachable!("{} is not a shell", other.name()),
     }
 }
