@@ -518,21 +518,42 @@ pub fn run_with_timeout(mut cmd: Command, stdin: &[u8], limit: Duration) -> Outp
     let writer = std::thread::spawn(move || {
         let _ = input.write_all(&data);
     });
+    // Read both pipes as the shell writes them: a shell that prints more
+    // than a pipe holds (a line editor redrawing at every key) would
+    // otherwise wait on us while we wait on it.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
     let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if start.elapsed() > limit {
             let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
+            let _ = child.wait();
             panic!(
                 "timed out after {limit:?}:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+                String::from_utf8_lossy(&stdout.join().unwrap()),
+                String::from_utf8_lossy(&stderr.join().unwrap())
             );
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
+    };
     writer.join().unwrap();
-    child.wait_with_output().unwrap()
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
 }
 
 pub fn parse_env0(raw: &[u8]) -> BTreeMap<OsString, OsString> {
