@@ -285,3 +285,172 @@ fn the_files_pass_their_linters() {
         assert!(out.status.success(), "{check:?}: {out:?}");
     }
 }
+
+/// Found in an attack pass: each of these broke a promise of the file.
+
+/// A directory whose path holds a newline: fish's walk up split it into
+/// a list that never emptied, and every `fish -c` spun forever, in a
+/// project or not.
+#[test]
+fn a_newline_in_the_path_ends_the_walk() {
+    for sh in SHELLS {
+        if !sh.available() {
+            continue;
+        }
+        let s = Sandbox::new();
+        let dir = project(&s, Path::new("/usr/bin/python3"));
+        s.pyenv_guix(&["build"], &dir);
+        let env = set_up(&s, sh, &bin());
+        for (base, want) in [(s.path("outside"), "hi []\n"), (dir, "hi [here]\n")] {
+            let odd = base.join("nl\nb/c");
+            std::fs::create_dir_all(&odd).unwrap();
+            let mut cmd = Command::new(sh.name());
+            cmd.arg("-c")
+                .arg("echo hi \"[$PROJECT_VAR]\"")
+                .current_dir(&odd)
+                .env_clear()
+                .envs(env.iter().cloned())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            let out = run_with_timeout(cmd, b"", Duration::from_secs(20));
+            assert_eq!(
+                text(&out.stdout),
+                want,
+                "{}: {}",
+                sh.name(),
+                text(&out.stderr)
+            );
+        }
+    }
+}
+
+/// Options a caller passes down (SHELLOPTS, `bash -a`): `-k` made the
+/// snippet's `export` print the whole environment on stdout; allexport
+/// exported the file's own mark, and nested shells then skipped it.
+#[test]
+fn the_callers_shell_options_change_nothing() {
+    let sh = Sh::Bash;
+    if !sh.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    let dir = project(&s, Path::new("/usr/bin/python3"));
+    s.pyenv_guix(&["build"], &dir);
+    let mut env = set_up(&s, sh, &bin());
+    env.push(("SHELLOPTS".into(), "keyword".into()));
+    let out = run(sh, "echo \"cmd $PROJECT_VAR\"", &dir, &env);
+    assert_eq!(text(&out.stdout), "cmd here\n", "{}", text(&out.stderr));
+    env.pop();
+    env.push(("SHELLOPTS".into(), "allexport".into()));
+    let outside = quote(s.path("outside").as_os_str());
+    let out = run(
+        sh,
+        &format!("cd {outside} && bash -c 'echo \"[$PROJECT_VAR]\"'"),
+        &dir,
+        &env,
+    );
+    assert_eq!(text(&out.stdout), "[]\n", "{}", text(&out.stderr));
+}
+
+/// `hook` run through a relative PATH entry (`.`) named the binary
+/// bare, to be looked up again in each project a command starts in: an
+/// untrusted one could ship its own `pyenv-guix`.
+#[test]
+fn the_file_names_the_binary_by_an_absolute_path() {
+    let s = Sandbox::new();
+    let dir = bin().parent().unwrap().to_path_buf();
+    let mut env = s.env();
+    env.retain(|(k, _)| k != "PATH");
+    env.push(("PATH".into(), "/usr/bin:/bin:.".into()));
+    let out = Command::new("sh")
+        .args(["-c", "pyenv-guix hook bash --non-interactive"])
+        .current_dir(&dir)
+        .env_clear()
+        .envs(env)
+        .output()
+        .unwrap();
+    let file = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!file.contains("'pyenv-guix'"), "{file}");
+    let absolute = std::fs::canonicalize(bin()).unwrap();
+    assert!(
+        file.contains(&format!("'{}'", absolute.display())),
+        "{file}"
+    );
+}
+
+/// A limit no clock can reach panicked; it is as good as none.
+#[test]
+fn a_huge_wait_is_no_limit() {
+    let sh = Sh::Bash;
+    if !sh.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    let dir = project(&s, Path::new("/usr/bin/python3"));
+    let mut env = set_up(&s, sh, &bin());
+    env.push(("PYENV_GUIX_WAIT".into(), "1e20".into()));
+    let out = run(sh, IMPORT, &dir, &env);
+    assert_eq!(text(&out.stdout), "2.5\n", "{}", text(&out.stderr));
+}
+
+/// Ctrl-C while a command waits for a build, its own or another
+/// process's: the command stops, as Ctrl-C stops it, instead of running
+/// without the project's environment (or ignoring Ctrl-C until the other
+/// build ends).
+#[test]
+fn ctrl_c_during_the_wait_stops_the_command() {
+    use std::os::unix::process::CommandExt;
+    let sh = Sh::Bash;
+    if !sh.available() {
+        return;
+    }
+    for another in [false, true] {
+        let s = Sandbox::new();
+        let stall = s.path("stall");
+        let python = s.python_stalling_while("slow", &stall);
+        let dir = project(&s, &python);
+        let env = set_up(&s, sh, &bin());
+        std::fs::write(&stall, "").unwrap();
+        if another {
+            // A build under way in the background, started by another command.
+            let mut first = env.clone();
+            first.push(("PYENV_GUIX_WAIT".into(), "0".into()));
+            run(sh, "true", &dir, &first);
+        }
+        let ran = s.path("out/ran");
+        std::fs::create_dir_all(s.path("out")).unwrap();
+        let mut child = Command::new("bash")
+            .arg("-c")
+            .arg(format!("echo ran > {}", quote(ran.as_os_str())))
+            .current_dir(&dir)
+            .env_clear()
+            .envs(env.iter().cloned())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        // As a terminal sends it: to the whole foreground group.
+        unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "another build: {another}: Ctrl-C did not stop the command"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let _ = std::fs::remove_file(&stall);
+        assert!(!status.success(), "another build: {another}: {status:?}");
+        assert!(
+            !ran.exists(),
+            "another build: {another}: the command ran after Ctrl-C"
+        );
+    }
+}

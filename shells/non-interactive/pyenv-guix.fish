@@ -7,13 +7,15 @@
 # starts no process; it never writes to stdout; it waits for a build as
 # long as PYENV_GUIX_WAIT allows.
 
+# fish reads this once; a shell the binary starts finds the mark set for
+# that call alone.
 if not status is-interactive; and not set -q __pyenv_guix_ni_done
-    set -g __pyenv_guix_ni_done 1
     # A manifest at or above $PWD, or a project's variables inherited to
     # undo: only then is the binary asked. Builtins only.
     set -l __pyenv_guix_ni_dir $PWD
     while test -n "$__pyenv_guix_ni_dir"; and not test -f "$__pyenv_guix_ni_dir/.pyguix.toml"
-        set __pyenv_guix_ni_dir (string replace -r '/[^/]*$' '' -- $__pyenv_guix_ni_dir)
+        # One string, newlines and all (a bare substitution splits on them).
+        set __pyenv_guix_ni_dir (string replace -r '/[^/]*$' '' -- $__pyenv_guix_ni_dir | string collect)
     end
     if test -f "$__pyenv_guix_ni_dir/.pyguix.toml"; or set -q PYENV_GUIX_STATE
         if test -x @PYENV_GUIX@

@@ -8,8 +8,9 @@
 # starts no process; it never writes to stdout; it waits for a build as
 # long as PYENV_GUIX_WAIT allows.
 
+# The shell reads this once; a shell the binary starts finds the mark
+# set for that call alone (never exported beyond it, even under allexport).
 if [[ ! -o interactive && -z ${__pyenv_guix_ni_done:-} ]]; then
-  __pyenv_guix_ni_done=1
   # A manifest at or above $PWD, or a project's variables inherited to
   # undo: only then is the binary asked. Builtins only.
   __pyenv_guix_ni_dir=$PWD

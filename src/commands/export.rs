@@ -41,7 +41,15 @@ pub struct Args {
 
 /// What the output is for each shell, and when it waits.
 fn long_help() -> String {
-    let code = shells::list(shells::hooked().map(|s| s.name()), "or");
+    let answer = |data: bool| {
+        shells::list(
+            shells::hooked()
+                .filter(|s| s.shell().answers_with_data() == data)
+                .map(|s| s.name()),
+            "or",
+        )
+    };
+    let (code, data) = (answer(false), answer(true));
     let described: Vec<String> = ShellName::ALL
         .iter()
         .filter_map(|s| {
@@ -53,7 +61,7 @@ fn long_help() -> String {
     let one_shot = described.join("; ");
     format!(
         "Print what to change for the current directory's project (the hook runs this)\n\n\
-         The changes take this shell's environment to the one its directory wants: {code} code to eval, or JSON for editors, in the shape of `direnv export json` (variable to new value, null to unset). \
+         The changes take this shell's environment to the one its directory wants: {code} code to eval, for {data} lines of JSON that their hook applies, or JSON for editors, in the shape of `direnv export json` (variable to new value, null to unset). \
          Prints nothing when nothing changes. The hook runs this at every prompt; it prints either a whole snippet or nothing at all. \
          Called by the hook at a prompt it leaves a build to the background; called by anything else (a script's `eval \"$(pyenv-guix export bash)\"`, an editor) it waits for the build the project needs, unless --no-build.\n\n\
          For CI and containers, one-shot exports of what the project sets: {one_shot}. \
@@ -108,7 +116,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // json keeps its own rule: it builds what is missing, but does not
     // wait behind another process's build (tests/security.rs).
     let shell = args.shell.shell();
-    ctx.at_prompt = args.shell_pid.is_some() || shell.for_editors();
+    let at_prompt = args.shell_pid.is_some() || shell.for_editors();
+    ctx.at_prompt = at_prompt;
     ctx.entered = args.entered;
     ctx.background = ctx.at_prompt
         && !shell.for_editors()
@@ -150,7 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     };
     let (changes, state) = check.into_parts();
     if crate::buildlock::interrupted() {
-        return Ok(130);
+        return stopped(at_prompt);
     }
     let mut snippet = if changes.is_empty() {
         Vec::new()
@@ -196,7 +205,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
 fn one_shot(ctx: &Context, shell: &dyn Shell) -> anyhow::Result<i32> {
     let plan = activation::plan(ctx)?;
     if crate::buildlock::interrupted() {
-        return Ok(130);
+        return stopped(false);
     }
     match plan.target {
         Target::Loaded { .. } => {}
@@ -241,6 +250,16 @@ fn one_shot(ctx: &Context, shell: &dyn Shell) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// Ctrl-C stopped a build or a wait: nothing is printed. At a prompt the
+/// hook applies nothing and the shell goes on; a script is stopped as
+/// Ctrl-C stops it, rather than running its command without the project.
+fn stopped(at_prompt: bool) -> anyhow::Result<i32> {
+    if at_prompt {
+        return Ok(130);
+    }
+    crate::buildlock::die_of_interrupt()
+}
+
 /// `PYENV_GUIX_WAIT`: how long a script may wait for a build, in
 /// seconds; unset, until it is built. A value that is no number of
 /// seconds is said, and waited as unset.
@@ -256,7 +275,8 @@ fn wait_limit(ctx: &Context) -> Option<std::time::Duration> {
             value.to_string_lossy()
         ));
     }
-    seconds.map(std::time::Duration::from_secs_f64)
+    // Longer than a Duration holds is as good as no limit.
+    seconds.and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
 }
 
 /// A script that may wait only `limit` (`PYENV_GUIX_WAIT`): what needs
@@ -265,6 +285,10 @@ fn wait_limit(ctx: &Context) -> Option<std::time::Duration> {
 /// is left to finish in the background, as at a prompt.
 fn wait_at_most(ctx: &mut Context, limit: std::time::Duration) -> anyhow::Result<()> {
     use std::time::Instant;
+    // A limit past any clock is none: the script waits as by default.
+    let Some(deadline) = Instant::now().checked_add(limit) else {
+        return Ok(());
+    };
     ctx.at_prompt = true;
     ctx.background = true;
     // Asked for on purpose: a build Ctrl-C stopped is tried again.
@@ -272,7 +296,6 @@ fn wait_at_most(ctx: &mut Context, limit: std::time::Duration) -> anyhow::Result
     let Some(missing) = unbuilt(ctx)? else {
         return Ok(());
     };
-    let deadline = Instant::now() + limit;
     let mut child = match activation::build_in_background(ctx, &missing.project, &missing.first)? {
         activation::Background::Started(child, _) => Some(child),
         activation::Background::Running(_) => None,
@@ -285,7 +308,7 @@ fn wait_at_most(ctx: &mut Context, limit: std::time::Duration) -> anyhow::Result
         {
             return Ok(());
         }
-        if unbuilt(ctx)?.is_none() {
+        if unbuilt(ctx)?.is_none() || crate::buildlock::interrupted() {
             return Ok(());
         }
         if Instant::now() >= deadline {

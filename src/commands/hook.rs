@@ -81,7 +81,12 @@ pub(crate) fn invoked_path() -> PathBuf {
         .next()
         .unwrap_or_else(|| OsString::from("pyenv-guix"));
     let cwd = std::env::current_dir().unwrap_or_default();
+    // Found through no absolute PATH entry (`.` or `bin` on PATH): a bare
+    // name in the hook would be looked up in each project the shell
+    // visits, which could ship its own `pyenv-guix`. The running binary's
+    // own path instead.
     crate::fsutil::find_program(&arg0, std::env::var_os("PATH").as_deref(), &cwd)
         .and_then(|p| std::path::absolute(&p).ok())
+        .or_else(|| std::env::current_exe().ok())
         .unwrap_or_else(|| PathBuf::from(arg0))
 }

@@ -183,6 +183,11 @@ pub trait Shell: Sync {
     fn for_editors(&self) -> bool {
         false
     }
+    /// Whether the export is data its hook applies (a shell that cannot,
+    /// or should not, evaluate generated code), not code to eval.
+    fn answers_with_data(&self) -> bool {
+        false
+    }
     /// Whether the hook also runs on a change of directory, not only at a prompt.
     fn hook_on_cd(&self) -> bool {
         false

@@ -33,6 +33,10 @@ impl Shell for Xonsh {
         })
     }
 
+    fn answers_with_data(&self) -> bool {
+        true
+    }
+
     fn hook_on_cd(&self) -> bool {
         true
     }
