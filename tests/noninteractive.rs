@@ -286,7 +286,7 @@ fn the_files_pass_their_linters() {
     }
 }
 
-/// Found in an attack pass: each of these broke a promise of the file.
+// Found in an attack pass: each of these broke a promise of the file.
 
 /// A directory whose path holds a newline: fish's walk up split it into
 /// a list that never emptied, and every `fish -c` spun forever, in a
