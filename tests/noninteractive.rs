@@ -87,6 +87,17 @@ fn environment(s: &Sandbox) -> Vec<(OsString, OsString)> {
 
 /// `sh -c command` in `dir`, as an agent runs each command.
 fn run(sh: Sh, command: &str, dir: &Path, env: &[(OsString, OsString)]) -> Output {
+    run_within(sh, command, dir, env, Duration::from_secs(120))
+}
+
+/// [`run`], failing the test if it takes longer than `limit`.
+fn run_within(
+    sh: Sh,
+    command: &str,
+    dir: &Path,
+    env: &[(OsString, OsString)],
+    limit: Duration,
+) -> Output {
     let mut cmd = Command::new(sh.name());
     cmd.arg("-c")
         .arg(command)
@@ -96,7 +107,7 @@ fn run(sh: Sh, command: &str, dir: &Path, env: &[(OsString, OsString)]) -> Outpu
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    run_with_timeout(cmd, b"", Duration::from_secs(120))
+    run_with_timeout(cmd, b"", limit)
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -138,25 +149,6 @@ fn a_command_started_in_a_project_has_its_environment() {
     }
 }
 
-/// The binary behind a bash script that counts its runs (as Guix wraps
-/// programs in bash scripts: one that read BASH_ENV again would never end).
-fn counting_wrapper(s: &Sandbox) -> (PathBuf, PathBuf) {
-    let log = s.path("out/runs");
-    std::fs::create_dir_all(s.path("out")).unwrap();
-    std::fs::write(&log, "").unwrap();
-    s.write(
-        "wrapper",
-        &format!(
-            "#!/bin/bash\necho \"$*\" >> {}\nexec -a \"$0\" {} \"$@\"\n",
-            quote(log.as_os_str()),
-            quote(bin().as_os_str())
-        ),
-    );
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(s.path("wrapper"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    (s.path("wrapper"), log)
-}
-
 #[test]
 fn outside_a_project_no_process_starts() {
     for sh in SHELLS {
@@ -166,7 +158,7 @@ fn outside_a_project_no_process_starts() {
         let s = Sandbox::new();
         let dir = project(&s, Path::new("/usr/bin/python3"));
         s.pyenv_guix(&["build"], &dir);
-        let (wrapper, log) = counting_wrapper(&s);
+        let (wrapper, log) = s.counting_wrapper();
         let env = set_up(&s, sh, &wrapper);
         let runs = || std::fs::read_to_string(&log).unwrap().lines().count();
         let before = runs();
@@ -304,16 +296,8 @@ fn a_newline_in_the_path_ends_the_walk() {
         for (base, want) in [(s.path("outside"), "hi []\n"), (dir, "hi [here]\n")] {
             let odd = base.join("nl\nb/c");
             std::fs::create_dir_all(&odd).unwrap();
-            let mut cmd = Command::new(sh.name());
-            cmd.arg("-c")
-                .arg("echo hi \"[$PROJECT_VAR]\"")
-                .current_dir(&odd)
-                .env_clear()
-                .envs(env.iter().cloned())
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-            let out = run_with_timeout(cmd, b"", Duration::from_secs(20));
+            let command = "echo hi \"[$PROJECT_VAR]\"";
+            let out = run_within(sh, command, &odd, &env, Duration::from_secs(20));
             assert_eq!(
                 text(&out.stdout),
                 want,

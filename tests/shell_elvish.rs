@@ -145,18 +145,8 @@ fn the_hook_evaluated_twice_is_one_hook() {
     let s = Sandbox::new();
     s.write("p/.pyguix.toml", "[env]\nP = \"1\"\n");
     s.allow("p");
-    let log = s.path("out/runs");
-    s.write(
-        "wrapper",
-        &format!(
-            "#!/bin/bash\necho \"$*\" >> {}\nexec -a \"$0\" {} \"$@\"\n",
-            quote(log.as_os_str()),
-            quote(bin().as_os_str())
-        ),
-    );
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(s.path("wrapper"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let hook = SH.hook_line_for(&s.path("wrapper"));
+    let (wrapper, log) = s.counting_wrapper();
+    let hook = SH.hook_line_for(&wrapper);
     let lines = vec![
         "echo (count $edit:before-readline) (count $after-chdir) > $E:OUT/before".to_string(),
         hook.clone(),

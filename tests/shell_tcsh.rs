@@ -177,22 +177,6 @@ fn toml_basic(text: &str) -> String {
     out
 }
 
-/// The binary behind a wrapper that counts its runs in `out/runs`.
-fn counting_wrapper(s: &Sandbox) -> std::path::PathBuf {
-    let log = s.path("out/runs");
-    s.write(
-        "wrapper",
-        &format!(
-            "#!/bin/bash\necho \"$*\" >> {}\nexec -a \"$0\" {} \"$@\"\n",
-            quote(log.as_os_str()),
-            quote(bin().as_os_str())
-        ),
-    );
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(s.path("wrapper"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    s.path("wrapper")
-}
-
 /// Sourced twice after the user's own precmd and cwdcmd: the hook is in
 /// each once, before the user's, which still run; `$status` is kept for
 /// the prompt; quiet prompts still start no process.
@@ -204,7 +188,7 @@ fn sourced_twice_hooks_once_keeps_the_users_aliases_and_status() {
     let s = Sandbox::new();
     s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
     s.allow("p");
-    let wrapper = counting_wrapper(&s);
+    let (wrapper, _) = s.counting_wrapper();
     let lines = vec![
         r#"alias precmd 'echo -n x >> "$OUT/user-precmd"'"#.to_string(),
         r#"alias cwdcmd 'echo -n x >> "$OUT/user-cwdcmd"'"#.to_string(),
@@ -307,7 +291,7 @@ fn an_awkward_project_path() {
     let name = "a b*[c]$d'e!f";
     s.write(&format!("{name}/.pyguix.toml"), "[env]\nP = \"loaded\"\n");
     s.allow(name);
-    let wrapper = counting_wrapper(&s);
+    let (wrapper, _) = s.counting_wrapper();
     let dir = s.path(name).display().to_string();
     let lines = vec![
         TCSH.hook_line_for(&wrapper),

@@ -354,6 +354,26 @@ impl Sandbox {
         )
     }
 
+    /// The binary behind a bash script that writes each run's arguments to
+    /// `out/runs` (as Guix wraps programs in bash scripts): the script, and
+    /// the file of runs, empty so far.
+    pub fn counting_wrapper(&self) -> (PathBuf, PathBuf) {
+        let log = self.path("out/runs");
+        self.write("out/runs", "");
+        self.write(
+            "wrapper",
+            &format!(
+                "#!/bin/bash\necho \"$*\" >> {}\nexec -a \"$0\" {} \"$@\"\n",
+                quote(log.as_os_str()),
+                quote(bin().as_os_str())
+            ),
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let wrapper = self.path("wrapper");
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (wrapper, log)
+    }
+
     pub fn read_out(&self, name: &str) -> String {
         std::fs::read_to_string(self.path("out").join(name))
             .unwrap_or_else(|e| panic!("no output {name}: {e}"))
@@ -596,39 +616,31 @@ impl Dump {
     }
 }
 
-/// One test per shell for each named `fn(ShellName)`: `name::bash`,
-/// `name::zsh`, and so on for every shell a user types in. A test here
-/// types only what `user::User` says each shell's way.
+/// One module per named `fn(ShellName)`, holding one test per shell
+/// listed, named as the shell: `journey::bash`.
+#[macro_export]
+macro_rules! tests_in {
+    ($f:ident; $($shell:ident => $name:ident),*) => {
+        mod $f {
+            $(
+                #[test]
+                fn $name() {
+                    super::$f(::pyenv_guix::shells::ShellName::$shell);
+                }
+            )*
+        }
+    };
+}
+
+/// One test per shell for each named `fn(ShellName)`, for every shell a
+/// user types in. A test here types only what `user::User` says each
+/// shell's way.
 #[macro_export]
 macro_rules! per_shell {
     ($($f:ident),* $(,)?) => {
         $(
-            mod $f {
-                #[test]
-                fn bash() {
-                    super::$f(::pyenv_guix::shells::ShellName::Bash);
-                }
-                #[test]
-                fn zsh() {
-                    super::$f(::pyenv_guix::shells::ShellName::Zsh);
-                }
-                #[test]
-                fn fish() {
-                    super::$f(::pyenv_guix::shells::ShellName::Fish);
-                }
-                #[test]
-                fn xonsh() {
-                    super::$f(::pyenv_guix::shells::ShellName::Xonsh);
-                }
-                #[test]
-                fn tcsh() {
-                    super::$f(::pyenv_guix::shells::ShellName::Tcsh);
-                }
-                #[test]
-                fn elvish() {
-                    super::$f(::pyenv_guix::shells::ShellName::Elvish);
-                }
-            }
+            $crate::tests_in!($f; Bash => bash, Zsh => zsh, Fish => fish, Xonsh => xonsh,
+                Tcsh => tcsh, Elvish => elvish);
         )*
     };
 }
@@ -639,20 +651,7 @@ macro_rules! per_shell {
 macro_rules! bash_zsh_fish {
     ($($f:ident),* $(,)?) => {
         $(
-            mod $f {
-                #[test]
-                fn bash() {
-                    super::$f(::pyenv_guix::shells::ShellName::Bash);
-                }
-                #[test]
-                fn zsh() {
-                    super::$f(::pyenv_guix::shells::ShellName::Zsh);
-                }
-                #[test]
-                fn fish() {
-                    super::$f(::pyenv_guix::shells::ShellName::Fish);
-                }
-            }
+            $crate::tests_in!($f; Bash => bash, Zsh => zsh, Fish => fish);
         )*
     };
 }
