@@ -11,6 +11,18 @@ use std::path::{Path, PathBuf};
 /// any name is never followed; a link at `path` itself is refused, not
 /// replaced. A file replaced keeps its permissions.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_whole(path, bytes, true)
+}
+
+/// [`write_atomic`] without waiting for the disk: for a record of what is
+/// in the cache beside files nobody synced either (what pip or uv wrote).
+/// A power cut may leave it empty; it is then unreadable, and the thing
+/// it describes is built again. About 1 to 2 ms less per build.
+pub fn write_atomic_unsynced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_whole(path, bytes, false)
+}
+
+fn write_whole(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
     use std::io::{Error, ErrorKind};
     let dir = path
         .parent()
@@ -40,7 +52,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .permissions(permissions)
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
+    if sync {
+        tmp.as_file().sync_all()?;
+    }
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

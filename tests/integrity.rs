@@ -254,3 +254,21 @@ fn same_python(a: &Path, b: &Path) -> bool {
     };
     real(a) == real(b)
 }
+
+/// The prefix's record is written without waiting for the disk, as the
+/// installer's files are: after a power cut it may be empty. An empty
+/// record is no prefix, and the next use builds it again.
+#[test]
+fn a_prefix_whose_record_was_lost_is_built_again() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    project(&s, "p", "/usr/bin/python3", "prefix", &wheels);
+    let first = prefix_of(&s, "p");
+    let record = first.join(".pyenv-guix-prefix.json");
+    assert!(record.is_file(), "{}", record.display());
+    std::fs::write(&record, "").unwrap();
+    let again = prefix_of(&s, "p");
+    assert_ne!(again, first, "a prefix with an empty record was used");
+    assert!(site_dir(&again).join("greetpkg").exists());
+    assert!(std::fs::read(again.join(".pyenv-guix-prefix.json")).is_ok_and(|b| !b.is_empty()));
+}

@@ -180,7 +180,11 @@ fn build_generation(
         }
     }
     let bytes = serde_json::to_vec_pretty(&layout).unwrap_or_default();
-    fsutil::write_atomic(&generation.join(MARKER), &bytes)
+    // Unsynced: the installer synced none of the files the marker
+    // describes, so a synced marker would promise what the disk may not
+    // hold; an empty one after a power cut is unreadable, and the prefix
+    // is built again.
+    fsutil::write_atomic_unsynced(&generation.join(MARKER), &bytes)
         .and_then(|()| switch(link, &generation))
         .map_err(io_err(format!("cannot finish {}", generation.display())))?;
     Ok((generation, layout))
