@@ -134,6 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if crate::buildlock::interrupted() {
         return Ok(130);
     }
+    shell.refuse(&changes)?;
     let mut snippet = if changes.is_empty() {
         Vec::new()
     } else {

@@ -10,6 +10,7 @@ mod dotenv;
 mod fish;
 mod gha;
 mod json;
+mod nu;
 mod zsh;
 
 use std::ffi::{OsStr, OsString};
@@ -43,6 +44,7 @@ shells! {
     Bash => bash::Bash,
     Zsh => zsh::Zsh,
     Fish => fish::Fish,
+    Nu => nu::Nu,
     Json => json::Json,
     Gha => gha::Gha,
     Dotenv => dotenv::Dotenv,
@@ -208,6 +210,13 @@ pub trait Shell: Sync {
             self.quote(out, item.as_bytes());
         }
         out.extend_from_slice(b");\n");
+    }
+
+    /// A change the shell cannot hold (a value its strings cannot carry):
+    /// the export refuses it, naming it, and prints nothing.
+    fn refuse(&self, changes: &Changes) -> Result<(), Refused> {
+        let _ = changes;
+        Ok(())
     }
 
     /// What the export prints, or (a CI target) appends to the files its

@@ -595,6 +595,10 @@ macro_rules! per_shell {
                 fn fish() {
                     super::$f(::pyenv_guix::shells::ShellName::Fish);
                 }
+                #[test]
+                fn nu() {
+                    super::$f(::pyenv_guix::shells::ShellName::Nu);
+                }
             }
         )*
     };

@@ -8,6 +8,7 @@ use pyenv_guix::shells::ShellName;
 
 mod bash;
 mod fish;
+mod nu;
 mod zsh;
 
 /// The shell a test drives, as a user types in it.
@@ -71,6 +72,7 @@ pub fn of(sh: ShellName) -> &'static dyn User {
         ShellName::Bash => &bash::Bash,
         ShellName::Zsh => &zsh::Zsh,
         ShellName::Fish => &fish::Fish,
+        ShellName::Nu => &nu::Nu,
         other => unreachable!("{} is not a shell", other.name()),
     }
 }
