@@ -43,6 +43,13 @@ impl Shell for Nu {
         &["NU_", "TRANSIENT_PROMPT_"]
     }
 
+    fn completions(&self) -> Option<(&'static dyn clap_complete::env::EnvCompleter, &'static str)> {
+        Some((
+            &Completer,
+            "  nu (config.nu):  pyenv-guix completions nu | save -f ($nu.user-autoload-dirs.0 | path join pyenv-guix-completions.nu)",
+        ))
+    }
+
     fn refuse(&self, changes: &Changes) -> Result<(), Refused> {
         for (name, value) in safe(changes) {
             if let Some(v) = value
@@ -101,6 +108,67 @@ impl Shell for Nu {
             .map(|i| String::from_utf8_lossy(i.as_bytes()))
             .collect();
         line(out, name, serde_json::Value::from(items));
+    }
+}
+
+/// nushell's completion of external commands: one closure for them all,
+/// `$env.config.completions.external.completer`, given the words typed.
+/// Ours answers for pyenv-guix and hands any other command to the closure
+/// that was there before. The binary is asked in the protocol clap gives
+/// fish (`VAR=fish BIN -- WORDS…`, one `value<TAB>help` line each), which
+/// is the data nushell wants: clap's own list of shells has no nushell.
+struct Completer;
+
+impl clap_complete::env::EnvCompleter for Completer {
+    fn name(&self) -> &'static str {
+        "nu"
+    }
+
+    fn is(&self, name: &str) -> bool {
+        name == "nu"
+    }
+
+    fn write_registration(
+        &self,
+        var: &str,
+        name: &str,
+        _bin: &str,
+        completer: &str,
+        buf: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let mut quoted = Vec::new();
+        Nu.quote(&mut quoted, name.as_bytes());
+        let name = String::from_utf8_lossy(&quoted).into_owned();
+        quoted.clear();
+        Nu.quote(&mut quoted, completer.as_bytes());
+        let completer = String::from_utf8_lossy(&quoted);
+        write!(
+            buf,
+            r#"# pyenv-guix completions for nushell (asked of the binary at each Tab).
+let __pyenv_guix_other = $env.config.completions.external.completer?
+$env.config.completions.external.enable = true
+$env.config.completions.external.completer = {{|spans|
+    if ($spans.0? | default "" | path basename) == {name} {{
+        with-env {{ {var}: fish }} {{ ^{completer} -- ...$spans }}
+        | lines
+        | each {{|line| $line | split row "\t" | {{ value: $in.0, description: ($in.1? | default "") }} }}
+    }} else if $__pyenv_guix_other != null {{
+        do $__pyenv_guix_other $spans
+    }}
+}}
+"#
+        )
+    }
+
+    /// Never asked: the registration asks in fish's protocol.
+    fn write_complete(
+        &self,
+        cmd: &mut clap::Command,
+        args: Vec<std::ffi::OsString>,
+        current_dir: Option<&std::path::Path>,
+        buf: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        clap_complete::env::Fish.write_complete(cmd, args, current_dir, buf)
     }
 }
 
