@@ -26,7 +26,7 @@ impl Shell for Nu {
     /// the file the previous start wrote).
     fn install(&self) -> Option<Install> {
         Some(Install {
-            rc_file: "$nu.config-path",
+            rc_file: "~/.config/nushell/config.nu",
             line: "mkdir $nu.user-autoload-dirs.0; pyenv-guix hook nu | save -f ($nu.user-autoload-dirs.0 | path join pyenv-guix.nu)",
         })
     }
