@@ -50,7 +50,7 @@ write() { # shell tool case
   [[ $sh == nu ]] && pause="sleep 2200ms"
   if [[ $case == cd ]]; then
     n=$cycles
-    [[ $sh == nu ]] && prompt="$prompt; for h in \$env.config.hooks.env_change.PWD? | default [] { do --env \$h null \$env.PWD }"
+    [[ $sh == nu ]] && prompt="$prompt; for h in (\$env.config.hooks.env_change.PWD? | default []) { do --env \$h null \$env.PWD }"
     loop="cd '$work/project'; $prompt; cd '$work'; $prompt"
   else
     n=$prompts

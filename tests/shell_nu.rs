@@ -115,6 +115,21 @@ fn a_value_nushell_cannot_hold_is_refused() {
         "dump 2-plain".into(),
         NU.posix("echo still-alive"),
     ];
+    // The script idiom stops there, instead of going on without the project.
+    let load = NU.user().load_in_script(&quote(wrapper.as_os_str()), "nu");
+    let script = Command::new("nu")
+        .args(["--no-config-file", "-c"])
+        .arg(format!("{load}\nprint went-on"))
+        .current_dir(s.path("odd"))
+        .env_clear()
+        .envs(s.env())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&script.stderr);
+    assert!(!script.status.success(), "{said}");
+    assert!(said.contains("cannot carry `LISTED`"), "{said}");
+    assert!(script.stdout.is_empty(), "the script went on: {said}");
+
     let out = s.interactive(NU, &s.path("home"), &s.env(), &lines);
     assert!(out.contains("cannot carry `LISTED`"), "{out}");
     let d = s.dump("1-odd");

@@ -98,8 +98,12 @@ impl User for Nu {
         )
     }
 
+    /// Through a variable: a failing command mid-pipeline does not stop a
+    /// nushell script, one whose output is assigned does.
     fn load_in_script(&self, bin: &str, name: &str) -> String {
-        format!("^{bin} export {name} | from json --objects | into record | load-env")
+        format!(
+            "let pyenv_guix = (^{bin} export {name}); $pyenv_guix | from json --objects | into record | load-env"
+        )
     }
 
     fn prompt_setup(&self) -> Vec<String> {
