@@ -78,10 +78,16 @@ def --env __pyenv_guix_hook [] {
     # Gone binary: stay quiet. Failed, refused or interrupted run: apply nothing.
     if ($st.bin | path type) == file {
         let args = $args
-        let answer = try { ^$st.bin ...$args | collect } catch { null }
-        if $answer != null {
+        # Its output assigned: a status other than 0 is then an error, caught.
+        let run = try {
+            let answer = (^$st.bin ...$args)
+            {answer: ($answer | default "")}
+        } catch {
+            null
+        }
+        if $run != null {
             $env.__pyenv_guix.started = true
-            __pyenv_guix_apply $answer
+            __pyenv_guix_apply $run.answer
         }
     }
     $env.LAST_EXIT_CODE = $status

@@ -144,6 +144,34 @@ fn a_value_nushell_cannot_hold_is_refused() {
     assert!(out.contains("still-alive"), "{out}");
 }
 
+/// The hook applies an answer only from a run that exited 0: what a
+/// failed run printed is not applied.
+#[test]
+fn a_failed_run_applies_nothing() {
+    if !NU.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
+    s.allow("p");
+    let wrapper = executable(
+        &s,
+        "wrapper",
+        &format!(
+            "#!/bin/bash\nif [ \"$1\" = export ]; then echo '{{\"EVIL\":\"x\"}}'; echo ran >> \"$OUT/runs\"; exit 1; fi\nexec -a \"$0\" {} \"$@\"\n",
+            quote(bin().as_os_str())
+        ),
+    );
+    let lines = vec![
+        NU.hook_line_for(&wrapper),
+        format!("cd {}", quote(s.path("p").as_os_str())),
+        "dump in".into(),
+    ];
+    let out = s.interactive(NU, &s.path("home"), &s.env(), &lines);
+    assert!(s.read_out("runs").contains("ran"), "{out}");
+    assert_eq!(s.dump("in").get("EVIL"), None, "{out}");
+}
+
 /// PATH is a list in nushell: entering and leaving keep it one (the user's
 /// `prepend` goes on working), children see it joined, and a variable the
 /// user converts with ENV_CONVERSIONS is set in its converted form.
