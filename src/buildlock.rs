@@ -87,6 +87,20 @@ pub fn interrupted() -> bool {
     INTERRUPTED_NOW.load(Ordering::SeqCst)
 }
 
+/// End this process as Ctrl-C ends one, after recording what it stopped:
+/// the script that ran us (`eval "$(pyenv-guix export bash)"`, a
+/// `bash -c` reading BASH_ENV) sees its child killed by SIGINT, and stops
+/// too, instead of running its command without the environment.
+pub fn die_of_interrupt() -> ! {
+    // SAFETY: restoring the default action and raising a signal are
+    // async-signal-safe; nothing is shared with a handler any more.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+        libc::raise(libc::SIGINT);
+    }
+    std::process::exit(130)
+}
+
 /// The builds of one key: its lock, its failure record, its log.
 pub struct KeyBuild {
     /// What is built: the link to the prefix's or profile's generation.
@@ -225,6 +239,12 @@ impl KeyBuild {
                 if f.read_to_end(&mut buf).is_ok() && !buf.is_empty() {
                     log::relay(&buf);
                 }
+            }
+            if interrupted() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::Interrupted,
+                    format!("stopped waiting for another build of {what} (Ctrl-C)"),
+                ));
             }
             match file.try_lock() {
                 Ok(()) => return Ok(()),

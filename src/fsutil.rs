@@ -90,6 +90,45 @@ pub fn check_inside(root: &Path, path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Where `path`, which a project's file names relative to the project,
+/// leads once every link and `..` is followed: only inside `root`
+/// (resolved too). A path that leads out is refused, saying where it
+/// leads, and nothing there is opened. What is returned has no link left
+/// in it to read through.
+pub fn resolve_inside(root: &Path, path: &Path) -> std::io::Result<PathBuf> {
+    let root = std::fs::canonicalize(root)?;
+    let resolved = std::fs::canonicalize(path)?;
+    if resolved.starts_with(&root) {
+        return Ok(resolved);
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::PermissionDenied,
+        format!(
+            "it leads to {}, outside the project {}",
+            resolved.display(),
+            root.display()
+        ),
+    ))
+}
+
+/// Whether `rel`, a path relative to a directory `depth` levels below a
+/// project's root, stays inside the root by its words alone (its `..`
+/// climb no higher than the root). Links are `resolve_inside`'s to follow.
+pub fn stays_inside(depth: usize, rel: &Path) -> bool {
+    use std::path::Component;
+    let mut depth = depth;
+    for c in rel.components() {
+        match c {
+            Component::ParentDir if depth == 0 => return false,
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return false,
+        }
+    }
+    true
+}
+
 /// Create (or empty) a file of pyenv-guix's own, readable by the user
 /// alone, never through a link put in its place.
 pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {

@@ -215,18 +215,7 @@ fn no_process_when_nothing_changed(sh: ShellName) {
     }
     let s = loaded_project();
     std::fs::create_dir_all(s.path("p/sub")).unwrap();
-    // The binary behind a wrapper that counts its runs.
-    let log = s.path("out/runs");
-    s.write(
-        "wrapper",
-        &format!(
-            "#!/bin/bash\necho \"$*\" >> {}\nexec -a \"$0\" {} \"$@\"\n",
-            quote(log.as_os_str()),
-            quote(bin().as_os_str())
-        ),
-    );
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(s.path("wrapper"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (wrapper, log) = s.counting_wrapper();
     let count = |name: &str| {
         sh.posix(&format!(
             "grep -c export {} > \"$OUT/{name}\"",
@@ -235,7 +224,7 @@ fn no_process_when_nothing_changed(sh: ShellName) {
     };
     let p = quote(s.path("p").as_os_str());
     let lines = vec![
-        sh.hook_line_for(&s.path("wrapper")),
+        sh.hook_line_for(&wrapper),
         format!("cd {p}"),
         // A check's mark is two seconds behind it (coarse file times): what
         // changed just before, the project's own allow included, is seen

@@ -603,3 +603,311 @@ fn promote_and_pin_say_the_lock_they_make_stale() {
     assert!(!said.contains("stale"), "{said}");
     s.pyenv_guix(&["lock", "--check"], &p);
 }
+
+/// `secret` 1.0, built outside the project `p` (in `outside/`), whose
+/// module holds a text found nowhere else: its wheel's path and bytes.
+fn secret_outside(s: &Sandbox) -> (std::path::PathBuf, Vec<u8>) {
+    s.wheel_into("outside", "secret", "1.0", &["--origin", SECRET_TEXT]);
+    let wheel = s.path("outside/secret-1.0-py3-none-any.whl");
+    let bytes = std::fs::read(&wheel).unwrap();
+    (wheel, bytes)
+}
+
+const SECRET_TEXT: &str = "not-for-the-project-7f3a";
+
+/// `rel`'s lock with one more package, `secret` 1.0, at `path` as the lock
+/// spells it, with the true sha256 of `bytes` (whoever wrote the lock knew
+/// the file).
+fn lock_naming(s: &Sandbox, rel: &str, path: &str, bytes: &[u8]) {
+    let file = s.path(rel).join("pylock.toml");
+    let mut doc: toml::Table = toml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let sha: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let entry: toml::Table = toml::from_str(&format!(
+        "name = \"secret\"\nversion = \"1.0\"\nwheels = [{{ name = \"secret-1.0-py3-none-any.whl\", path = {path:?}, hashes = {{ sha256 = \"{sha}\" }} }}]\n"
+    ))
+    .unwrap();
+    doc["packages"]
+        .as_array_mut()
+        .unwrap()
+        .push(toml::Value::Table(entry));
+    std::fs::write(&file, toml::to_string(&doc).unwrap()).unwrap();
+}
+
+/// Whether any file under `dir` holds `bytes`, or `text` inside it.
+fn holds(dir: &Path, bytes: &[u8], text: &str) -> Option<std::path::PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = e.path();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            if let Some(found) = holds(&path, bytes, text) {
+                return Some(found);
+            }
+        } else if meta.is_file() {
+            let content = std::fs::read(&path).unwrap_or_default();
+            if content == bytes || content.windows(text.len()).any(|w| w == text.as_bytes()) {
+                return Some(path);
+            }
+        }
+    }
+    None
+}
+
+/// After a refused build: `secret` is not importable, and nothing of
+/// pyenv-guix's (cache, data) or pip's (home) holds a copy of it.
+fn nothing_of_the_secret(s: &Sandbox, rel: &str, bytes: &[u8]) {
+    let out = s
+        .command(
+            &["exec", "--", "python3", "-c", "import secret"],
+            &s.path(rel),
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the secret was installed");
+    for dir in ["cache", "data", "home"] {
+        assert_eq!(holds(&s.path(dir), bytes, SECRET_TEXT), None, "{dir}");
+    }
+}
+
+/// A lock's relative path that climbs out of the project (`../`) is
+/// refused, naming the lock, the package and the path; nothing outside
+/// is read or installed. (An absolute path is the user's to name.)
+#[test]
+fn a_locks_relative_path_out_of_the_project_is_refused() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    let (wheel, bytes) = secret_outside(&s);
+    let as_locked = std::fs::read(s.path("p/pylock.toml")).unwrap();
+    let planted = "../outside/secret-1.0-py3-none-any.whl";
+    lock_naming(&s, "p", planted, &bytes);
+    let (allowed, _, said) = s.run_with(&s.env(), &s.path("p"), &["allow"]);
+    let err = if allowed {
+        s.command(&["prefix"], &s.path("p")).fails()
+    } else {
+        said
+    };
+    let lock = s.path("p/pylock.toml");
+    assert!(err.contains(&lock.display().to_string()), "{err}");
+    assert!(err.contains("\"secret\""), "{err}");
+    assert!(err.contains(planted), "{err}");
+    assert!(err.contains("outside the project"), "{err}");
+    nothing_of_the_secret(&s, "p", &bytes);
+
+    // The same file by its absolute path: named by the user, allowed.
+    std::fs::write(s.path("p/pylock.toml"), &as_locked).unwrap();
+    lock_naming(&s, "p", wheel.to_str().unwrap(), &bytes);
+    s.allow("p");
+    s.command(
+        &["exec", "--", "python3", "-c", "import secret"],
+        &s.path("p"),
+    )
+    .succeeds();
+}
+
+/// A link planted in the project (`vendor -> ../outside`) makes an
+/// innocent relative path lead out: refused when the build would read it,
+/// naming the lock, the package and the path; nothing is activated and no
+/// copy is made.
+#[test]
+fn a_link_in_the_project_does_not_lead_a_lock_out_of_it() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    let (_, bytes) = secret_outside(&s);
+    std::os::unix::fs::symlink(s.path("outside"), s.path("p/vendor")).unwrap();
+    let planted = "vendor/secret-1.0-py3-none-any.whl";
+    lock_naming(&s, "p", planted, &bytes);
+    s.allow("p");
+    let err = s.command(&["prefix"], &s.path("p")).fails();
+    let lock = s.path("p/pylock.toml");
+    assert!(err.contains(&lock.display().to_string()), "{err}");
+    assert!(err.contains("secret"), "{err}");
+    assert!(err.contains(planted), "{err}");
+    assert!(err.contains("outside the project"), "{err}");
+    nothing_of_the_secret(&s, "p", &bytes);
+}
+
+/// `--check` recomputes what the lock was made from, and also tells a
+/// lock whose packages were edited by hand (a merge, a package dropped)
+/// from one `lock` wrote, though the inputs it records still match; a
+/// lock only written out again, the same packages, is up to date.
+#[test]
+fn check_fails_on_a_lock_whose_packages_were_edited_by_hand() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    let file = s.path("p/pylock.toml");
+    let mut doc: toml::Table = toml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    // Reformatted, the same packages: still the lock `lock` wrote.
+    std::fs::write(&file, toml::to_string(&doc).unwrap()).unwrap();
+    s.allow("p");
+    s.pyenv_guix(&["lock", "--check"], &s.path("p"));
+    // beta dropped by hand: the inputs still match, the packages do not.
+    doc["packages"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|p| p["name"].as_str() != Some("beta"));
+    std::fs::write(&file, toml::to_string(&doc).unwrap()).unwrap();
+    s.allow("p");
+    let before = std::fs::read(&file).unwrap();
+    let err = s.command(&["lock", "--check"], &s.path("p")).fails();
+    assert!(err.contains(&file.display().to_string()), "{err}");
+    assert!(err.contains("edited"), "{err}");
+    assert!(err.contains("pyenv-guix lock"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), before, "--check wrote");
+    // Locked again: up to date.
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    s.pyenv_guix(&["lock", "--check"], &s.path("p"));
+    // A lock with no record of its packages (an older pyenv-guix's): said.
+    let mut doc: toml::Table = toml::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    doc["tool"]["pyenv-guix"]
+        .as_table_mut()
+        .unwrap()
+        .remove("packages");
+    std::fs::write(&file, toml::to_string(&doc).unwrap()).unwrap();
+    s.allow("p");
+    let err = s.command(&["lock", "--check"], &s.path("p")).fails();
+    assert!(err.contains("no record of the packages"), "{err}");
+}
+
+/// Every `*.dist-info/RECORD` under `dir`, by its path relative to `dir`.
+fn records(dir: &Path, at: &Path, out: &mut std::collections::BTreeMap<String, Vec<String>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            records(&path, at, out);
+        } else if path.file_name().is_some_and(|n| n == "RECORD")
+            && path
+                .parent()
+                .is_some_and(|d| d.to_string_lossy().ends_with(".dist-info"))
+        {
+            let rel = path.strip_prefix(at).unwrap().display().to_string();
+            // uv writes into each dist it installs from a local file
+            // `uv_cache.json`, the file's change time (ctime, which no
+            // one can set), to tell later whether the source changed:
+            // the one file of uv's that differs from build to build, so
+            // its line is left out, and only its.
+            let lines: Vec<String> = (std::fs::read_to_string(&path).unwrap().lines())
+                .filter(|l| !l.contains(".dist-info/uv_cache.json,"))
+                .map(String::from)
+                .collect();
+            out.insert(rel, lines);
+        }
+    }
+}
+
+/// One lock, built on "two machines": two fresh cache, data and home
+/// directories, and the project at two paths. The same prefix key, and
+/// every dist's RECORD the same, line for line: each installed file by
+/// path, sha256 and size, alpha's console script too (its shebang names
+/// the interpreter, not the prefix). Bytecode (`.pyc`) embeds the path it
+/// was compiled at, so RECORD names it with no hash, the same on both.
+/// By pip, and by uv when it is here.
+#[test]
+fn one_lock_builds_the_same_key_and_records_in_two_fresh_caches() {
+    let s = Sandbox::new();
+    let uv = s.uv_dir();
+    for installer in ["pip", "uv"] {
+        let Some(path) = (match installer {
+            "pip" => Some(OsString::from("/usr/local/bin:/usr/bin:/bin")),
+            _ => uv.as_deref().map(path_with),
+        }) else {
+            continue;
+        };
+        let a = format!("{installer}-a");
+        let b = format!("{installer}-b");
+        project(&s, &a, installer);
+        s.allow(&a);
+        s.command(&["lock"], &s.path(&a))
+            .env("PATH", &path)
+            .succeeds();
+        // The other machine: a checkout of the project, lock and all.
+        let copied = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(s.path(&a))
+            .arg(s.path(&b))
+            .output()
+            .unwrap();
+        support::succeeded_as("cp", &copied);
+        let mut built = Vec::new();
+        for rel in [&a, &b] {
+            let mut env = s.env();
+            for (k, v) in env.iter_mut() {
+                let fresh = |d: &str| s.path(&format!("machine-{rel}/{d}")).into_os_string();
+                match k.to_str() {
+                    Some("PATH") => *v = path.clone(),
+                    Some("PYENV_GUIX_CACHE_DIR") => *v = fresh("cache"),
+                    Some("PYENV_GUIX_DATA_DIR") => *v = fresh("data"),
+                    Some("HOME") => *v = fresh("home"),
+                    _ => {}
+                }
+            }
+            std::fs::create_dir_all(s.path(&format!("machine-{rel}/home"))).unwrap();
+            s.ok_with(&env, &s.path(rel), &["allow"]);
+            let (prefix, _) = s.ok_with(&env, &s.path(rel), &["prefix"]);
+            let prefix = std::path::PathBuf::from(prefix.trim());
+            let key = prefix.file_name().unwrap().to_string_lossy().into_owned();
+            let mut found = std::collections::BTreeMap::new();
+            records(&prefix, &prefix, &mut found);
+            built.push((key, found));
+        }
+        let (key_a, records_a) = &built[0];
+        let (key_b, records_b) = &built[1];
+        assert_eq!(key_a, key_b, "{installer}: two keys for one lock");
+        assert_eq!(records_a.len(), 2, "{installer}: {records_a:?}");
+        for (name, lines) in records_a {
+            let hashed = lines.iter().filter(|l| l.contains(",sha256=")).count();
+            assert!(hashed >= 4, "{installer} {name}: {lines:?}");
+        }
+        assert_eq!(records_a, records_b, "{installer}");
+    }
+}
+
+/// The project's find-links directory gains a wheel of a locked version
+/// that fits the interpreter better (`py311` before `py3`) after locking:
+/// the build still installs the locked file, not the newcomer (which pip
+/// would take first, then refuse by its hash).
+#[test]
+fn a_better_fitting_wheel_of_a_locked_version_does_not_stop_the_build() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    s.wheel_into("other", "beta", "2.0", &["--origin", "stranger"]);
+    let minor = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import sys; print(sys.version_info[1])"])
+        .output()
+        .unwrap();
+    let minor = String::from_utf8(minor.stdout).unwrap();
+    std::fs::copy(
+        s.path("other/beta-2.0-py3-none-any.whl"),
+        s.path(&format!(
+            "p/wheels/beta-2.0-py3{}-none-any.whl",
+            minor.trim()
+        )),
+    )
+    .unwrap();
+    s.allow("p");
+    let out = s
+        .command(
+            &[
+                "exec",
+                "--",
+                "python3",
+                "-c",
+                "import beta; print(beta.ORIGIN)",
+            ],
+            &s.path("p"),
+        )
+        .stdout_ok();
+    assert_eq!(out, "wheel\n");
+}

@@ -302,3 +302,142 @@ fn a_venv_uv_add_changed_is_said_when_its_lock_comes_back() {
     let (_, said) = s.ok_with(&env, &s.path("p"), &["prefix"]);
     assert!(!said.contains("changed since"), "{said}");
 }
+
+/// Any of pyenv-guix's (cache, data) or uv's (home) files holding `text`.
+fn holding(dir: &std::path::Path, text: &str) -> Option<std::path::PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = e.path();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            if let Some(found) = holding(&path, text) {
+                return Some(found);
+            }
+        } else if meta.is_file() {
+            let content = std::fs::read(&path).unwrap_or_default();
+            if content.windows(text.len()).any(|w| w == text.as_bytes()) {
+                return Some(path);
+            }
+        }
+    }
+    None
+}
+
+const SECRET_TEXT: &str = "not-for-the-project-5c1e";
+
+/// The sha256 of a file, as uv.lock writes it.
+fn uv_hash(path: &std::path::Path) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(std::fs::read(path).unwrap());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// A uv project `rel` whose one dependency, `gamma`, is a wheel of its
+/// own (`dist/`, a path source in uv.lock, with its hash), locked by uv;
+/// and `outside/`, beside the project, holding another `gamma` 1.0 whose
+/// code holds a text found nowhere else.
+fn path_project(s: &Sandbox, rel: &str, env: &[(OsString, OsString)]) {
+    s.wheel_into(&format!("{rel}/dist"), "gamma", "1.0", &[]);
+    s.wheel_into("outside", "gamma", "1.0", &["--origin", SECRET_TEXT]);
+    s.write(
+        &format!("{rel}/pyproject.toml"),
+        "[project]\nname = \"app\"\nversion = \"0.1.0\"\nrequires-python = \">=3.8\"\ndependencies = [\"gamma\"]\n\n[tool.uv]\npackage = false\nno-index = true\n\n[tool.uv.sources]\ngamma = { path = \"dist/gamma-1.0-py3-none-any.whl\" }\n",
+    );
+    s.write(
+        &format!("{rel}/.pyguix.toml"),
+        "[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\nmode = \"venv\"\nuv-project = true\n",
+    );
+    let locked = std::process::Command::new("uv")
+        .args(["lock", "--python", "/usr/bin/python3"])
+        .current_dir(s.path(rel))
+        .env_clear()
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    support::succeeded_as("uv lock", &locked);
+}
+
+/// Refused, at `allow` or at the build: what was said. Nothing of the
+/// secret is installed, or copied anywhere of pyenv-guix's or uv's.
+fn refused(s: &Sandbox, env: &[(OsString, OsString)], rel: &str) -> String {
+    let p = s.path(rel);
+    let (allowed, _, said) = s.run_with(env, &p, &["allow"]);
+    let err = match allowed {
+        true => {
+            let (ok, out, err) = s.run_with(env, &p, &["prefix"]);
+            assert!(!ok, "built from outside the project: {out}");
+            err
+        }
+        false => said,
+    };
+    let (ok, _, _) = s.run_with(env, &p, &["exec", "--", "python", "-c", "import gamma"]);
+    assert!(!ok, "something was activated");
+    for dir in ["cache", "data", "home"] {
+        assert_eq!(holding(&s.path(dir), SECRET_TEXT), None, "{dir}: {err}");
+    }
+    err
+}
+
+/// uv.lock's relative path that climbs out of the project (`../`) is
+/// refused, naming uv.lock, the package and the path: nothing outside is
+/// read, hashed or synced.
+#[test]
+fn a_uv_lock_path_out_of_the_project_is_refused() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    path_project(&s, "p", &env);
+    // The project's own wheel, inside: built.
+    s.ok_with(&env, &s.path("p"), &["allow"]);
+    s.ok_with(
+        &env,
+        &s.path("p"),
+        &["exec", "--", "python", "-c", "import gamma"],
+    );
+
+    let lock = std::fs::read_to_string(s.path("p/uv.lock")).unwrap();
+    let planted = "../outside/gamma-1.0-py3-none-any.whl";
+    let attack = lock
+        .replace("dist/gamma-1.0-py3-none-any.whl", planted)
+        .replace(
+            &uv_hash(&s.path("p/dist/gamma-1.0-py3-none-any.whl")),
+            &uv_hash(&s.path("outside/gamma-1.0-py3-none-any.whl")),
+        );
+    assert_ne!(attack, lock);
+    s.write("p/uv.lock", &attack);
+    let err = refused(&s, &env, "p");
+    assert!(
+        err.contains(&s.path("p/uv.lock").display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("gamma"), "{err}");
+    assert!(err.contains(planted), "{err}");
+    assert!(err.contains("outside the project"), "{err}");
+}
+
+/// A link planted in the project (`dist -> ../outside`) makes uv.lock's
+/// innocent `dist/…` lead out of it: refused, named, nothing read.
+#[test]
+fn a_link_in_a_uv_project_does_not_lead_its_lock_out_of_it() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    path_project(&s, "p", &env);
+    let lock = std::fs::read_to_string(s.path("p/uv.lock")).unwrap();
+    let attack = lock.replace(
+        &uv_hash(&s.path("p/dist/gamma-1.0-py3-none-any.whl")),
+        &uv_hash(&s.path("outside/gamma-1.0-py3-none-any.whl")),
+    );
+    assert_ne!(attack, lock);
+    s.write("p/uv.lock", &attack);
+    std::fs::remove_dir_all(s.path("p/dist")).unwrap();
+    std::os::unix::fs::symlink(s.path("outside"), s.path("p/dist")).unwrap();
+    let err = refused(&s, &env, "p");
+    assert!(
+        err.contains(&s.path("p/uv.lock").display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("gamma"), "{err}");
+    assert!(err.contains("dist/gamma-1.0-py3-none-any.whl"), "{err}");
+    assert!(err.contains("outside the project"), "{err}");
+}

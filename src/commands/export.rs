@@ -33,11 +33,23 @@ pub struct Args {
     /// exit 1 (for editors, which must not start builds).
     #[arg(long)]
     no_build: bool,
+    /// The file for non-interactive starts (`hook SHELL --non-interactive`)
+    /// asks: as a script does, without the lines that narrate loading.
+    #[arg(long, hide = true)]
+    non_interactive: bool,
 }
 
 /// What the output is for each shell, and when it waits.
 fn long_help() -> String {
-    let code = shells::list(shells::hooked().map(|s| s.name()), "or");
+    let answer = |data: bool| {
+        shells::list(
+            shells::hooked()
+                .filter(|s| s.shell().answers_with_data() == data)
+                .map(|s| s.name()),
+            "or",
+        )
+    };
+    let (code, data) = (answer(false), answer(true));
     let described: Vec<String> = ShellName::ALL
         .iter()
         .filter_map(|s| {
@@ -49,7 +61,7 @@ fn long_help() -> String {
     let one_shot = described.join("; ");
     format!(
         "Print what to change for the current directory's project (the hook runs this)\n\n\
-         The changes take this shell's environment to the one its directory wants: {code} code to eval, or JSON for editors, in the shape of `direnv export json` (variable to new value, null to unset). \
+         The changes take this shell's environment to the one its directory wants: {code} code to eval, for {data} lines of JSON that their hook applies, or JSON for editors, in the shape of `direnv export json` (variable to new value, null to unset). \
          Prints nothing when nothing changes. The hook runs this at every prompt; it prints either a whole snippet or nothing at all. \
          Called by the hook at a prompt it leaves a build to the background; called by anything else (a script's `eval \"$(pyenv-guix export bash)\"`, an editor) it waits for the build the project needs, unless --no-build.\n\n\
          For CI and containers, one-shot exports of what the project sets: {one_shot}. \
@@ -76,12 +88,14 @@ impl Args {
             entered: false,
             shell_pid: None,
             no_build: false,
+            non_interactive: false,
         };
         while let Some(word) = words.next() {
             match word? {
                 "--first-prompt" => out.first_prompt = true,
                 "--entered" => out.entered = true,
                 "--no-build" => out.no_build = true,
+                "--non-interactive" => out.non_interactive = true,
                 "--shell-pid" => out.shell_pid = Some(words.next()??.parse().ok()?),
                 _ => return None,
             }
@@ -102,7 +116,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // json keeps its own rule: it builds what is missing, but does not
     // wait behind another process's build (tests/security.rs).
     let shell = args.shell.shell();
-    ctx.at_prompt = args.shell_pid.is_some() || shell.for_editors();
+    let at_prompt = args.shell_pid.is_some() || shell.for_editors();
+    ctx.at_prompt = at_prompt;
     ctx.entered = args.entered;
     ctx.background = ctx.at_prompt
         && !shell.for_editors()
@@ -112,15 +127,27 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     // Ctrl-C stops a build without killing us: we record that it was
     // interrupted (the next prompt does not start it again) and print nothing.
     crate::buildlock::catch_interrupts();
-    if args.no_build {
-        let missing = unbuilt(&ctx)?;
-        if !missing.is_empty() {
-            log::notice(&format!(
-                "not built yet: {}; nothing exported (--no-build). `pyenv-guix prefix`, `exec` or entering the project in a shell builds it",
-                missing.join(", ")
-            ));
-            return Ok(1);
-        }
+    if args.non_interactive {
+        // The stderr of every `bash -c` in the project: only a build, a
+        // warning or an error is worth a line there.
+        log::mute_transitions();
+    }
+    // A CI export loads all or fails: it always waits.
+    if !ctx.at_prompt
+        && !args.no_build
+        && !shell.needs_project()
+        && let Some(limit) = wait_limit(&ctx)
+    {
+        wait_at_most(&mut ctx, limit)?;
+    }
+    if args.no_build
+        && let Some(missing) = unbuilt(&ctx)?
+    {
+        log::notice(&format!(
+            "not built yet: {}; nothing exported (--no-build). `pyenv-guix prefix`, `exec` or entering the project in a shell builds it",
+            missing.what.join(", ")
+        ));
+        return Ok(1);
     }
     if shell.needs_project() {
         return one_shot(&ctx, shell);
@@ -132,7 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     };
     let (changes, state) = check.into_parts();
     if crate::buildlock::interrupted() {
-        return Ok(130);
+        return stopped(at_prompt);
     }
     shell.refuse(&changes)?;
     let mut snippet = if changes.is_empty() {
@@ -179,7 +206,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
 fn one_shot(ctx: &Context, shell: &dyn Shell) -> anyhow::Result<i32> {
     let plan = activation::plan(ctx)?;
     if crate::buildlock::interrupted() {
-        return Ok(130);
+        return stopped(false);
     }
     match plan.target {
         Target::Loaded { .. } => {}
@@ -224,26 +251,111 @@ fn one_shot(ctx: &Context, shell: &dyn Shell) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// Ctrl-C stopped a build or a wait: nothing is printed. At a prompt the
+/// hook applies nothing and the shell goes on; a script is stopped as
+/// Ctrl-C stops it, rather than running its command without the project.
+fn stopped(at_prompt: bool) -> anyhow::Result<i32> {
+    if at_prompt {
+        return Ok(130);
+    }
+    crate::buildlock::die_of_interrupt()
+}
+
+/// `PYENV_GUIX_WAIT`: how long a script may wait for a build, in
+/// seconds; unset, until it is built. A value that is no number of
+/// seconds is said, and waited as unset.
+fn wait_limit(ctx: &Context) -> Option<std::time::Duration> {
+    let value = ctx.var("PYENV_GUIX_WAIT")?;
+    let seconds = value
+        .to_str()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0);
+    if seconds.is_none() {
+        log::warn(&format!(
+            "PYENV_GUIX_WAIT={} is not a number of seconds; waiting until the build is done",
+            value.to_string_lossy()
+        ));
+    }
+    // Longer than a Duration holds is as good as no limit.
+    seconds.and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+}
+
+/// A script that may wait only `limit` (`PYENV_GUIX_WAIT`): what needs
+/// building is built by a process of its own, which this waits for that
+/// long. Then the plan loads what is built by then; a build still going
+/// is left to finish in the background, as at a prompt.
+fn wait_at_most(ctx: &mut Context, limit: std::time::Duration) -> anyhow::Result<()> {
+    use std::time::Instant;
+    // A limit past any clock is none: the script waits as by default.
+    let Some(deadline) = Instant::now().checked_add(limit) else {
+        return Ok(());
+    };
+    ctx.at_prompt = true;
+    ctx.background = true;
+    // Asked for on purpose: a build Ctrl-C stopped is tried again.
+    ctx.entered = true;
+    let Some(missing) = unbuilt(ctx)? else {
+        return Ok(());
+    };
+    let mut child = match activation::build_in_background(ctx, &missing.project, &missing.first)? {
+        activation::Background::Started(child, _) => Some(child),
+        activation::Background::Running(_) => None,
+        // The plan says so, and how to retry.
+        activation::Background::Died(_) => return Ok(()),
+    };
+    loop {
+        if let Some(c) = child.as_mut()
+            && c.try_wait()?.is_some()
+        {
+            return Ok(());
+        }
+        if unbuilt(ctx)?.is_none() || crate::buildlock::interrupted() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            log::notice(&format!(
+                "{} not built after PYENV_GUIX_WAIT={}s; going on without it",
+                missing.what.join(" and "),
+                limit.as_secs_f64()
+            ));
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// What an allowed project needs built and is not.
+struct Unbuilt {
+    project: crate::manifest::Project,
+    /// Each missing thing, as the user reads it.
+    what: Vec<String>,
+    /// The link of the first: a build in the background is named by it.
+    first: std::path::PathBuf,
+}
+
 /// What the project here needs built and is not: looked at, never built.
 /// Only an allowed project is looked at (its interpreter may be asked who
 /// it is); a blocked one needs nothing, and the plan says why it is
 /// blocked. Once all is built the plan that follows only reuses it (a
 /// prefix removed in between would be built by it).
-fn unbuilt(ctx: &Context) -> anyhow::Result<Vec<String>> {
+fn unbuilt(ctx: &Context) -> anyhow::Result<Option<Unbuilt>> {
     let Some(found) = manifest::find(&ctx.dir) else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let Some((project, scan)) = trust::open(&ctx.data_dir, &found)?.allowed() else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let user_path = activation::user_path(ctx);
     let looked = materialise::materialise(ctx, &project, &scan, user_path.as_deref(), Mode::Look)?;
     let mut missing = Vec::new();
+    let mut first = None;
     if let Some(p) = looked.profile.as_ref().filter(|p| p.store_path.is_none()) {
         missing.push(format!("the Guix profile {}", p.path.display()));
+        first.get_or_insert_with(|| p.path.clone());
     }
     if let Some(p) = looked.prefix.as_ref().filter(|p| p.built.is_none()) {
         missing.push(format!("the pip prefix {}", p.path.display()));
+        first.get_or_insert_with(|| p.path.clone());
     }
     // With the profile missing, the prefix (whose key depends on it)
     // cannot be named yet, but it is missing all the same.
@@ -256,7 +368,11 @@ fn unbuilt(ctx: &Context) -> anyhow::Result<Vec<String>> {
     {
         missing.push("the pip prefix".to_string());
     }
-    Ok(missing)
+    Ok(first.map(|first| Unbuilt {
+        project,
+        what: missing,
+        first,
+    }))
 }
 
 #[cfg(test)]
@@ -288,7 +404,7 @@ mod tests {
         }
         for other in [
             &["export"][..],
-            &["export", "tcsh"],
+            &["export", "csh"],
             &["export", "bash", "--shell-pid"],
             &["export", "bash", "--shell-pid", "x"],
             &["export", "bash", "--help"],

@@ -31,7 +31,22 @@ pub struct Args {
     /// Resolve NAME afresh, keeping the others as locked
     #[arg(long, value_name = "NAME")]
     upgrade_package: Vec<String>,
-    /// Exit 1, saying why, if the lock is missing or stale; change nothing
+    /// Exit 1, saying why, if the lock is missing, stale or edited; change nothing
+    ///
+    /// Checks three things, resolving and fetching nothing. The manifest
+    /// names a lock ([pip] lock) that reads as one. The inputs digest the
+    /// lock records ([tool.pyenv-guix] inputs) is the one made now from
+    /// the requirements and constraints files (by content, followed), the
+    /// [pip] packages, editable paths and options (a find-links directory
+    /// or local index by where it is, not by the files in it), the
+    /// interpreter's identity, the pip mode, system-site-packages and the
+    /// Guix profile's key. And its packages (names, versions, markers,
+    /// files by name and sha256) are the ones 'pyenv-guix lock' wrote
+    /// ([tool.pyenv-guix] packages). The files themselves are not hashed:
+    /// each build checks every file against the lock's sha256. The
+    /// recorded digests tell a lock edited by mistake (a merge, a line
+    /// dropped), not one forged on purpose: trust, which covers the lock's
+    /// bytes, is for that.
     #[arg(long, conflicts_with_all = ["upgrade", "upgrade_package"])]
     check: bool,
 }
@@ -154,11 +169,10 @@ pub(super) fn lock_project(
         }
         other => other?,
     };
-    let text = lock::with_our_table(&text, &digest)
-        .map_err(|e| anyhow::anyhow!("the resolver's lock cannot be read: {e}"))?;
-    let dir = wanted.lock_dir;
-    let written = lock::parse(&text, dir)
+    let written = lock::parse(&text, &project.root, wanted.lock_dir)
         .map_err(|e| anyhow::anyhow!("the resolver's lock cannot be installed: {e}"))?;
+    let text = lock::with_our_table(&text, &digest, &written.packages_digest())
+        .map_err(|e| anyhow::anyhow!("the resolver's lock cannot be read: {e}"))?;
     let mut edit = Edit::open(project)?;
     edit.set_pip_lock(&name)?;
     let changes = [
@@ -192,6 +206,17 @@ fn check(project: &Project, scan: &Scan, digest: &str) -> anyhow::Result<i32> {
     if lock.inputs.as_deref() != Some(digest) {
         log::error(&format!(
             "{} is stale: the requirements, options, interpreter or Guix profile changed since it was written; run 'pyenv-guix lock' to renew it",
+            path.display()
+        ));
+        return Ok(1);
+    }
+    if lock.packages_written.as_deref() != Some(lock.packages_digest().as_str()) {
+        let why = match lock.packages_written {
+            Some(_) => "its packages were edited since 'pyenv-guix lock' wrote them",
+            None => "it has no record of the packages 'pyenv-guix lock' wrote",
+        };
+        log::error(&format!(
+            "{}: {why}; run 'pyenv-guix lock' to write it again",
             path.display()
         ));
         return Ok(1);

@@ -44,7 +44,13 @@ impl Scan {
                 Ok(bytes) => {
                     self.inputs[i].id = Ok(hex(&Sha256::digest(&bytes)));
                     if name == "uv.lock" {
-                        let files = local_files(root, &bytes);
+                        let files = match local_files(root, &bytes) {
+                            Ok(files) => files,
+                            Err(why) => {
+                                self.inputs[i].id = Err(Unreadable::NotALock(why));
+                                continue;
+                            }
+                        };
                         if files.len() > LOCAL_FILES_LIMIT {
                             self.inputs[i].id = Err(Unreadable::TooMuch {
                                 files: LOCAL_FILES_LIMIT,
@@ -100,12 +106,18 @@ impl Scan {
 /// source is a file. (Files named by URL carry their hash in the lock; a
 /// source tree, `directory` or `editable`, is the project's own, as an
 /// editable install is.) A lock uv cannot read names nothing: uv fails on it.
-fn local_files(root: &Path, bytes: &[u8]) -> Vec<PathBuf> {
+///
+/// Every path the lock gives relative to the project (files and source
+/// trees alike: uv reads or builds them) must lead, links followed, to
+/// somewhere inside it, or the lock is refused: `Err` names the package
+/// and the path. Nothing outside is opened. An absolute path is the
+/// user's to name.
+fn local_files(root: &Path, bytes: &[u8]) -> Result<Vec<PathBuf>, String> {
     let Some(lock) = std::str::from_utf8(bytes)
         .ok()
         .and_then(|t| t.parse::<toml::Table>().ok())
     else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let packages = lock.get("package").and_then(|p| p.as_array());
     let mut out = Vec::new();
@@ -113,26 +125,47 @@ fn local_files(root: &Path, bytes: &[u8]) -> Vec<PathBuf> {
         let Some(source) = package.get("source").and_then(|s| s.as_table()) else {
             continue;
         };
+        let name = package.get("name").and_then(|n| n.as_str()).unwrap_or("?");
+        let inside = |rel: &str| -> Result<PathBuf, String> {
+            let path = root.join(rel);
+            let refused = |why: String| format!("package {name:?}: names {rel:?}, {why}");
+            if Path::new(rel).is_absolute() {
+                return Ok(path);
+            }
+            if !fsutil::stays_inside(0, Path::new(rel)) {
+                return Err(refused(format!(
+                    "outside the project {}: name a file inside the project, or one elsewhere by its absolute path",
+                    root.display()
+                )));
+            }
+            fsutil::resolve_inside(root, &path).map_err(|e| refused(e.to_string()))?;
+            Ok(path)
+        };
         let local = |s: &str| !s.contains("://");
         if let Some(registry) = source.get("registry").and_then(|r| r.as_str())
             && local(registry)
         {
-            let dir = root.join(registry);
             let wheels = package.get("wheels").and_then(|w| w.as_array());
             let sdist = package.get("sdist");
             for artefact in wheels.into_iter().flatten().chain(sdist) {
                 if let Some(path) = artefact.get("path").and_then(|p| p.as_str()) {
-                    out.push(dir.join(path));
+                    let rel = Path::new(registry).join(path);
+                    out.push(inside(&rel.to_string_lossy())?);
                 }
             }
         }
         if let Some(path) = source.get("path").and_then(|p| p.as_str())
             && local(path)
         {
-            out.push(root.join(path));
+            out.push(inside(path)?);
+        }
+        for tree in ["directory", "editable", "virtual"] {
+            if let Some(path) = source.get(tree).and_then(|p| p.as_str()) {
+                inside(path)?;
+            }
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -165,16 +198,69 @@ name = "local"
 version = "2.0"
 source = { path = "dist/local-2.0-py3-none-any.whl" }
 "#;
-        let root = Path::new("/p");
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for f in [
+            "wheels/alpha-1.0-py3-none-any.whl",
+            "wheels/alpha-1.0.tar.gz",
+            "dist/local-2.0-py3-none-any.whl",
+        ] {
+            std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+            std::fs::write(root.join(f), f).unwrap();
+        }
         assert_eq!(
-            local_files(root, lock.as_bytes()),
+            local_files(root, lock.as_bytes()).unwrap(),
             [
-                "/p/wheels/alpha-1.0-py3-none-any.whl",
-                "/p/wheels/alpha-1.0.tar.gz",
-                "/p/dist/local-2.0-py3-none-any.whl",
+                "wheels/alpha-1.0-py3-none-any.whl",
+                "wheels/alpha-1.0.tar.gz",
+                "dist/local-2.0-py3-none-any.whl",
             ]
-            .map(PathBuf::from)
+            .map(|f| root.join(f))
         );
-        assert!(local_files(root, b"not [ toml").is_empty());
+        assert_eq!(local_files(root, b"not [ toml"), Ok(Vec::new()));
+    }
+
+    /// Out by `..` or by a link, a file or a source tree: refused, naming
+    /// the package and the path; an absolute path is the user's to name.
+    #[test]
+    fn a_lock_naming_what_is_outside_the_project_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("p");
+        std::fs::create_dir_all(root.join("in")).unwrap();
+        std::fs::write(dir.path().join("x.whl"), "x").unwrap();
+        std::os::unix::fs::symlink(dir.path(), root.join("out")).unwrap();
+        let lock = |source: &str| {
+            format!("version = 1\n[[package]]\nname = \"x\"\nversion = \"1\"\nsource = {source}\n")
+        };
+        for (source, named) in [
+            ("{ path = \"../x.whl\" }", "../x.whl"),
+            ("{ path = \"in/../../x.whl\" }", "in/../../x.whl"),
+            ("{ path = \"out/x.whl\" }", "out/x.whl"),
+            ("{ editable = \"out\" }", "out"),
+            ("{ directory = \"..\" }", ".."),
+            ("{ virtual = \"out/p/..\" }", "out/p/.."),
+        ] {
+            let e = local_files(&root, lock(source).as_bytes()).unwrap_err();
+            assert!(e.contains("package \"x\""), "{source}: {e}");
+            assert!(e.contains(&format!("{named:?}")), "{source}: {e}");
+            assert!(e.contains("outside the project"), "{source}: {e}");
+        }
+        let registry = "{ registry = \"out\" }\nwheels = [{ path = \"x.whl\" }]";
+        let e = local_files(&root, lock(registry).as_bytes()).unwrap_err();
+        assert!(e.contains("outside the project"), "{e}");
+        let absolute = dir.path().join("x.whl");
+        let source = format!("{{ path = {:?} }}", absolute.to_str().unwrap());
+        assert_eq!(
+            local_files(&root, lock(&source).as_bytes()),
+            Ok(vec![absolute])
+        );
+        // Inside, through a link that stays inside: fine.
+        std::os::unix::fs::symlink(root.join("in"), root.join("alias")).unwrap();
+        std::fs::write(root.join("in/y.whl"), "y").unwrap();
+        let source = "{ path = \"alias/y.whl\" }";
+        assert_eq!(
+            local_files(&root, lock(source).as_bytes()),
+            Ok(vec![root.join("alias/y.whl")])
+        );
     }
 }

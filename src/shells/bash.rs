@@ -14,6 +14,10 @@ impl Shell for Bash {
         Some(include_str!("../../shells/pyenv-guix.bash"))
     }
 
+    fn non_interactive_template(&self) -> Option<&'static str> {
+        Some(include_str!("../../shells/non-interactive/pyenv-guix.bash"))
+    }
+
     fn install(&self) -> Option<Install> {
         Some(Install {
             rc_file: "~/.bashrc",

@@ -14,6 +14,10 @@ impl Shell for Fish {
         Some(include_str!("../../shells/pyenv-guix.fish"))
     }
 
+    fn non_interactive_template(&self) -> Option<&'static str> {
+        Some(include_str!("../../shells/non-interactive/pyenv-guix.fish"))
+    }
+
     fn install(&self) -> Option<Install> {
         Some(Install {
             rc_file: "~/.config/fish/config.fish",

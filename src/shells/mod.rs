@@ -7,10 +7,13 @@
 mod bash;
 mod docker;
 mod dotenv;
+mod elvish;
 mod fish;
 mod gha;
 mod json;
 mod nu;
+mod tcsh;
+mod xonsh;
 mod zsh;
 
 use std::ffi::{OsStr, OsString};
@@ -44,6 +47,9 @@ shells! {
     Bash => bash::Bash,
     Zsh => zsh::Zsh,
     Fish => fish::Fish,
+    Xonsh => xonsh::Xonsh,
+    Tcsh => tcsh::Tcsh,
+    Elvish => elvish::Elvish,
     Nu => nu::Nu,
     Json => json::Json,
     Gha => gha::Gha,
@@ -154,6 +160,13 @@ pub trait Shell: Sync {
     fn hook_template(&self) -> Option<&'static str> {
         None
     }
+    /// The file for the shell's non-interactive start (`BASH_ENV`,
+    /// `.zshenv`, fish's `conf.d`), from `shells/non-interactive/`, with
+    /// `@PYENV_GUIX@` where the binary goes: the environment of the project
+    /// a `bash -c` starts in, with no prompt to run a hook.
+    fn non_interactive_template(&self) -> Option<&'static str> {
+        None
+    }
     /// Where its hook goes; `None` for what has no hook (json).
     fn install(&self) -> Option<Install> {
         None
@@ -170,6 +183,11 @@ pub trait Shell: Sync {
     /// An editor's answer: built for, but never waiting behind another
     /// process's build, nor left to the background.
     fn for_editors(&self) -> bool {
+        false
+    }
+    /// Whether the export is data its hook applies (a shell that cannot,
+    /// or should not, evaluate generated code), not code to eval.
+    fn answers_with_data(&self) -> bool {
         false
     }
     /// Whether the hook also runs on a change of directory, not only at a prompt.
@@ -244,15 +262,22 @@ pub trait Shell: Sync {
         out
     }
 
-    /// The hook, calling the binary at `bin`.
-    fn hook(&self, bin: &OsStr) -> Option<Vec<u8>> {
-        let template = self.hook_template()?;
+    /// The hook (or, `non_interactive`, the file for non-interactive
+    /// starts), calling the binary at `bin`.
+    fn hook(&self, bin: &OsStr, non_interactive: bool) -> Option<Vec<u8>> {
+        let template = if non_interactive {
+            self.non_interactive_template()?
+        } else {
+            self.hook_template()?
+        };
         let mut quoted = Vec::new();
         self.quote(&mut quoted, bin.as_bytes());
-        let (head, tail) = template.split_once("@PYENV_GUIX@")?;
-        let mut out = head.as_bytes().to_vec();
-        out.extend_from_slice(&quoted);
-        out.extend_from_slice(tail.as_bytes());
+        let mut parts = template.split("@PYENV_GUIX@");
+        let mut out = parts.next()?.as_bytes().to_vec();
+        for part in parts {
+            out.extend_from_slice(&quoted);
+            out.extend_from_slice(part.as_bytes());
+        }
         Some(out)
     }
 }

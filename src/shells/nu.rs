@@ -31,6 +31,10 @@ impl Shell for Nu {
         })
     }
 
+    fn answers_with_data(&self) -> bool {
+        true
+    }
+
     fn prompt_hook(&self) -> &'static str {
         "$env.config.hooks.pre_prompt"
     }

@@ -15,6 +15,10 @@ impl Shell for Zsh {
         Some(include_str!("../../shells/pyenv-guix.zsh"))
     }
 
+    fn non_interactive_template(&self) -> Option<&'static str> {
+        Some(include_str!("../../shells/non-interactive/pyenv-guix.zsh"))
+    }
+
     fn install(&self) -> Option<Install> {
         Some(Install {
             rc_file: "~/.zshrc",
@@ -134,4 +138,42 @@ const NAMES: &[&str] = &[
     "VENDOR",
     "CPUTYPE",
     "TTYIDLE",
+    // Read-only or special to zsh (its `parameters` table says which):
+    // a project setting one would break every zsh start.
+    "ZSH_EVAL_CONTEXT",
+    "ZSH_SUBSHELL",
+    "builtins",
+    "dirstack",
+    "dis_aliases",
+    "dis_builtins",
+    "dis_functions",
+    "dis_functions_source",
+    "dis_galiases",
+    "dis_patchars",
+    "dis_reswords",
+    "dis_saliases",
+    "funcfiletrace",
+    "funcsourcetrace",
+    "funcstack",
+    "functions_source",
+    "functrace",
+    "galiases",
+    "history",
+    "historywords",
+    "jobdirs",
+    "jobstates",
+    "jobtexts",
+    "keymaps",
+    "modules",
+    "nameddirs",
+    "patchars",
+    "reswords",
+    "saliases",
+    "termcap",
+    "terminfo",
+    "userdirs",
+    "usergroups",
+    "widgets",
+    "zsh_eval_context",
+    "zsh_scheduled_events",
 ];

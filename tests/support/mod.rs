@@ -354,6 +354,26 @@ impl Sandbox {
         )
     }
 
+    /// The binary behind a bash script that writes each run's arguments to
+    /// `out/runs` (as Guix wraps programs in bash scripts): the script, and
+    /// the file of runs, empty so far.
+    pub fn counting_wrapper(&self) -> (PathBuf, PathBuf) {
+        let log = self.path("out/runs");
+        self.write("out/runs", "");
+        self.write(
+            "wrapper",
+            &format!(
+                "#!/bin/bash\necho \"$*\" >> {}\nexec -a \"$0\" {} \"$@\"\n",
+                quote(log.as_os_str()),
+                quote(bin().as_os_str())
+            ),
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let wrapper = self.path("wrapper");
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (wrapper, log)
+    }
+
     pub fn read_out(&self, name: &str) -> String {
         std::fs::read_to_string(self.path("out").join(name))
             .unwrap_or_else(|e| panic!("no output {name}: {e}"))
@@ -518,21 +538,42 @@ pub fn run_with_timeout(mut cmd: Command, stdin: &[u8], limit: Duration) -> Outp
     let writer = std::thread::spawn(move || {
         let _ = input.write_all(&data);
     });
+    // Read both pipes as the shell writes them: a shell that prints more
+    // than a pipe holds (a line editor redrawing at every key) would
+    // otherwise wait on us while we wait on it.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
     let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if start.elapsed() > limit {
             let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
+            let _ = child.wait();
             panic!(
                 "timed out after {limit:?}:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+                String::from_utf8_lossy(&stdout.join().unwrap()),
+                String::from_utf8_lossy(&stderr.join().unwrap())
             );
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
+    };
     writer.join().unwrap();
-    child.wait_with_output().unwrap()
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
 }
 
 pub fn parse_env0(raw: &[u8]) -> BTreeMap<OsString, OsString> {
@@ -575,31 +616,31 @@ impl Dump {
     }
 }
 
-/// One test per shell for each named `fn(ShellName)`: `name::bash`,
-/// `name::zsh`, and so on for every shell a user types in. A test here
-/// types only what `user::User` says each shell's way.
+/// One module per named `fn(ShellName)`, holding one test per shell
+/// listed, named as the shell: `journey::bash`.
+#[macro_export]
+macro_rules! tests_in {
+    ($f:ident; $($shell:ident => $name:ident),*) => {
+        mod $f {
+            $(
+                #[test]
+                fn $name() {
+                    super::$f(::pyenv_guix::shells::ShellName::$shell);
+                }
+            )*
+        }
+    };
+}
+
+/// One test per shell for each named `fn(ShellName)`, for every shell a
+/// user types in. A test here types only what `user::User` says each
+/// shell's way.
 #[macro_export]
 macro_rules! per_shell {
     ($($f:ident),* $(,)?) => {
         $(
-            mod $f {
-                #[test]
-                fn bash() {
-                    super::$f(::pyenv_guix::shells::ShellName::Bash);
-                }
-                #[test]
-                fn zsh() {
-                    super::$f(::pyenv_guix::shells::ShellName::Zsh);
-                }
-                #[test]
-                fn fish() {
-                    super::$f(::pyenv_guix::shells::ShellName::Fish);
-                }
-                #[test]
-                fn nu() {
-                    super::$f(::pyenv_guix::shells::ShellName::Nu);
-                }
-            }
+            $crate::tests_in!($f; Bash => bash, Zsh => zsh, Fish => fish, Xonsh => xonsh,
+                Tcsh => tcsh, Elvish => elvish, Nu => nu);
         )*
     };
 }
@@ -610,20 +651,7 @@ macro_rules! per_shell {
 macro_rules! bash_zsh_fish {
     ($($f:ident),* $(,)?) => {
         $(
-            mod $f {
-                #[test]
-                fn bash() {
-                    super::$f(::pyenv_guix::shells::ShellName::Bash);
-                }
-                #[test]
-                fn zsh() {
-                    super::$f(::pyenv_guix::shells::ShellName::Zsh);
-                }
-                #[test]
-                fn fish() {
-                    super::$f(::pyenv_guix::shells::ShellName::Fish);
-                }
-            }
+            $crate::tests_in!($f; Bash => bash, Zsh => zsh, Fish => fish);
         )*
     };
 }

@@ -37,9 +37,15 @@ pub const DEFAULT_NAME: &str = "pylock.toml";
 /// What a lock says, as far as pyenv-guix installs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lock {
+    /// The project's root: a file the lock names by a relative path must
+    /// be inside it.
+    pub root: PathBuf,
     pub packages: Vec<Package>,
     /// `[tool.pyenv-guix].inputs`: the digest of what it was made from.
     pub inputs: Option<String>,
+    /// `[tool.pyenv-guix].packages`: the digest of its packages as `lock`
+    /// wrote them (`packages_digest`), to tell a lock edited by hand since.
+    pub packages_written: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +69,14 @@ pub struct Artefact {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// A local file: `path`, or a `file:` URL, resolved against the lock's directory.
+    /// A local file by an absolute `path` or a `file:` URL: the user named
+    /// it, wherever it is, and trust covered the lock that names it.
     Path(PathBuf),
+    /// A local file by a `path` relative to the lock's directory (joined to
+    /// it here): a project's file names it, so it is read only if it is
+    /// inside the project once links are followed (a link planted in the
+    /// project leads nowhere else).
+    InProject(PathBuf),
     /// Anywhere else: the installer fetches it and checks its hash.
     Url(String),
 }
@@ -101,9 +113,10 @@ struct RawArtefact {
     hashes: BTreeMap<String, String>,
 }
 
-/// Read a lock's text (`dir` is its directory: relative paths start there).
-/// An error says where: `LINE:COLUMN: what`, or the package.
-pub fn parse(text: &str, dir: &Path) -> Result<Lock, String> {
+/// Read a lock's text (`dir` is its directory: relative paths start
+/// there; `root` the project's, which they may not climb out of). An
+/// error says where: `LINE:COLUMN: what`, or the package.
+pub fn parse(text: &str, root: &Path, dir: &Path) -> Result<Lock, String> {
     let raw: RawLock = toml::from_str(text).map_err(|e| {
         let (line, column) = line_column(text, e.span().map_or(0, |s| s.start));
         format!("{line}:{column}: {}", e.message().trim_end())
@@ -114,12 +127,14 @@ pub fn parse(text: &str, dir: &Path) -> Result<Lock, String> {
             raw.lock_version
         ));
     }
-    let inputs = raw
-        .tool
-        .get("pyenv-guix")
-        .and_then(|t| t.get("inputs"))
-        .and_then(toml::Value::as_str)
-        .map(String::from);
+    let ours = |key: &str| {
+        (raw.tool.get("pyenv-guix"))
+            .and_then(|t| t.get(key))
+            .and_then(toml::Value::as_str)
+            .map(String::from)
+    };
+    let inputs = ours("inputs");
+    let packages_written = ours("packages");
     let mut packages = Vec::new();
     let mut seen_files = std::collections::BTreeSet::new();
     for p in raw.packages {
@@ -159,7 +174,7 @@ pub fn parse(text: &str, dir: &Path) -> Result<Lock, String> {
         }
         let mut artefacts = Vec::new();
         for a in p.wheels.iter().chain(&p.sdist).chain(&p.archive) {
-            artefacts.push(artefact(a, dir).map_err(|why| said(&why))?);
+            artefacts.push(artefact(a, root, dir).map_err(|why| said(&why))?);
         }
         if artefacts.is_empty() {
             return Err(said("names no file to install"));
@@ -190,10 +205,15 @@ pub fn parse(text: &str, dir: &Path) -> Result<Lock, String> {
             artefacts,
         });
     }
-    Ok(Lock { packages, inputs })
+    Ok(Lock {
+        root: root.to_path_buf(),
+        packages,
+        inputs,
+        packages_written,
+    })
 }
 
-fn artefact(a: &RawArtefact, dir: &Path) -> Result<Artefact, String> {
+fn artefact(a: &RawArtefact, root: &Path, dir: &Path) -> Result<Artefact, String> {
     let sha256 = a
         .hashes
         .get("sha256")
@@ -201,7 +221,17 @@ fn artefact(a: &RawArtefact, dir: &Path) -> Result<Artefact, String> {
         .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or("a file without a sha256 hash")?;
     let source = match (&a.path, &a.url) {
-        (Some(path), _) => Source::Path(dir.join(path)),
+        (Some(path), _) if Path::new(path).is_absolute() => Source::Path(path.into()),
+        (Some(path), _) => {
+            let depth = dir.strip_prefix(root).map_or(0, |d| d.components().count());
+            if !fsutil::stays_inside(depth, Path::new(path)) {
+                return Err(format!(
+                    "names the file {path:?}, outside the project {}: name a file inside the project, or one elsewhere by its absolute path",
+                    root.display()
+                ));
+            }
+            Source::InProject(dir.join(path))
+        }
         (None, Some(url)) => match url.strip_prefix("file://") {
             Some(rest) => Source::Path(PathBuf::from(OsString::from_vec(percent_decode(rest)?))),
             None => Source::Url(url.clone()),
@@ -216,7 +246,7 @@ fn artefact(a: &RawArtefact, dir: &Path) -> Result<Artefact, String> {
     let file_name = match &a.name {
         Some(n) => n.clone(),
         None => match &source {
-            Source::Path(p) => p
+            Source::Path(p) | Source::InProject(p) => p
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
@@ -290,6 +320,13 @@ impl Lock {
         lines.sort();
         lines
     }
+
+    /// What the lock installs (`key_lines`: names, versions, markers,
+    /// files by name and hash) as one digest: not where the files are,
+    /// nor how the lock is written out.
+    pub fn packages_digest(&self) -> String {
+        hex(&Sha256::digest(self.key_lines().join("\n").as_bytes()))
+    }
 }
 
 /// Read the lock the manifest names (`[pip] lock`) into `scan`: an input
@@ -306,7 +343,7 @@ pub(super) fn read_into(scan: &mut Scan, root: &Path, pip: &Pip) {
         .and_then(|bytes| {
             let id = hex(&Sha256::digest(&bytes));
             let text = String::from_utf8(bytes).map_err(|_| Unreadable::NotUtf8)?;
-            let lock = parse(&text, &dir).map_err(Unreadable::NotALock)?;
+            let lock = parse(&text, root, &dir).map_err(Unreadable::NotALock)?;
             Ok((id, lock))
         });
     let id = read.map(|(id, lock)| {
@@ -334,6 +371,11 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
+    /// A lock at the project's root `dir`.
+    fn parse_in(text: &str, dir: &Path) -> Result<Lock, String> {
+        parse(text, dir, dir)
+    }
+
     const LOCK: &str = r#"lock-version = "1.0"
 created-by = "someone"
 
@@ -357,7 +399,7 @@ inputs = "dd"
 
     #[test]
     fn a_lock_reads_as_its_files_and_keys_by_hashes_only() {
-        let lock = parse(LOCK, Path::new("/p")).unwrap();
+        let lock = parse_in(LOCK, Path::new("/p")).unwrap();
         assert_eq!(lock.inputs.as_deref(), Some("dd"));
         let alpha = &lock.packages[0];
         assert_eq!(
@@ -368,7 +410,10 @@ inputs = "dd"
             alpha.artefacts[0].sha256,
             format!("aa11{}", "aa11".repeat(15))
         );
-        assert_eq!(alpha.artefacts[1].source, Source::Path("/p/w/a.whl".into()));
+        assert_eq!(
+            alpha.artefacts[1].source,
+            Source::InProject("/p/w/a.whl".into())
+        );
         assert_eq!(
             alpha.artefacts[1].file_name,
             "alpha_pkg-1.0-cp311-none-any.whl"
@@ -384,19 +429,19 @@ inputs = "dd"
         );
         // Elsewhere, the same files: the same key.
         let moved = LOCK.replace("w/a.whl", "elsewhere/a.whl");
-        assert_eq!(parse(&moved, Path::new("/q")).unwrap().key_lines(), key);
+        assert_eq!(parse_in(&moved, Path::new("/q")).unwrap().key_lines(), key);
         let other = LOCK.replace("cc11", "cc12");
-        assert_ne!(parse(&other, Path::new("/p")).unwrap().key_lines(), key);
+        assert_ne!(parse_in(&other, Path::new("/p")).unwrap().key_lines(), key);
     }
 
     #[test]
     fn what_cannot_be_installed_checked_is_refused_saying_where() {
-        let e = parse(
+        let e = parse_in(
             "lock-version = \"1.0\"\n[[packages]]\nname = 3\n",
             Path::new("/"),
         );
         assert!(e.unwrap_err().starts_with("3:8: "));
-        let e = parse(
+        let e = parse_in(
             &LOCK.replace("hashes = { sha256 = \"cc11", "hashes = { md5 = \"cc11"),
             Path::new("/"),
         );
@@ -404,18 +449,43 @@ inputs = "dd"
             e.unwrap_err()
                 .contains("package \"beta\": a file without a sha256")
         );
-        let e = parse(
+        let e = parse_in(
             "lock-version = \"1.0\"\n[[packages]]\nname = \"me\"\ndirectory = { path = \".\" }\n",
             Path::new("/"),
         );
         assert!(e.unwrap_err().contains("have no hash"));
-        let e = parse("lock-version = \"2.0\"\n", Path::new("/"));
+        let e = parse_in("lock-version = \"2.0\"\n", Path::new("/"));
         assert!(e.unwrap_err().contains("version 1"));
-        let e = parse(
+        let e = parse_in(
             &LOCK.replace("name = \"alpha_pkg-1.0-cp311", "name = \"../x"),
             Path::new("/"),
         );
         assert!(e.unwrap_err().contains("a file named"));
+    }
+
+    /// A relative path may not climb out of the project by its words (the
+    /// build follows its links); from a lock in a directory of the
+    /// project it may climb to the root. An absolute path is the user's.
+    #[test]
+    fn a_relative_path_stays_in_the_project() {
+        let out = LOCK.replace("path = \"w/a.whl\"", "path = \"w/../../a.whl\"");
+        let e = parse(&out, Path::new("/p"), Path::new("/p")).unwrap_err();
+        assert!(e.contains("package \"Alpha_Pkg\""), "{e}");
+        assert!(e.contains("\"w/../../a.whl\""), "{e}");
+        assert!(e.contains("outside the project /p"), "{e}");
+        let up = LOCK.replace("path = \"w/a.whl\"", "path = \"../w/a.whl\"");
+        let lock = parse(&up, Path::new("/p"), Path::new("/p/locks")).unwrap();
+        assert_eq!(
+            lock.packages[0].artefacts[1].source,
+            Source::InProject("/p/locks/../w/a.whl".into())
+        );
+        assert!(parse(&up, Path::new("/p"), Path::new("/p")).is_err());
+        let absolute = LOCK.replace("path = \"w/a.whl\"", "path = \"/elsewhere/a.whl\"");
+        let lock = parse(&absolute, Path::new("/p"), Path::new("/p")).unwrap();
+        assert_eq!(
+            lock.packages[0].artefacts[1].source,
+            Source::Path("/elsewhere/a.whl".into())
+        );
     }
 
     /// A trusted lock still installs only what it gives each package: a
@@ -430,7 +500,7 @@ inputs = "dd"
             )
         };
         let ok = "alpha-1.0-py3-none-any.whl";
-        assert!(parse(&alpha("python_version > '3'", "1.0", ok), Path::new("/")).is_ok());
+        assert!(parse_in(&alpha("python_version > '3'", "1.0", ok), Path::new("/")).is_ok());
         for (marker, version, file, why) in [
             (
                 "python_version > '0' --hash=sha256:00 #",
@@ -453,14 +523,14 @@ inputs = "dd"
                 "another package",
             ),
         ] {
-            let e = parse(&alpha(marker, version, file), Path::new("/")).unwrap_err();
+            let e = parse_in(&alpha(marker, version, file), Path::new("/")).unwrap_err();
             assert!(e.contains(why), "{marker:?} {version:?} {file:?}: {e}");
         }
         let twice = LOCK.replace(
             "name = \"alpha_pkg-1.0-cp311-none-any.whl\"",
             "name = \"alpha_pkg-1.0-py3-none-any.whl\"",
         );
-        let e = parse(&twice, Path::new("/")).unwrap_err();
+        let e = parse_in(&twice, Path::new("/")).unwrap_err();
         assert!(e.contains("names already"), "{e}");
     }
 
@@ -468,13 +538,13 @@ inputs = "dd"
     /// giving the same bytes under other names are two keys.
     #[test]
     fn a_files_name_is_in_the_key() {
-        let lock = parse(LOCK, Path::new("/p")).unwrap();
+        let lock = parse_in(LOCK, Path::new("/p")).unwrap();
         let renamed = LOCK.replace(
             "alpha_pkg-1.0-cp311-none-any.whl",
             "alpha_pkg-1.0-cp27-none-any.whl",
         );
         assert_ne!(
-            parse(&renamed, Path::new("/p")).unwrap().key_lines(),
+            parse_in(&renamed, Path::new("/p")).unwrap().key_lines(),
             lock.key_lines()
         );
     }

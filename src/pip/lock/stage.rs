@@ -1,20 +1,32 @@
-//! A locked build's inputs: every file the lock names that is here (in a
-//! find-links directory or local index of the project's, found by its
-//! hash; else at the lock's path) copied into the stage and checked
-//! against the lock's sha256 before any installer runs; the installer is
-//! then given exactly those, pinned, with their hashes, and no resolution
-//! (`--no-deps --require-hashes`). A file only a URL names is fetched by
-//! the installer, which checks the hash.
+//! A locked build's inputs: every file the lock names, checked against
+//! the lock's sha256 before any installer runs, and the installer given
+//! exactly those, pinned, with their hashes, and no resolution
+//! (`--no-deps --require-hashes`). A file in a find-links directory or
+//! local index of the project's was hashed by the scan, which found it by
+//! that hash: the installer finds it there, where it is. Any other file
+//! the lock names by path is hashed here and linked into the stage under
+//! the name the lock gives it. A file only a URL names is fetched by the
+//! installer, which checks the hash.
+//!
+//! Nothing is copied: the installer checks every file's hash itself
+//! (`--require-hashes`), so a file changed after our check fails the build
+//! all the same, and a build writes no second copy of every wheel (nor
+//! removes it after). Each link names its file by an absolute path, a
+//! path the lock gives relative to the project by where it resolved to
+//! inside it. A directory of the project's the installer searches may
+//! hold other versions (it installs only the pinned one, by a locked
+//! hash) but no other file of a locked version (see `crowded`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::{Lock, Package, Source};
 use crate::fsutil;
+use crate::pip::hash::{DIST_LIMIT, hash_file};
 use crate::pip::options::split_option;
+use crate::pip::reqfile::normal_name;
 use crate::pip::scan::{Kind, Scan, Word};
-use crate::pip::stage::copy_file;
 use crate::pip::{LockedFile, StageError};
 
 /// The options of `[pip].options` a locked build keeps: where files come
@@ -34,6 +46,11 @@ const SOURCES: &[&str] = &[
     "--timeout",
 ];
 
+/// How many of the project's directories the installer searches for
+/// locked files before the rest are linked into the stage instead (a
+/// local index has one per package).
+const DIRS_LIMIT: usize = 16;
+
 impl Scan {
     /// Stage `lock`'s files and return the installer's `(options,
     /// requirements)`. `Err` names the file that is missing or does not
@@ -44,26 +61,22 @@ impl Scan {
         lock_file: &Path,
         stage: &Path,
     ) -> Result<(Vec<OsString>, Vec<OsString>), StageError> {
-        let files = stage.join("locked");
-        std::fs::create_dir_all(&files).map_err(|source| StageError::Io {
-            path: files.clone(),
+        std::fs::create_dir_all(stage).map_err(|source| StageError::Io {
+            path: stage.to_path_buf(),
             source,
         })?;
+        let mut files = Links {
+            dir: stage.join("locked"),
+            made: false,
+        };
+        let mut dirs = BTreeSet::new();
         let here = self.local_files();
+        let crowded = crowded(self, lock);
         let mut lines = String::new();
         let mut needs_index = false;
         for p in &lock.packages {
             let mut remote = Vec::new();
             for a in &p.artefacts {
-                let from = match (here.get(a.sha256.as_str()), &a.source) {
-                    (Some(found), _) => found.clone(),
-                    (None, Source::Path(path)) => path.clone(),
-                    (None, Source::Url(url)) => {
-                        remote.push((url, &a.sha256));
-                        continue;
-                    }
-                };
-                let copy = files.join(&a.file_name);
                 let at = || {
                     Box::new(LockedFile {
                         lock: lock_file.to_path_buf(),
@@ -71,19 +84,65 @@ impl Scan {
                         version: p.version.clone(),
                     })
                 };
-                let got = copy_file(&from, &copy).map_err(|why| StageError::Locked {
+                let from = match (here.get(a.sha256.as_str()), &a.source) {
+                    // The scan hashed it just now, and found it by that hash.
+                    (Some(found), _) => {
+                        let named = found.file_name() == Some(a.file_name.as_ref());
+                        // The installer runs in the stage: by an absolute path.
+                        let dir = found.parent().and_then(|d| std::path::absolute(d).ok());
+                        match dir {
+                            Some(dir)
+                                if named
+                                    && !crowded.contains(&dir)
+                                    && (dirs.contains(&dir) || dirs.len() < DIRS_LIMIT) =>
+                            {
+                                dirs.insert(dir);
+                            }
+                            _ => files.link(found, &a.file_name).map_err(|why| {
+                                StageError::Locked {
+                                    at: at(),
+                                    why: Box::new(why),
+                                }
+                            })?,
+                        }
+                        continue;
+                    }
+                    (None, Source::Path(path)) => path.clone(),
+                    // Resolved now, as it is read: a link planted after
+                    // the lock was allowed leads out no more than one before.
+                    (None, Source::InProject(path)) => fsutil::resolve_inside(&lock.root, path)
+                        .map_err(|source| StageError::Locked {
+                            at: at(),
+                            why: Box::new(StageError::Io {
+                                path: path.clone(),
+                                source,
+                            }),
+                        })?,
+                    (None, Source::Url(url)) => {
+                        remote.push((url, &a.sha256));
+                        continue;
+                    }
+                };
+                let got = hash_file(&from, DIST_LIMIT).map_err(|why| StageError::Locked {
                     at: at(),
-                    why: Box::new(why),
+                    why: Box::new(StageError::Unreadable {
+                        path: from.clone(),
+                        why,
+                    }),
                 })?;
                 if got != a.sha256 {
-                    let _ = std::fs::remove_file(&copy);
                     return Err(StageError::NotLocked {
                         at: at(),
                         from,
                         want: a.sha256.clone(),
                     });
                 }
-                keep_time(&from, &copy);
+                files
+                    .link(&from, &a.file_name)
+                    .map_err(|why| StageError::Locked {
+                        at: at(),
+                        why: Box::new(why),
+                    })?;
             }
             lines.push_str(&match remote.as_slice() {
                 // One file, only at a URL: named by it.
@@ -97,16 +156,19 @@ impl Scan {
             });
         }
         let list = stage.join("locked.txt");
-        fsutil::write_atomic(&list, lines.as_bytes()).map_err(|source| StageError::Io {
-            path: list.clone(),
-            source,
-        })?;
-        let mut options: Vec<OsString> = vec![
-            "--no-deps".into(),
-            "--require-hashes".into(),
-            "--find-links".into(),
-            files.into_os_string(),
-        ];
+        // The stage is this build's alone and goes with it: the list needs
+        // no atomic rename, nor to reach the disk (no fsync).
+        fsutil::create_private(&list)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, lines.as_bytes()))
+            .map_err(|source| StageError::Io {
+                path: list.clone(),
+                source,
+            })?;
+        let mut options: Vec<OsString> = vec!["--no-deps".into(), "--require-hashes".into()];
+        let staged = files.made.then_some(files.dir);
+        for dir in dirs.into_iter().chain(staged) {
+            options.extend(["--find-links".into(), dir.into_os_string()]);
+        }
         if needs_index {
             options.extend(self.source_options());
         } else {
@@ -152,21 +214,61 @@ impl Scan {
     }
 }
 
-/// ` ; MARKER`, or nothing.
-/// The copy gets the time of the file it was copied from: uv knows a local
-/// wheel by its path and time, so its cache (unpacked already) serves the
-/// next build of the same key, staged at the same path, instead of
-/// unpacking it again. The copy's bytes were just checked against the
-/// lock's hash, which the key (and so the path) holds; uv checks it too.
-fn keep_time(from: &Path, copy: &Path) {
-    let time = std::fs::metadata(from).and_then(|m| m.modified());
-    let file = std::fs::OpenOptions::new().write(true).open(copy);
-    // Without it the next build unpacks again: slower, no less right.
-    if let (Ok(time), Ok(file)) = (time, file) {
-        let _ = file.set_modified(time);
+/// The project's find-links directories and local indexes the installer
+/// may not search for locked files: those holding a file of a locked
+/// package's version that the lock does not name, which the installer
+/// might take first (with a more specific tag, say) and then refuse by
+/// its hash. (A file of a longer version beginning the same, 1.0.1 beside
+/// 1.0, counts too: the locked files there are linked then, which is only
+/// slower.)
+fn crowded(scan: &Scan, lock: &Lock) -> BTreeSet<PathBuf> {
+    let locked: BTreeSet<&str> = (lock.packages.iter())
+        .flat_map(|p| p.artefacts.iter().map(|a| a.sha256.as_str()))
+        .collect();
+    let versions: Vec<String> = (lock.packages.iter())
+        .map(|p| format!("{}-", normal_name(&format!("{}-{}", p.name, p.version))))
+        .collect();
+    let mut out = BTreeSet::new();
+    for i in (scan.inputs.iter()).filter(|i| matches!(i.kind, Kind::FindLinks | Kind::Index)) {
+        for (rel, _) in (i.files.iter()).filter(|(_, h)| !locked.contains(h.as_str())) {
+            let path = i.path.join(rel);
+            let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+                continue;
+            };
+            let name = normal_name(&name.to_string_lossy());
+            if versions.iter().any(|v| name.starts_with(v.as_str())) {
+                out.insert(std::path::absolute(dir).unwrap_or(dir.to_path_buf()));
+            }
+        }
+    }
+    out
+}
+
+/// The stage's directory of links to checked files, made at the first.
+struct Links {
+    dir: PathBuf,
+    made: bool,
+}
+
+impl Links {
+    /// A link `name` to the checked file `to`, by its absolute path.
+    fn link(&mut self, to: &Path, name: &str) -> Result<(), StageError> {
+        let at = self.dir.join(name);
+        let io = |source| StageError::Io {
+            path: at.clone(),
+            source,
+        };
+        if !self.made {
+            std::fs::create_dir_all(&self.dir).map_err(io)?;
+            self.made = true;
+        }
+        std::path::absolute(to)
+            .and_then(|target| std::os::unix::fs::symlink(target, &at))
+            .map_err(io)
     }
 }
 
+/// ` ; MARKER`, or nothing.
 fn marker(p: &Package) -> String {
     p.marker
         .as_deref()

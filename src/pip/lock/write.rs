@@ -73,8 +73,9 @@ fn inside(url: &str, dir: &Path) -> Option<String> {
 }
 
 /// `text` (a lock) with `[tool.pyenv-guix]` recording `digest`, the
-/// inputs it was made from.
-pub fn with_our_table(text: &str, digest: &str) -> Result<String, String> {
+/// inputs it was made from, and `packages`, the digest of its packages
+/// (`Lock::packages_digest`).
+pub fn with_our_table(text: &str, digest: &str, packages: &str) -> Result<String, String> {
     let mut doc: DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
     let tool = doc.entry("tool").or_insert_with(|| {
         let mut t = Table::new();
@@ -87,6 +88,7 @@ pub fn with_our_table(text: &str, digest: &str) -> Result<String, String> {
         "\n# What this lock was made from; `pyenv-guix lock --check` tells whether it still is.\n",
     );
     ours["inputs"] = value(digest);
+    ours["packages"] = value(packages);
     tool.insert("pyenv-guix", Item::Table(ours));
     Ok(doc.to_string())
 }
@@ -104,17 +106,20 @@ mod tests {
             ]}"#,
         )
         .unwrap();
-        let text = with_our_table(&from_report(&report, Path::new("/w")).unwrap(), "dd").unwrap();
+        let text =
+            with_our_table(&from_report(&report, Path::new("/w")).unwrap(), "dd", "ee").unwrap();
         assert!(
             text.contains("path = \"beta-2.0-py3-none-any.whl\""),
             "{text}"
         );
-        let lock = super::super::parse(&text, Path::new("/elsewhere")).unwrap();
+        let lock =
+            super::super::parse(&text, Path::new("/elsewhere"), Path::new("/elsewhere")).unwrap();
         assert_eq!(
             lock.packages[1].artefacts[0].source,
-            super::super::Source::Path("/elsewhere/beta-2.0-py3-none-any.whl".into())
+            super::super::Source::InProject("/elsewhere/beta-2.0-py3-none-any.whl".into())
         );
         assert_eq!(lock.inputs.as_deref(), Some("dd"));
+        assert_eq!(lock.packages_written.as_deref(), Some("ee"));
         let names: Vec<&str> = lock.packages.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["Alpha", "beta"]);
         assert!(

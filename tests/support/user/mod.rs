@@ -7,8 +7,11 @@ use std::process::Command;
 use pyenv_guix::shells::ShellName;
 
 mod bash;
+mod elvish;
 mod fish;
 mod nu;
+mod tcsh;
+mod xonsh;
 mod zsh;
 
 /// The shell a test drives, as a user types in it.
@@ -72,6 +75,9 @@ pub fn of(sh: ShellName) -> &'static dyn User {
         ShellName::Bash => &bash::Bash,
         ShellName::Zsh => &zsh::Zsh,
         ShellName::Fish => &fish::Fish,
+        ShellName::Xonsh => &xonsh::Xonsh,
+        ShellName::Tcsh => &tcsh::Tcsh,
+        ShellName::Elvish => &elvish::Elvish,
         ShellName::Nu => &nu::Nu,
         other => unreachable!("{} is not a shell", other.name()),
     }
