@@ -5,21 +5,22 @@
 # on_precommand and on_pre_prompt (and on_chdir on cd) as its interactive
 # shell does for a command line, tcsh runs the precmd alias (and cwdcmd on
 # cd), elvish calls $edit:before-readline (a stand-in: a script has no line
-# editor; after-chdir runs on cd). pyenv-guix's hook against direnv's, in the
-# same run (xonsh: direnv has no hook for it, so against no hook), each
-# less the same loop with no hook at all:
+# editor; after-chdir runs on cd), nushell runs its pre_prompt hooks (and its
+# env_change.PWD hooks on cd) as its REPL does. pyenv-guix's hook against
+# direnv's, in the same run (xonsh, nushell: direnv has no hook for them, so
+# against no hook), each less the same loop with no hook at all:
 #   outside  a directory with no project, nothing changed;
 #   loaded   inside a loaded project, nothing changed;
 #   cd       one cd into the built project and one back out, with a prompt after each.
 #
-#   bench/prompt.sh            (needs hyperfine and direnv, zsh, fish, xonsh, tcsh and elvish: apt-get install hyperfine direnv zsh fish xonsh tcsh elvish)
+#   bench/prompt.sh            (needs hyperfine and direnv, zsh, fish, xonsh, tcsh, elvish and nu: apt-get install hyperfine direnv zsh fish xonsh tcsh elvish; npm install nushell)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 source bench/common.sh
-for tool in zsh fish xonsh tcsh elvish; do
+for tool in zsh fish xonsh tcsh elvish nu; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 1; }
 done
 
@@ -45,6 +46,7 @@ write() { # shell tool case
     xonsh) prompt='prompt()' ;; # written by xonsh_script
     tcsh) prompt='precmd' ;;
     elvish) prompt='for f $edit:before-readline { $f }' ;;
+    nu) prompt='for h in $env.config.hooks.pre_prompt { do --env $h }' ;;
   esac
   [[ $sh == fish && $tool != bare ]] && hook="$tool hook fish | source"
   [[ $sh == fish && $tool == pyenv-guix ]] && hook="'$pg' hook fish | source"
@@ -58,20 +60,33 @@ write() { # shell tool case
   [[ $sh == tcsh && $tool == bare ]] && hook="alias precmd ''"
   [[ $sh == tcsh && $tool == pyenv-guix ]] && hook="'$pg' hook tcsh >! '$work/hook.tcsh'; source '$work/hook.tcsh'"
   [[ $sh == tcsh && $tool == direnv ]] && hook="eval \"\`direnv hook tcsh\`\""
+  # nushell: `source` reads its file before the script runs.
+  [[ $sh == nu && $tool == pyenv-guix ]] && "$pg" hook nu >"$work/hook.nu" && hook="source '$work/hook.nu'"
+  [[ $sh == nu && $tool == bare ]] && hook="null"
+  local pause="sleep 2.2"
+  [[ $sh == nu ]] && pause="sleep 2200ms"
   if [[ $case == cd ]]; then
     n=$cycles
+    [[ $sh == nu ]] && prompt="$prompt; for h in (\$env.config.hooks.env_change.PWD? | default []) { do --env \$h null \$env.PWD }"
     loop="cd '$work/project'; $prompt; cd '$work'; $prompt"
   else
     n=$prompts
     local dir=$work/outside
     [[ $case == loaded ]] && dir=$work/project
     # Past the two seconds the mark of a check is set back.
-    hook="$hook; cd '$dir'; $prompt; sleep 2.2; $prompt"
+    hook="$hook; cd '$dir'; $prompt; $pause; $prompt"
     loop=$prompt
   fi
   local out=$work/$sh-$tool-$case
   if [[ $sh == xonsh ]]; then
     xonsh_script "$tool" "$case" "$out"
+  elif [[ $sh == nu ]]; then
+    cat >"$out.nu" <<NU
+$hook
+let t0 = (date now)
+for i in 1..$n { $loop }
+\$"((((date now) - \$t0) / $n) | into int)\n" | save -a '$out.ns'
+NU
   elif [[ $sh == elvish ]]; then
     cat >"$out.elvish" <<ELVISH
 $hook
@@ -144,10 +159,10 @@ XSH
 }
 
 runs=${RUNS:-3}
-for sh in bash zsh fish tcsh elvish xonsh; do
+for sh in bash zsh fish tcsh elvish xonsh nu; do
   for case in outside loaded cd; do
     for tool in bare pyenv-guix direnv; do
-      [[ $sh == xonsh && $tool == direnv ]] && continue
+      [[ ($sh == xonsh || $sh == nu) && $tool == direnv ]] && continue
       write "$sh" "$tool" "$case"
       for ((r = 0; r < runs; r++)); do
         case $sh in
@@ -157,6 +172,7 @@ for sh in bash zsh fish tcsh elvish xonsh; do
           xonsh) xonsh --no-rc "$work/$sh-$tool-$case.xsh" ;;
           tcsh) tcsh -f "$work/$sh-$tool-$case.tcsh" ;;
           elvish) elvish -norc "$work/$sh-$tool-$case.elvish" ;;
+          nu) nu --no-config-file "$work/$sh-$tool-$case.nu" ;;
         esac >/dev/null 2>&1
       done
     done
@@ -179,10 +195,11 @@ for sh in ("bash", "zsh", "fish", "tcsh", "elvish"):
         ratio = p / d
         ok &= ratio <= target
         print(f"{sh:<7}{case:<9}{d:>8.3f} ms{p:>10.3f} ms{ratio:>7.3f}x{target:>7.2f}x")
-for case in ("outside", "loaded", "cd"):
-    bare = ns("xonsh", "bare", case)
-    p = (ns("xonsh", "pyenv-guix", case) - bare) / 1e6
-    print(f"{'xonsh':<7}{case:<9}{'no hook':>11}{p:>10.3f} ms  (over {bare / 1e6:.3f} ms with no hook)")
+for sh in ("xonsh", "nu"):
+    for case in ("outside", "loaded", "cd"):
+        bare = ns(sh, "bare", case)
+        p = (ns(sh, "pyenv-guix", case) - bare) / 1e6
+        print(f"{sh:<7}{case:<9}{'no hook':>11}{p:>10.3f} ms  (over {bare / 1e6:.3f} ms with no hook)")
 print("(outside, loaded: per prompt; cd: per cd in and out, a prompt after each)")
 print("all targets met" if ok else "SOME TARGETS MISSED")
 PY

@@ -161,6 +161,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if crate::buildlock::interrupted() {
         return stopped(at_prompt);
     }
+    shell.refuse(&changes)?;
     let mut snippet = if changes.is_empty() {
         Vec::new()
     } else {

@@ -11,6 +11,7 @@ mod elvish;
 mod fish;
 mod gha;
 mod json;
+mod nu;
 mod tcsh;
 mod xonsh;
 mod zsh;
@@ -49,6 +50,7 @@ shells! {
     Xonsh => xonsh::Xonsh,
     Tcsh => tcsh::Tcsh,
     Elvish => elvish::Elvish,
+    Nu => nu::Nu,
     Json => json::Json,
     Gha => gha::Gha,
     Dotenv => dotenv::Dotenv,
@@ -226,6 +228,13 @@ pub trait Shell: Sync {
             self.quote(out, item.as_bytes());
         }
         out.extend_from_slice(b");\n");
+    }
+
+    /// A change the shell cannot hold (a value its strings cannot carry):
+    /// the export refuses it, naming it, and prints nothing.
+    fn refuse(&self, changes: &Changes) -> Result<(), Refused> {
+        let _ = changes;
+        Ok(())
     }
 
     /// What the export prints, or (a CI target) appends to the files its

@@ -640,7 +640,7 @@ macro_rules! per_shell {
     ($($f:ident),* $(,)?) => {
         $(
             $crate::tests_in!($f; Bash => bash, Zsh => zsh, Fish => fish, Xonsh => xonsh,
-                Tcsh => tcsh, Elvish => elvish);
+                Tcsh => tcsh, Elvish => elvish, Nu => nu);
         )*
     };
 }

@@ -9,6 +9,7 @@ use pyenv_guix::shells::ShellName;
 mod bash;
 mod elvish;
 mod fish;
+mod nu;
 mod tcsh;
 mod xonsh;
 mod zsh;
@@ -77,6 +78,7 @@ pub fn of(sh: ShellName) -> &'static dyn User {
         ShellName::Xonsh => &xonsh::Xonsh,
         ShellName::Tcsh => &tcsh::Tcsh,
         ShellName::Elvish => &elvish::Elvish,
+        ShellName::Nu => &nu::Nu,
         other => unreachable!("{} is not a shell", other.name()),
     }
 }
