@@ -16,7 +16,7 @@ setenv PYENV_GUIX_HOOK "tcsh:$$":$__pyenv_guix_bin:q
 # check's answer is written to, then sourced, then emptied (it holds the
 # project's values). tcsh runs nothing at exit: the folder stays behind.
 if ( ! $?__pyenv_guix_dir ) then
-  set __pyenv_guix_dir = "`mktemp -d -t pyenv-guix-tcsh.XXXXXXXXXX`"
+  set __pyenv_guix_dir = "`\mktemp -d -t pyenv-guix-tcsh.XXXXXXXXXX`"
 endif
 if ( ! $?__pyenv_guix_pwd ) set __pyenv_guix_pwd = ""
 
@@ -32,7 +32,7 @@ if ( ! $?__pyenv_guix_pwd ) set __pyenv_guix_pwd = ""
 # gives whole seconds; the mark is two seconds behind its check, so what
 # the check did not see has a later second than the mark's, and "later" is
 # exact. The path is quoted: -M would take it as a pattern.
-cat >! "$__pyenv_guix_dir/prompt.tcsh" << 'PYENV_GUIX_END'
+\cat >! "$__pyenv_guix_dir/prompt.tcsh" << 'PYENV_GUIX_END'
 set __pyenv_guix_same = 0
 if ( $?__pyenv_guix_mark && $?__pyenv_guix_checked ) then
   if ( -f "$__pyenv_guix_mark" && "$cwd" == "$__pyenv_guix_checked" ) then
@@ -51,7 +51,7 @@ if ( $__pyenv_guix_same == 0 ) source "$__pyenv_guix_dir/check.tcsh"
 # first prompt re-checks. A new directory since the last check: a build
 # stopped with Ctrl-C is tried again (noted first, so that Ctrl-C cannot
 # skip it).
-cat >! "$__pyenv_guix_dir/check.tcsh" << 'PYENV_GUIX_END'
+\cat >! "$__pyenv_guix_dir/check.tcsh" << 'PYENV_GUIX_END'
 if ( -x "$__pyenv_guix_bin" ) then
   set __pyenv_guix_args = ( export tcsh --shell-pid $$ )
   if ( $?__pyenv_guix_started == 0 ) set __pyenv_guix_args = ( $__pyenv_guix_args --first-prompt )

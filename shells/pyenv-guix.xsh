@@ -10,7 +10,6 @@ def __pyenv_guix_setup():
     import os
     import stat
     import subprocess
-    import sys
 
     from xonsh.built_ins import XSH
     from xonsh.events import events
@@ -27,8 +26,10 @@ def __pyenv_guix_setup():
     # parent process passes can forge it.
     state = {"started": False, "pwd": None, "lists": {}}
 
+    # To the shell's own stderr, past xonsh's wrapper of sys.stderr, which a
+    # command's redirection may have closed when an event fires.
     def say(text):
-        print("pyenv-guix: " + text, file=sys.stderr)
+        os.write(2, ("pyenv-guix: " + text + "\n").encode("utf-8", "surrogateescape"))
 
     # What xonsh would hand a command for `value` set as `name`: its own
     # variables have types (bool, int, list), and a *PATH or *DIRS one
@@ -39,6 +40,17 @@ def __pyenv_guix_setup():
         kept = value if validate(value) else env.get_converter(name)(value)
         detype = env.get_detyper(name)
         return None if detype is None else detype(kept)
+
+    # Whether xonsh hands commands exactly `value`. A `$` or `~` in a
+    # *PATH or *DIRS value is never carried: what it expands to depends on
+    # variables set later (the project's own among them).
+    def carried(name, value):
+        if name.endswith(("PATH", "DIRS")) and ("$" in value or "~" in value):
+            return False
+        try:
+            return as_passed(name, value) == value
+        except Exception:  # a typed variable's converter refused it
+            return False
 
     # Reads what the binary printed: the changes, the hook's own lists, and
     # whether a change was refused (said here), which leaves the
@@ -60,7 +72,7 @@ def __pyenv_guix_setup():
             elif item[0] == "list":
                 lists[item[1]] = [native(i) for i in item[2]]
         for name, value in changes:
-            if value is not None and as_passed(name, value) != value:
+            if value is not None and not carried(name, value):
                 say(
                     "xonsh cannot carry `{}`: it would pass its value to commands "
                     "changed (a variable xonsh types, or a *PATH/*DIRS one whose "
@@ -140,8 +152,15 @@ def __pyenv_guix_setup():
         answer = read(out)
         if answer is None:
             return
-        changes, lists, _ = answer
+        changes, lists, refused = answer
         state["started"] = True
+        if refused:
+            # The project here is not loaded; the one left is still left.
+            out = ask(args + ["--unload"])
+            answer = None if out is None else read(out)
+            if answer is None or answer[2]:
+                return
+            changes, lists, _ = answer
         # A refused answer still leaves its mark: the next prompt asks again
         # only when something changed, instead of repeating the refusal.
         apply(changes)
@@ -157,12 +176,14 @@ def __pyenv_guix_setup():
             say("the hook failed: {!r}".format(e))
 
     # The script idiom: the whole environment, waiting for its build. What
-    # went wrong has been said; it returns nothing, which xonsh would print.
+    # went wrong has been said, and stops the script; it returns nothing,
+    # which xonsh would print.
     def pyenv_guix_load():
         out = ask(["export", "xonsh"])
         answer = None if out is None else read(out)
-        if answer is not None and not answer[2]:
-            apply(answer[0])
+        if answer is None or answer[2]:
+            raise SystemExit("pyenv-guix: the project's environment was not loaded")
+        apply(answer[0])
 
     # For `pyenv-guix doctor`, a child of this shell: which shell set the
     # hook up, and which binary it calls. Set once here; a check sets nothing.

@@ -93,6 +93,13 @@ pub fn plan(ctx: &Context) -> Result<Plan, ActivationError> {
     plan_from(ctx, manifest::find(&ctx.dir), ctx.carried_state())
 }
 
+/// Undo what is active, as if no project were here: for a project whose
+/// answer the shell cannot carry, which is not loaded, while the one the
+/// shell left is still left.
+pub fn plan_unloading(ctx: &Context) -> Result<Plan, ActivationError> {
+    plan_from(ctx, None, ctx.carried_state())
+}
+
 fn plan_from(
     ctx: &Context,
     found: Option<PathBuf>,

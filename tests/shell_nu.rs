@@ -113,6 +113,9 @@ fn a_value_nushell_cannot_hold_is_refused() {
         "dump 1-odd".into(),
         format!("cd {}", quote(s.path("plain").as_os_str())),
         "dump 2-plain".into(),
+        // From a loaded project into a refused one: the one left is undone.
+        format!("cd {}", quote(s.path("odd").as_os_str())),
+        "dump 3-odd-after-plain".into(),
         NU.posix("echo still-alive"),
     ];
     // The script idiom stops there, instead of going on without the project.
@@ -141,6 +144,14 @@ fn a_value_nushell_cannot_hold_is_refused() {
     assert_eq!(d.get("PYENV_GUIX_STATE"), None);
     assert_eq!(d.get("PYENV_GUIX_ROOT"), None);
     assert_eq!(s.dump("2-plain").get("PLAIN"), Some("yes"), "{out}");
+    let d = s.dump("3-odd-after-plain");
+    assert_eq!(
+        d.get("PLAIN"),
+        None,
+        "the project left stayed loaded: {out}"
+    );
+    assert_eq!(d.get("FINE"), None, "{out}");
+    assert_eq!(d.get("PYENV_GUIX_STATE"), None, "{out}");
     assert!(out.contains("still-alive"), "{out}");
 }
 

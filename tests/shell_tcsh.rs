@@ -426,3 +426,26 @@ fn completions_through_tcsh_complete() {
     assert!(!shells.iter().any(|w| w == "json"), "{shells:?}");
     assert_eq!(listed("exec"), ["exec", "export"]);
 }
+
+/// Aliases of the user's, made before the hook line, do not reach the
+/// commands the hook runs (`cat -n` numbered its prompt files, which then
+/// failed at every prompt).
+#[test]
+fn the_users_aliases_do_not_change_the_hook() {
+    if !TCSH.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
+    s.allow("p");
+    let lines = vec![
+        "alias cat 'cat -n'".to_string(),
+        "alias mktemp 'echo /nonexistent'".to_string(),
+        TCSH.hook_line(),
+        format!("cd {}", quote(s.path("p").as_os_str())),
+        "dump in".into(),
+    ];
+    let out = s.interactive(TCSH, &s.path("home"), &s.env(), &lines);
+    assert_eq!(s.dump("in").get("P"), Some("loaded"), "{out}");
+    assert!(!out.contains("Command not found"), "{out}");
+}

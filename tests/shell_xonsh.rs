@@ -32,8 +32,13 @@ fn a_value_xonsh_would_change_is_refused_by_name() {
         "typed/.pyguix.toml",
         "[env]\nGOOD = \"fine\"\nAUTO_CD = \"yes\"\n",
     );
+    // `$ZZZ_NEW` is unset when the answer is checked, and set by it.
+    s.write(
+        "dollar/.pyguix.toml",
+        "[env]\nGOOD = \"fine\"\nMY_PATH = \"$ZZZ_NEW/bin\"\nZZZ_NEW = \"/expanded\"\n",
+    );
     s.write("plain/.pyguix.toml", "[env]\nPLAIN = \"loaded\"\n");
-    for p in ["tilde", "typed", "plain"] {
+    for p in ["tilde", "typed", "dollar", "plain"] {
         s.allow(p);
     }
     let p = |rel: &str| quote(s.path(rel).as_os_str());
@@ -44,13 +49,23 @@ fn a_value_xonsh_would_change_is_refused_by_name() {
         "dump tilde".into(),
         format!("cd {}", p("typed")),
         "dump typed".into(),
+        format!("cd {}", p("dollar")),
+        "dump dollar".into(),
         format!("cd {}", p("plain")),
         "dump plain".into(),
+        // From a loaded project into a refused one: the one left is undone.
+        format!("cd {}", p("tilde")),
+        "dump plain-then-tilde".into(),
         "cd /".into(),
         "dump left".into(),
     ];
     let out = s.interactive(XONSH, &s.path("home"), &s.env(), &lines);
-    for (dump, name) in [("tilde", "TOOLS_PATH"), ("typed", "AUTO_CD")] {
+    for (dump, name) in [
+        ("tilde", "TOOLS_PATH"),
+        ("typed", "AUTO_CD"),
+        ("dollar", "MY_PATH"),
+        ("plain-then-tilde", "TOOLS_PATH"),
+    ] {
         assert!(
             out.contains(&format!("xonsh cannot carry `{name}`")),
             "{name} not named: {out}"
@@ -63,6 +78,35 @@ fn a_value_xonsh_would_change_is_refused_by_name() {
     }
     // The shell goes on, and loads and leaves what it can carry.
     assert_eq!(s.dump("plain").get("PLAIN"), Some("loaded"), "{out}");
+    assert_eq!(
+        s.dump("plain-then-tilde").get("PLAIN"),
+        None,
+        "the project left stayed loaded: {out}"
+    );
+    assert_eq!(s.dump("dollar").get("MY_PATH"), None, "{out}");
+
+    // The script idiom stops on a refusal instead of going on without
+    // the project.
+    let load = XONSH
+        .user()
+        .load_in_script(&quote(bin().as_os_str()), "xonsh");
+    let script = s.path("script.xsh");
+    std::fs::write(&script, format!("{load}\nprint('went-on')\n")).unwrap();
+    let ran = std::process::Command::new("xonsh")
+        .args(["--no-rc"])
+        .arg(&script)
+        .current_dir(s.path("tilde"))
+        .env_clear()
+        .envs(s.env())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&ran.stderr);
+    assert!(!ran.status.success(), "{said}");
+    assert!(said.contains("cannot carry `TOOLS_PATH`"), "{said}");
+    assert!(
+        !String::from_utf8_lossy(&ran.stdout).contains("went-on"),
+        "the script went on: {said}"
+    );
     let left = s.dump("left");
     assert_eq!(left.get("PLAIN"), None);
     assert_eq!(left.get("PYENV_GUIX_STATE"), None);

@@ -37,6 +37,10 @@ pub struct Args {
     /// asks: as a script does, without the lines that narrate loading.
     #[arg(long, hide = true)]
     non_interactive: bool,
+    /// The hook's call after its shell refused the answer (a value it
+    /// cannot carry): only undo what is loaded, as if no project were here.
+    #[arg(long, hide = true)]
+    unload: bool,
 }
 
 /// What the output is for each shell, and when it waits.
@@ -89,6 +93,7 @@ impl Args {
             shell_pid: None,
             no_build: false,
             non_interactive: false,
+            unload: false,
         };
         while let Some(word) = words.next() {
             match word? {
@@ -96,6 +101,7 @@ impl Args {
                 "--entered" => out.entered = true,
                 "--no-build" => out.no_build = true,
                 "--non-interactive" => out.non_interactive = true,
+                "--unload" => out.unload = true,
                 "--shell-pid" => out.shell_pid = Some(words.next()??.parse().ok()?),
                 _ => return None,
             }
@@ -152,16 +158,32 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if shell.needs_project() {
         return one_shot(&ctx, shell);
     }
-    let check = if args.first_prompt {
+    let check = if args.unload {
+        activation::Check::Changed(activation::plan_unloading(&ctx)?)
+    } else if args.first_prompt {
         activation::Check::Changed(activation::plan(&ctx)?)
     } else {
         activation::plan_if_changed(&ctx)?
     };
-    let (changes, state) = check.into_parts();
+    let (mut changes, mut state) = check.into_parts();
     if crate::buildlock::interrupted() {
         return stopped(at_prompt);
     }
-    shell.refuse(&changes)?;
+    if let Err(refused) = shell.refuse(&changes) {
+        // A script asked for this project: it gets the error, and stops.
+        if args.shell_pid.is_none() {
+            return Err(refused.into());
+        }
+        // At a prompt the project is not loaded, and what was loaded
+        // (the project the shell left) is undone all the same.
+        log::error(&format!(
+            "{} cannot carry `{}`: {}; the project here is not loaded",
+            refused.target, refused.name, refused.why
+        ));
+        (changes, state) =
+            activation::Check::Changed(activation::plan_unloading(&ctx)?).into_parts();
+        shell.refuse(&changes)?;
+    }
     let mut snippet = if changes.is_empty() {
         Vec::new()
     } else {

@@ -210,6 +210,9 @@ const NAMES: &[&str] = &[
     "PROMPT_FIELDS",
     "UPDATE_OS_ENVIRON",
     "EXPAND_ENV_VARS",
+    // Files xonsh runs as code at start-up.
+    "XONSHRC",
+    "XONSHRC_DIR",
 ];
 
 #[cfg(test)]
