@@ -36,6 +36,13 @@ fn project(s: &Sandbox, interpreter: &Path) -> PathBuf {
     s.path("proj")
 }
 
+/// [`project`] on Debian's Python, built.
+fn built_project(s: &Sandbox) -> PathBuf {
+    let dir = project(s, Path::new("/usr/bin/python3"));
+    s.pyenv_guix(&["build"], &dir);
+    dir
+}
+
 /// The README's set-up for `sh`, with the file printed by `pyenv_guix`
 /// (the binary, or a wrapper that counts its runs): what to add to the
 /// environment of the agent, CI job or terminal.
@@ -156,8 +163,7 @@ fn outside_a_project_no_process_starts() {
             continue;
         }
         let s = Sandbox::new();
-        let dir = project(&s, Path::new("/usr/bin/python3"));
-        s.pyenv_guix(&["build"], &dir);
+        let dir = built_project(&s);
         let (wrapper, log) = s.counting_wrapper();
         let env = set_up(&s, sh, &wrapper);
         let runs = || std::fs::read_to_string(&log).unwrap().lines().count();
@@ -290,8 +296,7 @@ fn a_newline_in_the_path_ends_the_walk() {
             continue;
         }
         let s = Sandbox::new();
-        let dir = project(&s, Path::new("/usr/bin/python3"));
-        s.pyenv_guix(&["build"], &dir);
+        let dir = built_project(&s);
         let env = set_up(&s, sh, &bin());
         for (base, want) in [(s.path("outside"), "hi []\n"), (dir, "hi [here]\n")] {
             let odd = base.join("nl\nb/c");
@@ -319,8 +324,7 @@ fn the_callers_shell_options_change_nothing() {
         return;
     }
     let s = Sandbox::new();
-    let dir = project(&s, Path::new("/usr/bin/python3"));
-    s.pyenv_guix(&["build"], &dir);
+    let dir = built_project(&s);
     let mut env = set_up(&s, sh, &bin());
     env.push(("SHELLOPTS".into(), "keyword".into()));
     let out = run(sh, "echo \"cmd $PROJECT_VAR\"", &dir, &env);

@@ -26,6 +26,11 @@ fn uv_project(s: &Sandbox, rel: &str, env: &[(OsString, OsString)]) {
         &format!("{rel}/.pyguix.toml"),
         "# The app, as uv locks it.\n[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\nmode = \"venv\"\nuv-project = true\n",
     );
+    uv_lock(s, rel, env);
+}
+
+/// `uv lock` in the project `rel`, as its user runs it.
+fn uv_lock(s: &Sandbox, rel: &str, env: &[(OsString, OsString)]) {
     let locked = std::process::Command::new("uv")
         .args(["lock", "--python", "/usr/bin/python3"])
         .current_dir(s.path(rel))
@@ -347,14 +352,7 @@ fn path_project(s: &Sandbox, rel: &str, env: &[(OsString, OsString)]) {
         &format!("{rel}/.pyguix.toml"),
         "[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\nmode = \"venv\"\nuv-project = true\n",
     );
-    let locked = std::process::Command::new("uv")
-        .args(["lock", "--python", "/usr/bin/python3"])
-        .current_dir(s.path(rel))
-        .env_clear()
-        .envs(env.iter().cloned())
-        .output()
-        .unwrap();
-    support::succeeded_as("uv lock", &locked);
+    uv_lock(s, rel, env);
 }
 
 /// Refused, at `allow` or at the build: what was said. Nothing of the
