@@ -545,11 +545,7 @@ fn gha_waits_for_the_build_and_the_next_step_has_the_packages() {
     s.allow("proj");
     let dir = s.path("proj");
     // A CI machine's default: no foreground setting.
-    let env: Vec<(OsString, OsString)> = s
-        .env()
-        .into_iter()
-        .filter(|(k, _)| k != "PYENV_GUIX_BUILD")
-        .collect();
+    let env = s.user_env();
     let out = gha(&s, &dir, &env, "");
     assert!(
         out.status.success(),

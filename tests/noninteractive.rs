@@ -55,7 +55,7 @@ fn set_up(s: &Sandbox, sh: Sh, pyenv_guix: &Path) -> Vec<(OsString, OsString)> {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let file = String::from_utf8(out.stdout).unwrap();
-    let mut env = environment(s);
+    let mut env = s.user_env();
     match sh {
         Sh::Bash => {
             s.write("home/.config/pyenv-guix/bash_env", &file);
@@ -81,15 +81,6 @@ fn set_up(s: &Sandbox, sh: Sh, pyenv_guix: &Path) -> Vec<(OsString, OsString)> {
         other => unreachable!("{}", other.name()),
     }
     env
-}
-
-/// The sandbox's environment as a user's: builds go to the background
-/// at a prompt (the default).
-fn environment(s: &Sandbox) -> Vec<(OsString, OsString)> {
-    s.env()
-        .into_iter()
-        .filter(|(k, _)| k != "PYENV_GUIX_BUILD")
-        .collect()
 }
 
 /// `sh -c command` in `dir`, as an agent runs each command.
@@ -130,7 +121,7 @@ fn a_command_started_in_a_project_has_its_environment() {
         let s = Sandbox::new();
         let dir = project(&s, Path::new("/usr/bin/python3"));
         // Without the set-up, nothing loads: the command runs bare.
-        let bare = run(sh, IMPORT, &dir, &environment(&s));
+        let bare = run(sh, IMPORT, &dir, &s.user_env());
         assert!(!bare.status.success(), "{}: {bare:?}", sh.name());
 
         let env = set_up(&s, sh, &bin());

@@ -45,7 +45,7 @@ fn a_script_waits_for_the_build_it_asks_for() {
         let s = Sandbox::new();
         let dir = project(&s);
         // The user's default: builds go to the background at a prompt.
-        let env = s.env().into_iter().filter(|(k, _)| k != "PYENV_GUIX_BUILD");
+        let env = s.user_env();
         let (program, args) = sh.user().plain().split_first().unwrap();
         let out = Command::new(program)
             .args(args)
@@ -78,7 +78,7 @@ fn a_script_waits_for_the_build_it_asks_for() {
 fn the_hooks_prompt_call_still_builds_in_the_background() {
     let s = Sandbox::new();
     let dir = project(&s);
-    let env = s.env().into_iter().filter(|(k, _)| k != "PYENV_GUIX_BUILD");
+    let env = s.user_env();
     let out = Command::new(bin())
         .args(["export", "bash", "--shell-pid", "1", "--entered"])
         .current_dir(&dir)
@@ -113,7 +113,7 @@ fn a_script_waits_for_a_build_already_under_way() {
     );
     s.allow("proj");
     let dir = s.path("proj");
-    let env = || s.env().into_iter().filter(|(k, _)| k != "PYENV_GUIX_BUILD");
+    let env = || s.user_env();
     std::fs::write(&stall, "").unwrap();
     // The hook's call at a prompt starts the build and returns.
     let prompt = Command::new(bin())

@@ -15,14 +15,6 @@ use support::{Run, Sandbox, UserShell, bin, quote, run_with_timeout, succeeded_a
 
 const NU: ShellName = ShellName::Nu;
 
-fn executable(s: &Sandbox, rel: &str, text: &str) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    s.write(rel, text);
-    let path = s.path(rel);
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
-}
-
 /// nushell on its pty, as the tests' user drives it, with `args` instead
 /// of no config at all; `lines` typed one per prompt.
 fn nu_with(s: &Sandbox, args: &[&str], cwd: &std::path::Path, lines: &[String]) -> String {
@@ -99,8 +91,7 @@ fn a_value_nushell_cannot_hold_is_refused() {
 
     // nushell itself cannot start with such a value in its environment:
     // the binary is given it behind the shell's back.
-    let wrapper = executable(
-        &s,
+    let wrapper = s.write_executable(
         "wrapper",
         &format!(
             "#!/bin/bash\nexport LISTED=$'/usr/\\xfflib'\nexec -a \"$0\" {} \"$@\"\n",
@@ -165,9 +156,7 @@ fn a_failed_run_applies_nothing() {
     let s = Sandbox::new();
     s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
     s.allow("p");
-    let wrapper = executable(
-        &s,
-        "wrapper",
+    let wrapper = s.write_executable("wrapper",
         &format!(
             "#!/bin/bash\nif [ \"$1\" = export ]; then echo '{{\"EVIL\":\"x\"}}'; echo ran >> \"$OUT/runs\"; exit 1; fi\nexec -a \"$0\" {} \"$@\"\n",
             quote(bin().as_os_str())
@@ -248,8 +237,7 @@ fn the_hook_sourced_twice_is_harmless() {
     s.write("p/.pyguix.toml", "[env]\nP = \"loaded\"\n");
     s.allow("p");
     let log = s.path("out/runs");
-    let wrapper = executable(
-        &s,
+    let wrapper = s.write_executable(
         "wrapper",
         &format!(
             "#!/bin/bash\necho \"$*\" >> {}\nexec -a \"$0\" {} \"$@\"\n",

@@ -185,6 +185,23 @@ impl Sandbox {
         std::fs::write(p, content).unwrap();
     }
 
+    /// [`Sandbox::env`] as a user has it: a build at a prompt goes to the
+    /// background (the sandbox's own default builds in the foreground).
+    pub fn user_env(&self) -> Vec<(OsString, OsString)> {
+        let mut env = self.env();
+        env.retain(|(k, _)| k != "PYENV_GUIX_BUILD");
+        env
+    }
+
+    /// Write `text` to `rel`, executable, and return its path.
+    pub fn write_executable(&self, rel: &str, text: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        self.write(rel, text);
+        let path = self.path(rel);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
     /// A small, known environment: nothing of the test runner's leaks in.
     pub fn env(&self) -> Vec<(OsString, OsString)> {
         let home = self.path("home");
@@ -360,7 +377,7 @@ impl Sandbox {
     pub fn counting_wrapper(&self) -> (PathBuf, PathBuf) {
         let log = self.path("out/runs");
         self.write("out/runs", "");
-        self.write(
+        let wrapper = self.write_executable(
             "wrapper",
             &format!(
                 "#!/bin/bash\necho \"$*\" >> {}\nexec -a \"$0\" {} \"$@\"\n",
@@ -368,9 +385,6 @@ impl Sandbox {
                 quote(bin().as_os_str())
             ),
         );
-        use std::os::unix::fs::PermissionsExt;
-        let wrapper = self.path("wrapper");
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
         (wrapper, log)
     }
 
