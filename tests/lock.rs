@@ -575,27 +575,22 @@ fn promote_and_pin_say_the_lock_they_make_stale() {
     );
     let p = s.path("p");
     s.allow("p");
-    s.pyenv_guix(&["lock"], &p);
-    s.pyenv_guix(&["lock", "--check"], &p);
-    let out = s.pyenv_guix(&["promote"], &p);
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        said.contains("pylock.toml is now stale: run 'pyenv-guix lock'"),
-        "{said}"
-    );
-    let err = s.command(&["lock", "--check"], &p).fails();
-    assert!(err.contains("stale"), "{err}");
-
-    s.pyenv_guix(&["lock"], &p);
-    s.pyenv_guix(&["lock", "--check"], &p);
-    let out = s.pyenv_guix(&["pin"], &p);
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        said.contains("pylock.toml is now stale: run 'pyenv-guix lock'"),
-        "{said}"
-    );
-    let err = s.command(&["lock", "--check"], &p).fails();
-    assert!(err.contains("stale"), "{err}");
+    // A fresh lock, then `command`: it says the lock is now stale, and
+    // `lock --check` agrees.
+    let makes_stale = |command: &str| {
+        s.pyenv_guix(&["lock"], &p);
+        s.pyenv_guix(&["lock", "--check"], &p);
+        let out = s.pyenv_guix(&[command], &p);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("pylock.toml is now stale: run 'pyenv-guix lock'"),
+            "{command}: {said}"
+        );
+        let err = s.command(&["lock", "--check"], &p).fails();
+        assert!(err.contains("stale"), "{command}: {err}");
+    };
+    makes_stale("promote");
+    makes_stale("pin");
     // Pinning again to the same channels changes nothing: nothing said.
     s.pyenv_guix(&["lock"], &p);
     let out = s.pyenv_guix(&["pin"], &p);
