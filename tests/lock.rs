@@ -704,26 +704,51 @@ fn a_locks_relative_path_out_of_the_project_is_refused() {
 }
 
 /// A link planted in the project (`vendor -> ../outside`) makes an
-/// innocent relative path lead out: refused when the build would read it,
-/// naming the lock, the package and the path; nothing is activated and no
-/// copy is made.
+/// innocent relative path lead out: `allow` refuses the lock, naming the
+/// lock, the package and the path, and trusts nothing; a link planted
+/// after the lock was allowed is refused when the build would read the
+/// file. Nothing outside is read: nothing is activated and no copy made.
 #[test]
 fn a_link_in_the_project_does_not_lead_a_lock_out_of_it() {
     let s = Sandbox::new();
     project(&s, "p", "pip");
     s.allow("p");
     s.pyenv_guix(&["lock"], &s.path("p"));
-    let (_, bytes) = secret_outside(&s);
+    let (wheel, bytes) = secret_outside(&s);
     std::os::unix::fs::symlink(s.path("outside"), s.path("p/vendor")).unwrap();
     let planted = "vendor/secret-1.0-py3-none-any.whl";
     lock_naming(&s, "p", planted, &bytes);
-    s.allow("p");
-    let err = s.command(&["prefix"], &s.path("p")).fails();
     let lock = s.path("p/pylock.toml");
+    let names_all = |err: &str| {
+        assert!(err.contains(&lock.display().to_string()), "{err}");
+        assert!(err.contains("\"secret\""), "{err}");
+        assert!(err.contains(planted), "{err}");
+        assert!(err.contains("outside the project"), "{err}");
+    };
+    let (allowed, _, err) = s.run_with(&s.env(), &s.path("p"), &["allow"]);
+    assert!(!allowed, "allowed a lock leading out: {err}");
+    names_all(&err);
+    let out = s.command(&["status", "--json"], &s.path("p")).stdout_ok();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_ne!(v["trust"], "allowed", "{v}");
+    let err = s.command(&["prefix"], &s.path("p")).fails();
+    assert!(err.contains("not allowed") || err.contains("blocked"), "{err}");
+    nothing_of_the_secret(&s, "p", &bytes);
+
+    // The same lock, allowed while `vendor` is the project's own directory
+    // (the file inside it); the link planted after: refused by the build.
+    std::fs::remove_file(s.path("p/vendor")).unwrap();
+    std::fs::create_dir(s.path("p/vendor")).unwrap();
+    std::fs::copy(&wheel, s.path("p").join(planted)).unwrap();
+    s.allow("p");
+    std::fs::remove_dir_all(s.path("p/vendor")).unwrap();
+    std::os::unix::fs::symlink(s.path("outside"), s.path("p/vendor")).unwrap();
+    let err = s.command(&["prefix"], &s.path("p")).fails();
     assert!(err.contains(&lock.display().to_string()), "{err}");
     assert!(err.contains("secret"), "{err}");
     assert!(err.contains(planted), "{err}");
     assert!(err.contains("outside the project"), "{err}");
+    std::fs::remove_file(s.path("p/vendor")).unwrap();
     nothing_of_the_secret(&s, "p", &bytes);
 }
 
@@ -905,4 +930,226 @@ fn a_better_fitting_wheel_of_a_locked_version_does_not_stop_the_build() {
         )
         .stdout_ok();
     assert_eq!(out, "wheel\n");
+}
+
+/// A PEP 517/660 build backend kept in the project (`backend-path`): pip
+/// and uv build it with nothing from an index. Its metadata needs beta.
+const BACKEND: &str = r#"
+import base64, hashlib, os, zipfile
+
+NAME, VERSION = "webthing", "0.1"
+DIST = f"{NAME}-{VERSION}.dist-info"
+METADATA = f"Metadata-Version: 2.1\nName: {NAME}\nVersion: {VERSION}\nRequires-Dist: beta>=1\n"
+WHEEL = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+
+def _wheel(directory, files):
+    name = f"{NAME}-{VERSION}-py3-none-any.whl"
+    files = dict(files, **{f"{DIST}/METADATA": METADATA, f"{DIST}/WHEEL": WHEEL})
+    record = []
+    with zipfile.ZipFile(os.path.join(directory, name), "w") as z:
+        for path, text in files.items():
+            data = text.encode()
+            z.writestr(path, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append(f"{path},sha256={digest},{len(data)}")
+        record.append(f"{DIST}/RECORD,,")
+        z.writestr(f"{DIST}/RECORD", "\n".join(record) + "\n")
+    return name
+
+def build_wheel(directory, config_settings=None, metadata_directory=None):
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "src", NAME, "__init__.py")
+    return _wheel(directory, {f"{NAME}/__init__.py": open(src).read()})
+
+def build_editable(directory, config_settings=None, metadata_directory=None):
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "src")
+    return _wheel(directory, {f"_{NAME}_editable.pth": src + "\n"})
+"#;
+
+const PYPROJECT: &str = "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n\n[project]\nname = \"webthing\"\nversion = \"0.1\"\ndependencies = [\"beta>=1\"]\n";
+
+/// A project `rel` that installs itself editable, as real ones do: its
+/// requirements file has `-e .` and `-r` of a file of pins with their
+/// hashes, continued over lines; its wheels are in the project.
+fn editable_project(s: &Sandbox, rel: &str, installer: &str) {
+    s.wheel_into(&format!("{rel}/wheels"), "beta", "1.0", &[]);
+    let beta = s
+        .wheel_into(&format!("{rel}/wheels"), "beta", "2.0", &[])
+        .join("beta-2.0-py3-none-any.whl");
+    s.write(&format!("{rel}/backend.py"), BACKEND);
+    s.write(&format!("{rel}/pyproject.toml"), PYPROJECT);
+    s.write(
+        &format!("{rel}/src/webthing/__init__.py"),
+        "VALUE = 'from source'\n",
+    );
+    s.write(
+        &format!("{rel}/.pyguix.toml"),
+        &format!(
+            "[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\nrequirements = [\"requirements.txt\"]\ninstaller = {installer:?}\noptions = [\"--no-index\", \"--find-links\", \"wheels\"]\n"
+        ),
+    );
+    s.write(
+        &format!("{rel}/requirements.txt"),
+        "# the app itself, editable, and what it runs on\n-e .\n-r requirements/pinned.txt\n",
+    );
+    s.write(
+        &format!("{rel}/requirements/pinned.txt"),
+        &format!(
+            "# pinned by hand\nbeta==2.0 \\\n    --hash=sha256:{}\n",
+            sha256(&beta)
+        ),
+    );
+}
+
+/// The lock's entry for the project itself, as uv writes it: a directory,
+/// editable, at the project's root; and beta locked by its file's hash.
+fn locks_the_project_editable(s: &Sandbox, rel: &str) {
+    let text = std::fs::read_to_string(s.path(rel).join("pylock.toml")).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let packages = doc["packages"].as_array().unwrap();
+    let me = packages
+        .iter()
+        .find(|p| p["name"].as_str() == Some("webthing"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(me["directory"]["path"].as_str(), Some("."), "{text}");
+    assert_eq!(me["directory"]["editable"].as_bool(), Some(true), "{text}");
+    assert!(me.get("wheels").is_none(), "{text}");
+    let beta = packages
+        .iter()
+        .find(|p| p["name"].as_str() == Some("beta"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(beta["version"].as_str(), Some("2.0"), "{text}");
+    let wheel = s.path(rel).join("wheels/beta-2.0-py3-none-any.whl");
+    assert_eq!(
+        beta["wheels"][0]["hashes"]["sha256"].as_str(),
+        Some(sha256(&wheel).as_str()),
+        "{text}"
+    );
+}
+
+const IMPORTS_BOTH: &str = "import webthing, beta; print(webthing.VALUE, beta.__version__)";
+
+/// An editable project locks by pip and by uv: every dependency by hash,
+/// the project as an editable directory. Each lock builds by pip and by
+/// uv (the project installed editable after the hashed install), imports
+/// the project and its locked dependency, and sees an edit to the source
+/// with no rebuild.
+#[test]
+fn an_editable_project_locks_and_builds_by_either_installer() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    for (rel, by) in [("a", "pip"), ("b", "uv")] {
+        editable_project(&s, rel, by);
+        s.allow(rel);
+        let out = s
+            .command(&["lock"], &s.path(rel))
+            .env("PATH", &path)
+            .succeeds();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(said.contains(&format!("with {by}")), "{said}");
+        locks_the_project_editable(&s, rel);
+        s.command(&["lock", "--check"], &s.path(rel))
+            .env("PATH", &path)
+            .succeeds();
+        for installs in ["pip", "uv"] {
+            let manifest = std::fs::read_to_string(s.path(rel).join(".pyguix.toml")).unwrap();
+            let installer = |i: &str| format!("installer = {i:?}");
+            s.write(
+                &format!("{rel}/.pyguix.toml"),
+                &manifest
+                    .replace(&installer("pip"), &installer(installs))
+                    .replace(&installer("uv"), &installer(installs)),
+            );
+            s.allow(rel);
+            let built = s
+                .command(&["rebuild"], &s.path(rel))
+                .env("PATH", &path)
+                .succeeds();
+            let said = String::from_utf8_lossy(&built.stderr);
+            assert!(
+                said.contains(&format!("(prefix mode, {installs})")),
+                "{rel} {installs}: {said}"
+            );
+            s.write(
+                &format!("{rel}/src/webthing/__init__.py"),
+                &format!("VALUE = 'from source {installs}'\n"),
+            );
+            let out = s
+                .command(&["exec", "--", "python3", "-c", IMPORTS_BOTH], &s.path(rel))
+                .env("PATH", &path)
+                .stdout_ok();
+            assert_eq!(out, format!("from source {installs} 2.0\n"), "{rel}");
+        }
+    }
+}
+
+/// A dependency's wheel replaced after locking fails the build of the
+/// editable project, naming the file; nothing is activated.
+#[test]
+fn an_editable_projects_replaced_dependency_fails_the_build_naming_it() {
+    let s = Sandbox::new();
+    editable_project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    s.wheel_into("p/wheels", "beta", "2.0", &["--origin", "tampered"]);
+    s.allow("p");
+    let err = s.command(&["prefix"], &s.path("p")).fails();
+    assert!(err.contains("beta-2.0-py3-none-any.whl"), "{err}");
+    assert!(err.contains("sha256"), "{err}");
+    assert!(err.contains("pylock.toml"), "{err}");
+    let out = s
+        .command(
+            &["exec", "--", "python3", "-c", "import webthing"],
+            &s.path("p"),
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+/// What makes an editable project's lock stale: its requirements, and its
+/// own `pyproject.toml` (where its dependencies are), by content. Its
+/// source is live, and does not.
+#[test]
+fn an_editable_projects_lock_is_stale_once_its_pyproject_changes() {
+    let s = Sandbox::new();
+    editable_project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    s.pyenv_guix(&["lock", "--check"], &s.path("p"));
+    s.write("p/src/webthing/__init__.py", "VALUE = 'edited'\n");
+    s.pyenv_guix(&["lock", "--check"], &s.path("p"));
+    s.write(
+        "p/pyproject.toml",
+        &PYPROJECT.replace("[\"beta>=1\"]", "[\"beta>=1\", \"gamma\"]"),
+    );
+    s.allow("p");
+    let err = s.command(&["lock", "--check"], &s.path("p")).fails();
+    assert!(err.contains("stale"), "{err}");
+}
+
+/// A lock may name the project only as an editable directory inside it.
+#[test]
+fn a_lock_names_no_directory_that_is_not_editable_or_leaves_the_project() {
+    let s = Sandbox::new();
+    editable_project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    let text = std::fs::read_to_string(s.path("p/pylock.toml")).unwrap();
+    let editable = "directory = { path = \".\", editable = true }";
+    assert!(text.contains(editable), "{text}");
+    for (to, why) in [
+        ("directory = { path = \".\" }", "not editable"),
+        (
+            "directory = { path = \"../outside\", editable = true }",
+            "outside the project",
+        ),
+    ] {
+        s.write("p/pylock.toml", &text.replace(editable, to));
+        let (ok, _, err) = s.run_with(&s.env(), &s.path("p"), &["allow"]);
+        assert!(!ok, "{to}");
+        assert!(err.contains("pylock.toml"), "{err}");
+        assert!(err.contains("\"webthing\""), "{err}");
+        assert!(err.contains(why), "{err}");
+    }
 }
