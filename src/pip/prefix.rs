@@ -115,10 +115,10 @@ fn build_generation(
                 .scan
                 .stage_locked(lock, &inputs.root.join(name.get_ref()), &stage)
         }
-        _ => inputs.scan.stage(&stage),
+        _ => (inputs.scan.stage(&stage)).map(|(o, r)| (o, r, Vec::new())),
     };
     let result = match staged {
-        Ok((options, requirements)) => inputs.installer.tool.install(Job {
+        Ok((options, requirements, editable_after)) => inputs.installer.tool.install(Job {
             facts: inputs.facts,
             pip: inputs.pip,
             profile: inputs.profile,
@@ -129,6 +129,7 @@ fn build_generation(
             env,
             options,
             requirements,
+            editable_after,
         }),
         Err(e) => Err(Failure::Before(e.into())),
     };

@@ -217,6 +217,37 @@ impl Scan {
                 .any(|(_, f)| f == "-e" || f == "--editable")
     }
 
+    /// The local projects installed editable: `[pip].editable`, and each
+    /// `-e` of a requirements file that names a directory (pip reads it
+    /// from its working directory, the root). A VCS URL is left out.
+    pub fn editable_dirs(&self, root: &Path) -> Vec<PathBuf> {
+        let mut out = self.editable.clone();
+        let lines = (self.inputs.iter())
+            .filter(|i| i.kind == Kind::Requirements)
+            .flat_map(|i| i.lines.iter());
+        for line in lines {
+            let (Some(Word::Lit(flag)), Some(Word::Lit(value))) = (line.first(), line.get(1))
+            else {
+                continue;
+            };
+            if !matches!(flag.as_str(), "-e" | "--editable") {
+                continue;
+            }
+            let Some(value) = shell_words::split(value)
+                .ok()
+                .and_then(|v| v.into_iter().next())
+            else {
+                continue;
+            };
+            // `.[extra]` is the directory `.`.
+            let dir = value.split('[').next().unwrap_or_default();
+            if !dir.is_empty() && !dir.contains("://") && !dir.contains('+') {
+                out.push(root.join(dir));
+            }
+        }
+        out
+    }
+
     /// Why uv cannot install these inputs as pip would, if it cannot: an
     /// option it does not take, or one it would ignore in a requirements
     /// file (it warns and goes on without it).

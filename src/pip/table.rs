@@ -114,12 +114,6 @@ impl Pip {
                     format!("[pip].lock {:?} {why}", lock.get_ref()),
                 ));
             }
-            if !self.editable.is_empty() {
-                return Err((
-                    lock.span().start,
-                    "[pip].lock goes without [pip].editable: a lock installs only files checked against their hashes, and a local project has none".into(),
-                ));
-            }
         }
         if let Some(uv_project) = self.uv_project.as_ref().filter(|u| *u.get_ref()) {
             let at = uv_project.span().start;

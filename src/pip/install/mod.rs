@@ -70,6 +70,10 @@ pub struct Job<'a> {
     /// pip's options and requirement arguments, naming the staged copies.
     pub options: Vec<OsString>,
     pub requirements: Vec<OsString>,
+    /// A lock's local projects: the arguments of a second install, with
+    /// no resolution, after the first (`--no-deps … -e DIR`); empty when
+    /// there are none.
+    pub editable_after: Vec<OsString>,
 }
 
 #[derive(Debug)]

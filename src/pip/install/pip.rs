@@ -33,6 +33,7 @@ impl Tool for Pip {
             env,
             options,
             requirements,
+            editable_after,
         } = job;
         let python = facts.command().to_path_buf();
         let mut install: Vec<OsString> = vec![
@@ -84,31 +85,41 @@ impl Tool for Pip {
                 path.join("bin").join("python")
             }
         };
+        // The local projects a lock names go in with the mode's own options.
+        let mut then = install.clone();
         install.extend(options);
-        let mut wanted = requirements;
+        let mut wanted = Some(requirements);
         if pip.mode == PipMode::Prefix && profile.is_some() {
             // Resolve against what the Guix profile provides, so pip installs only
             // what is missing or must be newer, then install exactly that.
-            let Some(missing) = lacking(
+            wanted = lacking(
                 (&pip_python, isolating(facts, &env)),
                 &install,
-                &wanted,
+                wanted.as_deref().unwrap_or_default(),
                 path,
                 workdir,
                 &env,
-            )?
-            else {
-                return Ok(());
-            };
+            )?;
             install.push("--no-deps".into());
-            wanted = missing;
         }
-        let mut cmd = Command::new(pip_python);
-        cmd.args(isolating(facts, &env))
-            .args(["-m", "pip"])
-            .args(&install)
-            .args(&wanted)
-            .current_dir(workdir);
-        run(&mut cmd, &env)
+        let pip_run = |args: &[OsString], wanted: &[OsString]| {
+            let mut cmd = Command::new(&pip_python);
+            cmd.args(isolating(facts, &env))
+                .args(["-m", "pip"])
+                .args(args)
+                .args(wanted)
+                .current_dir(workdir);
+            run(&mut cmd, &env)
+        };
+        if let Some(wanted) = wanted {
+            pip_run(&install, &wanted)?;
+        }
+        if editable_after.is_empty() {
+            return Ok(());
+        }
+        if !editable {
+            then.extend(editable_on_pythonpath(pip.mode == PipMode::Prefix));
+        }
+        pip_run(&then, &editable_after)
     }
 }

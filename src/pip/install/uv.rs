@@ -52,6 +52,7 @@ impl Tool for Uv {
             env,
             options,
             requirements,
+            editable_after,
         } = job;
         let uv = self.path.as_path();
         let python = facts.command().to_path_buf();
@@ -96,6 +97,12 @@ impl Tool for Uv {
                 return Err(Failure::Before(BuildError::UvUserMode));
             }
         }
+        // A lock's local projects go in after, with the mode's own options.
+        let mut then = install.clone();
+        if !editable {
+            then.extend(editable_on_pythonpath(pip.mode == PipMode::Prefix));
+        }
+        then.extend(editable_after.iter().cloned());
         install.extend(options.iter().cloned());
         let mut wanted = requirements;
         if pip.mode == PipMode::Prefix && profile.is_some() {
@@ -120,15 +127,31 @@ impl Tool for Uv {
                 &env,
             )?
             else {
-                return Ok(());
+                return editable_too(uv, &then, &editable_after, workdir, &env);
             };
             install.push("--no-deps".into());
             wanted = missing;
         }
         let mut cmd = Command::new(uv);
         cmd.args(&install).args(&wanted).current_dir(workdir);
-        run(&mut cmd, &env)
+        run(&mut cmd, &env)?;
+        editable_too(uv, &then, &editable_after, workdir, &env)
     }
+}
+
+/// The second install of a locked build: its local projects, editable
+/// (`then`), when it has any.
+fn editable_too(
+    uv: &Path,
+    then: &[OsString],
+    editable_after: &[OsString],
+    workdir: &Path,
+    env: &[(OsString, OsString)],
+) -> Result<(), Failure> {
+    if editable_after.is_empty() {
+        return Ok(());
+    }
+    run(Command::new(uv).args(then).current_dir(workdir), env)
 }
 
 /// A uv project's venv: `uv sync --frozen` in the project (the workdir),

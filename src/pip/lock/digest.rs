@@ -10,9 +10,13 @@ use sha2::{Digest, Sha256};
 
 use crate::fsutil::{exact, hex};
 use crate::interpreter::Facts;
+use crate::pip::hash::{TEXT_LIMIT, hash_file};
 use crate::pip::reqfile::canonical_spacing;
 use crate::pip::scan::{Kind, Scan, Word};
 use crate::pip::{Pip, Unreadable};
+
+/// The files of an editable project that say what it depends on.
+const METADATA_FILES: &[&str] = &["pyproject.toml", "setup.cfg", "setup.py"];
 
 /// How deep `-r` inside `-r` is followed here (the scan refused deeper).
 const DEPTH: usize = 20;
@@ -49,6 +53,21 @@ pub fn inputs_digest(
     );
     for &i in &scan.requirements {
         lines.push(format!("requirements {}", file(scan, i, root, 0)?));
+    }
+    // An editable project's dependencies are in its own metadata files:
+    // a change there is a change to what the lock was made from. Its
+    // source is live, and is not.
+    for dir in scan.editable_dirs(root) {
+        for name in METADATA_FILES {
+            let id = match hash_file(&dir.join(name), TEXT_LIMIT) {
+                Ok(id) => id,
+                Err(Unreadable::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                    "none".to_string()
+                }
+                Err(e) => return Err(e),
+            };
+            lines.push(format!("editable-project {} {name} {id}", here(&dir)));
+        }
     }
     for w in &scan.options {
         lines.push(format!("option {:?}", word(scan, w, root, 0)?));

@@ -41,6 +41,9 @@ pub struct Lock {
     /// be inside it.
     pub root: PathBuf,
     pub packages: Vec<Package>,
+    /// The local projects it installs editable, after its files: a
+    /// directory has no hash, so it is live, as `[pip].editable` is.
+    pub editable: Vec<Editable>,
     /// `[tool.pyenv-guix].inputs`: the digest of what it was made from.
     pub inputs: Option<String>,
     /// `[tool.pyenv-guix].packages`: the digest of its packages as `lock`
@@ -57,6 +60,19 @@ pub struct Package {
     /// Every file the package may be installed from; the installer takes the
     /// one that fits the interpreter.
     pub artefacts: Vec<Artefact>,
+}
+
+/// A package the lock names as `directory = { path = …, editable = true }`
+/// (uv writes the project itself so): installed editable, `--no-deps`,
+/// after every hashed file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Editable {
+    pub name: String,
+    /// As the lock spells it, relative to the lock's directory.
+    pub rel: String,
+    /// Joined to the lock's directory; read only inside the project once
+    /// links are followed, like `Source::InProject`.
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,8 +116,15 @@ struct RawPackage {
     wheels: Vec<RawArtefact>,
     sdist: Option<RawArtefact>,
     archive: Option<RawArtefact>,
-    directory: Option<toml::Value>,
+    directory: Option<RawDirectory>,
     vcs: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+struct RawDirectory {
+    path: String,
+    #[serde(default)]
+    editable: bool,
 }
 
 #[derive(Deserialize)]
@@ -136,13 +159,18 @@ pub fn parse(text: &str, root: &Path, dir: &Path) -> Result<Lock, String> {
     let inputs = ours("inputs");
     let packages_written = ours("packages");
     let mut packages = Vec::new();
+    let mut editable = Vec::new();
     let mut seen_files = std::collections::BTreeSet::new();
     for p in raw.packages {
         let said = |why: &str| format!("package {:?}: {why}", p.name);
-        if p.directory.is_some() || p.vcs.is_some() {
+        if p.vcs.is_some() {
             return Err(said(
-                "is locked as a directory or a VCS checkout, which have no hash: pyenv-guix installs only files checked against their sha256 (install it editable outside the lock)",
+                "is locked as a VCS checkout, which has no hash: pyenv-guix installs only files checked against their sha256, and local projects editable",
             ));
+        }
+        if let Some(d) = &p.directory {
+            editable.push(directory(&p, d, root, dir).map_err(|why| said(&why))?);
+            continue;
         }
         let version = p.version.clone().ok_or_else(|| said("has no version"))?;
         // Each goes into a line of the installer's requirements file.
@@ -208,8 +236,43 @@ pub fn parse(text: &str, root: &Path, dir: &Path) -> Result<Lock, String> {
     Ok(Lock {
         root: root.to_path_buf(),
         packages,
+        editable,
         inputs,
         packages_written,
+    })
+}
+
+/// A local project the lock names by its directory: editable (installed
+/// live, as `[pip].editable` is), by a relative path that stays in the
+/// project, and nothing else.
+fn directory(
+    p: &RawPackage,
+    d: &RawDirectory,
+    root: &Path,
+    dir: &Path,
+) -> Result<Editable, String> {
+    if !d.editable {
+        return Err(format!(
+            "is locked as the directory {:?}, not editable: a directory has no hash to check, so pyenv-guix installs one only editable (`editable = true`, as `pip install -e`)",
+            d.path
+        ));
+    }
+    if !p.wheels.is_empty() || p.sdist.is_some() || p.archive.is_some() {
+        return Err("is locked both as a directory and as files".into());
+    }
+    let depth = dir.strip_prefix(root).map_or(0, |d| d.components().count());
+    let rel = Path::new(&d.path);
+    if rel.is_absolute() || !fsutil::stays_inside(depth, rel) {
+        return Err(format!(
+            "names the directory {:?}, outside the project {}: a lock installs editable only a directory inside the project",
+            d.path,
+            root.display()
+        ));
+    }
+    Ok(Editable {
+        name: p.name.clone(),
+        rel: d.path.clone(),
+        path: dir.join(rel),
     })
 }
 
@@ -299,6 +362,22 @@ impl Lock {
     /// and the lock's own text, do not matter: the same bytes install the
     /// same.
     pub fn key_lines(&self) -> Vec<String> {
+        let mut lines = self.package_lines();
+        // An editable install is the project's own, keyed as
+        // `[pip].editable` is: by where it is, and whose project.
+        for e in &self.editable {
+            lines.push(format!("editable {}", fsutil::exact(&e.path)));
+        }
+        if !self.editable.is_empty() {
+            lines.push(format!("project {}", fsutil::exact(&self.root)));
+        }
+        lines
+    }
+
+    /// What the lock installs, wherever the project is: each package by
+    /// name, version, marker and files, each editable project by name
+    /// and its path in the project.
+    fn package_lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self
             .packages
             .iter()
@@ -317,6 +396,13 @@ impl Lock {
                 )
             })
             .collect();
+        lines.extend(self.editable.iter().map(|e| {
+            format!(
+                "locked-editable {} {:?}",
+                crate::pip::reqfile::normal_name(&e.name),
+                e.rel
+            )
+        }));
         lines.sort();
         lines
     }
@@ -325,7 +411,31 @@ impl Lock {
     /// files by name and hash) as one digest: not where the files are,
     /// nor how the lock is written out.
     pub fn packages_digest(&self) -> String {
-        hex(&Sha256::digest(self.key_lines().join("\n").as_bytes()))
+        hex(&Sha256::digest(self.package_lines().join("\n").as_bytes()))
+    }
+
+    /// The first path the lock gives relative to the project that leads
+    /// out of it through a link already there, in the words of the
+    /// build's refusal: trust refuses it before anything is read. (Only
+    /// where each path leads is looked at, never a file's bytes; a path
+    /// not there yet is the build's to check when it reads it.)
+    fn leads_out(&self) -> Option<String> {
+        let files = self.packages.iter().flat_map(|p| {
+            p.artefacts.iter().filter_map(move |a| match &a.source {
+                Source::InProject(path) => Some((p.name.as_str(), path)),
+                _ => None,
+            })
+        });
+        let dirs = self.editable.iter().map(|e| (e.name.as_str(), &e.path));
+        files.chain(dirs).find_map(
+            |(name, path)| match fsutil::resolve_inside(&self.root, path) {
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(format!(
+                    "package {name:?}: {}: {e}; nothing was read",
+                    path.display()
+                )),
+                _ => None,
+            },
+        )
     }
 }
 
@@ -344,6 +454,9 @@ pub(super) fn read_into(scan: &mut Scan, root: &Path, pip: &Pip) {
             let id = hex(&Sha256::digest(&bytes));
             let text = String::from_utf8(bytes).map_err(|_| Unreadable::NotUtf8)?;
             let lock = parse(&text, root, &dir).map_err(Unreadable::NotALock)?;
+            if let Some(why) = lock.leads_out() {
+                return Err(Unreadable::NotALock(why));
+            }
             Ok((id, lock))
         });
     let id = read.map(|(id, lock)| {
@@ -449,11 +562,35 @@ inputs = "dd"
             e.unwrap_err()
                 .contains("package \"beta\": a file without a sha256")
         );
+        let dir = |d: &str| {
+            parse_in(
+                &format!("lock-version = \"1.0\"\n[[packages]]\nname = \"me\"\ndirectory = {d}\n"),
+                Path::new("/p"),
+            )
+        };
+        assert!(
+            dir("{ path = \".\" }")
+                .unwrap_err()
+                .contains("not editable")
+        );
+        assert!(
+            dir("{ path = \"../q\", editable = true }")
+                .unwrap_err()
+                .contains("outside the project /p")
+        );
+        assert!(
+            dir("{ path = \"/q\", editable = true }")
+                .unwrap_err()
+                .contains("outside the project")
+        );
+        let lock = dir("{ path = \"sub\", editable = true }").unwrap();
+        assert_eq!(lock.editable[0].path, Path::new("/p/sub"));
+        assert!(lock.key_lines().contains(&"project /p".to_string()));
         let e = parse_in(
-            "lock-version = \"1.0\"\n[[packages]]\nname = \"me\"\ndirectory = { path = \".\" }\n",
+            "lock-version = \"1.0\"\n[[packages]]\nname = \"me\"\nvcs = { url = \"https://x\" }\n",
             Path::new("/"),
         );
-        assert!(e.unwrap_err().contains("have no hash"));
+        assert!(e.unwrap_err().contains("VCS"));
         let e = parse_in("lock-version = \"2.0\"\n", Path::new("/"));
         assert!(e.unwrap_err().contains("version 1"));
         let e = parse_in(

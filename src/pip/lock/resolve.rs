@@ -4,15 +4,17 @@
 //! project's own files where they are (the lock records each artefact's
 //! hash, so what is read is pinned by what is written).
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::write::from_report;
 use crate::interpreter::Facts;
 use crate::pip::install::isolating;
+use crate::pip::reqfile::normal_name;
 use crate::pip::run::{Failure, run};
-use crate::pip::scan::{Scan, Word};
+use crate::pip::scan::{Kind, Scan, Word};
 
 /// Who resolves.
 pub enum Resolver<'a> {
@@ -71,6 +73,36 @@ impl From<Failure> for LockError {
     }
 }
 
+/// A requirement line's options without its `--hash` ones, and the
+/// sha256 hashes they gave.
+fn without_hashes(options: &str) -> (String, Vec<String>) {
+    let mut kept = Vec::new();
+    let mut hashes = Vec::new();
+    let mut words = options.split_whitespace();
+    while let Some(w) = words.next() {
+        let value = match w.strip_prefix("--hash") {
+            Some("") => words.next(),
+            Some(v) => v.strip_prefix('='),
+            None => {
+                kept.push(w);
+                continue;
+            }
+        };
+        if let Some(h) = value.and_then(|v| v.strip_prefix("sha256:")) {
+            hashes.push(h.to_ascii_lowercase());
+        }
+    }
+    (kept.join(" "), hashes)
+}
+
+/// The name a requirement starts with (`beta[x]>=2 ; …` is `beta`).
+fn requirement_name(req: &str) -> &str {
+    let end = req
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        .unwrap_or(req.len());
+    &req[..end]
+}
+
 fn last_lines(tail: &str) -> String {
     let lines: Vec<&str> = tail.lines().collect();
     lines[lines.len().saturating_sub(12)..].join("\n")
@@ -94,7 +126,17 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
                 source,
             })
     };
-    let asked = write("requirements.in", &scan.requirements_text())?;
+    // pip checks no hash of an editable project, so it refuses one beside
+    // `--hash` lines: with one, it gets the files without their hashes,
+    // which are checked here against the files it chose instead.
+    let (text, pinned) = match (&by, scan.has_editable()) {
+        (Resolver::Pip, true) => scan.unhashed(dir.path()).map_err(|source| LockError::Io {
+            what: "cannot write the requirements for pip".into(),
+            source,
+        })?,
+        _ => (scan.requirements_text(), Pinned::new()),
+    };
+    let asked = write("requirements.in", &text)?;
     let mut args: Vec<OsString> = scan.options.iter().map(|w| scan.real(w)).collect();
     if !wanted.prefer.is_empty() {
         let prefer = write("locked.txt", &(wanted.prefer.join("\n") + "\n"))?;
@@ -129,7 +171,9 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
             run(&mut cmd, &env).map_err(|f| tagged(f.into()))?;
             let report = crate::pip::report::read(&out)
                 .map_err(|e| LockError::Report(format!("pip's report cannot be read: {e}")))?;
-            from_report(&report, wanted.lock_dir).map_err(LockError::Report)
+            let text = from_report(&report, wanted.lock_dir).map_err(LockError::Report)?;
+            check_pinned(&text, wanted, &pinned)?;
+            Ok(text)
         }
         Resolver::Uv(uv) => {
             let mut cmd = Command::new(uv);
@@ -143,12 +187,89 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
                 .arg(&out)
                 .current_dir(wanted.root);
             run(&mut cmd, &env).map_err(|f| tagged(f.into()))?;
-            std::fs::read_to_string(&out).map_err(|source| LockError::Io {
+            let text = std::fs::read_to_string(&out).map_err(|source| LockError::Io {
                 what: "cannot read what uv wrote".into(),
                 source,
-            })
+            })?;
+            directories_from(&text, dir.path(), wanted.lock_dir).map_err(LockError::Report)
         }
     }
+}
+
+/// The hashes a requirements file pins a package to, by the package's
+/// normal name: (the file, its sha256 hashes).
+type Pinned = BTreeMap<String, (PathBuf, Vec<String>)>;
+
+/// Every locked file of a package a requirements file pinned by `--hash`
+/// is one of the files it allows (what pip's hash-checking mode checked
+/// when nothing was editable).
+fn check_pinned(text: &str, wanted: &Wanted, pinned: &Pinned) -> Result<(), LockError> {
+    if pinned.is_empty() {
+        return Ok(());
+    }
+    let lock = super::parse(text, wanted.root, wanted.lock_dir).map_err(LockError::Report)?;
+    for p in &lock.packages {
+        let Some((file, allowed)) = pinned.get(&normal_name(&p.name)) else {
+            continue;
+        };
+        if let Some(a) = p.artefacts.iter().find(|a| !allowed.contains(&a.sha256)) {
+            return Err(LockError::Report(format!(
+                "{} {}: pip chose {}, whose sha256 {} is not one {} allows (--hash)",
+                p.name,
+                p.version,
+                a.file_name,
+                a.sha256,
+                file.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// uv's lock, each local project's directory made relative to the lock's
+/// directory (uv names it relative to where it wrote, a directory of ours).
+fn directories_from(text: &str, wrote_in: &Path, lock_dir: &Path) -> Result<String, String> {
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("uv's lock: {e}"))?;
+    let Some(packages) = doc
+        .get_mut("packages")
+        .and_then(|p| p.as_array_of_tables_mut())
+    else {
+        return Ok(text.to_string());
+    };
+    for p in packages.iter_mut() {
+        let Some(path) = p
+            .get_mut("directory")
+            .and_then(|d| d.as_inline_table_mut())
+            .and_then(|d| d.get_mut("path"))
+        else {
+            continue;
+        };
+        let Some(rel) = path.as_str() else { continue };
+        let at = lexical(&wrote_in.join(rel));
+        let rel = match at.strip_prefix(lexical(lock_dir)) {
+            Ok(r) if r.as_os_str().is_empty() => ".".to_string(),
+            Ok(r) => r.to_string_lossy().into_owned(),
+            Err(_) => at.to_string_lossy().into_owned(),
+        };
+        *path = rel.into();
+    }
+    Ok(doc.to_string())
+}
+
+/// `path` with its `.` and `..` taken away by their words.
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl Scan {
@@ -162,6 +283,64 @@ impl Scan {
                 arg
             }
         }
+    }
+
+    /// `requirements_text` with each requirements and constraints file a
+    /// copy in `dir` whose requirement lines lost their `--hash` options,
+    /// and the hashes they gave.
+    fn unhashed(&self, dir: &Path) -> std::io::Result<(String, Pinned)> {
+        let copy = |i: usize| dir.join(format!("{i}.txt"));
+        let quote = |p: &Path| shell_words::quote(&p.to_string_lossy()).into_owned();
+        let mut pinned = Pinned::new();
+        for (i, input) in self.inputs.iter().enumerate() {
+            if !matches!(input.kind, Kind::Requirements | Kind::Constraints) {
+                continue;
+            }
+            let mut text = String::new();
+            for line in &input.lines {
+                let mut words = Vec::new();
+                for w in line {
+                    words.push(match w {
+                        Word::Lit(s) => s.clone(),
+                        Word::Ref(j, rest) => match self.inputs[*j].kind {
+                            Kind::Requirements | Kind::Constraints => {
+                                format!("{}{rest}", quote(&copy(*j)))
+                            }
+                            _ => format!("{}{rest}", quote(&self.inputs[*j].path)),
+                        },
+                    });
+                }
+                let is_requirement =
+                    !matches!(line.first(), Some(Word::Lit(r)) if r.starts_with('-'));
+                if is_requirement && words.len() > 1 {
+                    let (kept, hashes) = without_hashes(&words[1..].join(" "));
+                    if !hashes.is_empty() {
+                        let name = normal_name(requirement_name(&words[0]));
+                        let entry = pinned
+                            .entry(name)
+                            .or_insert_with(|| (input.path.clone(), Vec::new()));
+                        entry.1.extend(hashes);
+                    }
+                    words.truncate(1);
+                    words.push(kept);
+                }
+                text.push_str(words.join(" ").trim_end());
+                text.push('\n');
+            }
+            std::fs::write(copy(i), text)?;
+        }
+        let mut out = String::new();
+        for w in &self.packages {
+            out.push_str(&self.real(w).to_string_lossy());
+            out.push('\n');
+        }
+        for e in &self.editable {
+            out.push_str(&format!("-e {}\n", quote(e)));
+        }
+        for &i in &self.requirements {
+            out.push_str(&format!("-r {}\n", quote(&copy(i))));
+        }
+        Ok((out, pinned))
     }
 
     /// What pip is asked to install, as one requirements file naming the

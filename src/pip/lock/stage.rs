@@ -53,14 +53,17 @@ const DIRS_LIMIT: usize = 16;
 
 impl Scan {
     /// Stage `lock`'s files and return the installer's `(options,
-    /// requirements)`. `Err` names the file that is missing or does not
-    /// match its hash; nothing is installed then.
+    /// requirements, editable)`: `editable`, when the lock names a local
+    /// project, is the arguments of a second install, after the hashed
+    /// one (pip installs no editable under `--require-hashes`). `Err`
+    /// names the file that is missing or does not match its hash, or the
+    /// directory that leads out of the project; nothing is installed then.
     pub fn stage_locked(
         &self,
         lock: &Lock,
         lock_file: &Path,
         stage: &Path,
-    ) -> Result<(Vec<OsString>, Vec<OsString>), StageError> {
+    ) -> Result<(Vec<OsString>, Vec<OsString>, Vec<OsString>), StageError> {
         std::fs::create_dir_all(stage).map_err(|source| StageError::Io {
             path: stage.to_path_buf(),
             source,
@@ -174,7 +177,40 @@ impl Scan {
         } else {
             options.push("--no-index".into());
         }
-        Ok((options, vec!["-r".into(), list.into_os_string()]))
+        let editable = self.locked_editable(lock, lock_file)?;
+        Ok((options, vec!["-r".into(), list.into_os_string()], editable))
+    }
+
+    /// The install of `lock`'s local projects, editable: each by the
+    /// directory it resolves to inside the project, `--no-deps` (the
+    /// lock installed their dependencies), with the options that say
+    /// where a build backend comes from.
+    fn locked_editable(&self, lock: &Lock, lock_file: &Path) -> Result<Vec<OsString>, StageError> {
+        if lock.editable.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out: Vec<OsString> = vec!["--no-deps".into()];
+        out.extend(self.source_options());
+        if (self.options.iter()).any(|w| matches!(w, Word::Lit(f) if f == "--no-build-isolation")) {
+            out.push("--no-build-isolation".into());
+        }
+        for e in &lock.editable {
+            let dir = fsutil::resolve_inside(&lock.root, &e.path).map_err(|source| {
+                StageError::Locked {
+                    at: Box::new(LockedFile {
+                        lock: lock_file.to_path_buf(),
+                        package: e.name.clone(),
+                        version: "(editable)".into(),
+                    }),
+                    why: Box::new(StageError::Io {
+                        path: e.path.clone(),
+                        source,
+                    }),
+                }
+            })?;
+            out.extend(["-e".into(), dir.into_os_string()]);
+        }
+        Ok(out)
     }
 
     /// Each file of the project's find-links directories and local

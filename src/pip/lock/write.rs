@@ -1,7 +1,9 @@
 //! Writing a lock: pip's dry-run report as PEP 751 `pylock.toml` (uv
 //! writes its own), and our `[tool.pyenv-guix]` table into either.
 
-use std::path::Path;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt as _;
+use std::path::{Path, PathBuf};
 
 use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value, value};
 
@@ -19,9 +21,13 @@ pub(super) fn from_report(report: &Report, lock_dir: &Path) -> Result<String, St
     for i in items {
         let name = &i.metadata.name;
         let url = &i.download_info.url;
+        if i.is_editable() {
+            packages.push(editable(name, url, lock_dir)?);
+            continue;
+        }
         if !i.is_archive() {
             return Err(format!(
-                "cannot lock {name}: pip would install it from {url}, a directory or a VCS checkout, which has no hash; leave it out of what is locked (install it editable)"
+                "cannot lock {name}: pip would install it from {url}, a directory or a VCS checkout, which has no hash; install a local project editable (`-e`)"
             ));
         }
         let sha256 = match i.sha256() {
@@ -62,6 +68,36 @@ pub(super) fn from_report(report: &Report, lock_dir: &Path) -> Result<String, St
     doc["created-by"] = value("pyenv-guix");
     doc["packages"] = Item::ArrayOfTables(packages);
     Ok(doc.to_string())
+}
+
+/// The project installed editable, as uv writes it: by its directory
+/// relative to the lock's, with no version (a source tree's is its own).
+fn editable(name: &str, url: &str, lock_dir: &Path) -> Result<Table, String> {
+    let path = match url.strip_prefix("file://") {
+        Some(rest) => PathBuf::from(OsString::from_vec(super::percent_decode(rest)?)),
+        None => return Err(format!("cannot lock {name}: an editable install of {url}")),
+    };
+    let rel = match path.strip_prefix(lock_dir) {
+        Ok(rel) if rel.as_os_str().is_empty() => ".".to_string(),
+        Ok(rel) => rel
+            .to_str()
+            .ok_or_else(|| format!("cannot lock {name}: {} is not UTF-8", path.display()))?
+            .to_string(),
+        Err(_) => {
+            return Err(format!(
+                "cannot lock {name}: it is installed editable from {}, outside the lock's directory {}",
+                path.display(),
+                lock_dir.display()
+            ));
+        }
+    };
+    let mut dir = InlineTable::new();
+    dir.insert("path", rel.into());
+    dir.insert("editable", true.into());
+    let mut t = Table::new();
+    t["name"] = value(name);
+    t["directory"] = Item::Value(Value::InlineTable(dir));
+    Ok(t)
 }
 
 /// A `file:` URL's path relative to `dir`, if it is under it.
@@ -130,15 +166,26 @@ mod tests {
     }
 
     #[test]
-    fn a_directory_is_not_locked() {
-        let report: Report = serde_json::from_str(
-            r#"{"install": [{"metadata": {"name": "me", "version": "0"}, "download_info": {"url": "file:///src/me", "dir_info": {"editable": true}}}]}"#,
-        )
-        .unwrap();
+    fn a_directory_is_locked_only_editable_and_in_the_locks_directory() {
+        let report = |dir_info: &str| -> Report {
+            serde_json::from_str(&format!(
+                r#"{{"install": [{{"metadata": {{"name": "me", "version": "0"}}, "download_info": {{"url": "file:///src/me", "dir_info": {dir_info}}}}}]}}"#
+            ))
+            .unwrap()
+        };
+        let text = from_report(&report(r#"{"editable": true}"#), Path::new("/src/me")).unwrap();
         assert!(
-            from_report(&report, Path::new("/"))
-                .unwrap_err()
-                .contains("cannot lock me")
+            text.contains("directory = { path = \".\", editable = true }"),
+            "{text}"
         );
+        let lock = super::super::parse(&text, Path::new("/p"), Path::new("/p")).unwrap();
+        assert_eq!(lock.editable[0].path, Path::new("/p/."));
+        assert!(lock.packages.is_empty());
+        let sub = from_report(&report(r#"{"editable": true}"#), Path::new("/src")).unwrap();
+        assert!(sub.contains("path = \"me\""), "{sub}");
+        let out = from_report(&report(r#"{"editable": true}"#), Path::new("/src/other"));
+        assert!(out.unwrap_err().contains("outside the lock's directory"));
+        let plain = from_report(&report("{}"), Path::new("/src/me"));
+        assert!(plain.unwrap_err().contains("cannot lock me"));
     }
 }
