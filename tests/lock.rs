@@ -1157,3 +1157,36 @@ fn a_lock_names_no_directory_that_is_not_editable_or_leaves_the_project() {
         assert!(err.contains(why), "{err}");
     }
 }
+
+/// A `--hash` in a requirements file holds when the project is locked,
+/// by pip (which would refuse the editable beside it in its own hash
+/// checking) and by uv (which ignores it when it resolves): a lock never
+/// records a file the requirements' hashes do not allow.
+#[test]
+fn a_locks_files_are_ones_the_requirements_hashes_allow() {
+    let s = Sandbox::new();
+    let uv = s.uv_dir();
+    for (rel, by) in [("a", "pip"), ("b", "uv")] {
+        let path = match (by, &uv) {
+            ("pip", _) => OsString::from("/usr/local/bin:/usr/bin:/bin"),
+            (_, Some(uv)) => path_with(uv),
+            _ => continue,
+        };
+        editable_project(&s, rel, by);
+        // beta 2.0 pinned by the hash of beta 1.0's file.
+        let other = sha256(&s.path(rel).join("wheels/beta-1.0-py3-none-any.whl"));
+        s.write(
+            &format!("{rel}/requirements/pinned.txt"),
+            &format!("beta==2.0 \\\n    --hash=sha256:{other}\n"),
+        );
+        s.allow(rel);
+        let err = s
+            .command(&["lock"], &s.path(rel))
+            .env("PATH", &path)
+            .fails();
+        assert!(err.contains("beta-2.0-py3-none-any.whl"), "{by}: {err}");
+        assert!(err.contains("requirements/pinned.txt"), "{by}: {err}");
+        assert!(err.contains("--hash"), "{by}: {err}");
+        assert!(!s.path(rel).join("pylock.toml").exists(), "{by}");
+    }
+}

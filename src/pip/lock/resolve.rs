@@ -127,14 +127,16 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
             })
     };
     // pip checks no hash of an editable project, so it refuses one beside
-    // `--hash` lines: with one, it gets the files without their hashes,
-    // which are checked here against the files it chose instead.
-    let (text, pinned) = match (&by, scan.has_editable()) {
-        (Resolver::Pip, true) => scan.unhashed(dir.path()).map_err(|source| LockError::Io {
-            what: "cannot write the requirements for pip".into(),
-            source,
-        })?,
-        _ => (scan.requirements_text(), Pinned::new()),
+    // `--hash` lines: with one, it gets the files without their hashes.
+    // uv ignores them when it resolves. Either way the hashes are checked
+    // here against the files chosen.
+    let (unhashed, pinned) = scan.unhashed(dir.path()).map_err(|source| LockError::Io {
+        what: "cannot write the requirements for the resolver".into(),
+        source,
+    })?;
+    let text = match (&by, scan.has_editable()) {
+        (Resolver::Pip, true) => unhashed,
+        _ => scan.requirements_text(),
     };
     let asked = write("requirements.in", &text)?;
     let mut args: Vec<OsString> = scan.options.iter().map(|w| scan.real(w)).collect();
@@ -191,7 +193,10 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
                 what: "cannot read what uv wrote".into(),
                 source,
             })?;
-            directories_from(&text, dir.path(), wanted.lock_dir).map_err(LockError::Report)
+            let text =
+                directories_from(&text, dir.path(), wanted.lock_dir).map_err(LockError::Report)?;
+            check_pinned(&text, wanted, &pinned)?;
+            Ok(text)
         }
     }
 }

@@ -46,6 +46,10 @@ const SOURCES: &[&str] = &[
     "--timeout",
 ];
 
+/// A locked build's installer arguments: options, requirements, and the
+/// second install's (see `stage_locked`).
+type Installs = (Vec<OsString>, Vec<OsString>, Vec<OsString>);
+
 /// How many of the project's directories the installer searches for
 /// locked files before the rest are linked into the stage instead (a
 /// local index has one per package).
@@ -63,7 +67,7 @@ impl Scan {
         lock: &Lock,
         lock_file: &Path,
         stage: &Path,
-    ) -> Result<(Vec<OsString>, Vec<OsString>, Vec<OsString>), StageError> {
+    ) -> Result<Installs, StageError> {
         std::fs::create_dir_all(stage).map_err(|source| StageError::Io {
             path: stage.to_path_buf(),
             source,
