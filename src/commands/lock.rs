@@ -19,8 +19,10 @@ use crate::{interpreter, log};
 /// the project's installer is uv or uv is on your PATH, else by the
 /// interpreter's pip. The manifest then names it ([pip] lock), and builds
 /// install exactly those files, each checked against its hash, resolving
-/// nothing. Versions already locked are kept while they fit. A manifest
-/// allowed before is allowed after.
+/// nothing. A local project installed editable (`-e .`) is locked as an
+/// editable directory: its dependencies by hash, itself installed
+/// editable, with no resolution, after them. Versions already locked are
+/// kept while they fit. A manifest allowed before is allowed after.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
@@ -38,7 +40,9 @@ pub struct Args {
     /// lock records ([tool.pyenv-guix] inputs) is the one made now from
     /// the requirements and constraints files (by content, followed), the
     /// [pip] packages, editable paths and options (a find-links directory
-    /// or local index by where it is, not by the files in it), the
+    /// or local index by where it is, not by the files in it), each
+    /// editable project's pyproject.toml, setup.cfg and setup.py (by
+    /// content: its dependencies are there; its source is live), the
     /// interpreter's identity, the pip mode, system-site-packages and the
     /// Guix profile's key. And its packages (names, versions, markers,
     /// files by name and sha256) are the ones 'pyenv-guix lock' wrote
@@ -181,8 +185,9 @@ pub(super) fn lock_project(
     ];
     rewrite::write(ctx, project, &changes)?;
     log::info(&format!(
-        "locked {} packages into {name}: builds install exactly these",
-        written.packages.len()
+        "locked {} packages into {name}{}: builds install exactly these",
+        written.packages.len(),
+        editable_said(&written)
     ));
     Ok(0)
 }
@@ -222,11 +227,21 @@ fn check(project: &Project, scan: &Scan, digest: &str) -> anyhow::Result<i32> {
         return Ok(1);
     }
     log::info(&format!(
-        "{} is up to date ({} packages)",
+        "{} is up to date ({} packages{})",
         path.display(),
-        lock.packages.len()
+        lock.packages.len(),
+        editable_said(lock)
     ));
     Ok(0)
+}
+
+/// `, and NAME editable` for the local projects a lock installs editable.
+fn editable_said(lock: &lock::Lock) -> String {
+    let names: Vec<&str> = lock.editable.iter().map(|e| e.name.as_str()).collect();
+    match names.as_slice() {
+        [] => String::new(),
+        names => format!(", and {} editable", names.join(", ")),
+    }
 }
 
 /// The versions the lock has now, to keep where they still fit: all but

@@ -427,15 +427,21 @@ impl Lock {
             })
         });
         let dirs = self.editable.iter().map(|e| (e.name.as_str(), &e.path));
-        files.chain(dirs).find_map(
-            |(name, path)| match fsutil::resolve_inside(&self.root, path) {
-                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(format!(
-                    "package {name:?}: {}: {e}; nothing was read",
-                    path.display()
-                )),
-                _ => None,
-            },
-        )
+        let mut paths = files.chain(dirs).peekable();
+        paths.peek()?;
+        // Resolved once: `resolve_inside` for each path would again.
+        let root = std::fs::canonicalize(&self.root).ok()?;
+        paths.find_map(|(name, path)| {
+            let to = std::fs::canonicalize(path).ok()?;
+            (!to.starts_with(&root)).then(|| {
+                format!(
+                    "package {name:?}: {}: it leads to {}, outside the project {}",
+                    path.display(),
+                    to.display(),
+                    root.display()
+                )
+            })
+        })
     }
 }
 
