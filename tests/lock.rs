@@ -1142,10 +1142,17 @@ fn a_lock_names_no_directory_that_is_not_editable_or_leaves_the_project() {
     let text = std::fs::read_to_string(s.path("p/pylock.toml")).unwrap();
     let editable = "directory = { path = \".\", editable = true }";
     assert!(text.contains(editable), "{text}");
+    s.write("outside/pyproject.toml", PYPROJECT);
+    std::os::unix::fs::symlink(s.path("outside"), s.path("p/lib")).unwrap();
     for (to, why) in [
         ("directory = { path = \".\" }", "not editable"),
         (
             "directory = { path = \"../outside\", editable = true }",
+            "outside the project",
+        ),
+        // A link in the project leading out: refused at `allow` too.
+        (
+            "directory = { path = \"lib\", editable = true }",
             "outside the project",
         ),
     ] {
