@@ -998,7 +998,7 @@ fn editable_project(s: &Sandbox, rel: &str, installer: &str) {
     s.write(
         &format!("{rel}/requirements/pinned.txt"),
         &format!(
-            "# pinned by hand\nbeta==2.0 \\\n    --hash=sha256:{}\n",
+            "# pinned by hand, every package by its hash\n--require-hashes\nbeta==2.0 \\\n    --hash=sha256:{}\n",
             sha256(&beta)
         ),
     );
@@ -1194,6 +1194,20 @@ fn a_locks_files_are_ones_the_requirements_hashes_allow() {
         assert!(err.contains("beta-2.0-py3-none-any.whl"), "{by}: {err}");
         assert!(err.contains("requirements/pinned.txt"), "{by}: {err}");
         assert!(err.contains("--hash"), "{by}: {err}");
+        assert!(!s.path(rel).join("pylock.toml").exists(), "{by}");
+        // `--require-hashes`: a package pinned by no hash is refused too.
+        s.wheel_into(&format!("{rel}/wheels"), "gamma", "1.0", &[]);
+        let beta = sha256(&s.path(rel).join("wheels/beta-2.0-py3-none-any.whl"));
+        s.write(
+            &format!("{rel}/requirements/pinned.txt"),
+            &format!("--require-hashes\nbeta==2.0 --hash=sha256:{beta}\ngamma==1.0\n"),
+        );
+        s.allow(rel);
+        let err = s
+            .command(&["lock"], &s.path(rel))
+            .env("PATH", &path)
+            .fails();
+        assert!(err.contains("gamma"), "{by}: {err}");
         assert!(!s.path(rel).join("pylock.toml").exists(), "{by}");
     }
 }

@@ -130,16 +130,20 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
     // `--hash` lines: with one, it gets the files without their hashes.
     // uv ignores them when it resolves. Either way the hashes are checked
     // here against the files chosen.
+    let unhashing = matches!(by, Resolver::Pip) && scan.has_editable();
     let (unhashed, pinned) = scan.unhashed(dir.path()).map_err(|source| LockError::Io {
         what: "cannot write the requirements for the resolver".into(),
         source,
     })?;
-    let text = match (&by, scan.has_editable()) {
-        (Resolver::Pip, true) => unhashed,
-        _ => scan.requirements_text(),
+    let text = match unhashing {
+        true => unhashed,
+        false => scan.requirements_text(),
     };
     let asked = write("requirements.in", &text)?;
-    let mut args: Vec<OsString> = scan.options.iter().map(|w| scan.real(w)).collect();
+    let mut args: Vec<OsString> = (scan.options.iter())
+        .filter(|w| !(unhashing && matches!(w, Word::Lit(f) if f == "--require-hashes")))
+        .map(|w| scan.real(w))
+        .collect();
     if !wanted.prefer.is_empty() {
         let prefer = write("locked.txt", &(wanted.prefer.join("\n") + "\n"))?;
         args.extend(["-c".into(), prefer.into_os_string()]);
@@ -201,20 +205,34 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
     }
 }
 
-/// The hashes a requirements file pins a package to, by the package's
-/// normal name: (the file, its sha256 hashes).
-type Pinned = BTreeMap<String, (PathBuf, Vec<String>)>;
+/// The hashes the requirements files pin packages to.
+#[derive(Default)]
+struct Pinned {
+    /// By the package's normal name: (the file, its sha256 hashes).
+    by_name: BTreeMap<String, (PathBuf, Vec<String>)>,
+    /// Where `--require-hashes` was given, if it was: every package then
+    /// needs a hash.
+    every: Option<PathBuf>,
+}
 
 /// Every locked file of a package a requirements file pinned by `--hash`
 /// is one of the files it allows (what pip's hash-checking mode checked
 /// when nothing was editable).
 fn check_pinned(text: &str, wanted: &Wanted, pinned: &Pinned) -> Result<(), LockError> {
-    if pinned.is_empty() {
+    if pinned.by_name.is_empty() && pinned.every.is_none() {
         return Ok(());
     }
     let lock = super::parse(text, wanted.root, wanted.lock_dir).map_err(LockError::Report)?;
     for p in &lock.packages {
-        let Some((file, allowed)) = pinned.get(&normal_name(&p.name)) else {
+        let Some((file, allowed)) = pinned.by_name.get(&normal_name(&p.name)) else {
+            if let Some(every) = &pinned.every {
+                return Err(LockError::Report(format!(
+                    "{} {}: no requirements file pins it by --hash, which --require-hashes in {} asks of every package",
+                    p.name,
+                    p.version,
+                    every.display()
+                )));
+            }
             continue;
         };
         if let Some(a) = p.artefacts.iter().find(|a| !allowed.contains(&a.sha256)) {
@@ -296,7 +314,10 @@ impl Scan {
     fn unhashed(&self, dir: &Path) -> std::io::Result<(String, Pinned)> {
         let copy = |i: usize| dir.join(format!("{i}.txt"));
         let quote = |p: &Path| shell_words::quote(&p.to_string_lossy()).into_owned();
-        let mut pinned = Pinned::new();
+        let mut pinned = Pinned::default();
+        if (self.options.iter()).any(|w| matches!(w, Word::Lit(f) if f == "--require-hashes")) {
+            pinned.every = Some(PathBuf::from("[pip].options"));
+        }
         for (i, input) in self.inputs.iter().enumerate() {
             if !matches!(input.kind, Kind::Requirements | Kind::Constraints) {
                 continue;
@@ -315,6 +336,12 @@ impl Scan {
                         },
                     });
                 }
+                // Said once for all, and checked here: pip would refuse
+                // the editable project under it.
+                if matches!(line.first(), Some(Word::Lit(f)) if f == "--require-hashes") {
+                    pinned.every.get_or_insert_with(|| input.path.clone());
+                    continue;
+                }
                 let is_requirement =
                     !matches!(line.first(), Some(Word::Lit(r)) if r.starts_with('-'));
                 if is_requirement && words.len() > 1 {
@@ -322,6 +349,7 @@ impl Scan {
                     if !hashes.is_empty() {
                         let name = normal_name(requirement_name(&words[0]));
                         let entry = pinned
+                            .by_name
                             .entry(name)
                             .or_insert_with(|| (input.path.clone(), Vec::new()));
                         entry.1.extend(hashes);
