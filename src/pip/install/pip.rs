@@ -88,20 +88,23 @@ impl Tool for Pip {
         // The local projects a lock names go in with the mode's own options.
         let mut then = install.clone();
         install.extend(options);
-        let mut wanted = Some(requirements);
-        if pip.mode == PipMode::Prefix && profile.is_some() {
+        // `None`: the Guix profile has everything.
+        let wanted = if pip.mode == PipMode::Prefix && profile.is_some() {
             // Resolve against what the Guix profile provides, so pip installs only
             // what is missing or must be newer, then install exactly that.
-            wanted = lacking(
+            let missing = lacking(
                 (&pip_python, isolating(facts, &env)),
                 &install,
-                wanted.as_deref().unwrap_or_default(),
+                &requirements,
                 path,
                 workdir,
                 &env,
             )?;
             install.push("--no-deps".into());
-        }
+            missing
+        } else {
+            Some(requirements)
+        };
         let pip_run = |args: &[OsString], wanted: &[OsString]| {
             let mut cmd = Command::new(&pip_python);
             cmd.args(isolating(facts, &env))

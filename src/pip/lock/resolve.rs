@@ -394,3 +394,37 @@ impl Scan {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lines_hashes_are_taken_out_and_kept() {
+        let (kept, hashes) =
+            without_hashes("--hash=sha256:AA --hash sha256:bb --config-settings x=y --hash=md5:cc");
+        assert_eq!(kept, "--config-settings x=y");
+        assert_eq!(hashes, ["aa", "bb"]);
+        assert_eq!(
+            requirement_name("Beta_Pkg[x]>=2 ; python_version>'3'"),
+            "Beta_Pkg"
+        );
+        assert_eq!(requirement_name("beta"), "beta");
+    }
+
+    /// uv names the project relative to where it wrote; the lock names it
+    /// relative to where the lock goes.
+    #[test]
+    fn uvs_directory_is_made_relative_to_the_lock() {
+        let text = "lock-version = \"1.0\"\n\n[[packages]]\nname = \"me\"\ndirectory = { path = \"../../p/sub\", editable = true }\n";
+        let out = directories_from(text, Path::new("/tmp/x"), Path::new("/p")).unwrap();
+        assert!(out.contains("path = \"sub\""), "{out}");
+        let out = directories_from(text, Path::new("/tmp/x"), Path::new("/p/sub")).unwrap();
+        assert!(out.contains("path = \".\""), "{out}");
+        // Outside the lock's directory: said as it is, for the lock's
+        // reader to refuse.
+        let out = directories_from(text, Path::new("/tmp/x"), Path::new("/q")).unwrap();
+        assert!(out.contains("path = \"/p/sub\""), "{out}");
+        assert_eq!(lexical(Path::new("/a/./b/../c")), Path::new("/a/c"));
+    }
+}
