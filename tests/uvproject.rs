@@ -106,7 +106,10 @@ fn uv_run_uses_the_shells_venv_and_uv_add_blocks_then_rebuilds_and_leaving_resto
     assert_eq!(inside.get("UV_NO_SYNC"), Some("1"), "{out}");
     let after_add = s.read_out("after-add");
     assert!(after_add.contains("alpha"), "{after_add}");
-    assert!(!after_add.contains("gamma"), "uv add changed the keyed venv: {out}");
+    assert!(
+        !after_add.contains("gamma"),
+        "uv add changed the keyed venv: {out}"
+    );
 
     // uv add changed uv.lock: blocked until allowed, then rebuilt with gamma.
     let lock = std::fs::read_to_string(s.path("p/uv.lock")).unwrap();
@@ -167,7 +170,10 @@ fn uv_typed_while_the_venv_builds_makes_no_venv_of_its_own() {
         "dump pending".into(),
         format!("uv run {prefix} > \"$OUT/run\" 2> \"$OUT/run-err\"; echo $? > \"$OUT/run-rc\""),
         "uv sync 2> \"$OUT/sync-err\"; echo $? > \"$OUT/sync-rc\"".into(),
-        format!("rm {}; {bin} prefix > \"$OUT/prefix\"", quote(stall.as_os_str())),
+        format!(
+            "rm {}; {bin} prefix > \"$OUT/prefix\"",
+            quote(stall.as_os_str())
+        ),
         "true".into(),
         "dump built".into(),
         format!("uv run {prefix} > \"$OUT/run-built\""),
@@ -178,13 +184,20 @@ fn uv_typed_while_the_venv_builds_makes_no_venv_of_its_own() {
     assert_ne!(s.read_out("run-rc"), "0\n", "{out}");
     assert_ne!(s.read_out("sync-rc"), "0\n", "{out}");
     for said in [s.read_out("run-err"), s.read_out("sync-err")] {
-        assert!(said.contains("pyenv-guix-is-still-building-this-venv"), "{said}");
+        assert!(
+            said.contains("pyenv-guix-is-still-building-this-venv"),
+            "{said}"
+        );
     }
     assert!(!s.path("p/.venv").exists(), "uv made a second venv: {out}");
     let venv = s.read_out("prefix").trim().to_string();
     assert!(venv.starts_with(s.path("cache").to_str().unwrap()), "{out}");
     let built = s.dump("built");
-    assert_eq!(built.get("UV_PROJECT_ENVIRONMENT"), Some(venv.as_str()), "{out}");
+    assert_eq!(
+        built.get("UV_PROJECT_ENVIRONMENT"),
+        Some(venv.as_str()),
+        "{out}"
+    );
     assert_eq!(s.read_out("run-built"), format!("{venv}\n"), "{out}");
     assert!(records(&venv).contains_key("alpha-1.0.dist-info"), "{out}");
 }
@@ -385,7 +398,15 @@ fn uv_inside_the_project_never_changes_the_keyed_venv() {
     let (prefix, _) = s.ok_with(
         &env,
         &p,
-        &["exec", "--", "uv", "run", "python", "-c", "import sys; print(sys.prefix)"],
+        &[
+            "exec",
+            "--",
+            "uv",
+            "run",
+            "python",
+            "-c",
+            "import sys; print(sys.prefix)",
+        ],
     );
     assert_eq!(prefix.trim(), venv);
     s.ok_with(&env, &p, &["exec", "--", "uv", "add", "gamma"]);
@@ -416,13 +437,23 @@ fn uv_inside_the_project_never_changes_the_keyed_venv() {
     let (out, _) = s.ok_with(
         &env,
         &p,
-        &["exec", "--", "python", "-c", "import gamma, sys; print(sys.prefix)"],
+        &[
+            "exec",
+            "--",
+            "python",
+            "-c",
+            "import gamma, sys; print(sys.prefix)",
+        ],
     );
     let with_gamma = out.trim().to_string();
     assert_ne!(with_gamma, venv, "a new lock is a new key");
     let built = records(&with_gamma);
     s.ok_with(&env, &p, &["exec", "--", "uv", "remove", "gamma"]);
-    assert_eq!(records(&with_gamma), built, "uv remove changed the keyed venv");
+    assert_eq!(
+        records(&with_gamma),
+        built,
+        "uv remove changed the keyed venv"
+    );
 }
 
 /// Any of pyenv-guix's (cache, data) or uv's (home) files holding `text`.
@@ -555,4 +586,147 @@ fn a_link_in_a_uv_project_does_not_lead_its_lock_out_of_it() {
     assert!(err.contains("gamma"), "{err}");
     assert!(err.contains("dist/gamma-1.0-py3-none-any.whl"), "{err}");
     assert!(err.contains("outside the project"), "{err}");
+}
+
+/// A uv workspace `w` as `uv init` leaves one: its root (a virtual project
+/// holding the wheels, the workspace table and the one uv.lock) and the
+/// member `w/packages/p`, the pyenv-guix project, which needs `alpha`.
+fn workspace(s: &Sandbox, env: &[(OsString, OsString)]) {
+    s.wheel_into("w/wheels", "alpha", "1.0", &["--requires", "beta>=1"]);
+    s.wheel_into("w/wheels", "beta", "2.0", &[]);
+    s.write(
+        "w/pyproject.toml",
+        "[project]\nname = \"root\"\nversion = \"0.1.0\"\nrequires-python = \">=3.8\"\ndependencies = []\n\n[tool.uv]\npackage = false\nno-index = true\nfind-links = [\"wheels\"]\n\n[tool.uv.workspace]\nmembers = [\"packages/*\"]\nexclude = [\"packages/old\"]\n",
+    );
+    s.write(
+        "w/packages/p/pyproject.toml",
+        "[project]\nname = \"p\"\nversion = \"0.1.0\"\nrequires-python = \">=3.8\"\ndependencies = [\"alpha\"]\n\n[tool.uv]\npackage = false\n",
+    );
+    s.write(
+        "w/packages/p/.pyguix.toml",
+        "[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\nmode = \"venv\"\nuv-project = true\n",
+    );
+    uv_lock(s, "w", env);
+    assert!(!s.path("w/packages/p/uv.lock").exists());
+}
+
+/// A workspace member builds from the workspace root's uv.lock, offline,
+/// and trust and the key cover the root's uv.lock and pyproject.toml (and
+/// the wheels the lock names) as they cover a project's own.
+#[test]
+fn a_workspace_member_builds_from_the_roots_lock_which_trust_and_the_key_cover() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    workspace(&s, &env);
+    let p = s.path("w/packages/p");
+    s.ok_with(&env, &p, &["allow"]);
+    let (out, _) = s.ok_with(
+        &env,
+        &p,
+        &[
+            "exec",
+            "--",
+            "python",
+            "-c",
+            "import alpha, beta, sys; print(sys.prefix)",
+        ],
+    );
+    let first = out.trim().to_string();
+    assert!(
+        first.starts_with(s.path("cache").to_str().unwrap()),
+        "{out}"
+    );
+    assert!(!p.join(".venv").exists() && !s.path("w/.venv").exists());
+
+    // The root's uv.lock edited: blocked until allowed, then another key.
+    let lock = std::fs::read_to_string(s.path("w/uv.lock")).unwrap();
+    s.write("w/uv.lock", &format!("{lock}# edited\n"));
+    let (ok, _, err) = s.run_with(&env, &p, &["prefix"]);
+    assert!(
+        !ok && err.contains("blocked"),
+        "an unreviewed uv.lock was used: {err}"
+    );
+    assert!(err.contains("uv.lock"), "{err}");
+    s.ok_with(&env, &p, &["allow"]);
+    let (locked, _) = s.ok_with(&env, &p, &["prefix"]);
+    assert_ne!(locked.trim(), first, "the root's uv.lock is in the key");
+
+    // The root's pyproject.toml edited: the same.
+    let root = std::fs::read_to_string(s.path("w/pyproject.toml")).unwrap();
+    s.write("w/pyproject.toml", &format!("{root}# edited\n"));
+    let (ok, _, err) = s.run_with(&env, &p, &["prefix"]);
+    assert!(!ok && err.contains("pyproject.toml"), "{err}");
+    s.ok_with(&env, &p, &["allow"]);
+    let (edited, _) = s.ok_with(&env, &p, &["prefix"]);
+    assert_ne!(edited, locked, "the root's pyproject.toml is in the key");
+
+    // A wheel the root's lock names, replaced: reviewed, another key.
+    s.wheel_into("w/wheels", "beta", "2.0", &["--script", "beta"]);
+    let (ok, _, err) = s.run_with(&env, &p, &["prefix"]);
+    assert!(!ok && err.contains("beta-2.0-py3-none-any.whl"), "{err}");
+    s.ok_with(&env, &p, &["allow"]);
+    let (out, _) = s.ok_with(&env, &p, &["exec", "--", "beta"]);
+    assert_eq!(out, "beta 2.0\n");
+}
+
+/// Excluded, or in no member glob: not a member, as uv has it (its own
+/// uv.lock counts, the root's does not).
+#[test]
+fn a_project_the_workspace_excludes_keeps_its_own_lock() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    workspace(&s, &env);
+    uv_project(&s, "w/packages/old", &env);
+    let p = s.path("w/packages/old");
+    s.ok_with(&env, &p, &["allow"]);
+    let (first, _) = s.ok_with(&env, &p, &["prefix"]);
+    let lock = std::fs::read_to_string(s.path("w/uv.lock")).unwrap();
+    s.write("w/uv.lock", &format!("{lock}# edited\n"));
+    let (again, _) = s.ok_with(&env, &p, &["prefix"]);
+    assert_eq!(first, again, "the root's lock is not this project's");
+}
+
+/// The root's pyproject.toml is the workspace's, not the project's: a
+/// member glob that climbs out of the workspace is refused, naming the
+/// file and the glob, and so is a root lock naming a wheel outside it.
+#[test]
+fn a_workspace_root_leading_out_of_the_workspace_is_refused() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    workspace(&s, &env);
+    let p = s.path("w/packages/p");
+    let root = std::fs::read_to_string(s.path("w/pyproject.toml")).unwrap();
+    s.write(
+        "w/pyproject.toml",
+        &root.replace("\"packages/*\"", "\"packages/*\", \"../elsewhere/*\""),
+    );
+    let (ok, _, err) = s.run_with(&env, &p, &["allow"]);
+    assert!(!ok, "allowed a root that names what is outside");
+    assert!(
+        err.contains(&s.path("w/pyproject.toml").display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("../elsewhere/*"), "{err}");
+    assert!(err.contains("outside the workspace"), "{err}");
+    s.write("w/pyproject.toml", &root);
+
+    s.wheel_into("outside", "beta", "2.0", &["--origin", SECRET_TEXT]);
+    let lock = std::fs::read_to_string(s.path("w/uv.lock")).unwrap();
+    s.write(
+        "w/uv.lock",
+        &lock.replace("path = \"beta-2.0", "path = \"../../outside/beta-2.0"),
+    );
+    let (ok, _, err) = s.run_with(&env, &p, &["allow"]);
+    assert!(!ok, "allowed a root lock that names what is outside");
+    assert!(
+        err.contains(&s.path("w/uv.lock").display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("outside the workspace"), "{err}");
+    for dir in ["cache", "data", "home"] {
+        assert_eq!(holding(&s.path(dir), SECRET_TEXT), None, "{dir}: {err}");
+    }
 }
