@@ -730,3 +730,72 @@ fn a_workspace_root_leading_out_of_the_workspace_is_refused() {
         assert_eq!(holding(&s.path(dir), SECRET_TEXT), None, "{dir}: {err}");
     }
 }
+
+/// `uv sync` typed by hand after `uv add` (one command line, before the
+/// prompt blocks the project) is the one uv command that installs: into
+/// the shell's venv, as `pip install` there would. That is said when the
+/// key is used again, and `rebuild` puts it back.
+#[test]
+fn uv_sync_typed_after_uv_add_is_said_and_rebuild_undoes_it() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    uv_project(&s, "p", &env);
+    let p = s.path("p");
+    s.ok_with(&env, &p, &["allow"]);
+    let (venv, _) = s.ok_with(&env, &p, &["prefix"]);
+    let venv = venv.trim().to_string();
+    let before = records(&venv);
+    let files = ["pyproject.toml", "uv.lock"];
+    let unedited = files.map(|f| std::fs::read(p.join(f)).unwrap());
+    s.ok_with(
+        &env,
+        &p,
+        &["exec", "--", "sh", "-c", "uv add gamma && uv sync"],
+    );
+    assert!(records(&venv).contains_key("gamma-3.0.dist-info"));
+    for (f, bytes) in files.iter().zip(&unedited) {
+        std::fs::write(p.join(f), bytes).unwrap();
+    }
+    let (again, said) = s.ok_with(&env, &p, &["prefix"]);
+    assert_eq!(again.trim(), venv);
+    assert!(
+        said.contains("changed since it was built") && said.contains("gamma"),
+        "{said}"
+    );
+    s.ok_with(&env, &p, &["rebuild"]);
+    let (venv, said) = s.ok_with(&env, &p, &["prefix"]);
+    assert!(!said.contains("changed since"), "{said}");
+    assert_eq!(records(venv.trim()), before);
+}
+
+/// A venv that something else made where the keyed venv goes (the link a
+/// build switches in one rename) is never taken for the build's: the
+/// next build replaces it with its own.
+#[test]
+fn a_venv_planted_at_the_keyed_path_is_not_used() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    uv_project(&s, "p", &env);
+    let p = s.path("p");
+    s.ok_with(&env, &p, &["allow"]);
+    let (built, _) = s.ok_with(&env, &p, &["prefix"]);
+    let built = std::path::PathBuf::from(built.trim());
+    let link = built.with_extension("");
+    assert!(link.is_symlink(), "{}", link.display());
+    std::fs::remove_file(&link).unwrap();
+    std::fs::remove_dir_all(&built).unwrap();
+    let planted = std::process::Command::new("uv")
+        .args(["venv", "--quiet", "--python", "/usr/bin/python3"])
+        .arg(&link)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    support::succeeded_as("uv venv", &planted);
+    let (venv, _) = s.ok_with(&env, &p, &["prefix"]);
+    assert!(link.is_symlink(), "the planted venv stayed");
+    assert_ne!(std::path::Path::new(venv.trim()), link);
+    assert!(records(venv.trim()).contains_key("alpha-1.0.dist-info"));
+}
