@@ -103,13 +103,13 @@ fn uv_run_uses_the_shells_venv_and_uv_add_blocks_then_rebuilds_and_leaving_resto
         inside.get("UV_PYTHON"),
         Some(format!("{venv}/bin/python").as_str())
     );
-    assert_eq!(inside.get("UV_NO_SYNC"), Some("1"), "{out}");
     let after_add = s.read_out("after-add");
     assert!(after_add.contains("alpha"), "{after_add}");
     assert!(
         !after_add.contains("gamma"),
         "uv add changed the keyed venv: {out}"
     );
+    assert_eq!(inside.get("UV_NO_SYNC"), Some("1"), "{out}");
 
     // uv add changed uv.lock: blocked until allowed, then rebuilt with gamma.
     let lock = std::fs::read_to_string(s.path("p/uv.lock")).unwrap();
