@@ -321,6 +321,33 @@ source = { path = "dist/local-2.0-py3-none-any.whl" }
         assert_eq!(local_files(root, "project", b"not [ toml"), Ok(Vec::new()));
     }
 
+    /// Members as uv matches them (checked against uv 0.13's own
+    /// discovery): `*` stays within one directory, `exclude` wins, and a
+    /// glob reaching out of the workspace is refused, naming it.
+    #[test]
+    fn workspace_members_match_as_uvs_do() {
+        let ws: toml::Value = toml::from_str(
+            "members = [\"packages/*\", \"tools/cli\"]\nexclude = [\"packages/old\"]\n",
+        )
+        .unwrap();
+        let dir = Path::new("/w");
+        let member = |rel: &str| is_member(&ws, dir, Path::new(rel));
+        assert_eq!(member("packages/p"), Ok(true));
+        assert_eq!(member("tools/cli"), Ok(true));
+        assert_eq!(member("packages/old"), Ok(false));
+        assert_eq!(member("packages/a/b"), Ok(false));
+        assert_eq!(member("other/q"), Ok(false));
+        for glob in ["../x/*", "packages/../../x", "/abs/*"] {
+            let ws: toml::Value = toml::from_str(&format!("members = [{glob:?}]")).unwrap();
+            let e = is_member(&ws, dir, Path::new("packages/p")).unwrap_err();
+            assert!(e.contains(&format!("{glob:?}")), "{e}");
+            assert!(e.contains("outside the workspace /w"), "{e}");
+        }
+        let ws: toml::Value = toml::from_str("members = \"packages/*\"").unwrap();
+        let e = is_member(&ws, dir, Path::new("packages/p")).unwrap_err();
+        assert!(e.contains("members: not a list of globs"), "{e}");
+    }
+
     /// Out by `..` or by a link, a file or a source tree: refused, naming
     /// the package and the path; an absolute path is the user's to name.
     #[test]
