@@ -1,9 +1,10 @@
 //! A uv project (`[pip] uv-project = true`): `pyproject.toml` and `uv.lock`
-//! at the root are what the venv is built from. `uv sync --frozen` reads
-//! them in place (relative paths in the lock, such as a find-links
-//! directory, are the project's), so they are read here by content for
-//! trust and the key, and read again after the build: a venv is kept only
-//! if uv read the bytes that were keyed.
+//! at the root, or for a member of a uv workspace the root's `uv.lock` and
+//! `pyproject.toml` too, are what the venv is built from. `uv sync
+//! --frozen` reads them in place (relative paths in the lock, such as a
+//! find-links directory, are the workspace's), so they are read here by
+//! content for trust and the key, and read again after the build: a venv
+//! is kept only if uv read the bytes that were keyed.
 
 use std::path::{Path, PathBuf};
 
