@@ -2,8 +2,10 @@
 # A uv project (`[pip] uv-project = true`) of 20 offline wheels, built from
 # its uv.lock into an empty keyed venv (uv's cache warm), against what a
 # user types by hand for the same venv: `uv venv` then `uv sync --frozen`.
+# The same for a member of a uv workspace, built from the root's uv.lock
+# (pyenv-guix also finds the root and reads its files, as uv does).
 #
-#   bench/uvproject.sh       (needs hyperfine and uv: apt-get install hyperfine; pip install uv)
+#   bench/uvproject.sh       (needs uv: pip install uv; BUILD_RUNS=N rounds, 10 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,20 +42,88 @@ TOML
 venv_dir=$("$pg" prefix "$work/project")
 venv_link=${venv_dir%.g*}
 
-runs=${BUILD_RUNS:-10}
-hyperfine --warmup 1 --runs "$runs" --style none --export-json "$work/sync.json" \
-  -n pyenv-guix --prepare "rm -rf '$venv_link' '$venv_link'.g*" "'$pg' prefix '$work/project'" \
-  -n uv-sync-by-hand --prepare "rm -rf '$work/by-hand'" \
-  "cd '$work/project' && uv venv --quiet --python /usr/bin/python3 '$work/by-hand' && UV_PROJECT_ENVIRONMENT='$work/by-hand' uv sync --quiet --frozen" \
-  >/dev/null 2>&1
+# The workspace: its root holds the wheels and the one uv.lock; the member
+# packages/app is the pyenv-guix project.
+member=$work/ws/packages/app
+mkdir -p "$member"
+cp -r "$work/project/wheels" "$work/ws/wheels"
+cat >"$work/ws/pyproject.toml" <<'TOML'
+[project]
+name = "ws"
+version = "0.1.0"
+requires-python = ">=3.8"
+dependencies = []
 
-python3 - "$work" <<'PY'
-import json, sys
-m = {r["command"]: r["mean"] * 1e3 for r in json.load(open(f"{sys.argv[1]}/sync.json"))["results"]}
-ratio = m["pyenv-guix"] / m["uv-sync-by-hand"]
+[tool.uv]
+package = false
+no-index = true
+find-links = ["wheels"]
+
+[tool.uv.workspace]
+members = ["packages/*"]
+TOML
+cat >"$member/pyproject.toml" <<TOML
+[project]
+name = "app"
+version = "0.1.0"
+requires-python = ">=3.8"
+dependencies = [$reqs]
+
+[tool.uv]
+package = false
+TOML
+cp "$work/project/.pyguix.toml" "$member/"
+(cd "$work/ws" && uv lock --quiet --python /usr/bin/python3)
+"$pg" allow "$member" 2>/dev/null
+member_dir=$("$pg" prefix "$member")
+member_link=${member_dir%.g*}
+
+runs=${BUILD_RUNS:-10}
+by_hand() {
+  echo "cd '$1' && uv venv --quiet --python /usr/bin/python3 '$work/by-hand' && UV_PROJECT_ENVIRONMENT='$work/by-hand' uv sync --quiet --frozen"
+}
+# Interleaved as in bench/lock.sh (hyperfine runs one command's sample
+# after another's, and a burst of load on this shared machine then falls
+# on one of them): each round runs the four in a rotating order, each
+# after its untimed preparation, after one round of warm-up.
+cat >"$work/commands.json" <<JSON
+[
+  ["pyenv-guix", "rm -rf '$venv_link' '$venv_link'.g*", ["$pg", "prefix", "$work/project"]],
+  ["by-hand", "rm -rf '$work/by-hand'", ["sh", "-c", "$(by_hand "$work/project")"]],
+  ["pyenv-guix-member", "rm -rf '$member_link' '$member_link'.g*", ["$pg", "prefix", "$member"]],
+  ["member-by-hand", "rm -rf '$work/by-hand'", ["sh", "-c", "$(by_hand "$member")"]]
+]
+JSON
+
+python3 - "$work" "$runs" <<'PY'
+import json, statistics, subprocess, sys, time
+work, runs = sys.argv[1], int(sys.argv[2])
+commands = json.load(open(f"{work}/commands.json"))
+times = {name: [] for name, _, _ in commands}
+for round in range(runs + 1):
+    shift = round % len(commands)
+    for name, prepare, argv in commands[shift:] + commands[:shift]:
+        subprocess.run(["sh", "-c", prepare], check=True)
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if round:
+            times[name].append((time.perf_counter() - start) * 1e3)
+m = {c: statistics.mean(t) for c, t in times.items()}
+med = {c: statistics.median(t) for c, t in times.items()}
 target = 1.1
-print("cold venv of a 20-wheel uv project, from uv.lock")
-print(f"  {'uv venv + uv sync --frozen':<32} {m['uv-sync-by-hand']:8.1f} ms")
-print(f"  {'pyenv-guix, uv-project':<32} {m['pyenv-guix']:8.1f} ms  {ratio:5.3f}x  (target {target}x)")
-print("target met" if ratio <= target else "TARGET MISSED")
+ok = True
+print(f"cold venv of a 20-wheel uv project from uv.lock, warm uv cache, {runs} interleaved rounds")
+print(f"  {'':<34} {'mean':>8} {'median':>8} {'min':>7}")
+def row(label, c):
+    print(f"  {label:<34} {m[c]:8.1f} {med[c]:8.1f} {min(times[c]):7.1f} ms")
+for ours, hand, label in (
+    ("pyenv-guix", "by-hand", "uv venv + uv sync --frozen"),
+    ("pyenv-guix-member", "member-by-hand", "the same in a workspace member"),
+):
+    ratio = m[ours] / m[hand]
+    ok &= ratio <= target
+    row(label, hand)
+    row(ours, ours)
+    print(f"  {'':<34} {ratio:5.3f}x of means, {med[ours] / med[hand]:5.3f}x of medians (target {target}x, of means)")
+print("all targets met" if ok else "SOME TARGETS MISSED")
 PY

@@ -270,6 +270,7 @@ const OWN_VARIABLES: &[&str] = &[
     "PYTHONNOUSERSITE",
     "UV_PROJECT_ENVIRONMENT",
     "UV_PYTHON",
+    "UV_NO_SYNC",
 ];
 
 /// Of the records a state no one vouches for claims, those it could truly
@@ -320,7 +321,8 @@ fn believable(ctx: &Context, claimed: &State) -> envdiff::Records {
             || match name {
                 "PYENV_GUIX_ROOT" => Path::new(value) == project.root,
                 "PYENV_GUIX_PROMPT" | "VIRTUAL_ENV_PROMPT" => *value == *prompt,
-                "PYTHONNOUSERSITE" => value == "1",
+                "PYTHONNOUSERSITE" | "UV_NO_SYNC" => value == "1",
+                "UV_PROJECT_ENVIRONMENT" if value == UV_BUILDING => true,
                 n if OWN_VARIABLES.contains(&n) => under(value, ctx.cache.root()),
                 _ => false,
             }
@@ -604,12 +606,9 @@ fn wanted(project: &Project, built: &Materialised) -> Wanted {
     }
     let mode = project.manifest.pip.mode;
     built.add_to(&mut w, mode);
-    // A uv project: `uv run`, `uv add` and `uv sync` work on the shell's venv.
-    if project.manifest.pip.is_uv_project()
-        && let Some((venv, _)) = built.prefix.as_ref().and_then(|p| p.built.as_ref())
-    {
-        w.set("UV_PROJECT_ENVIRONMENT", venv);
-        w.set("UV_PYTHON", venv.join("bin/python"));
+    if project.manifest.pip.is_uv_project() {
+        let venv = built.prefix.as_ref().and_then(|p| p.built.as_ref());
+        uv_project(&mut w, venv.map(|(venv, _)| venv.as_path()));
     }
     // Keep ~/.local packages from shadowing the project's pip fallbacks
     // (Guix bug 64573); user mode is the user site, and a venv without the
@@ -630,6 +629,28 @@ fn wanted(project: &Project, built: &Materialised) -> Wanted {
         w.set(name.get_ref(), value);
     }
     w
+}
+
+/// Where uv is sent while a uv project's venv is still building: a path
+/// under a file, which no one can create, so `uv run` and `uv sync` fail
+/// at once naming it, and make no venv there, in the project (`.venv`) or
+/// at the keyed path, where only a finished build may appear.
+const UV_BUILDING: &str = "/dev/null/pyenv-guix-is-still-building-this-venv";
+
+/// A uv project: `uv run`, `uv add`, `uv remove` and `uv lock` work on the
+/// shell's venv, which is keyed and so never changed by uv: `uv add`
+/// writes pyproject.toml and uv.lock and syncs nothing (UV_NO_SYNC); the
+/// changed files block the project until allowed, and the allowed change
+/// is built into another key.
+fn uv_project(w: &mut Wanted, venv: Option<&Path>) {
+    w.set("UV_NO_SYNC", "1");
+    match venv {
+        Some(venv) => {
+            w.set("UV_PROJECT_ENVIRONMENT", venv);
+            w.set("UV_PYTHON", venv.join("bin/python"));
+        }
+        None => w.set("UV_PROJECT_ENVIRONMENT", UV_BUILDING),
+    }
 }
 
 /// direnv-style lines: `loading …`, `export +A ~PATH -B`, `unloading`.

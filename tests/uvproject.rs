@@ -70,7 +70,9 @@ fn uv_run_uses_the_shells_venv_and_uv_add_blocks_then_rebuilds_and_leaving_resto
         format!("{prefix} > \"$OUT/shell-prefix\""),
         format!("uv run {prefix} > \"$OUT/uv-prefix\""),
         "python -c 'import alpha, beta' && echo yes > \"$OUT/alpha\"".into(),
-        "uv add gamma".into(),
+        "v=$VIRTUAL_ENV".into(),
+        // Before the next prompt: what uv add left in the shell's venv.
+        "uv add gamma; ls \"$v\"/lib/python3*/site-packages > \"$OUT/after-add\"".into(),
         // The prompt after uv changed uv.lock and pyproject.toml.
         "true".into(),
         "dump changed".into(),
@@ -101,6 +103,13 @@ fn uv_run_uses_the_shells_venv_and_uv_add_blocks_then_rebuilds_and_leaving_resto
         inside.get("UV_PYTHON"),
         Some(format!("{venv}/bin/python").as_str())
     );
+    let after_add = s.read_out("after-add");
+    assert!(after_add.contains("alpha"), "{after_add}");
+    assert!(
+        !after_add.contains("gamma"),
+        "uv add changed the keyed venv: {out}"
+    );
+    assert_eq!(inside.get("UV_NO_SYNC"), Some("1"), "{out}");
 
     // uv add changed uv.lock: blocked until allowed, then rebuilt with gamma.
     let lock = std::fs::read_to_string(s.path("p/uv.lock")).unwrap();
@@ -119,7 +128,78 @@ fn uv_run_uses_the_shells_venv_and_uv_add_blocks_then_rebuilds_and_leaving_resto
     let outside = s.dump("outside");
     assert_eq!(outside.get("UV_PYTHON"), Some("/opt/my/python"), "{out}");
     assert_eq!(outside.get("UV_PROJECT_ENVIRONMENT"), None, "{out}");
+    assert_eq!(outside.get("UV_NO_SYNC"), None, "{out}");
     assert_eq!(outside.get("VIRTUAL_ENV"), None, "{out}");
+}
+
+/// `uv run` and `uv sync` typed while the venv is still building in the
+/// background (the interpreter stalls uv's look at it until `stall` is
+/// gone): uv fails, saying so, and makes no venv, neither a `.venv` in
+/// the project nor one where pyenv-guix puts the keyed venv; the build
+/// then finishes and the next prompt gives uv that venv.
+#[test]
+fn uv_typed_while_the_venv_builds_makes_no_venv_of_its_own() {
+    let sh = ShellName::Bash;
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let mut env = env_with_uv(&s, &uv);
+    env.retain(|(k, _)| k != "PYENV_GUIX_BUILD");
+    uv_project(&s, "p", &env);
+    let stall = s.path("stall");
+    let python = s.python_running(
+        "slow",
+        &format!(
+            "import os, time; os.path.basename(os.readlink('/proc/%d/exe' % os.getppid())) == 'uv' and [time.sleep(0.05) for _ in iter(lambda: os.path.exists({:?}), False)]",
+            stall.display().to_string()
+        ),
+    );
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[python]\ninterpreter = {:?}\n\n[pip]\nmode = \"venv\"\nuv-project = true\n",
+            python.display().to_string()
+        ),
+    );
+    std::fs::write(&stall, "").unwrap();
+    s.ok_with(&env, &s.path("p"), &["allow"]);
+    let bin = quote(support::bin().as_os_str());
+    let prefix = "python -c 'import sys; print(sys.prefix)'";
+    let lines = vec![
+        sh.hook_line(),
+        format!("cd {}", quote(s.path("p").as_os_str())),
+        "dump pending".into(),
+        format!("uv run {prefix} > \"$OUT/run\" 2> \"$OUT/run-err\"; echo $? > \"$OUT/run-rc\""),
+        "uv sync 2> \"$OUT/sync-err\"; echo $? > \"$OUT/sync-rc\"".into(),
+        format!(
+            "rm {}; {bin} prefix > \"$OUT/prefix\"",
+            quote(stall.as_os_str())
+        ),
+        "true".into(),
+        "dump built".into(),
+        format!("uv run {prefix} > \"$OUT/run-built\""),
+    ];
+    let out = s.interactive(sh, &s.path("home"), &env, &lines);
+    let pending = s.dump("pending");
+    assert_eq!(pending.get("VIRTUAL_ENV"), None, "not built yet: {out}");
+    assert_ne!(s.read_out("run-rc"), "0\n", "{out}");
+    assert_ne!(s.read_out("sync-rc"), "0\n", "{out}");
+    for said in [s.read_out("run-err"), s.read_out("sync-err")] {
+        assert!(
+            said.contains("pyenv-guix-is-still-building-this-venv"),
+            "{said}"
+        );
+    }
+    assert!(!s.path("p/.venv").exists(), "uv made a second venv: {out}");
+    let venv = s.read_out("prefix").trim().to_string();
+    assert!(venv.starts_with(s.path("cache").to_str().unwrap()), "{out}");
+    let built = s.dump("built");
+    assert_eq!(
+        built.get("UV_PROJECT_ENVIRONMENT"),
+        Some(venv.as_str()),
+        "{out}"
+    );
+    assert_eq!(s.read_out("run-built"), format!("{venv}\n"), "{out}");
+    assert!(records(&venv).contains_key("alpha-1.0.dist-info"), "{out}");
 }
 
 #[test]
@@ -270,42 +350,110 @@ fn init_from_a_pyproject_beside_uv_lock_offers_uv_project_and_sets_it() {
     assert!(!ok && err.contains("uv.lock"), "{err}");
 }
 
+/// What uv installed in a venv: each dist's RECORD, by name, and the
+/// names at the top of site-packages (bytecode aside: python writes it on
+/// import, uv does not).
+fn records(venv: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let lib = std::path::Path::new(venv).join("lib");
+    for python in std::fs::read_dir(&lib).unwrap().flatten() {
+        let site = python.path().join("site-packages");
+        for e in std::fs::read_dir(&site).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name == "__pycache__" {
+                continue;
+            }
+            let record = std::fs::read_to_string(e.path().join("RECORD")).unwrap_or_default();
+            out.insert(name, record);
+        }
+    }
+    out
+}
+
+/// `uv lock`, `uv run`, `uv add` and `uv remove`, run as the shell has
+/// the project (`exec` gives the command the project's variables): the
+/// keyed venv is never changed by uv; `uv add` changes only the files,
+/// which block the project until allowed, and the allowed change builds
+/// another key with the new package.
 #[test]
-fn a_venv_uv_add_changed_is_said_when_its_lock_comes_back() {
+fn uv_inside_the_project_never_changes_the_keyed_venv() {
     let s = Sandbox::new();
     let Some(uv) = s.uv_dir() else { return };
     let env = env_with_uv(&s, &uv);
     uv_project(&s, "p", &env);
-    s.ok_with(&env, &s.path("p"), &["allow"]);
-    let (venv, _) = s.ok_with(&env, &s.path("p"), &["prefix"]);
+    let p = s.path("p");
+    s.ok_with(&env, &p, &["allow"]);
+    let (venv, _) = s.ok_with(&env, &p, &["prefix"]);
     let venv = venv.trim().to_string();
-    let before = ["pyproject.toml", "uv.lock"].map(|f| std::fs::read(s.path("p").join(f)).unwrap());
-    // `uv add` as the shell runs it inside the project: into the shell's venv.
-    let added = std::process::Command::new("uv")
-        .args(["add", "gamma"])
-        .current_dir(s.path("p"))
-        .env_clear()
-        .envs(env.iter().cloned())
-        .env("UV_PROJECT_ENVIRONMENT", &venv)
-        .env("UV_PYTHON", format!("{venv}/bin/python"))
-        .output()
-        .unwrap();
-    support::succeeded_as("uv add", &added);
-    // The change is undone (git checkout): the old key, whose venv uv
-    // changed, is used again, and that is said.
-    for (f, bytes) in ["pyproject.toml", "uv.lock"].iter().zip(before) {
-        std::fs::write(s.path("p").join(f), bytes).unwrap();
-    }
-    let (again, said) = s.ok_with(&env, &s.path("p"), &["prefix"]);
-    assert_eq!(again.trim(), venv);
-    assert!(
-        said.contains("changed since it was built") && said.contains("gamma"),
-        "{said}"
+    let before = records(&venv);
+    assert!(before.contains_key("alpha-1.0.dist-info"), "{before:?}");
+    let files = ["pyproject.toml", "uv.lock"];
+    let read = || files.map(|f| std::fs::read(p.join(f)).unwrap());
+    let unedited = read();
+
+    s.ok_with(&env, &p, &["exec", "--", "uv", "lock"]);
+    // uv sync typed by hand: the venv was synced from this very lock.
+    s.ok_with(&env, &p, &["exec", "--", "uv", "sync"]);
+    assert_eq!(records(&venv), before, "uv sync changed the keyed venv");
+    let (prefix, _) = s.ok_with(
+        &env,
+        &p,
+        &[
+            "exec",
+            "--",
+            "uv",
+            "run",
+            "python",
+            "-c",
+            "import sys; print(sys.prefix)",
+        ],
     );
-    // rebuild puts it back as the lock says.
-    s.ok_with(&env, &s.path("p"), &["rebuild"]);
-    let (_, said) = s.ok_with(&env, &s.path("p"), &["prefix"]);
+    assert_eq!(prefix.trim(), venv);
+    s.ok_with(&env, &p, &["exec", "--", "uv", "add", "gamma"]);
+    let added = read();
+    let lock = String::from_utf8_lossy(&added[1]).into_owned();
+    assert!(lock.contains("name = \"gamma\""), "{lock}");
+    assert_eq!(records(&venv), before, "uv add changed the keyed venv");
+    assert!(!p.join(".venv").exists(), "uv made a second venv");
+
+    // The change undone (git checkout): the old key, unchanged.
+    for (f, bytes) in files.iter().zip(&unedited) {
+        std::fs::write(p.join(f), bytes).unwrap();
+    }
+    let (again, said) = s.ok_with(&env, &p, &["prefix"]);
+    assert_eq!(again.trim(), venv);
     assert!(!said.contains("changed since"), "{said}");
+    let (status, _) = s.ok_with(&env, &p, &["status"]);
+    assert!(!status.contains("changed since"), "{status}");
+
+    // uv add's files back, allowed: another key, with gamma; uv remove
+    // there changes the files only.
+    for (f, bytes) in files.iter().zip(&added) {
+        std::fs::write(p.join(f), bytes).unwrap();
+    }
+    let (ok, _, err) = s.run_with(&env, &p, &["prefix"]);
+    assert!(!ok && err.contains("blocked"), "{err}");
+    s.ok_with(&env, &p, &["allow"]);
+    let (out, _) = s.ok_with(
+        &env,
+        &p,
+        &[
+            "exec",
+            "--",
+            "python",
+            "-c",
+            "import gamma, sys; print(sys.prefix)",
+        ],
+    );
+    let with_gamma = out.trim().to_string();
+    assert_ne!(with_gamma, venv, "a new lock is a new key");
+    let built = records(&with_gamma);
+    s.ok_with(&env, &p, &["exec", "--", "uv", "remove", "gamma"]);
+    assert_eq!(
+        records(&with_gamma),
+        built,
+        "uv remove changed the keyed venv"
+    );
 }
 
 /// Any of pyenv-guix's (cache, data) or uv's (home) files holding `text`.
@@ -438,4 +586,216 @@ fn a_link_in_a_uv_project_does_not_lead_its_lock_out_of_it() {
     assert!(err.contains("gamma"), "{err}");
     assert!(err.contains("dist/gamma-1.0-py3-none-any.whl"), "{err}");
     assert!(err.contains("outside the project"), "{err}");
+}
+
+/// A uv workspace `w` as `uv init` leaves one: its root (a virtual project
+/// holding the wheels, the workspace table and the one uv.lock) and the
+/// member `w/packages/p`, the pyenv-guix project, which needs `alpha`.
+fn workspace(s: &Sandbox, env: &[(OsString, OsString)]) {
+    s.wheel_into("w/wheels", "alpha", "1.0", &["--requires", "beta>=1"]);
+    s.wheel_into("w/wheels", "beta", "2.0", &[]);
+    s.write(
+        "w/pyproject.toml",
+        "[project]\nname = \"root\"\nversion = \"0.1.0\"\nrequires-python = \">=3.8\"\ndependencies = []\n\n[tool.uv]\npackage = false\nno-index = true\nfind-links = [\"wheels\"]\n\n[tool.uv.workspace]\nmembers = [\"packages/*\"]\nexclude = [\"packages/old\"]\n",
+    );
+    s.write(
+        "w/packages/p/pyproject.toml",
+        "[project]\nname = \"p\"\nversion = \"0.1.0\"\nrequires-python = \">=3.8\"\ndependencies = [\"alpha\"]\n\n[tool.uv]\npackage = false\n",
+    );
+    s.write(
+        "w/packages/p/.pyguix.toml",
+        "[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\nmode = \"venv\"\nuv-project = true\n",
+    );
+    uv_lock(s, "w", env);
+    assert!(!s.path("w/packages/p/uv.lock").exists());
+}
+
+/// A workspace member builds from the workspace root's uv.lock, offline,
+/// and trust and the key cover the root's uv.lock and pyproject.toml (and
+/// the wheels the lock names) as they cover a project's own.
+#[test]
+fn a_workspace_member_builds_from_the_roots_lock_which_trust_and_the_key_cover() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    workspace(&s, &env);
+    let p = s.path("w/packages/p");
+    s.ok_with(&env, &p, &["allow"]);
+    let (out, _) = s.ok_with(
+        &env,
+        &p,
+        &[
+            "exec",
+            "--",
+            "python",
+            "-c",
+            "import alpha, beta, sys; print(sys.prefix)",
+        ],
+    );
+    let first = out.trim().to_string();
+    assert!(
+        first.starts_with(s.path("cache").to_str().unwrap()),
+        "{out}"
+    );
+    assert!(!p.join(".venv").exists() && !s.path("w/.venv").exists());
+
+    // The root's uv.lock edited: blocked until allowed, then another key.
+    let lock = std::fs::read_to_string(s.path("w/uv.lock")).unwrap();
+    s.write("w/uv.lock", &format!("{lock}# edited\n"));
+    let (ok, _, err) = s.run_with(&env, &p, &["prefix"]);
+    assert!(
+        !ok && err.contains("blocked"),
+        "an unreviewed uv.lock was used: {err}"
+    );
+    assert!(err.contains("uv.lock"), "{err}");
+    s.ok_with(&env, &p, &["allow"]);
+    let (locked, _) = s.ok_with(&env, &p, &["prefix"]);
+    assert_ne!(locked.trim(), first, "the root's uv.lock is in the key");
+
+    // The root's pyproject.toml edited: the same.
+    let root = std::fs::read_to_string(s.path("w/pyproject.toml")).unwrap();
+    s.write("w/pyproject.toml", &format!("{root}# edited\n"));
+    let (ok, _, err) = s.run_with(&env, &p, &["prefix"]);
+    assert!(!ok && err.contains("pyproject.toml"), "{err}");
+    s.ok_with(&env, &p, &["allow"]);
+    let (edited, _) = s.ok_with(&env, &p, &["prefix"]);
+    assert_ne!(edited, locked, "the root's pyproject.toml is in the key");
+
+    // A wheel the root's lock names, replaced: reviewed, another key.
+    s.wheel_into("w/wheels", "beta", "2.0", &["--script", "beta"]);
+    let (ok, _, err) = s.run_with(&env, &p, &["prefix"]);
+    assert!(!ok && err.contains("beta-2.0-py3-none-any.whl"), "{err}");
+    s.ok_with(&env, &p, &["allow"]);
+    let (out, _) = s.ok_with(&env, &p, &["exec", "--", "beta"]);
+    assert_eq!(out, "beta 2.0\n");
+}
+
+/// Excluded, or in no member glob: not a member, as uv has it (its own
+/// uv.lock counts, the root's does not).
+#[test]
+fn a_project_the_workspace_excludes_keeps_its_own_lock() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    workspace(&s, &env);
+    uv_project(&s, "w/packages/old", &env);
+    let p = s.path("w/packages/old");
+    s.ok_with(&env, &p, &["allow"]);
+    let (first, _) = s.ok_with(&env, &p, &["prefix"]);
+    let lock = std::fs::read_to_string(s.path("w/uv.lock")).unwrap();
+    s.write("w/uv.lock", &format!("{lock}# edited\n"));
+    let (again, _) = s.ok_with(&env, &p, &["prefix"]);
+    assert_eq!(first, again, "the root's lock is not this project's");
+}
+
+/// The root's pyproject.toml is the workspace's, not the project's: a
+/// member glob that climbs out of the workspace is refused, naming the
+/// file and the glob, and so is a root lock naming a wheel outside it.
+#[test]
+fn a_workspace_root_leading_out_of_the_workspace_is_refused() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    workspace(&s, &env);
+    let p = s.path("w/packages/p");
+    let root = std::fs::read_to_string(s.path("w/pyproject.toml")).unwrap();
+    s.write(
+        "w/pyproject.toml",
+        &root.replace("\"packages/*\"", "\"packages/*\", \"../elsewhere/*\""),
+    );
+    let (ok, _, err) = s.run_with(&env, &p, &["allow"]);
+    assert!(!ok, "allowed a root that names what is outside");
+    assert!(
+        err.contains(&s.path("w/pyproject.toml").display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("../elsewhere/*"), "{err}");
+    assert!(err.contains("outside the workspace"), "{err}");
+    s.write("w/pyproject.toml", &root);
+
+    s.wheel_into("outside", "beta", "2.0", &["--origin", SECRET_TEXT]);
+    let lock = std::fs::read_to_string(s.path("w/uv.lock")).unwrap();
+    s.write(
+        "w/uv.lock",
+        &lock.replace("path = \"beta-2.0", "path = \"../../outside/beta-2.0"),
+    );
+    let (ok, _, err) = s.run_with(&env, &p, &["allow"]);
+    assert!(!ok, "allowed a root lock that names what is outside");
+    assert!(
+        err.contains(&s.path("w/uv.lock").display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("outside the workspace"), "{err}");
+    for dir in ["cache", "data", "home"] {
+        assert_eq!(holding(&s.path(dir), SECRET_TEXT), None, "{dir}: {err}");
+    }
+}
+
+/// `uv sync` typed by hand after `uv add` (one command line, before the
+/// prompt blocks the project) is the one uv command that installs: into
+/// the shell's venv, as `pip install` there would. That is said when the
+/// key is used again, and `rebuild` puts it back.
+#[test]
+fn uv_sync_typed_after_uv_add_is_said_and_rebuild_undoes_it() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    uv_project(&s, "p", &env);
+    let p = s.path("p");
+    s.ok_with(&env, &p, &["allow"]);
+    let (venv, _) = s.ok_with(&env, &p, &["prefix"]);
+    let venv = venv.trim().to_string();
+    let before = records(&venv);
+    let files = ["pyproject.toml", "uv.lock"];
+    let unedited = files.map(|f| std::fs::read(p.join(f)).unwrap());
+    s.ok_with(
+        &env,
+        &p,
+        &["exec", "--", "sh", "-c", "uv add gamma && uv sync"],
+    );
+    assert!(records(&venv).contains_key("gamma-3.0.dist-info"));
+    for (f, bytes) in files.iter().zip(&unedited) {
+        std::fs::write(p.join(f), bytes).unwrap();
+    }
+    let (again, said) = s.ok_with(&env, &p, &["prefix"]);
+    assert_eq!(again.trim(), venv);
+    assert!(
+        said.contains("changed since it was built") && said.contains("gamma"),
+        "{said}"
+    );
+    s.ok_with(&env, &p, &["rebuild"]);
+    let (venv, said) = s.ok_with(&env, &p, &["prefix"]);
+    assert!(!said.contains("changed since"), "{said}");
+    assert_eq!(records(venv.trim()), before);
+}
+
+/// A venv that something else made where the keyed venv goes (the link a
+/// build switches in one rename) is never taken for the build's: the
+/// next build replaces it with its own.
+#[test]
+fn a_venv_planted_at_the_keyed_path_is_not_used() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    uv_project(&s, "p", &env);
+    let p = s.path("p");
+    s.ok_with(&env, &p, &["allow"]);
+    let (built, _) = s.ok_with(&env, &p, &["prefix"]);
+    let built = std::path::PathBuf::from(built.trim());
+    let link = built.with_extension("");
+    assert!(link.is_symlink(), "{}", link.display());
+    std::fs::remove_file(&link).unwrap();
+    std::fs::remove_dir_all(&built).unwrap();
+    let planted = std::process::Command::new("uv")
+        .args(["venv", "--quiet", "--python", "/usr/bin/python3"])
+        .arg(&link)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    support::succeeded_as("uv venv", &planted);
+    let (venv, _) = s.ok_with(&env, &p, &["prefix"]);
+    assert!(link.is_symlink(), "the planted venv stayed");
+    assert_ne!(std::path::Path::new(venv.trim()), link);
+    assert!(records(venv.trim()).contains_key("alpha-1.0.dist-info"));
 }

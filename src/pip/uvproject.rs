@@ -1,9 +1,10 @@
 //! A uv project (`[pip] uv-project = true`): `pyproject.toml` and `uv.lock`
-//! at the root are what the venv is built from. `uv sync --frozen` reads
-//! them in place (relative paths in the lock, such as a find-links
-//! directory, are the project's), so they are read here by content for
-//! trust and the key, and read again after the build: a venv is kept only
-//! if uv read the bytes that were keyed.
+//! at the root, or for a member of a uv workspace the root's `uv.lock` and
+//! `pyproject.toml` too, are what the venv is built from. `uv sync
+//! --frozen` reads them in place (relative paths in the lock, such as a
+//! find-links directory, are the workspace's), so they are read here by
+//! content for trust and the key, and read again after the build: a venv
+//! is kept only if uv read the bytes that were keyed.
 
 use std::path::{Path, PathBuf};
 
@@ -15,62 +16,118 @@ use super::scan::{Kind, Scan};
 use super::stage::{read_id, unchanged};
 use crate::fsutil::{self, hex};
 
-/// The files uv reads for a project, beside the root.
-pub const FILES: [&str; 2] = ["pyproject.toml", "uv.lock"];
 /// A large project's uv.lock lists every wheel of every platform.
 const LOCK_LIMIT: u64 = 16 << 20;
 /// How many local files one uv.lock may name.
 const LOCAL_FILES_LIMIT: usize = 1000;
 
 impl Scan {
-    /// Read the project's `pyproject.toml` and `uv.lock`, and each local
-    /// file the lock names by path alone (a find-links wheel has no hash
-    /// in uv.lock, so its bytes are read here). The venv is the project's
-    /// own: uv installs the project itself (editable) unless it is
-    /// virtual, and `uv add` changes it.
+    /// Read the project's `pyproject.toml`, the `uv.lock` uv uses for it
+    /// (its own, or its workspace root's with the root's `pyproject.toml`),
+    /// and each local file the lock names by path alone (a find-links
+    /// wheel has no hash in uv.lock, so its bytes are read here). The venv
+    /// is the project's own: uv installs the project itself (editable)
+    /// unless it is virtual, and `uv add` changes it.
     pub(super) fn uv_project(&mut self, root: &Path) {
-        for name in FILES {
-            let path = root.join(name);
-            let (i, new) = self.add(Kind::UvProject, path.clone());
-            if !new {
-                continue;
-            }
-            let limit = if name == "uv.lock" {
-                LOCK_LIMIT
-            } else {
-                TEXT_LIMIT
-            };
-            match fsutil::read_limited(&path, limit) {
-                Ok(bytes) => {
-                    self.inputs[i].id = Ok(hex(&Sha256::digest(&bytes)));
-                    if name == "uv.lock" {
-                        let files = match local_files(root, &bytes) {
-                            Ok(files) => files,
-                            Err(why) => {
-                                self.inputs[i].id = Err(Unreadable::NotALock(why));
-                                continue;
-                            }
-                        };
-                        if files.len() > LOCAL_FILES_LIMIT {
-                            self.inputs[i].id = Err(Unreadable::TooMuch {
-                                files: LOCAL_FILES_LIMIT,
-                                bytes: LOCK_LIMIT,
-                            });
-                            continue;
-                        }
-                        for file in files {
-                            let (j, new) = self.add(Kind::UvProject, file.clone());
-                            if new {
-                                self.inputs[j].id = hash_file(&file, DIST_LIMIT);
-                            }
-                        }
-                    }
-                }
-                Err(e) => self.inputs[i].id = Err(e.into()),
-            }
+        let own = self.uv_file(&root.join("pyproject.toml"), TEXT_LIMIT);
+        let is_root = own
+            .and_then(|(_, bytes)| parse(&bytes))
+            .is_some_and(|t| workspace_table(&t).is_some());
+        let (workspace, what) = match is_root {
+            true => (root.to_path_buf(), "project"),
+            false => match self.workspace_above(root) {
+                Some(dir) => (dir, "workspace"),
+                None => (root.to_path_buf(), "project"),
+            },
+        };
+        if let Some((i, bytes)) = self.uv_file(&workspace.join("uv.lock"), LOCK_LIMIT) {
+            self.lock_files(i, &workspace, what, &bytes);
         }
         self.per_project
             .push(format!("uv project {}", root.display()));
+    }
+
+    /// Add the file at `path`, read up to `limit` bytes and named by
+    /// content: its index and bytes, or `None` when it could not be read
+    /// (the input says why) or was read already.
+    fn uv_file(&mut self, path: &Path, limit: u64) -> Option<(usize, Vec<u8>)> {
+        let (i, new) = self.add(Kind::UvProject, path.to_path_buf());
+        if !new {
+            return None;
+        }
+        match fsutil::read_limited(path, limit) {
+            Ok(bytes) => {
+                self.inputs[i].id = Ok(hex(&Sha256::digest(&bytes)));
+                Some((i, bytes))
+            }
+            Err(e) => {
+                self.inputs[i].id = Err(e.into());
+                None
+            }
+        }
+    }
+
+    /// The workspace root above `root` whose uv.lock uv uses for it, as
+    /// uv finds one: the nearest `pyproject.toml` above decides. It is the
+    /// root when it has `[tool.uv.workspace]` whose `members` globs take
+    /// the project in and whose `exclude` globs do not; any other file
+    /// there (a project, a tool's settings, `managed = false`) means the
+    /// project is its own workspace. That file is read (trust and the key
+    /// cover it, for it decides); a glob leaving the workspace refuses it.
+    fn workspace_above(&mut self, root: &Path) -> Option<PathBuf> {
+        let dir = root
+            .ancestors()
+            .skip(1)
+            .find(|d| d.join("pyproject.toml").is_file())?;
+        let path = dir.join("pyproject.toml");
+        let (i, bytes) = self.uv_file(&path, TEXT_LIMIT)?;
+        let Some(table) = parse(&bytes) else {
+            // uv stops at a pyproject.toml it cannot parse.
+            self.inputs[i].id = Err(Unreadable::NotALock(
+                "not TOML that uv can read, and uv reads it for the project below".into(),
+            ));
+            return None;
+        };
+        let managed = table
+            .get("tool")
+            .and_then(|t| t.get("uv"))
+            .and_then(|u| u.get("managed"))
+            .and_then(|m| m.as_bool());
+        let workspace = workspace_table(&table).filter(|_| managed != Some(false))?;
+        let rel = root.strip_prefix(dir).ok()?;
+        match is_member(workspace, dir, rel) {
+            Ok(true) => Some(dir.to_path_buf()),
+            Ok(false) => None,
+            Err(why) => {
+                self.inputs[i].id = Err(Unreadable::NotALock(why));
+                None
+            }
+        }
+    }
+
+    /// The local files `uv.lock` (input `i`, in `workspace`) names, each
+    /// read by content, or why the lock is refused.
+    fn lock_files(&mut self, i: usize, workspace: &Path, what: &str, bytes: &[u8]) {
+        let files = match local_files(workspace, what, bytes) {
+            Ok(files) => files,
+            Err(why) => {
+                self.inputs[i].id = Err(Unreadable::NotALock(why));
+                return;
+            }
+        };
+        if files.len() > LOCAL_FILES_LIMIT {
+            self.inputs[i].id = Err(Unreadable::TooMuch {
+                files: LOCAL_FILES_LIMIT,
+                bytes: LOCK_LIMIT,
+            });
+            return;
+        }
+        for file in files {
+            let (j, new) = self.add(Kind::UvProject, file.clone());
+            if new {
+                self.inputs[j].id = hash_file(&file, DIST_LIMIT);
+            }
+        }
     }
 
     /// The key's lines for the uv project's files, by content, in order.
@@ -101,6 +158,54 @@ impl Scan {
     }
 }
 
+fn parse(bytes: &[u8]) -> Option<toml::Table> {
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
+/// `[tool.uv.workspace]` of a pyproject.toml, if it has one.
+fn workspace_table(table: &toml::Table) -> Option<&toml::Value> {
+    table.get("tool")?.get("uv")?.get("workspace")
+}
+
+/// Whether the project at `rel` below the workspace root `dir` is a
+/// member, by the `members` and `exclude` globs as uv matches them (the
+/// glob crate's, `*` within one path component). A glob reaching out of
+/// the workspace, by `..` or from `/`, is refused: the workspace is what
+/// the root's directory holds.
+fn is_member(workspace: &toml::Value, dir: &Path, rel: &Path) -> Result<bool, String> {
+    let options = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: false,
+    };
+    let globs = |key: &str| -> Result<Vec<glob::Pattern>, String> {
+        let Some(list) = workspace.get(key) else {
+            return Ok(Vec::new());
+        };
+        let refused = |why: String| format!("[tool.uv.workspace] {key}: {why}");
+        let list = list
+            .as_array()
+            .ok_or_else(|| refused("not a list of globs".into()))?;
+        list.iter()
+            .map(|g| {
+                let g = g
+                    .as_str()
+                    .ok_or_else(|| refused("not a list of globs".into()))?;
+                if !fsutil::stays_inside(0, Path::new(g)) {
+                    return Err(refused(format!(
+                        "{g:?} is outside the workspace {}: name members inside it",
+                        dir.display()
+                    )));
+                }
+                glob::Pattern::new(g).map_err(|e| refused(format!("{g:?}: {e}")))
+            })
+            .collect()
+    };
+    let (members, exclude) = (globs("members")?, globs("exclude")?);
+    let matches = |p: &glob::Pattern| p.matches_path_with(rel, options);
+    Ok(!exclude.iter().any(matches) && members.iter().any(matches))
+}
+
 /// The local files a uv.lock names by path: each wheel and sdist of a
 /// registry that is a directory (find-links), and each package whose
 /// source is a file. (Files named by URL carry their hash in the lock; a
@@ -112,11 +217,8 @@ impl Scan {
 /// somewhere inside it, or the lock is refused: `Err` names the package
 /// and the path. Nothing outside is opened. An absolute path is the
 /// user's to name.
-fn local_files(root: &Path, bytes: &[u8]) -> Result<Vec<PathBuf>, String> {
-    let Some(lock) = std::str::from_utf8(bytes)
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
-    else {
+fn local_files(root: &Path, what: &str, bytes: &[u8]) -> Result<Vec<PathBuf>, String> {
+    let Some(lock) = parse(bytes) else {
         return Ok(Vec::new());
     };
     let packages = lock.get("package").and_then(|p| p.as_array());
@@ -134,7 +236,7 @@ fn local_files(root: &Path, bytes: &[u8]) -> Result<Vec<PathBuf>, String> {
             }
             if !fsutil::stays_inside(0, Path::new(rel)) {
                 return Err(refused(format!(
-                    "outside the project {}: name a file inside the project, or one elsewhere by its absolute path",
+                    "outside the {what} {}: name a file inside the {what}, or one elsewhere by its absolute path",
                     root.display()
                 )));
             }
@@ -209,7 +311,7 @@ source = { path = "dist/local-2.0-py3-none-any.whl" }
             std::fs::write(root.join(f), f).unwrap();
         }
         assert_eq!(
-            local_files(root, lock.as_bytes()).unwrap(),
+            local_files(root, "project", lock.as_bytes()).unwrap(),
             [
                 "wheels/alpha-1.0-py3-none-any.whl",
                 "wheels/alpha-1.0.tar.gz",
@@ -217,7 +319,34 @@ source = { path = "dist/local-2.0-py3-none-any.whl" }
             ]
             .map(|f| root.join(f))
         );
-        assert_eq!(local_files(root, b"not [ toml"), Ok(Vec::new()));
+        assert_eq!(local_files(root, "project", b"not [ toml"), Ok(Vec::new()));
+    }
+
+    /// Members as uv matches them (checked against uv 0.13's own
+    /// discovery): `*` stays within one directory, `exclude` wins, and a
+    /// glob reaching out of the workspace is refused, naming it.
+    #[test]
+    fn workspace_members_match_as_uvs_do() {
+        let ws: toml::Value = toml::from_str(
+            "members = [\"packages/*\", \"tools/cli\"]\nexclude = [\"packages/old\"]\n",
+        )
+        .unwrap();
+        let dir = Path::new("/w");
+        let member = |rel: &str| is_member(&ws, dir, Path::new(rel));
+        assert_eq!(member("packages/p"), Ok(true));
+        assert_eq!(member("tools/cli"), Ok(true));
+        assert_eq!(member("packages/old"), Ok(false));
+        assert_eq!(member("packages/a/b"), Ok(false));
+        assert_eq!(member("other/q"), Ok(false));
+        for glob in ["../x/*", "packages/../../x", "/abs/*"] {
+            let ws: toml::Value = toml::from_str(&format!("members = [{glob:?}]")).unwrap();
+            let e = is_member(&ws, dir, Path::new("packages/p")).unwrap_err();
+            assert!(e.contains(&format!("{glob:?}")), "{e}");
+            assert!(e.contains("outside the workspace /w"), "{e}");
+        }
+        let ws: toml::Value = toml::from_str("members = \"packages/*\"").unwrap();
+        let e = is_member(&ws, dir, Path::new("packages/p")).unwrap_err();
+        assert!(e.contains("members: not a list of globs"), "{e}");
     }
 
     /// Out by `..` or by a link, a file or a source tree: refused, naming
@@ -240,18 +369,18 @@ source = { path = "dist/local-2.0-py3-none-any.whl" }
             ("{ directory = \"..\" }", ".."),
             ("{ virtual = \"out/p/..\" }", "out/p/.."),
         ] {
-            let e = local_files(&root, lock(source).as_bytes()).unwrap_err();
+            let e = local_files(&root, "project", lock(source).as_bytes()).unwrap_err();
             assert!(e.contains("package \"x\""), "{source}: {e}");
             assert!(e.contains(&format!("{named:?}")), "{source}: {e}");
             assert!(e.contains("outside the project"), "{source}: {e}");
         }
         let registry = "{ registry = \"out\" }\nwheels = [{ path = \"x.whl\" }]";
-        let e = local_files(&root, lock(registry).as_bytes()).unwrap_err();
+        let e = local_files(&root, "project", lock(registry).as_bytes()).unwrap_err();
         assert!(e.contains("outside the project"), "{e}");
         let absolute = dir.path().join("x.whl");
         let source = format!("{{ path = {:?} }}", absolute.to_str().unwrap());
         assert_eq!(
-            local_files(&root, lock(&source).as_bytes()),
+            local_files(&root, "project", lock(&source).as_bytes()),
             Ok(vec![absolute])
         );
         // Inside, through a link that stays inside: fine.
@@ -259,7 +388,7 @@ source = { path = "dist/local-2.0-py3-none-any.whl" }
         std::fs::write(root.join("in/y.whl"), "y").unwrap();
         let source = "{ path = \"alias/y.whl\" }";
         assert_eq!(
-            local_files(&root, lock(source).as_bytes()),
+            local_files(&root, "project", lock(source).as_bytes()),
             Ok(vec![root.join("alias/y.whl")])
         );
     }
