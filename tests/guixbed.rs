@@ -463,8 +463,7 @@ fn wheel_sha256(dir: &std::path::Path, name: &str, version: &str) -> (String, St
 /// The lock's packages as (name, version, [(file name, sha256)]), sorted,
 /// and who wrote it (`created-by`).
 fn locked(lock: &std::path::Path) -> (Vec<(String, String, Vec<(String, String)>)>, String) {
-    let text = std::fs::read_to_string(lock)
-        .unwrap_or_else(|e| panic!("{}: {e}", lock.display()));
+    let text = std::fs::read_to_string(lock).unwrap_or_else(|e| panic!("{}: {e}", lock.display()));
     let doc: toml::Table = toml::from_str(&text).unwrap();
     let mut out = Vec::new();
     for p in doc["packages"].as_array().unwrap() {
@@ -528,7 +527,12 @@ fn builds_the_lock_and_imports(
     dir: &std::path::Path,
     path: &str,
 ) -> String {
-    let out = bed.run_in(s, dir, &["pyenv-guix", "lock", "--check"], &[("PATH", path)]);
+    let out = bed.run_in(
+        s,
+        dir,
+        &["pyenv-guix", "lock", "--check"],
+        &[("PATH", path)],
+    );
     support::succeeded_as("lock --check inside the bed", &out);
     s.ext_wheel("cxxmod", "1.1", &["--cxx"]);
     // Trust covers the find-links directory's files: the user allows.
@@ -541,7 +545,10 @@ fn builds_the_lock_and_imports(
         &[("PATH", path)],
     );
     let said = support::succeeded_as("inside the bed", &out);
-    assert!(said.contains("cxxmod 1.0 "), "not the locked version: {said}");
+    assert!(
+        said.contains("cxxmod 1.0 "),
+        "not the locked version: {said}"
+    );
     assert!(said.contains("c++:3"), "{said}");
     assert!(!said.lines().any(|l| l.starts_with("LD_")), "{said}");
     text(&out)
@@ -554,7 +561,10 @@ fn a_locked_cxx_wheel_resolved_by_the_stores_pip_builds_and_imports_inside() {
     let dir = cxx_requirements_project(bed, &s, "proj", "installer = \"pip\"\n");
     let out = bed.pyenv_guix(&s, &["lock"], &dir);
     let said = text(&out);
-    assert!(said.contains("resolving") && said.contains("with pip"), "{said}");
+    assert!(
+        said.contains("resolving") && said.contains("with pip"),
+        "{said}"
+    );
     let (packages, by) = locked(&dir.join("pylock.toml"));
     assert_eq!(by, "pyenv-guix");
     let wheel = wheel_sha256(&s.path("wheels"), "cxxmod", "1.0");
