@@ -460,9 +460,11 @@ fn wheel_sha256(dir: &std::path::Path, name: &str, version: &str) -> (String, St
     (file, sha)
 }
 
-/// The lock's packages as (name, version, [(file name, sha256)]), sorted,
-/// and who wrote it (`created-by`).
-fn locked(lock: &std::path::Path) -> (Vec<(String, String, Vec<(String, String)>)>, String) {
+/// A locked package: name, version, and each file's (name, sha256).
+type Locked = (String, String, Vec<(String, String)>);
+
+/// The lock's packages, sorted, and who wrote it (`created-by`).
+fn locked(lock: &std::path::Path) -> (Vec<Locked>, String) {
     let text = std::fs::read_to_string(lock).unwrap_or_else(|e| panic!("{}: {e}", lock.display()));
     let doc: toml::Table = toml::from_str(&text).unwrap();
     let mut out = Vec::new();

@@ -225,8 +225,11 @@ fn the_ca_the_user_gave_pip_reaches_the_editable_build() {
     assert!(built, "with PIP_CERT:\n{err}");
 }
 
-/// The lock's packages: (name, version, [(url, sha256)]), sorted.
-fn locked(lock: &Path) -> Vec<(String, String, Vec<(String, String)>)> {
+/// A locked package: name, version, and each file's (URL, sha256).
+type Locked = (String, String, Vec<(String, String)>);
+
+/// The lock's packages, sorted.
+fn locked(lock: &Path) -> Vec<Locked> {
     let text = std::fs::read_to_string(lock).unwrap();
     let doc: toml::Table = toml::from_str(&text).unwrap();
     let mut out = Vec::new();
