@@ -667,3 +667,37 @@ fn a_uv_project_with_a_cxx_wheel_builds_from_uv_lock_and_imports_inside() {
     );
     assert!(!dir.join(".venv").exists(), "uv made a second venv");
 }
+
+/// Why the bed's uv is the store's: uv as PyPI ships it (the binary
+/// `pip install uv` puts in place) asks for /lib64's loader, which a Guix
+/// system lacks, so it cannot start inside; linked to the store's glibc,
+/// as Guix packages it, it runs.
+#[test]
+fn pypis_uv_cannot_start_inside_the_stores_uv_can() {
+    let Some(bed) = Bed::get() else { return };
+    let Some(uv) = bed.uv_bin() else { return };
+    let s = Sandbox::new();
+    let host = std::process::Command::new("python3")
+        .args(["-c", "import uv; print(uv.find_uv_bin())"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if let Some(host) = host {
+        std::fs::copy(&host, s.path("pypi-uv")).unwrap();
+        let copy = s.path("pypi-uv");
+        let out = bed.run(&s, &[copy.to_str().unwrap(), "--version"], &[]);
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(
+            text(&out).contains("No such file or directory"),
+            "{}",
+            text(&out)
+        );
+    }
+    let out = bed.run(&s, &[uv.join("uv").to_str().unwrap(), "--version"], &[]);
+    assert!(
+        support::succeeded_as("inside the bed", &out).starts_with("uv "),
+        "{}",
+        text(&out)
+    );
+}
