@@ -441,3 +441,263 @@ fn a_cxx_wheel_as_pip_fallback_imports_inside() {
     assert!(said.contains("c++:3"), "{said}");
     assert!(!said.lines().any(|l| l.starts_with("LD_")), "{said}");
 }
+
+/// The sha256 of the one wheel of `name`-`version` in `dir`, and its name.
+fn wheel_sha256(dir: &std::path::Path, name: &str, version: &str) -> (String, String) {
+    use sha2::Digest;
+    let prefix = format!("{name}-{version}-");
+    let file = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with(&prefix) && n.ends_with(".whl"))
+        .unwrap_or_else(|| panic!("no wheel {prefix}* in {}", dir.display()));
+    let bytes = std::fs::read(dir.join(&file)).unwrap();
+    let sha = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    (file, sha)
+}
+
+/// A locked package: name, version, and each file's (name, sha256).
+type Locked = (String, String, Vec<(String, String)>);
+
+/// The lock's packages, sorted, and who wrote it (`created-by`).
+fn locked(lock: &std::path::Path) -> (Vec<Locked>, String) {
+    let text = std::fs::read_to_string(lock).unwrap_or_else(|e| panic!("{}: {e}", lock.display()));
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let mut out = Vec::new();
+    for p in doc["packages"].as_array().unwrap() {
+        let wheels = p["wheels"].as_array().unwrap_or_else(|| panic!("{text}"));
+        let files = wheels
+            .iter()
+            .map(|w| {
+                let name = w.get("name").and_then(|n| n.as_str()).map_or_else(
+                    || {
+                        let at = w.get("path").or(w.get("url")).unwrap();
+                        at.as_str().unwrap().rsplit('/').next().unwrap().to_string()
+                    },
+                    String::from,
+                );
+                (name, w["hashes"]["sha256"].as_str().unwrap().to_string())
+            })
+            .collect();
+        out.push((
+            p["name"].as_str().unwrap().to_string(),
+            p["version"].as_str().unwrap().to_string(),
+            files,
+        ));
+    }
+    out.sort();
+    (out, doc["created-by"].as_str().unwrap().to_string())
+}
+
+/// A project of the store's python whose pip layer is a C++ wheel, asked
+/// for through a requirements file with a constraint, as a user writes
+/// it; `pip` is the rest of its [pip] table. Allowed inside the bed.
+fn cxx_requirements_project(bed: &Bed, s: &Sandbox, rel: &str, pip: &str) -> std::path::PathBuf {
+    let wheels = s.ext_wheel("cxxmod", "1.0", &["--cxx"]);
+    s.write(
+        &format!("{rel}/requirements.txt"),
+        "# native code, built for manylinux\n-c constraints.txt\ncxxmod>=1  # the C++ part\n",
+    );
+    s.write(&format!("{rel}/constraints.txt"), "cxxmod<2\n");
+    s.write(
+        &format!("{rel}/.pyguix.toml"),
+        &format!(
+            "# On Guix: the store's python, the rest from pip.\n[guix]\npackages = [\"python\"]\n\n[pip]\nrequirements = [\"requirements.txt\"]\n{pip}options = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    let dir = s.path(rel);
+    bed.pyenv_guix(s, &["allow"], &dir);
+    dir
+}
+
+/// What the locked project's shell imports: cxxmod's version and what
+/// its C++ code returns, then the shell's environment.
+const IMPORT_CXXMOD: &str = "eval \"$(pyenv-guix export bash)\" && python3 -c 'import cxxmod, importlib.metadata as m; print(\"cxxmod\", m.version(\"cxxmod\"), cxxmod.run())' && env";
+
+/// After locking, a newer cxxmod that fits the requirements appears: the
+/// build inside installs the locked 1.0 and its C++ code runs, the wheel's
+/// libstdc++ found in the store without LD_LIBRARY_PATH. What the shell
+/// printed, stdout and stderr.
+fn builds_the_lock_and_imports(
+    bed: &Bed,
+    s: &Sandbox,
+    dir: &std::path::Path,
+    path: &str,
+) -> String {
+    let out = bed.run_in(
+        s,
+        dir,
+        &["pyenv-guix", "lock", "--check"],
+        &[("PATH", path)],
+    );
+    support::succeeded_as("lock --check inside the bed", &out);
+    s.ext_wheel("cxxmod", "1.1", &["--cxx"]);
+    // Trust covers the find-links directory's files: the user allows.
+    let out = bed.run_in(s, dir, &["pyenv-guix", "allow"], &[("PATH", path)]);
+    support::succeeded_as("allow inside the bed", &out);
+    let out = bed.run_in(
+        s,
+        dir,
+        &["bash", "--norc", "--noprofile", "-c", IMPORT_CXXMOD],
+        &[("PATH", path)],
+    );
+    let said = support::succeeded_as("inside the bed", &out);
+    assert!(
+        said.contains("cxxmod 1.0 "),
+        "not the locked version: {said}"
+    );
+    assert!(said.contains("c++:3"), "{said}");
+    assert!(!said.lines().any(|l| l.starts_with("LD_")), "{said}");
+    text(&out)
+}
+
+#[test]
+fn a_locked_cxx_wheel_resolved_by_the_stores_pip_builds_and_imports_inside() {
+    let Some(bed) = Bed::get() else { return };
+    let s = Sandbox::new();
+    let dir = cxx_requirements_project(bed, &s, "proj", "installer = \"pip\"\n");
+    let out = bed.pyenv_guix(&s, &["lock"], &dir);
+    let said = text(&out);
+    assert!(
+        said.contains("resolving") && said.contains("with pip"),
+        "{said}"
+    );
+    let (packages, by) = locked(&dir.join("pylock.toml"));
+    assert_eq!(by, "pyenv-guix");
+    let wheel = wheel_sha256(&s.path("wheels"), "cxxmod", "1.0");
+    assert!(wheel.0.contains("manylinux"), "{wheel:?}");
+    assert_eq!(
+        packages,
+        [("cxxmod".to_string(), "1.0".to_string(), vec![wheel])]
+    );
+    let path = bed.path_with(&[]);
+    let built = builds_the_lock_and_imports(bed, &s, &dir, &path);
+    assert!(built.contains("(prefix mode, pip)"), "{built}");
+}
+
+/// uv from the store on the user's PATH (as `guix install uv` puts it):
+/// in venv mode uv resolves the lock and installs it; in prefix mode, with
+/// the Guix profile's packages to leave out, pip resolves (only pip sees
+/// them) and uv installs. Either way the C++ code runs inside.
+#[test]
+fn a_locked_cxx_wheel_with_the_stores_uv_builds_and_imports_inside() {
+    let Some(bed) = Bed::get() else { return };
+    let Some(uv) = bed.uv_bin() else { return };
+    let path = bed.path_with(&[&uv]);
+    for (rel, mode, resolver) in [("venv", "venv", "uv"), ("prefix", "prefix", "pyenv-guix")] {
+        let s = Sandbox::new();
+        let pip = format!("installer = \"uv\"\nmode = {mode:?}\n");
+        let dir = cxx_requirements_project(bed, &s, rel, &pip);
+        let out = bed.run_in(&s, &dir, &["pyenv-guix", "lock"], &[("PATH", &path)]);
+        support::succeeded_as("lock inside the bed", &out);
+        let (packages, by) = locked(&dir.join("pylock.toml"));
+        assert_eq!(by, resolver, "{mode}: {}", text(&out));
+        let wheel = wheel_sha256(&s.path("wheels"), "cxxmod", "1.0");
+        assert_eq!(
+            packages,
+            [("cxxmod".to_string(), "1.0".to_string(), vec![wheel])],
+            "{mode}"
+        );
+        let built = builds_the_lock_and_imports(bed, &s, &dir, &path);
+        assert!(built.contains(&format!("({mode} mode, uv)")), "{built}");
+    }
+}
+
+/// A uv project (`pyproject.toml` and `uv.lock`, locked by the store's uv
+/// inside) whose dependency is the C++ wheel: built in the bed from
+/// `uv.lock` into pyenv-guix's venv, the C++ code runs, and `uv run` uses
+/// the shell's own environment.
+#[test]
+fn a_uv_project_with_a_cxx_wheel_builds_from_uv_lock_and_imports_inside() {
+    let Some(bed) = Bed::get() else { return };
+    let Some(uv) = bed.uv_bin() else { return };
+    let path = bed.path_with(&[&uv]);
+    let s = Sandbox::new();
+    let wheels = s.ext_wheel("cxxmod", "1.0", &["--cxx"]);
+    s.write(
+        "app/pyproject.toml",
+        &format!(
+            "[project]\nname = \"app\"\nversion = \"0.1.0\"\nrequires-python = \">=3.11\"\ndependencies = [\n    \"cxxmod>=1\",\n]\n\n[tool.uv]\npackage = false\nno-index = true\nfind-links = [{:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    let dir = s.path("app");
+    let python = bed.item("python").join("bin/python3");
+    let out = bed.run_in(
+        &s,
+        &dir,
+        &["uv", "lock", "--python", python.to_str().unwrap()],
+        &[("PATH", &path)],
+    );
+    support::succeeded_as("uv lock inside the bed", &out);
+    s.write(
+        "app/.pyguix.toml",
+        "[guix]\npackages = [\"python\"]\n\n[pip]\nmode = \"venv\"\nuv-project = true\n",
+    );
+    bed.run_in(&s, &dir, &["pyenv-guix", "allow"], &[("PATH", &path)]);
+    // A newer cxxmod on the index: uv.lock, not the index, decides.
+    s.ext_wheel("cxxmod", "1.1", &["--cxx"]);
+    let script = format!(
+        "{IMPORT_CXXMOD} && echo \"shell $(python3 -c 'import sys; print(sys.prefix)')\" && echo \"uv-run $(uv run --offline python -c 'import sys; print(sys.prefix)')\""
+    );
+    let out = bed.run_in(
+        &s,
+        &dir,
+        &["bash", "--norc", "--noprofile", "-c", &script],
+        &[("PATH", &path)],
+    );
+    let said = support::succeeded_as("inside the bed", &out);
+    assert!(said.contains("cxxmod 1.0 "), "{said}{}", text(&out));
+    assert!(said.contains("c++:3"), "{said}");
+    let prefix = |tag: &str| {
+        said.lines()
+            .find_map(|l| l.strip_prefix(tag))
+            .unwrap_or_else(|| panic!("no {tag}: {said}"))
+            .to_string()
+    };
+    assert_eq!(prefix("shell "), prefix("uv-run "), "{said}");
+    assert!(
+        prefix("shell ").starts_with(s.path("cache").to_str().unwrap()),
+        "{said}"
+    );
+    assert!(!dir.join(".venv").exists(), "uv made a second venv");
+}
+
+/// Why the bed's uv is the store's: uv as PyPI ships it (the binary
+/// `pip install uv` puts in place) asks for /lib64's loader, which a Guix
+/// system lacks, so it cannot start inside; linked to the store's glibc,
+/// as Guix packages it, it runs.
+#[test]
+fn pypis_uv_cannot_start_inside_the_stores_uv_can() {
+    let Some(bed) = Bed::get() else { return };
+    let Some(uv) = bed.uv_bin() else { return };
+    let s = Sandbox::new();
+    let host = std::process::Command::new("python3")
+        .args(["-c", "import uv; print(uv.find_uv_bin())"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if let Some(host) = host {
+        std::fs::copy(&host, s.path("pypi-uv")).unwrap();
+        let copy = s.path("pypi-uv");
+        let out = bed.run(&s, &[copy.to_str().unwrap(), "--version"], &[]);
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(
+            text(&out).contains("No such file or directory"),
+            "{}",
+            text(&out)
+        );
+    }
+    let out = bed.run(&s, &[uv.join("uv").to_str().unwrap(), "--version"], &[]);
+    assert!(
+        support::succeeded_as("inside the bed", &out).starts_with("uv "),
+        "{}",
+        text(&out)
+    );
+}

@@ -423,3 +423,181 @@ fn the_pip_on_a_projects_path_is_never_the_projects_pip_py() {
     assert!(!marker.exists(), "the project's pip.py ran:\n{out}");
     assert!(s.read_out("pip-version").starts_with("pip "), "{out}");
 }
+
+/// The lock's packages as "name version" lines, sorted, and its writer.
+fn locked(s: &Sandbox, rel: &str) -> (Vec<String>, String) {
+    let text = std::fs::read_to_string(s.path(rel).join("pylock.toml")).unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let mut out: Vec<String> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {}",
+                p["name"].as_str().unwrap(),
+                p["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    out.sort();
+    (
+        out,
+        doc["created-by"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// A project needing `app`, which needs `old` on Pythons before `minor`
+/// and `new` from it on (a marker, as real packages have for backports):
+/// what a lock holds says which Python it was resolved for. Its
+/// interpreter is `python3`, the shim.
+fn marker_project(s: &Sandbox, rel: &str, installer: &str, minor: &str) {
+    let wheels = format!("{rel}/wheels");
+    s.wheel_into(
+        &wheels,
+        "app",
+        "1.0",
+        &[
+            "--script",
+            "app",
+            "--requires",
+            &format!("old; python_version < \"{minor}\""),
+            "--requires",
+            &format!("new; python_version >= \"{minor}\""),
+        ],
+    );
+    s.wheel_into(&wheels, "old", "1.0", &[]);
+    s.wheel_into(&wheels, "new", "1.0", &[]);
+    s.write(
+        &format!("{rel}/requirements.txt"),
+        "# the app and what it needs on this Python\napp>=1\n",
+    );
+    s.write(
+        &format!("{rel}/.pyguix.toml"),
+        &format!(
+            "[pip]\nrequirements = [\"requirements.txt\"]\ninstaller = {installer:?}\noptions = [\"--no-index\", \"--find-links\", \"wheels\"]\n"
+        ),
+    );
+}
+
+/// What the project's build runs: its Python's X.Y, and which of old and
+/// new it has.
+const WHICH: &str = "import importlib.util as u, sys; print('%d.%d' % sys.version_info[:2], [m for m in ('old', 'new') if u.find_spec(m)])";
+
+/// `lock` in a project whose interpreter is the pyenv shim resolves for
+/// the Python the shim stands for (its marker), the build runs that
+/// Python, `--check` is current; `pyenv local OTHER` makes the lock stale
+/// (the interpreter changed, though the shim did not), and locking again
+/// resolves for OTHER.
+#[test]
+fn lock_resolves_for_the_python_behind_the_shim_and_pyenv_local_makes_it_stale() {
+    let s = Sandbox::new();
+    let Some(pyenv) = Pyenv::new(&s) else { return };
+    let env = pyenv.env(&s);
+    let p = s.path("p");
+    marker_project(&s, "p", "pip", &Pyenv::minor(&pyenv.b));
+    s.ok_with(&env, &p, &["allow"]);
+    let (_, said) = s.ok_with(&env, &p, &["lock"]);
+    assert!(said.contains("with pip"), "{said}");
+    assert_eq!(locked(&s, "p").0, ["app 1.0", "old 1.0"], "for {}", pyenv.a);
+    s.ok_with(&env, &p, &["lock", "--check"]);
+    let (status, _) = s.ok_with(&env, &p, &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let executable = status["interpreter"]["executable"].as_str().unwrap();
+    assert!(
+        executable.contains(&format!("/{}/", pyenv.a)) && !executable.contains("/shims/"),
+        "{executable}"
+    );
+    assert_eq!(status["pip"]["lock"]["state"], "current", "{status}");
+    let (ran, _) = s.ok_with(&env, &p, &["exec", "--", "python3", "-c", WHICH]);
+    assert_eq!(ran, format!("{} ['old']\n", Pyenv::minor(&pyenv.a)));
+
+    // `pyenv local` as the user types it, in the project.
+    let local = std::process::Command::new(pyenv.root.join("libexec/pyenv"))
+        .args(["local", &pyenv.b])
+        .current_dir(&p)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .succeeds();
+    drop(local);
+    let (ok, _, err) = s.run_with(&env, &p, &["lock", "--check"]);
+    assert!(!ok && err.contains("stale"), "{err}");
+    assert!(err.contains("pyenv-guix lock"), "{err}");
+    s.ok_with(&env, &p, &["lock"]);
+    assert_eq!(locked(&s, "p").0, ["app 1.0", "new 1.0"], "for {}", pyenv.b);
+    s.ok_with(&env, &p, &["lock", "--check"]);
+    let (ran, _) = s.ok_with(&env, &p, &["exec", "--", "python3", "-c", WHICH]);
+    assert_eq!(ran, format!("{} ['new']\n", Pyenv::minor(&pyenv.b)));
+}
+
+/// A real pyenv version into which uv was pip-installed (its `bin/uv`):
+/// `None`, loudly, when there is none and tools are not required.
+fn real_version_with_uv() -> Option<(PathBuf, String)> {
+    let (real, _, _) = real_pyenv()?;
+    let found = real
+        .join("versions")
+        .read_dir()
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|v| {
+            let bin = real.join("versions").join(v).join("bin");
+            bin.join("uv").is_file() && bin.join("python3").is_file()
+        })
+        .max();
+    if let Some(v) = found {
+        return Some((real, v));
+    }
+    let required = std::env::var_os("PYENV_GUIX_REQUIRE_TOOLS").is_some_and(|v| v == "1")
+        || std::env::var_os("CI").is_some_and(|v| v == "true");
+    if required {
+        panic!("no pyenv Python has uv installed (pip install uv into one)");
+    }
+    eprintln!("\n!!! SKIPPED: no pyenv Python has uv; the uv-behind-a-shim test did not run !!!\n");
+    None
+}
+
+/// uv as a user of pyenv has it: pip-installed into a pyenv Python, so
+/// the `uv` on PATH is a shim. The project selects that version
+/// (`pyenv local`): `lock` runs uv (the binary behind the shim), resolves
+/// for that Python, and the locked build is uv's.
+#[test]
+fn lock_with_uv_reached_through_a_pyenv_shim() {
+    let s = Sandbox::new();
+    let Some(pyenv) = Pyenv::new(&s) else { return };
+    let Some((real, version)) = real_version_with_uv() else {
+        return;
+    };
+    let linked = pyenv.root.join("versions").join(&version);
+    if !linked.exists() {
+        std::os::unix::fs::symlink(real.join("versions").join(&version), &linked).unwrap();
+    }
+    let env = pyenv.env(&s);
+    let p = s.path("p");
+    let minor = Pyenv::minor(&version);
+    marker_project(&s, "p", "uv", &minor);
+    std::process::Command::new(pyenv.root.join("libexec/pyenv"))
+        .args(["local", &version])
+        .current_dir(&p)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .succeeds();
+    s.ok_with(&env, &p, &["allow"]);
+    pyenv.ran();
+    let (_, said) = s.ok_with(&env, &p, &["lock"]);
+    assert!(said.contains("with uv"), "{said}");
+    assert!(
+        pyenv.ran().contains("which uv"),
+        "the uv shim was not resolved through pyenv"
+    );
+    let (packages, by) = locked(&s, "p");
+    assert_eq!(by, "uv");
+    assert_eq!(packages, ["app 1.0", "new 1.0"], "for {version}");
+    s.ok_with(&env, &p, &["lock", "--check"]);
+    let (_, built) = s.ok_with(&env, &p, &["rebuild"]);
+    assert!(built.contains("(prefix mode, uv)"), "{built}");
+    let (ran, _) = s.ok_with(&env, &p, &["exec", "--", "python3", "-c", WHICH]);
+    assert_eq!(ran, format!("{minor} ['new']\n"));
+}

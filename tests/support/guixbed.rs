@@ -141,10 +141,7 @@ impl Bed {
     pub fn get() -> Option<&'static Bed> {
         BED.get_or_init(|| {
             if let Some(missing) = missing_tools() {
-                let required = std::env::var_os("PYENV_GUIX_REQUIRE_TOOLS")
-                    .is_some_and(|v| v == "1")
-                    || std::env::var_os("CI").is_some_and(|v| v == "true");
-                if required {
+                if required() {
                     panic!("the Guix-shaped test bed cannot run: {missing}");
                 }
                 eprintln!(
@@ -182,6 +179,32 @@ impl Bed {
     /// Every spec the bed has.
     pub fn specs(&self) -> Vec<&str> {
         self.host.keys().map(String::as_str).collect()
+    }
+
+    /// The store's `uv` (the host's uv binary linked to the store's glibc,
+    /// as Guix packages it): its `bin` directory, to put on a user's PATH.
+    /// `None` (after saying so loudly) when the host had no uv to make it
+    /// from; with CI=true or PYENV_GUIX_REQUIRE_TOOLS=1 that panics.
+    pub fn uv_bin(&self) -> Option<PathBuf> {
+        if self.host.contains_key("uv") {
+            return Some(self.item("uv").join("bin"));
+        }
+        if required() {
+            panic!("the Guix-shaped test bed has no uv: the host has none to make it from");
+        }
+        eprintln!("\n!!! SKIPPED: no uv on this host; the bed's uv tests did not run !!!\n");
+        None
+    }
+
+    /// The bed's PATH with `dirs` first (a store item's `bin`, as a user's
+    /// Guix profile puts it there).
+    pub fn path_with(&self, dirs: &[&Path]) -> String {
+        let mut entries: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        entries.extend(
+            ["bash", "coreutils", "patchelf", "pyenv-guix"]
+                .map(|spec| format!("{}/bin", self.item(spec).display())),
+        );
+        entries.join(":")
     }
 
     /// Run `argv` inside the sandbox, in its HOME.
@@ -344,6 +367,12 @@ impl Bed {
     }
 }
 
+/// Whether a missing tool fails the test instead of skipping it (CI).
+fn required() -> bool {
+    std::env::var_os("PYENV_GUIX_REQUIRE_TOOLS").is_some_and(|v| v == "1")
+        || std::env::var_os("CI").is_some_and(|v| v == "true")
+}
+
 /// Why the bed cannot run here, if it cannot.
 fn missing_tools() -> Option<String> {
     for tool in ["bwrap", "patchelf"] {
@@ -428,6 +457,9 @@ fn base_key() -> String {
     let mut h = Sha256::new();
     h.update(include_str!("guixbed.rs"));
     h.update(stat_key(Path::new("/var/lib/dpkg/status")));
+    if let Some(uv) = super::uv_binary() {
+        h.update(stat_key(&uv));
+    }
     let mut stack = vec![PathBuf::from(PYENV_PYTHON)];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -562,6 +594,20 @@ impl Builder {
         let v = self.versions["patchelf"].clone();
         self.programs_item("patchelf", &v, &[PathBuf::from("/usr/bin/patchelf")]);
         self.python_item();
+        self.uv_item();
+    }
+
+    /// Guix's uv: the host's binary (PyPI's, as pip installs it) linked to
+    /// the store, when the host has one.
+    fn uv_item(&mut self) {
+        let Some(uv) = super::uv_binary() else { return };
+        let out = Command::new(&uv)
+            .arg("--version")
+            .output()
+            .expect("uv runs");
+        let said = String::from_utf8_lossy(&out.stdout);
+        let version = said.split_whitespace().nth(1).unwrap_or("0").to_string();
+        self.programs_item("uv", &version, &[uv]);
     }
 
     /// The binary under test and the stand-in `guix`: they change often,

@@ -129,7 +129,11 @@ impl Tool for Uv {
             else {
                 return editable_too(uv, &then, &editable_after, workdir, &env);
             };
-            install.push("--no-deps".into());
+            // A locked build's options (or the user's) may hold it
+            // already, and uv, unlike pip, refuses it twice.
+            if !install.iter().any(|a| a == "--no-deps") {
+                install.push("--no-deps".into());
+            }
             wanted = missing;
         }
         let mut cmd = Command::new(uv);
