@@ -56,16 +56,7 @@ impl Tool for Uv {
         } = job;
         let uv = self.path.as_path();
         let python = facts.command().to_path_buf();
-        let mut env: Vec<(OsString, OsString)> = env.to_vec();
-        env.push(("PYTHONNOUSERSITE".into(), "1".into()));
-        // uv reads no pip configuration: the CA the user gave pip reaches it
-        // as uv takes one.
-        let has = |env: &[(OsString, OsString)], name: &str| env.iter().any(|(k, _)| k == name);
-        if !has(&env, "SSL_CERT_FILE")
-            && let Some((_, cert)) = env.iter().find(|(k, _)| k == "PIP_CERT").cloned()
-        {
-            env.push(("SSL_CERT_FILE".into(), cert));
-        }
+        let env = uv_env(env);
         let mut install: Vec<OsString> = vec!["pip".into(), "install".into(), "--no-config".into()];
         match pip.mode {
             PipMode::Prefix => {
@@ -145,6 +136,20 @@ impl Tool for Uv {
 
 /// The second install of a locked build: its local projects, editable
 /// (`then`), when it has any.
+/// The environment every uv command of ours runs in: no user site, and
+/// the CA the user gave pip as uv takes one (uv reads no pip
+/// configuration), whether it builds or locks.
+pub fn uv_env(env: &[(OsString, OsString)]) -> Vec<(OsString, OsString)> {
+    let mut env = env.to_vec();
+    env.push(("PYTHONNOUSERSITE".into(), "1".into()));
+    if !env.iter().any(|(k, _)| k == "SSL_CERT_FILE")
+        && let Some((_, cert)) = env.iter().find(|(k, _)| k == "PIP_CERT").cloned()
+    {
+        env.push(("SSL_CERT_FILE".into(), cert));
+    }
+    env
+}
+
 fn editable_too(
     uv: &Path,
     then: &[OsString],

@@ -12,6 +12,7 @@ use std::process::Command;
 use super::write::from_report;
 use crate::interpreter::Facts;
 use crate::pip::install::isolating;
+use crate::pip::install::uv::uv_env;
 use crate::pip::reqfile::normal_name;
 use crate::pip::run::{Failure, run};
 use crate::pip::scan::{Kind, Scan, Word};
@@ -192,7 +193,7 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
                 .arg("-o")
                 .arg(&out)
                 .current_dir(wanted.root);
-            run(&mut cmd, &env).map_err(|f| tagged(f.into()))?;
+            run(&mut cmd, &uv_env(&env)).map_err(|f| tagged(f.into()))?;
             let text = std::fs::read_to_string(&out).map_err(|source| LockError::Io {
                 what: "cannot read what uv wrote".into(),
                 source,
