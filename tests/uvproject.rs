@@ -670,6 +670,82 @@ fn a_workspace_member_builds_from_the_roots_lock_which_trust_and_the_key_cover()
     assert_eq!(out, "beta 2.0\n");
 }
 
+/// `init --uv-project` in a workspace member finds the root's uv.lock, as
+/// the build does; a project the workspace excludes has none, and is
+/// told so.
+#[test]
+fn init_in_a_workspace_member_builds_from_the_roots_lock() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    workspace(&s, &env);
+    let p = s.path("w/packages/p");
+    std::fs::remove_file(p.join(".pyguix.toml")).unwrap();
+    let (_, said) = s.ok_with(&env, &p, &["init", "--from", "pyproject.toml"]);
+    assert!(said.contains("--uv-project"), "not offered: {said}");
+    s.ok_with(
+        &env,
+        &p,
+        &[
+            "init",
+            "--from",
+            "pyproject.toml",
+            "--uv-project",
+            "--force",
+        ],
+    );
+    s.ok_with(&env, &p, &["allow"]);
+    let (out, _) = s.ok_with(
+        &env,
+        &p,
+        &["exec", "--", "python", "-c", "import alpha, beta"],
+    );
+    assert_eq!(out, "");
+    // `lock` has nothing to lock here, and says where the lock is.
+    let (ok, _, err) = s.run_with(&env, &p, &["lock"]);
+    assert!(!ok && err.contains("run 'uv lock'"), "{err}");
+
+    // Excluded from the workspace: no lock of its own, refused, named.
+    s.write(
+        "w/packages/old/pyproject.toml",
+        "[project]\nname = \"old\"\nversion = \"0.1.0\"\ndependencies = []\n",
+    );
+    let old = s.path("w/packages/old");
+    let (ok, _, err) = s.run_with(
+        &env,
+        &old,
+        &["init", "--from", "pyproject.toml", "--uv-project"],
+    );
+    assert!(!ok && err.contains("uv.lock"), "{err}");
+}
+
+/// Entered through a link (`alone -> w/packages/p`), the member is still
+/// a member: uv finds its workspace from the directory the kernel gives
+/// it, so the root's uv.lock, which uv installs, is what trust and the
+/// key cover, not whatever lies above the link.
+#[test]
+fn a_member_entered_through_a_link_is_keyed_by_the_lock_uv_reads() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let mut env = env_with_uv(&s, &uv);
+    workspace(&s, &env);
+    std::os::unix::fs::symlink(s.path("w/packages/p"), s.path("alone")).unwrap();
+    let alone = s.path("alone");
+    env.push(("PWD".into(), alone.clone().into_os_string()));
+    s.ok_with(&env, &alone, &["allow"]);
+    let (first, _) = s.ok_with(&env, &alone, &["prefix"]);
+    let lock = std::fs::read_to_string(s.path("w/uv.lock")).unwrap();
+    s.write("w/uv.lock", &format!("{lock}# edited\n"));
+    let (ok, _, err) = s.run_with(&env, &alone, &["prefix"]);
+    assert!(
+        !ok && err.contains("blocked") && err.contains("uv.lock"),
+        "the lock uv installs from was edited, and the project still loads: {err}"
+    );
+    s.ok_with(&env, &alone, &["allow"]);
+    let (second, _) = s.ok_with(&env, &alone, &["prefix"]);
+    assert_ne!(first, second, "the root's uv.lock is in the key");
+}
+
 /// Excluded, or in no member glob: not a member, as uv has it (its own
 /// uv.lock counts, the root's does not).
 #[test]

@@ -86,7 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
     if args.uv_project && uv_lock_beside(&args).is_none() {
         bail!(
-            "--uv-project builds from the uv.lock beside a pyproject.toml; there is none beside {}",
+            "--uv-project builds from the uv.lock beside a pyproject.toml, or at its uv workspace's root; there is none for {}",
             args.from.as_deref().unwrap_or(Path::new("")).display()
         );
     }
@@ -221,11 +221,19 @@ fn uv_lock(args: &Args) -> Option<String> {
     ))
 }
 
-/// The uv.lock beside `--from`'s pyproject.toml, if there is one.
+/// The uv.lock that uv builds `--from`'s pyproject.toml from, if there is
+/// one: beside it, or at the root of the workspace it is a member of.
 fn uv_lock_beside(args: &Args) -> Option<PathBuf> {
     let from = args.from.as_ref()?;
-    let lock = from.with_file_name("uv.lock");
-    (from.extension().is_some_and(|e| e == "toml") && lock.is_file()).then_some(lock)
+    if from.file_name()? != "pyproject.toml" {
+        return None;
+    }
+    let dir = match from.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir = std::path::absolute(&dir).ok()?;
+    crate::pip::uv_lock_for(&dir)
 }
 
 /// How the manifest names `file`: relative to the root when it is inside

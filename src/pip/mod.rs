@@ -29,3 +29,4 @@ pub use layout::Layout;
 pub use prefix::{built, ensure, generations, path_for};
 pub use scan::{Input, Kind, Scan};
 pub use table::{Installer, Pip, PipMode};
+pub use uvproject::lock_for as uv_lock_for;

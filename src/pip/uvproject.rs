@@ -28,7 +28,12 @@ impl Scan {
     /// wheel has no hash in uv.lock, so its bytes are read here). The venv
     /// is the project's own: uv installs the project itself (editable)
     /// unless it is virtual, and `uv add` changes it.
-    pub(super) fn uv_project(&mut self, root: &Path) {
+    pub(super) fn uv_project(&mut self, shown: &Path) {
+        // uv finds its workspace from its working directory as the kernel
+        // gives it, links resolved: so does this, or a link into a member
+        // would have one lock keyed and trusted and another installed.
+        let physical = physical(shown);
+        let root = physical.as_path();
         let own = self.uv_file(&root.join("pyproject.toml"), TEXT_LIMIT);
         let is_root = own
             .and_then(|(_, bytes)| parse(&bytes))
@@ -44,7 +49,7 @@ impl Scan {
             self.lock_files(i, &workspace, what, &bytes);
         }
         self.per_project
-            .push(format!("uv project {}", root.display()));
+            .push(format!("uv project {}", shown.display()));
     }
 
     /// Add the file at `path`, read up to `limit` bytes and named by
@@ -75,29 +80,10 @@ impl Scan {
     /// project is its own workspace. That file is read (trust and the key
     /// cover it, for it decides); a glob leaving the workspace refuses it.
     fn workspace_above(&mut self, root: &Path) -> Option<PathBuf> {
-        let dir = root
-            .ancestors()
-            .skip(1)
-            .find(|d| d.join("pyproject.toml").is_file())?;
-        let path = dir.join("pyproject.toml");
-        let (i, bytes) = self.uv_file(&path, TEXT_LIMIT)?;
-        let Some(table) = parse(&bytes) else {
-            // uv stops at a pyproject.toml it cannot parse.
-            self.inputs[i].id = Err(Unreadable::NotALock(
-                "not TOML that uv can read, and uv reads it for the project below".into(),
-            ));
-            return None;
-        };
-        let managed = table
-            .get("tool")
-            .and_then(|t| t.get("uv"))
-            .and_then(|u| u.get("managed"))
-            .and_then(|m| m.as_bool());
-        let workspace = workspace_table(&table).filter(|_| managed != Some(false))?;
-        let rel = root.strip_prefix(dir).ok()?;
-        match is_member(workspace, dir, rel) {
-            Ok(true) => Some(dir.to_path_buf()),
-            Ok(false) => None,
+        let dir = nearest_pyproject_above(root)?;
+        let (i, bytes) = self.uv_file(&dir.join("pyproject.toml"), TEXT_LIMIT)?;
+        match workspace_of(root, &dir, &bytes) {
+            Ok(found) => found,
             Err(why) => {
                 self.inputs[i].id = Err(Unreadable::NotALock(why));
                 None
@@ -156,6 +142,64 @@ impl Scan {
         }
         Ok(())
     }
+}
+
+/// The `uv.lock` uv builds the project at `root` from: its own, or its
+/// workspace root's (found as `Scan::uv_project` finds it), if that file
+/// is there. For `init`, before anything is trusted: it reads two
+/// bounded files and names a path, nothing more.
+pub fn lock_for(root: &Path) -> Option<PathBuf> {
+    let physical = physical(root);
+    let root = physical.as_path();
+    let own = fsutil::read_limited(&root.join("pyproject.toml"), TEXT_LIMIT).ok()?;
+    let is_root = parse(&own).is_some_and(|t| workspace_table(&t).is_some());
+    let workspace = match is_root {
+        true => root.to_path_buf(),
+        false => nearest_pyproject_above(root)
+            .and_then(|dir| {
+                let bytes = fsutil::read_limited(&dir.join("pyproject.toml"), TEXT_LIMIT).ok()?;
+                workspace_of(root, &dir, &bytes).ok().flatten()
+            })
+            .unwrap_or_else(|| root.to_path_buf()),
+    };
+    Some(workspace.join("uv.lock")).filter(|lock| lock.is_file())
+}
+
+/// `root` with every link resolved, as uv's `getcwd` sees it there.
+fn physical(root: &Path) -> PathBuf {
+    std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf())
+}
+
+/// The nearest directory above `root` holding a `pyproject.toml`: the
+/// one that decides whether `root` is a workspace member.
+fn nearest_pyproject_above(root: &Path) -> Option<PathBuf> {
+    root.ancestors()
+        .skip(1)
+        .find(|d| d.join("pyproject.toml").is_file())
+        .map(Path::to_path_buf)
+}
+
+/// Given the bytes of `dir/pyproject.toml`, the nearest above `root`: the
+/// workspace root uv uses for `root` (`Some(dir)`), or `None` when the
+/// project is its own workspace (no `[tool.uv.workspace]`, `managed =
+/// false`, not a member), or why uv's reading of it is refused.
+fn workspace_of(root: &Path, dir: &Path, bytes: &[u8]) -> Result<Option<PathBuf>, String> {
+    let Some(table) = parse(bytes) else {
+        // uv stops at a pyproject.toml it cannot parse.
+        return Err("not TOML that uv can read, and uv reads it for the project below".into());
+    };
+    let managed = table
+        .get("tool")
+        .and_then(|t| t.get("uv"))
+        .and_then(|u| u.get("managed"))
+        .and_then(|m| m.as_bool());
+    let Some(workspace) = workspace_table(&table).filter(|_| managed != Some(false)) else {
+        return Ok(None);
+    };
+    let Ok(rel) = root.strip_prefix(dir) else {
+        return Ok(None);
+    };
+    Ok(is_member(workspace, dir, rel)?.then(|| dir.to_path_buf()))
 }
 
 fn parse(bytes: &[u8]) -> Option<toml::Table> {
