@@ -40,6 +40,16 @@ pub enum Why {
     /// This file (relative to the root when inside it) changed since the
     /// last allowed version.
     Changed(String),
+    /// This file is named or found now, and was not in the last allowed
+    /// version (a wheel dropped into a find-links directory, a file a lock
+    /// names since `uv add`).
+    New(String),
+    /// This file changed since the last allowed version, into one that
+    /// cannot be used as it is (why): allowing it again would refuse it.
+    Unusable {
+        file: String,
+        why: String,
+    },
 }
 
 impl std::fmt::Display for Why {
@@ -48,6 +58,11 @@ impl std::fmt::Display for Why {
             Why::NeverAllowed => f.write_str("not allowed yet"),
             Why::Errors => f.write_str("it has errors"),
             Why::Changed(file) => write!(f, "{file} changed since it was allowed"),
+            Why::New(file) => write!(f, "{file} is new since it was allowed"),
+            Why::Unusable { file, why } => write!(
+                f,
+                "{file} changed since it was allowed, and cannot be used as it is: {why}"
+            ),
         }
     }
 }
@@ -280,6 +295,13 @@ pub fn check(record: &Path, project: &Project) -> Trust {
                 .find(|(p, _)| !scan.inputs.iter().any(|i| i.path == *p))
                 .map(|(p, _)| p.clone())
         });
+    let unusable = changed.as_ref().and_then(|p| {
+        let input = scan.inputs.iter().find(|i| i.path == *p)?;
+        input.id.as_ref().err().map(|why| why.to_string())
+    });
+    let new = changed
+        .as_ref()
+        .is_some_and(|p| !r.files.iter().any(|(known, _)| known == p));
     let shown = match changed {
         Some(p) => p
             .strip_prefix(&project.root)
@@ -289,7 +311,11 @@ pub fn check(record: &Path, project: &Project) -> Trust {
             .to_string(),
         None => "a file it names".to_string(),
     };
-    Trust::Blocked(Why::Changed(shown))
+    match unusable {
+        Some(why) => Trust::Blocked(Why::Unusable { file: shown, why }),
+        None if new => Trust::Blocked(Why::New(shown)),
+        None => Trust::Blocked(Why::Changed(shown)),
+    }
 }
 
 /// Allow the project as `scan` read it, remembering the versions allowed

@@ -481,8 +481,9 @@ fn a_new_file_deep_in_a_local_index_is_seen_at_the_prompt() {
         .unwrap();
     let err = String::from_utf8_lossy(&next.stderr);
     assert!(
-        err.contains("is blocked (") && err.contains("changed since it was allowed"),
-        "{err}"
+        err.contains("is blocked (")
+            && err.contains("greetpkg-2.0-py3-none-any.whl is new since it was allowed"),
+        "a wheel added to the index is said to be new: {err}"
     );
 }
 

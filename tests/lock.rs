@@ -749,6 +749,10 @@ fn a_link_in_the_project_does_not_lead_a_lock_out_of_it() {
     std::os::unix::fs::symlink(s.path("outside"), s.path("p/vendor")).unwrap();
     let err = s.command(&["prefix"], &s.path("p")).fails();
     assert!(err.contains("blocked"), "{err}");
+    // The block says why the lock cannot be used, not only that it changed.
+    for named in ["pylock.toml", "\"secret\"", planted, "outside the project"] {
+        assert!(err.contains(named), "{named} not in: {err}");
+    }
     let (allowed, _, err) = s.run_with(&s.env(), &s.path("p"), &["allow"]);
     assert!(!allowed, "{err}");
     names_all(&err);
@@ -1055,6 +1059,16 @@ fn an_editable_project_locks_and_builds_by_either_installer() {
         s.command(&["lock", "--check"], &s.path(rel))
             .env("PATH", &path)
             .succeeds();
+        // status shows the project the lock installs editable, as it is.
+        let out = s.command(&["status", "--json"], &s.path(rel)).stdout_ok();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["pip"]["lock"]["editable"],
+            serde_json::json!([{"name": "webthing", "path": "."}]),
+            "{v}"
+        );
+        let out = s.command(&["status"], &s.path(rel)).stdout_ok();
+        assert!(out.contains("  editable   webthing (.)"), "{out}");
         for installs in ["pip", "uv"] {
             let manifest = std::fs::read_to_string(s.path(rel).join(".pyguix.toml")).unwrap();
             let installer = |i: &str| format!("installer = {i:?}");

@@ -137,6 +137,15 @@ struct LockShown {
     why: Option<String>,
     /// What it installs, as read when the project was allowed.
     packages: Vec<LockedPackage>,
+    /// The local projects it installs editable after them (live, no hash).
+    editable: Vec<LockedEditable>,
+}
+
+#[derive(Serialize)]
+struct LockedEditable {
+    name: String,
+    /// As the lock names it, relative to the lock's directory.
+    path: String,
 }
 
 #[derive(Serialize)]
@@ -319,6 +328,15 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     .map(|p| LockedPackage {
                         name: p.name.clone(),
                         version: p.version.clone(),
+                    })
+                    .collect(),
+                editable: scan
+                    .lock
+                    .iter()
+                    .flat_map(|l| &l.editable)
+                    .map(|e| LockedEditable {
+                        name: e.name.clone(),
+                        path: e.rel.clone(),
                     })
                     .collect(),
             }),
@@ -587,6 +605,14 @@ impl Report {
                 .collect();
             if !packages.is_empty() {
                 line("  locks", packages.join(", "));
+            }
+            let editable: Vec<String> = l
+                .editable
+                .iter()
+                .map(|e| format!("{} ({})", e.name, e.path))
+                .collect();
+            if !editable.is_empty() {
+                line("  editable", editable.join(", "));
             }
         }
         if let Some(p) = &pip.prefix {
