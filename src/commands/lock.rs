@@ -85,8 +85,12 @@ pub(super) fn lock_project(
     let asks = !pip.packages.is_empty() || !pip.requirements.is_empty() || !pip.editable.is_empty();
     if !asks {
         bail!(
-            "{} asks pip for nothing ([pip] packages, requirements): there is nothing to lock",
-            project.manifest_path.display()
+            "{} asks pip for nothing ([pip] packages, requirements): there is nothing to lock{}",
+            project.manifest_path.display(),
+            match pip.is_uv_project() {
+                true => "; a uv project's lock is its uv.lock: run 'uv lock'",
+                false => "",
+            }
         );
     }
     let user_path = crate::activation::user_path(ctx);
@@ -210,8 +214,9 @@ fn check(project: &Project, scan: &Scan, digest: &str) -> anyhow::Result<i32> {
     };
     if lock.inputs.as_deref() != Some(digest) {
         log::error(&format!(
-            "{} is stale: the requirements, options, interpreter or Guix profile changed since it was written; run 'pyenv-guix lock' to renew it",
-            path.display()
+            "{} is stale: {}; run 'pyenv-guix lock' to renew it",
+            path.display(),
+            crate::pip::lock::STALE_BECAUSE
         ));
         return Ok(1);
     }

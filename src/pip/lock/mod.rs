@@ -24,7 +24,7 @@ use crate::fsutil::{self, hex};
 
 pub use digest::inputs_digest;
 pub use resolve::{LockError, Resolver, Wanted, resolve};
-pub use state::{LOCKED_VAR, Stale, State, for_build, state};
+pub use state::{LOCKED_VAR, Stale, State, WHY as STALE_BECAUSE, for_build, state};
 pub use write::with_our_table;
 
 /// The largest lock read: a lock of thousands of packages, with every

@@ -238,7 +238,7 @@ fn check_pinned(text: &str, wanted: &Wanted, pinned: &Pinned) -> Result<(), Lock
         };
         if let Some(a) = p.artefacts.iter().find(|a| !allowed.contains(&a.sha256)) {
             return Err(LockError::Report(format!(
-                "{} {}: pip chose {}, whose sha256 {} is not one {} allows (--hash)",
+                "{} {}: the resolver chose {}, whose sha256 {} is not one {} allows (--hash)",
                 p.name,
                 p.version,
                 a.file_name,

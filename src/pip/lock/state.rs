@@ -13,8 +13,7 @@ use crate::pip::{Pip, Unreadable};
 pub const LOCKED_VAR: &str = "PYENV_GUIX_LOCKED";
 
 /// Why a lock is stale, in the words every message about it uses.
-const WHY: &str =
-    "the requirements, options, interpreter or Guix profile changed since it was written";
+pub const WHY: &str = "the requirements, options, interpreter, Guix profile or an editable project's pyproject.toml, setup.cfg or setup.py changed since it was written";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
