@@ -47,7 +47,8 @@ impl Scan {
                             path: input.path.clone(),
                             why,
                         })?;
-                    fsutil::write_atomic(&copy, text.as_bytes()).map_err(io_at(&copy))?;
+                    // The stage lasts one build: nothing to keep past a crash.
+                    fsutil::write_atomic_unsynced(&copy, text.as_bytes()).map_err(io_at(&copy))?;
                     hex(&Sha256::digest(keyed.as_bytes()))
                 }
                 Kind::Distribution => copy_file(&input.path, &copy)?,

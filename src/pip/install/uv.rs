@@ -207,7 +207,9 @@ fn uv_pip(uv: &Path, venv: &Path) -> std::io::Result<()> {
     script.extend_from_slice(b" \"$@\" ;;\nesac\n");
     for name in ["pip", "pip3"] {
         let file = venv.join("bin").join(name);
-        fsutil::write_atomic(&file, &script)?;
+        // Unsynced, as every file uv wrote beside it: a sync each cost
+        // about 1 ms of a 50 ms build.
+        fsutil::write_atomic_unsynced(&file, &script)?;
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))?;
     }
     Ok(())
