@@ -75,36 +75,7 @@ cat >"$work/commands.json" <<JSON
 ]
 JSON
 
-python3 - "$work" "$runs" <<'PY'
-import json, statistics, subprocess, sys, time
-work, runs = sys.argv[1], int(sys.argv[2])
-commands = json.load(open(f"{work}/commands.json"))
-times = {name: [] for name, _, _ in commands}
-for round in range(runs + 1):
-    shift = round % len(commands)
-    for name, prepare, steps in commands[shift:] + commands[:shift]:
-        subprocess.run(["sh", "-c", prepare], check=True)
-        start = time.perf_counter()
-        for argv in steps:
-            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if round:
-            times[name].append((time.perf_counter() - start) * 1e3)
-m = {c: statistics.mean(t) for c, t in times.items()}
-med = {c: statistics.median(t) for c, t in times.items()}
-ok = True
-print(f"locked editable project and 20 wheels from an empty prefix, warm caches, {runs} interleaved rounds")
-print(f"  {'':<34} {'mean':>8} {'± sd':>7} {'median':>8} {'min':>7}")
-def row(label, c):
-    t = times[c]
-    print(f"  {label:<34} {m[c]:8.1f} {statistics.stdev(t) if len(t) > 1 else 0:7.1f} {med[c]:8.1f} {min(t):7.1f} ms")
-for ours, hand, label, target in (
-    ("pyenv-guix-uv", "uv-by-hand", "uv sync + install -e by hand", 1.1),
-    ("pyenv-guix-pip", "pip-by-hand", "pip hashes + install -e by hand", 1.1),
-):
-    ratio = m[ours] / m[hand]
-    ok &= ratio <= target
-    row(label, hand)
-    row(ours, ours)
-    print(f"  {'':<34} {ratio:5.3f}x of means, {med[ours] / med[hand]:5.3f}x of medians (target {target}x, of means)")
-print("all targets met" if ok else "SOME TARGETS MISSED")
-PY
+python3 bench/interleaved.py "$work/commands.json" "$runs" \
+  "locked editable project and 20 wheels from an empty prefix, warm caches" \
+  "uv-by-hand:pyenv-guix-uv:uv sync + install -e by hand" \
+  "pip-by-hand:pyenv-guix-pip:pip hashes + install -e by hand"

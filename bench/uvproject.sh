@@ -82,10 +82,7 @@ runs=${BUILD_RUNS:-10}
 by_hand() {
   echo "cd '$1' && uv venv --quiet --python /usr/bin/python3 '$work/by-hand' && UV_PROJECT_ENVIRONMENT='$work/by-hand' uv sync --quiet --frozen"
 }
-# Interleaved as in bench/lock.sh (hyperfine runs one command's sample
-# after another's, and a burst of load on this shared machine then falls
-# on one of them): each round runs the four in a rotating order, each
-# after its untimed preparation, after one round of warm-up.
+# Timed round by round by bench/interleaved.py.
 cat >"$work/commands.json" <<JSON
 [
   ["pyenv-guix", "rm -rf '$venv_link' '$venv_link'.g*", ["$pg", "prefix", "$work/project"]],
@@ -95,35 +92,7 @@ cat >"$work/commands.json" <<JSON
 ]
 JSON
 
-python3 - "$work" "$runs" <<'PY'
-import json, statistics, subprocess, sys, time
-work, runs = sys.argv[1], int(sys.argv[2])
-commands = json.load(open(f"{work}/commands.json"))
-times = {name: [] for name, _, _ in commands}
-for round in range(runs + 1):
-    shift = round % len(commands)
-    for name, prepare, argv in commands[shift:] + commands[:shift]:
-        subprocess.run(["sh", "-c", prepare], check=True)
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if round:
-            times[name].append((time.perf_counter() - start) * 1e3)
-m = {c: statistics.mean(t) for c, t in times.items()}
-med = {c: statistics.median(t) for c, t in times.items()}
-target = 1.1
-ok = True
-print(f"cold venv of a 20-wheel uv project from uv.lock, warm uv cache, {runs} interleaved rounds")
-print(f"  {'':<34} {'mean':>8} {'median':>8} {'min':>7}")
-def row(label, c):
-    print(f"  {label:<34} {m[c]:8.1f} {med[c]:8.1f} {min(times[c]):7.1f} ms")
-for ours, hand, label in (
-    ("pyenv-guix", "by-hand", "uv venv + uv sync --frozen"),
-    ("pyenv-guix-member", "member-by-hand", "the same in a workspace member"),
-):
-    ratio = m[ours] / m[hand]
-    ok &= ratio <= target
-    row(label, hand)
-    row(ours, ours)
-    print(f"  {'':<34} {ratio:5.3f}x of means, {med[ours] / med[hand]:5.3f}x of medians (target {target}x, of means)")
-print("all targets met" if ok else "SOME TARGETS MISSED")
-PY
+python3 bench/interleaved.py "$work/commands.json" "$runs" \
+  "cold venv of a 20-wheel uv project from uv.lock, warm uv cache" \
+  "by-hand:pyenv-guix:uv venv + uv sync --frozen" \
+  "member-by-hand:pyenv-guix-member:the same in a workspace member"
