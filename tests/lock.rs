@@ -1223,5 +1223,21 @@ fn a_locks_files_are_ones_the_requirements_hashes_allow() {
             .fails();
         assert!(err.contains("gamma"), "{by}: {err}");
         assert!(!s.path(rel).join("pylock.toml").exists(), "{by}");
+        // As pip has it, one requirement's --hash asks a hash of all,
+        // whichever tool resolves.
+        s.write(
+            &format!("{rel}/requirements/pinned.txt"),
+            &format!("beta==2.0 --hash=sha256:{beta}\ngamma==1.0\n"),
+        );
+        s.allow(rel);
+        let err = s
+            .command(&["lock"], &s.path(rel))
+            .env("PATH", &path)
+            .fails();
+        assert!(
+            err.contains("gamma") && err.contains("--hash for beta"),
+            "{by}: {err}"
+        );
+        assert!(!s.path(rel).join("pylock.toml").exists(), "{by}");
     }
 }

@@ -211,9 +211,10 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
 struct Pinned {
     /// By the package's normal name: (the file, its sha256 hashes).
     by_name: BTreeMap<String, (PathBuf, Vec<String>)>,
-    /// Where `--require-hashes` was given, if it was: every package then
-    /// needs a hash.
-    every: Option<PathBuf>,
+    /// What turned pip's hash-checking mode on, if anything did
+    /// (`--require-hashes`, or a requirement's `--hash`): every package
+    /// then needs a hash.
+    every: Option<String>,
 }
 
 /// Every locked file of a package a requirements file pinned by `--hash`
@@ -228,10 +229,8 @@ fn check_pinned(text: &str, wanted: &Wanted, pinned: &Pinned) -> Result<(), Lock
         let Some((file, allowed)) = pinned.by_name.get(&normal_name(&p.name)) else {
             if let Some(every) = &pinned.every {
                 return Err(LockError::Report(format!(
-                    "{} {}: no requirements file pins it by --hash, which --require-hashes in {} asks of every package",
-                    p.name,
-                    p.version,
-                    every.display()
+                    "{} {}: no requirements file pins it by --hash, which hash-checking mode ({every}) asks of every package",
+                    p.name, p.version,
                 )));
             }
             continue;
@@ -317,7 +316,7 @@ impl Scan {
         let quote = |p: &Path| shell_words::quote(&p.to_string_lossy()).into_owned();
         let mut pinned = Pinned::default();
         if (self.options.iter()).any(|w| matches!(w, Word::Lit(f) if f == "--require-hashes")) {
-            pinned.every = Some(PathBuf::from("[pip].options"));
+            pinned.every = Some("--require-hashes in [pip].options".into());
         }
         for (i, input) in self.inputs.iter().enumerate() {
             if !matches!(input.kind, Kind::Requirements | Kind::Constraints) {
@@ -340,7 +339,9 @@ impl Scan {
                 // Said once for all, and checked here: pip would refuse
                 // the editable project under it.
                 if matches!(line.first(), Some(Word::Lit(f)) if f == "--require-hashes") {
-                    pinned.every.get_or_insert_with(|| input.path.clone());
+                    (pinned.every).get_or_insert_with(|| {
+                        format!("--require-hashes in {}", input.path.display())
+                    });
                     continue;
                 }
                 let is_requirement =
@@ -349,6 +350,12 @@ impl Scan {
                     let (kept, hashes) = without_hashes(&words[1..].join(" "));
                     if !hashes.is_empty() {
                         let name = normal_name(requirement_name(&words[0]));
+                        // As pip: one requirement's --hash asks it of all.
+                        if input.kind == Kind::Requirements {
+                            (pinned.every).get_or_insert_with(|| {
+                                format!("--hash for {name} in {}", input.path.display())
+                            });
+                        }
                         let entry = pinned
                             .by_name
                             .entry(name)
