@@ -333,10 +333,15 @@ fn lock_keeps_what_is_locked_and_upgrades_only_what_it_is_asked_to() {
     // Locking again keeps the versions locked, newer wheels or not.
     s.pyenv_guix(&["lock"], &s.path("p"));
     assert_eq!(versions(&s), [pair("alpha", "1.0"), pair("beta", "2.0")]);
-    s.pyenv_guix(&["lock", "--upgrade-package", "beta"], &s.path("p"));
+    let said = |out: std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    let err = said(s.pyenv_guix(&["lock", "--upgrade-package", "beta"], &s.path("p")));
     assert_eq!(versions(&s), [pair("alpha", "1.0"), pair("beta", "3.0")]);
-    s.pyenv_guix(&["lock", "--upgrade"], &s.path("p"));
+    assert!(err.contains("changed: beta 2.0 -> 3.0\n"), "{err}");
+    let err = said(s.pyenv_guix(&["lock", "--upgrade"], &s.path("p")));
     assert_eq!(versions(&s), [pair("alpha", "1.1"), pair("beta", "3.0")]);
+    assert!(err.contains("changed: alpha 1.0 -> 1.1\n"), "{err}");
+    let err = said(s.pyenv_guix(&["lock"], &s.path("p")));
+    assert!(err.contains("no package changed version"), "{err}");
     // A requirement the locked versions no longer fit is resolved afresh.
     s.write("p/constraints.txt", "beta<3\n");
     s.allow("p");
@@ -549,6 +554,9 @@ fn init_from_requirements_with_lock_writes_the_manifest_and_the_lock_at_once() {
         &["init", "--from", "requirements.txt", "--lock"],
     );
     assert!(said.contains("pylock.toml"), "{said}");
+    // Said once, with what the user does next.
+    assert_eq!(said.matches("wrote ").count(), 2, "{said}");
+    assert_eq!(said.matches("run 'pyenv-guix allow'").count(), 1, "{said}");
     the_lock_of_alpha_and_beta(&s, "p");
     let manifest = std::fs::read_to_string(s.path("p/.pyguix.toml")).unwrap();
     assert!(manifest.contains("lock = \"pylock.toml\""), "{manifest}");
@@ -1239,5 +1247,40 @@ fn a_locks_files_are_ones_the_requirements_hashes_allow() {
             "{by}: {err}"
         );
         assert!(!s.path(rel).join("pylock.toml").exists(), "{by}");
+    }
+}
+
+#[test]
+fn a_lock_that_cannot_be_resolved_says_why_once_and_writes_nothing() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    for installer in ["pip", "uv"] {
+        project(&s, installer, installer);
+        s.allow(installer);
+        s.write(
+            &format!("{installer}/requirements.txt"),
+            "alpha>=1\nnowhere-to-be-found\n",
+        );
+        s.allow(installer);
+        let manifest = std::fs::read(s.path(&format!("{installer}/.pyguix.toml"))).unwrap();
+        let err = s
+            .command(&["lock"], &s.path(installer))
+            .env("PATH", &path)
+            .fails();
+        // The resolver's own words name the package; they are shown as it
+        // runs, and the error points at them instead of repeating them.
+        let (theirs, ours) = err.split_once("pyenv-guix: error: ").expect(&err);
+        assert!(theirs.contains("nowhere-to-be-found"), "{installer}: {err}");
+        assert_eq!(
+            ours.trim_end(),
+            format!(
+                "{installer} could not resolve the project's packages (exit status: 1); its output is above"
+            ),
+            "{err}"
+        );
+        assert!(!s.path(&format!("{installer}/pylock.toml")).exists());
+        let after = std::fs::read(s.path(&format!("{installer}/.pyguix.toml"))).unwrap();
+        assert_eq!(manifest, after, "{installer}: the manifest changed");
     }
 }

@@ -163,24 +163,25 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if let Some(lock) = uv_lock(&args) {
         log::notice(&lock);
     }
-    if args.lock {
-        lock_now(&ctx, &target)?;
+    // Locking says itself what it wrote and that the manifest waits.
+    if !(args.lock && lock_now(&ctx, &target)?) {
+        log::notice(&format!(
+            "wrote {}: review it, then run 'pyenv-guix allow'",
+            target.display()
+        ));
     }
-    log::notice(&format!(
-        "wrote {}: review it, then run 'pyenv-guix allow'",
-        target.display()
-    ));
     Ok(0)
 }
 
 /// `--lock`: the manifest just written, locked as `pyenv-guix lock` would
 /// once it is allowed. The user named the file it is made from; the
 /// manifest is not allowed by this, and stays written if locking fails.
-fn lock_now(ctx: &crate::context::Context, manifest: &Path) -> anyhow::Result<()> {
+/// Whether it locked.
+fn lock_now(ctx: &crate::context::Context, manifest: &Path) -> anyhow::Result<bool> {
     let project = manifest::Project::load(manifest)?;
     if !crate::materialise::has_pip(&project) {
         log::notice("everything went to Guix: there is nothing for pip to lock");
-        return Ok(());
+        return Ok(false);
     }
     let asked = super::lock::Asked {
         upgrade: false,
@@ -188,7 +189,7 @@ fn lock_now(ctx: &crate::context::Context, manifest: &Path) -> anyhow::Result<()
         check: false,
     };
     super::lock::lock_project(ctx, &project, &project.scan(), &asked)
-        .map(|_| ())
+        .map(|_| true)
         .with_context(|| {
             format!(
                 "{} is written, not locked; once allowed, 'pyenv-guix lock' locks it",

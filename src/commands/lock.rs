@@ -193,7 +193,45 @@ pub(super) fn lock_project(
         written.packages.len(),
         editable_said(&written)
     ));
+    if let Some(before) = &scan.lock {
+        log::info(&moved(before, &written));
+    }
     Ok(0)
+}
+
+/// What changed between two locks, by package: `alpha 1.0 -> 2.0`, added
+/// and removed ones, so that an upgrade says what it did.
+fn moved(before: &lock::Lock, after: &lock::Lock) -> String {
+    use std::collections::{BTreeMap, BTreeSet};
+    let versions = |l: &lock::Lock| {
+        let mut by: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for p in &l.packages {
+            by.entry(crate::requirement::normal_name(&p.name))
+                .or_default()
+                .insert(p.version.clone());
+        }
+        by.into_iter()
+            .map(|(n, v)| (n, v.into_iter().collect::<Vec<_>>().join(", ")))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let (was, now) = (versions(before), versions(after));
+    let mut said = Vec::new();
+    for (name, v) in &now {
+        match was.get(name) {
+            None => said.push(format!("{name} {v} (new)")),
+            Some(old) if old != v => said.push(format!("{name} {old} -> {v}")),
+            Some(_) => {}
+        }
+    }
+    for (name, v) in &was {
+        if !now.contains_key(name) {
+            said.push(format!("{name} {v} (gone)"));
+        }
+    }
+    match said.is_empty() {
+        true => "no package changed version".into(),
+        false => format!("changed: {}", said.join("; ")),
+    }
 }
 
 /// `--check`: 0 when the lock is there and made from the inputs as they

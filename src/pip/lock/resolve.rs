@@ -42,11 +42,12 @@ pub struct Wanted<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("{tool} could not resolve the project's packages ({status}):\n{tail}")]
+    #[error("{tool} could not resolve the project's packages ({status}){detail}")]
     Resolver {
         tool: &'static str,
         status: String,
-        tail: String,
+        /// Its last lines, or where they are when they were shown live.
+        detail: String,
     },
     /// Not the resolver's doing: staging, a process that could not start.
     #[error(transparent)]
@@ -67,7 +68,7 @@ impl From<Failure> for LockError {
             Failure::Pip { status, tail } => LockError::Resolver {
                 tool: "the resolver",
                 status,
-                tail: last_lines(&tail),
+                detail: detail(&tail),
             },
             Failure::Before(e) | Failure::Io(e) => LockError::Build(e),
         }
@@ -104,9 +105,13 @@ fn requirement_name(req: &str) -> &str {
     &req[..end]
 }
 
-fn last_lines(tail: &str) -> String {
+/// The resolver's last lines, unless they went to stderr as it ran.
+fn detail(tail: &str) -> String {
+    if crate::log::level() >= crate::log::Level::Info {
+        return "; its output is above".into();
+    }
     let lines: Vec<&str> = tail.lines().collect();
-    lines[lines.len().saturating_sub(12)..].join("\n")
+    format!(":\n{}", lines[lines.len().saturating_sub(12)..].join("\n"))
 }
 
 /// The lock's text (without our table) for what `scan` asks pip for.
@@ -154,7 +159,11 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
         Resolver::Uv(_) => "uv",
     };
     let tagged = |e: LockError| match e {
-        LockError::Resolver { status, tail, .. } => LockError::Resolver { tool, status, tail },
+        LockError::Resolver { status, detail, .. } => LockError::Resolver {
+            tool,
+            status,
+            detail,
+        },
         e => e,
     };
     // uv takes only an output named as a lock (`pylock.toml`).
