@@ -275,6 +275,26 @@ fn uv_project_needs_venv_mode_and_no_other_requirements() {
         err.contains("uv-project = true") && err.contains("no uv on your PATH"),
         "{err}"
     );
+    // A uv that is a wrapper script: which uv it runs is unknown, and the
+    // error says why uv is needed at all (no installer = "uv" is written).
+    s.write("r-bin/uv", "#!/bin/sh\nexec uv \"$@\"\n");
+    std::fs::set_permissions(
+        s.path("r-bin/uv"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let err = s
+        .command(&["prefix"], &s.path("r"))
+        .env("PATH", format!("{}:/usr/bin:/bin", s.path("r-bin").display()))
+        .fails();
+    assert!(
+        err.contains(&format!(
+            "[pip] uv-project = true: uv syncs the project's uv.lock, but {} is a script",
+            s.path("r-bin/uv").display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("installer"), "{err}");
 }
 
 #[test]

@@ -138,7 +138,7 @@ pub(super) fn lock_project(
         (true, _) | (_, Installer::Pip) => None,
         (false, installer) => match crate::pip::install::uv::find(ctx, user_path, &project.root) {
             Ok(uv) => Some(uv),
-            Err(e) if installer == Installer::Uv => return Err(e.into()),
+            Err(e) if installer == Installer::Uv => return Err(e.needed_by(pip).into()),
             Err(_) => None,
         },
     };

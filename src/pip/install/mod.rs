@@ -16,29 +16,48 @@ use crate::context::Context;
 use crate::interpreter::Facts;
 use crate::pip::{Installer, Pip, PipMode};
 
+/// uv, which the manifest asks for (`needed_by` says where), cannot be
+/// used.
 #[derive(Debug, thiserror::Error)]
-pub enum InstallerError {
-    #[error("[pip] installer = \"uv\", but there is no uv on your PATH")]
+#[error("{needed_by}, but {source}")]
+pub struct InstallerError {
+    pub needed_by: &'static str,
+    pub source: UvError,
+}
+
+/// Why the uv on the user's PATH cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum UvError {
+    #[error("there is no uv on your PATH")]
     NotFound,
     #[error(
-        "[pip] uv-project = true: uv syncs the project's uv.lock, but there is no uv on your PATH"
-    )]
-    NotFoundForUvProject,
-    #[error(
-        "[pip] installer = \"uv\", but {} is a script and pyenv-guix cannot tell which uv it runs: put uv itself on your PATH",
+        "{} is a script and pyenv-guix cannot tell which uv it runs: put uv itself on your PATH",
         .0.display()
     )]
     Script(PathBuf),
-    #[error("[pip] installer = \"uv\", but the pyenv shim {} runs no uv here: {source}", .shim.display())]
+    #[error("the pyenv shim {} runs no uv here: {source}", .shim.display())]
     Pyenv {
         shim: PathBuf,
         source: crate::pyenv::PyenvError,
     },
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("{} cannot be read: {source}", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl UvError {
+    /// As said for a project whose manifest asks for uv in `pip`.
+    pub fn needed_by(self, pip: &Pip) -> InstallerError {
+        InstallerError {
+            needed_by: match pip.is_uv_project() {
+                true => "[pip] uv-project = true: uv syncs the project's uv.lock",
+                false => "[pip] installer = \"uv\"",
+            },
+            source: self,
+        }
+    }
 }
 
 /// A program that installs a prefix's packages.
@@ -116,10 +135,9 @@ pub fn choose(
     let uv = match uv::find(ctx, user_path, root) {
         Ok(uv) => uv,
         // Only uv syncs a uv project.
-        Err(InstallerError::NotFound) if pip.is_uv_project() => {
-            return Err(InstallerError::NotFoundForUvProject);
+        Err(e) if pip.installer == Installer::Uv || pip.is_uv_project() => {
+            return Err(e.needed_by(pip));
         }
-        Err(e) if pip.installer == Installer::Uv || pip.is_uv_project() => return Err(e),
         Err(e) => {
             crate::log::debug(&format!("pip installs: {e}"));
             return Ok(Choice::pip(None));

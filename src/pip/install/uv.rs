@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::lacking::lacking;
-use super::{InstallerError, Job, Tool, editable_on_pythonpath, isolating};
+use super::{Job, Tool, UvError, editable_on_pythonpath, isolating};
 use crate::cache::Bucket;
 use crate::context::Context;
 use crate::fsutil::{self, hex};
@@ -218,20 +218,20 @@ fn uv_pip(uv: &Path, venv: &Path) -> std::io::Result<()> {
 /// uv on the user's PATH, as the binary it is: a pyenv shim is resolved
 /// for the project's directory, as the shell would run it there (cached
 /// while nothing pyenv reads changes, see `pyenv`).
-pub fn find(ctx: &Context, user_path: Option<&OsStr>, root: &Path) -> Result<Uv, InstallerError> {
-    let located = crate::fsutil::find_program(OsStr::new("uv"), user_path, root)
-        .ok_or(InstallerError::NotFound)?;
+pub fn find(ctx: &Context, user_path: Option<&OsStr>, root: &Path) -> Result<Uv, UvError> {
+    let located =
+        crate::fsutil::find_program(OsStr::new("uv"), user_path, root).ok_or(UvError::NotFound)?;
     let path = match crate::pyenv::Shim::at(&located) {
         Some(shim) => shim
             .which(&ctx.cache, root, &ctx.build_env(user_path, &[]))
-            .map_err(|source| InstallerError::Pyenv {
+            .map_err(|source| UvError::Pyenv {
                 shim: located.clone(),
                 source,
             })?,
         None => located.clone(),
     };
     if crate::fsutil::is_script(&path) {
-        return Err(InstallerError::Script(located));
+        return Err(UvError::Script(located));
     }
     let id = binary_id(ctx, &path)?;
     Ok(Uv { path, id })
@@ -245,7 +245,7 @@ struct CachedId {
 
 /// The hash of the file at `path`, from the cache while the file's stamp
 /// is unchanged: uv is tens of megabytes, read once per version.
-fn binary_id(ctx: &Context, path: &Path) -> Result<String, InstallerError> {
+fn binary_id(ctx: &Context, path: &Path) -> Result<String, UvError> {
     let cache_file = ctx.cache.entry(
         Bucket::Tools,
         hex(&Sha256::digest(path.as_os_str().as_bytes())),
@@ -257,7 +257,7 @@ fn binary_id(ctx: &Context, path: &Path) -> Result<String, InstallerError> {
     {
         return Ok(c.id);
     }
-    let id = hash_file(path, DIST_LIMIT).map_err(|e| InstallerError::Read {
+    let id = hash_file(path, DIST_LIMIT).map_err(|e| UvError::Read {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
     })?;
