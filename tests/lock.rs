@@ -567,6 +567,77 @@ fn init_from_requirements_with_lock_writes_the_manifest_and_the_lock_at_once() {
     s.ok_with(&env, &s.path("p"), &["lock", "--check"]);
 }
 
+/// A requirements file with no options, its index given to init: the
+/// manifest names them in [pip].options, and the lock is made with them.
+#[test]
+fn init_writes_the_pip_options_it_is_given_and_locks_with_them() {
+    let s = Sandbox::new();
+    s.wheel_into("p/wheels", "alpha", "1.0", &["--requires", "beta>=1"]);
+    s.wheel_into("p/wheels", "beta", "2.0", &[]);
+    s.write("p/requirements.txt", "alpha>=1\n");
+    let mut env = s.env();
+    env.retain(|(k, _)| k != "PYENV_GUIX_GUIX");
+    env.push(("PYENV_GUIX_GUIX".into(), "/nonexistent/guix".into()));
+    let p = s.path("p");
+    // What pyenv-guix decides itself is refused, and nothing is written.
+    for bad in ["--target=/elsewhere", "--find-l=wheels", "-qfwheels"] {
+        let (ok, _, err) = s.run_with(
+            &env,
+            &p,
+            &[
+                "init",
+                "--from",
+                "requirements.txt",
+                &format!("--pip-option={bad}"),
+            ],
+        );
+        assert!(
+            !ok && err.contains("error: --pip-option") && err.contains(bad),
+            "{err}"
+        );
+        assert!(!p.join(".pyguix.toml").exists(), "{bad}");
+    }
+    let (_, said) = s.ok_with(
+        &env,
+        &p,
+        &[
+            "init",
+            "--from",
+            "requirements.txt",
+            "--pip-option=--no-index",
+            "--pip-option",
+            "--find-links",
+            "--pip-option",
+            "wheels",
+            "--lock",
+        ],
+    );
+    assert!(
+        said.contains("locked 2 packages into pylock.toml"),
+        "{said}"
+    );
+    the_lock_of_alpha_and_beta(&s, "p");
+    let manifest = std::fs::read_to_string(p.join(".pyguix.toml")).unwrap();
+    assert!(
+        manifest.contains("options = [\"--no-index\", \"--find-links\", \"wheels\"]\n"),
+        "{manifest}"
+    );
+    s.ok_with(&env, &p, &["allow"]);
+    s.ok_with(&env, &p, &["lock", "--check"]);
+    let (ran, _) = s.ok_with(
+        &env,
+        &p,
+        &[
+            "exec",
+            "--",
+            "python3",
+            "-c",
+            "import alpha, beta; print('ok')",
+        ],
+    );
+    assert_eq!(ran, "ok\n");
+}
+
 #[test]
 fn promote_and_pin_say_the_lock_they_make_stale() {
     let s = Sandbox::new();

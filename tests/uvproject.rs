@@ -285,7 +285,10 @@ fn uv_project_needs_venv_mode_and_no_other_requirements() {
     .unwrap();
     let err = s
         .command(&["prefix"], &s.path("r"))
-        .env("PATH", format!("{}:/usr/bin:/bin", s.path("r-bin").display()))
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", s.path("r-bin").display()),
+        )
         .fails();
     assert!(
         err.contains(&format!(

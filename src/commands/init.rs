@@ -45,6 +45,16 @@ pub struct Args {
     /// (`[pip] uv-project = true`), where `uv run` and `uv add` work too
     #[arg(long, requires = "from")]
     uv_project: bool,
+    /// An option for pip, written to [pip].options: one word each, as pip
+    /// spells it in full (`--pip-option=--index-url=URL`, or the option
+    /// and its value as two); repeatable
+    #[arg(
+        long = "pip-option",
+        value_name = "WORD",
+        allow_hyphen_values = true,
+        conflicts_with = "uv_project"
+    )]
+    pip_option: Vec<String>,
     /// Replace an existing .pyguix.toml
     #[arg(long)]
     force: bool,
@@ -89,6 +99,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             "--uv-project builds from the uv.lock beside a pyproject.toml, or at its uv workspace's root; there is none for {}",
             args.from.as_deref().unwrap_or(Path::new("")).display()
         );
+    }
+    for word in args.pip_option.iter().filter(|w| w.starts_with('-')) {
+        crate::pip::options::check_option(word)
+            .with_context(|| format!("--pip-option {}", shell_words::quote(word)))?;
     }
     let mut reference = None;
     let found = match &args.from {
@@ -429,6 +443,9 @@ fn manifest_text(
     for e in &args.extra {
         command.push_str(&format!(" --extra {e}"));
     }
+    for o in &args.pip_option {
+        command.push_str(&format!(" --pip-option={}", shell_words::quote(o)));
+    }
     // A comment ends at a line break: none gets in.
     let command = cell(&command);
     let mut head = format!(
@@ -471,6 +488,12 @@ fn manifest_text(
     }
     if !args.uv_project && (!pip.is_empty() || t.is_empty()) {
         t.insert("packages", toml_edit::value(pip));
+    }
+    if !args.pip_option.is_empty() {
+        t.insert(
+            "options",
+            toml_edit::value(Array::from_iter(&args.pip_option)),
+        );
     }
     doc.insert("pip", Item::Table(t));
     format!("{head}\n{doc}")

@@ -189,8 +189,8 @@ pub(super) fn lock_project(
     ];
     rewrite::write(ctx, project, &changes)?;
     log::info(&format!(
-        "locked {} packages into {name}{}: builds install exactly these",
-        written.packages.len(),
+        "locked {} into {name}{}: builds install exactly these",
+        packages(written.packages.len()),
         editable_said(&written)
     ));
     if let Some(before) = &scan.lock {
@@ -270,12 +270,19 @@ fn check(project: &Project, scan: &Scan, digest: &str) -> anyhow::Result<i32> {
         return Ok(1);
     }
     log::info(&format!(
-        "{} is up to date ({} packages{})",
+        "{} is up to date ({}{})",
         path.display(),
-        lock.packages.len(),
+        packages(lock.packages.len()),
         editable_said(lock)
     ));
     Ok(0)
+}
+
+fn packages(n: usize) -> String {
+    match n {
+        1 => "1 package".into(),
+        n => format!("{n} packages"),
+    }
 }
 
 /// `, and NAME editable` for the local projects a lock installs editable.
