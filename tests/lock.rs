@@ -1026,7 +1026,7 @@ import base64, hashlib, os, zipfile
 
 NAME, VERSION = "webthing", "0.1"
 DIST = f"{NAME}-{VERSION}.dist-info"
-METADATA = f"Metadata-Version: 2.1\nName: {NAME}\nVersion: {VERSION}\nRequires-Dist: beta>=1\n"
+METADATA = f"Metadata-Version: 2.1\nName: {NAME}\nVersion: {VERSION}\nRequires-Dist: beta>=1\nProvides-Extra: cli\nRequires-Dist: gamma; extra == \"cli\"\n"
 WHEEL = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
 
 def _wheel(directory, files):
@@ -1052,7 +1052,7 @@ def build_editable(directory, config_settings=None, metadata_directory=None):
     return _wheel(directory, {f"_{NAME}_editable.pth": src + "\n"})
 "#;
 
-const PYPROJECT: &str = "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n\n[project]\nname = \"webthing\"\nversion = \"0.1\"\ndependencies = [\"beta>=1\"]\n";
+const PYPROJECT: &str = "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n\n[project]\nname = \"webthing\"\nversion = \"0.1\"\ndependencies = [\"beta>=1\"]\n\n[project.optional-dependencies]\ncli = [\"gamma\"]\n";
 
 /// A project `rel` that installs itself editable, as real ones do: its
 /// requirements file has `-e .` and `-r` of a file of pins with their
@@ -1182,6 +1182,65 @@ fn an_editable_project_locks_and_builds_by_either_installer() {
 
 /// A dependency's wheel replaced after locking fails the build of the
 /// editable project, naming the file; nothing is activated.
+/// `[pip] editable = [".[cli]"]` in a project whose path has a space:
+/// both resolvers read the project (uv takes no quotes after `-e`), the
+/// lock holds what the extra brings, and a build by either installer
+/// imports it.
+#[test]
+fn an_editable_project_with_extras_at_a_path_with_a_space_locks_and_builds() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    for (rel, by) in [("my app/a", "pip"), ("my app/b", "uv")] {
+        editable_project(&s, rel, by);
+        s.wheel_into(&format!("{rel}/wheels"), "gamma", "3.0", &[]);
+        s.write(
+            &format!("{rel}/.pyguix.toml"),
+            &format!(
+                "[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\neditable = [\".[cli]\"]\ninstaller = {by:?}\noptions = [\"--no-index\", \"--find-links\", \"wheels\"]\n"
+            ),
+        );
+        s.allow(rel);
+        s.command(&["lock"], &s.path(rel))
+            .env("PATH", &path)
+            .succeeds();
+        let text = std::fs::read_to_string(s.path(rel).join("pylock.toml")).unwrap();
+        let doc: toml::Table = toml::from_str(&text).unwrap();
+        let names: Vec<&str> = (doc["packages"].as_array().unwrap().iter())
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(names, ["beta", "gamma", "webthing"], "{rel}");
+        locks_the_project_editable(&s, rel);
+        for installs in ["pip", "uv"] {
+            let manifest = std::fs::read_to_string(s.path(rel).join(".pyguix.toml")).unwrap();
+            s.write(
+                &format!("{rel}/.pyguix.toml"),
+                &manifest
+                    .replace("installer = \"pip\"", &format!("installer = {installs:?}"))
+                    .replace("installer = \"uv\"", &format!("installer = {installs:?}")),
+            );
+            s.allow(rel);
+            s.command(&["rebuild"], &s.path(rel))
+                .env("PATH", &path)
+                .succeeds();
+            let out = s
+                .command(
+                    &[
+                        "exec",
+                        "--",
+                        "python3",
+                        "-c",
+                        "import webthing, gamma; print(webthing.VALUE, gamma.__version__)",
+                    ],
+                    &s.path(rel),
+                )
+                .env("PATH", &path)
+                .stdout_ok();
+            assert_eq!(out, "from source 3.0\n", "{rel} {installs}");
+        }
+    }
+}
+
 #[test]
 fn an_editable_projects_replaced_dependency_fails_the_build_naming_it() {
     let s = Sandbox::new();

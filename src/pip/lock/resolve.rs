@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -304,6 +305,34 @@ fn lexical(path: &Path) -> PathBuf {
     out
 }
 
+/// An editable project, its path with its extras after it (`/p/app[test]`),
+/// as the word after `-e` in a requirements file that both resolvers read:
+/// as it is where pip's splitting leaves it whole, else as a `file:` URL,
+/// since uv takes no quotes after `-e` and both take a URL with extras.
+fn editable_word(e: &Path) -> String {
+    let bytes = e.as_os_str().as_bytes();
+    if let Ok(plain) = std::str::from_utf8(bytes)
+        && !plain
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '\'' | '"' | '\\'))
+    {
+        return plain.to_string();
+    }
+    let (path, extras) = match bytes.iter().rposition(|&b| b == b'[') {
+        Some(i) if bytes.ends_with(b"]") && !bytes[i..].contains(&b'/') => bytes.split_at(i),
+        _ => (bytes, &[][..]),
+    };
+    let path = path.strip_suffix(b"/.").unwrap_or(path);
+    let mut url = String::from("file://");
+    for &b in path {
+        match b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            true => url.push(char::from(b)),
+            false => url.push_str(&format!("%{b:02X}")),
+        }
+    }
+    url + &String::from_utf8_lossy(extras)
+}
+
 impl Scan {
     /// A word as the resolver gets it: an input by its own path.
     fn real(&self, w: &Word) -> OsString {
@@ -385,7 +414,7 @@ impl Scan {
             out.push('\n');
         }
         for e in &self.editable {
-            out.push_str(&format!("-e {}\n", quote(e)));
+            out.push_str(&format!("-e {}\n", editable_word(e)));
         }
         for &i in &self.requirements {
             out.push_str(&format!("-r {}\n", quote(&copy(i))));
@@ -403,7 +432,7 @@ impl Scan {
             out.push('\n');
         }
         for e in &self.editable {
-            out.push_str(&format!("-e {}\n", quote(e)));
+            out.push_str(&format!("-e {}\n", editable_word(e)));
         }
         for &i in &self.requirements {
             out.push_str(&format!("-r {}\n", quote(&self.inputs[i].path)));
@@ -415,6 +444,16 @@ impl Scan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_editable_path_that_pip_would_split_is_a_file_url_with_its_extras() {
+        let w = |p: &str| editable_word(Path::new(p));
+        assert_eq!(w("/p/app/.[test]"), "/p/app/.[test]");
+        assert_eq!(w("/my app/.[test,cli]"), "file:///my%20app[test,cli]");
+        assert_eq!(w("/a'b/c"), "file:///a%27b/c");
+        // A bracket in a directory's name is the path's, not extras.
+        assert_eq!(w("/x y/[z]/app"), "file:///x%20y/%5Bz%5D/app");
+    }
 
     #[test]
     fn a_lines_hashes_are_taken_out_and_kept() {
