@@ -388,6 +388,14 @@ source = { path = "dist/local-2.0-py3-none-any.whl" }
             assert!(e.contains(&format!("{glob:?}")), "{e}");
             assert!(e.contains("outside the workspace /w"), "{e}");
         }
+        // `**`: every directory below, hidden ones too, not the one above.
+        let ws: toml::Value = toml::from_str("members = [\"packages/**\"]").unwrap();
+        let member = |rel: &str| is_member(&ws, dir, Path::new(rel));
+        for rel in ["packages/a", "packages/a/b", "packages/.h"] {
+            assert_eq!(member(rel), Ok(true), "{rel}");
+        }
+        assert_eq!(member("packages"), Ok(false));
+        assert_eq!(member("other/a"), Ok(false));
         let ws: toml::Value = toml::from_str("members = \"packages/*\"").unwrap();
         let e = is_member(&ws, dir, Path::new("packages/p")).unwrap_err();
         assert!(e.contains("members: not a list of globs"), "{e}");
