@@ -311,6 +311,7 @@ fn believable(ctx: &Context, claimed: &State) -> envdiff::Records {
             || (guix && under(entry, Path::new("/gnu/store")))
     };
     let prompt = project.prompt_name();
+    let uv_project = project.manifest.pip.is_uv_project();
     let we_set = |name: &str, value: &OsString| -> bool {
         let from_env = project
             .manifest
@@ -321,6 +322,8 @@ fn believable(ctx: &Context, claimed: &State) -> envdiff::Records {
             || match name {
                 "PYENV_GUIX_ROOT" => Path::new(value) == project.root,
                 "PYENV_GUIX_PROMPT" | "VIRTUAL_ENV_PROMPT" => *value == *prompt,
+                // Only a uv project sets uv's.
+                n if n.starts_with("UV_") && !uv_project => false,
                 "PYTHONNOUSERSITE" | "UV_NO_SYNC" => value == "1",
                 "UV_PROJECT_ENVIRONMENT" if value == UV_BUILDING => true,
                 n if OWN_VARIABLES.contains(&n) => under(value, ctx.cache.root()),

@@ -321,3 +321,20 @@ fn pin_never_writes_through_a_linked_directory() {
         .collect();
     assert!(left.is_empty(), "written through the link: {left:?}");
 }
+
+/// HOLE: a forged state naming a real, allowed project that is not a uv
+/// project claims that it set `UV_NO_SYNC=1` over nothing; a user who
+/// keeps `UV_NO_SYNC=1` in their own environment lost it at one prompt.
+/// Only a uv project sets uv's variables, so only its state is believed.
+#[test]
+fn a_forged_state_cannot_unset_the_users_uv_variables_for_a_project_not_of_uv() {
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nAPP_MODE = \"dev\"\n");
+    s.allow("p");
+    let state = forged(
+        &s.path("p/.pyguix.toml"),
+        vec![("UV_NO_SYNC", scalar_over_nothing("1"))],
+    );
+    let after = one_prompt_with(&s, &state, &[("UV_NO_SYNC", "1")], &["UV_NO_SYNC"]);
+    assert_eq!(after, "UV_NO_SYNC=1\n");
+}
