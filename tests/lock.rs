@@ -203,9 +203,25 @@ fn check_fails_on_a_missing_or_stale_lock_and_changes_nothing() {
     s.allow("p");
     let lock_before = std::fs::read(s.path("p/pylock.toml")).unwrap();
     let err = s.command(&["lock", "--check"], &s.path("p")).fails();
-    assert!(err.contains("stale"), "{err}");
-    assert!(err.contains("pyenv-guix lock"), "{err}");
+    assert!(
+        err.contains("is stale: the requirements changed since it was written; run 'pyenv-guix lock' to renew it"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(s.path("p/pylock.toml")).unwrap(), lock_before);
+    // An option too, with the requirements: both are named.
+    let manifest = std::fs::read_to_string(s.path("p/.pyguix.toml")).unwrap();
+    s.write(
+        "p/.pyguix.toml",
+        &manifest.replace("\"--no-index\", ", "\"--no-index\", \"--prefer-binary\", "),
+    );
+    s.allow("p");
+    let err = s.command(&["lock", "--check"], &s.path("p")).fails();
+    assert!(
+        err.contains("is stale: the requirements and the pip options changed since"),
+        "{err}"
+    );
+    s.write("p/.pyguix.toml", &manifest);
+    s.allow("p");
 
     // The lock named in the manifest is gone: missing, said.
     std::fs::remove_file(s.path("p/pylock.toml")).unwrap();
@@ -666,7 +682,7 @@ fn promote_and_pin_say_the_lock_they_make_stale() {
             "{command}: {said}"
         );
         let err = s.command(&["lock", "--check"], &p).fails();
-        assert!(err.contains("stale"), "{command}: {err}");
+        assert!(err.contains("stale: the Guix profile"), "{command}: {err}");
     };
     makes_stale("promote");
     makes_stale("pin");
@@ -1281,7 +1297,10 @@ fn an_editable_projects_lock_is_stale_once_its_pyproject_changes() {
     );
     s.allow("p");
     let err = s.command(&["lock", "--check"], &s.path("p")).fails();
-    assert!(err.contains("stale"), "{err}");
+    assert!(
+        err.contains("stale: an editable project's pyproject.toml, setup.cfg or setup.py changed"),
+        "{err}"
+    );
 }
 
 /// A lock may name the project only as an editable directory inside it.

@@ -521,7 +521,10 @@ fn lock_resolves_for_the_python_behind_the_shim_and_pyenv_local_makes_it_stale()
         .succeeds();
     drop(local);
     let (ok, _, err) = s.run_with(&env, &p, &["lock", "--check"]);
-    assert!(!ok && err.contains("stale"), "{err}");
+    assert!(
+        !ok && err.contains("stale: the interpreter changed"),
+        "{err}"
+    );
     assert!(err.contains("pyenv-guix lock"), "{err}");
     s.ok_with(&env, &p, &["lock"]);
     assert_eq!(locked(&s, "p").0, ["app 1.0", "new 1.0"], "for {}", pyenv.b);

@@ -423,14 +423,14 @@ fn lock_check(ctx: &Context, path: &Path, state: &crate::pip::lock::State) -> Fi
     let status = match state {
         State::Current => Status::Ok,
         State::Unknown(_) => Status::Note,
-        State::Stale if !locked => Status::Note,
+        State::Stale(_) if !locked => Status::Note,
         _ => Status::Problem,
     };
     let mut message = format!("{} is {}", path.display(), state.word());
     if let Some(why) = state.why() {
         message.push_str(&format!(": {why}"));
     }
-    if locked && *state == State::Stale {
+    if locked && matches!(state, State::Stale(_)) {
         message.push_str(&format!(" ({LOCKED_VAR}=1: nothing is built from it)"));
     }
     Finding {

@@ -236,7 +236,7 @@ fn moved(before: &lock::Lock, after: &lock::Lock) -> String {
 
 /// `--check`: 0 when the lock is there and made from the inputs as they
 /// are, else 1 and why.
-fn check(project: &Project, scan: &Scan, digest: &str) -> anyhow::Result<i32> {
+fn check(project: &Project, scan: &Scan, now: &lock::Inputs) -> anyhow::Result<i32> {
     let Some(name) = &project.manifest.pip.lock else {
         log::error(&format!(
             "no lock: {} names none ([pip] lock); run 'pyenv-guix lock' to write one",
@@ -250,11 +250,11 @@ fn check(project: &Project, scan: &Scan, digest: &str) -> anyhow::Result<i32> {
         log::error(&format!("no lock: {} cannot be read", path.display()));
         return Ok(1);
     };
-    if lock.inputs.as_deref() != Some(digest) {
+    if lock.inputs.as_deref() != Some(now.whole.as_str()) {
         log::error(&format!(
             "{} is stale: {}; run 'pyenv-guix lock' to renew it",
             path.display(),
-            crate::pip::lock::STALE_BECAUSE
+            lock::stale_because(lock, now)
         ));
         return Ok(1);
     }

@@ -21,23 +21,47 @@ const METADATA_FILES: &[&str] = &["pyproject.toml", "setup.cfg", "setup.py"];
 /// How deep `-r` inside `-r` is followed here (the scan refused deeper).
 const DEPTH: usize = 20;
 
-/// The digest `[tool.pyenv-guix].inputs` records. `profile` is the Guix
-/// profile's key, when the project has one.
+/// What a lock is made from: the digest `[tool.pyenv-guix].inputs`
+/// records, which decides whether the lock is stale, and a short digest
+/// of each part (`made-from`), which only says which part changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inputs {
+    pub whole: String,
+    pub parts: Vec<(&'static str, String)>,
+}
+
+/// The parts, by the key `made-from` gives them and as messages name them.
+pub const PARTS: &[(&str, &str)] = &[
+    ("interpreter", "the interpreter"),
+    ("profile", "the Guix profile"),
+    ("requirements", "the requirements"),
+    (
+        "editable-projects",
+        "an editable project's pyproject.toml, setup.cfg or setup.py",
+    ),
+    ("options", "the pip options"),
+];
+
+/// How much of a part's digest is kept: it names a change, it decides
+/// nothing.
+const PART_LEN: usize = 16;
+
+/// The inputs of a lock for `scan` now. `profile` is the Guix profile's
+/// key, when the project has one.
 pub fn inputs_digest(
     scan: &Scan,
     root: &Path,
     pip: &Pip,
     facts: &Facts,
     profile: Option<&str>,
-) -> Result<String, Unreadable> {
+) -> Result<Inputs, Unreadable> {
     let here = |p: &Path| exact(p.strip_prefix(root).unwrap_or(p));
-    let mut lines = vec![
-        "pyenv-guix lock inputs 1".to_string(),
+    let interpreter = vec![
         facts.identity(),
-        format!("profile {}", profile.unwrap_or("none")),
         format!("mode {}", pip.mode),
         format!("system-site-packages {}", pip.system_site_packages),
     ];
+    let profile = vec![format!("profile {}", profile.unwrap_or("none"))];
     let mut reqs: Vec<String> = (scan.packages.iter())
         .map(|w| match w {
             Word::Lit(s) => Ok(canonical_spacing(s)),
@@ -45,18 +69,21 @@ pub fn inputs_digest(
         })
         .collect::<Result<_, _>>()?;
     reqs.sort();
-    lines.extend(reqs.into_iter().map(|r| format!("requirement {r}")));
-    lines.extend(
+    let mut requirements: Vec<String> = (reqs.into_iter())
+        .map(|r| format!("requirement {r}"))
+        .collect();
+    requirements.extend(
         scan.editable
             .iter()
             .map(|e| format!("editable {}", here(e))),
     );
     for &i in &scan.requirements {
-        lines.push(format!("requirements {}", file(scan, i, root, 0)?));
+        requirements.push(format!("requirements {}", file(scan, i, root, 0)?));
     }
     // An editable project's dependencies are in its own metadata files:
     // a change there is a change to what the lock was made from. Its
     // source is live, and is not.
+    let mut editable = Vec::new();
     for dir in scan.editable_dirs(root) {
         for name in METADATA_FILES {
             let id = match hash_file(&dir.join(name), TEXT_LIMIT) {
@@ -66,13 +93,65 @@ pub fn inputs_digest(
                 }
                 Err(e) => return Err(e),
             };
-            lines.push(format!("editable-project {} {name} {id}", here(&dir)));
+            editable.push(format!("editable-project {} {name} {id}", here(&dir)));
         }
     }
-    for w in &scan.options {
-        lines.push(format!("option {:?}", word(scan, w, root, 0)?));
+    let options = (scan.options.iter())
+        .map(|w| Ok(format!("option {:?}", word(scan, w, root, 0)?)))
+        .collect::<Result<Vec<_>, Unreadable>>()?;
+    // The whole, in the order locks written before the parts have it.
+    let digest = |lines: &[&[String]]| {
+        let text: Vec<&str> = lines
+            .iter()
+            .flat_map(|l| l.iter())
+            .map(String::as_str)
+            .collect();
+        hex(&Sha256::digest((text.join("\n") + "\n").as_bytes()))
+    };
+    let head = vec!["pyenv-guix lock inputs 1".to_string()];
+    let whole = digest(&[
+        &head,
+        &interpreter[..1],
+        &profile,
+        &interpreter[1..],
+        &requirements,
+        &editable,
+        &options,
+    ]);
+    let parts = [interpreter, profile, requirements, editable, options];
+    let parts = PARTS
+        .iter()
+        .zip(parts)
+        .map(|((key, _), lines)| (*key, digest(&[&lines])[..PART_LEN].to_string()))
+        .collect();
+    Ok(Inputs { whole, parts })
+}
+
+/// What changed between the parts a lock was made from (`then`) and
+/// those of now, as a message says it; `None` when the lock does not
+/// record them, or they do not tell.
+pub fn what_changed(then: &[(String, String)], now: &Inputs) -> Option<String> {
+    if then.is_empty() {
+        return None;
     }
-    Ok(hex(&Sha256::digest((lines.join("\n") + "\n").as_bytes())))
+    let changed: Vec<&str> = PARTS
+        .iter()
+        .zip(&now.parts)
+        .filter(|(_, (key, d))| {
+            then.iter()
+                .find(|(k, _)| k == key)
+                .is_none_or(|(_, was)| was != d)
+        })
+        .map(|((_, said), _)| *said)
+        .collect();
+    match changed.as_slice() {
+        [] => None,
+        [one] => Some(format!("{one} changed since it was written")),
+        [many @ .., last] => Some(format!(
+            "{} and {last} changed since it was written",
+            many.join(", ")
+        )),
+    }
 }
 
 fn word(scan: &Scan, w: &Word, root: &Path, depth: usize) -> Result<String, Unreadable> {
@@ -107,4 +186,48 @@ fn file(scan: &Scan, i: usize, root: &Path, depth: usize) -> Result<String, Unre
         text.push('\n');
     }
     Ok(hex(&Sha256::digest(text.as_bytes())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(parts: [&str; 5]) -> Inputs {
+        Inputs {
+            whole: String::new(),
+            parts: PARTS
+                .iter()
+                .zip(parts)
+                .map(|((k, _), d)| (*k, d.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn what_changed_names_each_part_that_differs_and_nothing_it_cannot_tell() {
+        let then: Vec<(String, String)> = inputs(["i", "p", "r", "e", "o"])
+            .parts
+            .into_iter()
+            .map(|(k, d)| (k.to_string(), d))
+            .collect();
+        let said = |now| what_changed(&then, &inputs(now));
+        assert_eq!(said(["i", "p", "r", "e", "o"]), None);
+        assert_eq!(
+            said(["i", "p", "R", "e", "o"]).as_deref(),
+            Some("the requirements changed since it was written")
+        );
+        assert_eq!(
+            said(["I", "P", "r", "e", "O"]).as_deref(),
+            Some(
+                "the interpreter, the Guix profile and the pip options changed since it was written"
+            )
+        );
+        // A lock written before it recorded its parts: no claim.
+        assert_eq!(what_changed(&[], &inputs(["I"; 5])), None);
+        // A part it did not record counts as changed.
+        assert_eq!(
+            what_changed(&then[..4], &inputs(["i", "p", "r", "e", "o"])).as_deref(),
+            Some("the pip options changed since it was written")
+        );
+    }
 }

@@ -22,9 +22,9 @@ use super::scan::{Input, Kind, Scan};
 use super::{Pip, Unreadable};
 use crate::fsutil::{self, hex};
 
-pub use digest::inputs_digest;
+pub use digest::{Inputs, inputs_digest, what_changed};
 pub use resolve::{LockError, Resolver, Wanted, resolve};
-pub use state::{LOCKED_VAR, Stale, State, WHY as STALE_BECAUSE, for_build, state};
+pub use state::{LOCKED_VAR, Stale, State, for_build, stale_because, state};
 pub use write::with_our_table;
 
 /// The largest lock read: a lock of thousands of packages, with every
@@ -46,6 +46,8 @@ pub struct Lock {
     pub editable: Vec<Editable>,
     /// `[tool.pyenv-guix].inputs`: the digest of what it was made from.
     pub inputs: Option<String>,
+    /// `[tool.pyenv-guix].made-from`: a short digest of each part of it.
+    pub made_from: Vec<(String, String)>,
     /// `[tool.pyenv-guix].packages`: the digest of its packages as `lock`
     /// wrote them (`packages_digest`), to tell a lock edited by hand since.
     pub packages_written: Option<String>,
@@ -158,6 +160,15 @@ pub fn parse(text: &str, root: &Path, dir: &Path) -> Result<Lock, String> {
     };
     let inputs = ours("inputs");
     let packages_written = ours("packages");
+    let made_from = (raw.tool.get("pyenv-guix"))
+        .and_then(|t| t.get("made-from"))
+        .and_then(toml::Value::as_table)
+        .map(|t| {
+            t.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut packages = Vec::new();
     let mut editable = Vec::new();
     let mut seen_files = std::collections::BTreeSet::new();
@@ -238,6 +249,7 @@ pub fn parse(text: &str, root: &Path, dir: &Path) -> Result<Lock, String> {
         packages,
         editable,
         inputs,
+        made_from,
         packages_written,
     })
 }

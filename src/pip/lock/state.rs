@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::inputs_digest;
+use super::{Inputs, inputs_digest, what_changed};
 use crate::interpreter::Facts;
 use crate::pip::scan::{Kind, Scan};
 use crate::pip::{Pip, Unreadable};
@@ -12,7 +12,8 @@ use crate::pip::{Pip, Unreadable};
 /// Set to `1` (in CI, say): a stale lock is an error, not a warning.
 pub const LOCKED_VAR: &str = "PYENV_GUIX_LOCKED";
 
-/// Why a lock is stale, in the words every message about it uses.
+/// Why a lock is stale, when it does not record which part of what it
+/// was made from changed (written before it did).
 pub const WHY: &str = "the requirements, options, interpreter, Guix profile or an editable project's pyproject.toml, setup.cfg or setup.py changed since it was written";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +21,8 @@ pub enum State {
     /// Made from the project's inputs as they are now.
     Current,
     /// Made from other inputs: builds install it as it is, until renewed.
-    Stale,
+    /// Which ones changed, as said.
+    Stale(String),
     /// Named in the manifest, not there.
     Missing,
     /// There, but not a lock pyenv-guix can read: why.
@@ -34,7 +36,7 @@ impl State {
     pub fn word(&self) -> &'static str {
         match self {
             State::Current => "current",
-            State::Stale => "stale",
+            State::Stale(_) => "stale",
             State::Missing => "missing",
             State::Unreadable(_) => "unreadable",
             State::Unknown(_) => "unknown",
@@ -45,7 +47,7 @@ impl State {
     pub fn why(&self) -> Option<String> {
         match self {
             State::Current | State::Missing => None,
-            State::Stale => Some(format!("{WHY}; run 'pyenv-guix lock' to renew it")),
+            State::Stale(why) => Some(format!("{why}; run 'pyenv-guix lock' to renew it")),
             State::Unreadable(why) | State::Unknown(why) => Some(why.clone()),
         }
     }
@@ -71,24 +73,31 @@ pub fn state(
         (Some(Err(why)), _) => State::Unreadable(why.to_string()),
         (_, None) => State::Unknown("the lock was not read".into()),
         (_, Some(lock)) => match inputs_digest(scan, root, pip, facts, profile) {
-            Ok(digest) if lock.inputs.as_deref() == Some(digest.as_str()) => State::Current,
-            Ok(_) => State::Stale,
+            Ok(now) if lock.inputs.as_deref() == Some(now.whole.as_str()) => State::Current,
+            Ok(now) => State::Stale(stale_because(lock, &now)),
             Err(why) => State::Unknown(format!("an input cannot be read: {why}")),
         },
     };
     Some((path, state))
 }
 
+/// Why `lock` is stale against the inputs of `now`: which part of them
+/// changed, when the lock records its parts.
+pub fn stale_because(lock: &super::Lock, now: &Inputs) -> String {
+    what_changed(&lock.made_from, now).unwrap_or_else(|| WHY.to_string())
+}
+
 /// A stale lock, as a build says it: a warning, or (with
 /// `PYENV_GUIX_LOCKED=1`) the error that stops it.
 #[derive(Debug, thiserror::Error)]
-#[error("{} is stale: {WHY}; run 'pyenv-guix lock' to renew it{}", .path.display(), if *.refused {
+#[error("{} is stale: {why}; run 'pyenv-guix lock' to renew it{}", .path.display(), if *.refused {
     format!(" ({LOCKED_VAR}=1: nothing is built from a stale lock)")
 } else {
     " (building from it as it is)".to_string()
 })]
 pub struct Stale {
     pub path: PathBuf,
+    pub why: String,
     pub refused: bool,
 }
 
@@ -105,12 +114,14 @@ pub fn for_build(
     locked: bool,
 ) -> Result<Option<Stale>, Stale> {
     match state(scan, root, pip, facts, profile) {
-        Some((path, State::Stale)) if locked => Err(Stale {
+        Some((path, State::Stale(why))) if locked => Err(Stale {
             path,
+            why,
             refused: true,
         }),
-        Some((path, State::Stale)) => Ok(Some(Stale {
+        Some((path, State::Stale(why))) => Ok(Some(Stale {
             path,
+            why,
             refused: false,
         })),
         _ => Ok(None),

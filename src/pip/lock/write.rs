@@ -111,7 +111,11 @@ fn inside(url: &str, dir: &Path) -> Option<String> {
 /// `text` (a lock) with `[tool.pyenv-guix]` recording `digest`, the
 /// inputs it was made from, and `packages`, the digest of its packages
 /// (`Lock::packages_digest`).
-pub fn with_our_table(text: &str, digest: &str, packages: &str) -> Result<String, String> {
+pub fn with_our_table(
+    text: &str,
+    inputs: &super::Inputs,
+    packages: &str,
+) -> Result<String, String> {
     let mut doc: DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
     let tool = doc.entry("tool").or_insert_with(|| {
         let mut t = Table::new();
@@ -123,8 +127,13 @@ pub fn with_our_table(text: &str, digest: &str, packages: &str) -> Result<String
     ours.decor_mut().set_prefix(
         "\n# What this lock was made from; `pyenv-guix lock --check` tells whether it still is.\n",
     );
-    ours["inputs"] = value(digest);
+    ours["inputs"] = value(&inputs.whole);
     ours["packages"] = value(packages);
+    let mut parts = toml_edit::InlineTable::new();
+    for (key, digest) in &inputs.parts {
+        parts.insert(*key, digest.as_str().into());
+    }
+    ours["made-from"] = value(parts);
     tool.insert("pyenv-guix", Item::Table(ours));
     Ok(doc.to_string())
 }
@@ -142,8 +151,16 @@ mod tests {
             ]}"#,
         )
         .unwrap();
-        let text =
-            with_our_table(&from_report(&report, Path::new("/w")).unwrap(), "dd", "ee").unwrap();
+        let inputs = super::super::Inputs {
+            whole: "dd".into(),
+            parts: vec![("requirements", "ff".into())],
+        };
+        let text = with_our_table(
+            &from_report(&report, Path::new("/w")).unwrap(),
+            &inputs,
+            "ee",
+        )
+        .unwrap();
         assert!(
             text.contains("path = \"beta-2.0-py3-none-any.whl\""),
             "{text}"
