@@ -37,6 +37,25 @@ fn project(s: &Sandbox, rel: &str, installer: &str) {
     s.write(&format!("{rel}/constraints.txt"), "beta<4\n");
 }
 
+/// `lock --check` in `rel` fails, saying why the lock is stale.
+fn check_says_stale(s: &Sandbox, rel: &str, why: &str) {
+    let err = s.command(&["lock", "--check"], &s.path(rel)).fails();
+    assert!(err.contains(&format!("is stale: {why}")), "{err}");
+}
+
+/// `rel`'s manifest with `installer` set to `to`, allowed.
+fn switch_installer(s: &Sandbox, rel: &str, to: &str) {
+    let manifest = std::fs::read_to_string(s.path(rel).join(".pyguix.toml")).unwrap();
+    let installer = |i: &str| format!("installer = {i:?}");
+    s.write(
+        &format!("{rel}/.pyguix.toml"),
+        &manifest
+            .replace(&installer("pip"), &installer(to))
+            .replace(&installer("uv"), &installer(to)),
+    );
+    s.allow(rel);
+}
+
 fn path_with(dir: &Path) -> OsString {
     format!("{}:/usr/local/bin:/usr/bin:/bin", dir.display()).into()
 }
@@ -202,10 +221,10 @@ fn check_fails_on_a_missing_or_stale_lock_and_changes_nothing() {
     );
     s.allow("p");
     let lock_before = std::fs::read(s.path("p/pylock.toml")).unwrap();
-    let err = s.command(&["lock", "--check"], &s.path("p")).fails();
-    assert!(
-        err.contains("is stale: the requirements changed since it was written; run 'pyenv-guix lock' to renew it"),
-        "{err}"
+    check_says_stale(
+        &s,
+        "p",
+        "the requirements changed since it was written; run 'pyenv-guix lock' to renew it",
     );
     assert_eq!(std::fs::read(s.path("p/pylock.toml")).unwrap(), lock_before);
     // An option too, with the requirements: both are named.
@@ -215,10 +234,10 @@ fn check_fails_on_a_missing_or_stale_lock_and_changes_nothing() {
         &manifest.replace("\"--no-index\", ", "\"--no-index\", \"--prefer-binary\", "),
     );
     s.allow("p");
-    let err = s.command(&["lock", "--check"], &s.path("p")).fails();
-    assert!(
-        err.contains("is stale: the requirements and the pip options changed since"),
-        "{err}"
+    check_says_stale(
+        &s,
+        "p",
+        "the requirements and the pip options changed since",
     );
     s.write("p/.pyguix.toml", &manifest);
     s.allow("p");
@@ -1165,15 +1184,7 @@ fn an_editable_project_locks_and_builds_by_either_installer() {
         let out = s.command(&["status"], &s.path(rel)).stdout_ok();
         assert!(out.contains("  editable   webthing (.)"), "{out}");
         for installs in ["pip", "uv"] {
-            let manifest = std::fs::read_to_string(s.path(rel).join(".pyguix.toml")).unwrap();
-            let installer = |i: &str| format!("installer = {i:?}");
-            s.write(
-                &format!("{rel}/.pyguix.toml"),
-                &manifest
-                    .replace(&installer("pip"), &installer(installs))
-                    .replace(&installer("uv"), &installer(installs)),
-            );
-            s.allow(rel);
+            switch_installer(&s, rel, installs);
             let built = s
                 .command(&["rebuild"], &s.path(rel))
                 .env("PATH", &path)
@@ -1196,8 +1207,6 @@ fn an_editable_project_locks_and_builds_by_either_installer() {
     }
 }
 
-/// A dependency's wheel replaced after locking fails the build of the
-/// editable project, naming the file; nothing is activated.
 /// `[pip] editable = [".[cli]"]` in a project whose path has a space:
 /// both resolvers read the project (uv takes no quotes after `-e`), the
 /// lock holds what the extra brings, and a build by either installer
@@ -1228,14 +1237,7 @@ fn an_editable_project_with_extras_at_a_path_with_a_space_locks_and_builds() {
         assert_eq!(names, ["beta", "gamma", "webthing"], "{rel}");
         locks_the_project_editable(&s, rel);
         for installs in ["pip", "uv"] {
-            let manifest = std::fs::read_to_string(s.path(rel).join(".pyguix.toml")).unwrap();
-            s.write(
-                &format!("{rel}/.pyguix.toml"),
-                &manifest
-                    .replace("installer = \"pip\"", &format!("installer = {installs:?}"))
-                    .replace("installer = \"uv\"", &format!("installer = {installs:?}")),
-            );
-            s.allow(rel);
+            switch_installer(&s, rel, installs);
             s.command(&["rebuild"], &s.path(rel))
                 .env("PATH", &path)
                 .succeeds();
@@ -1257,6 +1259,8 @@ fn an_editable_project_with_extras_at_a_path_with_a_space_locks_and_builds() {
     }
 }
 
+/// A dependency's wheel replaced after locking fails the build of the
+/// editable project, naming the file; nothing is activated.
 #[test]
 fn an_editable_projects_replaced_dependency_fails_the_build_naming_it() {
     let s = Sandbox::new();
@@ -1296,10 +1300,10 @@ fn an_editable_projects_lock_is_stale_once_its_pyproject_changes() {
         &PYPROJECT.replace("[\"beta>=1\"]", "[\"beta>=1\", \"gamma\"]"),
     );
     s.allow("p");
-    let err = s.command(&["lock", "--check"], &s.path("p")).fails();
-    assert!(
-        err.contains("stale: an editable project's pyproject.toml, setup.cfg or setup.py changed"),
-        "{err}"
+    check_says_stale(
+        &s,
+        "p",
+        "an editable project's pyproject.toml, setup.cfg or setup.py changed",
     );
 }
 
