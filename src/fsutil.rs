@@ -335,6 +335,28 @@ pub mod paths {
     }
 }
 
+/// Give each regular file under `dir` that has other links (uv's cache
+/// hard-linked into a build) a copy of its own, in its place, with its
+/// permissions. Links are not followed.
+pub fn unshare(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let meta = std::fs::symlink_metadata(&path)?;
+        if meta.is_dir() {
+            unshare(&path)?;
+        } else if meta.is_file() && meta.nlink() > 1 {
+            let mut own = path.clone().into_os_string();
+            own.push(".pyenv-guix-own");
+            let own = PathBuf::from(own);
+            std::fs::copy(&path, &own)?;
+            std::fs::rename(&own, &path)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{hex, unhex};

@@ -280,3 +280,59 @@ fn a_uv_venv_with_a_guix_profile_has_everything_it_needs() {
     );
     assert_eq!(out, "ok\n");
 }
+
+/// Every regular file under `dir`, with its link count.
+fn files_with_links(dir: &Path, out: &mut Vec<(PathBuf, u64)>) {
+    use std::os::unix::fs::MetadataExt;
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let meta = std::fs::symlink_metadata(e.path()).unwrap();
+        if meta.is_dir() {
+            files_with_links(&e.path(), out);
+        } else if meta.is_file() {
+            out.push((e.path(), meta.nlink()));
+        }
+    }
+}
+
+/// HOLE: uv hard-linked its cache's files into a prefix, so a hand edit
+/// in one project's prefix changed uv's cache and every other prefix
+/// built from it (another project, of other inputs, was "damaged"), and
+/// `rebuild` linked the edited file back; a CA patched into certifi in
+/// uv's cache reached every prefix. A prefix's files are its own.
+#[test]
+fn a_uv_build_shares_no_file_with_uvs_cache_or_another_prefix() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    let wheels = wheels(&s);
+    // Two projects of other inputs: two keys, the same wheels.
+    for (rel, extra) in [("a", ""), ("b", ", \"--prefer-binary\"")] {
+        s.write(
+            &format!("{rel}/.pyguix.toml"),
+            &manifest(&wheels, "prefix", "uv", extra),
+        );
+        s.allow(rel);
+        run(&s, rel, &path, &["rebuild"]);
+    }
+    let (a, _) = run(&s, "a", &path, &["prefix"]);
+    let (b, _) = run(&s, "b", &path, &["prefix"]);
+    assert_ne!(a, b);
+    let mut files = Vec::new();
+    files_with_links(Path::new(a.trim()), &mut files);
+    let shared: Vec<_> = files.iter().filter(|(_, n)| *n > 1).collect();
+    assert!(!files.is_empty() && shared.is_empty(), "{shared:?}");
+    // A hand edit in a's prefix: b is as it was built.
+    let edited = (files.iter())
+        .map(|(p, _)| p)
+        .find(|p| p.ends_with("__init__.py") || p.extension().is_some_and(|e| e == "py"))
+        .unwrap();
+    std::fs::write(edited, "raise SystemExit('edited by hand')\n").unwrap();
+    let (status, _) = run(&s, "b", &path, &["status"]);
+    assert!(!status.contains("damaged"), "{status}");
+    // And a rebuild of a undoes the edit: uv's cache was not changed.
+    let (status, _) = run(&s, "a", &path, &["status"]);
+    assert!(status.contains("damaged"), "{status}");
+    run(&s, "a", &path, &["rebuild"]);
+    let (status, _) = run(&s, "a", &path, &["status"]);
+    assert!(!status.contains("damaged"), "{status}");
+}

@@ -40,7 +40,24 @@ impl Tool for Uv {
     /// The same build as pip's, by uv: `uv pip install --prefix`, or `uv venv`
     /// (no pip inside, so no ensurepip) and `uv pip install` into it. Neither
     /// reads uv's configuration files: options go in [pip].options, as for pip.
+    /// uv hard-links its cache's files (fast); each is then given a copy of
+    /// its own, so that the prefix shares no file with uv's cache or with
+    /// another prefix: a hand edit in one reaches no other, and a rebuild
+    /// undoes it.
     fn install(&self, job: Job) -> Result<(), Failure> {
+        let path = job.path.to_path_buf();
+        self.install_linked(job)?;
+        crate::fsutil::unshare(&path).map_err(|e| {
+            Failure::Io(io(format!(
+                "cannot copy uv's linked files in {}",
+                path.display()
+            ))(e))
+        })
+    }
+}
+
+impl Uv {
+    fn install_linked(&self, job: Job) -> Result<(), Failure> {
         let Job {
             facts,
             pip,
@@ -134,13 +151,17 @@ impl Tool for Uv {
     }
 }
 
-/// The second install of a locked build: its local projects, editable
-/// (`then`), when it has any.
 /// The environment every uv command of ours runs in: no user site, and
 /// the CA the user gave pip as uv takes one (uv reads no pip
-/// configuration), whether it builds or locks.
+/// configuration), whether it builds or locks. uv clones its cache's
+/// files (copy-on-write: free on btrfs and XFS, each file its own), or
+/// where the filesystem cannot, hard-links them, and `install` then
+/// copies what is linked; never symlinks, whatever the user's
+/// UV_LINK_MODE.
 pub fn uv_env(env: &[(OsString, OsString)]) -> Vec<(OsString, OsString)> {
     let mut env = env.to_vec();
+    env.retain(|(k, _)| k != "UV_LINK_MODE");
+    env.push(("UV_LINK_MODE".into(), "clone".into()));
     env.push(("PYTHONNOUSERSITE".into(), "1".into()));
     if !env.iter().any(|(k, _)| k == "SSL_CERT_FILE")
         && let Some((_, cert)) = env.iter().find(|(k, _)| k == "PIP_CERT").cloned()
@@ -150,6 +171,8 @@ pub fn uv_env(env: &[(OsString, OsString)]) -> Vec<(OsString, OsString)> {
     env
 }
 
+/// The second install of a locked build: its local projects, editable
+/// (`then`), when it has any.
 fn editable_too(
     uv: &Path,
     then: &[OsString],
