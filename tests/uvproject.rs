@@ -565,23 +565,29 @@ fn a_uv_lock_path_out_of_the_project_is_refused() {
     );
 
     let lock = std::fs::read_to_string(s.path("p/uv.lock")).unwrap();
-    let planted = "../outside/gamma-1.0-py3-none-any.whl";
-    let attack = lock
-        .replace("dist/gamma-1.0-py3-none-any.whl", planted)
-        .replace(
-            &uv_hash(&s.path("p/dist/gamma-1.0-py3-none-any.whl")),
-            &uv_hash(&s.path("outside/gamma-1.0-py3-none-any.whl")),
+    // HOLE (the second): a path with `://` in it was taken for a URL and
+    // not checked; uv reads it as a path, `x:` a directory name.
+    for planted in [
+        "../outside/gamma-1.0-py3-none-any.whl",
+        "x:///../../outside/gamma-1.0-py3-none-any.whl",
+    ] {
+        let attack = lock
+            .replace("dist/gamma-1.0-py3-none-any.whl", planted)
+            .replace(
+                &uv_hash(&s.path("p/dist/gamma-1.0-py3-none-any.whl")),
+                &uv_hash(&s.path("outside/gamma-1.0-py3-none-any.whl")),
+            );
+        assert_ne!(attack, lock);
+        s.write("p/uv.lock", &attack);
+        let err = refused(&s, &env, "p");
+        assert!(
+            err.contains(&s.path("p/uv.lock").display().to_string()),
+            "{err}"
         );
-    assert_ne!(attack, lock);
-    s.write("p/uv.lock", &attack);
-    let err = refused(&s, &env, "p");
-    assert!(
-        err.contains(&s.path("p/uv.lock").display().to_string()),
-        "{err}"
-    );
-    assert!(err.contains("gamma"), "{err}");
-    assert!(err.contains(planted), "{err}");
-    assert!(err.contains("outside the project"), "{err}");
+        assert!(err.contains("gamma"), "{err}");
+        assert!(err.contains(planted), "{err}");
+        assert!(err.contains("outside the project"), "{err}");
+    }
 }
 
 /// A link planted in the project (`dist -> ../outside`) makes uv.lock's

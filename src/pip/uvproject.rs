@@ -287,22 +287,23 @@ fn local_files(root: &Path, what: &str, bytes: &[u8]) -> Result<Vec<PathBuf>, St
             fsutil::resolve_inside(root, &path).map_err(|e| refused(e.to_string()))?;
             Ok(path)
         };
-        let local = |s: &str| !s.contains("://");
+        // A `path` source is a path, whatever it holds (uv reads
+        // `x:///../..` as one); a registry is a URL only over http(s),
+        // and a `file:` one is the absolute path it names.
         if let Some(registry) = source.get("registry").and_then(|r| r.as_str())
-            && local(registry)
+            && let Some(dir) =
+                registry_dir(registry).map_err(|why| format!("package {name:?}: {why}"))?
         {
             let wheels = package.get("wheels").and_then(|w| w.as_array());
             let sdist = package.get("sdist");
             for artefact in wheels.into_iter().flatten().chain(sdist) {
                 if let Some(path) = artefact.get("path").and_then(|p| p.as_str()) {
-                    let rel = Path::new(registry).join(path);
+                    let rel = Path::new(&dir).join(path);
                     out.push(inside(&rel.to_string_lossy())?);
                 }
             }
         }
-        if let Some(path) = source.get("path").and_then(|p| p.as_str())
-            && local(path)
-        {
+        if let Some(path) = source.get("path").and_then(|p| p.as_str()) {
             out.push(inside(path)?);
         }
         for tree in ["directory", "editable", "virtual"] {
@@ -312,6 +313,20 @@ fn local_files(root: &Path, what: &str, bytes: &[u8]) -> Result<Vec<PathBuf>, St
         }
     }
     Ok(out)
+}
+
+/// Where a registry's files are, when it is local: `None` for one over
+/// http(s), the path of a `file:` URL, anything else as written.
+fn registry_dir(registry: &str) -> Result<Option<String>, String> {
+    let scheme = registry.get(..8).unwrap_or(registry).to_ascii_lowercase();
+    if scheme.starts_with("http://") || scheme.starts_with("https://") {
+        return Ok(None);
+    }
+    match registry.strip_prefix("file://") {
+        Some(rest) => crate::pip::lock::percent_decode(rest)
+            .map(|p| Some(String::from_utf8_lossy(&p).into_owned())),
+        None => Ok(Some(registry.to_string())),
+    }
 }
 
 #[cfg(test)]
@@ -420,6 +435,13 @@ source = { path = "dist/local-2.0-py3-none-any.whl" }
             ("{ editable = \"out\" }", "out"),
             ("{ directory = \"..\" }", ".."),
             ("{ virtual = \"out/p/..\" }", "out/p/.."),
+            // HOLE: `://` made a path a URL, unchecked; uv reads it as a
+            // path, `x:` and all.
+            ("{ path = \"x:///../../x.whl\" }", "x:///../../x.whl"),
+            (
+                "{ registry = \"x:///../..\" }\nsdist = { path = \"x.tar.gz\" }",
+                "x:///../../x.tar.gz",
+            ),
         ] {
             let e = local_files(&root, "project", lock(source).as_bytes()).unwrap_err();
             assert!(e.contains("package \"x\""), "{source}: {e}");
@@ -429,6 +451,21 @@ source = { path = "dist/local-2.0-py3-none-any.whl" }
         let registry = "{ registry = \"out\" }\nwheels = [{ path = \"x.whl\" }]";
         let e = local_files(&root, "project", lock(registry).as_bytes()).unwrap_err();
         assert!(e.contains("outside the project"), "{e}");
+        // A registry over http(s) is uv's to fetch, with hashes; a `file:`
+        // one is the absolute path it names.
+        let remote = "{ registry = \"HTTPS://pypi.org/simple\" }\nwheels = [{ path = \"x.whl\" }]";
+        assert_eq!(
+            local_files(&root, "project", lock(remote).as_bytes()),
+            Ok(vec![])
+        );
+        let file = format!(
+            "{{ registry = \"file://{}\" }}\nwheels = [{{ path = \"x.whl\" }}]",
+            dir.path().display()
+        );
+        assert_eq!(
+            local_files(&root, "project", lock(&file).as_bytes()),
+            Ok(vec![dir.path().join("x.whl")])
+        );
         let absolute = dir.path().join("x.whl");
         let source = format!("{{ path = {:?} }}", absolute.to_str().unwrap());
         assert_eq!(

@@ -340,7 +340,7 @@ fn artefact(a: &RawArtefact, root: &Path, dir: &Path) -> Result<Artefact, String
 }
 
 /// A `file:` URL's path, `%XX` decoded (`file:///a%20b` is `/a b`).
-fn percent_decode(text: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn percent_decode(text: &str) -> Result<Vec<u8>, String> {
     let path = text.strip_prefix("localhost").unwrap_or(text);
     let bytes = path.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
