@@ -184,8 +184,11 @@ pub fn parse(text: &str, root: &Path, dir: &Path) -> Result<Lock, String> {
             continue;
         }
         let version = p.version.clone().ok_or_else(|| said("has no version"))?;
-        // Each goes into a line of the installer's requirements file.
-        let name_ok = !p.name.is_empty()
+        // Each goes into a line of the installer's requirements file: a
+        // name as PEP 508 has it, starting and ending with a letter or a
+        // digit (a leading `-` would be read as an option).
+        let name_ok = p.name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && p.name.ends_with(|c: char| c.is_ascii_alphanumeric())
             && p.name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
@@ -680,6 +683,14 @@ inputs = "dd"
         ] {
             let e = parse_in(&alpha(marker, version, file), Path::new("/")).unwrap_err();
             assert!(e.contains(why), "{marker:?} {version:?} {file:?}: {e}");
+        }
+        // HOLE: a name starting with `-` was an option in the line
+        // (`-r==1.0`); one not ending in a letter or digit is not PEP 508's.
+        for name in ["-r", "-e", "--index-url", "alpha-", ".alpha", ""] {
+            let lock = alpha("python_version > '3'", "1.0", ok)
+                .replace("name = \"alpha\"", &format!("name = {name:?}"));
+            let e = parse_in(&lock, Path::new("/")).unwrap_err();
+            assert!(e.contains("is not a package name"), "{name:?}: {e}");
         }
         let twice = LOCK.replace(
             "name = \"alpha_pkg-1.0-cp311-none-any.whl\"",
