@@ -5,7 +5,6 @@
 use std::cmp::Ordering;
 
 pub use crate::pip::reqfile::normal_name;
-use crate::pip::reqfile::{split_lines, strip_comment};
 
 /// A requirement simple enough to hand to Guix: a name and a version
 /// specifier. Extras, markers and URLs say more than a Guix package name
@@ -78,43 +77,6 @@ pub fn parse(text: &str) -> Result<Requirement, &'static str> {
         name: normal_name(name),
         specifier,
     })
-}
-
-/// A requirements file's logical lines as pip makes them, each with the
-/// number of the line it starts on: lines split where Python's
-/// `str.splitlines` splits, continuations (`\\` at the end) joined unless
-/// the line holds a comment, then comments and blank lines dropped.
-pub fn logical_lines(text: &str) -> Vec<(usize, String)> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut joined: Vec<(usize, String)> = Vec::new();
-    let mut pending: Option<(usize, String)> = None;
-    for (i, raw) in split_lines(text).into_iter().enumerate() {
-        let comment = strip_comment(raw).len() != raw.len();
-        if raw.ends_with('\\') && !comment {
-            pending
-                .get_or_insert_with(|| (i + 1, String::new()))
-                .1
-                .push_str(raw.trim_matches('\\'));
-            continue;
-        }
-        match pending.take() {
-            // pip puts a space before a comment line, so that it stays one.
-            Some((n, mut p)) => {
-                if comment {
-                    p.push(' ');
-                }
-                p.push_str(raw);
-                joined.push((n, p));
-            }
-            None => joined.push((i + 1, raw.to_string())),
-        }
-    }
-    joined.extend(pending);
-    joined
-        .into_iter()
-        .map(|(n, l)| (n, strip_comment(&l).trim().to_string()))
-        .filter(|(_, l)| !l.is_empty())
-        .collect()
 }
 
 /// PyPI projects whose Guix package is not `python-` and the name (checked
@@ -329,26 +291,6 @@ mod tests {
         assert!(allows("<1.0a1", "1.0.dev3"));
         assert!(allows(">1.0", "1.0.post1"));
         assert!(allows("!=1.0", "1.0.1"));
-    }
-
-    #[test]
-    fn logical_lines_are_pips_with_their_first_line_number() {
-        let text = "# head\na==1 \\\n  --hash=sha256:x \\\n  --hash=sha256:y\n    # via b\n\nc>=2 # pinned \\\nd\r\ne\x0cf\n";
-        assert_eq!(
-            logical_lines(text),
-            [
-                (2, "a==1   --hash=sha256:x   --hash=sha256:y".to_string()),
-                (7, "c>=2".to_string()),
-                (8, "d".to_string()),
-                (9, "e".to_string()),
-                (10, "f".to_string()),
-            ]
-        );
-        // A continued line ending in a comment ends there.
-        assert_eq!(
-            logical_lines("b \\\n  # the runner\nc\n"),
-            [(1, "b".to_string()), (3, "c".to_string())]
-        );
     }
 
     #[test]

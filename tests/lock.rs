@@ -1259,6 +1259,61 @@ fn an_editable_project_with_extras_at_a_path_with_a_space_locks_and_builds() {
     }
 }
 
+/// `-e "./proj dir[cli]"` in a requirements file, as pip reads it: both
+/// resolvers lock it (uv took the quotes as part of the path), and a line
+/// pip cannot split is refused when allowed, naming file, line and column.
+#[test]
+fn an_editable_line_quoted_in_a_requirements_file_locks_by_either_resolver() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    for by in ["pip", "uv"] {
+        editable_project(&s, &format!("{by}/proj dir"), by);
+        s.wheel_into(&format!("{by}/proj dir/wheels"), "gamma", "3.0", &[]);
+        s.write(
+            &format!("{by}/.pyguix.toml"),
+            &format!(
+                "[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\nrequirements = [\"requirements.txt\"]\ninstaller = {by:?}\noptions = [\"--no-index\", \"--find-links\", \"proj dir/wheels\"]\n"
+            ),
+        );
+        s.write(
+            &format!("{by}/requirements.txt"),
+            "# the app, with its command line\n-e \"./proj dir[cli]\"\n",
+        );
+        s.allow(by);
+        s.command(&["lock"], &s.path(by))
+            .env("PATH", &path)
+            .succeeds();
+        let text = std::fs::read_to_string(s.path(by).join("pylock.toml")).unwrap();
+        assert!(text.contains("name = \"gamma\""), "{by}: {text}");
+        assert!(
+            text.contains("directory = { path = \"proj dir\", editable = true }"),
+            "{by}: {text}"
+        );
+        s.command(&["rebuild"], &s.path(by))
+            .env("PATH", &path)
+            .succeeds();
+        let out = s
+            .command(
+                &["exec", "--", "python3", "-c", "import webthing, gamma"],
+                &s.path(by),
+            )
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{by}: {out:?}");
+    }
+    s.write("pip/requirements.txt", "# the app\n\n-e ./proj\"dir\n");
+    let err = s.command(&["allow"], &s.path("pip")).fails();
+    assert!(
+        err.contains(&format!(
+            "{}:3:10: pip cannot split `-e ./proj\"dir`",
+            s.path("pip/requirements.txt").display()
+        )),
+        "{err}"
+    );
+}
+
 /// A dependency's wheel replaced after locking fails the build of the
 /// editable project, naming the file; nothing is activated.
 #[test]

@@ -25,42 +25,40 @@ pub(super) fn pip_variable(text: &str) -> Option<&str> {
     None
 }
 
-/// A requirements file's logical lines, exactly as pip makes them: split
-/// where Python's `str.splitlines` splits (not only at `\n`: a `\r`, `\x0c`
-/// or U+2028 would otherwise hide a line from the key that pip reads),
-/// continuations joined unless the line holds a comment, then comments and
-/// blank lines dropped.
-pub(super) fn logical_lines(text: &str) -> Vec<String> {
+/// A requirements file's logical lines as pip makes them, each with the
+/// number of the line it starts on: lines split where Python's
+/// `str.splitlines` splits, continuations (`\\` at the end) joined unless
+/// the line holds a comment, then comments and blank lines dropped.
+pub(crate) fn logical_lines(text: &str) -> Vec<(usize, String)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut joined = Vec::new();
-    let mut pending: Option<String> = None;
-    for raw in split_lines(text) {
+    let mut joined: Vec<(usize, String)> = Vec::new();
+    let mut pending: Option<(usize, String)> = None;
+    for (i, raw) in split_lines(text).into_iter().enumerate() {
         let comment = strip_comment(raw).len() != raw.len();
-        if !raw.ends_with('\\') || comment {
-            // pip puts a space before a comment line, so that it stays one.
-            let line = if comment {
-                format!(" {raw}")
-            } else {
-                raw.to_string()
-            };
-            match pending.take() {
-                Some(mut p) => {
-                    p.push_str(&line);
-                    joined.push(p);
-                }
-                None => joined.push(line),
-            }
-        } else {
+        if raw.ends_with('\\') && !comment {
             pending
-                .get_or_insert_with(String::new)
+                .get_or_insert_with(|| (i + 1, String::new()))
+                .1
                 .push_str(raw.trim_matches('\\'));
+            continue;
+        }
+        match pending.take() {
+            // pip puts a space before a comment line, so that it stays one.
+            Some((n, mut p)) => {
+                if comment {
+                    p.push(' ');
+                }
+                p.push_str(raw);
+                joined.push((n, p));
+            }
+            None => joined.push((i + 1, raw.to_string())),
         }
     }
     joined.extend(pending);
     joined
-        .iter()
-        .map(|l| strip_comment(l).trim().to_string())
-        .filter(|l| !l.is_empty())
+        .into_iter()
+        .map(|(n, l)| (n, strip_comment(&l).trim().to_string()))
+        .filter(|(_, l)| !l.is_empty())
         .collect()
 }
 
@@ -252,16 +250,40 @@ mod tests {
         );
     }
 
+    fn texts(text: &str) -> Vec<String> {
+        logical_lines(text).into_iter().map(|(_, l)| l).collect()
+    }
+
+    #[test]
+    fn logical_lines_are_pips_with_their_first_line_number() {
+        let text = "# head\na==1 \\\n  --hash=sha256:x \\\n  --hash=sha256:y\n    # via b\n\nc>=2 # pinned \\\nd\r\ne\x0cf\n";
+        assert_eq!(
+            logical_lines(text),
+            [
+                (2, "a==1   --hash=sha256:x   --hash=sha256:y".to_string()),
+                (7, "c>=2".to_string()),
+                (8, "d".to_string()),
+                (9, "e".to_string()),
+                (10, "f".to_string()),
+            ]
+        );
+        // A continued line ending in a comment ends there.
+        assert_eq!(
+            logical_lines("b \\\n  # the runner\nc\n"),
+            [(1, "b".to_string()), (3, "c".to_string())]
+        );
+    }
+
     #[test]
     fn lines_are_split_and_joined_as_pip_does() {
         assert_eq!(
-            logical_lines("alpha\r-f wheels2\ngamma\r\nbeta\x0cdelta\u{2028}eps"),
+            texts("alpha\r-f wheels2\ngamma\r\nbeta\x0cdelta\u{2028}eps"),
             ["alpha", "-f wheels2", "gamma", "beta", "delta", "eps"]
         );
         // A comment line ending in `\` is not continued into the next.
-        assert_eq!(logical_lines("# pinned below \\\nbeta\n"), ["beta"]);
-        assert_eq!(logical_lines("alpha \\\n  >= 1\n"), ["alpha   >= 1"]);
-        assert_eq!(logical_lines("a # x\\\nb"), ["a", "b"]);
+        assert_eq!(texts("# pinned below \\\nbeta\n"), ["beta"]);
+        assert_eq!(texts("alpha \\\n  >= 1\n"), ["alpha   >= 1"]);
+        assert_eq!(texts("a # x\\\nb"), ["a", "b"]);
     }
 
     #[test]
@@ -276,7 +298,7 @@ mod tests {
         let text =
             "\u{feff}a==1 # pinned\n# comment\n\nb \\\n  >=2\n-r other.txt#x\nc#notacomment\n";
         assert_eq!(
-            logical_lines(text),
+            texts(text),
             vec!["a==1", "b   >=2", "-r other.txt#x", "c#notacomment"]
         );
     }

@@ -453,15 +453,16 @@ impl Scan {
         self.text_read += text.len() as u64;
         let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
         // pip joins continued lines and drops comments, then expands.
-        if let Some(var) = logical_lines(&text).iter().find_map(|l| pip_variable(l)) {
+        let logical = logical_lines(&text);
+        if let Some(var) = logical.iter().find_map(|(_, l)| pip_variable(l)) {
             // pip would read a file or URL the key never saw.
             self.inputs[i].id = Err(Unreadable::Variable(var.to_string()));
             return i;
         }
         self.reading.push(i);
-        let lines = logical_lines(&text)
+        let lines = logical
             .iter()
-            .map(|line| self.line_words(line, &dir, root, depth))
+            .map(|(n, line)| self.line_words(*n, line, &dir, root, depth))
             .collect();
         self.reading.pop();
         let mut h = Sha256::new();
@@ -477,11 +478,31 @@ impl Scan {
         i
     }
 
-    /// One logical line of a requirements file in `dir`, word by word.
-    fn line_words(&mut self, line: &str, dir: &Path, root: &Path, depth: usize) -> Vec<Word> {
+    /// One logical line of a requirements file in `dir`, word by word;
+    /// `number`: the line it starts on.
+    fn line_words(
+        &mut self,
+        number: usize,
+        line: &str,
+        dir: &Path,
+        root: &Path,
+        depth: usize,
+    ) -> Vec<Word> {
         if line.starts_with('-') {
-            let Ok(tokens) = shell_words::split(line) else {
-                return vec![Word::Lit(line.to_string())];
+            let tokens = match shell_words::split(line) {
+                Ok(tokens) => tokens,
+                Err(_) => {
+                    // pip fails on it too (shlex), or reads it otherwise.
+                    if let Some(&file) = self.reading.last() {
+                        self.problems.push(format!(
+                            "{}:{number}:{}: pip cannot split `{}`: a quote opened here is not closed",
+                            self.inputs[file].path.display(),
+                            unclosed_quote(line).unwrap_or(1),
+                            crate::log::escape(line)
+                        ));
+                    }
+                    return vec![Word::Lit(line.to_string())];
+                }
             };
             let mut tokens = tokens.into_iter();
             let mut out = Vec::new();
@@ -595,5 +616,41 @@ impl Scan {
             _ => lit(&value),
         };
         vec![lit(flag), value_word]
+    }
+}
+
+/// The column (from 1) of the quote in `line` that is never closed, as
+/// a POSIX shell (and Python's shlex) reads quotes and backslashes.
+fn unclosed_quote(line: &str) -> Option<usize> {
+    let mut open: Option<(usize, char)> = None;
+    let mut escaped = false;
+    for (column, c) in line.chars().enumerate() {
+        match open {
+            Some((_, '\'')) if c == '\'' => open = None,
+            Some((_, '\'')) => {}
+            _ if escaped => escaped = false,
+            _ if c == '\\' => escaped = true,
+            Some((_, q)) if c == q => open = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => open = Some((column + 1, c)),
+            None => {}
+        }
+    }
+    open.map(|(column, _)| column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quote_left_open_is_found_as_a_shell_reads_quotes() {
+        assert_eq!(unclosed_quote("-e ./q\"x"), Some(7));
+        assert_eq!(unclosed_quote("-e \"./a'b"), Some(4));
+        assert_eq!(unclosed_quote("-e './a\"b'"), None);
+        assert_eq!(unclosed_quote("-e \"a\\\"b\""), None);
+        assert_eq!(unclosed_quote("-e a\\'b"), None);
+        assert_eq!(unclosed_quote("-e 'a\\'b"), None);
+        assert_eq!(unclosed_quote("-e 'a\\'b'"), Some(9));
     }
 }

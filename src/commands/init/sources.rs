@@ -99,7 +99,7 @@ fn read_file(
     seen: &mut Vec<PathBuf>,
 ) -> Result<(), SourceError> {
     let text = read_text(path)?;
-    let lines = requirement::logical_lines(&text);
+    let lines = crate::pip::reqfile::logical_lines(&text);
     let hashed = lines
         .iter()
         .any(|(_, l)| l.contains("--hash") || l.starts_with("--require-hashes"));

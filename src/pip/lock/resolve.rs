@@ -134,14 +134,17 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
             })
     };
     // pip checks no hash of an editable project, so it refuses one beside
-    // `--hash` lines: with one, it gets the files without their hashes.
-    // uv ignores them when it resolves. Either way the hashes are checked
-    // here against the files chosen.
-    let unhashing = matches!(by, Resolver::Pip) && scan.has_editable();
-    let (unhashed, pinned) = scan.unhashed(dir.path()).map_err(|source| LockError::Io {
-        what: "cannot write the requirements for the resolver".into(),
-        source,
-    })?;
+    // `--hash` lines: with one, it gets the files without their hashes
+    // (uv ignores them when it resolves; the hashes are checked here
+    // against the files chosen). Either gets the copies, whose `-e` lines
+    // name the project as both read it (uv takes no quotes there).
+    let unhashing = scan.has_editable();
+    let (unhashed, pinned) =
+        scan.unhashed(dir.path(), wanted.root)
+            .map_err(|source| LockError::Io {
+                what: "cannot write the requirements for the resolver".into(),
+                source,
+            })?;
     let text = match unhashing {
         true => unhashed,
         false => scan.requirements_text(),
@@ -349,7 +352,7 @@ impl Scan {
     /// `requirements_text` with each requirements and constraints file a
     /// copy in `dir` whose requirement lines lost their `--hash` options,
     /// and the hashes they gave.
-    fn unhashed(&self, dir: &Path) -> std::io::Result<(String, Pinned)> {
+    fn unhashed(&self, dir: &Path, root: &Path) -> std::io::Result<(String, Pinned)> {
         let copy = |i: usize| dir.join(format!("{i}.txt"));
         let quote = |p: &Path| shell_words::quote(&p.to_string_lossy()).into_owned();
         let mut pinned = Pinned::default();
@@ -373,6 +376,15 @@ impl Scan {
                             _ => format!("{}{rest}", quote(&self.inputs[*j].path)),
                         },
                     });
+                }
+                if let [Word::Lit(flag), Word::Lit(value)] = &line[..]
+                    && matches!(flag.as_str(), "-e" | "--editable")
+                    && let Ok([project]) = shell_words::split(value).as_deref()
+                    && !project.contains("://")
+                    && !project.starts_with("git+")
+                {
+                    // pip reads it from its working directory, the root.
+                    words = vec!["-e".into(), editable_word(&root.join(project))];
                 }
                 // Said once for all, and checked here: pip would refuse
                 // the editable project under it.
