@@ -136,3 +136,20 @@ fn an_unknown_log_level_is_said_once() {
         );
     }
 }
+
+/// `PYENV_GUIX_STATE=` (a script clearing it) is no state, not a forged
+/// one: nothing to warn of.
+#[test]
+fn an_empty_state_is_no_state() {
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nGREETING = \"hi\"\n");
+    s.allow("p");
+    let out = s
+        .command(&["exec", "--", "sh", "-c", "echo $GREETING"], &s.path("p"))
+        .env("PYENV_GUIX_STATE", "")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+    assert_eq!(stderr_of(&out), "");
+}

@@ -356,6 +356,31 @@ fn init_from_a_pyproject_beside_uv_lock_offers_uv_project_and_sets_it() {
         ],
     );
     assert!(out.starts_with(s.path("cache").to_str().unwrap()), "{out}");
+    let manifest = std::fs::read(p.join(".pyguix.toml")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&manifest).contains("--from pyproject.toml --uv-project`"),
+        "the header names the command that wrote it"
+    );
+
+    // What uv sync does not install is refused, not dropped, and nothing
+    // is written: a group or an extra, or a pylock.toml.
+    for (extra, said) in [
+        ("--group=docs", "[tool.uv] default-groups"),
+        ("--extra=cli", "[tool.uv] default-groups"),
+        ("--lock", "'uv lock'"),
+    ] {
+        let argv = [
+            "init",
+            "--force",
+            "--from",
+            "pyproject.toml",
+            "--uv-project",
+            extra,
+        ];
+        let (ok, _, err) = s.run_with(&env, &p, &argv);
+        assert!(!ok && err.contains(said), "{extra}: {err}");
+        assert_eq!(std::fs::read(p.join(".pyguix.toml")).unwrap(), manifest);
+    }
 
     // Without a uv.lock there is nothing to sync: refused, named.
     std::fs::remove_file(p.join("uv.lock")).unwrap();
@@ -370,7 +395,10 @@ fn init_from_a_pyproject_beside_uv_lock_offers_uv_project_and_sets_it() {
             "--uv-project",
         ],
     );
-    assert!(!ok && err.contains("uv.lock"), "{err}");
+    assert!(
+        !ok && err.contains("uv.lock") && err.contains("run 'uv lock' first"),
+        "{err}"
+    );
 }
 
 /// What uv installed in a venv: each dist's RECORD, by name, and the

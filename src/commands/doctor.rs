@@ -377,7 +377,7 @@ fn interpreter_finding(
             return check(
                 Status::Note,
                 format!(
-                    "{}; its interpreter was not asked",
+                    "{} (its interpreter was not asked)",
                     blocked.blocked_message(&found)
                 ),
             );

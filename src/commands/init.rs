@@ -94,9 +94,19 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             target.display()
         );
     }
+    if args.uv_project && !(args.group.is_empty() && args.extra.is_empty()) {
+        bail!(
+            "--uv-project builds what 'uv sync --frozen' installs: the groups in [tool.uv] default-groups of pyproject.toml, and no extras; name them there (then 'uv lock'), not with --group or --extra"
+        );
+    }
+    if args.uv_project && args.lock {
+        bail!(
+            "--uv-project builds from uv.lock, which 'uv lock' writes: --lock writes pylock.toml, for [pip] packages and requirements"
+        );
+    }
     if args.uv_project && uv_lock_beside(&args).is_none() {
         bail!(
-            "--uv-project builds from the uv.lock beside a pyproject.toml, or at its uv workspace's root; there is none for {}",
+            "--uv-project builds from the uv.lock beside a pyproject.toml, or at its uv workspace's root; there is none for {}: run 'uv lock' first",
             args.from.as_deref().unwrap_or(Path::new("")).display()
         );
     }
@@ -170,8 +180,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
     if guix_has.is_none() {
         log::notice(&format!(
-            "no `{}` on your PATH: everything goes to [pip], on the host's Python",
-            ctx.guix_command().join(" ")
+            "no `{}` on your PATH: everything goes to {}, on the host's Python",
+            ctx.guix_command().join(" "),
+            match args.uv_project {
+                true => "the venv uv syncs from uv.lock",
+                false => "[pip]",
+            }
         ));
     }
     if let Some(lock) = uv_lock(&args) {
@@ -446,6 +460,9 @@ fn manifest_text(
     for o in &args.pip_option {
         command.push_str(&format!(" --pip-option={}", shell_words::quote(o)));
     }
+    if args.uv_project {
+        command.push_str(" --uv-project");
+    }
     // A comment ends at a line break: none gets in.
     let command = cell(&command);
     let mut head = format!(
@@ -466,7 +483,10 @@ fn manifest_text(
         t.insert("packages", toml_edit::value(packages));
         doc.insert("guix", Item::Table(t));
     } else {
-        head.push_str("# No Guix here: the host's Python, packages from pip.\n");
+        head.push_str(match args.uv_project {
+            true => "# No Guix here: the host's Python, packages from uv.lock.\n",
+            false => "# No Guix here: the host's Python, packages from pip.\n",
+        });
     }
     let mut t = Table::new();
     if args.uv_project {

@@ -95,7 +95,11 @@ pub fn manifest_from(ctx: &Context, path: Option<&Path>) -> anyhow::Result<PathB
     }
     match manifest::find(&start) {
         Some(m) => Ok(m),
-        None => bail!("no {} at or above {}", manifest::FILE_NAME, start.display()),
+        None => bail!(
+            "no {} at or above {}; 'pyenv-guix init' starts one",
+            manifest::FILE_NAME,
+            start.display()
+        ),
     }
 }
 

@@ -259,7 +259,8 @@ impl Context {
     /// The state this context's shell carries, if any: `Err` when it is
     /// not one this user's pyenv-guix wrote (or the key cannot be read).
     pub fn carried_state(&self) -> Option<Result<crate::state::State, crate::state::Corrupt>> {
-        let raw = self.var(crate::state::VAR)?;
+        // An empty one (`PYENV_GUIX_STATE=` in a script) is none.
+        let raw = self.var(crate::state::VAR).filter(|r| !r.is_empty())?;
         Some(match self.state_key() {
             Ok(key) => crate::state::State::decode(&raw, key),
             Err(_) => Err(crate::state::Corrupt),
