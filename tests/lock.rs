@@ -377,6 +377,19 @@ fn lock_keeps_what_is_locked_and_upgrades_only_what_it_is_asked_to() {
     assert!(err.contains("changed: alpha 1.0 -> 1.1\n"), "{err}");
     let err = said(s.pyenv_guix(&["lock"], &s.path("p")));
     assert!(err.contains("no package changed version"), "{err}");
+    // A name the lock does not hold (a typo) moves nothing: refused.
+    let before = std::fs::read(s.path("p/pylock.toml")).unwrap();
+    let err = s
+        .command(&["lock", "--upgrade-package", "Bta"], &s.path("p"))
+        .fails();
+    assert!(
+        err.contains(
+            "--upgrade-package Bta: the lock holds no such package (it holds alpha, beta)"
+        ),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(s.path("p/pylock.toml")).unwrap(), before);
+    s.pyenv_guix(&["lock", "--upgrade-package", "BETA"], &s.path("p"));
     // A requirement the locked versions no longer fit is resolved afresh.
     s.write("p/constraints.txt", "beta<3\n");
     s.allow("p");

@@ -119,6 +119,9 @@ pub(super) fn lock_project(
     if args.check {
         return check(project, scan, &digest);
     }
+    if let Some(lock) = &scan.lock {
+        not_locked(lock, args.upgrade_package)?;
+    }
     let name = pip
         .lock
         .as_ref()
@@ -197,6 +200,24 @@ pub(super) fn lock_project(
         log::info(&moved(before, &written));
     }
     Ok(0)
+}
+
+/// `--upgrade-package NAME` of a package the lock does not hold (a typo,
+/// say) is refused: nothing would move.
+fn not_locked(lock: &lock::Lock, upgrade: &[String]) -> anyhow::Result<()> {
+    use crate::requirement::normal_name;
+    let locked: std::collections::BTreeSet<String> = (lock.packages.iter().map(|p| &p.name))
+        .chain(lock.editable.iter().map(|e| &e.name))
+        .map(|n| normal_name(n))
+        .collect();
+    if let Some(name) = upgrade.iter().find(|n| !locked.contains(&normal_name(n))) {
+        let names: Vec<&str> = locked.iter().map(String::as_str).collect();
+        bail!(
+            "--upgrade-package {name}: the lock holds no such package (it holds {})",
+            names.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// What changed between two locks, by package: `alpha 1.0 -> 2.0`, added
