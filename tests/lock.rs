@@ -1505,3 +1505,30 @@ fn a_lock_that_cannot_be_resolved_says_why_once_and_writes_nothing() {
         assert_eq!(manifest, after, "{installer}: the manifest changed");
     }
 }
+
+/// A `--hash` neither pip nor uv takes (too short, a weak algorithm) is
+/// refused when allowed, at its line and column, continued lines and all:
+/// the lock said the wheel's own hash "is not one the file allows", and
+/// the build failed in uv's words.
+#[test]
+fn a_malformed_hash_is_refused_where_it_is() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    for (hash, column) in [
+        ("sha256:0000", 12),
+        ("md5:d41d8cd98f00b204e9800998ecf8427e", 12),
+    ] {
+        s.write(
+            "p/requirements.txt",
+            &format!("# pinned\nalpha==1.0 \\\n    --hash={hash}\n"),
+        );
+        let err = s.command(&["allow"], &s.path("p")).fails();
+        assert!(
+            err.contains(&format!(
+                "{}:3:{column}: `{hash}` is not a hash pip and uv take",
+                s.path("p/requirements.txt").display()
+            )),
+            "{err}"
+        );
+    }
+}

@@ -462,7 +462,7 @@ impl Scan {
         self.reading.push(i);
         let lines = logical
             .iter()
-            .map(|(n, line)| self.line_words(*n, line, &dir, root, depth))
+            .map(|(n, line)| self.line_words((&text, *n), line, &dir, root, depth))
             .collect();
         self.reading.pop();
         let mut h = Sha256::new();
@@ -479,10 +479,10 @@ impl Scan {
     }
 
     /// One logical line of a requirements file in `dir`, word by word;
-    /// `number`: the line it starts on.
+    /// `at`: the file's text and the number of the line it starts on.
     fn line_words(
         &mut self,
-        number: usize,
+        (text, number): (&str, usize),
         line: &str,
         dir: &Path,
         root: &Path,
@@ -518,9 +518,26 @@ impl Scan {
             None => (line, None),
         };
         let mut out = vec![self.requirement(req.trim(), root)];
-        for word in opts.iter().flat_map(|o| o.split_whitespace()) {
+        let mut words = opts.iter().flat_map(|o| o.split_whitespace()).peekable();
+        while let Some(word) = words.next() {
             if word.starts_with('-') {
                 self.note_flag(word);
+            }
+            let hash = match word.strip_prefix("--hash") {
+                Some("") => words.peek().copied(),
+                Some(joined) => joined.strip_prefix('='),
+                None => None,
+            };
+            if let Some(hash) = hash
+                && !hash_pip_takes(hash)
+                && let Some(&file) = self.reading.last()
+            {
+                let (number, column) = place(text, number, hash);
+                self.problems.push(format!(
+                    "{}:{number}:{column}: `{}` is not a hash pip and uv take: sha256:, sha384: or sha512:, then the digest in hex",
+                    self.inputs[file].path.display(),
+                    crate::log::escape(hash)
+                ));
             }
         }
         out.extend(opts.map(|o| Word::Lit(o.to_string())));
@@ -619,6 +636,33 @@ impl Scan {
     }
 }
 
+/// Where `needle` is in `text`, on the line `number` (from 1) or one it
+/// continues to: line and column, each from 1.
+fn place(text: &str, number: usize, needle: &str) -> (usize, usize) {
+    let lines = super::reqfile::split_lines(text);
+    (lines.iter().enumerate().skip(number.saturating_sub(1)))
+        .find_map(|(i, l)| {
+            l.find(needle)
+                .map(|at| (i + 1, l[..at].chars().count() + 1))
+        })
+        .unwrap_or((number, 1))
+}
+
+/// Whether `--hash` may be given `value`: a strong algorithm, as pip
+/// allows, and a digest of its length, as uv checks.
+fn hash_pip_takes(value: &str) -> bool {
+    let Some((algorithm, digest)) = value.split_once(':') else {
+        return false;
+    };
+    let length = match algorithm {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => return false,
+    };
+    digest.len() == length && digest.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The column (from 1) of the quote in `line` that is never closed, as
 /// a POSIX shell (and Python's shlex) reads quotes and backslashes.
 fn unclosed_quote(line: &str) -> Option<usize> {
@@ -642,6 +686,16 @@ fn unclosed_quote(line: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_are_those_pip_and_uv_take() {
+        assert!(hash_pip_takes(&format!("sha256:{}", "aB".repeat(32))));
+        assert!(hash_pip_takes(&format!("sha512:{}", "0".repeat(128))));
+        for bad in ["sha256:0000", "md5:00", "sha256", "sha256:zz", ""] {
+            assert!(!hash_pip_takes(bad), "{bad}");
+        }
+        assert!(!hash_pip_takes(&format!("sha1:{}", "0".repeat(40))));
+    }
 
     #[test]
     fn the_quote_left_open_is_found_as_a_shell_reads_quotes() {
