@@ -302,13 +302,33 @@ pub fn check(record: &Path, project: &Project) -> Trust {
     let new = changed
         .as_ref()
         .is_some_and(|p| !r.files.iter().any(|(known, _)| known == p));
-    let shown = match changed {
-        Some(p) => p
-            .strip_prefix(&project.root)
-            .map(Path::to_path_buf)
+    let here = |p: &Path| {
+        p.strip_prefix(&project.root)
             .unwrap_or(p)
             .display()
-            .to_string(),
+            .to_string()
+    };
+    let shown = match &changed {
+        Some(p) => {
+            // A uv project's files change together (`uv add` writes both
+            // pyproject.toml and uv.lock): each is said.
+            let together: Vec<String> = (scan.inputs.iter())
+                .filter(|i| i.kind == crate::pip::Kind::UvProject && i.path != *p)
+                .filter(|i| !i.id.as_deref().is_ok_and(|id| known(&i.path, id)))
+                .map(|i| here(&i.path))
+                .collect();
+            let and = |names: &[String]| match names {
+                [.., last] if names.len() > 1 => {
+                    format!("{} and {last}", names[..names.len() - 1].join(", "))
+                }
+                _ => names.concat(),
+            };
+            match (together.is_empty(), new) {
+                (true, _) => here(p),
+                (false, false) => and(&[together, vec![here(p)]].concat()),
+                (false, true) => format!("{} changed, and {}", and(&together), here(p)),
+            }
+        }
         None => "a file it names".to_string(),
     };
     match unusable {

@@ -114,7 +114,10 @@ fn uv_run_uses_the_shells_venv_and_uv_add_blocks_then_rebuilds_and_leaving_resto
     // uv add changed uv.lock: blocked until allowed, then rebuilt with gamma.
     let lock = std::fs::read_to_string(s.path("p/uv.lock")).unwrap();
     assert!(lock.contains("name = \"gamma\""), "{lock}");
-    assert!(out.contains("is blocked"), "{out}");
+    assert!(
+        out.contains("is blocked (pyproject.toml and uv.lock changed, and wheels/gamma-3.0-py3-none-any.whl is new since it was allowed)"),
+        "both files uv add wrote are said: {out}"
+    );
     let changed = s.dump("changed");
     assert_eq!(changed.get("UV_PROJECT_ENVIRONMENT"), None, "{out}");
     assert_eq!(changed.get("UV_PYTHON"), Some("/opt/my/python"), "{out}");
