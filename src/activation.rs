@@ -325,7 +325,12 @@ fn believable(ctx: &Context, claimed: &State) -> envdiff::Records {
                 // Only a uv project sets uv's.
                 n if n.starts_with("UV_") && !uv_project => false,
                 "PYTHONNOUSERSITE" | "UV_NO_SYNC" => value == "1",
-                "UV_PROJECT_ENVIRONMENT" if value == UV_BUILDING => true,
+                "UV_PROJECT_ENVIRONMENT" => {
+                    [UV_BUILDING, UV_BLOCKED, UV_FAILED]
+                        .iter()
+                        .any(|p| value == *p)
+                        || under(value, ctx.cache.root())
+                }
                 n if OWN_VARIABLES.contains(&n) => under(value, ctx.cache.root()),
                 _ => false,
             }
@@ -397,7 +402,11 @@ fn resolve(
             // Nothing but the manifest was read: nothing else is watched.
             log::notice(&blocked.blocked_message(&state.manifest));
             state.watched = stamps([state.manifest.clone(), record, reload]);
-            return Ok((Target::Blocked, state, Wanted::default()));
+            let wanted = match blocked {
+                trust::Trust::Blocked(_) => while_blocked(old, &state.manifest),
+                _ => Wanted::default(),
+            };
+            return Ok((Target::Blocked, state, wanted));
         }
     };
     let mut files = vec![state.manifest.clone()];
@@ -475,7 +484,17 @@ fn resolve(
         }
         Err(e) => {
             log::error(&e.to_string());
-            Ok(keep_or_fail(old, state, true))
+            Ok(match keep_or_fail(old, state, true) {
+                // A uv project's first build failed: uv is sent nowhere,
+                // as while it builds, rather than to a `.venv` of its own.
+                (Target::Failed, state, _) if project.manifest.pip.is_uv_project() => {
+                    let mut w = Wanted::default();
+                    w.set("UV_NO_SYNC", "1");
+                    w.set("UV_PROJECT_ENVIRONMENT", UV_FAILED);
+                    (Target::Failed, state, w)
+                }
+                kept => kept,
+            })
         }
     }
 }
@@ -640,6 +659,14 @@ fn wanted(project: &Project, built: &Materialised) -> Wanted {
 /// at the keyed path, where only a finished build may appear.
 const UV_BUILDING: &str = "/dev/null/pyenv-guix-is-still-building-this-venv";
 
+/// Where uv is sent while a uv project the shell had loaded is blocked
+/// (`uv add` changed its files): as while building, so that `uv run`
+/// makes no `.venv` of its own before the change is allowed.
+const UV_BLOCKED: &str = "/dev/null/pyenv-guix-blocked-this-project-run-pyenv-guix-allow";
+
+/// Where uv is sent when a uv project's venv could not be built.
+const UV_FAILED: &str = "/dev/null/pyenv-guix-could-not-build-this-venv-see-pyenv-guix-status";
+
 /// A uv project: `uv run`, `uv add`, `uv remove` and `uv lock` work on the
 /// shell's venv, which is keyed and so never changed by uv: `uv add`
 /// writes pyproject.toml and uv.lock and syncs nothing (UV_NO_SYNC); the
@@ -654,6 +681,21 @@ fn uv_project(w: &mut Wanted, venv: Option<&Path>) {
         }
         None => w.set("UV_PROJECT_ENVIRONMENT", UV_BUILDING),
     }
+}
+
+/// What a blocked project keeps: nothing, but uv's placeholder where the
+/// shell had it loaded as a uv project (its last state, this user's own,
+/// says so) until the block.
+fn while_blocked(old: Option<&State>, manifest: &Path) -> Wanted {
+    let mut w = Wanted::default();
+    let was_uv_project = old.is_some_and(|o| {
+        o.manifest == manifest && o.records.iter().any(|(n, _)| n == "UV_NO_SYNC")
+    });
+    if was_uv_project {
+        w.set("UV_NO_SYNC", "1");
+        w.set("UV_PROJECT_ENVIRONMENT", UV_BLOCKED);
+    }
+    w
 }
 
 /// direnv-style lines: `loading …`, `export +A ~PATH -B`, `unloading`.

@@ -76,6 +76,8 @@ fn uv_run_uses_the_shells_venv_and_uv_add_blocks_then_rebuilds_and_leaving_resto
         // The prompt after uv changed uv.lock and pyproject.toml.
         "true".into(),
         "dump changed".into(),
+        // While blocked, uv is still sent nowhere: no `.venv` of its own.
+        "uv run python -c 1 2> \"$OUT/blocked-run\"".into(),
         format!("{bin} allow"),
         "true".into(),
         "dump rebuilt".into(),
@@ -119,8 +121,18 @@ fn uv_run_uses_the_shells_venv_and_uv_add_blocks_then_rebuilds_and_leaving_resto
         "both files uv add wrote are said: {out}"
     );
     let changed = s.dump("changed");
-    assert_eq!(changed.get("UV_PROJECT_ENVIRONMENT"), None, "{out}");
+    assert_eq!(
+        changed.get("UV_PROJECT_ENVIRONMENT"),
+        Some("/dev/null/pyenv-guix-blocked-this-project-run-pyenv-guix-allow"),
+        "{out}"
+    );
+    assert_eq!(changed.get("VIRTUAL_ENV"), None, "{out}");
     assert_eq!(changed.get("UV_PYTHON"), Some("/opt/my/python"), "{out}");
+    let blocked_run = s.read_out("blocked-run");
+    assert!(
+        blocked_run.contains("pyenv-guix-blocked-this-project-run-pyenv-guix-allow"),
+        "{blocked_run}"
+    );
     let rebuilt = s.dump("rebuilt");
     let new_venv = rebuilt.get("UV_PROJECT_ENVIRONMENT").unwrap_or_default();
     assert_eq!(rebuilt.get("VIRTUAL_ENV"), Some(new_venv), "{out}");
@@ -278,6 +290,14 @@ fn uv_project_needs_venv_mode_and_no_other_requirements() {
         err.contains("uv-project = true") && err.contains("no uv on your PATH"),
         "{err}"
     );
+    // Entering it: nothing is built, and uv is sent nowhere rather than
+    // to a `.venv` of its own.
+    let out = s.command(&["export", "bash"], &s.path("r")).stdout_ok();
+    assert!(
+        out.contains("UV_PROJECT_ENVIRONMENT='/dev/null/pyenv-guix-could-not-build-this-venv-see-pyenv-guix-status'"),
+        "{out}"
+    );
+    assert!(!out.contains("VIRTUAL_ENV"), "{out}");
     // A uv that is a wrapper script: which uv it runs is unknown, and the
     // error says why uv is needed at all (no installer = "uv" is written).
     s.write("r-bin/uv", "#!/bin/sh\nexec uv \"$@\"\n");
