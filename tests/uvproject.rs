@@ -781,9 +781,12 @@ fn init_in_a_workspace_member_builds_from_the_roots_lock() {
         &["exec", "--", "python", "-c", "import alpha, beta"],
     );
     assert_eq!(out, "");
-    // `lock` has nothing to lock here, and says where the lock is.
-    let (ok, _, err) = s.run_with(&env, &p, &["lock"]);
-    assert!(!ok && err.contains("run 'uv lock'"), "{err}");
+    // `lock` is `uv lock`, which works on the workspace's lock.
+    let (_, said) = s.ok_with(&env, &p, &["lock", "--check"]);
+    assert!(
+        said.contains(&format!("{} is up to date", s.path("w/uv.lock").display())),
+        "{said}"
+    );
 
     // Excluded from the workspace: no lock of its own, refused, named.
     s.write(
@@ -954,4 +957,52 @@ fn a_venv_planted_at_the_keyed_path_is_not_used() {
     assert!(link.is_symlink(), "the planted venv stayed");
     assert_ne!(std::path::Path::new(venv.trim()), link);
     assert!(records(venv.trim()).contains_key("alpha-1.0.dist-info"));
+}
+
+/// `lock` in a uv project is `uv lock`: `--check` says whether uv.lock
+/// fits pyproject.toml (a CI step that runs `pyenv-guix lock --check` in
+/// every project works here too), and `lock` writes uv's lock, which
+/// stays allowed as any lock `lock` writes, unless it brings in a file no
+/// one reviewed.
+#[test]
+fn lock_in_a_uv_project_is_uv_lock_and_stays_allowed() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    uv_project(&s, "p", &env);
+    let p = s.path("p");
+    s.ok_with(&env, &p, &["allow"]);
+    let (_, said) = s.ok_with(&env, &p, &["lock", "--check"]);
+    assert!(said.contains("uv.lock is up to date"), "{said}");
+    let pyproject = std::fs::read_to_string(p.join("pyproject.toml")).unwrap();
+    s.write(
+        "p/pyproject.toml",
+        &pyproject.replace("requires-python = \">=3.8\"", "requires-python = \">=3.9\""),
+    );
+    s.ok_with(&env, &p, &["allow"]);
+    let lock_before = std::fs::read(p.join("uv.lock")).unwrap();
+    let (ok, _, err) = s.run_with(&env, &p, &["lock", "--check"]);
+    assert!(!ok && err.contains("uv lock"), "{err}");
+    assert_eq!(std::fs::read(p.join("uv.lock")).unwrap(), lock_before);
+    let (_, said) = s.ok_with(&env, &p, &["lock"]);
+    assert!(said.contains("this is the change you asked for"), "{said}");
+    assert_ne!(std::fs::read(p.join("uv.lock")).unwrap(), lock_before);
+    s.ok_with(&env, &p, &["lock", "--check"]);
+    s.ok_with(&env, &p, &["exec", "--", "python", "-c", "import alpha"]);
+    // A new dependency brings in its wheel, which no one reviewed.
+    let pyproject = std::fs::read_to_string(p.join("pyproject.toml")).unwrap();
+    s.write(
+        "p/pyproject.toml",
+        &pyproject.replace("\"alpha>=1\",", "\"alpha>=1\",\n    \"gamma\","),
+    );
+    s.ok_with(&env, &p, &["allow"]);
+    let (_, said) = s.ok_with(&env, &p, &["lock"]);
+    assert!(
+        said.contains("stays blocked")
+            && said.contains("gamma-3.0-py3-none-any.whl was not reviewed"),
+        "{said}"
+    );
+    s.ok_with(&env, &p, &["allow"]);
+    s.ok_with(&env, &p, &["exec", "--", "python", "-c", "import gamma"]);
+    s.ok_with(&env, &p, &["lock", "--upgrade-package", "gamma"]);
 }

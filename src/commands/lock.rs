@@ -82,15 +82,14 @@ pub(super) fn lock_project(
     args: &Asked,
 ) -> anyhow::Result<i32> {
     let pip = &project.manifest.pip;
+    if pip.is_uv_project() {
+        return uv_lock(ctx, project, args);
+    }
     let asks = !pip.packages.is_empty() || !pip.requirements.is_empty() || !pip.editable.is_empty();
     if !asks {
         bail!(
-            "{} asks pip for nothing ([pip] packages, requirements): there is nothing to lock{}",
+            "{} asks pip for nothing ([pip] packages, requirements): there is nothing to lock",
             project.manifest_path.display(),
-            match pip.is_uv_project() {
-                true => "; a uv project's lock is its uv.lock: run 'uv lock'",
-                false => "",
-            }
         );
     }
     let user_path = crate::activation::user_path(ctx);
@@ -253,6 +252,65 @@ fn moved(before: &lock::Lock, after: &lock::Lock) -> String {
         true => "no package changed version".into(),
         false => format!("changed: {}", said.join("; ")),
     }
+}
+
+/// A uv project's lock is its `uv.lock`: `uv lock` (with `--check`,
+/// `--upgrade`, `--upgrade-package`) does the work, as the user would run
+/// it. A lock it changes stays allowed, as any lock `lock` writes: the
+/// user asked for exactly this change.
+fn uv_lock(ctx: &Context, project: &Project, args: &Asked) -> anyhow::Result<i32> {
+    let user_path = crate::activation::user_path(ctx);
+    let uv = crate::pip::install::uv::find(ctx, user_path.as_deref(), &project.root)
+        .map_err(|e| e.needed_by(&project.manifest.pip))?;
+    let path =
+        crate::pip::uv_lock_for(&project.root).unwrap_or_else(|| project.root.join("uv.lock"));
+    let before = std::fs::read(&path).ok();
+    let mut cmd = std::process::Command::new(&uv.path);
+    cmd.arg("lock").current_dir(&project.root);
+    if args.check {
+        cmd.arg("--check");
+    }
+    if args.upgrade {
+        cmd.arg("--upgrade");
+    }
+    for name in args.upgrade_package {
+        cmd.arg("--upgrade-package").arg(name);
+    }
+    log::info(&format!(
+        "{} is a uv project: running {cmd:?}",
+        project.root.display()
+    ));
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {}", uv.path.display()))?;
+    if !status.success() {
+        return Ok(status.code().unwrap_or(1).max(1));
+    }
+    if args.check {
+        log::info(&format!("{} is up to date", path.display()));
+        return Ok(0);
+    }
+    let after = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
+    if before.as_deref() == Some(&after[..]) {
+        log::info(&format!("{} is as it was", path.display()));
+        return Ok(0);
+    }
+    if !path.starts_with(&project.root) {
+        // A workspace's lock, above the project: others' too, to review.
+        log::notice(&format!(
+            "{} changed: review it, then run 'pyenv-guix allow'",
+            path.display()
+        ));
+        return Ok(0);
+    }
+    // Put back what trust knows, and write uv's lock as the change asked
+    // for, so that an allowed project stays allowed.
+    if let Some(before) = &before {
+        crate::fsutil::write_in_project(&project.root, &path, before)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    rewrite::write(ctx, project, &[Change::new(path, after)])?;
+    Ok(0)
 }
 
 /// `--check`: 0 when the lock is there and made from the inputs as they
