@@ -196,3 +196,42 @@ fn text_and_a_bad_directory() {
 }
 
 bash_zsh_fish!(with_and_without_the_hook);
+
+/// Outside a hooked shell, doctor names the line for the user's own
+/// shell (SHELL), not every shell's: one line to copy.
+#[test]
+fn the_hook_line_offered_is_the_login_shells() {
+    let s = Sandbox::new();
+    for (shell, line, other) in [
+        ("/usr/bin/zsh", "~/.zshrc", ".bashrc"),
+        ("/bin/bash", "~/.bashrc", ".zshrc"),
+    ] {
+        let out = s
+            .command(&["doctor"], &s.path(""))
+            .env("SHELL", shell)
+            .env_remove("PYENV_GUIX_HOOK")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let hook = text
+            .lines()
+            .find(|l| l.contains("hook "))
+            .unwrap_or_default();
+        assert!(
+            hook.contains(line) && !hook.contains(other),
+            "{shell}: {hook}"
+        );
+    }
+    // A shell we do not hook: every line, to choose from.
+    let out = s
+        .command(&["doctor"], &s.path(""))
+        .env("SHELL", "/bin/ksh")
+        .env_remove("PYENV_GUIX_HOOK")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("~/.bashrc") && text.contains("~/.zshrc"),
+        "{text}"
+    );
+}

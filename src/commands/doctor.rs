@@ -150,7 +150,17 @@ fn hook_check(marker: Option<&Marker>, set: bool, parent: u32, ctx: Option<&Cont
         status: Status::Problem,
         message,
     };
+    // The user's login shell (SHELL) when it is one we hook: its line
+    // alone; else every shell's.
+    let login = ctx
+        .and_then(|c| c.var("SHELL"))
+        .and_then(|s| {
+            let name = Path::new(&s).file_name()?.to_str()?.to_string();
+            crate::shells::ShellName::from_name(&name)
+        })
+        .filter(|s| s.shell().install().is_some());
     let lines: Vec<String> = crate::shells::hooked()
+        .filter(|s| login.is_none_or(|l| l == *s))
         .filter_map(|s| s.shell().install())
         .map(|i| format!("`{}` to {}", i.line, i.rc_file))
         .collect();

@@ -50,7 +50,15 @@ pub fn ensure(
     let slot = KeyBuild::new(&ctx.cache, Bucket::Prefixes, &key.hash);
     let key_hash = || key.hash.clone();
     match slot.once(
-        &format!("prefix {}", key.hash),
+        &format!(
+            "{} {}",
+            match inputs.pip.mode {
+                crate::pip::PipMode::Prefix => "prefix",
+                crate::pip::PipMode::Venv => "venv",
+                crate::pip::PipMode::User => "user site",
+            },
+            key.hash
+        ),
         ctx.how(force),
         || built(&link),
         || build_generation(ctx, inputs, key, &link, env),
