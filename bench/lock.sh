@@ -2,7 +2,10 @@
 # A locked project (pylock.toml, 20 offline wheels) built from an empty
 # prefix with warm caches, against the same lock installed by hand, in
 # one run:
-#  - pyenv-guix, installer uv, against `uv pip sync pylock.toml --prefix`;
+#  - pyenv-guix, installer uv, against `uv pip sync pylock.toml --prefix`,
+#    as uv runs by default (its files hard links to its cache's), and with
+#    UV_LINK_MODE=copy (each file the prefix's own, as pyenv-guix leaves
+#    them: the like-for-like work on a filesystem that cannot clone);
 #  - pyenv-guix, installer pip, against `pip install --prefix --no-deps
 #    --require-hashes` of the lock's files, as pip takes a lock by hand.
 #
@@ -53,6 +56,8 @@ cat >"$work/commands.json" <<JSON
   ["pyenv-guix-uv", "rm -rf '$uv_link' '$uv_link'.g*", ["$pg", "prefix", "$work/uv"]],
   ["uv-by-hand", "rm -rf '$work/uv-by-hand'",
    ["$uv", "pip", "sync", "--quiet", "--python", "/usr/bin/python3", "--prefix", "$work/uv-by-hand", "--no-index", "--find-links", "$work/wheels", "$lock"]],
+  ["uv-copied-by-hand", "rm -rf '$work/uv-by-hand'",
+   ["env", "UV_LINK_MODE=copy", "$uv", "pip", "sync", "--quiet", "--python", "/usr/bin/python3", "--prefix", "$work/uv-by-hand", "--no-index", "--find-links", "$work/wheels", "$lock"]],
   ["pyenv-guix-pip", "rm -rf '$pip_link' '$pip_link'.g*", ["$pg", "prefix", "$work/pip"]],
   ["pip-by-hand", "rm -rf '$work/pip-by-hand'",
    ["/usr/bin/python3", "-m", "pip", "install", "--quiet", "--prefix", "$work/pip-by-hand", "--ignore-installed", "--no-warn-script-location", "--no-index", "--no-deps", "--require-hashes", "-r", "$work/hashed.txt"]]
@@ -62,4 +67,5 @@ JSON
 python3 bench/interleaved.py "$work/commands.json" "$runs" \
   "locked build of 20 wheels from an empty prefix, warm caches" \
   "uv-by-hand:pyenv-guix-uv:uv pip sync pylock.toml by hand" \
+  "uv-copied-by-hand:pyenv-guix-uv:the same, UV_LINK_MODE=copy" \
   "pip-by-hand:pyenv-guix-pip:pip --require-hashes by hand"

@@ -3,7 +3,9 @@
 # its uv.lock into an empty keyed venv (uv's cache warm), against what a
 # user types by hand for the same venv: `uv venv` then `uv sync --frozen`.
 # The same for a member of a uv workspace, built from the root's uv.lock
-# (pyenv-guix also finds the root and reads its files, as uv does).
+# (pyenv-guix also finds the root and reads its files, as uv does). uv by
+# hand links its cache's files into the venv; with UV_LINK_MODE=copy each
+# is the venv's own, as pyenv-guix leaves them: the like-for-like work.
 #
 #   bench/uvproject.sh       (needs uv: pip install uv; BUILD_RUNS=N rounds, 10 by default)
 set -euo pipefail
@@ -79,20 +81,23 @@ member_dir=$("$pg" prefix "$member")
 member_link=${member_dir%.g*}
 
 runs=${BUILD_RUNS:-10}
+# $2: uv's link mode, empty for its default.
 by_hand() {
-  echo "cd '$1' && uv venv --quiet --python /usr/bin/python3 '$work/by-hand' && UV_PROJECT_ENVIRONMENT='$work/by-hand' uv sync --quiet --frozen"
+  echo "cd '$1' && uv venv --quiet --python /usr/bin/python3 '$work/by-hand' && ${2:+UV_LINK_MODE=$2 }UV_PROJECT_ENVIRONMENT='$work/by-hand' uv sync --quiet --frozen"
 }
 # Timed round by round by bench/interleaved.py.
 cat >"$work/commands.json" <<JSON
 [
   ["pyenv-guix", "rm -rf '$venv_link' '$venv_link'.g*", ["$pg", "prefix", "$work/project"]],
-  ["by-hand", "rm -rf '$work/by-hand'", ["sh", "-c", "$(by_hand "$work/project")"]],
+  ["by-hand", "rm -rf '$work/by-hand'", ["sh", "-c", "$(by_hand "$work/project" "")"]],
+  ["copied-by-hand", "rm -rf '$work/by-hand'", ["sh", "-c", "$(by_hand "$work/project" copy)"]],
   ["pyenv-guix-member", "rm -rf '$member_link' '$member_link'.g*", ["$pg", "prefix", "$member"]],
-  ["member-by-hand", "rm -rf '$work/by-hand'", ["sh", "-c", "$(by_hand "$member")"]]
+  ["member-by-hand", "rm -rf '$work/by-hand'", ["sh", "-c", "$(by_hand "$member" "")"]]
 ]
 JSON
 
 python3 bench/interleaved.py "$work/commands.json" "$runs" \
   "cold venv of a 20-wheel uv project from uv.lock, warm uv cache" \
   "by-hand:pyenv-guix:uv venv + uv sync --frozen" \
+  "copied-by-hand:pyenv-guix:the same, UV_LINK_MODE=copy" \
   "member-by-hand:pyenv-guix-member:the same in a workspace member"
