@@ -41,6 +41,17 @@ fn uv_lock(s: &Sandbox, rel: &str, env: &[(OsString, OsString)]) {
     support::succeeded_as("uv lock", &locked);
 }
 
+/// The sandbox's uv project `p`, allowed: the environment with uv, and
+/// the project's path. `None` (loudly, outside CI) without uv.
+fn allowed_uv_project(s: &Sandbox) -> Option<(Vec<(OsString, OsString)>, std::path::PathBuf)> {
+    let uv = s.uv_dir()?;
+    let env = env_with_uv(s, &uv);
+    uv_project(s, "p", &env);
+    let p = s.path("p");
+    s.ok_with(&env, &p, &["allow"]);
+    Some((env, p))
+}
+
 fn env_with_uv(s: &Sandbox, uv: &std::path::Path) -> Vec<(OsString, OsString)> {
     let mut env = s.env();
     for (k, v) in env.iter_mut() {
@@ -452,11 +463,9 @@ fn records(venv: &str) -> std::collections::BTreeMap<String, String> {
 #[test]
 fn uv_inside_the_project_never_changes_the_keyed_venv() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let env = env_with_uv(&s, &uv);
-    uv_project(&s, "p", &env);
-    let p = s.path("p");
-    s.ok_with(&env, &p, &["allow"]);
+    let Some((env, p)) = allowed_uv_project(&s) else {
+        return;
+    };
     let (venv, _) = s.ok_with(&env, &p, &["prefix"]);
     let venv = venv.trim().to_string();
     let before = records(&venv);
@@ -897,11 +906,9 @@ fn a_workspace_root_leading_out_of_the_workspace_is_refused() {
 #[test]
 fn uv_sync_typed_after_uv_add_is_said_and_rebuild_undoes_it() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let env = env_with_uv(&s, &uv);
-    uv_project(&s, "p", &env);
-    let p = s.path("p");
-    s.ok_with(&env, &p, &["allow"]);
+    let Some((env, p)) = allowed_uv_project(&s) else {
+        return;
+    };
     let (venv, _) = s.ok_with(&env, &p, &["prefix"]);
     let venv = venv.trim().to_string();
     let before = records(&venv);
@@ -934,11 +941,9 @@ fn uv_sync_typed_after_uv_add_is_said_and_rebuild_undoes_it() {
 #[test]
 fn a_venv_planted_at_the_keyed_path_is_not_used() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let env = env_with_uv(&s, &uv);
-    uv_project(&s, "p", &env);
-    let p = s.path("p");
-    s.ok_with(&env, &p, &["allow"]);
+    let Some((env, p)) = allowed_uv_project(&s) else {
+        return;
+    };
     let (built, _) = s.ok_with(&env, &p, &["prefix"]);
     let built = std::path::PathBuf::from(built.trim());
     let link = built.with_extension("");
@@ -967,11 +972,9 @@ fn a_venv_planted_at_the_keyed_path_is_not_used() {
 #[test]
 fn lock_in_a_uv_project_is_uv_lock_and_stays_allowed() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let env = env_with_uv(&s, &uv);
-    uv_project(&s, "p", &env);
-    let p = s.path("p");
-    s.ok_with(&env, &p, &["allow"]);
+    let Some((env, p)) = allowed_uv_project(&s) else {
+        return;
+    };
     let (_, said) = s.ok_with(&env, &p, &["lock", "--check"]);
     assert!(said.contains("uv.lock is up to date"), "{said}");
     let pyproject = std::fs::read_to_string(p.join("pyproject.toml")).unwrap();
