@@ -207,9 +207,17 @@ pub fn write(ctx: &Context, project: &Project, changes: &[Change]) -> anyhow::Re
     let mut ordered: Vec<&Change> = changes.iter().filter(|c| c.changes_anything()).collect();
     ordered.sort_by_key(|c| c.path == project.manifest_path);
     // Every path is checked before any is written: a refusal leaves the
-    // project as it was.
+    // project as it was. So is the manifest: one edited since it was read
+    // (an editor, a checkout, while a resolver ran) is neither overwritten
+    // nor allowed.
     for c in &ordered {
         fsutil::check_inside(&project.root, &c.path)?;
+    }
+    if std::fs::read(&project.manifest_path).ok().as_deref() != Some(&project.bytes[..]) {
+        anyhow::bail!(
+            "{} changed while this ran: nothing was written; run it again",
+            project.manifest_path.display()
+        );
     }
     for c in ordered {
         fsutil::write_in_project(&project.root, &c.path, &c.after)
@@ -225,6 +233,19 @@ pub fn write(ctx: &Context, project: &Project, changes: &[Change]) -> anyhow::Re
         return Ok(());
     };
     let edited = Project::load(manifest)?;
+    // The manifest as reviewed, or as written here: anything else came
+    // from someone else while this ran (an editor, a checkout).
+    let meant = changes
+        .iter()
+        .find(|c| c.path == *manifest)
+        .map_or(&project.bytes[..], |c| &c.after[..]);
+    if edited.bytes != meant {
+        log::notice(&format!(
+            "{} stays blocked: it changed while this ran; review it, then run 'pyenv-guix allow'",
+            manifest.display()
+        ));
+        return Ok(());
+    }
     let scan = edited.scan();
     let written: BTreeMap<PathBuf, String> = changes
         .iter()

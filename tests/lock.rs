@@ -1291,7 +1291,7 @@ fn an_editable_line_quoted_in_a_requirements_file_locks_by_either_resolver() {
         );
         s.write(
             &format!("{by}/requirements.txt"),
-            "# the app, with its command line\n-e \"./proj dir[cli]\"\n",
+            "# the app, with its command line\n-e \"./proj dir[ cli ]\"\n",
         );
         s.allow(by);
         s.command(&["lock"], &s.path(by))
@@ -1531,4 +1531,32 @@ fn a_malformed_hash_is_refused_where_it_is() {
             "{err}"
         );
     }
+}
+
+/// HOLE: the manifest changed while `lock` ran (an editor, a checkout;
+/// here the project's build backend, which the resolver runs): `lock`
+/// wrote its own manifest over the change. Now nothing is written, and
+/// the change is kept, blocked until reviewed.
+#[test]
+fn a_manifest_changed_while_lock_runs_is_kept_and_stays_blocked() {
+    let s = Sandbox::new();
+    editable_project(&s, "p", "pip");
+    let meddling = format!(
+        "import os\n_m = os.path.join(os.path.dirname(os.path.abspath(__file__)), '.pyguix.toml')\nif 'MEDDLED' not in open(_m).read():\n    open(_m, 'a').write('\\n[env]\\nMEDDLED = \"yes\"\\n')\n{BACKEND}"
+    );
+    s.write("p/backend.py", &meddling);
+    s.allow("p");
+    let err = s.command(&["lock"], &s.path("p")).fails();
+    assert!(
+        err.contains("changed while this ran: nothing was written"),
+        "{err}"
+    );
+    let manifest = std::fs::read_to_string(s.path("p/.pyguix.toml")).unwrap();
+    assert!(
+        manifest.contains("MEDDLED"),
+        "the change was lost: {manifest}"
+    );
+    assert!(!s.path("p/pylock.toml").exists());
+    let err = s.command(&["exec", "--", "true"], &s.path("p")).fails();
+    assert!(err.contains("is blocked"), "{err}");
 }

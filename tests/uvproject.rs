@@ -1009,3 +1009,48 @@ fn lock_in_a_uv_project_is_uv_lock_and_stays_allowed() {
     s.ok_with(&env, &p, &["exec", "--", "python", "-c", "import gamma"]);
     s.ok_with(&env, &p, &["lock", "--upgrade-package", "gamma"]);
 }
+
+/// HOLE: `lock` runs `uv lock`, which reads a `uv.toml` beside
+/// pyproject.toml over its [tool.uv]; trust did not cover it, so one that
+/// arrived with a pull (an index of someone else's) decided the lock, and
+/// the lock stayed allowed. Now a new or changed `uv.toml` blocks the
+/// project first. Also: a `uv.lock` that is a link is refused before uv
+/// writes through it, and `--upgrade-package` of a name the lock does not
+/// hold is refused.
+#[test]
+fn lock_in_a_uv_project_reads_no_unreviewed_uv_toml() {
+    let s = Sandbox::new();
+    let Some((env, p)) = allowed_uv_project(&s) else {
+        return;
+    };
+    s.wheel_into("elsewhere", "alpha", "1.0", &["--origin", "elsewhere"]);
+    s.write(
+        "p/uv.toml",
+        &format!(
+            "no-index = true\nfind-links = [{:?}]\n",
+            s.path("elsewhere").display().to_string()
+        ),
+    );
+    let lock_before = std::fs::read(p.join("uv.lock")).unwrap();
+    let (ok, _, err) = s.run_with(&env, &p, &["lock"]);
+    assert!(
+        !ok && err.contains("uv.toml is new since it was allowed"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(p.join("uv.lock")).unwrap(), lock_before);
+    std::fs::remove_file(p.join("uv.toml")).unwrap();
+
+    let (ok, _, err) = s.run_with(&env, &p, &["lock", "--upgrade-package", "alpah"]);
+    assert!(
+        !ok && err.contains("--upgrade-package alpah") && err.contains("holds no such package"),
+        "{err}"
+    );
+
+    std::fs::create_dir_all(p.join("locks")).unwrap();
+    std::fs::rename(p.join("uv.lock"), p.join("locks/uv.lock")).unwrap();
+    std::os::unix::fs::symlink("locks/uv.lock", p.join("uv.lock")).unwrap();
+    s.ok_with(&env, &p, &["allow"]);
+    let (ok, _, err) = s.run_with(&env, &p, &["lock"]);
+    assert!(!ok && err.contains("is a symbolic link"), "{err}");
+    assert_eq!(std::fs::read(p.join("locks/uv.lock")).unwrap(), lock_before);
+}

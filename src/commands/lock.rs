@@ -256,15 +256,33 @@ fn moved(before: &lock::Lock, after: &lock::Lock) -> String {
 
 /// A uv project's lock is its `uv.lock`: `uv lock` (with `--check`,
 /// `--upgrade`, `--upgrade-package`) does the work, as the user would run
-/// it. A lock it changes stays allowed, as any lock `lock` writes: the
-/// user asked for exactly this change.
+/// it (trust covers the project's `uv.toml`, which it reads). A lock it
+/// changes stays allowed, as any lock `lock` writes: the user asked for
+/// exactly this change.
 fn uv_lock(ctx: &Context, project: &Project, args: &Asked) -> anyhow::Result<i32> {
     let user_path = crate::activation::user_path(ctx);
     let uv = crate::pip::install::uv::find(ctx, user_path.as_deref(), &project.root)
         .map_err(|e| e.needed_by(&project.manifest.pip))?;
     let path =
         crate::pip::uv_lock_for(&project.root).unwrap_or_else(|| project.root.join("uv.lock"));
+    // uv writes through a link; the lock would then change where no one
+    // looks, and could not be put back.
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        bail!(
+            "{} is a symbolic link: uv would write through it; make it a file",
+            path.display()
+        );
+    }
     let before = std::fs::read(&path).ok();
+    let locked = crate::pip::uv_locked_names(before.as_deref().unwrap_or_default());
+    if let Some(name) = (args.upgrade_package.iter())
+        .find(|n| !locked.contains(&crate::requirement::normal_name(n)))
+    {
+        bail!(
+            "--upgrade-package {name}: {} holds no such package",
+            path.display()
+        );
+    }
     let mut cmd = std::process::Command::new(&uv.path);
     cmd.arg("lock").current_dir(&project.root);
     if args.check {

@@ -29,4 +29,4 @@ pub use layout::Layout;
 pub use prefix::{built, ensure, generations, path_for};
 pub use scan::{Input, Kind, Scan};
 pub use table::{Installer, Pip, PipMode};
-pub use uvproject::lock_for as uv_lock_for;
+pub use uvproject::{lock_for as uv_lock_for, locked_names as uv_locked_names};

@@ -528,6 +528,12 @@ impl Scan {
                 Some(joined) => joined.strip_prefix('='),
                 None => None,
             };
+            // pip splits options as a shell does: `--hash="sha256:…"`.
+            let hash = hash.map(|h| {
+                (h.strip_prefix('"').and_then(|h| h.strip_suffix('"')))
+                    .or_else(|| h.strip_prefix('\'').and_then(|h| h.strip_suffix('\'')))
+                    .unwrap_or(h)
+            });
             if let Some(hash) = hash
                 && !hash_pip_takes(hash)
                 && let Some(&file) = self.reading.last()

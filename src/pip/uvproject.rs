@@ -48,6 +48,15 @@ impl Scan {
         if let Some((i, bytes)) = self.uv_file(&workspace.join("uv.lock"), LOCK_LIMIT) {
             self.lock_files(i, &workspace, what, &bytes);
         }
+        // `uv lock` (which `pyenv-guix lock` runs) reads a `uv.toml` beside
+        // the project's or the workspace's pyproject.toml over its
+        // [tool.uv]: where there is one, trust covers it.
+        for dir in [root, workspace.as_path()] {
+            let config = dir.join("uv.toml");
+            if std::fs::symlink_metadata(&config).is_ok() {
+                self.uv_file(&config, TEXT_LIMIT);
+            }
+        }
         self.per_project
             .push(format!("uv project {}", shown.display()));
     }
@@ -313,6 +322,20 @@ fn local_files(root: &Path, what: &str, bytes: &[u8]) -> Result<Vec<PathBuf>, St
         }
     }
     Ok(out)
+}
+
+/// The normalised names of the packages a uv.lock holds.
+pub fn locked_names(bytes: &[u8]) -> Vec<String> {
+    let Some(lock) = parse(bytes) else {
+        return Vec::new();
+    };
+    let packages = lock.get("package").and_then(|p| p.as_array());
+    packages
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("name")?.as_str())
+        .map(crate::requirement::normal_name)
+        .collect()
 }
 
 /// Where a registry's files are, when it is local: `None` for one over

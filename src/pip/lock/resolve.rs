@@ -91,6 +91,8 @@ fn without_hashes(options: &str) -> (String, Vec<String>) {
                 continue;
             }
         };
+        // pip splits options as a shell does: `--hash="sha256:…"`.
+        let value = value.map(|v| v.trim_matches(|c| c == '"' || c == '\''));
         if let Some(h) = value.and_then(|v| v.strip_prefix("sha256:")) {
             hashes.push(h.to_ascii_lowercase());
         }
@@ -310,14 +312,15 @@ fn lexical(path: &Path) -> PathBuf {
 
 /// An editable project, its path with its extras after it (`/p/app[test]`),
 /// as the word after `-e` in a requirements file that both resolvers read:
-/// as it is where pip's splitting leaves it whole, else as a `file:` URL,
-/// since uv takes no quotes after `-e` and both take a URL with extras.
+/// as it is where pip's splitting leaves it whole (and uv sees no URL
+/// fragment in it), else as a `file:` URL, since uv takes no quotes after
+/// `-e` and both take a URL with extras (written without spaces).
 fn editable_word(e: &Path) -> String {
     let bytes = e.as_os_str().as_bytes();
     if let Ok(plain) = std::str::from_utf8(bytes)
         && !plain
             .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '\'' | '"' | '\\'))
+            .any(|c| c.is_whitespace() || matches!(c, '\'' | '"' | '\\' | '#'))
     {
         return plain.to_string();
     }
@@ -333,7 +336,11 @@ fn editable_word(e: &Path) -> String {
             false => url.push_str(&format!("%{b:02X}")),
         }
     }
-    url + &String::from_utf8_lossy(extras)
+    let extras: String = String::from_utf8_lossy(extras)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    url + &extras
 }
 
 impl Scan {
@@ -462,6 +469,8 @@ mod tests {
         let w = |p: &str| editable_word(Path::new(p));
         assert_eq!(w("/p/app/.[test]"), "/p/app/.[test]");
         assert_eq!(w("/my app/.[test,cli]"), "file:///my%20app[test,cli]");
+        assert_eq!(w("/app/.[test, cli]"), "file:///app[test,cli]");
+        assert_eq!(w("/a#b/.[cli]"), "file:///a%23b[cli]");
         assert_eq!(w("/a'b/c"), "file:///a%27b/c");
         // A bracket in a directory's name is the path's, not extras.
         assert_eq!(w("/x y/[z]/app"), "file:///x%20y/%5Bz%5D/app");
@@ -469,10 +478,11 @@ mod tests {
 
     #[test]
     fn a_lines_hashes_are_taken_out_and_kept() {
-        let (kept, hashes) =
-            without_hashes("--hash=sha256:AA --hash sha256:bb --config-settings x=y --hash=md5:cc");
+        let (kept, hashes) = without_hashes(
+            "--hash=sha256:AA --hash sha256:bb --config-settings x=y --hash=md5:cc --hash=\"sha256:dd\"",
+        );
         assert_eq!(kept, "--config-settings x=y");
-        assert_eq!(hashes, ["aa", "bb"]);
+        assert_eq!(hashes, ["aa", "bb", "dd"]);
         assert_eq!(
             requirement_name("Beta_Pkg[x]>=2 ; python_version>'3'"),
             "Beta_Pkg"
