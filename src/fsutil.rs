@@ -236,6 +236,15 @@ pub fn open_regular(path: &Path, limit: u64) -> std::io::Result<std::fs::File> {
     if !meta.is_file() {
         return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
     }
+    // /proc and /sys files say they are regular and empty, and hold what
+    // the kernel makes up when read (`/proc/self/environ`: our secrets,
+    // which an error quoting a line would then print).
+    if is_kernel_made(&f) {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "a file the kernel makes (/proc, /sys), not one on a disk",
+        ));
+    }
     if meta.len() > limit {
         return Err(Error::new(
             ErrorKind::InvalidInput,
@@ -243,6 +252,21 @@ pub fn open_regular(path: &Path, limit: u64) -> std::io::Result<std::fs::File> {
         ));
     }
     Ok(f)
+}
+
+fn is_kernel_made(f: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+    const SYSFS_MAGIC: i64 = 0x6265_6572;
+    let mut fs = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: fstatfs writes a statfs into the buffer it is given, and
+    // the fd is open for as long as `f` is.
+    if unsafe { libc::fstatfs(f.as_raw_fd(), fs.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: fstatfs succeeded, so it filled the buffer.
+    let kind = unsafe { fs.assume_init() }.f_type as i64;
+    kind == PROC_SUPER_MAGIC || kind == SYSFS_MAGIC
 }
 
 /// The whole of a regular file of at most `limit` bytes (see `open_regular`).

@@ -511,3 +511,24 @@ fn roots_not_in_utf8_do_not_share_a_key() {
     keys.dedup();
     assert_eq!(keys.len(), 3, "{keys:?}");
 }
+
+/// HOLE: `-r /proc/self/environ` in a requirements file was read as
+/// requirements (the kernel says the file is regular, and empty), and
+/// `allow`'s error quoted its line: the environment, secrets and all,
+/// in a CI log. A file the kernel makes is not read.
+#[test]
+fn a_file_the_kernel_makes_is_not_read_as_requirements() {
+    let s = Sandbox::new();
+    s.write(
+        "p/.pyguix.toml",
+        "[pip]\nrequirements = [\"requirements.txt\"]\n",
+    );
+    s.write("p/requirements.txt", "-r /proc/self/environ\n");
+    let err = s
+        .command(&["allow"], &s.path("p"))
+        .env("SECRET_TOKEN", "hunter2")
+        .fails();
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(err.contains("/environ: "), "{err}");
+    assert!(err.contains("a file the kernel makes"), "{err}");
+}
