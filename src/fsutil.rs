@@ -265,6 +265,8 @@ fn is_kernel_made(f: &std::fs::File) -> bool {
         return false;
     }
     // SAFETY: fstatfs succeeded, so it filled the buffer.
+    // f_type's type differs between architectures.
+    #[allow(clippy::unnecessary_cast)]
     let kind = unsafe { fs.assume_init() }.f_type as i64;
     kind == PROC_SUPER_MAGIC || kind == SYSFS_MAGIC
 }
