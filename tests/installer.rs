@@ -336,3 +336,32 @@ fn a_uv_build_shares_no_file_with_uvs_cache_or_another_prefix() {
     let (status, _) = run(&s, "a", &path, &["status"]);
     assert!(!status.contains("damaged"), "{status}");
 }
+
+/// uv builds with the cache the user's own uv uses (XDG_CACHE_HOME, or
+/// UV_CACHE_DIR), not a second one under HOME that starts cold.
+#[test]
+fn uv_builds_with_the_users_own_uv_cache() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    let wheels = wheels(&s);
+    for (rel, var, dir) in [
+        ("a", "XDG_CACHE_HOME", "xdg"),
+        ("b", "UV_CACHE_DIR", "uv-cache"),
+    ] {
+        s.write(
+            &format!("{rel}/.pyguix.toml"),
+            &manifest(&wheels, "prefix", "uv", ""),
+        );
+        s.allow(rel);
+        s.command(&["rebuild"], &s.path(rel))
+            .env("PATH", &path)
+            .env(var, s.path(dir))
+            .succeeds();
+        assert!(s.path(dir).is_dir(), "{var}: uv used no cache there");
+    }
+    assert!(
+        !s.path("home/.cache/uv").exists(),
+        "a second uv cache under HOME"
+    );
+}

@@ -111,6 +111,11 @@ const BUILD_VARS: &[&str] = &[
     "TMPDIR",
     "TZ",
     "PYENV_ROOT",
+    // The installers' own caches where the user keeps them: builds share
+    // what `uv` and `pip` by hand have fetched and unpacked (by hash).
+    "XDG_CACHE_HOME",
+    "UV_CACHE_DIR",
+    "PIP_CACHE_DIR",
     "GUIX_LOCPATH",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
@@ -134,7 +139,6 @@ const BUILD_VARS: &[&str] = &[
 /// and which daemon to ask. Nothing that decides what it builds.
 const GUIX_VARS: &[&str] = &[
     "XDG_CONFIG_HOME",
-    "XDG_CACHE_HOME",
     "GUIX_DAEMON_SOCKET",
     "GIT_SSL_CAINFO",
     "GIT_SSL_CAPATH",
