@@ -541,6 +541,12 @@ fn status_shows_the_lock_its_state_and_packages_and_doctor_a_stale_one() {
         text.contains(&format!("lock         {lock} (current)")),
         "{text}"
     );
+    // The key's line for each locked package is counted, not printed:
+    // `locks` names them, and `--json` has each line.
+    assert!(text.contains("    locked (2: each by name"), "{text}");
+    assert!(!text.contains("    locked alpha"), "{text}");
+    let inputs = json(&s)["pip"]["prefix"]["inputs"].to_string();
+    assert!(inputs.contains("locked alpha 1.0"), "{inputs}");
     assert!(text.contains("alpha 1.0"), "{text}");
     let (_, doctor, _) = s.run_with(&s.env(), &s.path("p"), &["doctor"]);
     assert!(!doctor.contains("stale"), "{doctor}");

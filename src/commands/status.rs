@@ -653,8 +653,16 @@ impl Report {
                 line("  missing", missing.clone());
             }
             line("  key", p.key.clone());
-            for input in &p.inputs {
+            // A lock's packages, one long line each, are said once, as a
+            // count: `locks` above names them, `--json` has each line.
+            let locked = p.inputs.iter().filter(|i| i.starts_with("locked ")).count();
+            for input in p.inputs.iter().filter(|i| !i.starts_with("locked ")) {
                 out.push(format!("    {input}"));
+            }
+            if locked > 0 {
+                out.push(format!(
+                    "    locked ({locked}: each by name, version, marker and file hashes; status --json lists them)"
+                ));
             }
         }
         for (name, value) in &self.env {
