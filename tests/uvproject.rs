@@ -1054,3 +1054,36 @@ fn lock_in_a_uv_project_reads_no_unreviewed_uv_toml() {
     assert!(!ok && err.contains("is a symbolic link"), "{err}");
     assert_eq!(std::fs::read(p.join("locks/uv.lock")).unwrap(), lock_before);
 }
+
+/// `lock` of a uv project run from inside another project (through
+/// `exec`, as a script would): uv runs with the user's own environment,
+/// not the variables the other project set (here one that would make
+/// `uv lock` refuse to change the lock).
+#[test]
+fn uv_lock_sees_no_variable_of_the_project_it_is_run_from() {
+    let s = Sandbox::new();
+    let Some((env, p)) = allowed_uv_project(&s) else {
+        return;
+    };
+    s.write("a/.pyguix.toml", "[env]\nUV_LOCKED = \"1\"\n");
+    s.ok_with(&env, &s.path("a"), &["allow"]);
+    let pyproject = std::fs::read_to_string(p.join("pyproject.toml")).unwrap();
+    s.write(
+        "p/pyproject.toml",
+        &pyproject.replace("requires-python = \">=3.8\"", "requires-python = \">=3.9\""),
+    );
+    s.ok_with(&env, &p, &["allow"]);
+    let bin = support::bin();
+    let (_, said) = s.ok_with(
+        &env,
+        &s.path("a"),
+        &[
+            "exec",
+            "--",
+            bin.to_str().unwrap(),
+            "lock",
+            p.to_str().unwrap(),
+        ],
+    );
+    assert!(said.contains("this is the change you asked for"), "{said}");
+}

@@ -285,6 +285,13 @@ impl Context {
             .cloned()
     }
 
+    /// The whole environment as the user had it before any project changed
+    /// it: what a tool the user would run by hand (`uv lock`) runs with.
+    pub fn user_env(&self) -> Vec<(OsString, OsString)> {
+        let env = self.user_env.get_or_init(|| (self.user_env_from)(self));
+        env.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
     /// The environment guix runs with: the user's own, allow-listed.
     pub fn guix_env(&self, path: Option<&OsStr>) -> Vec<(OsString, OsString)> {
         let mut env: Vec<(OsString, OsString)> = BUILD_VARS
