@@ -489,8 +489,7 @@ fn resolve(
                 // as while it builds, rather than to a `.venv` of its own.
                 (Target::Failed, state, _) if project.manifest.pip.is_uv_project() => {
                     let mut w = Wanted::default();
-                    w.set("UV_NO_SYNC", "1");
-                    w.set("UV_PROJECT_ENVIRONMENT", UV_FAILED);
+                    uv_sent_nowhere(&mut w, UV_FAILED);
                     (Target::Failed, state, w)
                 }
                 kept => kept,
@@ -673,14 +672,21 @@ const UV_FAILED: &str = "/dev/null/pyenv-guix-could-not-build-this-venv-see-pyen
 /// changed files block the project until allowed, and the allowed change
 /// is built into another key.
 fn uv_project(w: &mut Wanted, venv: Option<&Path>) {
-    w.set("UV_NO_SYNC", "1");
     match venv {
         Some(venv) => {
+            w.set("UV_NO_SYNC", "1");
             w.set("UV_PROJECT_ENVIRONMENT", venv);
             w.set("UV_PYTHON", venv.join("bin/python"));
         }
-        None => w.set("UV_PROJECT_ENVIRONMENT", UV_BUILDING),
+        None => uv_sent_nowhere(w, UV_BUILDING),
     }
+}
+
+/// uv sent to `place`, a path under /dev/null that no one can create and
+/// that says why: `uv run` stops there instead of making a `.venv`.
+fn uv_sent_nowhere(w: &mut Wanted, place: &str) {
+    w.set("UV_NO_SYNC", "1");
+    w.set("UV_PROJECT_ENVIRONMENT", place);
 }
 
 /// What a blocked project keeps: nothing, but uv's placeholder where the
@@ -692,8 +698,7 @@ fn while_blocked(old: Option<&State>, manifest: &Path) -> Wanted {
         o.manifest == manifest && o.records.iter().any(|(n, _)| n == "UV_NO_SYNC")
     });
     if was_uv_project {
-        w.set("UV_NO_SYNC", "1");
-        w.set("UV_PROJECT_ENVIRONMENT", UV_BLOCKED);
+        uv_sent_nowhere(&mut w, UV_BLOCKED);
     }
     w
 }

@@ -85,6 +85,16 @@ fn say(kind: &str, msg: &str) {
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
+/// Names as a sentence lists them: `a`, `a and b`, `a, b and c`.
+pub fn and_list<S: AsRef<str>>(names: &[S]) -> String {
+    let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    match names.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, many)) => format!("{} and {last}", many.join(", ")),
+        None => String::new(),
+    }
+}
+
 /// `text` safe for a terminal: control characters (but line breaks and
 /// tabs) and Unicode's invisible direction and line controls shown
 /// escaped, never sent as escape sequences.

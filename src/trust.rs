@@ -317,12 +317,7 @@ pub fn check(record: &Path, project: &Project) -> Trust {
                 .filter(|i| !i.id.as_deref().is_ok_and(|id| known(&i.path, id)))
                 .map(|i| here(&i.path))
                 .collect();
-            let and = |names: &[String]| match names {
-                [.., last] if names.len() > 1 => {
-                    format!("{} and {last}", names[..names.len() - 1].join(", "))
-                }
-                _ => names.concat(),
-            };
+            let and = crate::log::and_list::<String>;
             match (together.is_empty(), new) {
                 (true, _) => here(p),
                 (false, false) => and(&[together, vec![here(p)]].concat()),

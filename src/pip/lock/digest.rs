@@ -144,12 +144,11 @@ pub fn what_changed(then: &[(String, String)], now: &Inputs) -> Option<String> {
         })
         .map(|((_, said), _)| *said)
         .collect();
-    match changed.as_slice() {
-        [] => None,
-        [one] => Some(format!("{one} changed since it was written")),
-        [many @ .., last] => Some(format!(
-            "{} and {last} changed since it was written",
-            many.join(", ")
+    match changed.is_empty() {
+        true => None,
+        false => Some(format!(
+            "{} changed since it was written",
+            crate::log::and_list(&changed)
         )),
     }
 }
