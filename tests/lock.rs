@@ -1323,12 +1323,16 @@ fn an_editable_line_quoted_in_a_requirements_file_locks_by_either_resolver() {
         assert!(out.status.success(), "{by}: {out:?}");
     }
     s.write("pip/requirements.txt", "# the app\n\n-e ./proj\"dir\n");
-    let err = s.command(&["allow"], &s.path("pip")).fails();
+    allow_refuses_at(&s, "pip", "3:10", "pip cannot split `-e ./proj\"dir`");
+}
+
+/// `allow` in `rel` fails, saying `said` at `at` (line:column) of its
+/// requirements.txt.
+fn allow_refuses_at(s: &Sandbox, rel: &str, at: &str, said: &str) {
+    let err = s.command(&["allow"], &s.path(rel)).fails();
+    let file = s.path(rel).join("requirements.txt");
     assert!(
-        err.contains(&format!(
-            "{}:3:10: pip cannot split `-e ./proj\"dir`",
-            s.path("pip/requirements.txt").display()
-        )),
+        err.contains(&format!("{}:{at}: {said}", file.display())),
         "{err}"
     );
 }
@@ -1528,13 +1532,11 @@ fn a_malformed_hash_is_refused_where_it_is() {
             "p/requirements.txt",
             &format!("# pinned\nalpha==1.0 \\\n    --hash={hash}\n"),
         );
-        let err = s.command(&["allow"], &s.path("p")).fails();
-        assert!(
-            err.contains(&format!(
-                "{}:3:{column}: `{hash}` is not a hash pip and uv take",
-                s.path("p/requirements.txt").display()
-            )),
-            "{err}"
+        allow_refuses_at(
+            &s,
+            "p",
+            &format!("3:{column}"),
+            &format!("`{hash}` is not a hash pip and uv take"),
         );
     }
 }
