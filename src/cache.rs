@@ -32,10 +32,13 @@ pub enum Bucket {
     Pyenv,
     /// The hash of a tool's binary (uv), by its path.
     Tools,
+    /// One read-only copy of each file uv linked into a prefix, by its
+    /// bytes (`pip::pool`).
+    Pool,
 }
 
 impl Bucket {
-    pub const ALL: [Bucket; 9] = [
+    pub const ALL: [Bucket; 10] = [
         Bucket::Prefixes,
         Bucket::Profiles,
         Bucket::Staging,
@@ -45,6 +48,7 @@ impl Bucket {
         Bucket::Interpreters,
         Bucket::Pyenv,
         Bucket::Tools,
+        Bucket::Pool,
     ];
 
     /// The buckets of things built under a key, that `gc` collects.
@@ -61,6 +65,7 @@ impl Bucket {
             Bucket::Interpreters => "interpreters",
             Bucket::Pyenv => "pyenv",
             Bucket::Tools => "tools",
+            Bucket::Pool => "pool",
         }
     }
 

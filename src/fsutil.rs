@@ -361,57 +361,9 @@ pub mod paths {
     }
 }
 
-/// Give each regular file under `dir` that has other links (uv's cache
-/// hard-linked into a build) a copy of its own, in its place, with its
-/// permissions. Links are not followed.
-pub fn unshare(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        let meta = std::fs::symlink_metadata(&path)?;
-        if meta.is_dir() {
-            unshare(&path)?;
-        } else if meta.is_file() && meta.nlink() > 1 {
-            // A name no file of the wheel's can have.
-            let own = tempfile::NamedTempFile::new_in(dir)?;
-            std::fs::copy(&path, own.path())?;
-            own.persist(&path).map_err(|e| e.error)?;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{hex, unhex, unshare};
-
-    #[test]
-    fn unshare_gives_each_linked_file_a_copy_of_its_own_and_keeps_its_mode() {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
-        let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("cache.so");
-        std::fs::write(&cache, b"shared").unwrap();
-        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let prefix = dir.path().join("prefix/lib");
-        std::fs::create_dir_all(&prefix).unwrap();
-        std::fs::hard_link(&cache, prefix.join("m.so")).unwrap();
-        std::fs::write(prefix.join("own.py"), b"own").unwrap();
-        symlink(&cache, prefix.join("link")).unwrap();
-        unshare(&dir.path().join("prefix")).unwrap();
-        let m = std::fs::metadata(prefix.join("m.so")).unwrap();
-        assert_eq!((m.nlink(), m.mode() & 0o777), (1, 0o755));
-        assert_eq!(std::fs::read(prefix.join("m.so")).unwrap(), b"shared");
-        std::fs::write(prefix.join("m.so"), b"edited").unwrap();
-        assert_eq!(std::fs::read(&cache).unwrap(), b"shared");
-        // A link is left a link; the directory holds nothing else new.
-        assert!(
-            std::fs::symlink_metadata(prefix.join("link"))
-                .unwrap()
-                .is_symlink()
-        );
-        assert_eq!(std::fs::read_dir(&prefix).unwrap().count(), 3);
-    }
+    use super::{hex, unhex};
 
     #[test]
     fn unhex_reads_what_hex_wrote_and_nothing_else() {

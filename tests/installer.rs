@@ -298,43 +298,84 @@ fn files_with_links(dir: &Path, out: &mut Vec<(PathBuf, u64)>) {
 /// in one project's prefix changed uv's cache and every other prefix
 /// built from it (another project, of other inputs, was "damaged"), and
 /// `rebuild` linked the edited file back; a CA patched into certifi in
-/// uv's cache reached every prefix. A prefix's files are its own.
+/// uv's cache reached every prefix. A prefix now shares its linked files
+/// with the pool only: read-only copies named by their bytes, dated as
+/// Guix dates its store, which no environment of uv's own shares. An edit
+/// forced through one is seen in every prefix holding it, and `rebuild`
+/// repairs each; `gc` removes the copies no prefix holds.
 #[test]
-fn a_uv_build_shares_no_file_with_uvs_cache_or_another_prefix() {
+fn a_uv_build_shares_files_with_the_read_only_pool_only() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let s = Sandbox::new();
     let Some(uv) = s.uv_dir() else { return };
     let path = path_with(&uv);
     let wheels = wheels(&s);
-    // Two projects of other inputs: two keys, the same wheels.
-    for (rel, extra) in [("a", ""), ("b", ", \"--prefer-binary\"")] {
+    // Two projects of other inputs: two keys, the same wheels, by uv.
+    for (rel, packages) in [("a", "\"alpha\""), ("b", "\"alpha\", \"beta\"")] {
         s.write(
             &format!("{rel}/.pyguix.toml"),
-            &manifest(&wheels, "prefix", "uv", extra),
+            &manifest(&wheels, "prefix", "uv", "").replace("\"alpha\"", packages),
         );
         s.allow(rel);
-        run(&s, rel, &path, &["rebuild"]);
+        let (_, said) = run(&s, rel, &path, &["rebuild"]);
+        assert!(said.contains("prefix mode, uv)"), "{said}");
     }
-    let (a, _) = run(&s, "a", &path, &["prefix"]);
-    let (b, _) = run(&s, "b", &path, &["prefix"]);
+    let files = |rel: &str| {
+        let (prefix, _) = run(&s, rel, &path, &["prefix"]);
+        let prefix = PathBuf::from(prefix.trim());
+        let mut files = Vec::new();
+        files_with_links(&prefix, &mut files);
+        (prefix, files)
+    };
+    let inode = |p: &Path| std::fs::symlink_metadata(p).unwrap().ino();
+    let (a, a_files) = files("a");
+    let (b, _) = files("b");
     assert_ne!(a, b);
-    let mut files = Vec::new();
-    files_with_links(Path::new(a.trim()), &mut files);
-    let shared: Vec<_> = files.iter().filter(|(_, n)| *n > 1).collect();
-    assert!(!files.is_empty() && shared.is_empty(), "{shared:?}");
-    // A hand edit in a's prefix: b is as it was built.
-    let edited = (files.iter())
-        .map(|(p, _)| p)
-        .find(|p| p.ends_with("__init__.py") || p.extension().is_some_and(|e| e == "py"))
-        .unwrap();
-    std::fs::write(edited, "raise SystemExit('edited by hand')\n").unwrap();
-    let (status, _) = run(&s, "b", &path, &["status"]);
-    assert!(!status.contains("damaged"), "{status}");
-    // And a rebuild of a undoes the edit: uv's cache was not changed.
-    let (status, _) = run(&s, "a", &path, &["status"]);
-    assert!(status.contains("damaged"), "{status}");
+    let module = (a_files.iter().map(|(p, _)| p))
+        .find(|p| p.ends_with("alpha/__init__.py"))
+        .unwrap()
+        .strip_prefix(&a)
+        .unwrap()
+        .to_path_buf();
+    assert_eq!(inode(&a.join(&module)), inode(&b.join(&module)));
+    let mut uv_cache = Vec::new();
+    files_with_links(&s.path("home/.cache/uv"), &mut uv_cache);
+    let uv_inodes: BTreeSet<u64> = uv_cache.iter().map(|(p, _)| inode(p)).collect();
+    assert!(!uv_inodes.is_empty());
+    for (file, links) in a_files.iter().filter(|(_, n)| *n > 1) {
+        let m = std::fs::metadata(file).unwrap();
+        assert!(!uv_inodes.contains(&m.ino()), "{file:?} is uv's cache's");
+        assert_eq!((m.mode() & 0o222, m.mtime()), (0, 1), "{file:?} ({links})");
+    }
+    // An edit forced through (as `vim`'s `:w!` does): both see it.
+    let edited = a.join(&module);
+    std::fs::set_permissions(&edited, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&edited, "raise SystemExit('edited by hand')\n").unwrap();
+    let damaged = |rel: &str| run(&s, rel, &path, &["status"]).0.contains("damaged");
+    assert!(damaged("a") && damaged("b"));
+    // A rebuild of a undoes it in a, from uv's cache, which it never
+    // reached; b is repaired by its own.
     run(&s, "a", &path, &["rebuild"]);
-    let (status, _) = run(&s, "a", &path, &["status"]);
-    assert!(!status.contains("damaged"), "{status}");
+    assert!(!damaged("a") && damaged("b"));
+    run(&s, "b", &path, &["rebuild"]);
+    assert!(!damaged("b"));
+    let (a, _) = files("a");
+    let (b, _) = files("b");
+    assert_eq!(inode(&a.join(&module)), inode(&b.join(&module)));
+    // With both projects gone, gc leaves nothing in the pool.
+    std::fs::remove_dir_all(s.path("a")).unwrap();
+    std::fs::remove_dir_all(s.path("b")).unwrap();
+    let (said, _) = run(&s, ".", &path, &["gc"]);
+    assert!(
+        said.contains("files of the pool that no prefix holds"),
+        "{said}"
+    );
+    let left: Vec<_> = std::fs::read_dir(s.path("cache/pool"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// uv builds with the cache the user's own uv uses (XDG_CACHE_HOME, or

@@ -109,6 +109,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             gc.remove_under_lock(&slot, bucket, &key, vec![(path, None)])?;
         }
     }
+    gc.remove_unused_pool_copies(&ctx);
     gc.remove_logs(&ctx, args.older_than.unwrap_or(LOG_DAYS));
     if !args.dry_run {
         remove_stale_temporaries(&ctx);
@@ -291,6 +292,27 @@ impl Gc {
         Ok(())
     }
 
+    /// The pool's copies of files no prefix holds any more (those of the
+    /// prefixes removed above among them).
+    fn remove_unused_pool_copies(&mut self, ctx: &Context) {
+        let unused = crate::pip::pool::unused(&ctx.cache.bucket(Bucket::Pool));
+        let mut freed = 0;
+        for (path, size) in &unused {
+            if self.dry_run || std::fs::remove_file(path).is_ok() {
+                freed += size;
+            }
+        }
+        if !unused.is_empty() {
+            println!(
+                "{} {} files of the pool that no prefix holds ({})",
+                self.verb(),
+                unused.len(),
+                human(freed)
+            );
+        }
+        self.freed += freed;
+    }
+
     fn leave(&mut self, what: &str, key: &str) {
         log::info(&format!("leaving {what} {key} alone: it is being built"));
         self.kept.insert(key.to_string());
@@ -419,10 +441,16 @@ fn remove(path: &Path) -> std::io::Result<()> {
 }
 
 /// Bytes under `path`, not following symlinks (a profile link is a link).
+/// The bytes under `path` that removing it frees: a file the pool shares
+/// with other prefixes is freed with the pool's copy, and counted then.
 fn disk_usage(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return 0;
     };
+    if meta.is_file() && meta.nlink() > 1 {
+        return 0;
+    }
     if !meta.is_dir() {
         return meta.len();
     }

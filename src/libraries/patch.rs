@@ -2,6 +2,7 @@
 //! file in one rename: the installer may have hard-linked the file from
 //! its own cache (uv does), and that copy must stay as it was.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -28,6 +29,9 @@ pub fn set_runpath(
         .tempfile_in(dir)
         .map_err(|e| fail(format!("cannot make a copy beside it: {e}")))?;
     std::fs::copy(file, copy.path()).map_err(|e| fail(format!("cannot copy it: {e}")))?;
+    // The copy keeps the file's mode, and a file from the pool is read-only.
+    std::fs::set_permissions(copy.path(), std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| fail(e.to_string()))?;
     let joined = search.join(":");
     let out = Command::new(patchelf)
         .arg("--set-rpath")

@@ -12,6 +12,7 @@ mod key;
 mod layout;
 pub mod lock;
 pub mod options;
+pub mod pool;
 mod prefix;
 mod report;
 pub mod reqfile;

@@ -133,6 +133,7 @@ fn build_generation(
             prompt: inputs.prompt,
             editable: inputs.scan.lock.is_none() && inputs.scan.has_editable(),
             path: &generation,
+            pool: &ctx.cache.bucket(Bucket::Pool),
             workdir,
             env,
             options,

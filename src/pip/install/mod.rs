@@ -82,6 +82,9 @@ pub struct Job<'a> {
     pub editable: bool,
     /// The new generation to install into.
     pub path: &'a Path,
+    /// Where files an installer linked from its cache get their copy
+    /// (`pip::pool`).
+    pub pool: &'a Path,
     /// Where the installer runs (see `prefix::build_generation`).
     pub workdir: &'a Path,
     /// All the environment the installer sees.

@@ -29,6 +29,7 @@ impl Tool for Pip {
             prompt,
             editable,
             path,
+            pool: _,
             workdir,
             env,
             options,

@@ -40,17 +40,17 @@ impl Tool for Uv {
     /// The same build as pip's, by uv: `uv pip install --prefix`, or `uv venv`
     /// (no pip inside, so no ensurepip) and `uv pip install` into it. Neither
     /// reads uv's configuration files: options go in [pip].options, as for pip.
-    /// uv hard-links its cache's files (fast); each is then given a copy of
-    /// its own, so that the prefix shares no file with uv's cache or with
-    /// another prefix: a hand edit in one reaches no other, and a rebuild
-    /// undoes it.
+    /// uv hard-links its cache's files (fast); each is then linked to the
+    /// pool's read-only copy of its bytes instead, so that the prefix
+    /// shares no file with uv's cache (see `pip::pool`).
     fn install(&self, job: Job) -> Result<(), Failure> {
-        let path = job.path.to_path_buf();
+        let (path, pool) = (job.path.to_path_buf(), job.pool.to_path_buf());
         self.install_linked(job)?;
-        crate::fsutil::unshare(&path).map_err(|e| {
+        crate::pip::pool::adopt(&path, &pool).map_err(|e| {
             Failure::Io(io(format!(
-                "cannot copy uv's linked files in {}",
-                path.display()
+                "cannot give uv's linked files in {} their copies in {}",
+                path.display(),
+                pool.display()
             ))(e))
         })
     }
@@ -65,6 +65,7 @@ impl Uv {
             prompt,
             editable,
             path,
+            pool: _,
             workdir,
             env,
             options,

@@ -1,0 +1,205 @@
+//! The pool: one read-only copy of each file uv links into a prefix,
+//! named by its bytes and shared by every prefix that holds those bytes,
+//! as Guix shares a store's identical files (`/gnu/store/.links`).
+//!
+//! uv hard-links a prefix's files to its own cache, which the user's other
+//! environments share: an edit in place in one would reach uv's cache and
+//! all of them, and a rebuild would link the edited file back. Each such
+//! file is given the pool's copy of its bytes instead. A pool copy is
+//! read-only and dated the first second of 1970 (as Guix dates its store),
+//! so an edit forced through it shows in its date, and the next build that
+//! needs those bytes makes a new copy rather than link the edited one.
+//! `status` sees the edit in every prefix that shares the file, and
+//! `rebuild` repairs each. A linked file costs a link, not a copy, so a
+//! build is as quick as uv's own (`bench/lock.sh`); a pool copy no prefix
+//! holds any more is removed by `gc`.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use crate::fsutil::hex;
+
+/// The date of every pool copy, as of every file in a Guix store.
+const DATE: Duration = Duration::from_secs(1);
+
+/// Give each regular file under `dir` that has other links (uv's cache,
+/// hard-linked into a build) the pool's copy of its bytes, in its place.
+/// Links are not followed.
+pub fn adopt(dir: &Path, pool: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(pool)?;
+    adopt_in(dir, pool)
+}
+
+fn adopt_in(dir: &Path, pool: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let meta = std::fs::symlink_metadata(&path)?;
+        if meta.is_dir() {
+            adopt_in(&path, pool)?;
+        } else if meta.is_file() && meta.nlink() > 1 {
+            adopt_file(&path, &meta, pool)?;
+        }
+    }
+    Ok(())
+}
+
+fn adopt_file(file: &Path, meta: &std::fs::Metadata, pool: &Path) -> std::io::Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let executable = meta.mode() & 0o111 != 0;
+    let copy = pool.join(name(file, executable)?);
+    if !intact(&copy, meta.len(), executable) {
+        // Made under a name of its own, then renamed over whatever stood
+        // there: a copy edited since is replaced, not linked again.
+        // `.tmp`: what a killed build leaves, `gc` removes after an hour.
+        let fresh = tempfile::Builder::new()
+            .prefix(".pool.")
+            .suffix(".tmp")
+            .tempfile_in(pool)?;
+        std::fs::copy(file, fresh.path())?;
+        let f = fresh.as_file();
+        f.set_times(std::fs::FileTimes::new().set_modified(SystemTime::UNIX_EPOCH + DATE))?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode(executable)))?;
+        fresh.persist(&copy).map_err(|e| e.error)?;
+    }
+    let linked = tempfile::Builder::new()
+        .prefix(".pyenv-guix-pool.")
+        .make_in(dir, |tmp| std::fs::hard_link(&copy, tmp));
+    match linked {
+        Ok(tmp) => tmp.persist(file).map(drop).map_err(|e| e.error),
+        // The pool copy was removed meanwhile (`gc`), holds as many links
+        // as the filesystem allows, or is on another filesystem: the file
+        // gets a copy of its own.
+        Err(_) => own_copy(file, dir),
+    }
+}
+
+/// The pool's name for `file`'s bytes: their SHA-256, and `x` when
+/// executable (a mode is not part of the bytes, and one copy has one).
+fn name(file: &Path, executable: bool) -> std::io::Result<String> {
+    let mut f = crate::fsutil::open_regular(file, u64::MAX)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = std::io::Read::read(&mut f, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    let digest = hex(&h.finalize());
+    Ok(if executable {
+        format!("{digest}x")
+    } else {
+        digest
+    })
+}
+
+fn mode(executable: bool) -> u32 {
+    if executable { 0o555 } else { 0o444 }
+}
+
+/// Whether the pool copy at `copy` is as the pool made it: a regular file
+/// of `len` bytes, read-only, of the pool's date. Looked at, not read.
+fn intact(copy: &Path, len: u64, executable: bool) -> bool {
+    std::fs::symlink_metadata(copy).is_ok_and(|m| {
+        m.is_file()
+            && m.len() == len
+            && m.mode() & 0o7777 == mode(executable)
+            && m.modified().ok() == Some(SystemTime::UNIX_EPOCH + DATE)
+    })
+}
+
+fn own_copy(file: &Path, dir: &Path) -> std::io::Result<()> {
+    let own = tempfile::NamedTempFile::new_in(dir)?;
+    std::fs::copy(file, own.path())?;
+    own.persist(file).map(drop).map_err(|e| e.error)
+}
+
+/// The pool copies no prefix holds any more (one link: the pool's own),
+/// and their sizes. Removing them frees their space.
+pub fn unused(pool: &Path) -> Vec<(std::path::PathBuf, u64)> {
+    crate::cache::sorted_entries(pool)
+        .into_iter()
+        .filter_map(|path| {
+            let m = std::fs::symlink_metadata(&path).ok()?;
+            let named = path.file_name()?.to_str()?;
+            let copy = named.len() == 64 + usize::from(named.ends_with('x'))
+                && named[..64].bytes().all(|b| b.is_ascii_hexdigit());
+            (copy && m.is_file() && m.nlink() == 1).then_some((path, m.len()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn inode(p: &Path) -> u64 {
+        std::fs::symlink_metadata(p).unwrap().ino()
+    }
+
+    #[test]
+    fn linked_files_share_one_read_only_copy_and_nothing_with_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = dir.path().join("pool");
+        let cache = dir.path().join("cache.so");
+        std::fs::write(&cache, b"shared").unwrap();
+        std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for prefix in ["a", "b"] {
+            let lib = dir.path().join(prefix).join("lib");
+            std::fs::create_dir_all(&lib).unwrap();
+            std::fs::hard_link(&cache, lib.join("m.so")).unwrap();
+            std::fs::write(lib.join("own.py"), b"own").unwrap();
+            symlink(&cache, lib.join("link")).unwrap();
+            adopt(&dir.path().join(prefix), &pool).unwrap();
+        }
+        let (a, b) = (dir.path().join("a/lib"), dir.path().join("b/lib"));
+        assert_eq!(inode(&a.join("m.so")), inode(&b.join("m.so")));
+        assert_ne!(inode(&a.join("m.so")), inode(&cache));
+        assert_ne!(inode(&a.join("own.py")), inode(&b.join("own.py")));
+        let m = std::fs::metadata(a.join("m.so")).unwrap();
+        assert_eq!((m.mode() & 0o7777, m.nlink()), (0o555, 3));
+        assert_eq!(std::fs::read(a.join("m.so")).unwrap(), b"shared");
+        // A link stays a link; the directory holds nothing else new.
+        assert!(
+            std::fs::symlink_metadata(a.join("link"))
+                .unwrap()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_dir(&a).unwrap().count(), 3);
+        assert!(unused(&pool).is_empty());
+    }
+
+    #[test]
+    fn an_edited_copy_is_replaced_not_linked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = dir.path().join("pool");
+        let cache = dir.path().join("cache.py");
+        std::fs::write(&cache, b"print(1)\n").unwrap();
+        let a = dir.path().join("a");
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::hard_link(&cache, a.join("m.py")).unwrap();
+        adopt(&a, &pool).unwrap();
+        // An edit forced through the read-only copy (as `vim :w!` does),
+        // the same size, and its mode put back.
+        std::fs::set_permissions(a.join("m.py"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(a.join("m.py"), b"print(2)\n").unwrap();
+        std::fs::set_permissions(a.join("m.py"), std::fs::Permissions::from_mode(0o444)).unwrap();
+        let b = dir.path().join("b");
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::hard_link(&cache, b.join("m.py")).unwrap();
+        adopt(&b, &pool).unwrap();
+        assert_eq!(std::fs::read(b.join("m.py")).unwrap(), b"print(1)\n");
+        assert_ne!(inode(&a.join("m.py")), inode(&b.join("m.py")));
+        // The edited copy is a's alone now, and no longer the pool's.
+        assert_eq!(std::fs::metadata(a.join("m.py")).unwrap().nlink(), 1);
+        std::fs::remove_file(b.join("m.py")).unwrap();
+        std::fs::remove_file(&cache).unwrap();
+        assert_eq!(unused(&pool).len(), 1);
+    }
+}
