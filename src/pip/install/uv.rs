@@ -156,9 +156,9 @@ impl Uv {
 /// the CA the user gave pip as uv takes one (uv reads no pip
 /// configuration), whether it builds or locks. uv clones its cache's
 /// files (copy-on-write: free on btrfs and XFS, each file its own), or
-/// where the filesystem cannot, hard-links them, and `install` then
-/// copies what is linked; never symlinks, whatever the user's
-/// UV_LINK_MODE.
+/// where the filesystem cannot, hard-links them, and `install` then links
+/// what is linked to the pool's copy instead; never symlinks, whatever the
+/// user's UV_LINK_MODE.
 pub fn uv_env(env: &[(OsString, OsString)]) -> Vec<(OsString, OsString)> {
     let mut env = env.to_vec();
     env.retain(|(k, _)| k != "UV_LINK_MODE");
