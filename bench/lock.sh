@@ -4,8 +4,8 @@
 # one run:
 #  - pyenv-guix, installer uv, against `uv pip sync pylock.toml --prefix`,
 #    as uv runs by default (its files hard links to its cache's), and with
-#    UV_LINK_MODE=copy (each file the prefix's own, as pyenv-guix leaves
-#    them: the like-for-like work on a filesystem that cannot clone);
+#    UV_LINK_MODE=copy (each file the prefix's own: shared with uv's cache
+#    no more than pyenv-guix's, which are links to its read-only pool);
 #  - pyenv-guix, installer pip, against `pip install --prefix --no-deps
 #    --require-hashes` of the lock's files, as pip takes a lock by hand.
 #

@@ -5,7 +5,9 @@
 # The same for a member of a uv workspace, built from the root's uv.lock
 # (pyenv-guix also finds the root and reads its files, as uv does). uv by
 # hand links its cache's files into the venv; with UV_LINK_MODE=copy each
-# is the venv's own, as pyenv-guix leaves them: the like-for-like work.
+# is the venv's own, shared with uv's cache no more than pyenv-guix's,
+# which are links to its read-only pool (README, "Files uv links are
+# shared read-only").
 #
 #   bench/uvproject.sh       (needs uv: pip install uv; BUILD_RUNS=N rounds, 10 by default)
 set -euo pipefail
