@@ -347,10 +347,21 @@ fn a_uv_build_shares_files_with_the_read_only_pool_only() {
         assert!(!uv_inodes.contains(&m.ino()), "{file:?} is uv's cache's");
         assert_eq!((m.mode() & 0o222, m.mtime()), (0, 1), "{file:?} ({links})");
     }
-    // An edit forced through (as `vim`'s `:w!` does): both see it.
+    // An edit forced through, of the same size, then the mode and date
+    // put back (as root's `cp -p` from another prefix does): both see it.
     let edited = a.join(&module);
+    let size = std::fs::metadata(&edited).unwrap().len() as usize;
     std::fs::set_permissions(&edited, std::fs::Permissions::from_mode(0o644)).unwrap();
-    std::fs::write(&edited, "raise SystemExit('edited by hand')\n").unwrap();
+    std::fs::write(&edited, format!("{:#<size$}", "raise SystemExit\n")).unwrap();
+    std::fs::set_permissions(&edited, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let date = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1);
+    let set_date = |file: &Path| {
+        let f = std::fs::File::options().write(true).open(file).unwrap();
+        f.set_times(std::fs::FileTimes::new().set_modified(date))
+            .unwrap();
+    };
+    set_date(&edited);
+    assert_eq!(std::fs::metadata(&edited).unwrap().len() as usize, size);
     let damaged = |rel: &str| run(&s, rel, &path, &["status"]).0.contains("damaged");
     assert!(damaged("a") && damaged("b"));
     // A rebuild of a undoes it in a, from uv's cache, which it never
@@ -362,10 +373,25 @@ fn a_uv_build_shares_files_with_the_read_only_pool_only() {
     let (a, _) = files("a");
     let (b, _) = files("b");
     assert_eq!(inode(&a.join(&module)), inode(&b.join(&module)));
-    // With both projects gone, gc leaves nothing in the pool.
+    // With both projects gone, gc leaves nothing in the pool, and says
+    // beforehand what it frees. A copy being made (dated 1970 before it
+    // is renamed into place) is not a stale temporary.
     std::fs::remove_dir_all(s.path("a")).unwrap();
     std::fs::remove_dir_all(s.path("b")).unwrap();
-    let (said, _) = run(&s, ".", &path, &["gc"]);
+    let making = s.path("cache/pool/.pool.making.tmp");
+    std::fs::write(&making, "").unwrap();
+    set_date(&making);
+    let total = |said: &str| {
+        said.lines()
+            .last()
+            .unwrap_or("")
+            .replace("would remove", "removed")
+    };
+    let (_, would) = run(&s, ".", &path, &["gc", "--dry-run"]);
+    let (said, did) = run(&s, ".", &path, &["gc"]);
+    assert_eq!(total(&would), total(&did));
+    assert!(making.exists());
+    std::fs::remove_file(&making).unwrap();
     assert!(
         said.contains("files of the pool that no prefix holds"),
         "{said}"

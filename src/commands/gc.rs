@@ -71,6 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         dry_run: args.dry_run,
         freed: 0,
         kept: BTreeSet::new(),
+        shared: Shared::default(),
     };
     for bucket in Bucket::BUILT {
         for (key, paths) in ctx.cache.keys(bucket) {
@@ -226,6 +227,24 @@ struct Gc {
     dry_run: bool,
     freed: u64,
     kept: BTreeSet<String>,
+    shared: Shared,
+}
+
+/// Files with other links (the pool's copies) met in what gc removes, by
+/// device and inode: their size, how many links they had when first met,
+/// and how many of those gc removes. Their bytes are freed with the last.
+#[derive(Default)]
+struct Shared(BTreeMap<(u64, u64), (u64, u64, u64)>);
+
+impl Shared {
+    /// How many links the file of `m` keeps once gc has removed its part.
+    fn left(&self, m: &std::fs::Metadata) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        match self.0.get(&(m.dev(), m.ino())) {
+            Some((_, links, removed)) => links.saturating_sub(*removed),
+            None => m.nlink(),
+        }
+    }
 }
 
 impl Gc {
@@ -271,7 +290,7 @@ impl Gc {
             return Ok(());
         }
         for (path, user) in doomed {
-            let size = disk_usage(&path);
+            let size = disk_usage(&path, &mut self.shared);
             if shown(&path) {
                 let though = user
                     .map(|who| format!(" though in use by {who}"))
@@ -293,9 +312,16 @@ impl Gc {
     }
 
     /// The pool's copies of files no prefix holds any more (those of the
-    /// prefixes removed above among them).
+    /// prefixes removed above among them), and the bytes of files whose
+    /// every link went with those prefixes (a copy an edit took out of
+    /// the pool). Counted alike with --dry-run, which removes nothing.
     fn remove_unused_pool_copies(&mut self, ctx: &Context) {
-        let unused = crate::pip::pool::unused(&ctx.cache.bucket(Bucket::Pool));
+        // Removed already, unless this is a dry run: then as if it were.
+        let links = |m: &std::fs::Metadata| match self.dry_run {
+            true => self.shared.left(m),
+            false => std::os::unix::fs::MetadataExt::nlink(m),
+        };
+        let unused = crate::pip::pool::unused(&ctx.cache.bucket(Bucket::Pool), links);
         let mut freed = 0;
         for (path, size) in &unused {
             if self.dry_run || std::fs::remove_file(path).is_ok() {
@@ -310,7 +336,11 @@ impl Gc {
                 human(freed)
             );
         }
-        self.freed += freed;
+        let gone_with_them: u64 = (self.shared.0.values())
+            .filter(|(_, links, removed)| links == removed)
+            .map(|(size, _, _)| size)
+            .sum();
+        self.freed += freed + gone_with_them;
     }
 
     fn leave(&mut self, what: &str, key: &str) {
@@ -340,7 +370,7 @@ impl Gc {
                     && slot.failed_before().is_none()
             });
             if modified < old || (gone && modified < hour_ago) {
-                let size = disk_usage(&path);
+                let size = disk_usage(&path, &mut Shared::default());
                 println!("{} {} ({})", self.verb(), path.display(), human(size));
                 self.freed += size;
                 if !self.dry_run
@@ -395,6 +425,17 @@ fn shown(path: &Path) -> bool {
         || std::fs::read_link(path).is_ok()
 }
 
+/// Whether `path` was last written, or its mode or date set, before
+/// `than`: its ctime, which no one can set back (a pool copy being made
+/// is dated 1970 before it is renamed into place).
+fn unchanged_since(path: &Path, than: SystemTime) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| {
+        let ctime = SystemTime::UNIX_EPOCH + Duration::from_secs(m.ctime().max(0).unsigned_abs());
+        ctime < than
+    })
+}
+
 /// Temporary files and directories an interrupted write left behind
 /// (`*.tmp`), in any folder of the cache or the data directory, once they
 /// are an hour old: no write takes that long; and the marks of shells not
@@ -418,7 +459,7 @@ fn remove_stale_temporaries(ctx: &crate::context::Context) {
         .chain(Bucket::ALL.map(|b| ctx.cache.bucket(b)));
     for dir in dirs {
         for path in sorted_entries(&dir) {
-            if path.extension().is_some_and(|x| x == "tmp") && older(&path, hour_ago) {
+            if path.extension().is_some_and(|x| x == "tmp") && unchanged_since(&path, hour_ago) {
                 let _ = remove(&path);
             }
         }
@@ -441,21 +482,31 @@ fn remove(path: &Path) -> std::io::Result<()> {
 }
 
 /// Bytes under `path`, not following symlinks (a profile link is a link).
-/// The bytes under `path` that removing it frees: a file the pool shares
-/// with other prefixes is freed with the pool's copy, and counted then.
-fn disk_usage(path: &Path) -> u64 {
+/// The bytes under `path` that removing it frees. A file with other
+/// links is noted in `shared` instead, and counted once its last goes.
+fn disk_usage(path: &Path, shared: &mut Shared) -> u64 {
     use std::os::unix::fs::MetadataExt;
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return 0;
     };
     if meta.is_file() && meta.nlink() > 1 {
+        let seen =
+            (shared.0)
+                .entry((meta.dev(), meta.ino()))
+                .or_insert((meta.len(), meta.nlink(), 0));
+        seen.2 += 1;
         return 0;
     }
     if !meta.is_dir() {
         return meta.len();
     }
     std::fs::read_dir(path)
-        .map(|entries| entries.flatten().map(|e| disk_usage(&e.path())).sum())
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| disk_usage(&e.path(), shared))
+                .sum()
+        })
         .unwrap_or(0)
 }
 

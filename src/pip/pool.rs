@@ -51,19 +51,16 @@ fn adopt_file(file: &Path, meta: &std::fs::Metadata, pool: &Path) -> std::io::Re
     let dir = file.parent().unwrap_or(Path::new("."));
     let executable = meta.mode() & 0o111 != 0;
     let copy = pool.join(name(file, executable)?);
-    if !intact(&copy, meta.len(), executable) {
-        // Made under a name of its own, then renamed over whatever stood
-        // there: a copy edited since is replaced, not linked again.
-        // `.tmp`: what a killed build leaves, `gc` removes after an hour.
-        let fresh = tempfile::Builder::new()
-            .prefix(".pool.")
-            .suffix(".tmp")
-            .tempfile_in(pool)?;
-        std::fs::copy(file, fresh.path())?;
-        let f = fresh.as_file();
-        f.set_times(std::fs::FileTimes::new().set_modified(SystemTime::UNIX_EPOCH + DATE))?;
-        f.set_permissions(std::fs::Permissions::from_mode(mode(executable)))?;
-        fresh.persist(&copy).map_err(|e| e.error)?;
+    // A copy is linked again only while it holds the bytes it is named
+    // by. Its mode and date catch an edit cheaply, but not all: root
+    // writes through any mode, and `cp -p`, `shutil.copy2` or `tar
+    // --overwrite` from another prefix put both back. A copy edited, or
+    // cut short by a crash, is replaced under its name, never linked.
+    let good = intact(&copy, meta.len(), executable) && same_bytes(&copy, file);
+    // The pool only saves space and time: what cannot go through it
+    // (a directory in the way, a full pool) gets a copy of its own.
+    if !good && place(file, &copy, pool, executable).is_err() {
+        return own_copy(file, dir, executable);
     }
     let linked = tempfile::Builder::new()
         .prefix(".pyenv-guix-pool.")
@@ -71,9 +68,49 @@ fn adopt_file(file: &Path, meta: &std::fs::Metadata, pool: &Path) -> std::io::Re
     match linked {
         Ok(tmp) => tmp.persist(file).map(drop).map_err(|e| e.error),
         // The pool copy was removed meanwhile (`gc`), holds as many links
-        // as the filesystem allows, or is on another filesystem: the file
-        // gets a copy of its own.
-        Err(_) => own_copy(file, dir),
+        // as the filesystem allows, or is on another filesystem.
+        Err(_) => own_copy(file, dir, executable),
+    }
+}
+
+/// Make the pool's copy of `file` at `copy`, in place of what stood there.
+fn place(file: &Path, copy: &Path, pool: &Path, executable: bool) -> std::io::Result<()> {
+    // `.tmp`: what a killed build leaves, `gc` removes an hour after its
+    // last change (its ctime: the date set here is 1970).
+    let fresh = tempfile::Builder::new()
+        .prefix(".pool.")
+        .suffix(".tmp")
+        .tempfile_in(pool)?;
+    std::fs::copy(file, fresh.path())?;
+    seal(fresh.as_file(), executable)?;
+    fresh.persist(copy).map(drop).map_err(|e| e.error)
+}
+
+/// Give a file the pool's mode and date.
+fn seal(f: &std::fs::File, executable: bool) -> std::io::Result<()> {
+    f.set_times(std::fs::FileTimes::new().set_modified(SystemTime::UNIX_EPOCH + DATE))?;
+    f.set_permissions(std::fs::Permissions::from_mode(mode(executable)))
+}
+
+/// Whether the two files hold the same bytes (they are the same length).
+fn same_bytes(a: &Path, b: &Path) -> bool {
+    use std::io::Read;
+    let (Ok(mut a), Ok(mut b)) = (
+        crate::fsutil::open_regular(a, u64::MAX),
+        crate::fsutil::open_regular(b, u64::MAX),
+    ) else {
+        return false;
+    };
+    let (mut x, mut y) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        let n = match a.read(&mut x) {
+            Ok(0) => return b.read(&mut y).is_ok_and(|m| m == 0),
+            Ok(n) => n,
+            Err(_) => return false,
+        };
+        if b.read_exact(&mut y[..n]).is_err() || x[..n] != y[..n] {
+            return false;
+        }
     }
 }
 
@@ -113,15 +150,21 @@ fn intact(copy: &Path, len: u64, executable: bool) -> bool {
     })
 }
 
-fn own_copy(file: &Path, dir: &Path) -> std::io::Result<()> {
+/// A copy of `file` of its own, sealed as the pool's are, in its place.
+fn own_copy(file: &Path, dir: &Path, executable: bool) -> std::io::Result<()> {
     let own = tempfile::NamedTempFile::new_in(dir)?;
     std::fs::copy(file, own.path())?;
+    seal(own.as_file(), executable)?;
     own.persist(file).map(drop).map_err(|e| e.error)
 }
 
-/// The pool copies no prefix holds any more (one link: the pool's own),
-/// and their sizes. Removing them frees their space.
-pub fn unused(pool: &Path) -> Vec<(std::path::PathBuf, u64)> {
+/// The pool copies no prefix holds any more, and their sizes. `links`
+/// says how many links a copy has, or will have once `gc` has removed what
+/// it removes; a copy with one (the pool's own) is unused.
+pub fn unused(
+    pool: &Path,
+    links: impl Fn(&std::fs::Metadata) -> u64,
+) -> Vec<(std::path::PathBuf, u64)> {
     crate::cache::sorted_entries(pool)
         .into_iter()
         .filter_map(|path| {
@@ -129,7 +172,7 @@ pub fn unused(pool: &Path) -> Vec<(std::path::PathBuf, u64)> {
             let named = path.file_name()?.to_str()?;
             let copy = named.len() == 64 + usize::from(named.ends_with('x'))
                 && named[..64].bytes().all(|b| b.is_ascii_hexdigit());
-            (copy && m.is_file() && m.nlink() == 1).then_some((path, m.len()))
+            (copy && m.is_file() && links(&m) == 1).then_some((path, m.len()))
         })
         .collect()
 }
@@ -172,7 +215,7 @@ mod tests {
                 .is_symlink()
         );
         assert_eq!(std::fs::read_dir(&a).unwrap().count(), 3);
-        assert!(unused(&pool).is_empty());
+        assert!(unused(&pool, |m| m.nlink()).is_empty());
     }
 
     #[test]
@@ -185,11 +228,15 @@ mod tests {
         std::fs::create_dir_all(&a).unwrap();
         std::fs::hard_link(&cache, a.join("m.py")).unwrap();
         adopt(&a, &pool).unwrap();
-        // An edit forced through the read-only copy (as `vim :w!` does),
-        // the same size, and its mode put back.
-        std::fs::set_permissions(a.join("m.py"), std::fs::Permissions::from_mode(0o644)).unwrap();
-        std::fs::write(a.join("m.py"), b"print(2)\n").unwrap();
-        std::fs::set_permissions(a.join("m.py"), std::fs::Permissions::from_mode(0o444)).unwrap();
+        // An edit forced through the read-only copy, the same size, with
+        // its mode and date put back (as root's `cp -p` from another
+        // prefix does): only its bytes tell.
+        let edited = a.join("m.py");
+        std::fs::set_permissions(&edited, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(&edited, b"print(2)\n").unwrap();
+        let f = std::fs::File::options().write(true).open(&edited).unwrap();
+        seal(&f, false).unwrap();
+        assert!(intact(&edited, 9, false));
         let b = dir.path().join("b");
         std::fs::create_dir_all(&b).unwrap();
         std::fs::hard_link(&cache, b.join("m.py")).unwrap();
@@ -200,6 +247,6 @@ mod tests {
         assert_eq!(std::fs::metadata(a.join("m.py")).unwrap().nlink(), 1);
         std::fs::remove_file(b.join("m.py")).unwrap();
         std::fs::remove_file(&cache).unwrap();
-        assert_eq!(unused(&pool).len(), 1);
+        assert_eq!(unused(&pool, |m| m.nlink()).len(), 1);
     }
 }
