@@ -30,18 +30,42 @@ const DATE: Duration = Duration::from_secs(1);
 /// Links are not followed.
 pub fn adopt(dir: &Path, pool: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(pool)?;
-    adopt_in(dir, pool)
+    let mut linked = Vec::new();
+    find_linked(dir, &mut linked)?;
+    // Reading, comparing and linking are many small system calls: the
+    // machine's cores share them (half the time on two).
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let share = linked.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        let done: Vec<_> = linked
+            .chunks(share)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .try_for_each(|(file, meta)| adopt_file(file, meta, pool))
+                })
+            })
+            .collect();
+        done.into_iter().try_for_each(|worker| {
+            worker
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    })
 }
 
-fn adopt_in(dir: &Path, pool: &Path) -> std::io::Result<()> {
+/// The regular files under `dir` with other links, not following links.
+fn find_linked(
+    dir: &Path,
+    out: &mut Vec<(std::path::PathBuf, std::fs::Metadata)>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
+        let path = entry?.path();
         let meta = std::fs::symlink_metadata(&path)?;
         if meta.is_dir() {
-            adopt_in(&path, pool)?;
+            find_linked(&path, out)?;
         } else if meta.is_file() && meta.nlink() > 1 {
-            adopt_file(&path, &meta, pool)?;
+            out.push((path, meta));
         }
     }
     Ok(())
@@ -50,13 +74,22 @@ fn adopt_in(dir: &Path, pool: &Path) -> std::io::Result<()> {
 fn adopt_file(file: &Path, meta: &std::fs::Metadata, pool: &Path) -> std::io::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
     let executable = meta.mode() & 0o111 != 0;
-    let copy = pool.join(name(file, executable)?);
+    let (digest, bytes) = read(file, meta.len())?;
+    let copy = pool.join(if executable {
+        format!("{digest}x")
+    } else {
+        digest
+    });
     // A copy is linked again only while it holds the bytes it is named
     // by. Its mode and date catch an edit cheaply, but not all: root
     // writes through any mode, and `cp -p`, `shutil.copy2` or `tar
     // --overwrite` from another prefix put both back. A copy edited, or
     // cut short by a crash, is replaced under its name, never linked.
-    let good = intact(&copy, meta.len(), executable) && same_bytes(&copy, file);
+    let good = intact(&copy, meta.len(), executable)
+        && match &bytes {
+            Some(bytes) => read_small(&copy, meta.len()).is_ok_and(|b| b == *bytes),
+            None => same_bytes(&copy, file),
+        };
     // The pool only saves space and time: what cannot go through it
     // (a directory in the way, a full pool) gets a copy of its own.
     if !good && place(file, &copy, pool, executable).is_err() {
@@ -95,10 +128,7 @@ fn seal(f: &std::fs::File, executable: bool) -> std::io::Result<()> {
 /// Whether the two files hold the same bytes (they are the same length).
 fn same_bytes(a: &Path, b: &Path) -> bool {
     use std::io::Read;
-    let (Ok(mut a), Ok(mut b)) = (
-        crate::fsutil::open_regular(a, u64::MAX),
-        crate::fsutil::open_regular(b, u64::MAX),
-    ) else {
+    let (Ok(mut a), Ok(mut b)) = (open(a), open(b)) else {
         return false;
     };
     let (mut x, mut y) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
@@ -114,25 +144,49 @@ fn same_bytes(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// The pool's name for `file`'s bytes: their SHA-256, and `x` when
-/// executable (a mode is not part of the bytes, and one copy has one).
-fn name(file: &Path, executable: bool) -> std::io::Result<String> {
-    let mut f = crate::fsutil::open_regular(file, u64::MAX)?;
+/// Files up to this size are read once, and compared from memory.
+const IN_MEMORY: u64 = 1 << 20;
+
+/// The SHA-256 of the bytes of `file`, of `len` bytes, which name its
+/// pool copy (with `x` when executable: a mode is not part of the bytes,
+/// and one copy has one), and the bytes themselves when the file is small.
+fn read(file: &Path, len: u64) -> std::io::Result<(String, Option<Vec<u8>>)> {
+    use std::io::Read;
+    if len <= IN_MEMORY {
+        let bytes = read_small(file, len)?;
+        return Ok((hex(&Sha256::digest(&bytes)), Some(bytes)));
+    }
+    let mut f = open(file)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = std::io::Read::read(&mut f, &mut buf)?;
+        let n = f.read(&mut buf)?;
         if n == 0 {
             break;
         }
         h.update(&buf[..n]);
     }
-    let digest = hex(&h.finalize());
-    Ok(if executable {
-        format!("{digest}x")
-    } else {
-        digest
-    })
+    Ok((hex(&h.finalize()), None))
+}
+
+/// The first `len` bytes of `file`, its length when it was looked at just
+/// before. Few system calls: a build reads every file uv linked, and the
+/// pool copy it links.
+fn read_small(file: &Path, len: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = vec![0u8; len as usize];
+    open(file)?.read_exact(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// A file of ours (the prefix being built, the pool), found a regular file
+/// just before: opened without following a link.
+fn open(file: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(file)
 }
 
 fn mode(executable: bool) -> u32 {
@@ -248,5 +302,40 @@ mod tests {
         std::fs::remove_file(b.join("m.py")).unwrap();
         std::fs::remove_file(&cache).unwrap();
         assert_eq!(unused(&pool, |m| m.nlink()).len(), 1);
+    }
+
+    #[test]
+    fn a_large_file_is_compared_as_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = dir.path().join("pool");
+        let cache = dir.path().join("big.so");
+        let big: Vec<u8> = (0..(IN_MEMORY as usize + 70_000))
+            .map(|i| i as u8)
+            .collect();
+        std::fs::write(&cache, &big).unwrap();
+        let mut prefixes = Vec::new();
+        for prefix in ["a", "b", "c"] {
+            let p = dir.path().join(prefix);
+            std::fs::create_dir_all(&p).unwrap();
+            std::fs::hard_link(&cache, p.join("big.so")).unwrap();
+            adopt(&p, &pool).unwrap();
+            prefixes.push(p.join("big.so"));
+            if prefix == "a" {
+                // The last byte changed in place, mode and date put back.
+                let mut edited = big.clone();
+                *edited.last_mut().unwrap() ^= 1;
+                std::fs::set_permissions(&prefixes[0], std::fs::Permissions::from_mode(0o644))
+                    .unwrap();
+                std::fs::write(&prefixes[0], &edited).unwrap();
+                let f = std::fs::File::options()
+                    .write(true)
+                    .open(&prefixes[0])
+                    .unwrap();
+                seal(&f, false).unwrap();
+            }
+        }
+        assert_eq!(std::fs::read(&prefixes[1]).unwrap(), big);
+        assert_ne!(inode(&prefixes[0]), inode(&prefixes[1]));
+        assert_eq!(inode(&prefixes[1]), inode(&prefixes[2]));
     }
 }
