@@ -189,6 +189,32 @@ pub fn is_script(path: &Path) -> bool {
         .is_ok_and(|()| &head == b"#!")
 }
 
+/// `text` with each `%XX` decoded, as pip (urllib's `unquote`) decodes a
+/// `file:` URL's path: a `%` not followed by two hexadecimal digits stays
+/// as it is, and `false` says there was one, for a reader that refuses it.
+pub fn percent_decode(text: &str) -> (Vec<u8>, bool) {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut well_formed = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let pair = (bytes.get(i + 1..i + 3))
+                .and_then(|p| std::str::from_utf8(p).ok())
+                .and_then(|p| u8::from_str_radix(p, 16).ok());
+            if let Some(b) = pair {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            well_formed = false;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    (out, well_formed)
+}
+
 /// Lower-case hex of `bytes`: how hashes are written everywhere.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
@@ -363,7 +389,15 @@ pub mod paths {
 
 #[cfg(test)]
 mod tests {
-    use super::{hex, unhex};
+    use super::{hex, percent_decode, unhex};
+
+    #[test]
+    fn percent_decode_decodes_bytes_and_says_what_it_could_not() {
+        assert_eq!(percent_decode("/a%20b/%ff"), (b"/a b/\xff".to_vec(), true));
+        assert_eq!(percent_decode("/a%2"), (b"/a%2".to_vec(), false));
+        assert_eq!(percent_decode("%zz%41"), (b"%zzA".to_vec(), false));
+        assert_eq!(percent_decode("%é"), ("%é".as_bytes().to_vec(), false));
+    }
 
     #[test]
     fn unhex_reads_what_hex_wrote_and_nothing_else() {

@@ -113,7 +113,7 @@ pub(super) fn local_path(req: &str, root: &Path) -> Option<(PathBuf, String)> {
         _ => (target, ""),
     };
     let path = if let Some(rest) = target.strip_prefix("file:") {
-        PathBuf::from(file_url_path(rest))
+        file_url_path(rest)
     } else if target.contains("://") {
         return None;
     } else if target.contains('/') || target.starts_with('.') || is_archive(target) {
@@ -142,28 +142,15 @@ pub(super) fn local_dir(value: &str, dir: &Path, root: &Path) -> Option<PathBuf>
 }
 
 /// `///abs`, `//localhost/abs` or `rel` after `file:`, with `%XX` decoded.
-fn file_url_path(rest: &str) -> String {
+fn file_url_path(rest: &str) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
     let path = match rest.strip_prefix("//") {
         Some(r) => &r[r.find('/').unwrap_or(r.len())..],
         None => rest,
     };
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = path
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    PathBuf::from(std::ffi::OsString::from_vec(
+        crate::fsutil::percent_decode(path).0,
+    ))
 }
 
 fn is_name(s: &str) -> bool {

@@ -346,7 +346,7 @@ fn registry_dir(registry: &str) -> Result<Option<String>, String> {
         return Ok(None);
     }
     match registry.strip_prefix("file://") {
-        Some(rest) => crate::pip::lock::percent_decode(rest)
+        Some(rest) => crate::pip::lock::file_url_bytes(rest)
             .map(|p| Some(String::from_utf8_lossy(&p).into_owned())),
         None => Ok(Some(registry.to_string())),
     }

@@ -311,7 +311,7 @@ fn artefact(a: &RawArtefact, root: &Path, dir: &Path) -> Result<Artefact, String
             Source::InProject(dir.join(path))
         }
         (None, Some(url)) => match url.strip_prefix("file://") {
-            Some(rest) => Source::Path(PathBuf::from(OsString::from_vec(percent_decode(rest)?))),
+            Some(rest) => Source::Path(PathBuf::from(OsString::from_vec(file_url_bytes(rest)?))),
             None => Source::Url(url.clone()),
         },
         (None, None) => return Err("a file with neither path nor url".into()),
@@ -342,25 +342,13 @@ fn artefact(a: &RawArtefact, root: &Path, dir: &Path) -> Result<Artefact, String
     })
 }
 
-/// A `file:` URL's path, `%XX` decoded (`file:///a%20b` is `/a b`).
-pub(crate) fn percent_decode(text: &str) -> Result<Vec<u8>, String> {
+/// The absolute path after `file://` in a lock, `%XX` decoded
+/// (`file:///a%20b` is `/a b`); a malformed `%` is refused.
+pub(crate) fn file_url_bytes(text: &str) -> Result<Vec<u8>, String> {
     let path = text.strip_prefix("localhost").unwrap_or(text);
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let pair = bytes
-                .get(i + 1..i + 3)
-                .and_then(|p| std::str::from_utf8(p).ok())
-                .and_then(|p| u8::from_str_radix(p, 16).ok())
-                .ok_or_else(|| format!("a bad file URL file://{text}"))?;
-            out.push(pair);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let (out, well_formed) = crate::fsutil::percent_decode(path);
+    if !well_formed {
+        return Err(format!("a bad file URL file://{text}"));
     }
     if out.first() != Some(&b'/') || out.contains(&0) {
         return Err(format!(

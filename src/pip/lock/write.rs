@@ -74,7 +74,7 @@ pub(super) fn from_report(report: &Report, lock_dir: &Path) -> Result<String, St
 /// relative to the lock's, with no version (a source tree's is its own).
 fn editable(name: &str, url: &str, lock_dir: &Path) -> Result<Table, String> {
     let path = match url.strip_prefix("file://") {
-        Some(rest) => PathBuf::from(OsString::from_vec(super::percent_decode(rest)?)),
+        Some(rest) => PathBuf::from(OsString::from_vec(super::file_url_bytes(rest)?)),
         None => return Err(format!("cannot lock {name}: an editable install of {url}")),
     };
     let rel = match path.strip_prefix(lock_dir) {
@@ -102,7 +102,7 @@ fn editable(name: &str, url: &str, lock_dir: &Path) -> Result<Table, String> {
 
 /// A `file:` URL's path relative to `dir`, if it is under it.
 fn inside(url: &str, dir: &Path) -> Option<String> {
-    let bytes = super::percent_decode(url.strip_prefix("file://")?).ok()?;
+    let bytes = super::file_url_bytes(url.strip_prefix("file://")?).ok()?;
     let path = Path::new(std::str::from_utf8(&bytes).ok()?);
     let rel = path.strip_prefix(dir).ok()?;
     rel.to_str().filter(|r| !r.is_empty()).map(String::from)
