@@ -426,8 +426,7 @@ fn shown(path: &Path) -> bool {
 }
 
 /// Whether `path` was last written, or its mode or date set, before
-/// `than`: its ctime, which no one can set back (a pool copy being made
-/// is dated 1970 before it is renamed into place).
+/// `than`: its ctime, which no one can set back.
 fn unchanged_since(path: &Path, than: SystemTime) -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::symlink_metadata(path).is_ok_and(|m| {
@@ -457,9 +456,16 @@ fn remove_stale_temporaries(ctx: &crate::context::Context) {
         .into_iter()
         .chain(Records::ALL.map(|r| r.dir(&ctx.data_dir)))
         .chain(Bucket::ALL.map(|b| ctx.cache.bucket(b)));
+    let pool = ctx.cache.bucket(Bucket::Pool);
     for dir in dirs {
         for path in sorted_entries(&dir) {
-            if path.extension().is_some_and(|x| x == "tmp") && unchanged_since(&path, hour_ago) {
+            // A pool copy being made is dated 1970 before it is renamed
+            // into place: its ctime tells its age.
+            let stale = match dir == pool {
+                true => unchanged_since(&path, hour_ago),
+                false => older(&path, hour_ago),
+            };
+            if path.extension().is_some_and(|x| x == "tmp") && stale {
                 let _ = remove(&path);
             }
         }

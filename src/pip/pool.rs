@@ -85,15 +85,31 @@ fn adopt_file(file: &Path, meta: &std::fs::Metadata, pool: &Path) -> std::io::Re
     // writes through any mode, and `cp -p`, `shutil.copy2` or `tar
     // --overwrite` from another prefix put both back. A copy edited, or
     // cut short by a crash, is replaced under its name, never linked.
-    let good = intact(&copy, meta.len(), executable)
-        && match &bytes {
-            Some(bytes) => read_small(&copy, meta.len()).is_ok_and(|b| b == *bytes),
-            None => same_bytes(&copy, file),
+    let holds = |copy: &Path| {
+        intact(copy, meta.len(), executable)
+            && match &bytes {
+                Some(bytes) => read_small(copy, meta.len()).is_ok_and(|b| b == *bytes),
+                None => same_bytes(copy, file),
+            }
+    };
+    if !holds(&copy) {
+        // Where nothing stands, a new copy is linked in, never renamed
+        // over one another build (or thread) placed meanwhile, which is
+        // then checked as any. The pool only saves space and time: what
+        // cannot go through it (a directory in the way, a full pool, a
+        // copy that will not hold) gets a copy of its own.
+        let place = |replace| place(file, bytes.as_deref(), &copy, pool, executable, replace);
+        let placed = match std::fs::symlink_metadata(&copy) {
+            Ok(_) => holds(&copy) || place(true).is_ok(),
+            Err(_) => match place(false) {
+                Ok(()) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => holds(&copy),
+                Err(_) => false,
+            },
         };
-    // The pool only saves space and time: what cannot go through it
-    // (a directory in the way, a full pool) gets a copy of its own.
-    if !good && place(file, &copy, pool, executable).is_err() {
-        return own_copy(file, dir, executable);
+        if !placed {
+            return own_copy(file, dir, executable);
+        }
     }
     let linked = tempfile::Builder::new()
         .prefix(".pyenv-guix-pool.")
@@ -106,17 +122,35 @@ fn adopt_file(file: &Path, meta: &std::fs::Metadata, pool: &Path) -> std::io::Re
     }
 }
 
-/// Make the pool's copy of `file` at `copy`, in place of what stood there.
-fn place(file: &Path, copy: &Path, pool: &Path, executable: bool) -> std::io::Result<()> {
+/// Make the pool's copy of `file` (whose `bytes` may be in memory
+/// already) at `copy`, in place of what stood there if `replace`.
+fn place(
+    file: &Path,
+    bytes: Option<&[u8]>,
+    copy: &Path,
+    pool: &Path,
+    executable: bool,
+    replace: bool,
+) -> std::io::Result<()> {
     // `.tmp`: what a killed build leaves, `gc` removes an hour after its
     // last change (its ctime: the date set here is 1970).
-    let fresh = tempfile::Builder::new()
+    let mut fresh = tempfile::Builder::new()
         .prefix(".pool.")
         .suffix(".tmp")
         .tempfile_in(pool)?;
-    std::fs::copy(file, fresh.path())?;
+    // The bytes that were hashed, when they were read whole: the file may
+    // have changed since.
+    match bytes {
+        Some(bytes) => std::io::Write::write_all(&mut fresh, bytes)?,
+        None => drop(std::fs::copy(file, fresh.path())?),
+    }
     seal(fresh.as_file(), executable)?;
-    fresh.persist(copy).map(drop).map_err(|e| e.error)
+    match replace {
+        true => fresh.persist(copy),
+        false => fresh.persist_noclobber(copy),
+    }
+    .map(drop)
+    .map_err(|e| e.error)
 }
 
 /// Give a file the pool's mode and date.
@@ -153,7 +187,16 @@ const IN_MEMORY: u64 = 1 << 20;
 fn read(file: &Path, len: u64) -> std::io::Result<(String, Option<Vec<u8>>)> {
     use std::io::Read;
     if len <= IN_MEMORY {
-        let bytes = read_small(file, len)?;
+        let mut f = open(file)?;
+        let mut bytes = vec![0u8; len as usize];
+        f.read_exact(&mut bytes)?;
+        // Named by all its bytes, not by the first `len` of a file that grew.
+        if f.read(&mut [0u8; 1])? != 0 {
+            return Err(std::io::Error::other(format!(
+                "{} changed while it was read",
+                file.display()
+            )));
+        }
         return Ok((hex(&Sha256::digest(&bytes)), Some(bytes)));
     }
     let mut f = open(file)?;
@@ -170,8 +213,7 @@ fn read(file: &Path, len: u64) -> std::io::Result<(String, Option<Vec<u8>>)> {
 }
 
 /// The first `len` bytes of `file`, its length when it was looked at just
-/// before. Few system calls: a build reads every file uv linked, and the
-/// pool copy it links.
+/// before. Few system calls: a build reads every pool copy it links.
 fn read_small(file: &Path, len: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut bytes = vec![0u8; len as usize];
@@ -337,5 +379,29 @@ mod tests {
         assert_eq!(std::fs::read(&prefixes[1]).unwrap(), big);
         assert_ne!(inode(&prefixes[0]), inode(&prefixes[1]));
         assert_eq!(inode(&prefixes[1]), inode(&prefixes[2]));
+    }
+
+    #[test]
+    fn files_of_the_same_bytes_share_one_copy_whichever_thread_places_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = dir.path().join("pool");
+        let (cache, prefix) = (dir.path().join("cache"), dir.path().join("prefix"));
+        std::fs::create_dir_all(&cache).unwrap();
+        // Twins far apart in the walk, so that two threads meet them.
+        for half in ["x", "y"] {
+            std::fs::create_dir_all(prefix.join(half)).unwrap();
+            for i in 0..300 {
+                let own = cache.join(format!("{half}{i}"));
+                std::fs::write(&own, format!("content {i}")).unwrap();
+                std::fs::hard_link(&own, prefix.join(half).join(i.to_string())).unwrap();
+            }
+        }
+        adopt(&prefix, &pool).unwrap();
+        for i in 0..300 {
+            let (x, y) = (prefix.join(format!("x/{i}")), prefix.join(format!("y/{i}")));
+            assert_eq!(inode(&x), inode(&y), "{i}");
+            assert_eq!(std::fs::metadata(&x).unwrap().nlink(), 3, "{i}");
+        }
+        assert!(unused(&pool, |m| m.nlink()).is_empty());
     }
 }
