@@ -31,11 +31,16 @@ fn background_build(sh: ShellName) {
     s.write("bad/.pyguix.toml", &manifest("\"nosuchpkg\""));
     s.allow("bad");
     std::fs::write(&stall, "").unwrap();
-    // Waits, outside the shell's own syntax, for a file to appear.
+    // Waits, outside the shell's own syntax, for a file to appear, then
+    // for the build to end (its running mark gone): a loaded machine can
+    // take longer than two prompts between switching the link and ending.
     let prefixes = s.path("cache/prefixes");
     s.write(
         "wait-for",
-        "#!/bin/sh\ni=0\nwhile [ -z \"$(find \"$1\" -maxdepth 1 -name \"$2\" 2>/dev/null)\" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\nsleep 0.3\n",
+        &format!(
+            "#!/bin/sh\ni=0\nwhile [ -z \"$(find \"$1\" -maxdepth 1 -name \"$2\" 2>/dev/null)\" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\nwhile [ -n \"$(find {} -maxdepth 1 -name '*.running' 2>/dev/null)\" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done\nsleep 0.3\n",
+            quote(s.path("cache/logs").as_os_str())
+        ),
     );
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(s.path("wait-for"), std::fs::Permissions::from_mode(0o755)).unwrap();
