@@ -213,7 +213,8 @@ pub fn write(ctx: &Context, project: &Project, changes: &[Change]) -> anyhow::Re
     for c in &ordered {
         fsutil::check_inside(&project.root, &c.path)?;
     }
-    if std::fs::read(&project.manifest_path).ok().as_deref() != Some(&project.bytes[..]) {
+    let now = fsutil::read_limited(&project.manifest_path, crate::manifest::LIMIT);
+    if now.ok().as_deref() != Some(&project.bytes[..]) {
         anyhow::bail!(
             "{} changed while this ran: nothing was written; run it again",
             project.manifest_path.display()

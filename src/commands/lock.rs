@@ -273,7 +273,9 @@ fn uv_lock(ctx: &Context, project: &Project, args: &Asked) -> anyhow::Result<i32
             path.display()
         );
     }
-    let before = std::fs::read(&path).ok();
+    // Read as the scan reads it: a regular file, no larger than a lock.
+    let read = |path: &Path| crate::fsutil::read_limited(path, lock::LOCK_LIMIT);
+    let before = read(&path).ok();
     let locked = crate::pip::uv_locked_names(before.as_deref().unwrap_or_default());
     if let Some(name) = (args.upgrade_package.iter())
         .find(|n| !locked.contains(&crate::requirement::normal_name(n)))
@@ -316,7 +318,7 @@ fn uv_lock(ctx: &Context, project: &Project, args: &Asked) -> anyhow::Result<i32
         log::info(&format!("{} is up to date", path.display()));
         return Ok(0);
     }
-    let after = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
+    let after = read(&path).with_context(|| format!("{}", path.display()))?;
     if before.as_deref() == Some(&after[..]) {
         log::info(&format!("{} is as it was", path.display()));
         return Ok(0);

@@ -282,6 +282,15 @@ mod tests {
         std::fs::symlink_metadata(p).unwrap().ino()
     }
 
+    /// An edit forced through a read-only copy in place, then its mode
+    /// and date put back (as root's `cp -p` from another prefix does).
+    fn force_edit(file: &Path, bytes: &[u8]) {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(file, bytes).unwrap();
+        let f = std::fs::File::options().write(true).open(file).unwrap();
+        seal(&f, false).unwrap();
+    }
+
     #[test]
     fn linked_files_share_one_read_only_copy_and_nothing_with_the_cache() {
         let dir = tempfile::tempdir().unwrap();
@@ -324,14 +333,9 @@ mod tests {
         std::fs::create_dir_all(&a).unwrap();
         std::fs::hard_link(&cache, a.join("m.py")).unwrap();
         adopt(&a, &pool).unwrap();
-        // An edit forced through the read-only copy, the same size, with
-        // its mode and date put back (as root's `cp -p` from another
-        // prefix does): only its bytes tell.
+        // The same size, mode and date: only its bytes tell.
         let edited = a.join("m.py");
-        std::fs::set_permissions(&edited, std::fs::Permissions::from_mode(0o644)).unwrap();
-        std::fs::write(&edited, b"print(2)\n").unwrap();
-        let f = std::fs::File::options().write(true).open(&edited).unwrap();
-        seal(&f, false).unwrap();
+        force_edit(&edited, b"print(2)\n");
         assert!(intact(&edited, 9, false));
         let b = dir.path().join("b");
         std::fs::create_dir_all(&b).unwrap();
@@ -363,17 +367,10 @@ mod tests {
             adopt(&p, &pool).unwrap();
             prefixes.push(p.join("big.so"));
             if prefix == "a" {
-                // The last byte changed in place, mode and date put back.
+                // The last byte changed.
                 let mut edited = big.clone();
                 *edited.last_mut().unwrap() ^= 1;
-                std::fs::set_permissions(&prefixes[0], std::fs::Permissions::from_mode(0o644))
-                    .unwrap();
-                std::fs::write(&prefixes[0], &edited).unwrap();
-                let f = std::fs::File::options()
-                    .write(true)
-                    .open(&prefixes[0])
-                    .unwrap();
-                seal(&f, false).unwrap();
+                force_edit(&prefixes[0], &edited);
             }
         }
         assert_eq!(std::fs::read(&prefixes[1]).unwrap(), big);

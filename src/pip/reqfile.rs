@@ -153,6 +153,21 @@ fn file_url_path(rest: &str) -> PathBuf {
     ))
 }
 
+/// The value `word` gives `--hash`, when it is that option (`--hash=V`,
+/// or `--hash` with the `next` word as its value), with the quotes pip's
+/// shell-like splitting takes off (`--hash="sha256:…"`).
+pub(crate) fn hash_value<'a>(word: &'a str, next: Option<&'a str>) -> Option<Option<&'a str>> {
+    let value = match word.strip_prefix("--hash")? {
+        "" => next,
+        joined => Some(joined.strip_prefix('=')?),
+    };
+    Some(value.map(|v| {
+        (v.strip_prefix('"').and_then(|v| v.strip_suffix('"')))
+            .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+            .unwrap_or(v)
+    }))
+}
+
 fn is_name(s: &str) -> bool {
     !s.is_empty()
         && s.chars()

@@ -523,17 +523,7 @@ impl Scan {
             if word.starts_with('-') {
                 self.note_flag(word);
             }
-            let hash = match word.strip_prefix("--hash") {
-                Some("") => words.peek().copied(),
-                Some(joined) => joined.strip_prefix('='),
-                None => None,
-            };
-            // pip splits options as a shell does: `--hash="sha256:…"`.
-            let hash = hash.map(|h| {
-                (h.strip_prefix('"').and_then(|h| h.strip_suffix('"')))
-                    .or_else(|| h.strip_prefix('\'').and_then(|h| h.strip_suffix('\'')))
-                    .unwrap_or(h)
-            });
+            let hash = super::reqfile::hash_value(word, words.peek().copied()).flatten();
             if let Some(hash) = hash
                 && !hash_pip_takes(hash)
                 && let Some(&file) = self.reading.last()

@@ -346,8 +346,13 @@ fn registry_dir(registry: &str) -> Result<Option<String>, String> {
         return Ok(None);
     }
     match registry.strip_prefix("file://") {
-        Some(rest) => crate::pip::lock::file_url_bytes(rest)
-            .map(|p| Some(String::from_utf8_lossy(&p).into_owned())),
+        // Checked as text below: a path that is not UTF-8 is refused,
+        // not changed into another.
+        Some(rest) => crate::pip::lock::file_url_bytes(rest).and_then(|p| {
+            String::from_utf8(p)
+                .map(Some)
+                .map_err(|_| format!("registry {registry:?} is not a UTF-8 path"))
+        }),
         None => Ok(Some(registry.to_string())),
     }
 }
@@ -471,6 +476,11 @@ source = { path = "dist/local-2.0-py3-none-any.whl" }
             assert!(e.contains(&format!("{named:?}")), "{source}: {e}");
             assert!(e.contains("outside the project"), "{source}: {e}");
         }
+        // A `file:` registry whose path is not UTF-8 is refused, not read
+        // as another path.
+        let bytes = "{ registry = \"file:///in%ff\" }\nwheels = [{ path = \"x.whl\" }]";
+        let e = local_files(&root, "project", lock(bytes).as_bytes()).unwrap_err();
+        assert!(e.contains("not a UTF-8 path"), "{e}");
         let registry = "{ registry = \"out\" }\nwheels = [{ path = \"x.whl\" }]";
         let e = local_files(&root, "project", lock(registry).as_bytes()).unwrap_err();
         assert!(e.contains("outside the project"), "{e}");

@@ -81,18 +81,15 @@ impl From<Failure> for LockError {
 fn without_hashes(options: &str) -> (String, Vec<String>) {
     let mut kept = Vec::new();
     let mut hashes = Vec::new();
-    let mut words = options.split_whitespace();
+    let mut words = options.split_whitespace().peekable();
     while let Some(w) = words.next() {
-        let value = match w.strip_prefix("--hash") {
-            Some("") => words.next(),
-            Some(v) => v.strip_prefix('='),
-            None => {
-                kept.push(w);
-                continue;
-            }
+        let Some(value) = crate::pip::reqfile::hash_value(w, words.peek().copied()) else {
+            kept.push(w);
+            continue;
         };
-        // pip splits options as a shell does: `--hash="sha256:…"`.
-        let value = value.map(|v| v.trim_matches(|c| c == '"' || c == '\''));
+        if w == "--hash" {
+            words.next();
+        }
         if let Some(h) = value.and_then(|v| v.strip_prefix("sha256:")) {
             hashes.push(h.to_ascii_lowercase());
         }
