@@ -60,12 +60,18 @@ fn find_linked(
     out: &mut Vec<(std::path::PathBuf, std::fs::Metadata)>,
 ) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let meta = std::fs::symlink_metadata(&path)?;
-        if meta.is_dir() {
-            find_linked(&path, out)?;
-        } else if meta.is_file() && meta.nlink() > 1 {
-            out.push((path, meta));
+        let entry = entry?;
+        // The directory's own word for each entry's type: a build's tree is
+        // mostly directories and files, and only a file's links are looked at.
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            find_linked(&entry.path(), out)?;
+        } else if kind.is_file() {
+            // Not following a link, as `symlink_metadata`.
+            let meta = entry.metadata()?;
+            if meta.is_file() && meta.nlink() > 1 {
+                out.push((entry.path(), meta));
+            }
         }
     }
     Ok(())
