@@ -281,13 +281,13 @@ fn local_files(root: &Path, what: &str, bytes: &[u8]) -> Result<Vec<PathBuf>, St
             continue;
         };
         let name = package.get("name").and_then(|n| n.as_str()).unwrap_or("?");
-        let inside = |rel: &str| -> Result<PathBuf, String> {
+        let inside = |rel: &Path| -> Result<PathBuf, String> {
             let path = root.join(rel);
             let refused = |why: String| format!("package {name:?}: names {rel:?}, {why}");
-            if Path::new(rel).is_absolute() {
+            if rel.is_absolute() {
                 return Ok(path);
             }
-            if !fsutil::stays_inside(0, Path::new(rel)) {
+            if !fsutil::stays_inside(0, rel) {
                 return Err(refused(format!(
                     "outside the {what} {}: name a file inside the {what}, or one elsewhere by its absolute path",
                     root.display()
@@ -307,17 +307,16 @@ fn local_files(root: &Path, what: &str, bytes: &[u8]) -> Result<Vec<PathBuf>, St
             let sdist = package.get("sdist");
             for artefact in wheels.into_iter().flatten().chain(sdist) {
                 if let Some(path) = artefact.get("path").and_then(|p| p.as_str()) {
-                    let rel = Path::new(&dir).join(path);
-                    out.push(inside(&rel.to_string_lossy())?);
+                    out.push(inside(&dir.join(path))?);
                 }
             }
         }
         if let Some(path) = source.get("path").and_then(|p| p.as_str()) {
-            out.push(inside(path)?);
+            out.push(inside(Path::new(path))?);
         }
         for tree in ["directory", "editable", "virtual"] {
             if let Some(path) = source.get(tree).and_then(|p| p.as_str()) {
-                inside(path)?;
+                inside(Path::new(path))?;
             }
         }
     }
@@ -340,7 +339,7 @@ pub fn locked_names(bytes: &[u8]) -> Vec<String> {
 
 /// Where a registry's files are, when it is local: `None` for one over
 /// http(s), the path of a `file:` URL, anything else as written.
-fn registry_dir(registry: &str) -> Result<Option<String>, String> {
+fn registry_dir(registry: &str) -> Result<Option<PathBuf>, String> {
     let scheme = registry.get(..8).unwrap_or(registry).to_ascii_lowercase();
     if scheme.starts_with("http://") || scheme.starts_with("https://") {
         return Ok(None);
@@ -350,10 +349,10 @@ fn registry_dir(registry: &str) -> Result<Option<String>, String> {
         // not changed into another.
         Some(rest) => crate::pip::lock::file_url_bytes(rest).and_then(|p| {
             String::from_utf8(p)
-                .map(Some)
+                .map(|p| Some(PathBuf::from(p)))
                 .map_err(|_| format!("registry {registry:?} is not a UTF-8 path"))
         }),
-        None => Ok(Some(registry.to_string())),
+        None => Ok(Some(PathBuf::from(registry))),
     }
 }
 
