@@ -76,16 +76,10 @@ impl Layout {
                 problems.push(format!("{}: no RECORD", dist.display()));
                 continue;
             };
-            for line in record.lines() {
-                let mut fields = line.rsplitn(3, ',');
-                let (_size, hash, file) = (fields.next(), fields.next(), fields.next());
-                let (Some(file), Some(hash)) = (file, hash) else {
+            for (path, want) in record_entries(site, &record) {
+                let Some(want) = want else {
                     continue;
                 };
-                let Some(want) = hash.strip_prefix("sha256=") else {
-                    continue;
-                };
-                let path = resolve_dots(&site.join(file.trim_matches('"')));
                 // A file whose RUNPATH was set after the build is held to
                 // its content then.
                 let want = self
@@ -172,10 +166,8 @@ pub(super) fn incomplete(generation: &Path, layout: &Layout) -> Option<String> {
         let Ok(record) = std::fs::read_to_string(dist.join("RECORD")) else {
             return Some(format!("{}: no RECORD", dist.display()));
         };
-        for line in record.lines() {
-            let file = line.rsplitn(3, ',').nth(2).unwrap_or("").trim_matches('"');
-            let path = resolve_dots(&site.join(file));
-            if !file.is_empty() && std::fs::symlink_metadata(&path).is_err() {
+        for (path, _) in record_entries(site, &record) {
+            if std::fs::symlink_metadata(&path).is_err() {
                 return Some(format!("{} is missing", path.display()));
             }
         }
@@ -236,18 +228,30 @@ fn scripts_from_records(site: &Path) -> Option<PathBuf> {
         let Ok(text) = std::fs::read_to_string(&record) else {
             continue;
         };
-        for line in text.lines() {
-            let file = line.split(',').next().unwrap_or("").trim_matches('"');
-            if !file.starts_with("../") {
-                continue;
-            }
-            let full = resolve_dots(&site.join(file));
-            if fsutil::is_executable(&full) && !full.starts_with(site) {
+        for (full, _) in record_entries(site, &text) {
+            if !full.starts_with(site) && fsutil::is_executable(&full) {
                 return full.parent().map(Path::to_path_buf);
             }
         }
     }
     None
+}
+
+/// The files a distribution's RECORD (read from `site`'s `*.dist-info`)
+/// lists, where they are, each with its SHA-256 as RECORD writes it
+/// (URL-safe base64, unpadded) when it gives one. A line is `path,hash,size`,
+/// the path quoted when it holds a comma.
+pub(super) fn record_entries<'a>(
+    site: &'a Path,
+    record: &'a str,
+) -> impl Iterator<Item = (PathBuf, Option<&'a str>)> + 'a {
+    record.lines().filter_map(move |line| {
+        let mut fields = line.rsplitn(3, ',');
+        let (_size, hash, file) = (fields.next(), fields.next(), fields.next()?);
+        let file = file.trim_matches('"');
+        let sha256 = hash.and_then(|h| h.strip_prefix("sha256="));
+        (!file.is_empty()).then(|| (resolve_dots(&site.join(file)), sha256))
+    })
 }
 
 /// `a/b/../c` → `a/c`, without touching the disk.

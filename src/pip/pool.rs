@@ -1,5 +1,6 @@
 //! The pool: one read-only copy of each file uv links into a prefix,
-//! named by its bytes and shared by every prefix that holds those bytes,
+//! named by the SHA-256 of its bytes (for a large file, the one its
+//! wheel's RECORD gives) and shared by every prefix that holds them,
 //! as Guix shares a store's identical files (`/gnu/store/.links`).
 //!
 //! uv hard-links a prefix's files to its own cache, which the user's other
@@ -14,13 +15,16 @@
 //! build is as quick as uv's own (`bench/lock.sh`); a pool copy no prefix
 //! holds any more is removed by `gc`.
 
+use std::collections::HashMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
 use crate::fsutil::hex;
+use crate::pip::layout::record_entries;
 
 /// The date of every pool copy, as of every file in a Guix store.
 const DATE: Duration = Duration::from_secs(1);
@@ -30,22 +34,28 @@ const DATE: Duration = Duration::from_secs(1);
 /// Links are not followed.
 pub fn adopt(dir: &Path, pool: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(pool)?;
-    let mut linked = Vec::new();
-    find_linked(dir, &mut linked)?;
+    let mut found = Found::default();
+    find_linked(dir, &mut found)?;
+    let mut linked = found.linked;
+    let names = match linked.iter().any(|(_, meta)| meta.len() > IN_MEMORY) {
+        true => recorded_names(&found.records),
+        false => HashMap::new(),
+    };
     // Reading, comparing and linking are many small system calls: the
-    // machine's cores share them (half the time on two).
+    // machine's cores share them (half the time on two). The largest go
+    // first, each to the next free worker, so that no worker is left with
+    // all of a wheel's large libraries.
+    linked.sort_by_key(|(_, meta)| std::cmp::Reverse(meta.len()));
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let share = linked.len().div_ceil(workers).max(1);
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        let Some((file, meta)) = linked.get(next.fetch_add(1, Ordering::Relaxed)) else {
+            return Ok(());
+        };
+        adopt_file(file, meta, names.get(file).map(String::as_str), pool)?;
+    };
     std::thread::scope(|scope| {
-        let done: Vec<_> = linked
-            .chunks(share)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .try_for_each(|(file, meta)| adopt_file(file, meta, pool))
-                })
-            })
-            .collect();
+        let done: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
         done.into_iter().try_for_each(|worker| {
             worker
                 .join()
@@ -54,40 +64,91 @@ pub fn adopt(dir: &Path, pool: &Path) -> std::io::Result<()> {
     })
 }
 
+/// What the walk of a new prefix finds.
+#[derive(Default)]
+struct Found {
+    /// The regular files with other links, and how they were found.
+    linked: Vec<(PathBuf, std::fs::Metadata)>,
+    /// Every `*.dist-info/RECORD`.
+    records: Vec<PathBuf>,
+}
+
 /// The regular files under `dir` with other links, not following links.
-fn find_linked(
-    dir: &Path,
-    out: &mut Vec<(std::path::PathBuf, std::fs::Metadata)>,
-) -> std::io::Result<()> {
+fn find_linked(dir: &Path, found: &mut Found) -> std::io::Result<()> {
+    let in_dist_info = dir.extension().is_some_and(|e| e == "dist-info");
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         // The directory's own word for each entry's type: a build's tree is
         // mostly directories and files, and only a file's links are looked at.
         let kind = entry.file_type()?;
         if kind.is_dir() {
-            find_linked(&entry.path(), out)?;
+            find_linked(&entry.path(), found)?;
         } else if kind.is_file() {
+            if in_dist_info && entry.file_name() == "RECORD" {
+                found.records.push(entry.path());
+            }
             // Not following a link, as `symlink_metadata`.
             let meta = entry.metadata()?;
             if meta.is_file() && meta.nlink() > 1 {
-                out.push((entry.path(), meta));
+                found.linked.push((entry.path(), meta));
             }
         }
     }
     Ok(())
 }
 
-fn adopt_file(file: &Path, meta: &std::fs::Metadata, pool: &Path) -> std::io::Result<()> {
+/// The SHA-256 (in hex) that the RECORDs give each file they list. A
+/// large file is named by it, so it is read once, to compare, not twice
+/// (to name it, then to compare). The name is only where to look: a copy
+/// is linked only once its bytes are found equal to the file's, so a
+/// RECORD that lies costs a copy, never a wrong file.
+fn recorded_names(records: &[PathBuf]) -> HashMap<PathBuf, String> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut names = HashMap::new();
+    for record in records {
+        let (Some(site), Ok(bytes)) = (
+            record.parent().and_then(Path::parent),
+            crate::fsutil::read_limited(record, RECORD_LIMIT),
+        ) else {
+            continue;
+        };
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            continue;
+        };
+        for (path, sha256) in record_entries(site, text) {
+            let digest = sha256.and_then(|h| b64.decode(h).ok());
+            if let Some(digest) = digest.filter(|d| d.len() == 32) {
+                names.insert(path, hex(&digest));
+            }
+        }
+    }
+    names
+}
+
+/// Larger RECORDs are not read for names: their files are named by
+/// hashing them.
+const RECORD_LIMIT: u64 = 64 << 20;
+
+fn adopt_file(
+    file: &Path,
+    meta: &std::fs::Metadata,
+    recorded: Option<&str>,
+    pool: &Path,
+) -> std::io::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
     let executable = meta.mode() & 0o111 != 0;
-    let (digest, bytes) = read(file, meta.len())?;
+    let (digest, bytes) = match recorded {
+        Some(name) if meta.len() > IN_MEMORY => (name.to_string(), None),
+        _ => read(file, meta.len())?,
+    };
     let copy = pool.join(if executable {
         format!("{digest}x")
     } else {
         digest
     });
-    // A copy is linked again only while it holds the bytes it is named
-    // by. Its mode and date catch an edit cheaply, but not all: root
+    // A copy is linked only while it holds the file's bytes, whatever its
+    // name says. Its mode and date catch an edit cheaply, but not all: root
     // writes through any mode, and `cp -p`, `shutil.copy2` or `tar
     // --overwrite` from another prefix put both back. A copy edited, or
     // cut short by a crash, is replaced under its name, never linked.
@@ -171,7 +232,7 @@ fn same_bytes(a: &Path, b: &Path) -> bool {
     let (Ok(mut a), Ok(mut b)) = (open(a), open(b)) else {
         return false;
     };
-    let (mut x, mut y) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    let (mut x, mut y) = (vec![0u8; 1 << 18], vec![0u8; 1 << 18]);
     loop {
         let n = match a.read(&mut x) {
             Ok(0) => return b.read(&mut y).is_ok_and(|m| m == 0),
@@ -382,6 +443,43 @@ mod tests {
         assert_eq!(std::fs::read(&prefixes[1]).unwrap(), big);
         assert_ne!(inode(&prefixes[0]), inode(&prefixes[1]));
         assert_eq!(inode(&prefixes[1]), inode(&prefixes[2]));
+    }
+
+    /// A large file is named by its RECORD's hash, not by hashing it, but
+    /// linked only to a copy of its own bytes: a RECORD that gives another
+    /// file's hash costs a copy, never a wrong file.
+    #[test]
+    fn a_large_file_is_named_by_its_record_and_linked_only_to_its_bytes() {
+        use base64::Engine;
+        let b64 = |bytes: &[u8]| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(bytes))
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let pool = dir.path().join("pool");
+        let size = IN_MEMORY as usize + 1000;
+        let (good, other) = (vec![7u8; size], vec![9u8; size]);
+        let build = |prefix: &str, bytes: &[u8], recorded: &str| {
+            let site = dir.path().join(prefix).join("site");
+            std::fs::create_dir_all(site.join("big-1.0.dist-info")).unwrap();
+            let cache = dir.path().join(format!("{prefix}.cache"));
+            std::fs::write(&cache, bytes).unwrap();
+            std::fs::hard_link(&cache, site.join("big.so")).unwrap();
+            let record = format!("big.so,sha256={recorded},{size}\nbig-1.0.dist-info/RECORD,,\n");
+            std::fs::write(site.join("big-1.0.dist-info/RECORD"), record).unwrap();
+            adopt(&dir.path().join(prefix), &pool).unwrap();
+            site.join("big.so")
+        };
+        let honest = build("a", &good, &b64(&good));
+        let named = pool.join(hex(&Sha256::digest(&good)));
+        assert_eq!(inode(&honest), inode(&named));
+        // Another file's bytes under the RECORD's name: compared, not linked.
+        let lying = build("b", &other, &b64(&good));
+        assert!(std::fs::read(&lying).unwrap() == other);
+        assert!(std::fs::read(&honest).unwrap() == good);
+        assert_ne!(inode(&lying), inode(&honest));
+        // The name was the RECORD's: its copy now holds b's bytes, and a
+        // keeps the one it was linked to.
+        assert_eq!(inode(&lying), inode(&named));
     }
 
     #[test]
