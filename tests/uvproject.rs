@@ -1087,3 +1087,32 @@ fn uv_lock_sees_no_variable_of_the_project_it_is_run_from() {
     );
     assert!(said.contains("this is the change you asked for"), "{said}");
 }
+
+/// HOLE: `lock` in a uv project said the `uv lock` it ran with Rust's
+/// description of the command, which lists every variable it passes: a
+/// token in the user's environment went to the terminal, and to the log
+/// of a CI step running `pyenv-guix lock --check`. The command is said by
+/// its words only.
+#[test]
+fn lock_says_the_uv_lock_it_runs_and_none_of_the_users_variables() {
+    let s = Sandbox::new();
+    let Some((mut env, p)) = allowed_uv_project(&s) else {
+        return;
+    };
+    env.push(("DEPLOY_TOKEN".into(), "hunter2-secret".into()));
+    env.push(("PYENV_GUIX_LOG".into(), "debug".into()));
+    let (_, said) = s.ok_with(&env, &p, &["lock", "--check"]);
+    assert!(said.contains("uv lock --check"), "{said}");
+    let pyproject = std::fs::read_to_string(p.join("pyproject.toml")).unwrap();
+    s.write(
+        "p/pyproject.toml",
+        &pyproject.replace("requires-python = \">=3.8\"", "requires-python = \">=3.9\""),
+    );
+    s.ok_with(&env, &p, &["allow"]);
+    let (ok, out, err) = s.run_with(&env, &p, &["lock", "--check"]);
+    assert!(!ok);
+    let (_, said) = s.ok_with(&env, &p, &["lock"]);
+    for text in [&out, &err, &said] {
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}

@@ -305,8 +305,9 @@ fn uv_lock(ctx: &Context, project: &Project, args: &Asked) -> anyhow::Result<i32
         cmd.arg("--upgrade-package").arg(name);
     }
     log::info(&format!(
-        "{} is a uv project: running {cmd:?}",
-        project.root.display()
+        "{} is a uv project: running {}",
+        project.root.display(),
+        crate::pip::run::words(&cmd)
     ));
     let status = cmd
         .status()

@@ -16,7 +16,7 @@ pub mod pool;
 mod prefix;
 mod report;
 pub mod reqfile;
-mod run;
+pub(crate) mod run;
 mod scan;
 mod stage;
 mod table;

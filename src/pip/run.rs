@@ -29,7 +29,7 @@ pub enum Failure {
 /// end of it for the failure record.
 /// The command sees `env` and nothing else of ours.
 pub fn run(cmd: &mut Command, env: &[(OsString, OsString)]) -> Result<(), Failure> {
-    let describe = format!("{cmd:?}");
+    let describe = words(cmd);
     let (reader, writer) = std::io::pipe().map_err(|e| Failure::Io(io("cannot make a pipe")(e)))?;
     let writer2 = writer
         .try_clone()
@@ -78,4 +78,14 @@ pub fn run(cmd: &mut Command, env: &[(OsString, OsString)]) -> Result<(), Failur
         status: status.to_string(),
         tail: tail.join("\n"),
     })
+}
+
+/// A command as the user would type it: its program and arguments, never
+/// the variables it is given (Rust's own description of a `Command` lists
+/// them all, the user's tokens with them).
+pub fn words(cmd: &Command) -> String {
+    let words = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|w| w.to_string_lossy());
+    shell_words::join(words)
 }
