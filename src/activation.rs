@@ -430,6 +430,11 @@ fn resolve(
         }
         Err(materialise::MaterialiseError::Pending(e)) => {
             let watch = e.watched();
+            // Until it is built, `pyenv local` may choose another
+            // interpreter, and another key, as after a failure below.
+            state
+                .watched
+                .extend(stamps(interpreter_choice(&project, base_path)));
             // Never wait at a prompt: the prompt after the build loads it.
             if !e.under_way {
                 // Not waited for: it outlives this process, and init reaps it.
@@ -484,6 +489,11 @@ fn resolve(
         }
         Err(e) => {
             log::error(&e.to_string());
+            // The failure is retried when an input changes: `pyenv local`
+            // choosing another interpreter is one.
+            state
+                .watched
+                .extend(stamps(interpreter_choice(&project, base_path)));
             Ok(match keep_or_fail(old, state, true) {
                 // A uv project's first build failed: uv is sent nowhere,
                 // as while it builds, rather than to a `.venv` of its own.
@@ -501,6 +511,18 @@ fn resolve(
 /// While a build is missing: the last good environment of the same
 /// project stays (with a warning when `failed`); otherwise nothing is
 /// active.
+/// The files by which pyenv chooses the project's interpreter, when it
+/// is a pyenv shim on the user's PATH; found without asking the shim, for
+/// a build that did not get as far as to say (it failed, or is under way).
+fn interpreter_choice(project: &Project, base_path: Option<&OsStr>) -> Vec<PathBuf> {
+    let declared = &project.manifest.python.interpreter;
+    crate::interpreter::locate(declared, base_path, &project.root)
+        .ok()
+        .and_then(|python| crate::pyenv::Shim::at(&python))
+        .map(|shim| shim.chosen_by(&project.root))
+        .unwrap_or_default()
+}
+
 fn keep_or_fail(old: Option<&State>, mut state: State, failed: bool) -> (Target, State, Wanted) {
     match old {
         Some(o) if o.manifest == state.manifest && o.loaded.is_some() => {

@@ -260,6 +260,52 @@ fn pyenv_local_switches_the_interpreter_at_the_next_prompt() {
     assert_eq!(status["active"], true, "{status}");
 }
 
+/// `pyenv local OTHER` after the first build failed (the project needs
+/// OTHER): the next prompt builds for OTHER and loads it, as the failure
+/// said ("retried when an input changes"), without leaving the project.
+#[test]
+fn pyenv_local_after_a_failed_build_builds_for_the_new_version_at_the_next_prompt() {
+    if !ShellName::Bash.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    let Some(pyenv) = Pyenv::new(&s) else { return };
+    project(&s, "p", "pip");
+    // Something no index has, asked for on the first version only.
+    let manifest = std::fs::read_to_string(s.path("p/.pyguix.toml")).unwrap();
+    let needs = format!(
+        "\"nosuchpkg; python_version == '{}'\"",
+        Pyenv::minor(&pyenv.a)
+    );
+    s.write(
+        "p/.pyguix.toml",
+        &manifest.replace("\"alpha==1.0\"", &format!("\"alpha==1.0\", {needs}")),
+    );
+    s.pyenv_guix(&["allow"], &s.path("p"));
+    let version = "python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'";
+    let lines = vec![
+        ShellName::Bash.hook_line(),
+        format!("cd {}", quote(s.path("p").as_os_str())),
+        "dump failed-env".into(),
+        format!(
+            "{} local {}",
+            quote(pyenv.root.join("libexec/pyenv").as_os_str()),
+            pyenv.b
+        ),
+        "true".into(),
+        format!("{version} > \"$OUT/after\""),
+        "dump after-env".into(),
+    ];
+    let out = s.interactive(ShellName::Bash, &s.path("home"), &pyenv.env(&s), &lines);
+    assert!(out.contains("nosuchpkg"), "the first build fails: {out}");
+    assert_eq!(s.dump("failed-env").get("PYENV_GUIX_PREFIX"), None, "{out}");
+    assert_eq!(s.read_out("after").trim(), Pyenv::minor(&pyenv.b), "{out}");
+    assert!(
+        s.dump("after-env").get("PYENV_GUIX_PREFIX").is_some(),
+        "{out}"
+    );
+}
+
 /// `status` in a shell that loaded the project before its interpreter
 /// resolved to another version: the key it shows now is not built, and
 /// not what the shell has, so it is not called active.
