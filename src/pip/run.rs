@@ -29,6 +29,18 @@ pub enum Failure {
 /// end of it for the failure record.
 /// The command sees `env` and nothing else of ours.
 pub fn run(cmd: &mut Command, env: &[(OsString, OsString)]) -> Result<(), Failure> {
+    // pip's lines are the progress (PYENV_GUIX_LOG=quiet hides them; a
+    // failure still shows their end).
+    run_shown(cmd, env, log::level() >= log::Level::Info)
+}
+
+/// `run`, its output shown as it comes only if `shown`: kept otherwise,
+/// for the failure.
+pub fn run_shown(
+    cmd: &mut Command,
+    env: &[(OsString, OsString)],
+    shown: bool,
+) -> Result<(), Failure> {
     let describe = words(cmd);
     let (reader, writer) = std::io::pipe().map_err(|e| Failure::Io(io("cannot make a pipe")(e)))?;
     let writer2 = writer
@@ -55,11 +67,8 @@ pub fn run(cmd: &mut Command, env: &[(OsString, OsString)]) -> Result<(), Failur
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let mut tail: Vec<String> = Vec::new();
     let mut err = std::io::stderr();
-    // pip's lines are the progress (PYENV_GUIX_LOG=quiet hides them; a
-    // failure still shows their end).
-    let show = log::level() >= log::Level::Info;
     for line in BufReader::new(reader).split(b'\n').map_while(Result::ok) {
-        if show {
+        if shown {
             log::relay(&line);
             let _ = err.write_all(b"\n");
         }

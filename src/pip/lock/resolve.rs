@@ -15,7 +15,7 @@ use crate::interpreter::Facts;
 use crate::pip::install::isolating;
 use crate::pip::install::uv::uv_env;
 use crate::pip::reqfile::normal_name;
-use crate::pip::run::{Failure, run};
+use crate::pip::run::{Failure, run_shown};
 use crate::pip::scan::{Kind, Scan, Word};
 
 /// Who resolves.
@@ -173,6 +173,11 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
     let out = dir.path().join("pylock.toml");
     let mut env = wanted.env.to_vec();
     env.push(("PYTHONNOUSERSITE".into(), "1".into()));
+    // A try with the locked versions preferred is said only through its
+    // result: when they no longer fit, `lock` resolves afresh, and the
+    // resolver's "no solution" would read as the command's failure.
+    let shown = wanted.prefer.is_empty() && crate::log::level() >= crate::log::Level::Info;
+    let run = |cmd: &mut Command, env: &[(OsString, OsString)]| run_shown(cmd, env, shown);
     match by {
         Resolver::Pip => {
             let mut cmd = Command::new(wanted.facts.command());
