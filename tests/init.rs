@@ -222,10 +222,15 @@ fn pyproject_groups_and_extras_are_taken_by_choice() {
             "pyproject.toml",
             "--group",
             "dev",
+            "--group",
+            "typing",
             "--extra",
             "socks",
         ],
     );
+    // A requirement two chosen groups hold (`dev` includes `typing`
+    // through `test`) is one row.
+    assert_eq!(table.matches("mypy>=1.10").count(), 1, "{table}");
     let m = manifest(&s, "p");
     // The project itself, editable, with the extra chosen: its own
     // dependencies come with it, from Guix when Guix has them.

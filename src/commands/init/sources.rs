@@ -318,6 +318,11 @@ pub fn pyproject(
     for group in groups {
         let mut trail = Vec::new();
         for text in group_requirements(&all, group, &mut trail).map_err(fail)? {
+            // One row for a requirement that groups share, as the
+            // manifest holds it once.
+            if s.requirements.iter().any(|f| f.text == text) {
+                continue;
+            }
             s.requirements.push(Found {
                 text,
                 origin: Origin::Listed {
