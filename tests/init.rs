@@ -555,3 +555,41 @@ fn with_guix_a_referenced_file_keeps_its_editable_and_its_index() {
     assert!(out.starts_with("from source "), "{out}\n{err}");
     assert!(out.contains("/gnu/store/"), "six from Guix: {out}");
 }
+
+/// A pyproject's `requires-python` that the `python3` the project gets
+/// does not fit is said at `init`, with how to choose one, before a
+/// build fails on it with only the installer's words; one that fits is
+/// not mentioned.
+#[test]
+fn init_says_when_python3_does_not_fit_requires_python() {
+    let s = Sandbox::new();
+    let p = s.path("p");
+    let version = String::from_utf8(
+        std::process::Command::new("python3")
+            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let version = version.trim();
+    for (wanted, fits) in [
+        (">=3.99".to_string(), false),
+        (format!("=={version}.*"), true),
+    ] {
+        s.write(
+            "p/pyproject.toml",
+            &format!(
+                "[project]\nname = \"app\"\nversion = \"1\"\nrequires-python = \"{wanted}\"\ndependencies = [\"six\"]\n"
+            ),
+        );
+        let (_, said) = s.ok_with(
+            &no_guix(&s),
+            &p,
+            &["init", "--force", "--from", "pyproject.toml"],
+        );
+        let warned = said.contains(&format!("pyproject.toml asks for Python {wanted}"))
+            && said.contains("pyenv local");
+        assert_eq!(warned, !fits, "{wanted}: {said}");
+    }
+}

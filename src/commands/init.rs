@@ -143,6 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .collect();
     let guix_has: Option<Vec<Available>> =
         guix::available(&ctx, user_path.as_deref(), &dir, &names)?;
+    let requires_python = found.requires_python.clone();
     // A uv project's packages all come from uv.lock, into its venv.
     let found = if args.uv_project {
         Sources::default()
@@ -191,6 +192,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if let Some(lock) = uv_lock(&args) {
         log::notice(&lock);
     }
+    if let (Some(wanted), None) = (&requires_python, &guix_has) {
+        python_unfit(&ctx, user_path.as_deref(), &dir, wanted);
+    }
     // Locking says itself what it wrote and that the manifest waits.
     if !(args.lock && lock_now(&ctx, &target)?) {
         log::notice(&format!(
@@ -199,6 +203,33 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         ));
     }
     Ok(0)
+}
+
+/// The pyproject's `requires-python` against the `python3` the project
+/// gets without Guix (the manifest names no other): said when it does not
+/// fit, with how to choose one that does, before a build fails on it.
+fn python_unfit(
+    ctx: &crate::context::Context,
+    user_path: Option<&std::ffi::OsStr>,
+    dir: &Path,
+    wanted: &str,
+) {
+    let Ok(spec) = requirement::parse(&format!("python{wanted}")) else {
+        return;
+    };
+    let facts = crate::interpreter::locate("python3", user_path, dir)
+        .and_then(|python| crate::interpreter::facts(ctx, &python, dir, user_path));
+    let Ok(facts) = facts else {
+        return;
+    };
+    let version = facts.version.split_whitespace().next().unwrap_or_default();
+    if !spec.allows(version) {
+        log::warn(&format!(
+            "pyproject.toml asks for Python {wanted}, and python3 here is {version} ({}): builds will fail on it. Choose one that fits: `pyenv local X.Y` with pyenv, or `interpreter = \"python3.X\"` (a command or a path) under [python] in {}",
+            facts.executable.display(),
+            manifest::FILE_NAME
+        ));
+    }
 }
 
 /// `--lock`: the manifest just written, locked as `pyenv-guix lock` would

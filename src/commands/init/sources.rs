@@ -70,6 +70,8 @@ pub struct Sources {
     /// The pyproject's project, to install editable (relative to the
     /// root, with the extras chosen), when it can be built.
     pub project: Option<String>,
+    /// The pyproject's `[project].requires-python`, as written.
+    pub requires_python: Option<String>,
 }
 
 /// Read a requirements file and what it includes.
@@ -259,6 +261,9 @@ pub fn pyproject(
             .collect()
     };
     let project = project.cloned().unwrap_or_default();
+    s.requires_python = (project.get("requires-python"))
+        .and_then(|v| v.as_str())
+        .map(|v| v.trim().to_string());
     for text in strings(project.get("dependencies"), "[project].dependencies")? {
         s.requirements.push(Found {
             text,
