@@ -1,6 +1,6 @@
 //! The pool: one read-only copy of each file uv links into a prefix,
-//! named by the SHA-256 of its bytes (for a large file, the one its
-//! wheel's RECORD gives) and shared by every prefix that holds them,
+//! named by the SHA-256 of its bytes (as its wheel's RECORD gives it, in
+//! all but the smallest builds) and shared by every prefix that holds them,
 //! as Guix shares a store's identical files (`/gnu/store/.links`).
 //!
 //! uv hard-links a prefix's files to its own cache, which the user's other
@@ -37,7 +37,10 @@ pub fn adopt(dir: &Path, pool: &Path) -> std::io::Result<()> {
     let mut found = Found::default();
     find_linked(dir, &mut found)?;
     let mut linked = found.linked;
-    let names = match linked.iter().any(|(_, meta)| meta.len() > IN_MEMORY) {
+    // Named by the RECORDs, files need no hashing; for a few small files,
+    // reading the RECORDs costs more than it saves.
+    let bytes: u64 = linked.iter().map(|(_, meta)| meta.len()).sum();
+    let names = match bytes > RECORD_WORTH {
         true => recorded_names(&found.records),
         false => HashMap::new(),
     };
@@ -97,11 +100,11 @@ fn find_linked(dir: &Path, found: &mut Found) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The SHA-256 (in hex) that the RECORDs give each file they list. A
-/// large file is named by it, so it is read once, to compare, not twice
-/// (to name it, then to compare). The name is only where to look: a copy
-/// is linked only once its bytes are found equal to the file's, so a
-/// RECORD that lies costs a copy, never a wrong file.
+/// The SHA-256 (in hex) that the RECORDs give each file they list. A file
+/// is named by it without being hashed: a large one is read once, to
+/// compare, not twice (to name it, then to compare). The name is only
+/// where to look: a copy is linked only once its bytes are found equal to
+/// the file's, so a RECORD that lies costs a copy, never a wrong file.
 fn recorded_names(records: &[PathBuf]) -> HashMap<PathBuf, String> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -130,6 +133,9 @@ fn recorded_names(records: &[PathBuf]) -> HashMap<PathBuf, String> {
 /// hashing them.
 const RECORD_LIMIT: u64 = 64 << 20;
 
+/// Below this many bytes linked, files are named by hashing them.
+const RECORD_WORTH: u64 = 1 << 20;
+
 fn adopt_file(
     file: &Path,
     meta: &std::fs::Metadata,
@@ -140,7 +146,8 @@ fn adopt_file(
     let executable = meta.mode() & 0o111 != 0;
     let (digest, bytes) = match recorded {
         Some(name) if meta.len() > IN_MEMORY => (name.to_string(), None),
-        _ => read(file, meta.len())?,
+        Some(name) => (name.to_string(), Some(read_whole(file, meta.len())?)),
+        None => read(file, meta.len())?,
     };
     let copy = pool.join(if executable {
         format!("{digest}x")
@@ -254,16 +261,7 @@ const IN_MEMORY: u64 = 1 << 20;
 fn read(file: &Path, len: u64) -> std::io::Result<(String, Option<Vec<u8>>)> {
     use std::io::Read;
     if len <= IN_MEMORY {
-        let mut f = open(file)?;
-        let mut bytes = vec![0u8; len as usize];
-        f.read_exact(&mut bytes)?;
-        // Named by all its bytes, not by the first `len` of a file that grew.
-        if f.read(&mut [0u8; 1])? != 0 {
-            return Err(std::io::Error::other(format!(
-                "{} changed while it was read",
-                file.display()
-            )));
-        }
+        let bytes = read_whole(file, len)?;
         return Ok((hex(&Sha256::digest(&bytes)), Some(bytes)));
     }
     let mut f = open(file)?;
@@ -277,6 +275,22 @@ fn read(file: &Path, len: u64) -> std::io::Result<(String, Option<Vec<u8>>)> {
         h.update(&buf[..n]);
     }
     Ok((hex(&h.finalize()), None))
+}
+
+/// All the bytes of `file`, `len` of them when it was looked at just
+/// before: not the first `len` of a file that grew.
+fn read_whole(file: &Path, len: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = open(file)?;
+    let mut bytes = vec![0u8; len as usize];
+    f.read_exact(&mut bytes)?;
+    if f.read(&mut [0u8; 1])? != 0 {
+        return Err(std::io::Error::other(format!(
+            "{} changed while it was read",
+            file.display()
+        )));
+    }
+    Ok(bytes)
 }
 
 /// The first `len` bytes of `file`, its length when it was looked at just
@@ -445,41 +459,50 @@ mod tests {
         assert_eq!(inode(&prefixes[1]), inode(&prefixes[2]));
     }
 
-    /// A large file is named by its RECORD's hash, not by hashing it, but
-    /// linked only to a copy of its own bytes: a RECORD that gives another
-    /// file's hash costs a copy, never a wrong file.
+    /// In a build of more than a few bytes, files are named by their
+    /// RECORD's hashes, not by hashing them, but linked only to a copy of
+    /// their own bytes: a RECORD that gives another file's hash costs a
+    /// copy, never a wrong file. Small files (compared from memory) and
+    /// large ones (streamed) alike.
     #[test]
-    fn a_large_file_is_named_by_its_record_and_linked_only_to_its_bytes() {
+    fn files_are_named_by_their_record_and_linked_only_to_their_bytes() {
         use base64::Engine;
         let b64 = |bytes: &[u8]| {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(bytes))
         };
         let dir = tempfile::tempdir().unwrap();
         let pool = dir.path().join("pool");
-        let size = IN_MEMORY as usize + 1000;
-        let (good, other) = (vec![7u8; size], vec![9u8; size]);
-        let build = |prefix: &str, bytes: &[u8], recorded: &str| {
+        let big = IN_MEMORY as usize + 1000;
+        let good = [vec![7u8; big], b"print(1)\n".to_vec()];
+        let other = [vec![9u8; big], b"print(2)\n".to_vec()];
+        let names = ["big.so", "small.py"];
+        let build = |prefix: &str, contents: &[Vec<u8>; 2], recorded: &[Vec<u8>; 2]| {
             let site = dir.path().join(prefix).join("site");
             std::fs::create_dir_all(site.join("big-1.0.dist-info")).unwrap();
-            let cache = dir.path().join(format!("{prefix}.cache"));
-            std::fs::write(&cache, bytes).unwrap();
-            std::fs::hard_link(&cache, site.join("big.so")).unwrap();
-            let record = format!("big.so,sha256={recorded},{size}\nbig-1.0.dist-info/RECORD,,\n");
+            let mut record = String::new();
+            for ((name, bytes), said) in names.iter().zip(contents).zip(recorded) {
+                let cache = dir.path().join(format!("{prefix}.{name}"));
+                std::fs::write(&cache, bytes).unwrap();
+                std::fs::hard_link(&cache, site.join(name)).unwrap();
+                record += &format!("{name},sha256={},{}\n", b64(said), bytes.len());
+            }
+            record += "big-1.0.dist-info/RECORD,,\n";
             std::fs::write(site.join("big-1.0.dist-info/RECORD"), record).unwrap();
             adopt(&dir.path().join(prefix), &pool).unwrap();
-            site.join("big.so")
+            names.map(|name| site.join(name))
         };
-        let honest = build("a", &good, &b64(&good));
-        let named = pool.join(hex(&Sha256::digest(&good)));
-        assert_eq!(inode(&honest), inode(&named));
+        let honest = build("a", &good, &good);
         // Another file's bytes under the RECORD's name: compared, not linked.
-        let lying = build("b", &other, &b64(&good));
-        assert!(std::fs::read(&lying).unwrap() == other);
-        assert!(std::fs::read(&honest).unwrap() == good);
-        assert_ne!(inode(&lying), inode(&honest));
-        // The name was the RECORD's: its copy now holds b's bytes, and a
-        // keeps the one it was linked to.
-        assert_eq!(inode(&lying), inode(&named));
+        let lying = build("b", &other, &good);
+        for i in 0..2 {
+            let named = pool.join(hex(&Sha256::digest(&good[i])));
+            assert!(std::fs::read(&lying[i]).unwrap() == other[i]);
+            assert!(std::fs::read(&honest[i]).unwrap() == good[i]);
+            assert_ne!(inode(&lying[i]), inode(&honest[i]));
+            // The name was the RECORD's: its copy now holds b's bytes, and
+            // a keeps the one it was linked to.
+            assert_eq!(inode(&lying[i]), inode(&named), "{}", names[i]);
+        }
     }
 
     #[test]
