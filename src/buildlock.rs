@@ -109,6 +109,8 @@ pub struct KeyBuild {
     failed: PathBuf,
     /// Where a build in the background writes its output: `cache/logs/KEY.log`.
     log: PathBuf,
+    /// A background build's mark, locked from before it starts.
+    running: PathBuf,
 }
 
 /// How often a long build, or a wait for one, says it is still going.
@@ -123,6 +125,7 @@ impl KeyBuild {
             lock: cache.entry(bucket, format!("{key}.lock")),
             failed: cache.entry(bucket, format!("{key}.failed")),
             log: cache.log(key),
+            running: cache.running_mark(key),
         }
     }
 
@@ -280,9 +283,13 @@ impl KeyBuild {
         path == self.lock
     }
 
-    /// Whether a process is building this key now (holds its lock).
+    /// Whether a process is building this key now (holds its lock), or is
+    /// about to in the background (its mark is held).
     pub fn under_way(&self) -> bool {
-        File::open(&self.lock).is_ok_and(|f| f.try_lock_shared().is_err())
+        // A build started in the background holds its mark from before it
+        // runs, and the key's lock only once it has begun.
+        let held = |path: &Path| File::open(path).is_ok_and(|f| f.try_lock_shared().is_err());
+        held(&self.lock) || held(&self.running)
     }
 
     /// The record of an earlier failure, if there is one.
@@ -356,5 +363,31 @@ pub fn clear_failures(cache: &Cache) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `status` right after a prompt started a background build: the build
+    /// may not have taken the key's lock yet, but its mark is held, and it
+    /// is building. (CI under load saw `building: false` there.)
+    #[test]
+    fn a_build_is_under_way_from_its_background_mark_as_from_its_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        let slot = KeyBuild::new(&cache, Bucket::Prefixes, "k");
+        assert!(!slot.under_way());
+        std::fs::create_dir_all(cache.bucket(Bucket::Logs)).unwrap();
+        let mark = File::create(cache.running_mark("k")).unwrap();
+        assert!(!slot.under_way(), "a mark no process holds");
+        mark.lock().unwrap();
+        assert!(slot.under_way());
+        drop(mark);
+        std::fs::create_dir_all(cache.bucket(Bucket::Prefixes)).unwrap();
+        let lock = File::create(cache.entry(Bucket::Prefixes, "k.lock")).unwrap();
+        lock.lock().unwrap();
+        assert!(slot.under_way());
     }
 }
