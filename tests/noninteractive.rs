@@ -411,7 +411,17 @@ fn ctrl_c_during_the_wait_stops_the_command() {
             .process_group(0)
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_secs(2));
+        // Until the build is under way (its stage made, the installer
+        // stalled): a loaded machine takes more than seconds to get there,
+        // and a Ctrl-C before it is another case.
+        let staging = s.path("cache/staging");
+        let waiting = std::time::Instant::now();
+        while std::fs::read_dir(&staging).map_or(true, |mut d| d.next().is_none())
+            && waiting.elapsed() < Duration::from_secs(30)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(500));
         // As a terminal sends it: to the whole foreground group.
         unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
         let started = std::time::Instant::now();
@@ -426,7 +436,14 @@ fn ctrl_c_during_the_wait_stops_the_command() {
             std::thread::sleep(Duration::from_millis(50));
         };
         let _ = std::fs::remove_file(&stall);
-        assert!(!status.success(), "another build: {another}: {status:?}");
+        let mut said = String::new();
+        if let Some(mut err) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut err, &mut said);
+        }
+        assert!(
+            !status.success(),
+            "another build: {another}: {status:?}: {said}"
+        );
         assert!(
             !ran.exists(),
             "another build: {another}: the command ran after Ctrl-C"
