@@ -4,7 +4,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStringExt as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::buildlock::Pending;
 use crate::cache::Records;
@@ -101,6 +101,22 @@ pub fn has_pip(project: &Project) -> bool {
         || pip.options.iter().any(|o| installs(o.get_ref()))
 }
 
+/// A `python3` found on the PATH that is a virtualenv's (one activated by
+/// hand, say) gives the project that venv's interpreter and packages, and
+/// a key of its own: said, since a user of uv or direnv expects the
+/// project's own Python. A venv the manifest names is its choice.
+fn said_if_in_a_venv(declared: &str, python: &Path) {
+    let venv = python.parent().and_then(Path::parent);
+    if let Some(venv) = venv.filter(|v| v.join("pyvenv.cfg").is_file())
+        && !declared.contains('/')
+    {
+        log::notice(&format!(
+            "`{declared}` on your PATH is the virtualenv {}'s: the project is built for it and sees its packages; deactivate it, or name another interpreter under [python]",
+            venv.display()
+        ));
+    }
+}
+
 /// `base_path` is the PATH the user had before any project changed it.
 /// What a build made is recorded as this project's last use, for `gc`.
 pub fn materialise(
@@ -147,6 +163,9 @@ fn look_or_build(
         Some(p) => p.clone(),
         None => interpreter::locate(declared, base_path, &project.root)?,
     };
+    if profile_python.is_none() && mode != Mode::Look {
+        said_if_in_a_venv(declared, &python);
+    }
     let facts = interpreter::facts(ctx, &python, &project.root, base_path)?;
     let venv = has_pip(project) && project.manifest.pip.mode == PipMode::Venv;
     if profile_python.is_none() && !venv && mode != Mode::Look {

@@ -560,3 +560,58 @@ fn quiet_builds_show_only_failures() {
     );
     assert_eq!(err.matches("No matching distribution").count(), 1, "{err}");
 }
+
+/// A virtualenv activated by hand puts its `python3` first on the PATH:
+/// a project that names no interpreter is then built for that venv (its
+/// packages seen, a key of its own). That is said when it builds, with
+/// what to do; the same project without the venv on the PATH says
+/// nothing of the kind.
+#[test]
+fn a_python3_from_an_activated_venv_is_said() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("alpha", "1.0", &[]);
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[pip]\npackages = [\"alpha\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("p");
+    let venv = s.path("other-venv");
+    let made = Command::new("/usr/bin/python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let mut env = s.env();
+    let path = env.iter().find(|(k, _)| k == "PATH").unwrap().1.clone();
+    let mut activated = venv.join("bin").into_os_string();
+    activated.push(":");
+    activated.push(&path);
+    env.retain(|(k, _)| k != "PATH");
+    let (_, plain) = s.ok_with(&env_with(&env, "PATH", &path), &s.path("p"), &["prefix"]);
+    assert!(!plain.contains("virtualenv"), "{plain}");
+    env.push(("VIRTUAL_ENV".into(), venv.clone().into()));
+    let (_, said) = s.ok_with(
+        &env_with(&env, "PATH", &activated),
+        &s.path("p"),
+        &["prefix"],
+    );
+    assert!(
+        said.contains(&format!("is the virtualenv {}'s", venv.display()))
+            && said.contains("deactivate it"),
+        "{said}"
+    );
+}
+
+fn env_with(
+    env: &[(std::ffi::OsString, std::ffi::OsString)],
+    name: &str,
+    value: &std::ffi::OsStr,
+) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let mut env = env.to_vec();
+    env.push((name.into(), value.to_os_string()));
+    env
+}
