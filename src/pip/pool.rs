@@ -144,87 +144,185 @@ fn adopt_file(
 ) -> std::io::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
     let executable = meta.mode() & 0o111 != 0;
-    let (digest, bytes) = match recorded {
-        Some(name) if meta.len() > IN_MEMORY => (name.to_string(), None),
-        Some(name) => (name.to_string(), Some(read_whole(file, meta.len())?)),
-        None => read(file, meta.len())?,
+    let len = meta.len();
+    let named = |digest: &str| match executable {
+        true => pool.join(format!("{digest}x")),
+        false => pool.join(digest),
     };
-    let copy = pool.join(if executable {
-        format!("{digest}x")
-    } else {
-        digest
-    });
-    // A copy is linked only while it holds the file's bytes, whatever its
-    // name says. Its mode and date catch an edit cheaply, but not all: root
-    // writes through any mode, and `cp -p`, `shutil.copy2` or `tar
-    // --overwrite` from another prefix put both back. A copy edited, or
-    // cut short by a crash, is replaced under its name, never linked.
-    let holds = |copy: &Path| {
-        intact(copy, meta.len(), executable)
-            && match &bytes {
-                Some(bytes) => read_small(copy, meta.len()).is_ok_and(|b| b == *bytes),
-                None => same_bytes(copy, file),
-            }
+    let bytes = match len <= IN_MEMORY {
+        true => Some(read_whole(file, len)?),
+        false => None,
     };
-    if !holds(&copy) {
-        // Where nothing stands, a new copy is linked in, never renamed
-        // over one another build (or thread) placed meanwhile, which is
-        // then checked as any. The pool only saves space and time: what
-        // cannot go through it (a directory in the way, a full pool, a
-        // copy that will not hold) gets a copy of its own.
-        let place = |replace| place(file, bytes.as_deref(), &copy, pool, executable, replace);
-        let placed = match std::fs::symlink_metadata(&copy) {
-            Ok(_) => holds(&copy) || place(true).is_ok(),
-            Err(_) => match place(false) {
-                Ok(()) => true,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => holds(&copy),
-                Err(_) => false,
-            },
-        };
-        if !placed {
-            return own_copy(file, dir, executable);
+    let file_ = File {
+        path: file,
+        bytes: bytes.as_deref(),
+        len,
+        executable,
+    };
+    // The RECORD's name is only where to look first: a copy there is
+    // linked if it holds the file's bytes, and nothing is ever placed
+    // under it unhashed, so a wheel whose RECORD gives another file's
+    // hash cannot make or replace that file's copy.
+    if let Some(hint) = recorded {
+        match link_if_holding(&named(hint), &file_)? {
+            Linked::Yes => return Ok(()),
+            Linked::Cannot => return own_copy(file, dir, executable),
+            Linked::NotHolding => {}
         }
     }
-    let linked = tempfile::Builder::new()
-        .prefix(".pyenv-guix-pool.")
-        .make_in(dir, |tmp| std::fs::hard_link(&copy, tmp));
+    let digest = match &bytes {
+        Some(bytes) => hex(&Sha256::digest(bytes)),
+        None => hash_whole(file)?,
+    };
+    let copy = named(&digest);
+    if recorded != Some(digest.as_str()) {
+        match link_if_holding(&copy, &file_)? {
+            Linked::Yes => return Ok(()),
+            Linked::Cannot => return own_copy(file, dir, executable),
+            Linked::NotHolding => {}
+        }
+    }
+    // A copy is linked only while it holds the file's bytes. Its mode and
+    // date catch an edit cheaply, but not all: root writes through any
+    // mode, and `cp -p`, `shutil.copy2` or `tar --overwrite` from another
+    // prefix put both back. A copy edited, or cut short by a crash, is
+    // replaced under its name, never linked. Where nothing stands, a new
+    // copy is linked in, never renamed over one another build (or thread)
+    // placed meanwhile, which is then checked as any. The pool only saves
+    // space and time: what cannot go through it (a directory in the way, a
+    // full pool, a copy that will not hold) gets a copy of its own.
+    let replace = std::fs::symlink_metadata(&copy).is_ok();
+    let linked = match place(&file_, &digest, &copy, pool, replace) {
+        Ok(identity) => link_checked(&copy, file, identity)?,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => link_if_holding(&copy, &file_)?,
+        Err(_) => Linked::Cannot,
+    };
     match linked {
-        Ok(tmp) => tmp.persist(file).map(drop).map_err(|e| e.error),
-        // The pool copy was removed meanwhile (`gc`), holds as many links
-        // as the filesystem allows, or is on another filesystem.
-        Err(_) => own_copy(file, dir, executable),
+        Linked::Yes => Ok(()),
+        _ => own_copy(file, dir, executable),
     }
 }
 
-/// Make the pool's copy of `file` (whose `bytes` may be in memory
-/// already) at `copy`, in place of what stood there if `replace`.
+/// A file of the new prefix, as read.
+struct File<'a> {
+    path: &'a Path,
+    /// All its bytes, when it is small enough to be compared from memory.
+    bytes: Option<&'a [u8]>,
+    len: u64,
+    executable: bool,
+}
+
+/// What became of linking a file to a pool copy.
+enum Linked {
+    Yes,
+    /// The copy is not there, not as the pool made it, or not the file's bytes.
+    NotHolding,
+    /// It holds them, but cannot be linked: removed meanwhile (`gc`), at
+    /// the filesystem's link limit, on another filesystem, or replaced
+    /// between the comparison and the link.
+    Cannot,
+}
+
+/// Link `file` to the copy at `copy` if the copy is as the pool made it
+/// and holds the file's bytes. The inode compared is the inode linked:
+/// another build replacing the copy meanwhile is seen, never linked.
+fn link_if_holding(copy: &Path, file: &File) -> std::io::Result<Linked> {
+    use std::io::Read;
+    let Ok(mut held) = open(copy) else {
+        return Ok(Linked::NotHolding);
+    };
+    let Ok(m) = held.metadata() else {
+        return Ok(Linked::NotHolding);
+    };
+    let same = as_made(&m, file.len, file.executable)
+        && match file.bytes {
+            Some(bytes) => {
+                let mut theirs = vec![0u8; bytes.len()];
+                held.read_exact(&mut theirs).is_ok() && theirs == bytes
+            }
+            None => same_bytes(&mut held, file.path),
+        };
+    if !same {
+        return Ok(Linked::NotHolding);
+    }
+    link_checked(copy, file.path, (m.dev(), m.ino()))
+}
+
+/// Put a hard link to `copy` in place of `file`, if the link made is to
+/// the inode `identity` (device, inode).
+fn link_checked(copy: &Path, file: &Path, identity: (u64, u64)) -> std::io::Result<Linked> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let made = tempfile::Builder::new()
+        .prefix(".pyenv-guix-pool.")
+        .make_in(dir, |tmp| std::fs::hard_link(copy, tmp));
+    let Ok(tmp) = made else {
+        return Ok(Linked::Cannot);
+    };
+    let m = std::fs::symlink_metadata(tmp.path())?;
+    if (m.dev(), m.ino()) != identity {
+        // Dropped: the link is removed.
+        return Ok(Linked::Cannot);
+    }
+    tmp.persist(file).map_err(|e| e.error)?;
+    Ok(Linked::Yes)
+}
+
+/// Make the pool's copy of `file` at `copy`, named by `digest`, in place
+/// of what stood there if `replace`: the device and inode of the copy
+/// made. The copy holds bytes of that digest, or is not made (the file
+/// changed as it was copied).
 fn place(
-    file: &Path,
-    bytes: Option<&[u8]>,
+    file: &File,
+    digest: &str,
     copy: &Path,
     pool: &Path,
-    executable: bool,
     replace: bool,
-) -> std::io::Result<()> {
+) -> std::io::Result<(u64, u64)> {
     // `.tmp`: what a killed build leaves, `gc` removes an hour after its
     // last change (its ctime: the date set here is 1970).
     let mut fresh = tempfile::Builder::new()
         .prefix(".pool.")
         .suffix(".tmp")
         .tempfile_in(pool)?;
-    // The bytes that were hashed, when they were read whole: the file may
-    // have changed since.
-    match bytes {
+    // The bytes that were hashed, when they were read whole; else hashed
+    // again as they are copied.
+    match file.bytes {
         Some(bytes) => std::io::Write::write_all(&mut fresh, bytes)?,
-        None => drop(std::fs::copy(file, fresh.path())?),
+        None => {
+            let copied = copy_hashing(file.path, fresh.as_file_mut())?;
+            if copied != digest {
+                return Err(std::io::Error::other(format!(
+                    "{} changed as it was copied",
+                    file.path.display()
+                )));
+            }
+        }
     }
-    seal(fresh.as_file(), executable)?;
-    match replace {
+    seal(fresh.as_file(), file.executable)?;
+    let made = match replace {
         true => fresh.persist(copy),
         false => fresh.persist_noclobber(copy),
     }
-    .map(drop)
-    .map_err(|e| e.error)
+    .map_err(|e| e.error)?;
+    let m = made.metadata()?;
+    Ok((m.dev(), m.ino()))
+}
+
+/// Copy `from` into `to`, and the SHA-256 of the bytes copied.
+fn copy_hashing(from: &Path, to: &mut impl std::io::Write) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = open(from)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 18];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        to.write_all(&buf[..n])?;
+    }
+    Ok(hex(&h.finalize()))
 }
 
 /// Give a file the pool's mode and date.
@@ -233,10 +331,11 @@ fn seal(f: &std::fs::File, executable: bool) -> std::io::Result<()> {
     f.set_permissions(std::fs::Permissions::from_mode(mode(executable)))
 }
 
-/// Whether the two files hold the same bytes (they are the same length).
-fn same_bytes(a: &Path, b: &Path) -> bool {
+/// Whether the open file `a` and the file at `b` hold the same bytes
+/// (they are the same length).
+fn same_bytes(a: &mut std::fs::File, b: &Path) -> bool {
     use std::io::Read;
-    let (Ok(mut a), Ok(mut b)) = (open(a), open(b)) else {
+    let Ok(mut b) = open(b) else {
         return false;
     };
     let (mut x, mut y) = (vec![0u8; 1 << 18], vec![0u8; 1 << 18]);
@@ -255,26 +354,9 @@ fn same_bytes(a: &Path, b: &Path) -> bool {
 /// Files up to this size are read once, and compared from memory.
 const IN_MEMORY: u64 = 1 << 20;
 
-/// The SHA-256 of the bytes of `file`, of `len` bytes, which name its
-/// pool copy (with `x` when executable: a mode is not part of the bytes,
-/// and one copy has one), and the bytes themselves when the file is small.
-fn read(file: &Path, len: u64) -> std::io::Result<(String, Option<Vec<u8>>)> {
-    use std::io::Read;
-    if len <= IN_MEMORY {
-        let bytes = read_whole(file, len)?;
-        return Ok((hex(&Sha256::digest(&bytes)), Some(bytes)));
-    }
-    let mut f = open(file)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok((hex(&h.finalize()), None))
+/// The SHA-256 of the bytes of a large `file`, read as a stream.
+fn hash_whole(file: &Path) -> std::io::Result<String> {
+    copy_hashing(file, &mut std::io::sink())
 }
 
 /// All the bytes of `file`, `len` of them when it was looked at just
@@ -293,15 +375,6 @@ fn read_whole(file: &Path, len: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The first `len` bytes of `file`, its length when it was looked at just
-/// before. Few system calls: a build reads every pool copy it links.
-fn read_small(file: &Path, len: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut bytes = vec![0u8; len as usize];
-    open(file)?.read_exact(&mut bytes)?;
-    Ok(bytes)
-}
-
 /// A file of ours (the prefix being built, the pool), found a regular file
 /// just before: opened without following a link.
 fn open(file: &Path) -> std::io::Result<std::fs::File> {
@@ -316,15 +389,13 @@ fn mode(executable: bool) -> u32 {
     if executable { 0o555 } else { 0o444 }
 }
 
-/// Whether the pool copy at `copy` is as the pool made it: a regular file
-/// of `len` bytes, read-only, of the pool's date. Looked at, not read.
-fn intact(copy: &Path, len: u64, executable: bool) -> bool {
-    std::fs::symlink_metadata(copy).is_ok_and(|m| {
-        m.is_file()
-            && m.len() == len
-            && m.mode() & 0o7777 == mode(executable)
-            && m.modified().ok() == Some(SystemTime::UNIX_EPOCH + DATE)
-    })
+/// Whether a pool copy, looked at (not read), is as the pool made it: a
+/// regular file of `len` bytes, read-only, of the pool's date.
+fn as_made(m: &std::fs::Metadata, len: u64, executable: bool) -> bool {
+    m.is_file()
+        && m.len() == len
+        && m.mode() & 0o7777 == mode(executable)
+        && m.modified().ok() == Some(SystemTime::UNIX_EPOCH + DATE)
 }
 
 /// A copy of `file` of its own, sealed as the pool's are, in its place.
@@ -417,7 +488,7 @@ mod tests {
         // The same size, mode and date: only its bytes tell.
         let edited = a.join("m.py");
         force_edit(&edited, b"print(2)\n");
-        assert!(intact(&edited, 9, false));
+        assert!(as_made(&std::fs::metadata(&edited).unwrap(), 9, false));
         let b = dir.path().join("b");
         std::fs::create_dir_all(&b).unwrap();
         std::fs::hard_link(&cache, b.join("m.py")).unwrap();
@@ -499,10 +570,81 @@ mod tests {
             assert!(std::fs::read(&lying[i]).unwrap() == other[i]);
             assert!(std::fs::read(&honest[i]).unwrap() == good[i]);
             assert_ne!(inode(&lying[i]), inode(&honest[i]));
-            // The name was the RECORD's: its copy now holds b's bytes, and
-            // a keeps the one it was linked to.
-            assert_eq!(inode(&lying[i]), inode(&named), "{}", names[i]);
+            // The RECORD's name was only where to look: the honest copy
+            // stays as it is, and b's bytes have their own, by their hash.
+            assert!(std::fs::read(&named).unwrap() == good[i]);
+            assert_eq!(inode(&honest[i]), inode(&named), "{}", names[i]);
+            let own = pool.join(hex(&Sha256::digest(&other[i])));
+            assert_eq!(inode(&lying[i]), inode(&own), "{}", names[i]);
         }
+    }
+
+    /// HOLE (attack pass): within one build, a file whose RECORD gives
+    /// the hash of another file of the same build had its bytes placed
+    /// under that name, replacing the honest copy between another
+    /// thread's comparison and its link: the honest file got the liar's
+    /// bytes, in every other build. Nothing is placed under a RECORD's
+    /// name now, and the inode compared is the inode linked.
+    #[test]
+    fn a_record_naming_another_files_hash_never_reaches_that_file() {
+        use base64::Engine;
+        let dir = tempfile::tempdir().unwrap();
+        let pool = dir.path().join("pool");
+        let big = vec![5u8; IN_MEMORY as usize * 3];
+        let evil = vec![6u8; 70_000];
+        let claimed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(&big));
+        for round in 0..6 {
+            let site = dir.path().join(format!("p{round}/site"));
+            std::fs::create_dir_all(site.join("x-1.0.dist-info")).unwrap();
+            let mut record = String::new();
+            for (name, bytes) in [("lib.so", &big), ("evil.py", &evil)] {
+                let cache = dir.path().join(format!("{round}.{name}"));
+                std::fs::write(&cache, bytes).unwrap();
+                std::fs::hard_link(&cache, site.join(name)).unwrap();
+                record += &format!("{name},sha256={claimed},{}\n", bytes.len());
+            }
+            std::fs::write(site.join("x-1.0.dist-info/RECORD"), record).unwrap();
+            adopt(&dir.path().join(format!("p{round}")), &pool).unwrap();
+            assert!(
+                std::fs::read(site.join("lib.so")).unwrap() == big,
+                "round {round}"
+            );
+            assert!(
+                std::fs::read(site.join("evil.py")).unwrap() == evil,
+                "round {round}"
+            );
+        }
+        let named = pool.join(hex(&Sha256::digest(&big)));
+        assert!(std::fs::read(&named).unwrap() == big);
+        assert_eq!(std::fs::metadata(&named).unwrap().nlink(), 7);
+    }
+
+    /// A link made to a copy that is no longer the inode compared (another
+    /// build replaced it meanwhile) is taken back, and nothing is left.
+    #[test]
+    fn a_link_to_another_inode_than_the_one_compared_is_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("copy");
+        let file = dir.path().join("p/file");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&copy, b"x").unwrap();
+        std::fs::write(&file, b"x").unwrap();
+        let m = std::fs::metadata(&copy).unwrap();
+        let other = (m.dev(), m.ino() + 1);
+        assert!(matches!(
+            link_checked(&copy, &file, other).unwrap(),
+            Linked::Cannot
+        ));
+        assert_eq!(
+            std::fs::read_dir(file.parent().unwrap()).unwrap().count(),
+            1
+        );
+        assert_ne!(inode(&file), inode(&copy));
+        assert!(matches!(
+            link_checked(&copy, &file, (m.dev(), m.ino())).unwrap(),
+            Linked::Yes
+        ));
+        assert_eq!(inode(&file), inode(&copy));
     }
 
     #[test]
