@@ -19,16 +19,22 @@ if [[ $- != *i* && -z ${__pyenv_guix_ni_done:-} ]]; then
   # The binary may be a shell script (Guix wraps programs in bash
   # scripts), and it may run others: they find the mark and skip this.
   if [[ -f $__pyenv_guix_ni_dir/.pyguix.toml || -n ${PYENV_GUIX_STATE:-} ]] &&
-    [[ -x @PYENV_GUIX@ ]] &&
-    __pyenv_guix_ni_snippet=$(__pyenv_guix_ni_done=1 @PYENV_GUIX@ export bash --non-interactive </dev/null); then
-    # Under `set -k` (SHELLOPTS passes it down) `export NAME=VALUE` would
-    # print the whole environment: the snippet is read without it.
-    if [[ $- == *k* ]]; then
-      set +k
-      eval "$__pyenv_guix_ni_snippet"
-      set -k
-    else
-      eval "$__pyenv_guix_ni_snippet"
+    [[ -x @PYENV_GUIX@ ]]; then
+    if __pyenv_guix_ni_snippet=$(__pyenv_guix_ni_done=1 @PYENV_GUIX@ export bash --non-interactive </dev/null); then
+      # Under `set -k` (SHELLOPTS passes it down) `export NAME=VALUE` would
+      # print the whole environment: the snippet is read without it.
+      if [[ $- == *k* ]]; then
+        set +k
+        eval "$__pyenv_guix_ni_snippet"
+        set -k
+      else
+        eval "$__pyenv_guix_ni_snippet"
+      fi
+    elif [[ $? == 130 ]]; then
+      # Ctrl-C while a build was waited for: the command stops, as Ctrl-C
+      # stops it, whether or not bash took the signal as its own.
+      trap - INT
+      kill -INT $$
     fi
   fi
   unset __pyenv_guix_ni_dir __pyenv_guix_ni_snippet
