@@ -452,36 +452,43 @@ fn ctrl_c_during_the_wait_stops_the_command() {
 }
 
 /// The binary stopped by Ctrl-C while a command waited for a build
-/// (exit 130) stops the command, whether or not bash took the signal as
-/// its own: CI once saw bash run the command after the wait was
-/// interrupted. Here the binary says so without any signal reaching bash.
+/// (exit 130) stops the command, whether or not the shell took the signal
+/// as its own: CI once saw bash run the command after the wait was
+/// interrupted. Here the binary says so without any signal reaching the
+/// shell.
 #[test]
-fn a_wait_stopped_by_ctrl_c_stops_the_command_even_unseen_by_bash() {
-    let sh = Sh::Bash;
-    if !sh.available() {
-        return;
+fn a_wait_stopped_by_ctrl_c_stops_the_command_even_unseen_by_the_shell() {
+    for (sh, file) in [
+        (Sh::Bash, "home/.config/pyenv-guix/bash_env"),
+        (Sh::Zsh, "home/.config/pyenv-guix/zshenv"),
+        (Sh::Fish, "home/.config/fish/conf.d/pyenv-guix-scripts.fish"),
+    ] {
+        if !sh.available() {
+            continue;
+        }
+        let s = Sandbox::new();
+        let dir = project(&s, Path::new("/usr/bin/python3"));
+        let stopped = s.write_executable("stopped", "#!/bin/sh\nexit 130\n");
+        let env = set_up(&s, sh, &bin());
+        let file = s.path(file);
+        let text = std::fs::read_to_string(&file).unwrap();
+        let named = text.replace(
+            &quote(bin().as_os_str()).to_string(),
+            &quote(stopped.as_os_str()),
+        );
+        assert_ne!(named, text, "{}", sh.name());
+        std::fs::write(&file, named).unwrap();
+        let ran = s.path("out/ran");
+        std::fs::create_dir_all(s.path("out")).unwrap();
+        let echo = format!("echo ran > {}", quote(ran.as_os_str()));
+        let out = run(sh, &echo, &dir, &env);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGINT),
+            "{}: {out:?}",
+            sh.name()
+        );
+        assert!(!ran.exists(), "{}: the command ran", sh.name());
     }
-    let s = Sandbox::new();
-    let dir = project(&s, Path::new("/usr/bin/python3"));
-    let stopped = s.write_executable("stopped", "#!/bin/sh\nexit 130\n");
-    let env = set_up(&s, sh, &bin());
-    let file = s.path("home/.config/pyenv-guix/bash_env");
-    let text = std::fs::read_to_string(&file).unwrap();
-    let named = text.replace(
-        &quote(bin().as_os_str()).to_string(),
-        &quote(stopped.as_os_str()),
-    );
-    assert_ne!(named, text);
-    std::fs::write(&file, named).unwrap();
-    let ran = s.path("out/ran");
-    std::fs::create_dir_all(s.path("out")).unwrap();
-    let out = run(
-        sh,
-        &format!("echo ran > {}", quote(ran.as_os_str())),
-        &dir,
-        &env,
-    );
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(out.status.signal(), Some(libc::SIGINT), "{out:?}");
-    assert!(!ran.exists(), "the command ran");
 }

@@ -22,8 +22,15 @@ if not status is-interactive; and not set -q __pyenv_guix_ni_done
             # The binary may be a shell script (Guix wraps programs in bash
             # scripts), and it may run others: they find the mark and skip this.
             set -l __pyenv_guix_ni_snippet (__pyenv_guix_ni_done=1 @PYENV_GUIX@ export fish --non-interactive </dev/null | string collect)
-            if test $pipestatus[1] -eq 0
+            set -l __pyenv_guix_ni_status $pipestatus[1]
+            if test $__pyenv_guix_ni_status -eq 0
                 eval $__pyenv_guix_ni_snippet
+            else if test $__pyenv_guix_ni_status -eq 130
+                # Ctrl-C while a build was waited for: the command stops, as
+                # Ctrl-C stops it. fish only cancels what runs on SIGINT, and
+                # `exit` here ends this file alone: the process becomes one
+                # that Ctrl-C stops.
+                exec /bin/sh -c 'kill -INT $$'
             end
         end
     end

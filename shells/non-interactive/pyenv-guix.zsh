@@ -20,9 +20,15 @@ if [[ ! -o interactive && -z ${__pyenv_guix_ni_done:-} ]]; then
   # The binary may be a shell script (Guix wraps programs in bash
   # scripts), and it may run others: they find the mark and skip this.
   if [[ -f $__pyenv_guix_ni_dir/.pyguix.toml || -n ${PYENV_GUIX_STATE:-} ]] &&
-    [[ -x @PYENV_GUIX@ ]] &&
-    __pyenv_guix_ni_snippet=$(__pyenv_guix_ni_done=1 @PYENV_GUIX@ export zsh --non-interactive </dev/null); then
-    eval "$__pyenv_guix_ni_snippet"
+    [[ -x @PYENV_GUIX@ ]]; then
+    if __pyenv_guix_ni_snippet=$(__pyenv_guix_ni_done=1 @PYENV_GUIX@ export zsh --non-interactive </dev/null); then
+      eval "$__pyenv_guix_ni_snippet"
+    elif (( $? == 130 )); then
+      # Ctrl-C while a build was waited for: the command stops, as Ctrl-C
+      # stops it, whether or not zsh took the signal as its own.
+      trap - INT
+      kill -INT $$
+    fi
   fi
   unset __pyenv_guix_ni_dir __pyenv_guix_ni_snippet
 fi
