@@ -578,40 +578,23 @@ fn a_python3_from_an_activated_venv_is_said() {
         ),
     );
     s.allow("p");
+    let (_, plain) = s.ok_with(&s.env(), &s.path("p"), &["prefix"]);
+    assert!(!plain.contains("virtualenv"), "{plain}");
+    // Activated as `activate` does: its bin first on PATH, VIRTUAL_ENV set.
     let venv = s.path("other-venv");
-    let made = Command::new("/usr/bin/python3")
-        .args(["-m", "venv", "--without-pip"])
-        .arg(&venv)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    s.python_running("other-venv", "");
     let mut env = s.env();
     let path = env.iter().find(|(k, _)| k == "PATH").unwrap().1.clone();
     let mut activated = venv.join("bin").into_os_string();
     activated.push(":");
     activated.push(&path);
     env.retain(|(k, _)| k != "PATH");
-    let (_, plain) = s.ok_with(&env_with(&env, "PATH", &path), &s.path("p"), &["prefix"]);
-    assert!(!plain.contains("virtualenv"), "{plain}");
+    env.push(("PATH".into(), activated));
     env.push(("VIRTUAL_ENV".into(), venv.clone().into()));
-    let (_, said) = s.ok_with(
-        &env_with(&env, "PATH", &activated),
-        &s.path("p"),
-        &["prefix"],
-    );
+    let (_, said) = s.ok_with(&env, &s.path("p"), &["prefix"]);
     assert!(
         said.contains(&format!("is the virtualenv {}'s", venv.display()))
             && said.contains("deactivate it"),
         "{said}"
     );
-}
-
-fn env_with(
-    env: &[(std::ffi::OsString, std::ffi::OsString)],
-    name: &str,
-    value: &std::ffi::OsStr,
-) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
-    let mut env = env.to_vec();
-    env.push((name.into(), value.to_os_string()));
-    env
 }

@@ -153,7 +153,7 @@ fn adopt_file(
         true => Some(read_whole(file, len)?),
         false => None,
     };
-    let file_ = File {
+    let installed = Installed {
         path: file,
         bytes: bytes.as_deref(),
         len,
@@ -164,7 +164,7 @@ fn adopt_file(
     // under it unhashed, so a wheel whose RECORD gives another file's
     // hash cannot make or replace that file's copy.
     if let Some(hint) = recorded {
-        match link_if_holding(&named(hint), &file_)? {
+        match link_if_holding(&named(hint), &installed)? {
             Linked::Yes => return Ok(()),
             Linked::Cannot => return own_copy(file, dir, executable),
             Linked::NotHolding => {}
@@ -172,11 +172,11 @@ fn adopt_file(
     }
     let digest = match &bytes {
         Some(bytes) => hex(&Sha256::digest(bytes)),
-        None => hash_whole(file)?,
+        None => crate::pip::hash::hash_file(file, len).map_err(std::io::Error::other)?,
     };
     let copy = named(&digest);
     if recorded != Some(digest.as_str()) {
-        match link_if_holding(&copy, &file_)? {
+        match link_if_holding(&copy, &installed)? {
             Linked::Yes => return Ok(()),
             Linked::Cannot => return own_copy(file, dir, executable),
             Linked::NotHolding => {}
@@ -192,9 +192,11 @@ fn adopt_file(
     // space and time: what cannot go through it (a directory in the way, a
     // full pool, a copy that will not hold) gets a copy of its own.
     let replace = std::fs::symlink_metadata(&copy).is_ok();
-    let linked = match place(&file_, &digest, &copy, pool, replace) {
+    let linked = match place(&installed, &digest, &copy, pool, replace) {
         Ok(identity) => link_checked(&copy, file, identity)?,
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => link_if_holding(&copy, &file_)?,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            link_if_holding(&copy, &installed)?
+        }
         Err(_) => Linked::Cannot,
     };
     match linked {
@@ -204,7 +206,7 @@ fn adopt_file(
 }
 
 /// A file of the new prefix, as read.
-struct File<'a> {
+struct Installed<'a> {
     path: &'a Path,
     /// All its bytes, when it is small enough to be compared from memory.
     bytes: Option<&'a [u8]>,
@@ -226,7 +228,7 @@ enum Linked {
 /// Link `file` to the copy at `copy` if the copy is as the pool made it
 /// and holds the file's bytes. The inode compared is the inode linked:
 /// another build replacing the copy meanwhile is seen, never linked.
-fn link_if_holding(copy: &Path, file: &File) -> std::io::Result<Linked> {
+fn link_if_holding(copy: &Path, file: &Installed) -> std::io::Result<Linked> {
     use std::io::Read;
     let Ok(mut held) = open(copy) else {
         return Ok(Linked::NotHolding);
@@ -272,7 +274,7 @@ fn link_checked(copy: &Path, file: &Path, identity: (u64, u64)) -> std::io::Resu
 /// made. The copy holds bytes of that digest, or is not made (the file
 /// changed as it was copied).
 fn place(
-    file: &File,
+    file: &Installed,
     digest: &str,
     copy: &Path,
     pool: &Path,
@@ -353,11 +355,6 @@ fn same_bytes(a: &mut std::fs::File, b: &Path) -> bool {
 
 /// Files up to this size are read once, and compared from memory.
 const IN_MEMORY: u64 = 1 << 20;
-
-/// The SHA-256 of the bytes of a large `file`, read as a stream.
-fn hash_whole(file: &Path) -> std::io::Result<String> {
-    copy_hashing(file, &mut std::io::sink())
-}
 
 /// All the bytes of `file`, `len` of them when it was looked at just
 /// before: not the first `len` of a file that grew.
