@@ -508,9 +508,6 @@ fn resolve(
     }
 }
 
-/// While a build is missing: the last good environment of the same
-/// project stays (with a warning when `failed`); otherwise nothing is
-/// active.
 /// The files by which pyenv chooses the project's interpreter, when it
 /// is a pyenv shim on the user's PATH; found without asking the shim, for
 /// a build that did not get as far as to say (it failed, or is under way).
@@ -523,6 +520,9 @@ fn interpreter_choice(project: &Project, base_path: Option<&OsStr>) -> Vec<PathB
         .unwrap_or_default()
 }
 
+/// While a build is missing: the last good environment of the same
+/// project stays (with a warning when `failed`); otherwise nothing is
+/// active.
 fn keep_or_fail(old: Option<&State>, mut state: State, failed: bool) -> (Target, State, Wanted) {
     match old {
         Some(o) if o.manifest == state.manifest && o.loaded.is_some() => {

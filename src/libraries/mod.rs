@@ -386,11 +386,7 @@ fn read_elf(path: &Path) -> Result<Option<elf::Dynamic>, LibraryError> {
 
 /// The distribution whose RECORD lists `file`, as `name version`.
 fn owner(dirs: &[PathBuf], file: &Path) -> Option<String> {
-    for site in dirs {
-        let Ok(rel) = file.strip_prefix(site) else {
-            continue;
-        };
-        let rel = rel.to_string_lossy();
+    for site in dirs.iter().filter(|site| file.starts_with(site)) {
         for e in std::fs::read_dir(site).ok()?.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             let Some(stem) = name.strip_suffix(".dist-info") else {
@@ -399,10 +395,7 @@ fn owner(dirs: &[PathBuf], file: &Path) -> Option<String> {
             let Ok(record) = std::fs::read_to_string(e.path().join("RECORD")) else {
                 continue;
             };
-            if record
-                .lines()
-                .any(|l| l.rsplitn(3, ',').nth(2) == Some(rel.as_ref()))
-            {
+            if crate::pip::record_entries(site, &record).any(|(listed, _)| listed == file) {
                 return Some(stem.replacen('-', " ", 1));
             }
         }

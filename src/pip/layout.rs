@@ -241,7 +241,7 @@ fn scripts_from_records(site: &Path) -> Option<PathBuf> {
 /// lists, where they are, each with its SHA-256 as RECORD writes it
 /// (URL-safe base64, unpadded) when it gives one. A line is `path,hash,size`,
 /// the path quoted when it holds a comma.
-pub(super) fn record_entries<'a>(
+pub(crate) fn record_entries<'a>(
     site: &'a Path,
     record: &'a str,
 ) -> impl Iterator<Item = (PathBuf, Option<&'a str>)> + 'a {

@@ -27,6 +27,7 @@ pub use hash::{DIST_LIMIT, TEXT_LIMIT, hash_file};
 pub use install::{Choice, InstallerError, choose};
 pub use key::{Key, PrefixInputs};
 pub use layout::Layout;
+pub(crate) use layout::record_entries;
 pub use prefix::{built, ensure, generations, path_for};
 pub use scan::{Input, Kind, Scan};
 pub use table::{Installer, Pip, PipMode};
