@@ -263,6 +263,8 @@ fn a_library_no_package_provides_fails_the_build_by_name() {
     let (stdout, stderr) = run_cxxdemo(bed, &s, &dir);
     assert_eq!(stdout.trim(), "ok c++:3");
     assert!(stderr.contains("libpgxmissing.so.1 (needed by"), "{stderr}");
+    // Named with the distribution whose RECORD lists the file.
+    assert!(stderr.contains(", from missdemo "), "{stderr}");
     // status and doctor keep saying it after the build.
     let status = status_json(bed, &s, &dir);
     let missing = status["pip"]["prefix"]["missing_libraries"].to_string();
