@@ -1,8 +1,10 @@
 """Time the commands of a bench round by round, not one command's runs
 after another's (as hyperfine does): on a shared machine a burst of load
 then falls on every command of a round alike. Each round runs them in a
-rotating order, each after its untimed preparation, after one round of
-warm-up.
+shuffled order (the same shuffles in every run of the bench), each after
+its untimed preparation, after one round of warm-up. Shuffled, not
+rotated: in a rotation each command follows the same one, and a command
+that leaves the disk busy (pip writing its files) slows the one after it.
 
   interleaved.py COMMANDS.json RUNS TITLE HAND:OURS:LABEL...
 
@@ -11,6 +13,7 @@ of argvs, run one after another as one timing. Each HAND:OURS:LABEL pair
 is reported against a target of 1.1x of means.
 """
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -22,9 +25,9 @@ commands_file, runs, title, *pairs = sys.argv[1:]
 runs = int(runs)
 commands = json.load(open(commands_file))
 times = {name: [] for name, _, _ in commands}
+order = random.Random(18)
 for round in range(runs + 1):
-    shift = round % len(commands)
-    for name, prepare, argv in commands[shift:] + commands[:shift]:
+    for name, prepare, argv in order.sample(commands, len(commands)):
         steps = argv if isinstance(argv[0], list) else [argv]
         subprocess.run(["sh", "-c", prepare], check=True)
         start = time.perf_counter()
