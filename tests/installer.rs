@@ -404,6 +404,62 @@ fn a_uv_build_shares_files_with_the_read_only_pool_only() {
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// A file over a MiB takes the pool's other way: found in the pool under
+/// the hash its wheel's RECORD gives, compared as it streams (never read
+/// whole), copied and hashed in one pass the first time. Two projects of
+/// other keys hold one read-only copy, named by the SHA-256 of exactly the
+/// wheel's bytes, shared with nothing of uv's cache, and a rebuild links
+/// the same copy again.
+#[test]
+fn a_large_file_is_shared_through_the_pool_under_the_hash_of_its_bytes() {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::MetadataExt;
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    s.wheel("big", "1.0", &["--data", "3000000"]);
+    let wheels = s.wheel("small", "1.0", &[]);
+    for (rel, packages) in [("a", "\"big\""), ("b", "\"big\", \"small\"")] {
+        s.write(
+            &format!("{rel}/.pyguix.toml"),
+            &manifest(&wheels, "prefix", "uv", "").replace("\"alpha\"", packages),
+        );
+        s.allow(rel);
+    }
+    let data = |rel: &str| {
+        let (prefix, _) = run(&s, rel, &path, &["prefix"]);
+        let mut files = Vec::new();
+        files_with_links(Path::new(prefix.trim()), &mut files);
+        let (file, _) = (files.into_iter())
+            .find(|(p, _)| p.ends_with("big/data.bin"))
+            .unwrap_or_else(|| panic!("no big/data.bin in {prefix}"));
+        file
+    };
+    let (a, b) = (data("a"), data("b"));
+    let bytes = std::fs::read(&a).unwrap();
+    assert_eq!(bytes.len(), 3_000_000);
+    let copy = s.path("cache/pool").join(hex(&Sha256::digest(&bytes)));
+    let m = std::fs::metadata(&copy).unwrap();
+    let inode = |p: &Path| std::fs::metadata(p).unwrap().ino();
+    assert_eq!((inode(&a), inode(&b)), (m.ino(), m.ino()));
+    assert_eq!((m.mode() & 0o7777, m.mtime(), m.nlink()), (0o444, 1, 3));
+    let mut uv_cache = Vec::new();
+    files_with_links(&s.path("home/.cache/uv"), &mut uv_cache);
+    assert!(uv_cache.iter().all(|(p, _)| inode(p) != m.ino()));
+    // Exactly the wheel's bytes: `status` checks each file against its
+    // RECORD.
+    for rel in ["a", "b"] {
+        let (said, _) = run(&s, rel, &path, &["status"]);
+        assert!(!said.contains("damaged"), "{said}");
+    }
+    run(&s, "a", &path, &["rebuild"]);
+    assert_eq!(inode(&data("a")), m.ino());
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// uv builds with the cache the user's own uv uses (XDG_CACHE_HOME, or
 /// UV_CACHE_DIR), not a second one under HOME that starts cold.
 #[test]

@@ -3,12 +3,16 @@
 and entry_points.txt when it has console scripts. No network, no build tools.
 
     make_wheel.py OUTDIR NAME VERSION [--script CMD] [--requires REQ]... [--origin TEXT]
+        [--data BYTES]
 
 A script CMD runs NAME's main(), which prints "NAME VERSION". The module's
 ORIGIN is TEXT (default "wheel"): two wheels of one name and version can
-hold different code.
+hold different code. --data adds NAME/data.bin, BYTES bytes that follow
+from NAME and ORIGIN (a large file that compresses as little as a
+library does).
 """
 import argparse
+import hashlib
 
 import wheelfile
 
@@ -19,6 +23,7 @@ parser.add_argument("version")
 parser.add_argument("--script", action="append", default=[])
 parser.add_argument("--requires", action="append", default=[])
 parser.add_argument("--origin", default="wheel")
+parser.add_argument("--data", type=int)
 args = parser.parse_args()
 
 module = args.name.replace("-", "_")
@@ -37,6 +42,9 @@ files = {
         "Root-Is-Purelib: true\nTag: py3-none-any\n"
     ),
 }
+if args.data:
+    seed = f"{args.name} {args.origin}".encode()
+    files[f"{module}/data.bin"] = hashlib.shake_256(seed).digest(args.data)
 if args.script:
     files[f"{dist_info}/entry_points.txt"] = "[console_scripts]\n" + "".join(
         f"{s} = {module}:main\n" for s in args.script
