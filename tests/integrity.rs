@@ -58,6 +58,59 @@ fn site_dir(prefix: &Path) -> PathBuf {
     panic!("no greetpkg under {}", prefix.display());
 }
 
+/// HOLE: pip keeps the rows of a wheel's RECORD as the wheel gives them,
+/// those naming files outside the prefix too (a path from the root, or
+/// `..` enough times). `status` read each such file whole to hash it (a
+/// FIFO hung it, `/dev/zero` would fill the memory), and the first
+/// executable one outside the site directory became the prefix's scripts
+/// directory, put on PATH. A RECORD names files in its prefix only; the
+/// rest are never looked at.
+#[test]
+fn a_record_naming_files_outside_its_prefix_reaches_none_of_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Sandbox::new();
+    s.write("outside/bin/tool", "#!/bin/sh\necho planted\n");
+    let tool = s.path("outside/bin/tool");
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fifo = s.path("outside/fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|m| m.success()));
+    let climbed = format!("{}{}", "../".repeat(40), tool.display());
+    let rows: Vec<String> = [fifo.display().to_string(), climbed]
+        .iter()
+        .map(|path| format!("--record-row={path},sha256=AAAA,1"))
+        .collect();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let wheels = s.wheel("greetpkg", "1.0", &rows);
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[pip]\ninstaller = \"pip\"\npackages = [\"greetpkg==1.0\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    s.allow("p");
+    let prefix = prefix_of(&s, "p");
+    let record = std::fs::read_to_string(site_dir(&prefix).join("greetpkg-1.0.dist-info/RECORD"));
+    assert!(record.unwrap().contains("outside/fifo"), "pip kept the row");
+
+    let mut c = s.command(&["status", "--json", "p"], &s.path(""));
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let out = support::run_with_timeout(c, b"", std::time::Duration::from_secs(30));
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let damage = said["pip"]["prefix"]["damage"].to_string();
+    assert!(!damage.contains("outside"), "{damage}");
+
+    let mut c = s.command(&["exec", "--", "sh", "-c", "echo \"$PATH\""], &s.path("p"));
+    let path = String::from_utf8(c.output().unwrap().stdout).unwrap();
+    assert!(
+        !path.contains(&s.path("outside").display().to_string()),
+        "{path}"
+    );
+}
+
 #[test]
 fn a_damaged_prefix_is_found_and_rebuilt() {
     let s = Sandbox::new();

@@ -353,7 +353,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 damage: p
                     .built
                     .as_ref()
-                    .map(|(_, layout)| layout.verify())
+                    .map(|(generation, layout)| layout.verify(generation))
                     .unwrap_or_default(),
                 inputs: p.inputs.lines().map(String::from).collect(),
                 libraries: p

@@ -191,7 +191,7 @@ pub fn link(req: &Request, build_profile: BuildProfile) -> Result<Linked, Librar
             } else {
                 unprovided.push(Unprovided {
                     library: lib.clone(),
-                    wheel: owner(req.dirs, file),
+                    wheel: owner(req.generation, req.dirs, file),
                     needed_by,
                 });
             }
@@ -385,7 +385,7 @@ fn read_elf(path: &Path) -> Result<Option<elf::Dynamic>, LibraryError> {
 }
 
 /// The distribution whose RECORD lists `file`, as `name version`.
-fn owner(dirs: &[PathBuf], file: &Path) -> Option<String> {
+fn owner(generation: &Path, dirs: &[PathBuf], file: &Path) -> Option<String> {
     for site in dirs.iter().filter(|site| file.starts_with(site)) {
         for e in std::fs::read_dir(site).ok()?.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
@@ -395,7 +395,9 @@ fn owner(dirs: &[PathBuf], file: &Path) -> Option<String> {
             let Ok(record) = std::fs::read_to_string(e.path().join("RECORD")) else {
                 continue;
             };
-            if crate::pip::record_entries(site, &record).any(|(listed, _)| listed == file) {
+            if crate::pip::record_entries(generation, site, &record)
+                .any(|(listed, _)| listed == file)
+            {
                 return Some(stem.replacen('-', " ", 1));
             }
         }

@@ -5,7 +5,6 @@
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::fsutil;
 use crate::pip::PipMode;
@@ -63,9 +62,10 @@ impl Layout {
     }
 
     /// The full check, made by `status`: `changed`, then every file each
-    /// distribution's RECORD lists is there with the recorded hash. Returns
-    /// what is wrong, the first few things of it.
-    pub fn verify(&self) -> Vec<String> {
+    /// distribution's RECORD lists in `generation` (the built prefix or
+    /// venv) is there with the recorded hash. Returns what is wrong, the
+    /// first few things of it.
+    pub fn verify(&self, generation: &Path) -> Vec<String> {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let mut problems: Vec<String> = self.changed().into_iter().collect();
@@ -76,7 +76,7 @@ impl Layout {
                 problems.push(format!("{}: no RECORD", dist.display()));
                 continue;
             };
-            for (path, want) in record_entries(site, &record) {
+            for (path, want) in record_entries(generation, site, &record) {
                 let Some(want) = want else {
                     continue;
                 };
@@ -87,11 +87,19 @@ impl Layout {
                     .patched
                     .get(&path.display().to_string())
                     .map_or(want, String::as_str);
-                let got = std::fs::read(&path).map(|b| b64.encode(Sha256::digest(&b)));
-                match got {
+                // Streamed, and only from a regular file: one put in a
+                // file's place (a FIFO, a device) is said, not read.
+                let want = b64
+                    .decode(want)
+                    .map(|d| fsutil::hex(&d))
+                    .unwrap_or_default();
+                match crate::pip::hash_file(&path, crate::pip::DIST_LIMIT) {
                     Ok(got) if got == want => {}
                     Ok(_) => problems.push(format!("{} was changed", path.display())),
-                    Err(_) => problems.push(format!("{} is missing", path.display())),
+                    Err(_) if std::fs::symlink_metadata(&path).is_err() => {
+                        problems.push(format!("{} is missing", path.display()))
+                    }
+                    Err(e) => problems.push(format!("{} cannot be read: {e}", path.display())),
                 }
                 if problems.len() >= 10 {
                     return problems;
@@ -166,7 +174,7 @@ pub(super) fn incomplete(generation: &Path, layout: &Layout) -> Option<String> {
         let Ok(record) = std::fs::read_to_string(dist.join("RECORD")) else {
             return Some(format!("{}: no RECORD", dist.display()));
         };
-        for (path, _) in record_entries(site, &record) {
+        for (path, _) in record_entries(generation, site, &record) {
             if std::fs::symlink_metadata(&path).is_err() {
                 return Some(format!("{} is missing", path.display()));
             }
@@ -184,7 +192,9 @@ pub(super) fn discover(path: &Path, mode: PipMode, key_text: &str) -> Layout {
     site_dirs.sort();
     let scripts_dir = match mode {
         PipMode::Venv => Some(path.join("bin")),
-        _ => site_dirs.iter().find_map(|site| scripts_from_records(site)),
+        _ => site_dirs
+            .iter()
+            .find_map(|site| scripts_from_records(path, site)),
     };
     Layout {
         pth_dirs: pth_dirs(&site_dirs),
@@ -221,14 +231,14 @@ fn find_site_dirs(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
     }
 }
 
-fn scripts_from_records(site: &Path) -> Option<PathBuf> {
+fn scripts_from_records(root: &Path, site: &Path) -> Option<PathBuf> {
     let entries = std::fs::read_dir(site).ok()?;
     for e in entries.flatten() {
         let record = e.path().join("RECORD");
         let Ok(text) = std::fs::read_to_string(&record) else {
             continue;
         };
-        for (full, _) in record_entries(site, &text) {
+        for (full, _) in record_entries(root, site, &text) {
             if !full.starts_with(site) && fsutil::is_executable(&full) {
                 return full.parent().map(Path::to_path_buf);
             }
@@ -238,10 +248,14 @@ fn scripts_from_records(site: &Path) -> Option<PathBuf> {
 }
 
 /// The files a distribution's RECORD (read from `site`'s `*.dist-info`)
-/// lists, where they are, each with its SHA-256 as RECORD writes it
-/// (URL-safe base64, unpadded) when it gives one. A line is `path,hash,size`,
-/// the path quoted when it holds a comma.
+/// lists under `root` (the prefix or venv), where they are, each with its
+/// SHA-256 as RECORD writes it (URL-safe base64, unpadded) when it gives
+/// one. A line is `path,hash,size`, the path quoted when it holds a comma.
+/// pip keeps a wheel's rows as the wheel gives them, a path from `/` or
+/// `..` enough times too: what a row names outside `root` is not the
+/// build's, and is never looked at.
 pub(crate) fn record_entries<'a>(
+    root: &'a Path,
     site: &'a Path,
     record: &'a str,
 ) -> impl Iterator<Item = (PathBuf, Option<&'a str>)> + 'a {
@@ -250,7 +264,8 @@ pub(crate) fn record_entries<'a>(
         let (_size, hash, file) = (fields.next(), fields.next(), fields.next()?);
         let file = file.trim_matches('"');
         let sha256 = hash.and_then(|h| h.strip_prefix("sha256="));
-        (!file.is_empty()).then(|| (resolve_dots(&site.join(file)), sha256))
+        let path = resolve_dots(&site.join(file));
+        (!file.is_empty() && path.starts_with(root) && path != root).then_some((path, sha256))
     })
 }
 
@@ -267,4 +282,31 @@ fn resolve_dots(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_lists_only_what_is_under_its_root() {
+        let root = Path::new("/cache/prefixes/k.g1");
+        let site = root.join("lib/python3.11/site-packages");
+        let record = "x/__init__.py,sha256=a,1\n\
+                      ../../../bin/x,sha256=b,2\n\
+                      \"x/a,b.py\",sha256=c,3\n\
+                      /dev/zero,sha256=d,1\n\
+                      ../../../../../../../../etc/passwd,sha256=e,1\n\
+                      ../../../../k.g2/bin/y,sha256=f,1\n\
+                      ../../..,,\n";
+        let listed: Vec<_> = record_entries(root, &site, record).collect();
+        assert_eq!(
+            listed,
+            [
+                (site.join("x/__init__.py"), Some("a")),
+                (root.join("bin/x"), Some("b")),
+                (site.join("x/a,b.py"), Some("c")),
+            ]
+        );
+    }
 }

@@ -41,7 +41,7 @@ pub fn adopt(dir: &Path, pool: &Path) -> std::io::Result<()> {
     // reading the RECORDs costs more than it saves.
     let bytes: u64 = linked.iter().map(|(_, meta)| meta.len()).sum();
     let names = match bytes > RECORD_WORTH {
-        true => recorded_names(&found.records),
+        true => recorded_names(dir, &found.records),
         false => HashMap::new(),
     };
     // Reading, comparing and linking are many small system calls: the
@@ -105,7 +105,7 @@ fn find_linked(dir: &Path, found: &mut Found) -> std::io::Result<()> {
 /// compare, not twice (to name it, then to compare). The name is only
 /// where to look: a copy is linked only once its bytes are found equal to
 /// the file's, so a RECORD that lies costs a copy, never a wrong file.
-fn recorded_names(records: &[PathBuf]) -> HashMap<PathBuf, String> {
+fn recorded_names(dir: &Path, records: &[PathBuf]) -> HashMap<PathBuf, String> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let mut names = HashMap::new();
@@ -119,7 +119,7 @@ fn recorded_names(records: &[PathBuf]) -> HashMap<PathBuf, String> {
         let Ok(text) = std::str::from_utf8(&bytes) else {
             continue;
         };
-        for (path, sha256) in record_entries(site, text) {
+        for (path, sha256) in record_entries(dir, site, text) {
             let digest = sha256.and_then(|h| b64.decode(h).ok());
             if let Some(digest) = digest.filter(|d| d.len() == 32) {
                 names.insert(path, hex(&digest));

@@ -3,13 +3,14 @@
 and entry_points.txt when it has console scripts. No network, no build tools.
 
     make_wheel.py OUTDIR NAME VERSION [--script CMD] [--requires REQ]... [--origin TEXT]
-        [--data BYTES]
+        [--data BYTES] [--record-row ROW]...
 
 A script CMD runs NAME's main(), which prints "NAME VERSION". The module's
 ORIGIN is TEXT (default "wheel"): two wheels of one name and version can
 hold different code. --data adds NAME/data.bin, BYTES bytes that follow
 from NAME and ORIGIN (a large file that compresses as little as a
-library does).
+library does). Each ROW goes into the RECORD as it is, as a hostile
+wheel's would.
 """
 import argparse
 import hashlib
@@ -24,6 +25,7 @@ parser.add_argument("--script", action="append", default=[])
 parser.add_argument("--requires", action="append", default=[])
 parser.add_argument("--origin", default="wheel")
 parser.add_argument("--data", type=int)
+parser.add_argument("--record-row", action="append", default=[])
 args = parser.parse_args()
 
 module = args.name.replace("-", "_")
@@ -50,4 +52,5 @@ if args.script:
         f"{s} = {module}:main\n" for s in args.script
     )
 
-print(wheelfile.write(args.outdir, f"{module}-{args.version}-py3-none-any.whl", dist_info, files))
+wheel = f"{module}-{args.version}-py3-none-any.whl"
+print(wheelfile.write(args.outdir, wheel, dist_info, files, args.record_row))

@@ -6,15 +6,17 @@ import os
 import zipfile
 
 
-def write(outdir, filename, dist_info, files):
+def write(outdir, filename, dist_info, files, extra_rows=()):
     """Zip `files` (path -> str or bytes) with their RECORD into
     OUTDIR/FILENAME and return its path. Shared objects are executable in
-    the zip, as a wheel built by a real backend has them."""
+    the zip, as a wheel built by a real backend has them. `extra_rows` go
+    into the RECORD as they are, naming what the wheel does not hold."""
     files = {p: (d.encode() if isinstance(d, str) else d) for p, d in files.items()}
     record = []
     for path, data in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
         record.append(f"{path},sha256={digest.decode()},{len(data)}")
+    record.extend(extra_rows)
     record.append(f"{dist_info}/RECORD,,")
     files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
     os.makedirs(outdir, exist_ok=True)
