@@ -43,19 +43,24 @@ fn prefix_of(s: &Sandbox, name: &str) -> PathBuf {
 }
 
 fn site_dir(prefix: &Path) -> PathBuf {
+    site_dir_of(prefix, "greetpkg")
+}
+
+/// The directory under `prefix` holding the package `name`.
+fn site_dir_of(prefix: &Path, name: &str) -> PathBuf {
     let mut stack = vec![prefix.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for e in std::fs::read_dir(&dir).unwrap().flatten() {
             let p = e.path();
-            if p.file_name().is_some_and(|n| n == "greetpkg") {
+            if p.file_name().is_some_and(|n| n == name) {
                 return dir;
             }
-            if p.is_dir() {
+            if p.is_dir() && !p.is_symlink() {
                 stack.push(p);
             }
         }
     }
-    panic!("no greetpkg under {}", prefix.display());
+    panic!("no {name} under {}", prefix.display());
 }
 
 /// HOLE: pip keeps the rows of a wheel's RECORD as the wheel gives them,
@@ -109,6 +114,108 @@ fn a_record_naming_files_outside_its_prefix_reaches_none_of_them() {
         !path.contains(&s.path("outside").display().to_string()),
         "{path}"
     );
+}
+
+/// A project of pip `packages` from `wheels`, installed by pip, in `mode`.
+fn pip_project(s: &Sandbox, name: &str, mode: &str, packages: &[&str], wheels: &Path) {
+    s.write(
+        &format!("{name}/.pyguix.toml"),
+        &format!(
+            "[pip]\ninstaller = \"pip\"\nmode = {mode:?}\npackages = {packages:?}\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            wheels.display().to_string()
+        ),
+    );
+    s.allow(name);
+}
+
+/// What `sh -c SCRIPT` prints, run by `exec` in project `name`.
+fn exec_sh(s: &Sandbox, name: &str, script: &str) -> String {
+    let out = s.pyenv_guix(&["exec", "--", "sh", "-c", script], &s.path(name));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// HOLE (attack pass): a wheel's data files land anywhere in the prefix,
+/// under directory names of its choosing. An executable at `a:./tool`
+/// made `<prefix>/a:.` the scripts directory, and `PATH` split it into
+/// `<prefix>/a` and `.`: any program in the directory the user stood in
+/// ran before the system's. A `*.dist-info` under `q:.` did the same to
+/// `PYTHONPATH`. A directory whose name holds `:` is put on no search
+/// path.
+#[test]
+fn a_directory_named_with_a_colon_splits_no_search_path() {
+    let s = Sandbox::new();
+    let wheels = s.wheel(
+        "colonpkg",
+        "1.0",
+        &[
+            "--exec=colonpkg-1.0.data/data/a:./tool=#!/bin/sh\\necho planted\\n",
+            "--file=colonpkg-1.0.data/data/q:./z-1.0.dist-info/METADATA=Metadata-Version: 2.1\\nName: z\\nVersion: 1.0\\n",
+            "--file=colonpkg-1.0.data/data/q:./z-1.0.dist-info/RECORD=",
+        ],
+    );
+    pip_project(&s, "p", "prefix", &["colonpkg==1.0"], &wheels);
+    // Where pip put the data files (Debian's pip: under `local`).
+    let data = site_dir_of(&prefix_of(&s, "p"), "a:.");
+    assert!(data.join("a:./tool").is_file() && data.join("q:./z-1.0.dist-info").is_dir());
+    let said = exec_sh(&s, "p", "echo \"$PATH\"; echo \"$PYTHONPATH\"");
+    for entry in said.lines().flat_map(|l| l.split(':')) {
+        assert!(entry.starts_with('/'), "{entry:?} in {said}");
+    }
+    let imported = exec_sh(&s, "p", "python3 -c 'import colonpkg; print(\"imported\")'");
+    assert_eq!(imported.trim(), "imported");
+}
+
+/// HOLE (attack pass): a `*.dist-info` a wheel put above the real site
+/// directory (its data files land at the prefix's root) ended the search
+/// for site directories there: the real one, and every distribution in
+/// it, went unchecked, and `status` said nothing of a module changed
+/// under it. A site directory of the interpreter's scheme
+/// (`site-packages`, `dist-packages`) is looked for below any other.
+#[test]
+fn a_planted_dist_info_hides_no_distribution_from_the_check() {
+    let s = Sandbox::new();
+    s.wheel("victim", "1.0", &[]);
+    let wheels = s.wheel(
+        "hider",
+        "1.0",
+        &[
+            "--file=hider-1.0.data/data/zz-1.0.dist-info/METADATA=Metadata-Version: 2.1\\nName: zz\\nVersion: 1.0\\n",
+            "--file=hider-1.0.data/data/zz-1.0.dist-info/RECORD=",
+        ],
+    );
+    pip_project(&s, "p", "venv", &["victim==1.0", "hider==1.0"], &wheels);
+    let venv = prefix_of(&s, "p");
+    assert!(venv.join("zz-1.0.dist-info").is_dir());
+    let module = site_dir_of(&venv, "victim").join("victim/__init__.py");
+    std::fs::write(&module, "print('backdoor')\n").unwrap();
+    let damage = status(&s, "p")["pip"]["prefix"]["damage"].to_string();
+    assert!(
+        damage.contains("victim/__init__.py was changed"),
+        "{damage}"
+    );
+}
+
+/// HOLE (attack pass): a RECORD row naming `../../../bin/python3` of a venv
+/// stays in the venv by its text, but that is the venv's link to the
+/// interpreter: `status` opened it and hashed the interpreter outside.
+/// A file a RECORD lists is read only if it is a file, not a link.
+#[test]
+fn a_record_row_naming_a_link_is_not_followed() {
+    let s = Sandbox::new();
+    let wheels = s.wheel(
+        "linkrow",
+        "1.0",
+        &["--record-row=../../../bin/python3,sha256=AAAA,1"],
+    );
+    pip_project(&s, "p", "venv", &["linkrow==1.0"], &wheels);
+    let venv = prefix_of(&s, "p");
+    assert!(
+        std::fs::symlink_metadata(venv.join("bin/python3"))
+            .unwrap()
+            .is_symlink()
+    );
+    let damage = status(&s, "p")["pip"]["prefix"]["damage"].to_string();
+    assert!(damage.contains("bin/python3 is a link"), "{damage}");
 }
 
 #[test]

@@ -414,6 +414,33 @@ fn a_non_utf8_directory_works() {
     );
 }
 
+/// The cache holds what goes on `PATH` and `PYTHONPATH` (the interpreter's
+/// directory, the prefixes): a cache directory named `c:.` split each such
+/// entry into `c` and a path relative to wherever the user stands. It is
+/// refused, as a relative one is.
+#[test]
+fn a_cache_directory_whose_name_holds_a_colon_is_refused() {
+    let s = Sandbox::new();
+    s.write(
+        "p/.pyguix.toml",
+        "[python]\ninterpreter = \"/usr/bin/python3\"\n",
+    );
+    s.allow("p");
+    let mut cmd = s.command(&["export", "bash"], &s.path("p"));
+    cmd.env("PYENV_GUIX_CACHE_DIR", s.path("c:."));
+    let out = cmd.output().unwrap();
+    assert!(
+        !out.status.success() && out.stdout.is_empty(),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("c:.") && text(&out).contains("`:`"),
+        "{}",
+        text(&out)
+    );
+}
+
 /// Trust records and the state key live only in places of the user's own.
 #[test]
 fn own_places_only() {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::cache::Cache;
@@ -48,6 +49,11 @@ pub enum ContextError {
     NoHome(String),
     #[error("refusing {}: {why}; it must be a directory of yours that no one else can write to", path.display())]
     NotOwn { path: PathBuf, why: String },
+    #[error(
+        "refusing the cache directory {}: its name holds `:`, which would split the PATH and PYTHONPATH entries made under it; set PYENV_GUIX_CACHE_DIR to a directory without one",
+        .0.display()
+    )]
+    SplitsPaths(PathBuf),
 }
 
 /// `dir`, if it exists, belongs to this user and no one else can write
@@ -188,6 +194,9 @@ impl Context {
         };
         let data_dir = place("PYENV_GUIX_DATA_DIR", "XDG_DATA_HOME", ".local/share")?;
         let cache_dir = place("PYENV_GUIX_CACHE_DIR", "XDG_CACHE_HOME", ".cache")?;
+        if cache_dir.as_os_str().as_bytes().contains(&b':') {
+            return Err(ContextError::SplitsPaths(cache_dir));
+        }
         for d in [&data_dir, &cache_dir] {
             own_place(d)?;
         }

@@ -69,15 +69,18 @@ impl Layout {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let mut problems: Vec<String> = self.changed().into_iter().collect();
+        // Each file once, however many rows name it: a RECORD cannot make
+        // the check hash a large file again and again.
+        let mut seen = std::collections::HashSet::new();
         // A distribution gone altogether is said by `changed` above.
         for dist in self.dists.iter().filter(|d| d.is_dir()) {
             let Some(site) = dist.parent() else { continue };
-            let Ok(record) = std::fs::read_to_string(dist.join("RECORD")) else {
-                problems.push(format!("{}: no RECORD", dist.display()));
+            let Some(record) = read_record(dist) else {
+                problems.push(format!("{}: no RECORD, or not one to read", dist.display()));
                 continue;
             };
             for (path, want) in record_entries(generation, site, &record) {
-                let Some(want) = want else {
+                let Some(want) = want.filter(|_| seen.insert(path.clone())) else {
                     continue;
                 };
                 // A file whose RUNPATH was set after the build is held to
@@ -93,7 +96,14 @@ impl Layout {
                     .decode(want)
                     .map(|d| fsutil::hex(&d))
                     .unwrap_or_default();
+                let link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
                 match crate::pip::hash_file(&path, crate::pip::DIST_LIMIT) {
+                    // A link leads where the RECORD does not say (a venv's
+                    // `bin/python3`, to the interpreter): not followed.
+                    _ if link => problems.push(format!(
+                        "{} is a link, not the file its RECORD lists",
+                        path.display()
+                    )),
                     Ok(got) if got == want => {}
                     Ok(_) => problems.push(format!("{} was changed", path.display())),
                     Err(_) if std::fs::symlink_metadata(&path).is_err() => {
@@ -142,7 +152,8 @@ fn pth_dirs(site_dirs: &[PathBuf]) -> Vec<PathBuf> {
             .collect();
         pth.sort();
         for file in pth {
-            let Ok(text) = std::fs::read_to_string(&file) else {
+            let text = fsutil::read_limited(&file, crate::pip::TEXT_LIMIT).ok();
+            let Some(text) = text.and_then(|b| String::from_utf8(b).ok()) else {
                 continue;
             };
             for line in text.lines().map(str::trim_end) {
@@ -150,7 +161,7 @@ fn pth_dirs(site_dirs: &[PathBuf]) -> Vec<PathBuf> {
                     continue;
                 }
                 let dir = site.join(line);
-                if dir.is_dir() && !out.contains(&dir) {
+                if dir.is_dir() && searchable(&dir) && !out.contains(&dir) {
                     out.push(dir);
                 }
             }
@@ -171,8 +182,8 @@ pub(super) fn incomplete(generation: &Path, layout: &Layout) -> Option<String> {
     }
     for dist in &layout.dists {
         let site = dist.parent()?;
-        let Ok(record) = std::fs::read_to_string(dist.join("RECORD")) else {
-            return Some(format!("{}: no RECORD", dist.display()));
+        let Some(record) = read_record(dist) else {
+            return Some(format!("{}: no RECORD, or not one to read", dist.display()));
         };
         for (path, _) in record_entries(generation, site, &record) {
             if std::fs::symlink_metadata(&path).is_err() {
@@ -222,30 +233,64 @@ fn find_site_dirs(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
             subdirs.push(e.path());
         }
     }
-    if is_site {
+    if is_site && searchable(dir) {
         found.push(dir.to_path_buf());
-    } else if depth < 6 {
+    }
+    // The interpreter's own site directory ends the walk down (a package
+    // may vendor a `*.dist-info` of its own). Any other directory a
+    // `*.dist-info` is found in (a wheel's data files land anywhere in the
+    // prefix) does not: one planted above the real one cannot hide it.
+    let scheme = dir
+        .file_name()
+        .is_some_and(|n| n == "site-packages" || n == "dist-packages");
+    if !(is_site && scheme) && depth < 6 {
         for d in subdirs {
             find_site_dirs(&d, depth + 1, found);
         }
     }
 }
 
+/// Whether `dir` can go on a search path (`PATH`, `PYTHONPATH`) as one
+/// entry: not if its name holds `:`, which would split it, making a
+/// directory named `a:.` the current directory. A wheel names its data
+/// files' directories as it likes; those are said and left off.
+fn searchable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let whole = !dir.as_os_str().as_bytes().contains(&b':');
+    if !whole {
+        crate::log::warn(&format!(
+            "{} is left off the search paths: its name holds `:`, which would split it",
+            dir.display()
+        ));
+    }
+    whole
+}
+
+/// The text of the RECORD of the distribution `dist`, if it is there, at
+/// most `RECORD_LIMIT` bytes, and UTF-8.
+pub(crate) fn read_record(dist: &Path) -> Option<String> {
+    let bytes = fsutil::read_limited(&dist.join("RECORD"), RECORD_LIMIT).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
 fn scripts_from_records(root: &Path, site: &Path) -> Option<PathBuf> {
     let entries = std::fs::read_dir(site).ok()?;
     for e in entries.flatten() {
-        let record = e.path().join("RECORD");
-        let Ok(text) = std::fs::read_to_string(&record) else {
+        let Some(text) = read_record(&e.path()) else {
             continue;
         };
         for (full, _) in record_entries(root, site, &text) {
-            if !full.starts_with(site) && fsutil::is_executable(&full) {
-                return full.parent().map(Path::to_path_buf);
+            let dir = full.parent().filter(|d| searchable(d));
+            if !full.starts_with(site) && fsutil::is_executable(&full) && dir.is_some() {
+                return dir.map(Path::to_path_buf);
             }
         }
     }
     None
 }
+
+/// A RECORD larger than this is not read: taken as unreadable.
+pub(crate) const RECORD_LIMIT: u64 = 64 << 20;
 
 /// The files a distribution's RECORD (read from `site`'s `*.dist-info`)
 /// lists under `root` (the prefix or venv), where they are, each with its
@@ -287,6 +332,46 @@ fn resolve_dots(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A prefix holding one distribution, `x`, whose RECORD is `record`.
+    fn one_dist(record: &[u8]) -> (tempfile::TempDir, Layout) {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("lib/site-packages");
+        let dist = site.join("x-1.0.dist-info");
+        std::fs::create_dir_all(&dist).unwrap();
+        std::fs::write(dist.join("RECORD"), record).unwrap();
+        let layout = discover(dir.path(), PipMode::Prefix, "");
+        assert_eq!(layout.dists, [dist]);
+        (dir, layout)
+    }
+
+    /// HOLE (attack pass): a RECORD listing one large file 100,000 times
+    /// had `status` hash it 100,000 times (hours, for a 256 MiB file).
+    #[test]
+    fn a_file_listed_many_times_is_checked_once() {
+        let (dir, layout) = one_dist("x/gone.py,sha256=a,1\n".repeat(50).as_bytes());
+        assert_eq!(
+            layout.verify(dir.path()),
+            [format!(
+                "{} is missing",
+                dir.path().join("lib/site-packages/x/gone.py").display()
+            )]
+        );
+    }
+
+    /// HOLE (attack pass): a RECORD was read whole, however large (1.5 GiB
+    /// of newlines from a 1.5 MB wheel), at each build and each `status`.
+    #[test]
+    fn a_record_larger_than_the_limit_is_not_read() {
+        let (dir, layout) = one_dist(b"");
+        let record = dir.path().join("lib/site-packages/x-1.0.dist-info/RECORD");
+        let f = std::fs::File::options().write(true).open(&record).unwrap();
+        f.set_len(RECORD_LIMIT + 1).unwrap();
+        let said = layout.verify(dir.path());
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(said[0].contains("RECORD"), "{said:?}");
+        assert!(incomplete(dir.path(), &layout).is_some());
+    }
 
     #[test]
     fn a_record_lists_only_what_is_under_its_root() {

@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest, Sha256};
 
 use crate::fsutil::hex;
-use crate::pip::layout::record_entries;
+use crate::pip::layout::{read_record, record_entries};
 
 /// The date of every pool copy, as of every file in a Guix store.
 const DATE: Duration = Duration::from_secs(1);
@@ -109,17 +109,11 @@ fn recorded_names(dir: &Path, records: &[PathBuf]) -> HashMap<PathBuf, String> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let mut names = HashMap::new();
-    for record in records {
-        let (Some(site), Ok(bytes)) = (
-            record.parent().and_then(Path::parent),
-            crate::fsutil::read_limited(record, RECORD_LIMIT),
-        ) else {
+    for dist in records.iter().filter_map(|record| record.parent()) {
+        let (Some(site), Some(text)) = (dist.parent(), read_record(dist)) else {
             continue;
         };
-        let Ok(text) = std::str::from_utf8(&bytes) else {
-            continue;
-        };
-        for (path, sha256) in record_entries(dir, site, text) {
+        for (path, sha256) in record_entries(dir, site, &text) {
             let digest = sha256.and_then(|h| b64.decode(h).ok());
             if let Some(digest) = digest.filter(|d| d.len() == 32) {
                 names.insert(path, hex(&digest));
@@ -128,10 +122,6 @@ fn recorded_names(dir: &Path, records: &[PathBuf]) -> HashMap<PathBuf, String> {
     }
     names
 }
-
-/// Larger RECORDs are not read for names: their files are named by
-/// hashing them.
-const RECORD_LIMIT: u64 = 64 << 20;
 
 /// Below this many bytes linked, files are named by hashing them.
 const RECORD_WORTH: u64 = 1 << 20;

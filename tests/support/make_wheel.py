@@ -3,14 +3,16 @@
 and entry_points.txt when it has console scripts. No network, no build tools.
 
     make_wheel.py OUTDIR NAME VERSION [--script CMD] [--requires REQ]... [--origin TEXT]
-        [--data BYTES] [--record-row ROW]...
+        [--data BYTES] [--record-row ROW]... [--file PATH=TEXT]... [--exec PATH=TEXT]...
 
 A script CMD runs NAME's main(), which prints "NAME VERSION". The module's
 ORIGIN is TEXT (default "wheel"): two wheels of one name and version can
 hold different code. --data adds NAME/data.bin, BYTES bytes that follow
 from NAME and ORIGIN (a large file that compresses as little as a
 library does). Each ROW goes into the RECORD as it is, as a hostile
-wheel's would.
+wheel's would. --file and --exec add a file of the wheel's at PATH (in
+the wheel: `NAME-VERSION.data/data/...` lands in the prefix itself),
+holding TEXT (`\\n` a newline), executable with --exec.
 """
 import argparse
 import hashlib
@@ -26,6 +28,8 @@ parser.add_argument("--requires", action="append", default=[])
 parser.add_argument("--origin", default="wheel")
 parser.add_argument("--data", type=int)
 parser.add_argument("--record-row", action="append", default=[])
+parser.add_argument("--file", action="append", default=[])
+parser.add_argument("--exec", action="append", default=[])
 args = parser.parse_args()
 
 module = args.name.replace("-", "_")
@@ -47,10 +51,14 @@ files = {
 if args.data:
     seed = f"{args.name} {args.origin}".encode()
     files[f"{module}/data.bin"] = hashlib.shake_256(seed).digest(args.data)
+for given in args.file + args.exec:
+    path, text = given.split("=", 1)
+    files[path] = text.replace("\\n", "\n")
 if args.script:
     files[f"{dist_info}/entry_points.txt"] = "[console_scripts]\n" + "".join(
         f"{s} = {module}:main\n" for s in args.script
     )
 
 wheel = f"{module}-{args.version}-py3-none-any.whl"
-print(wheelfile.write(args.outdir, wheel, dist_info, files, args.record_row))
+executables = [given.split("=", 1)[0] for given in args.exec]
+print(wheelfile.write(args.outdir, wheel, dist_info, files, args.record_row, executables))

@@ -6,11 +6,12 @@ import os
 import zipfile
 
 
-def write(outdir, filename, dist_info, files, extra_rows=()):
+def write(outdir, filename, dist_info, files, extra_rows=(), executables=()):
     """Zip `files` (path -> str or bytes) with their RECORD into
-    OUTDIR/FILENAME and return its path. Shared objects are executable in
-    the zip, as a wheel built by a real backend has them. `extra_rows` go
-    into the RECORD as they are, naming what the wheel does not hold."""
+    OUTDIR/FILENAME and return its path. Shared objects, and the paths in
+    `executables`, are executable in the zip, as a wheel built by a real
+    backend has them. `extra_rows` go into the RECORD as they are, naming
+    what the wheel does not hold."""
     files = {p: (d.encode() if isinstance(d, str) else d) for p, d in files.items()}
     record = []
     for path, data in files.items():
@@ -26,5 +27,9 @@ def write(outdir, filename, dist_info, files, extra_rows=()):
             info = zipfile.ZipInfo(path)
             shared = path.endswith(".so") or ".so." in path
             info.external_attr = (0o755 if shared else 0o644) << 16
+            if path in executables:
+                # A regular file's type too: pip makes a file executable
+                # only when the zip says it is a regular one.
+                info.external_attr = 0o100755 << 16
             z.writestr(info, data)
     return wheel
