@@ -165,6 +165,27 @@ fn a_directory_named_with_a_colon_splits_no_search_path() {
     assert_eq!(imported.trim(), "imported");
 }
 
+/// A prefix's layout found by the rules before the colon and planted
+/// `*.dist-info` fixes (its marker has no `format`) is not used: the
+/// prefix is built again, and what the old layout put on `PATH` is not.
+#[test]
+fn a_layout_found_by_earlier_rules_is_built_again() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    pip_project(&s, "p", "prefix", &["greetpkg==1.0"], &wheels);
+    let first = prefix_of(&s, "p");
+    let marker = first.join(".pyenv-guix-prefix.json");
+    let mut layout: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&marker).unwrap()).unwrap();
+    let layout_map = layout.as_object_mut().unwrap();
+    assert!(layout_map.remove("format").is_some());
+    layout_map.insert("scripts_dir".into(), "/planted:.".into());
+    std::fs::write(&marker, serde_json::to_vec(&layout).unwrap()).unwrap();
+    let path = exec_sh(&s, "p", "echo \"$PATH\"");
+    assert!(!path.contains("planted"), "{path}");
+    assert_ne!(prefix_of(&s, "p"), first);
+}
+
 /// HOLE (attack pass): a `*.dist-info` a wheel put above the real site
 /// directory (its data files land at the prefix's root) ended the search
 /// for site directories there: the real one, and every distribution in

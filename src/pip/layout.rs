@@ -12,6 +12,12 @@ use crate::pip::PipMode;
 /// Where pip put things, found after the build and kept in the marker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Layout {
+    /// How it was found (`FORMAT`): a layout found by earlier rules is
+    /// not trusted (a version before 2 put a wheel's `a:.` on PATH, and
+    /// let a planted `*.dist-info` hide the real site directory), and its
+    /// prefix is built again.
+    #[serde(default)]
+    pub format: u32,
     /// Directories holding the installed distributions.
     #[serde(with = "crate::fsutil::paths")]
     pub site_dirs: Vec<PathBuf>,
@@ -96,14 +102,16 @@ impl Layout {
                     .decode(want)
                     .map(|d| fsutil::hex(&d))
                     .unwrap_or_default();
-                let link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
-                match crate::pip::hash_file(&path, crate::pip::DIST_LIMIT) {
-                    // A link leads where the RECORD does not say (a venv's
-                    // `bin/python3`, to the interpreter): not followed.
-                    _ if link => problems.push(format!(
+                // A link leads where the RECORD does not say (a venv's
+                // `bin/python3`, to the interpreter): not followed.
+                if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()) {
+                    problems.push(format!(
                         "{} is a link, not the file its RECORD lists",
                         path.display()
-                    )),
+                    ));
+                    continue;
+                }
+                match crate::pip::hash_file(&path, crate::pip::DIST_LIMIT) {
                     Ok(got) if got == want => {}
                     Ok(_) => problems.push(format!("{} was changed", path.display())),
                     Err(_) if std::fs::symlink_metadata(&path).is_err() => {
@@ -208,6 +216,7 @@ pub(super) fn discover(path: &Path, mode: PipMode, key_text: &str) -> Layout {
             .find_map(|site| scripts_from_records(path, site)),
     };
     Layout {
+        format: FORMAT,
         pth_dirs: pth_dirs(&site_dirs),
         dists: dists_in(&site_dirs),
         site_dirs,
@@ -288,6 +297,9 @@ fn scripts_from_records(root: &Path, site: &Path) -> Option<PathBuf> {
     }
     None
 }
+
+/// The rules `discover` follows, as `Layout::format` records them.
+pub const FORMAT: u32 = 2;
 
 /// A RECORD larger than this is not read: taken as unreadable.
 pub(crate) const RECORD_LIMIT: u64 = 64 << 20;

@@ -25,11 +25,13 @@ pub fn path_for(cache: &Cache, key: &str) -> PathBuf {
 }
 
 /// The current generation of a complete prefix and its layout, from the
-/// prefix's link; `None` if it is absent or unfinished.
+/// prefix's link; `None` if it is absent, unfinished, or its layout was
+/// found by earlier rules (built again, then).
 pub fn built(link: &Path) -> Option<(PathBuf, Layout)> {
     let generation = link.parent()?.join(std::fs::read_link(link).ok()?);
     let bytes = std::fs::read(generation.join(MARKER)).ok()?;
-    Some((generation, serde_json::from_slice(&bytes).ok()?))
+    let layout: Layout = serde_json::from_slice(&bytes).ok()?;
+    (layout.format == super::layout::FORMAT).then_some((generation, layout))
 }
 
 /// Build the prefix unless it is built (or always, with `force`), once
