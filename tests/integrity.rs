@@ -165,6 +165,37 @@ fn a_directory_named_with_a_colon_splits_no_search_path() {
     assert_eq!(imported.trim(), "imported");
 }
 
+/// A RECORD too large to read (over 64 MiB) is the build's own doing, not
+/// a file lost while it was built: the build fails once, naming it, and
+/// is not started again at every use.
+#[test]
+fn a_record_too_large_to_read_fails_the_build_once() {
+    let s = Sandbox::new();
+    let size = (64 << 20) + 1;
+    let wheels = s.wheel(
+        "bigrec",
+        "1.0",
+        &[
+            "--file=bigrec-1.0.data/data/zz-1.0.dist-info/METADATA=Metadata-Version: 2.1\\nName: zz\\nVersion: 1.0\\n",
+            &format!("--zeros=bigrec-1.0.data/data/zz-1.0.dist-info/RECORD={size}"),
+        ],
+    );
+    pip_project(&s, "p", "prefix", &["bigrec==1.0"], &wheels);
+    let first = run(&s, &["prefix", "p"]);
+    assert!(!first.status.success());
+    assert!(
+        text(&first).contains("zz-1.0.dist-info/RECORD"),
+        "{}",
+        text(&first)
+    );
+    let again = run(&s, &["prefix", "p"]);
+    assert!(
+        text(&again).contains("failed (run 'pyenv-guix reload'"),
+        "{}",
+        text(&again)
+    );
+}
+
 /// A prefix's layout found by the rules before the colon and planted
 /// `*.dist-info` fixes (its marker has no `format`) is not used: the
 /// prefix is built again, and what the old layout put on `PATH` is not.

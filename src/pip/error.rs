@@ -31,6 +31,13 @@ pub enum BuildError {
         "prefix {key} lost files while it was built ({why}): not used; the next use builds it again"
     )]
     LostFiles { key: String, why: String },
+    /// What the installer left cannot be checked: the build's own doing,
+    /// recorded against the key.
+    #[error(
+        "prefix {key}: the build left {}, which cannot be read (larger than 64 MiB, or not UTF-8): not used",
+        record.display()
+    )]
+    UnreadableRecord { key: String, record: PathBuf },
     /// Ctrl-C during the build: the user asked to stop.
     #[error("{}", crate::buildlock::INTERRUPTED)]
     Interrupted,

@@ -275,6 +275,14 @@ fn searchable(dir: &Path) -> bool {
     whole
 }
 
+/// A distribution's RECORD the installer left that cannot be read (see
+/// `read_record`): not a file lost meanwhile, and the same at every build.
+pub(super) fn unreadable_record(layout: &Layout) -> Option<PathBuf> {
+    (layout.dists.iter())
+        .find(|dist| dist.join("RECORD").is_file() && read_record(dist).is_none())
+        .map(|dist| dist.join("RECORD"))
+}
+
 /// The text of the RECORD of the distribution `dist`, if it is there, at
 /// most `RECORD_LIMIT` bytes, and UTF-8.
 pub(crate) fn read_record(dist: &Path) -> Option<String> {

@@ -10,7 +10,7 @@ use super::Installer;
 use super::error::{BuildError, io};
 use super::install::Job;
 use super::key::{Key, PrefixInputs};
-use super::layout::{Layout, discover, incomplete};
+use super::layout::{Layout, discover, incomplete, unreadable_record};
 use super::run::Failure;
 use crate::buildlock::{KeyBuild, Missed};
 use crate::cache::{Bucket, Cache};
@@ -161,6 +161,15 @@ fn build_generation(
         return Err(failed(inputs.installer.name(), hash, e));
     }
     let layout = discover(&generation, inputs.pip.mode, &key.text);
+    if let Some(record) = unreadable_record(&layout) {
+        let _ = std::fs::remove_dir_all(&generation);
+        let e = BuildError::UnreadableRecord {
+            key: hash.to_string(),
+            record,
+        };
+        let said = e.to_string();
+        return Err((e, Some(said)));
+    }
     if let Some(why) = incomplete(&generation, &layout) {
         let _ = std::fs::remove_dir_all(&generation);
         return Err((

@@ -4,6 +4,7 @@ and entry_points.txt when it has console scripts. No network, no build tools.
 
     make_wheel.py OUTDIR NAME VERSION [--script CMD] [--requires REQ]... [--origin TEXT]
         [--data BYTES] [--record-row ROW]... [--file PATH=TEXT]... [--exec PATH=TEXT]...
+        [--zeros PATH=BYTES]...
 
 A script CMD runs NAME's main(), which prints "NAME VERSION". The module's
 ORIGIN is TEXT (default "wheel"): two wheels of one name and version can
@@ -12,7 +13,8 @@ from NAME and ORIGIN (a large file that compresses as little as a
 library does). Each ROW goes into the RECORD as it is, as a hostile
 wheel's would. --file and --exec add a file of the wheel's at PATH (in
 the wheel: `NAME-VERSION.data/data/...` lands in the prefix itself),
-holding TEXT (`\\n` a newline), executable with --exec.
+holding TEXT (`\\n` a newline), executable with --exec; --zeros one of
+BYTES zero bytes (deflated in the wheel).
 """
 import argparse
 import hashlib
@@ -30,6 +32,7 @@ parser.add_argument("--data", type=int)
 parser.add_argument("--record-row", action="append", default=[])
 parser.add_argument("--file", action="append", default=[])
 parser.add_argument("--exec", action="append", default=[])
+parser.add_argument("--zeros", action="append", default=[])
 args = parser.parse_args()
 
 module = args.name.replace("-", "_")
@@ -54,6 +57,9 @@ if args.data:
 for given in args.file + args.exec:
     path, text = given.split("=", 1)
     files[path] = text.replace("\\n", "\n")
+for given in args.zeros:
+    path, size = given.split("=", 1)
+    files[path] = bytes(int(size))
 if args.script:
     files[f"{dist_info}/entry_points.txt"] = "[console_scripts]\n" + "".join(
         f"{s} = {module}:main\n" for s in args.script
