@@ -650,6 +650,36 @@ fn a_uv_lock_path_out_of_the_project_is_refused() {
     }
 }
 
+/// HOLE (attack pass): uv.lock may name a registry's file by URL with no
+/// hash, and uv then installs whatever the URL holds when it builds: a
+/// server, or a file changed after `allow`, chose the code. Each file a
+/// uv.lock names by URL must carry its hash, or the lock is refused.
+#[test]
+fn a_uv_lock_file_by_url_without_a_hash_is_refused() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    path_project(&s, "p", &env);
+    let outside = s.path("outside/gamma-1.0-py3-none-any.whl");
+    s.write(
+        "p/pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"0.1.0\"\nrequires-python = \">=3.8\"\ndependencies = [\"gamma\"]\n\n[tool.uv]\npackage = false\n",
+    );
+    s.write(
+        "p/uv.lock",
+        &format!(
+            "version = 1\nrevision = 3\nrequires-python = \">=3.8\"\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = {{ virtual = \".\" }}\ndependencies = [\n    {{ name = \"gamma\" }},\n]\n\n[package.metadata]\nrequires-dist = [{{ name = \"gamma\" }}]\n\n[[package]]\nname = \"gamma\"\nversion = \"1.0\"\nsource = {{ registry = \"https://pypi.org/simple\" }}\nwheels = [\n    {{ url = \"file://{}\" }},\n]\n",
+            outside.display()
+        ),
+    );
+    let err = refused(&s, &env, "p");
+    assert!(
+        err.contains(&s.path("p/uv.lock").display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("gamma") && err.contains("no hash"), "{err}");
+}
+
 /// A link planted in the project (`dist -> ../outside`) makes uv.lock's
 /// innocent `dist/…` lead out of it: refused, named, nothing read.
 #[test]

@@ -261,9 +261,13 @@ fn is_member(workspace: &toml::Value, dir: &Path, rel: &Path) -> Result<bool, St
 
 /// The local files a uv.lock names by path: each wheel and sdist of a
 /// registry that is a directory (find-links), and each package whose
-/// source is a file. (Files named by URL carry their hash in the lock; a
-/// source tree, `directory` or `editable`, is the project's own, as an
-/// editable install is.) A lock uv cannot read names nothing: uv fails on it.
+/// source is a file. (A source tree, `directory` or `editable`, is the
+/// project's own, as an editable install is.) A lock uv cannot read names
+/// nothing: uv fails on it.
+///
+/// A file named by URL must carry its hash, which uv checks: uv accepts a
+/// registry's file without one, and installs whatever the URL holds when
+/// it builds, which no `allow` covered. `Err` names the package and URL.
 ///
 /// Every path the lock gives relative to the project (files and source
 /// trees alike: uv reads or builds them) must lead, links followed, to
@@ -299,6 +303,15 @@ fn local_files(root: &Path, what: &str, bytes: &[u8]) -> Result<Vec<PathBuf>, St
         // A `path` source is a path, whatever it holds (uv reads
         // `x:///../..` as one); a registry is a URL only over http(s),
         // and a `file:` one is the absolute path it names.
+        let wheels = package.get("wheels").and_then(|w| w.as_array());
+        for artefact in wheels.into_iter().flatten().chain(package.get("sdist")) {
+            let hashed = artefact.get("hash").and_then(|h| h.as_str());
+            if let (Some(url), None) = (artefact.get("url").and_then(|u| u.as_str()), hashed) {
+                return Err(format!(
+                    "package {name:?}: names {url:?} with no hash, so uv would install whatever that URL holds when it builds; lock again with a uv that records hashes (`uv lock`)"
+                ));
+            }
+        }
         if let Some(registry) = source.get("registry").and_then(|r| r.as_str())
             && let Some(dir) =
                 registry_dir(registry).map_err(|why| format!("package {name:?}: {why}"))?
