@@ -93,6 +93,34 @@ fn projects_with_their_own_wheels_get_their_own_code() {
     assert_eq!(greet(&s, "c"), "1.0 c2");
 }
 
+/// A requirements file may include one beside the project (`-r
+/// ../shared/requirements.txt`, as in a monorepo): trust covers it, and
+/// `allow` says so by name (it said only "allowed .pyguix.toml", and the
+/// build then showed what the file held, a user's `.netrc` as much as a
+/// list of requirements).
+#[test]
+fn allow_names_the_files_outside_the_project_it_trusts() {
+    let s = Sandbox::new();
+    s.write("shared/requirements.txt", "greetpkg==1.0\n");
+    s.write("p/requirements.txt", "-r ../shared/requirements.txt\n");
+    s.write(
+        "p/.pyguix.toml",
+        "[pip]\nrequirements = [\"requirements.txt\"]\n",
+    );
+    let out = s.command(&["allow"], &s.path("p")).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let outside = s.path("shared/requirements.txt").display().to_string();
+    assert!(
+        said.contains("outside the project") && said.contains(&outside),
+        "{said}"
+    );
+    assert!(
+        !said.contains(&s.path("p/requirements.txt").display().to_string()),
+        "{said}"
+    );
+}
+
 #[test]
 fn nested_requirements_and_constraints_are_followed() {
     let s = Sandbox::new();

@@ -18,7 +18,20 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let ctx = super::context()?;
     let (project, record) = args.project.load(&ctx)?;
-    trust::allow_now(&record, &project)?;
+    let scan = project.scan();
+    trust::allow_scanned(&record, &project, &scan)?;
     log::info(&format!("allowed {}", project.manifest_path.display()));
+    // Trusted as the project's own files are, yet not in what the user
+    // looked at when they reviewed the project: each is said by name.
+    let outside: Vec<String> = (scan.inputs.iter())
+        .filter(|input| !input.path.starts_with(&project.root))
+        .map(|input| input.path.display().to_string())
+        .collect();
+    if !outside.is_empty() {
+        log::notice(&format!(
+            "trusted with it, outside the project: {}; a change to any blocks the project again",
+            outside.join(", ")
+        ));
+    }
     Ok(0)
 }
