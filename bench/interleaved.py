@@ -4,7 +4,8 @@ then falls on every command of a round alike. Each round runs them in a
 shuffled order (the same shuffles in every run of the bench), each after
 its untimed preparation, after one round of warm-up. Shuffled, not
 rotated: in a rotation each command follows the same one, and a command
-that leaves the disk busy (pip writing its files) slows the one after it.
+that leaves the disk busy (pip writing its files) can slow the one after
+it, in every round alike.
 
   interleaved.py COMMANDS.json RUNS TITLE HAND:OURS:LABEL...
 
