@@ -96,8 +96,6 @@ impl Layout {
                     .patched
                     .get(&path.display().to_string())
                     .map_or(want, String::as_str);
-                // Streamed, and only from a regular file: one put in a
-                // file's place (a FIFO, a device) is said, not read.
                 let want = b64
                     .decode(want)
                     .map(|d| fsutil::hex(&d))
@@ -111,6 +109,8 @@ impl Layout {
                     ));
                     continue;
                 }
+                // Streamed, and only from a regular file: one put in a
+                // file's place (a FIFO, a device) is said, not read.
                 match crate::pip::hash_file(&path, crate::pip::DIST_LIMIT) {
                     Ok(got) if got == want => {}
                     Ok(_) => problems.push(format!("{} was changed", path.display())),
