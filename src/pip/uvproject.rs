@@ -300,11 +300,9 @@ fn local_files(root: &Path, what: &str, bytes: &[u8]) -> Result<Vec<PathBuf>, St
             fsutil::resolve_inside(root, &path).map_err(|e| refused(e.to_string()))?;
             Ok(path)
         };
-        // A `path` source is a path, whatever it holds (uv reads
-        // `x:///../..` as one); a registry is a URL only over http(s),
-        // and a `file:` one is the absolute path it names.
         let wheels = package.get("wheels").and_then(|w| w.as_array());
-        for artefact in wheels.into_iter().flatten().chain(package.get("sdist")) {
+        let artefacts = || wheels.into_iter().flatten().chain(package.get("sdist"));
+        for artefact in artefacts() {
             let hashed = artefact.get("hash").and_then(|h| h.as_str());
             if let (Some(url), None) = (artefact.get("url").and_then(|u| u.as_str()), hashed) {
                 return Err(format!(
@@ -312,13 +310,14 @@ fn local_files(root: &Path, what: &str, bytes: &[u8]) -> Result<Vec<PathBuf>, St
                 ));
             }
         }
+        // A `path` source is a path, whatever it holds (uv reads
+        // `x:///../..` as one); a registry is a URL only over http(s),
+        // and a `file:` one is the absolute path it names.
         if let Some(registry) = source.get("registry").and_then(|r| r.as_str())
             && let Some(dir) =
                 registry_dir(registry).map_err(|why| format!("package {name:?}: {why}"))?
         {
-            let wheels = package.get("wheels").and_then(|w| w.as_array());
-            let sdist = package.get("sdist");
-            for artefact in wheels.into_iter().flatten().chain(sdist) {
+            for artefact in artefacts() {
                 if let Some(path) = artefact.get("path").and_then(|p| p.as_str()) {
                     out.push(inside(&dir.join(path))?);
                 }
