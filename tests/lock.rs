@@ -334,6 +334,36 @@ fn a_wheel_that_does_not_match_its_hash_fails_the_build_naming_it() {
     );
 }
 
+/// HOLE (attack pass): pip checks a locked file's hash, then opens it
+/// again to install it, and it read the project's own files: a wheel
+/// swapped in between (a loop renaming another over it) was installed in
+/// 3 of 60 builds, and its prefix kept under the lock's key for every
+/// project with that lock. pip now reads only copies in the stage, each
+/// hashed as it was made; the project's directory is not one it searches.
+#[test]
+fn pip_installs_a_lock_from_copies_checked_as_they_were_made() {
+    let s = Sandbox::new();
+    project(&s, "p", "pip");
+    s.allow("p");
+    s.pyenv_guix(&["lock"], &s.path("p"));
+    s.allow("p");
+    let out = s.command(&["rebuild"], &s.path("p")).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let processed: Vec<&str> = said
+        .lines()
+        .filter(|l| l.starts_with("Processing "))
+        .collect();
+    assert_eq!(processed.len(), 2, "{said}");
+    for line in processed {
+        assert!(line.starts_with("Processing ./locked/"), "{said}");
+    }
+    let project = s.path("p").display().to_string();
+    let searched = said.lines().filter(|l| l.starts_with("Looking in links"));
+    assert!(searched.clone().count() > 0, "{said}");
+    assert!(searched.clone().all(|l| !l.contains(&project)), "{said}");
+}
+
 #[test]
 fn an_edit_to_the_lock_blocks_the_project_until_allowed() {
     let s = Sandbox::new();

@@ -120,11 +120,12 @@ fn build_generation(
         inputs.root
     };
     let staged = match (&inputs.scan.lock, &inputs.pip.lock) {
-        (Some(lock), Some(name)) => {
-            inputs
-                .scan
-                .stage_locked(lock, &inputs.root.join(name.get_ref()), &stage)
-        }
+        (Some(lock), Some(name)) => inputs.scan.stage_locked(
+            lock,
+            &inputs.root.join(name.get_ref()),
+            &stage,
+            !inputs.installer.tool.hashes_what_it_installs(),
+        ),
         _ => (inputs.scan.stage(&stage)).map(|(o, r)| (o, r, Vec::new())),
     };
     let result = match staged {

@@ -68,6 +68,12 @@ pub trait Tool: std::fmt::Debug {
     fn key_line(&self) -> String;
     /// Install `job`'s packages into `job.path`.
     fn install(&self, job: Job) -> Result<(), Failure>;
+    /// Whether its hash check covers the bytes it installs (uv's does),
+    /// not only a file it then opens again (pip's): if not, a locked
+    /// build gives it copies (see `lock::stage`).
+    fn hashes_what_it_installs(&self) -> bool {
+        false
+    }
 }
 
 /// One build's work for an installer.

@@ -37,6 +37,10 @@ impl Tool for Uv {
         format!("installer uv {}", self.id)
     }
 
+    fn hashes_what_it_installs(&self) -> bool {
+        true
+    }
+
     /// The same build as pip's, by uv: `uv pip install --prefix`, or `uv venv`
     /// (no pip inside, so no ensurepip) and `uv pip install` into it. Neither
     /// reads uv's configuration files: options go in [pip].options, as for pip.

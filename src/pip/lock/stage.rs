@@ -8,14 +8,19 @@
 //! the name the lock gives it. A file only a URL names is fetched by the
 //! installer, which checks the hash.
 //!
-//! Nothing is copied: the installer checks every file's hash itself
-//! (`--require-hashes`), so a file changed after our check fails the build
-//! all the same, and a build writes no second copy of every wheel (nor
-//! removes it after). Each link names its file by an absolute path, a
-//! path the lock gives relative to the project by where it resolved to
+//! For uv nothing is copied: uv checks the hash of the bytes it unpacks
+//! (`--require-hashes`), so a file changed after our check fails the
+//! build all the same, and a build writes no second copy of every wheel
+//! (nor removes it after). Each link names its file by an absolute path,
+//! a path the lock gives relative to the project by where it resolved to
 //! inside it. A directory of the project's the installer searches may
 //! hold other versions (it installs only the pinned one, by a locked
 //! hash) but no other file of a locked version (see `crowded`).
+//!
+//! pip checks a file's hash, then opens it again to install it: a file
+//! swapped in between was installed, and its prefix kept under the lock's
+//! key for every project with that lock. For pip every local file is
+//! copied into the stage, hashed as it is copied, and only the copy named.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
@@ -27,7 +32,7 @@ use crate::pip::hash::{DIST_LIMIT, hash_file};
 use crate::pip::options::split_option;
 use crate::pip::reqfile::normal_name;
 use crate::pip::scan::{Kind, Scan, Word};
-use crate::pip::{LockedFile, StageError};
+use crate::pip::{LockedFile, StageError, Unreadable};
 
 /// The options of `[pip].options` a locked build keeps: where files come
 /// from, never what to install or how.
@@ -62,11 +67,16 @@ impl Scan {
     /// one (pip installs no editable under `--require-hashes`). `Err`
     /// names the file that is missing or does not match its hash, or the
     /// directory that leads out of the project; nothing is installed then.
+    ///
+    /// `copied`: every local file is given to the installer as a copy in
+    /// the stage, checked as it is copied (for an installer that does not
+    /// hash the bytes it installs).
     pub fn stage_locked(
         &self,
         lock: &Lock,
         lock_file: &Path,
         stage: &Path,
+        copied: bool,
     ) -> Result<Installs, StageError> {
         std::fs::create_dir_all(stage).map_err(|source| StageError::Io {
             path: stage.to_path_buf(),
@@ -92,6 +102,7 @@ impl Scan {
                     })
                 };
                 let from = match (here.get(a.sha256.as_str()), &a.source) {
+                    (Some(found), _) if copied => found.clone(),
                     // The scan hashed it just now, and found it by that hash.
                     (Some(found), _) => {
                         let named = found.file_name() == Some(a.file_name.as_ref());
@@ -130,12 +141,16 @@ impl Scan {
                         continue;
                     }
                 };
-                let got = hash_file(&from, DIST_LIMIT).map_err(|why| StageError::Locked {
-                    at: at(),
-                    why: Box::new(StageError::Unreadable {
+                let got = match copied {
+                    true => files.copy(&from, &a.file_name),
+                    false => hash_file(&from, DIST_LIMIT).map_err(|why| StageError::Unreadable {
                         path: from.clone(),
                         why,
                     }),
+                }
+                .map_err(|why| StageError::Locked {
+                    at: at(),
+                    why: Box::new(why),
                 })?;
                 if got != a.sha256 {
                     return Err(StageError::NotLocked {
@@ -144,12 +159,14 @@ impl Scan {
                         want: a.sha256.clone(),
                     });
                 }
-                files
-                    .link(&from, &a.file_name)
-                    .map_err(|why| StageError::Locked {
-                        at: at(),
-                        why: Box::new(why),
-                    })?;
+                if !copied {
+                    files
+                        .link(&from, &a.file_name)
+                        .map_err(|why| StageError::Locked {
+                            at: at(),
+                            why: Box::new(why),
+                        })?;
+                }
             }
             lines.push_str(&match remote.as_slice() {
                 // One file, only at a URL: named by it.
@@ -284,27 +301,66 @@ fn crowded(scan: &Scan, lock: &Lock) -> BTreeSet<PathBuf> {
     out
 }
 
-/// The stage's directory of links to checked files, made at the first.
+/// The stage's directory of links to checked files, or of copies, made
+/// at the first.
 struct Links {
     dir: PathBuf,
     made: bool,
 }
 
 impl Links {
+    /// Where `name` goes in the stage, the directory made.
+    fn place(&mut self, name: &str) -> Result<PathBuf, StageError> {
+        let at = self.dir.join(name);
+        if !self.made {
+            std::fs::create_dir_all(&self.dir).map_err(|source| StageError::Io {
+                path: self.dir.clone(),
+                source,
+            })?;
+            self.made = true;
+        }
+        Ok(at)
+    }
+
     /// A link `name` to the checked file `to`, by its absolute path.
     fn link(&mut self, to: &Path, name: &str) -> Result<(), StageError> {
-        let at = self.dir.join(name);
-        let io = |source| StageError::Io {
+        let at = self.place(name)?;
+        std::path::absolute(to)
+            .and_then(|target| std::os::unix::fs::symlink(target, &at))
+            .map_err(|source| StageError::Io { path: at, source })
+    }
+
+    /// A copy `name` of the file `from`, and the SHA-256 (in hex) of the
+    /// bytes copied: what the installer reads is what was hashed.
+    fn copy(&mut self, from: &Path, name: &str) -> Result<String, StageError> {
+        use sha2::Digest;
+        use std::io::{Read, Write};
+        let at = self.place(name)?;
+        let unreadable = |why: Unreadable| StageError::Unreadable {
+            path: from.to_path_buf(),
+            why,
+        };
+        let written = |source| StageError::Io {
             path: at.clone(),
             source,
         };
-        if !self.made {
-            std::fs::create_dir_all(&self.dir).map_err(io)?;
-            self.made = true;
+        let source = fsutil::open_regular(from, DIST_LIMIT).map_err(|e| unreadable(e.into()))?;
+        let mut reader = source.take(DIST_LIMIT + 1);
+        let mut copy = fsutil::create_private(&at).map_err(written)?;
+        let mut hash = sha2::Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            if crate::buildlock::interrupted() {
+                return Err(unreadable(Unreadable::Interrupted));
+            }
+            let n = reader.read(&mut buf).map_err(|e| unreadable(e.into()))?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            copy.write_all(&buf[..n]).map_err(written)?;
         }
-        std::path::absolute(to)
-            .and_then(|target| std::os::unix::fs::symlink(target, &at))
-            .map_err(io)
+        Ok(fsutil::hex(&hash.finalize()))
     }
 }
 
