@@ -312,6 +312,13 @@ fn artefact(a: &RawArtefact, root: &Path, dir: &Path) -> Result<Artefact, String
         }
         (None, Some(url)) => match url.strip_prefix("file://") {
             Some(rest) => Source::Path(PathBuf::from(OsString::from_vec(file_url_bytes(rest)?))),
+            // Anything else the installer would take for a path, from
+            // wherever it runs, that trust never looked at.
+            None if !is_web(url) => {
+                return Err(format!(
+                    "a URL {url:?}: a lock names a file by an http(s) or file:// URL, or by its path"
+                ));
+            }
             None => Source::Url(url.clone()),
         },
         (None, None) => return Err("a file with neither path nor url".into()),
@@ -340,6 +347,12 @@ fn artefact(a: &RawArtefact, root: &Path, dir: &Path) -> Result<Artefact, String
         source,
         sha256,
     })
+}
+
+/// Whether `url` is an http or https one, the scheme in any case.
+fn is_web(url: &str) -> bool {
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    matches!(scheme.as_deref(), Some("http" | "https"))
 }
 
 /// The absolute path after `file://` in a lock, `%XX` decoded
@@ -632,6 +645,25 @@ inputs = "dd"
             lock.packages[0].artefacts[1].source,
             Source::Path("/elsewhere/a.whl".into())
         );
+    }
+
+    /// HOLE (attack pass): a URL of another scheme than http(s) or file
+    /// went to the installer as it was, which took `x:/../../f.whl` for a
+    /// path from the stage: a file anywhere, unchecked by trust, and a
+    /// FIFO there hung the build. Such a URL is refused, named.
+    #[test]
+    fn a_url_is_http_https_or_file() {
+        for url in [
+            "x:/../../../tmp/f/beta-2.0.tar.gz",
+            "ftp://h/beta-2.0.tar.gz",
+            "beta-2.0.tar.gz",
+        ] {
+            let odd = LOCK.replace("https://example.org/beta-2.0.tar.gz", url);
+            let e = parse_in(&odd, Path::new("/p")).unwrap_err();
+            assert!(e.contains("package \"beta\"") && e.contains(url), "{e}");
+        }
+        let upper = LOCK.replace("https://", "HTTPS://");
+        assert!(parse_in(&upper, Path::new("/p")).is_ok());
     }
 
     /// A trusted lock still installs only what it gives each package: a
