@@ -112,6 +112,39 @@ impl Drop for Running {
     }
 }
 
+/// HOLE (attack pass): a wheel's data files can make a tree deeper than
+/// the process may open directories (1900 levels, from a 1.6 KB wheel);
+/// uv left it in the cache when it failed. gc removed it with one open
+/// directory per level: "Too many open files", said after "removed", and
+/// every later gc stopped there, before the rest of the cache. It is now
+/// removed with no directory held open per level.
+#[test]
+fn gc_removes_a_tree_deeper_than_it_may_open() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    project(&s, "p", Path::new("/usr/bin/python3"), "prefix", &wheels);
+    s.pyenv_guix(&["prefix", "p"], &s.path(""));
+    let built = generation(&s);
+    let mut deep = built.join("share");
+    for _ in 0..120 {
+        deep.push("a");
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("f"), "x").unwrap();
+    std::fs::remove_dir_all(s.path("p")).unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 64 && exec \"$0\" gc")
+        .arg(support::bin())
+        .current_dir(s.path(""))
+        .env_clear()
+        .envs(s.env())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!built.exists(), "{}", text(&out));
+}
+
 #[test]
 fn gc_leaves_a_build_under_way_alone() {
     let s = Sandbox::new();

@@ -2,8 +2,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context as _;
-
 mod in_use;
 
 use crate::activation;
@@ -69,6 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     };
     let mut gc = Gc {
         dry_run: args.dry_run,
+        failed: false,
         freed: 0,
         kept: BTreeSet::new(),
         shared: Shared::default(),
@@ -121,7 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         human(gc.freed),
         gc.kept.len()
     ));
-    Ok(0)
+    Ok(i32::from(gc.failed))
 }
 
 /// What the trusted projects need, and what any project used when.
@@ -225,6 +224,8 @@ const LOG_DAYS: u64 = 30;
 
 struct Gc {
     dry_run: bool,
+    /// Something could not be removed (said as it was met).
+    failed: bool,
     freed: u64,
     kept: BTreeSet<String>,
     shared: Shared,
@@ -291,7 +292,17 @@ impl Gc {
         }
         for (path, user) in doomed {
             let size = disk_usage(&path, &mut self.shared);
-            if shown(&path) {
+            let said = shown(&path);
+            // One path that will not go (a tree deeper than a path may
+            // name) is said, and the rest of the cache still gone through.
+            if !self.dry_run
+                && let Err(e) = remove(&path)
+            {
+                log::warn(&format!("cannot remove {}: {e}", path.display()));
+                self.failed = true;
+                continue;
+            }
+            if said {
                 let though = user
                     .map(|who| format!(" though in use by {who}"))
                     .unwrap_or_default();
@@ -303,9 +314,6 @@ impl Gc {
                 );
             }
             self.freed += size;
-            if !self.dry_run {
-                remove(&path).with_context(|| format!("cannot remove {}", path.display()))?;
-            }
         }
         drop(lock);
         Ok(())
@@ -479,12 +487,31 @@ fn is_old_generation(link: &Path, path: &Path) -> bool {
     generations.iter().any(|g| g == path) && path.file_name().map(PathBuf::from) != current
 }
 
+/// Remove `path` and all under it, links not followed, with no directory
+/// kept open per level (as `remove_dir_all` keeps them): a wheel's data
+/// files can make a tree deeper than the process may open files.
 fn remove(path: &Path) -> std::io::Result<()> {
-    if std::fs::symlink_metadata(path)?.is_dir() {
-        std::fs::remove_dir_all(path)
-    } else {
-        std::fs::remove_file(path)
+    if !std::fs::symlink_metadata(path)?.is_dir() {
+        return std::fs::remove_file(path);
     }
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.last().cloned() {
+        // Read whole, and closed, before going down.
+        let entries = std::fs::read_dir(&dir)?.collect::<std::io::Result<Vec<_>>>()?;
+        let mut below = Vec::new();
+        for e in entries {
+            match e.file_type()?.is_dir() {
+                true => below.push(e.path()),
+                false => std::fs::remove_file(e.path())?,
+            }
+        }
+        if below.is_empty() {
+            std::fs::remove_dir(&dir)?;
+            stack.pop();
+        }
+        stack.extend(below);
+    }
+    Ok(())
 }
 
 /// Bytes under `path`, not following symlinks (a profile link is a link).
@@ -506,14 +533,11 @@ fn disk_usage(path: &Path, shared: &mut Shared) -> u64 {
     if !meta.is_dir() {
         return meta.len();
     }
-    std::fs::read_dir(path)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| disk_usage(&e.path(), shared))
-                .sum()
-        })
-        .unwrap_or(0)
+    // Read whole, and closed, before going down (see `remove`).
+    let below: Vec<PathBuf> = std::fs::read_dir(path)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    below.iter().map(|p| disk_usage(p, shared)).sum()
 }
 
 fn human(bytes: u64) -> String {
