@@ -487,13 +487,23 @@ fn is_old_generation(link: &Path, path: &Path) -> bool {
     generations.iter().any(|g| g == path) && path.file_name().map(PathBuf::from) != current
 }
 
-/// Remove `path` and all under it, links not followed, with no directory
-/// kept open per level (as `remove_dir_all` keeps them): a wheel's data
-/// files can make a tree deeper than the process may open files.
+/// Remove `path` and all under it, links not followed. `remove_dir_all`
+/// keeps a directory open per level, which also takes it past paths too
+/// long to name; a wheel's data files can make a tree deeper than the
+/// process may open files, which is then removed by paths, a level at a
+/// time. A tree both too deep and too long stays, and is said.
 fn remove(path: &Path) -> std::io::Result<()> {
     if !std::fs::symlink_metadata(path)?.is_dir() {
         return std::fs::remove_file(path);
     }
+    match std::fs::remove_dir_all(path) {
+        Err(_) if std::fs::symlink_metadata(path).is_ok() => remove_by_paths(path),
+        done => done,
+    }
+}
+
+/// Remove the directory `path` with no directory kept open per level.
+fn remove_by_paths(path: &Path) -> std::io::Result<()> {
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.last().cloned() {
         // Read whole, and closed, before going down.
