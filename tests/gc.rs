@@ -124,6 +124,18 @@ fn deep_tree(dir: &Path, levels: usize, name: &str) {
     assert!(made.success());
 }
 
+/// The generation of a built prefix no project uses any more, holding a
+/// tree `levels` deep of `name`s (see `deep_tree`).
+fn unused_generation_holding(s: &Sandbox, levels: usize, name: &str) -> PathBuf {
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    project(s, "p", Path::new("/usr/bin/python3"), "prefix", &wheels);
+    s.pyenv_guix(&["prefix", "p"], &s.path(""));
+    let built = generation(s);
+    deep_tree(&built, levels, name);
+    std::fs::remove_dir_all(s.path("p")).unwrap();
+    built
+}
+
 /// `gc` run with at most `files` open files.
 fn gc_with_files(s: &Sandbox, files: u32) -> Output {
     Command::new("sh")
@@ -142,12 +154,7 @@ fn gc_with_files(s: &Sandbox, files: u32) -> Output {
 #[test]
 fn gc_removes_a_tree_longer_than_a_path_may_name() {
     let s = Sandbox::new();
-    let wheels = s.wheel("greetpkg", "1.0", &[]);
-    project(&s, "p", Path::new("/usr/bin/python3"), "prefix", &wheels);
-    s.pyenv_guix(&["prefix", "p"], &s.path(""));
-    let built = generation(&s);
-    deep_tree(&built, 50, &"a".repeat(100));
-    std::fs::remove_dir_all(s.path("p")).unwrap();
+    let built = unused_generation_holding(&s, 50, &"a".repeat(100));
     let out = gc_with_files(&s, 1024);
     assert!(out.status.success(), "{}", text(&out));
     assert!(!built.exists(), "{}", text(&out));
@@ -160,12 +167,7 @@ fn gc_removes_a_tree_longer_than_a_path_may_name() {
 #[test]
 fn gc_says_what_it_cannot_remove_and_goes_on() {
     let s = Sandbox::new();
-    let wheels = s.wheel("greetpkg", "1.0", &[]);
-    project(&s, "p", Path::new("/usr/bin/python3"), "prefix", &wheels);
-    s.pyenv_guix(&["prefix", "p"], &s.path(""));
-    let built = generation(&s);
-    deep_tree(&built, 100, &"a".repeat(60));
-    std::fs::remove_dir_all(s.path("p")).unwrap();
+    let built = unused_generation_holding(&s, 100, &"a".repeat(60));
     let staged = format!("cache/staging/profile-{}/my/packages.scm", "ab".repeat(32));
     s.write(&staged, "(define-module (my packages))\n");
     let out = gc_with_files(&s, 64);
@@ -191,17 +193,7 @@ fn gc_says_what_it_cannot_remove_and_goes_on() {
 #[test]
 fn gc_removes_a_tree_deeper_than_it_may_open() {
     let s = Sandbox::new();
-    let wheels = s.wheel("greetpkg", "1.0", &[]);
-    project(&s, "p", Path::new("/usr/bin/python3"), "prefix", &wheels);
-    s.pyenv_guix(&["prefix", "p"], &s.path(""));
-    let built = generation(&s);
-    let mut deep = built.join("share");
-    for _ in 0..120 {
-        deep.push("a");
-    }
-    std::fs::create_dir_all(&deep).unwrap();
-    std::fs::write(deep.join("f"), "x").unwrap();
-    std::fs::remove_dir_all(s.path("p")).unwrap();
+    let built = unused_generation_holding(&s, 120, "a");
     let out = gc_with_files(&s, 64);
     assert!(out.status.success(), "{}", text(&out));
     assert!(!built.exists(), "{}", text(&out));
