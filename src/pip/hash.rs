@@ -2,7 +2,7 @@
 //! names and hashes. A walk over a project's directories is bounded and
 //! never follows a link to a directory.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -32,6 +32,34 @@ pub fn hash_file(path: &Path, limit: u64) -> Result<String, Unreadable> {
             break;
         }
         h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+/// Why a copy stopped: the side it failed on, or Ctrl-C.
+#[derive(Debug)]
+pub enum CopyFailed {
+    Read(std::io::Error),
+    Write(std::io::Error),
+    Interrupted,
+}
+
+/// Copy all that `from` gives into `to`, and the SHA-256 (in hex) of the
+/// bytes copied: what is later read from the copy is what was hashed, not
+/// the file read again, which may have changed since.
+pub fn copy_hashing(mut from: impl Read, to: &mut impl Write) -> Result<String, CopyFailed> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        if crate::buildlock::interrupted() {
+            return Err(CopyFailed::Interrupted);
+        }
+        let n = from.read(&mut buf).map_err(CopyFailed::Read)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        to.write_all(&buf[..n]).map_err(CopyFailed::Write)?;
     }
     Ok(hex(&h.finalize()))
 }

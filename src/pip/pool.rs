@@ -24,6 +24,7 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest, Sha256};
 
 use crate::fsutil::hex;
+use crate::pip::hash::{CopyFailed, copy_hashing};
 use crate::pip::layout::{read_record, record_entries};
 
 /// The date of every pool copy, as of every file in a Guix store.
@@ -281,7 +282,11 @@ fn place(
     match file.bytes {
         Some(bytes) => std::io::Write::write_all(&mut fresh, bytes)?,
         None => {
-            let copied = copy_hashing(file.path, fresh.as_file_mut())?;
+            let copied =
+                copy_hashing(open(file.path)?, fresh.as_file_mut()).map_err(|why| match why {
+                    CopyFailed::Read(e) | CopyFailed::Write(e) => e,
+                    CopyFailed::Interrupted => std::io::Error::other(crate::buildlock::INTERRUPTED),
+                })?;
             if copied != digest {
                 return Err(std::io::Error::other(format!(
                     "{} changed as it was copied",
@@ -298,23 +303,6 @@ fn place(
     .map_err(|e| e.error)?;
     let m = made.metadata()?;
     Ok((m.dev(), m.ino()))
-}
-
-/// Copy `from` into `to`, and the SHA-256 of the bytes copied.
-fn copy_hashing(from: &Path, to: &mut impl std::io::Write) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut f = open(from)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 18];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        to.write_all(&buf[..n])?;
-    }
-    Ok(hex(&h.finalize()))
 }
 
 /// Give a file the pool's mode and date.

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::error::StageError;
-use super::hash::DIST_LIMIT;
 use super::hash::dir_entry;
+use super::hash::{CopyFailed, DIST_LIMIT, copy_hashing};
 use super::scan::{Input, Kind, Scan, Word};
 use crate::fsutil::{self, hex};
 
@@ -178,21 +178,11 @@ pub(super) fn copy_file(from: &Path, to: &Path) -> Result<String, StageError> {
         std::fs::create_dir_all(dir).map_err(io_at(dir))?;
     }
     let mut out = fsutil::create_private(to).map_err(io_at(to))?;
-    let mut h = Sha256::new();
-    let mut reader = f.take(DIST_LIMIT + 1);
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        if crate::buildlock::interrupted() {
-            return Err(StageError::Interrupted);
-        }
-        let n = reader.read(&mut buf).map_err(io_at(from))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        std::io::Write::write_all(&mut out, &buf[..n]).map_err(io_at(to))?;
-    }
-    Ok(hex(&h.finalize()))
+    copy_hashing(f.take(DIST_LIMIT + 1), &mut out).map_err(|why| match why {
+        CopyFailed::Read(e) => io_at(from)(e),
+        CopyFailed::Write(e) => io_at(to)(e),
+        CopyFailed::Interrupted => StageError::Interrupted,
+    })
 }
 
 fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> StageError {

@@ -32,7 +32,7 @@ use crate::pip::hash::{DIST_LIMIT, hash_file};
 use crate::pip::options::split_option;
 use crate::pip::reqfile::normal_name;
 use crate::pip::scan::{Kind, Scan, Word};
-use crate::pip::{LockedFile, StageError, Unreadable};
+use crate::pip::{LockedFile, StageError};
 
 /// The options of `[pip].options` a locked build keeps: where files come
 /// from, never what to install or how.
@@ -333,34 +333,8 @@ impl Links {
     /// A copy `name` of the file `from`, and the SHA-256 (in hex) of the
     /// bytes copied: what the installer reads is what was hashed.
     fn copy(&mut self, from: &Path, name: &str) -> Result<String, StageError> {
-        use sha2::Digest;
-        use std::io::{Read, Write};
         let at = self.place(name)?;
-        let unreadable = |why: Unreadable| StageError::Unreadable {
-            path: from.to_path_buf(),
-            why,
-        };
-        let written = |source| StageError::Io {
-            path: at.clone(),
-            source,
-        };
-        let source = fsutil::open_regular(from, DIST_LIMIT).map_err(|e| unreadable(e.into()))?;
-        let mut reader = source.take(DIST_LIMIT + 1);
-        let mut copy = fsutil::create_private(&at).map_err(written)?;
-        let mut hash = sha2::Sha256::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            if crate::buildlock::interrupted() {
-                return Err(unreadable(Unreadable::Interrupted));
-            }
-            let n = reader.read(&mut buf).map_err(|e| unreadable(e.into()))?;
-            if n == 0 {
-                break;
-            }
-            hash.update(&buf[..n]);
-            copy.write_all(&buf[..n]).map_err(written)?;
-        }
-        Ok(fsutil::hex(&hash.finalize()))
+        crate::pip::stage::copy_file(from, &at)
     }
 }
 
