@@ -484,3 +484,42 @@ fn a_prefix_whose_record_was_lost_is_built_again() {
     assert!(site_dir(&again).join("greetpkg").exists());
     assert!(std::fs::read(again.join(".pyenv-guix-prefix.json")).is_ok_and(|b| !b.is_empty()));
 }
+
+/// FOUND (try-out, fastapi and fastapi-cli): two distributions may ship
+/// one script, and each RECORD gives its own hash for it; the file is the
+/// last one installed. Such a file is not damage, in any mode or by
+/// either installer, and one that matches neither RECORD still is.
+#[test]
+fn a_script_two_distributions_ship_is_not_damage() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("clicore", "1.0", &["--script=tool"]);
+    s.wheel("cliextra", "1.0", &["--script=tool"]);
+    // In this order uv installs cliextra's last, and pip clicore's.
+    for (name, installer, mode) in [("pip", "pip", "prefix"), ("uv", "uv", "venv")] {
+        if installer == "uv" && s.uv_dir().is_none() {
+            continue;
+        }
+        s.write(
+            &format!("{name}/.pyguix.toml"),
+            &format!(
+                "[pip]\ninstaller = {installer:?}\nmode = {mode:?}\npackages = [\"cliextra==1.0\", \"clicore==1.0\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+                wheels.display().to_string()
+            ),
+        );
+        s.allow(name);
+        let prefix = prefix_of(&s, name);
+        let damage = &status(&s, name)["pip"]["prefix"]["damage"];
+        assert_eq!(damage, &serde_json::json!([]), "{name}");
+        let tool = std::fs::read_dir(&prefix)
+            .unwrap()
+            .map(|e| e.unwrap().path().join("bin/tool"))
+            .chain([prefix.join("bin/tool"), prefix.join("local/bin/tool")])
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("no bin/tool in {}", prefix.display()));
+        // Replaced, not written through: the file may be a read-only copy.
+        std::fs::remove_file(&tool).unwrap();
+        std::fs::write(&tool, "#!/bin/sh\necho other\n").unwrap();
+        let damage = status(&s, name)["pip"]["prefix"]["damage"].to_string();
+        assert!(damage.contains("bin/tool was changed"), "{name}: {damage}");
+    }
+}

@@ -2,6 +2,7 @@
 //! `lib/pythonX.Y/site-packages` is assumed) and kept in its marker, and
 //! the checks that the prefix still holds what was built.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -76,8 +77,11 @@ impl Layout {
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let mut problems: Vec<String> = self.changed().into_iter().collect();
         // Each file once, however many rows name it: a RECORD cannot make
-        // the check hash a large file again and again.
-        let mut seen = std::collections::HashSet::new();
+        // the check hash a large file again and again. Two distributions
+        // may ship one file (a script both name), each RECORD with its own
+        // hash for it: the file is the last one installed, and matches one.
+        let mut wants: Vec<(PathBuf, HashSet<String>)> = Vec::new();
+        let mut at = HashMap::new();
         // A distribution gone altogether is said by `changed` above.
         for dist in self.dists.iter().filter(|d| d.is_dir()) {
             let Some(site) = dist.parent() else { continue };
@@ -86,9 +90,7 @@ impl Layout {
                 continue;
             };
             for (path, want) in record_entries(generation, site, &record) {
-                let Some(want) = want.filter(|_| seen.insert(path.clone())) else {
-                    continue;
-                };
+                let Some(want) = want else { continue };
                 // A file whose RUNPATH was set after the build is held to
                 // its content then.
                 let want = self
@@ -100,28 +102,35 @@ impl Layout {
                     .decode(want)
                     .map(|d| fsutil::hex(&d))
                     .unwrap_or_default();
-                // A link leads where the RECORD does not say (a venv's
-                // `bin/python3`, to the interpreter): not followed.
-                if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()) {
-                    problems.push(format!(
-                        "{} is a link, not the file its RECORD lists",
-                        path.display()
-                    ));
-                    continue;
-                }
+                let i = *at.entry(path.clone()).or_insert_with(|| {
+                    wants.push((path, HashSet::new()));
+                    wants.len() - 1
+                });
+                wants[i].1.insert(want);
+            }
+        }
+        for (path, want) in wants {
+            // A link leads where the RECORD does not say (a venv's
+            // `bin/python3`, to the interpreter): not followed.
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()) {
+                problems.push(format!(
+                    "{} is a link, not the file its RECORD lists",
+                    path.display()
+                ));
+            } else {
                 // Streamed, and only from a regular file: one put in a
                 // file's place (a FIFO, a device) is said, not read.
                 match crate::pip::hash_file(&path, crate::pip::DIST_LIMIT) {
-                    Ok(got) if got == want => {}
+                    Ok(got) if want.contains(&got) => {}
                     Ok(_) => problems.push(format!("{} was changed", path.display())),
                     Err(_) if std::fs::symlink_metadata(&path).is_err() => {
                         problems.push(format!("{} is missing", path.display()))
                     }
                     Err(e) => problems.push(format!("{} cannot be read: {e}", path.display())),
                 }
-                if problems.len() >= 10 {
-                    return problems;
-                }
+            }
+            if problems.len() >= 10 {
+                return problems;
             }
         }
         problems
