@@ -399,9 +399,14 @@ fn resolve(
     let (hash, scan) = match opened.trust {
         trust::Trust::Allowed(hash, scan) => (hash, scan),
         blocked => {
-            // Nothing but the manifest was read: nothing else is watched.
+            // What was read to tell is watched (the manifest, and the files
+            // it names once its own bytes were allowed): a file put back
+            // as it was allowed loads the project at the next prompt.
             log::notice(&blocked.blocked_message(&state.manifest));
-            state.watched = stamps([state.manifest.clone(), record, reload]);
+            let mut files = vec![state.manifest.clone()];
+            files.extend(opened.read);
+            files.extend([record, reload]);
+            state.watched = stamps(files);
             let wanted = match blocked {
                 trust::Trust::Blocked(_) => while_blocked(old, &state.manifest),
                 _ => Wanted::default(),

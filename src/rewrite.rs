@@ -200,7 +200,7 @@ pub fn write(ctx: &Context, project: &Project, changes: &[Change]) -> anyhow::Re
     let record = trust::record_path(&ctx.data_dir, &project.manifest_path)?;
     // What the user allowed, as read now: the trust carried over covers
     // this and the bytes written below, nothing else.
-    let before = match trust::check(&record, project) {
+    let before = match trust::check(&record, project).0 {
         trust::Trust::Allowed(_, scan) => Some(scan),
         _ => None,
     };

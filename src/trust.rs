@@ -110,13 +110,16 @@ pub enum TrustError {
 
 /// A project as every command opens it, like direnv's `RC`: where its
 /// manifest and trust record are, the manifest loaded (or why it could not
-/// be), and whether it is allowed as it is now. A project not allowed has
-/// had nothing read but its manifest.
+/// be), and whether it is allowed as it is now. A project whose manifest
+/// was never allowed as it is has had nothing else read.
 pub struct Opened {
     pub manifest: PathBuf,
     pub record: PathBuf,
     pub project: Result<Project, manifest::ManifestError>,
     pub trust: Trust,
+    /// The files read to tell the verdict, the manifest aside: a change to
+    /// any may change it (one put back as it was allowed, say).
+    pub read: Vec<PathBuf>,
 }
 
 /// Open the project whose manifest is `manifest`, trust records being kept
@@ -124,15 +127,16 @@ pub struct Opened {
 pub fn open(data_dir: &Path, manifest: &Path) -> Result<Opened, TrustError> {
     let record = record_path(data_dir, manifest)?;
     let project = Project::load(manifest);
-    let trust = match &project {
+    let (trust, read) = match &project {
         Ok(p) => check(&record, p),
-        Err(_) => Trust::Blocked(Why::Errors),
+        Err(_) => (Trust::Blocked(Why::Errors), Vec::new()),
     };
     Ok(Opened {
         manifest: manifest.to_path_buf(),
         record,
         project,
         trust,
+        read,
     })
 }
 
@@ -244,23 +248,31 @@ fn read(record: &Path) -> Option<Record> {
 /// Whether `project`, as it is now, is allowed in its place. A manifest
 /// whose own bytes were never allowed is blocked without reading anything
 /// else; only then are the files it names read (once: the scan comes back
-/// with the verdict).
-pub fn check(record: &Path, project: &Project) -> Trust {
+/// with the verdict). With the verdict, the files read to tell it.
+pub fn check(record: &Path, project: &Project) -> (Trust, Vec<PathBuf>) {
     let Some(r) = read(record) else {
-        return Trust::Blocked(Why::NeverAllowed);
+        return (Trust::Blocked(Why::NeverAllowed), Vec::new());
     };
     if r.denied {
-        return Trust::Denied;
+        return (Trust::Denied, Vec::new());
     }
     let own = hex(&Sha256::digest(&project.bytes));
     if !r.allowed.iter().any(|(m, _)| *m == own) {
-        return Trust::Blocked(Why::Changed(manifest::FILE_NAME.to_string()));
+        let why = Why::Changed(manifest::FILE_NAME.to_string());
+        return (Trust::Blocked(why), Vec::new());
     }
     let scan = project.scan();
+    let read = scan.watched();
     let hash = content_hash(project, &scan);
     if r.allowed.iter().any(|(m, c)| *m == own && *c == hash) {
-        return Trust::Allowed(hash, Box::new(scan));
+        return (Trust::Allowed(hash, Box::new(scan)), read);
     }
+    (blocked(&r, project, &scan), read)
+}
+
+/// Why a project whose manifest was allowed, but not with what `scan`
+/// read, is blocked: the file that changed, as the record last knew it.
+fn blocked(r: &Record, project: &Project, scan: &Scan) -> Trust {
     // The last changed input: a nested file comes after the file naming it,
     // whose id changes with it.
     let known = |path: &Path, id: &str| r.files.iter().any(|(p, h)| p == path && h == id);

@@ -175,7 +175,8 @@ fn a_requirements_file_rewritten_during_the_build_does_not_land() {
     s.wheel("greetpkg", "1.0", &[]);
     let wheels = s.wheel("greetpkg", "2.0", &[]);
     let reqs = s.path("p/requirements.txt");
-    // An interpreter that rewrites the requirements file while pip installs.
+    // An interpreter that rewrites the requirements file while pip installs
+    // (pip by name: uv, found on a PATH, would not run it to install).
     let python = s.python_running(
         "rewriting",
         &format!(
@@ -186,7 +187,7 @@ fn a_requirements_file_rewritten_during_the_build_does_not_land() {
     s.write(
         "p/.pyguix.toml",
         &format!(
-            "[python]\ninterpreter = {:?}\n\n[pip]\nrequirements = [\"requirements.txt\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
+            "[python]\ninterpreter = {:?}\n\n[pip]\ninstaller = \"pip\"\nrequirements = [\"requirements.txt\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n",
             python.display().to_string(),
             wheels.display().to_string()
         ),
@@ -560,3 +561,49 @@ fn a_file_the_kernel_makes_is_not_read_as_requirements() {
     assert!(err.contains("/environ: "), "{err}");
     assert!(err.contains("a file the kernel makes"), "{err}");
 }
+
+/// FOUND (try-out, `git checkout requirements.txt` after an edit): a file
+/// changed, the project blocked, then the file put back as it was allowed,
+/// and the next prompt loads the project again, as leaving and coming
+/// back would. The blocked state watched only the manifest, so the
+/// project stayed unloaded at every prompt while `status` said allowed.
+fn an_input_put_back_loads_again(sh: ShellName) {
+    if !sh.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    pip_project(
+        &s,
+        "p",
+        &format!(
+            "requirements = [\"requirements.txt\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n\n[env]\nLOADED = \"yes\"\n",
+            wheels.display().to_string()
+        ),
+    );
+    s.write("p/requirements.txt", "greetpkg==1.0\n");
+    s.allow("p");
+    let p = |rel: &str| quote(s.path(rel).as_os_str());
+    let lines = vec![
+        sh.hook_line(),
+        format!("cd {}", p("p")),
+        "dump 1-entered".into(),
+        "echo six >> requirements.txt".into(),
+        "dump 2-edited".into(),
+        "printf 'greetpkg==1.0\\n' > requirements.txt".into(),
+        "dump 3-put-back".into(),
+        "dump 4-next".into(),
+    ];
+    let text = s.interactive(sh, &s.path(""), &s.env(), &lines);
+    let loaded = |name: &str| s.dump(name).get("LOADED").map(String::from);
+    assert_eq!(loaded("1-entered").as_deref(), Some("yes"), "{text}");
+    assert_eq!(loaded("2-edited"), None, "{text}");
+    assert!(
+        text.contains("requirements.txt changed since it was allowed"),
+        "{text}"
+    );
+    assert_eq!(loaded("3-put-back").as_deref(), Some("yes"), "{text}");
+    assert_eq!(loaded("4-next").as_deref(), Some("yes"), "{text}");
+}
+
+bash_zsh_fish!(an_input_put_back_loads_again);
