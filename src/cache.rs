@@ -20,7 +20,8 @@ pub enum Bucket {
     Profiles,
     /// Private copies of what a build reads, while it runs.
     Staging,
-    /// Build logs, and the marks of background builds running.
+    /// Build logs, the marks of background builds running, and what
+    /// `uv lock --check` said of each uv project's venv's lock.
     Logs,
     /// One file per shell the hook marked, named by its process id.
     Marks,
@@ -131,6 +132,12 @@ impl Cache {
     /// The log of the last build of `key` in the background.
     pub fn log(&self, key: &str) -> PathBuf {
         self.entry(Bucket::Logs, format!("{key}.log"))
+    }
+
+    /// What `uv lock --check` said of the lock of a uv project whose venv
+    /// is `key`.
+    pub fn uv_lock_check(&self, key: &str) -> PathBuf {
+        self.entry(Bucket::Logs, format!("{key}.uv-lock"))
     }
 
     /// The mark a background build of `key` holds locked while it runs.

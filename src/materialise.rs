@@ -229,6 +229,12 @@ fn look_or_build(
         Err(_) => return unkeyed(out),
     };
     let path = pip::path_for(cache, &key.hash);
+    let stale = match stale {
+        None if mode != Mode::Look && project.manifest.pip.is_uv_project() => {
+            uv_lock_stale(ctx, project, base_path, &key.hash, mode == Mode::Rebuild)?
+        }
+        stale => stale,
+    };
     let built = match mode {
         Mode::Look => pip::built(&path),
         Mode::Build | Mode::Rebuild => {
@@ -392,4 +398,26 @@ impl Materialised {
             profile.add_to(wanted);
         }
     }
+}
+
+/// A uv project's `uv.lock`, stale or not, as a build takes it (see
+/// `pip::lock::uv_project_state`). Without uv, or a lock, the build says
+/// what is missing.
+fn uv_lock_stale(
+    ctx: &Context,
+    project: &Project,
+    user_path: Option<&OsStr>,
+    key: &str,
+    fresh: bool,
+) -> Result<Option<pip::lock::Stale>, pip::lock::Stale> {
+    let (Ok(uv), Some(lock)) = (
+        pip::install::uv::find(ctx, user_path, &project.root),
+        pip::uv_lock_for(&project.root),
+    ) else {
+        return Ok(None);
+    };
+    let cmd = pip::uv_lock_command(ctx, &uv.path, &project.root, user_path);
+    let state = pip::lock::uv_project_state(cmd, &ctx.cache.uv_lock_check(key), fresh);
+    let locked = ctx.var(pip::lock::LOCKED_VAR).is_some_and(|v| v == "1");
+    pip::lock::for_a_build(lock, state, locked)
 }

@@ -453,28 +453,32 @@ fn gc_removes_what_killed_builds_left_and_old_logs() {
     let lock = std::fs::File::create(s.path(&format!("cache/profiles/{busy_key}.lock"))).unwrap();
     lock.try_lock().unwrap();
 
-    // Logs: one of a key that is gone, one of the prefix's key.
+    // Logs, and what `uv lock --check` said: of a key that is gone, and
+    // of the prefix's key.
     let gone_log = s.path(&format!("cache/logs/{}.log", "ef".repeat(32)));
-    s.write(
-        &format!("cache/logs/{}.log", "ef".repeat(32)),
-        "old build\n",
-    );
+    let gone_check = s.path(&format!("cache/logs/{}.uv-lock", "ef".repeat(32)));
     let hours_ago = std::time::SystemTime::now() - Duration::from_secs(3 * 3600);
-    std::fs::File::options()
-        .write(true)
-        .open(&gone_log)
-        .unwrap()
-        .set_modified(hours_ago)
-        .unwrap();
+    std::fs::create_dir_all(s.path("cache/logs")).unwrap();
+    for (file, text) in [(&gone_log, "old build\n"), (&gone_check, "current\n")] {
+        std::fs::write(file, text).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(file)
+            .unwrap()
+            .set_modified(hours_ago)
+            .unwrap();
+    }
     let kept_log = s.path(&format!("cache/logs/{key}.log"));
     s.write(&format!("cache/logs/{key}.log"), "this build\n");
+    let kept_check = s.path(&format!("cache/logs/{key}.uv-lock"));
+    s.write(&format!("cache/logs/{key}.uv-lock"), "current\n");
 
     let said = gc(&s, &[]);
     assert!(!staged.exists(), "{said}");
     assert!(!profile_stage.exists(), "{said}");
     assert!(busy_stage.is_dir(), "its build holds the lock: {said}");
-    assert!(!gone_log.exists(), "{said}");
-    assert!(kept_log.is_file(), "{said}");
+    assert!(!gone_log.exists() && !gone_check.exists(), "{said}");
+    assert!(kept_log.is_file() && kept_check.is_file(), "{said}");
     assert!(
         said.contains(&format!("removed {}", staged.display())),
         "{said}"

@@ -1146,3 +1146,77 @@ fn lock_says_the_uv_lock_it_runs_and_none_of_the_users_variables() {
         assert!(!text.contains("hunter2"), "{text}");
     }
 }
+
+/// FOUND (try-out): a dependency added to pyproject.toml by hand, without
+/// `uv lock`, was built from the old uv.lock without a word; `status`
+/// showed no lock and `PYENV_GUIX_LOCKED=1` built it all the same. A uv
+/// project's lock is stale when `uv lock --check` says so: entering says
+/// it and builds from the lock as it is, `status` and `doctor` show it,
+/// `PYENV_GUIX_LOCKED=1` refuses it, and `pyenv-guix lock` renews it.
+#[test]
+fn a_uv_lock_behind_pyproject_is_said_stale_and_refused_when_locked() {
+    let s = Sandbox::new();
+    let Some((env, p)) = allowed_uv_project(&s) else {
+        return;
+    };
+    let lock_of = |s: &Sandbox| {
+        let (out, _) = s.ok_with(&env, &p, &["status", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["pip"]["lock"].clone()
+    };
+    let lock = lock_of(&s);
+    assert_eq!(lock["state"], "current", "{lock}");
+    assert_eq!(lock["why"], serde_json::Value::Null, "{lock}");
+    assert!(
+        lock["file"].as_str().unwrap().ends_with("/p/uv.lock"),
+        "{lock}"
+    );
+
+    let pyproject = std::fs::read_to_string(p.join("pyproject.toml")).unwrap();
+    s.write(
+        "p/pyproject.toml",
+        &pyproject.replace("\"alpha>=1\",", "\"alpha>=1\",\n    \"gamma\","),
+    );
+    s.ok_with(&env, &p, &["allow"]);
+    let (ok, _, err) = s.run_with(&env, &p, &["exec", "--", "python", "-c", "import gamma"]);
+    assert!(!ok, "gamma is not in the lock: {err}");
+    assert!(
+        err.contains("uv.lock is stale: pyproject.toml asks for what it does not hold")
+            && err.contains("run 'pyenv-guix lock' to renew it (building from it as it is)"),
+        "{err}"
+    );
+    let (_, _, err) = s.run_with(&env, &p, &["exec", "--", "python", "-c", "import alpha"]);
+    assert!(
+        err.contains("uv.lock is stale"),
+        "said at each entry: {err}"
+    );
+    assert_eq!(lock_of(&s)["state"], "stale");
+    let (_, doctor) = {
+        let (ok, out, err) = s.run_with(&env, &p, &["doctor"]);
+        (ok, format!("{out}{err}"))
+    };
+    assert!(doctor.contains("uv.lock is stale"), "{doctor}");
+
+    let mut locked = env.clone();
+    locked.push(("PYENV_GUIX_LOCKED".into(), "1".into()));
+    let (ok, _, err) = s.run_with(&locked, &p, &["exec", "--", "python", "-c", "import alpha"]);
+    assert!(!ok);
+    assert!(err.contains("nothing is built from a stale lock"), "{err}");
+
+    // The lock brings in a local wheel not reviewed yet: allowed by hand.
+    let (_, err) = s.ok_with(&env, &p, &["lock"]);
+    assert!(
+        err.contains("gamma-3.0-py3-none-any.whl was not reviewed"),
+        "{err}"
+    );
+    s.ok_with(&env, &p, &["allow"]);
+    let lock = lock_of(&s);
+    assert_eq!(lock["state"], "current", "{lock}");
+    let (out, err) = s.ok_with(
+        &locked,
+        &p,
+        &["exec", "--", "python", "-c", "import gamma; print('gamma')"],
+    );
+    assert_eq!(out, "gamma\n", "{err}");
+    assert!(!err.contains("stale"), "{err}");
+}

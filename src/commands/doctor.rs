@@ -395,7 +395,7 @@ fn interpreter_finding(
     };
     let looked = materialise::materialise(ctx, &project, &scan, user_path, Mode::Look);
     if let Ok(looked) = &looked {
-        *lock = super::status::lock_state(&project, &scan, looked, true)
+        *lock = super::status::lock_state(ctx, &project, &scan, looked, true)
             .map(|(path, state)| lock_check(ctx, &path, &state));
     }
     match looked {

@@ -356,19 +356,16 @@ impl Gc {
         self.kept.insert(key.to_string());
     }
 
-    /// Build logs (`cache/logs/KEY.log`) older than `days`, or, after an
-    /// hour, of a key with nothing left (no prefix, no profile, no failure
-    /// the log explains); never while the key builds.
+    /// Build logs (`cache/logs/KEY.log`) and what `uv lock --check` said
+    /// (`KEY.uv-lock`) older than `days`, or, after an hour, of a key with
+    /// nothing left (no prefix, no profile, no failure the log explains);
+    /// never while the key builds.
     fn remove_logs(&mut self, ctx: &crate::context::Context, days: u64) {
         let now = SystemTime::now();
         let old = now - Duration::from_secs(days.saturating_mul(86_400));
         let hour_ago = now - Duration::from_secs(3600);
         let cache = &ctx.cache;
         for key in cache.keys(Bucket::Logs).into_keys() {
-            let path = cache.log(&key);
-            let Ok(modified) = std::fs::symlink_metadata(&path).and_then(|m| m.modified()) else {
-                continue;
-            };
             let slots = Bucket::BUILT.map(|b| (b, KeyBuild::new(cache, b, &key)));
             if slots.iter().any(|(_, slot)| slot.under_way()) {
                 continue;
@@ -377,14 +374,20 @@ impl Gc {
                 std::fs::symlink_metadata(cache.entry(*b, &key)).is_err()
                     && slot.failed_before().is_none()
             });
-            if modified < old || (gone && modified < hour_ago) {
-                let size = disk_usage(&path, &mut Shared::default());
-                println!("{} {} ({})", self.verb(), path.display(), human(size));
-                self.freed += size;
-                if !self.dry_run
-                    && let Err(e) = std::fs::remove_file(&path)
-                {
-                    log::warn(&format!("cannot remove {}: {e}", path.display()));
+            for path in [cache.log(&key), cache.uv_lock_check(&key)] {
+                let Ok(modified) = std::fs::symlink_metadata(&path).and_then(|m| m.modified())
+                else {
+                    continue;
+                };
+                if modified < old || (gone && modified < hour_ago) {
+                    let size = disk_usage(&path, &mut Shared::default());
+                    println!("{} {} ({})", self.verb(), path.display(), human(size));
+                    self.freed += size;
+                    if !self.dry_run
+                        && let Err(e) = std::fs::remove_file(&path)
+                    {
+                        log::warn(&format!("cannot remove {}: {e}", path.display()));
+                    }
                 }
             }
         }

@@ -287,14 +287,7 @@ fn uv_lock(ctx: &Context, project: &Project, args: &Asked) -> anyhow::Result<i32
     }
     // As the user would run it, but without what any project set (a
     // project left, or the one this is run from inside).
-    let mut cmd = std::process::Command::new(&uv.path);
-    cmd.arg("lock")
-        .current_dir(&project.root)
-        .env_clear()
-        .envs(ctx.user_env());
-    if let Some(path) = &user_path {
-        cmd.env("PATH", path);
-    }
+    let mut cmd = crate::pip::uv_lock_command(ctx, &uv.path, &project.root, user_path.as_deref());
     if args.check {
         cmd.arg("--check");
     }

@@ -317,28 +317,30 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 })
                 .collect(),
             own_prefix_because: scan.per_project.clone(),
-            lock: lock_state(&project, scan, &built, allowed).map(|(file, state)| LockShown {
-                file,
-                state: state.word(),
-                why: state.why(),
-                packages: scan
-                    .lock
-                    .iter()
-                    .flat_map(|l| &l.packages)
-                    .map(|p| LockedPackage {
-                        name: p.name.clone(),
-                        version: p.version.clone(),
-                    })
-                    .collect(),
-                editable: scan
-                    .lock
-                    .iter()
-                    .flat_map(|l| &l.editable)
-                    .map(|e| LockedEditable {
-                        name: e.name.clone(),
-                        path: e.rel.clone(),
-                    })
-                    .collect(),
+            lock: lock_state(&ctx, &project, scan, &built, allowed).map(|(file, state)| {
+                LockShown {
+                    file,
+                    state: state.word(),
+                    why: state.why(),
+                    packages: scan
+                        .lock
+                        .iter()
+                        .flat_map(|l| &l.packages)
+                        .map(|p| LockedPackage {
+                            name: p.name.clone(),
+                            version: p.version.clone(),
+                        })
+                        .collect(),
+                    editable: scan
+                        .lock
+                        .iter()
+                        .flat_map(|l| &l.editable)
+                        .map(|e| LockedEditable {
+                            name: e.name.clone(),
+                            path: e.rel.clone(),
+                        })
+                        .collect(),
+                }
             }),
             shares: materialise::has_pip(&project)
                 .then(|| shares(&m.pip))
@@ -401,11 +403,15 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
 /// `built` looked at them, for an allowed project; of another, only
 /// whether the file is there (nothing of it is read).
 pub(super) fn lock_state(
+    ctx: &crate::context::Context,
     project: &Project,
     scan: &Scan,
     built: &Materialised,
     allowed: bool,
 ) -> Option<(PathBuf, lock::State)> {
+    if project.manifest.pip.is_uv_project() {
+        return uv_lock_state(ctx, project, built, allowed);
+    }
     let name = project.manifest.pip.lock.as_ref()?;
     let path = project.root.join(name.get_ref());
     let unknown = |why: &str| Some((path.clone(), lock::State::Unknown(why.to_string())));
@@ -432,6 +438,32 @@ pub(super) fn lock_state(
         facts,
         profile.map(|p| p.key.as_str()),
     )
+}
+
+/// A uv project's `uv.lock`, as a build of its venv's key finds it (uv
+/// asked now if no build has).
+fn uv_lock_state(
+    ctx: &crate::context::Context,
+    project: &Project,
+    built: &Materialised,
+    allowed: bool,
+) -> Option<(PathBuf, lock::State)> {
+    let path = crate::pip::uv_lock_for(&project.root)?;
+    let unknown = |why: &str| Some((path.clone(), lock::State::Unknown(why.to_string())));
+    if !allowed {
+        return unknown("not read: the project is not allowed as it is now");
+    }
+    let Some(key) = built.prefix.as_ref().map(|p| p.key.as_str()) else {
+        return unknown("the venv's inputs cannot be read");
+    };
+    let user_path = crate::activation::user_path(ctx);
+    let uv = match crate::pip::install::uv::find(ctx, user_path.as_deref(), &project.root) {
+        Ok(uv) => uv,
+        Err(e) => return unknown(&format!("uv cannot tell: {e}")),
+    };
+    let cmd = crate::pip::uv_lock_command(ctx, &uv.path, &project.root, user_path.as_deref());
+    let record = ctx.cache.uv_lock_check(key);
+    Some((path, lock::uv_project_state(cmd, &record, false)))
 }
 
 /// Whether the shell's environment holds the builds the project's inputs

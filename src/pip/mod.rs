@@ -31,4 +31,6 @@ pub(crate) use layout::record_entries;
 pub use prefix::{built, ensure, generations, path_for};
 pub use scan::{Input, Kind, Scan};
 pub use table::{Installer, Pip, PipMode};
-pub use uvproject::{lock_for as uv_lock_for, locked_names as uv_locked_names};
+pub use uvproject::{
+    lock_command as uv_lock_command, lock_for as uv_lock_for, locked_names as uv_locked_names,
+};

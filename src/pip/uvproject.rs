@@ -154,6 +154,26 @@ impl Scan {
 }
 
 /// The `uv.lock` uv builds the project at `root` from: its own, or its
+/// `uv lock` in the project at `root`, as its user runs it (their
+/// environment and `PATH`), with nothing any project set: one left, or
+/// the one this runs inside.
+pub fn lock_command(
+    ctx: &crate::context::Context,
+    uv: &Path,
+    root: &Path,
+    user_path: Option<&std::ffi::OsStr>,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(uv);
+    cmd.arg("lock")
+        .current_dir(root)
+        .env_clear()
+        .envs(ctx.user_env());
+    if let Some(path) = user_path {
+        cmd.env("PATH", path);
+    }
+    cmd
+}
+
 /// workspace root's (found as `Scan::uv_project` finds it), if that file
 /// is there. For `init`, before anything is trusted: it reads two
 /// bounded files and names a path, nothing more.

@@ -24,7 +24,9 @@ use crate::fsutil::{self, hex};
 
 pub use digest::{Inputs, inputs_digest, what_changed};
 pub use resolve::{LockError, Resolver, Wanted, resolve};
-pub use state::{LOCKED_VAR, Stale, State, for_build, stale_because, state};
+pub use state::{
+    LOCKED_VAR, Stale, State, for_a_build, for_build, stale_because, state, uv_project_state,
+};
 pub use write::with_our_table;
 
 /// The largest lock read: a lock of thousands of packages, with every

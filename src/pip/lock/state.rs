@@ -43,6 +43,14 @@ impl State {
         }
     }
 
+    /// Why, as found, without what to do of it.
+    fn why_only(&self) -> Option<String> {
+        match self {
+            State::Stale(why) | State::Unreadable(why) | State::Unknown(why) => Some(why.clone()),
+            State::Current | State::Missing => None,
+        }
+    }
+
     /// What to say beside the word, if anything.
     pub fn why(&self) -> Option<String> {
         match self {
@@ -114,16 +122,80 @@ pub fn for_build(
     locked: bool,
 ) -> Result<Option<Stale>, Stale> {
     match state(scan, root, pip, facts, profile) {
-        Some((path, State::Stale(why))) if locked => Err(Stale {
-            path,
-            why,
-            refused: true,
-        }),
-        Some((path, State::Stale(why))) => Ok(Some(Stale {
-            path,
-            why,
-            refused: false,
-        })),
+        Some((path, state)) => for_a_build(path, state, locked),
+        None => Ok(None),
+    }
+}
+
+/// A lock's `state`, as a build takes it: `Ok(Some)` stale, to warn of,
+/// `Err` stale and refused (`locked`), `Ok(None)` nothing to say.
+pub fn for_a_build(path: PathBuf, state: State, locked: bool) -> Result<Option<Stale>, Stale> {
+    match state {
+        State::Stale(why) => {
+            let stale = Stale {
+                path,
+                why,
+                refused: locked,
+            };
+            if locked { Err(stale) } else { Ok(Some(stale)) }
+        }
         _ => Ok(None),
     }
+}
+
+/// The state of a uv project's `uv.lock`: whether it still answers what
+/// `pyproject.toml` asks, by uv's own rule (`uv lock --check`), offline
+/// (from uv's cache), as `cmd` runs uv lock. Kept in `record`, under the
+/// venv's key, which covers both files, the interpreter and uv by
+/// content: uv runs once per key (again on `rebuild`, `fresh`), not at
+/// every entry.
+pub fn uv_project_state(cmd: std::process::Command, record: &Path, fresh: bool) -> State {
+    if !fresh && let Some(state) = read_state(record) {
+        return state;
+    }
+    let state = uv_lock_check(cmd);
+    if let Some(dir) = record.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let text = format!("{}\n{}", state.word(), state.why_only().unwrap_or_default());
+    let _ = crate::fsutil::write_atomic(record, text.as_bytes());
+    state
+}
+
+fn uv_lock_check(mut cmd: std::process::Command) -> State {
+    cmd.args(["--check", "--offline"])
+        .stdin(std::process::Stdio::null());
+    let out = match cmd.output() {
+        Ok(out) => out,
+        Err(e) => return State::Unknown(format!("uv lock --check could not run: {e}")),
+    };
+    if out.status.success() {
+        return State::Current;
+    }
+    let said = String::from_utf8_lossy(&out.stderr);
+    if said.contains("needs to be updated") {
+        return State::Stale(
+            "pyproject.toml asks for what it does not hold (uv lock --check)".to_string(),
+        );
+    }
+    let error = said
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or("it failed")
+        .trim_start_matches("error:")
+        .trim();
+    State::Unknown(format!("uv lock --check --offline could not tell: {error}"))
+}
+
+fn read_state(record: &Path) -> Option<State> {
+    let bytes = crate::fsutil::read_limited(record, 1 << 16).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (word, why) = text.split_once('\n')?;
+    let why = why.to_string();
+    Some(match word {
+        "current" => State::Current,
+        "stale" => State::Stale(why),
+        "unknown" => State::Unknown(why),
+        _ => return None,
+    })
 }
