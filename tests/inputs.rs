@@ -607,3 +607,69 @@ fn an_input_put_back_loads_again(sh: ShellName) {
 }
 
 bash_zsh_fish!(an_input_put_back_loads_again);
+
+/// FOUND (try-out): a line pip and uv cannot read was named in the copy
+/// pyenv-guix gives them (`…/staging/KEY/0.txt at position 164`, or a
+/// temporary directory's for `lock`), not as the user's file and line.
+/// Copies keep each line where the user's file has it, and what an
+/// installer says of a copy is said of the file.
+#[test]
+fn an_unreadable_requirement_is_named_in_the_users_file_and_line() {
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    let wheel = std::fs::read(wheels.join("greetpkg-1.0-py3-none-any.whl")).unwrap();
+    let sha256 = pyenv_guix::fsutil::hex(&<sha2::Sha256 as sha2::Digest>::digest(&wheel));
+    // As pip-compile writes them: continued lines, hashes, comments.
+    let reqs = format!(
+        "# pinned by hand\n--no-index\n\ngreetpkg==1.0 \\\n    --hash=sha256:{sha256}\n    # via app\n# the next one is wrong\ntrio=>0.30.0\n"
+    );
+    let mut installers = vec!["pip"];
+    if s.uv_dir().is_some() {
+        installers.push("uv");
+    }
+    for installer in installers {
+        let rel = format!("p-{installer}");
+        pip_project(
+            &s,
+            &rel,
+            &format!(
+                "installer = {installer:?}\nrequirements = [\"requirements.txt\"]\noptions = [\"--find-links\", {:?}]\n",
+                wheels.display().to_string()
+            ),
+        );
+        s.write(&format!("{rel}/requirements.txt"), &reqs);
+        let uv = s
+            .uv_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        let path = format!("{uv}:/usr/bin:/bin");
+        let allowed = s
+            .command(&["allow"], &s.path(&rel))
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(allowed.status.success(), "{allowed:?}");
+        for args in [&["prefix"][..], &["lock"][..]] {
+            let out = s
+                .command(args, &s.path(&rel))
+                .env("PATH", &path)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{installer} {args:?}: {err}");
+            let file = s
+                .path(&format!("{rel}/requirements.txt"))
+                .display()
+                .to_string();
+            let named = match installer {
+                "pip" => format!("line 8 of {file}"),
+                _ => format!("`{file}` at line 8"),
+            };
+            assert!(
+                err.contains(&named),
+                "{installer} {args:?}: {named} in {err}"
+            );
+            assert!(!err.contains("0.txt"), "{installer} {args:?}: {err}");
+        }
+    }
+}

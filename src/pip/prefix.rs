@@ -128,6 +128,7 @@ fn build_generation(
         ),
         _ => (inputs.scan.stage(&stage)).map(|(o, r)| (o, r, Vec::new())),
     };
+    let _naming = super::run::naming(inputs.scan.copies(&stage, workdir));
     let result = match staged {
         Ok((options, requirements, editable_after)) => inputs.installer.tool.install(Job {
             facts: inputs.facts,

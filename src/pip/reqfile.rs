@@ -62,6 +62,28 @@ pub(crate) fn logical_lines(text: &str) -> Vec<(usize, String)> {
         .collect()
 }
 
+/// A copy of a requirements file, as an installer is given it, that keeps
+/// each line where the user's file has it: the line an installer names in
+/// the copy is the user's.
+#[derive(Default)]
+pub(crate) struct LinedCopy {
+    pub text: String,
+    lines: usize,
+}
+
+impl LinedCopy {
+    /// Write `line` on line `number` (or the next, if that is past).
+    pub fn line(&mut self, number: usize, line: &str) {
+        while self.lines + 1 < number {
+            self.text.push('\n');
+            self.lines += 1;
+        }
+        self.text.push_str(line);
+        self.text.push('\n');
+        self.lines += 1;
+    }
+}
+
 /// The lines of `text` as Python's `str.splitlines` gives them.
 pub(crate) fn split_lines(text: &str) -> Vec<&str> {
     let mut out = Vec::new();

@@ -76,8 +76,9 @@ pub struct Input {
     /// a directory's file names and their hashes. `Err` says why it could
     /// not be read.
     pub id: Result<String, Unreadable>,
-    /// A requirements or constraints file's lines.
-    pub(super) lines: Vec<Vec<Word>>,
+    /// A requirements or constraints file's logical lines, each with the
+    /// number of the line it starts on.
+    pub(super) lines: Vec<(usize, Vec<Word>)>,
     /// A directory's files, relative to it, with their hashes.
     pub files: Vec<(PathBuf, String)>,
 }
@@ -224,7 +225,7 @@ impl Scan {
         let mut out = self.editable.clone();
         let lines = (self.inputs.iter())
             .filter(|i| i.kind == Kind::Requirements)
-            .flat_map(|i| i.lines.iter());
+            .flat_map(|i| i.lines.iter().map(|(_, words)| words));
         for line in lines {
             let (Some(Word::Lit(flag)), Some(Word::Lit(value))) = (line.first(), line.get(1))
             else {
@@ -370,7 +371,7 @@ impl Scan {
     /// paths: what its own id is made of.
     pub(super) fn keyed_text(&self, input: &Input) -> Result<String, Unreadable> {
         let mut out = String::new();
-        for line in &input.lines {
+        for (_, line) in &input.lines {
             let words = line
                 .iter()
                 .map(|w| self.keyed(w))
@@ -462,7 +463,7 @@ impl Scan {
         self.reading.push(i);
         let lines = logical
             .iter()
-            .map(|(n, line)| self.line_words((&text, *n), line, &dir, root, depth))
+            .map(|(n, line)| (*n, self.line_words((&text, *n), line, &dir, root, depth)))
             .collect();
         self.reading.pop();
         let mut h = Sha256::new();

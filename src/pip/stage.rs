@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::error::StageError;
 use super::hash::dir_entry;
 use super::hash::{CopyFailed, DIST_LIMIT, copy_hashing};
+use super::reqfile::LinedCopy;
 use super::scan::{Input, Kind, Scan, Word};
 use crate::fsutil::{self, hex};
 
@@ -70,6 +71,23 @@ impl Scan {
         }
         reqs.extend(lifted);
         Ok((options, reqs))
+    }
+
+    /// The copies `stage` holds for an installer run in `workdir`, and the
+    /// files they copy.
+    pub(super) fn copies(&self, stage: &Path, workdir: &Path) -> super::run::Copies {
+        let staged = (self.inputs.iter().enumerate()).filter(|(_, input)| {
+            matches!(
+                input.kind,
+                Kind::Requirements
+                    | Kind::Constraints
+                    | Kind::Distribution
+                    | Kind::FindLinks
+                    | Kind::Index
+            )
+        });
+        let copies = staged.map(|(i, input)| (self.staged_path(stage, i), input.path.clone()));
+        super::run::Copies::new(copies.collect(), workdir)
     }
 
     pub(super) fn staged_path(&self, stage: &Path, i: usize) -> PathBuf {
@@ -149,9 +167,9 @@ impl Scan {
     /// `--config-settings` to them (see `install::editable_on_pythonpath`).
     /// pip reads an editable path from the current directory either way.
     fn staged_text(&self, input: &Input, stage: &Path) -> (String, Vec<OsString>) {
-        let mut out = String::new();
+        let mut out = LinedCopy::default();
         let mut editable = Vec::new();
-        for line in &input.lines {
+        for (number, line) in &input.lines {
             let words: Vec<String> = line.iter().map(|w| self.staged_word(w, stage)).collect();
             let text = words.join(" ");
             let first = words.first().map(String::as_str).unwrap_or("");
@@ -164,10 +182,9 @@ impl Scan {
                 editable.extend(argv.into_iter().map(OsString::from));
                 continue;
             }
-            out.push_str(&text);
-            out.push('\n');
+            out.line(*number, &text);
         }
-        (out, editable)
+        (out.text, editable)
     }
 }
 

@@ -177,7 +177,7 @@ fn file(scan: &Scan, i: usize, root: &Path, depth: usize) -> Result<String, Unre
         return Err(Unreadable::NestedTooDeep(DEPTH));
     }
     let mut text = String::new();
-    for line in &scan.inputs[i].lines {
+    for (_, line) in &scan.inputs[i].lines {
         let words = (line.iter())
             .map(|w| word(scan, w, root, depth))
             .collect::<Result<Vec<_>, _>>()?;

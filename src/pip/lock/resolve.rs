@@ -114,6 +114,11 @@ fn detail(tail: &str) -> String {
     format!(":\n{}", lines[lines.len().saturating_sub(12)..].join("\n"))
 }
 
+/// Where the resolver's copy of requirements file `i` (of a scan's inputs) is.
+fn unhashed_copy(dir: &Path, i: usize) -> PathBuf {
+    dir.join(format!("{i}.txt"))
+}
+
 /// The lock's text (without our table) for what `scan` asks pip for.
 pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, LockError> {
     let dir = tempfile::Builder::new()
@@ -177,6 +182,18 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
     // result: when they no longer fit, `lock` resolves afresh, and the
     // resolver's "no solution" would read as the command's failure.
     let shown = wanted.prefer.is_empty() && crate::log::level() >= crate::log::Level::Info;
+    // The resolver reads the copies, or the user's files themselves (whose
+    // lines it names by byte offset).
+    let copies = (scan.inputs.iter().enumerate())
+        .filter(|(_, i)| matches!(i.kind, Kind::Requirements | Kind::Constraints))
+        .flat_map(|(i, input)| {
+            [
+                (unhashed_copy(dir.path(), i), input.path.clone()),
+                (input.path.clone(), input.path.clone()),
+            ]
+        });
+    let _naming =
+        crate::pip::run::naming(crate::pip::run::Copies::new(copies.collect(), wanted.root));
     let run = |cmd: &mut Command, env: &[(OsString, OsString)]| run_shown(cmd, env, shown);
     match by {
         Resolver::Pip => {
@@ -362,7 +379,7 @@ impl Scan {
     /// copy in `dir` whose requirement lines lost their `--hash` options,
     /// and the hashes they gave.
     fn unhashed(&self, dir: &Path, root: &Path) -> std::io::Result<(String, Pinned)> {
-        let copy = |i: usize| dir.join(format!("{i}.txt"));
+        let copy = |i: usize| unhashed_copy(dir, i);
         let quote = |p: &Path| shell_words::quote(&p.to_string_lossy()).into_owned();
         let mut pinned = Pinned::default();
         if (self.options.iter()).any(|w| matches!(w, Word::Lit(f) if f == "--require-hashes")) {
@@ -372,8 +389,8 @@ impl Scan {
             if !matches!(input.kind, Kind::Requirements | Kind::Constraints) {
                 continue;
             }
-            let mut text = String::new();
-            for line in &input.lines {
+            let mut text = crate::pip::reqfile::LinedCopy::default();
+            for (number, line) in &input.lines {
                 let mut words = Vec::new();
                 for w in line {
                     words.push(match w {
@@ -424,10 +441,9 @@ impl Scan {
                     words.truncate(1);
                     words.push(kept);
                 }
-                text.push_str(words.join(" ").trim_end());
-                text.push('\n');
+                text.line(*number, words.join(" ").trim_end());
             }
-            std::fs::write(copy(i), text)?;
+            std::fs::write(copy(i), text.text)?;
         }
         let mut out = String::new();
         for w in &self.packages {
