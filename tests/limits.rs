@@ -85,9 +85,11 @@ fn directory_walks_end() {
 fn ctrl_c_ends_a_long_check_at_once() {
     let s = Sandbox::new();
     std::fs::create_dir_all(s.path("p")).unwrap();
-    // Sparse: large to hash, nothing on disk.
+    // Sparse: large to hash, nothing on disk. Large enough to take
+    // seconds where SHA-256 has its own instructions (256 MiB took 0.2 s,
+    // and the check was over before Ctrl-C).
     let wheel = std::fs::File::create(s.path("p/big-1.0-py3-none-any.whl")).unwrap();
-    wheel.set_len(256 << 20).unwrap();
+    wheel.set_len(3 << 30).unwrap();
     s.write(
         "p/.pyguix.toml",
         "[pip]\npackages = [\"./big-1.0-py3-none-any.whl\"]\n",
@@ -102,7 +104,7 @@ fn ctrl_c_ends_a_long_check_at_once() {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = export.spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let sent = std::time::Instant::now();
     // SAFETY: kill has no memory effects.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
