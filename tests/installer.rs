@@ -119,6 +119,15 @@ fn uv_and_pip_build_the_same_packages_and_scripts_in_prefix_and_venv_modes() {
         pip.starts_with("#!/bin/sh") && pip.contains(" pip "),
         "{pip}"
     );
+    // FOUND (try-out): `pip --version`, as editors ask it, went to `uv pip
+    // --version`, which uv refuses.
+    for asked in ["--version", "-V"] {
+        let (said, _) = run(&s, "venv-uv", &path, &["exec", "--", "pip", asked]);
+        assert!(
+            said.starts_with("pip for this venv is uv pip: uv "),
+            "{asked}: {said}"
+        );
+    }
     // Each venv is named as its project, in pyvenv.cfg and for prompts.
     for rel in ["venv-pip", "venv-uv"] {
         let (venv, _) = run(&s, rel, &path, &["prefix"]);

@@ -226,7 +226,10 @@ fn uv_pip(uv: &Path, venv: &Path) -> std::io::Result<()> {
         out
     };
     let python = venv.join("bin/python");
-    let mut script = b"#!/bin/sh\n# pip for this venv, by the uv that built it.\ncase \"$1\" in\n  install|uninstall|sync) echo \"pyenv-guix: this changes the project's venv, outside its manifest; 'pyenv-guix rebuild' puts it back\" >&2 ;;\nesac\ncase \"$1\" in\n  ''|-*) exec ".to_vec();
+    // `pip --version` (editors ask it) is uv's: `uv pip` takes no `--version`.
+    let mut script = b"#!/bin/sh\n# pip for this venv, by the uv that built it.\ncase \"$1\" in\n  install|uninstall|sync) echo \"pyenv-guix: this changes the project's venv, outside its manifest; 'pyenv-guix rebuild' puts it back\" >&2 ;;\nesac\ncase \"$1\" in\n  -V|--version) printf 'pip for this venv is uv pip: '; exec ".to_vec();
+    script.extend(quote(uv));
+    script.extend_from_slice(b" --version ;;\n  ''|-*) exec ");
     script.extend(quote(uv));
     script.extend_from_slice(b" pip \"$@\" ;;\n  *) command=$1; shift; exec ");
     script.extend(quote(uv));
