@@ -1220,3 +1220,50 @@ fn a_uv_lock_behind_pyproject_is_said_stale_and_refused_when_locked() {
     assert_eq!(out, "gamma\n", "{err}");
     assert!(!err.contains("stale"), "{err}");
 }
+
+/// FOUND (try-out, a workspace like full-stack-fastapi-template's): at a
+/// uv workspace's virtual root (no `[project]`), `init --uv-project` said
+/// to name a group, and `--group` was refused with `--uv-project`. The
+/// root builds what `uv sync` builds there; without the flag, init says
+/// the flag.
+#[test]
+fn init_at_a_virtual_workspace_root_builds_what_uv_sync_builds_there() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    s.wheel_into("w/wheels", "alpha", "1.0", &["--requires", "beta>=1"]);
+    s.wheel_into("w/wheels", "beta", "2.0", &[]);
+    s.write(
+        "w/pyproject.toml",
+        "[tool.uv]\nno-index = true\nfind-links = [\"wheels\"]\n\n[tool.uv.workspace]\nmembers = [\"packages/*\"]\n",
+    );
+    s.write(
+        "w/packages/p/pyproject.toml",
+        "[project]\nname = \"p\"\nversion = \"0.1.0\"\nrequires-python = \">=3.8\"\ndependencies = [\"alpha\"]\n\n[tool.uv]\npackage = false\n",
+    );
+    uv_lock(&s, "w", &env);
+    let w = s.path("w");
+    let (ok, _, err) = s.run_with(&env, &w, &["init", "--from", "pyproject.toml"]);
+    assert!(
+        !ok && err.contains("virtual root") && err.contains("--uv-project"),
+        "{err}"
+    );
+    s.ok_with(
+        &env,
+        &w,
+        &["init", "--from", "pyproject.toml", "--uv-project"],
+    );
+    s.ok_with(&env, &w, &["allow"]);
+    let (out, err) = s.ok_with(
+        &env,
+        &w,
+        &[
+            "exec",
+            "--",
+            "python",
+            "-c",
+            "import alpha, beta; print('both')",
+        ],
+    );
+    assert_eq!(out, "both\n", "{err}");
+}

@@ -119,7 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         Some(from) => {
             let from = super::absolute(from)?;
             if from.extension().is_some_and(|e| e == "toml") {
-                sources::pyproject(&from, &dir, &args.group, &args.extra)?
+                sources::pyproject(&from, &dir, &args.group, &args.extra, args.uv_project)?
             } else {
                 if !args.group.is_empty() || !args.extra.is_empty() {
                     bail!(

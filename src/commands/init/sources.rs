@@ -211,12 +211,15 @@ fn option(line: &str) -> Option<(&'static str, String)> {
 
 /// A pyproject.toml's `[project].dependencies`, the optional dependencies
 /// of `extras`, and the dependency groups `groups` (PEP 735, with
-/// `include-group` followed). `root` is the project's directory.
+/// `include-group` followed). `root` is the project's directory. For a uv
+/// project (`uv_project`), a uv workspace's virtual root (no `[project]`)
+/// has nothing of its own to read: uv syncs its members' lock.
 pub fn pyproject(
     path: &Path,
     root: &Path,
     groups: &[String],
     extras: &[String],
+    uv_project: bool,
 ) -> Result<Sources, SourceError> {
     let fail = |message: String| SourceError::Pyproject {
         path: path.to_path_buf(),
@@ -226,11 +229,19 @@ pub fn pyproject(
     let doc: toml::Table =
         toml::from_str(&text).map_err(|e| fail(e.to_string().trim_end().to_string()))?;
     let project = doc.get("project").and_then(|p| p.as_table());
+    let workspace = doc
+        .get("tool")
+        .and_then(|t| t.get("uv"))
+        .and_then(|u| u.get("workspace"))
+        .is_some();
+    if project.is_none() && uv_project && workspace {
+        return Ok(Sources::default());
+    }
     if project.is_none() && groups.is_empty() {
-        return Err(fail(
-            "has no [project] table: name a dependency group with --group, or a requirements file"
-                .into(),
-        ));
+        return Err(fail(match workspace {
+            true => "has no [project] table: it is a uv workspace's virtual root; build what 'uv sync' builds there with --uv-project, or name a dependency group with --group".into(),
+            false => "has no [project] table: name a dependency group with --group, or a requirements file".into(),
+        }));
     }
     let dir = path.parent().unwrap_or(Path::new("/"));
     // Built and installed editable, the project brings its own
