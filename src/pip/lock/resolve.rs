@@ -243,8 +243,9 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
 /// The hashes the requirements files pin packages to.
 #[derive(Default)]
 struct Pinned {
-    /// By the package's normal name: (the file, its sha256 hashes).
-    by_name: BTreeMap<String, (PathBuf, Vec<String>)>,
+    /// By the package's normal name: the file and line that pin it, and
+    /// its sha256 hashes.
+    by_name: BTreeMap<String, (String, Vec<String>)>,
     /// What turned pip's hash-checking mode on, if anything did
     /// (`--require-hashes`, or a requirement's `--hash`): every package
     /// then needs a hash.
@@ -260,7 +261,7 @@ fn check_pinned(text: &str, wanted: &Wanted, pinned: &Pinned) -> Result<(), Lock
     }
     let lock = super::parse(text, wanted.root, wanted.lock_dir).map_err(LockError::Report)?;
     for p in &lock.packages {
-        let Some((file, allowed)) = pinned.by_name.get(&normal_name(&p.name)) else {
+        let Some((place, allowed)) = pinned.by_name.get(&normal_name(&p.name)) else {
             if let Some(every) = &pinned.every {
                 return Err(LockError::Report(format!(
                     "{} {}: no requirements file pins it by --hash, which hash-checking mode ({every}) asks of every package",
@@ -271,12 +272,8 @@ fn check_pinned(text: &str, wanted: &Wanted, pinned: &Pinned) -> Result<(), Lock
         };
         if let Some(a) = p.artefacts.iter().find(|a| !allowed.contains(&a.sha256)) {
             return Err(LockError::Report(format!(
-                "{} {}: the resolver chose {}, whose sha256 {} is not one {} allows (--hash)",
-                p.name,
-                p.version,
-                a.file_name,
-                a.sha256,
-                file.display()
+                "{} {}: the resolver chose {}, whose sha256 {} is not one {place} allows (--hash)",
+                p.name, p.version, a.file_name, a.sha256,
             )));
         }
     }
@@ -432,10 +429,9 @@ impl Scan {
                                 format!("--hash for {name} in {}", input.path.display())
                             });
                         }
-                        let entry = pinned
-                            .by_name
-                            .entry(name)
-                            .or_insert_with(|| (input.path.clone(), Vec::new()));
+                        let entry = pinned.by_name.entry(name).or_insert_with(|| {
+                            (format!("{}:{number}", input.path.display()), Vec::new())
+                        });
                         entry.1.extend(hashes);
                     }
                     words.truncate(1);
