@@ -416,8 +416,15 @@ fn uv_lock_stale(
     ) else {
         return Ok(None);
     };
-    let cmd = pip::uv_lock_command(ctx, &uv.path, &project.root, user_path);
-    let state = pip::lock::uv_project_state(cmd, &ctx.cache.uv_lock_check(key), fresh);
     let locked = ctx.var(pip::lock::LOCKED_VAR).is_some_and(|v| v == "1");
+    let record = ctx.cache.uv_lock_check(key);
+    // At a prompt that builds in the background, uv is not run (it may
+    // build the project's metadata): the build asks it, and the next
+    // prompt reads its answer.
+    if ctx.background && !locked && !fresh && !record.exists() {
+        return Ok(None);
+    }
+    let cmd = pip::uv_lock_command(ctx, &uv.path, &project.root, user_path);
+    let state = pip::lock::uv_project_state(cmd, &record, fresh);
     pip::lock::for_a_build(lock, state, locked)
 }

@@ -1267,3 +1267,45 @@ fn init_at_a_virtual_workspace_root_builds_what_uv_sync_builds_there() {
     );
     assert_eq!(out, "both\n", "{err}");
 }
+
+/// At a real prompt, where builds go to the background: the prompt runs
+/// no uv of its own to tell whether uv.lock is stale (the build asks it),
+/// and the prompt that loads the build says it.
+#[test]
+fn a_stale_uv_lock_is_said_at_the_prompt_that_loads_its_build() {
+    let sh = ShellName::Bash;
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let env = env_with_uv(&s, &uv);
+    uv_project(&s, "p", &env);
+    s.ok_with(&env, &s.path("p"), &["allow"]);
+    let bin = quote(support::bin().as_os_str());
+    let lines = vec![
+        sh.hook_line(),
+        format!("cd {}", quote(s.path("p").as_os_str())),
+        "dump inside".into(),
+        "sed -i 's/\"alpha>=1\",/\"alpha>=1\", \"gamma\",/' pyproject.toml".into(),
+        format!("{bin} allow"),
+        "true".into(),
+        "true".into(),
+        "dump stale".into(),
+        "python -c 'import gamma' 2> /dev/null || echo no > \"$OUT/gamma\"".into(),
+    ];
+    let out = s.interactive(sh, &s.path("home"), &env, &lines);
+    let (inside, stale) = (s.dump("inside"), s.dump("stale"));
+    let venv = |d: &support::Dump| d.get("VIRTUAL_ENV").map(String::from);
+    assert!(venv(&inside).is_some(), "{out}");
+    assert!(
+        venv(&stale).is_some() && venv(&stale) != venv(&inside),
+        "{out}"
+    );
+    assert!(
+        out.contains("uv.lock is stale: pyproject.toml asks for what it does not hold"),
+        "{out}"
+    );
+    assert_eq!(
+        s.read_out("gamma"),
+        "no\n",
+        "built from the lock as it is: {out}"
+    );
+}
