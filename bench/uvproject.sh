@@ -83,16 +83,23 @@ member_dir=$("$pg" prefix "$member")
 member_link=${member_dir%.g*}
 
 runs=${BUILD_RUNS:-10}
-# $2: uv's link mode, empty for its default.
+# $2: uv's link mode, empty for its default; $3: how uv sync takes the
+# lock (--frozen, or --locked: checked against pyproject.toml first).
 by_hand() {
-  echo "cd '$1' && uv venv --quiet --python /usr/bin/python3 '$work/by-hand' && ${2:+UV_LINK_MODE=$2 }UV_PROJECT_ENVIRONMENT='$work/by-hand' uv sync --quiet --frozen"
+  echo "cd '$1' && uv venv --quiet --python /usr/bin/python3 '$work/by-hand' && ${2:+UV_LINK_MODE=$2 }UV_PROJECT_ENVIRONMENT='$work/by-hand' uv sync --quiet ${3:---frozen}"
 }
+# What uv lock --check said, kept with the key: removed, a build is a new
+# key's first, which asks uv (README, "A uv.lock behind pyproject.toml").
+checked=${venv_link%/prefixes/*}/logs/$(basename "$venv_link").uv-lock
+[ -f "$checked" ] || { echo "no $checked: the build kept no answer of uv lock --check" >&2; exit 1; }
 # Timed round by round by bench/interleaved.py.
 cat >"$work/commands.json" <<JSON
 [
   ["pyenv-guix", "rm -rf '$venv_link' '$venv_link'.g*", ["$pg", "prefix", "$work/project"]],
   ["by-hand", "rm -rf '$work/by-hand'", ["sh", "-c", "$(by_hand "$work/project" "")"]],
   ["copied-by-hand", "rm -rf '$work/by-hand'", ["sh", "-c", "$(by_hand "$work/project" copy)"]],
+  ["pyenv-guix-checking", "rm -rf '$venv_link' '$venv_link'.g* '$checked'", ["$pg", "prefix", "$work/project"]],
+  ["locked-by-hand", "rm -rf '$work/by-hand'", ["sh", "-c", "$(by_hand "$work/project" "" --locked)"]],
   ["pyenv-guix-member", "rm -rf '$member_link' '$member_link'.g*", ["$pg", "prefix", "$member"]],
   ["member-by-hand", "rm -rf '$work/by-hand'", ["sh", "-c", "$(by_hand "$member" "")"]]
 ]
@@ -102,4 +109,5 @@ python3 bench/interleaved.py "$work/commands.json" "$runs" \
   "cold venv of a 20-wheel uv project from uv.lock, warm uv cache" \
   "by-hand:pyenv-guix:uv venv + uv sync --frozen" \
   "copied-by-hand:pyenv-guix:the same, UV_LINK_MODE=copy" \
+  "locked-by-hand:pyenv-guix-checking:uv sync --locked; a new key (uv lock --check)" \
   "member-by-hand:pyenv-guix-member:the same in a workspace member"

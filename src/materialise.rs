@@ -229,12 +229,19 @@ fn look_or_build(
         Err(_) => return unkeyed(out),
     };
     let path = pip::path_for(cache, &key.hash);
-    let stale = match stale {
-        None if mode != Mode::Look && project.manifest.pip.is_uv_project() => {
-            uv_lock_stale(ctx, project, base_path, &key.hash, mode == Mode::Rebuild)?
-        }
-        stale => stale,
-    };
+    // A uv project's lock: refused before any build when stale, else
+    // told once built. uv is asked beside the build, once per key, by the
+    // process that builds (a prompt that builds in the background asks
+    // nothing: uv may build the project's metadata).
+    let locked = ctx.var(pip::lock::LOCKED_VAR).is_some_and(|v| v == "1");
+    let uv_project = mode != Mode::Look && project.manifest.pip.is_uv_project();
+    let answer = cache.uv_lock_check(&key.hash);
+    if uv_project && locked {
+        uv_lock_stale(ctx, project, base_path, &key.hash, mode == Mode::Rebuild)?;
+    }
+    let asked = (uv_project && !locked && !ctx.background)
+        .then(|| uv_lock_asked(ctx, project, base_path, &answer, mode == Mode::Rebuild))
+        .flatten();
     let built = match mode {
         Mode::Look => pip::built(&path),
         Mode::Build | Mode::Rebuild => {
@@ -252,7 +259,14 @@ fn look_or_build(
                     generation.display()
                 ));
             }
-            if let Some(stale) = stale {
+            if let Some(asked) = asked {
+                pip::lock::uv_check_ended(asked, &answer);
+            }
+            let uv_stale = match uv_project && !locked {
+                true => uv_lock_told(project, &answer),
+                false => None,
+            };
+            if let Some(stale) = stale.or(uv_stale) {
                 log::warn(&stale.to_string());
             }
             Some((generation, layout))
@@ -400,7 +414,8 @@ impl Materialised {
     }
 }
 
-/// A uv project's `uv.lock`, stale or not, as a build takes it (see
+/// `PYENV_GUIX_LOCKED=1`: a uv project's stale `uv.lock` is refused
+/// before anything is built, uv asked now if no build asked it (see
 /// `pip::lock::uv_project_state`). Without uv, or a lock, the build says
 /// what is missing.
 fn uv_lock_stale(
@@ -409,22 +424,38 @@ fn uv_lock_stale(
     user_path: Option<&OsStr>,
     key: &str,
     fresh: bool,
-) -> Result<Option<pip::lock::Stale>, pip::lock::Stale> {
+) -> Result<(), pip::lock::Stale> {
     let (Ok(uv), Some(lock)) = (
         pip::install::uv::find(ctx, user_path, &project.root),
         pip::uv_lock_for(&project.root),
     ) else {
-        return Ok(None);
+        return Ok(());
     };
-    let locked = ctx.var(pip::lock::LOCKED_VAR).is_some_and(|v| v == "1");
-    let record = ctx.cache.uv_lock_check(key);
-    // At a prompt that builds in the background, uv is not run (it may
-    // build the project's metadata): the build asks it, and the next
-    // prompt reads its answer.
-    if ctx.background && !locked && !fresh && !record.exists() {
-        return Ok(None);
-    }
     let cmd = pip::uv_lock_command(ctx, &uv.path, &project.root, user_path);
-    let state = pip::lock::uv_project_state(cmd, &record, fresh);
-    pip::lock::for_a_build(lock, state, locked)
+    let state = pip::lock::uv_project_state(cmd, &ctx.cache.uv_lock_check(key), fresh);
+    pip::lock::for_a_build(lock, state, true).map(drop)
+}
+
+/// `uv lock --check` started for a uv project's build, unless its answer
+/// is kept already (and not `fresh`).
+fn uv_lock_asked(
+    ctx: &Context,
+    project: &Project,
+    user_path: Option<&OsStr>,
+    answer: &std::path::Path,
+    fresh: bool,
+) -> Option<std::io::Result<std::process::Child>> {
+    if !fresh && pip::lock::kept_uv_project_state(answer).is_some() {
+        return None;
+    }
+    let uv = pip::install::uv::find(ctx, user_path, &project.root).ok()?;
+    let cmd = pip::uv_lock_command(ctx, &uv.path, &project.root, user_path);
+    Some(pip::lock::uv_check_started(cmd))
+}
+
+/// A uv project's stale `uv.lock`, as its build found it, to be said.
+fn uv_lock_told(project: &Project, answer: &std::path::Path) -> Option<pip::lock::Stale> {
+    let lock = pip::uv_lock_for(&project.root)?;
+    let state = pip::lock::kept_uv_project_state(answer)?;
+    pip::lock::for_a_build(lock, state, false).ok().flatten()
 }

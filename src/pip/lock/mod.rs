@@ -25,7 +25,8 @@ use crate::fsutil::{self, hex};
 pub use digest::{Inputs, inputs_digest, what_changed};
 pub use resolve::{LockError, Resolver, Wanted, resolve};
 pub use state::{
-    LOCKED_VAR, Stale, State, for_a_build, for_build, stale_because, state, uv_project_state,
+    LOCKED_VAR, Stale, State, for_a_build, for_build, kept_uv_project_state, stale_because, state,
+    uv_check_ended, uv_check_started, uv_project_state,
 };
 pub use write::with_our_table;
 

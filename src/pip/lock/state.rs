@@ -147,32 +147,42 @@ pub fn for_a_build(path: PathBuf, state: State, locked: bool) -> Result<Option<S
 /// `pyproject.toml` asks, by uv's own rule (`uv lock --check`), offline
 /// (from uv's cache), as `cmd` runs uv lock. Kept in `record`, under the
 /// venv's key, which covers both files, the interpreter and uv by
-/// content: uv runs once per key (again on `rebuild`, `fresh`), not at
-/// every entry.
+/// content: uv is asked once per key (again if `fresh`); a build asks it
+/// while it syncs (`uv_check_started`).
 pub fn uv_project_state(cmd: std::process::Command, record: &Path, fresh: bool) -> State {
-    if !fresh && let Some(state) = read_state(record) {
+    if !fresh && let Some(state) = kept_uv_project_state(record) {
         return state;
     }
-    let state = uv_lock_check(cmd);
-    if let Some(dir) = record.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let text = format!("{}\n{}", state.word(), state.why_only().unwrap_or_default());
-    let _ = crate::fsutil::write_atomic(record, text.as_bytes());
+    uv_check_ended(uv_check_started(cmd), record)
+}
+
+/// `uv lock --check` started, as `cmd` runs uv lock: asked beside a
+/// build, it costs the build no time on a machine with a core to spare.
+pub fn uv_check_started(mut cmd: std::process::Command) -> std::io::Result<std::process::Child> {
+    use std::process::Stdio;
+    cmd.args(["--check", "--offline"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+}
+
+/// What the check `started` says, kept in `record`.
+pub fn uv_check_ended(started: std::io::Result<std::process::Child>, record: &Path) -> State {
+    let state = match started.and_then(|child| child.wait_with_output()) {
+        Ok(out) => uv_said(out.status.success(), &String::from_utf8_lossy(&out.stderr)),
+        Err(e) => State::Unknown(format!("uv lock --check could not run: {e}")),
+    };
+    keep_uv_project_state(record, &state);
     state
 }
 
-fn uv_lock_check(mut cmd: std::process::Command) -> State {
-    cmd.args(["--check", "--offline"])
-        .stdin(std::process::Stdio::null());
-    let out = match cmd.output() {
-        Ok(out) => out,
-        Err(e) => return State::Unknown(format!("uv lock --check could not run: {e}")),
-    };
-    if out.status.success() {
+/// The state of a uv project's lock, by whether `uv lock --check` passed,
+/// and what uv said.
+fn uv_said(passed: bool, said: &str) -> State {
+    if passed {
         return State::Current;
     }
-    let said = String::from_utf8_lossy(&out.stderr);
     if said.contains("needs to be updated") {
         return State::Stale(
             "pyproject.toml asks for what it does not hold (uv lock --check)".to_string(),
@@ -184,10 +194,20 @@ fn uv_lock_check(mut cmd: std::process::Command) -> State {
         .unwrap_or("it failed")
         .trim_start_matches("error:")
         .trim();
-    State::Unknown(format!("uv lock --check --offline could not tell: {error}"))
+    State::Unknown(format!("uv could not tell offline: {error}"))
 }
 
-fn read_state(record: &Path) -> Option<State> {
+/// Keep `state` in `record` (a cache: a write that fails costs a check).
+fn keep_uv_project_state(record: &Path, state: &State) {
+    if let Some(dir) = record.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let text = format!("{}\n{}", state.word(), state.why_only().unwrap_or_default());
+    let _ = crate::fsutil::write_atomic(record, text.as_bytes());
+}
+
+/// What `record` keeps, if it is there and readable.
+pub fn kept_uv_project_state(record: &Path) -> Option<State> {
     let bytes = crate::fsutil::read_limited(record, 1 << 16).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (word, why) = text.split_once('\n')?;
