@@ -210,7 +210,14 @@ struct Record {
     allowed: Vec<(String, String)>,
     /// The files of the last allowed version: (path, id).
     files: Vec<(PathBuf, String)>,
+    /// Files as earlier allowed versions had them, the latest first (at
+    /// most `SEEN`): a file put back as one of those had it is not the
+    /// one a blocked project names.
+    seen: Vec<(PathBuf, String)>,
 }
+
+/// How many files of earlier versions a record remembers.
+const SEEN: usize = 1024;
 
 fn read(record: &Path) -> Option<Record> {
     let bytes = crate::fsutil::read_limited(record, RECORD_LIMIT).ok()?;
@@ -233,10 +240,13 @@ fn read(record: &Path) -> Option<Record> {
                     r.allowed.push((m, c));
                 }
             }
-            Some(b"file") => {
+            Some(kind @ (b"file" | b"seen")) => {
                 if let (Some(path), Some(id)) = (words.get(1).and_then(|p| unhex(p)), word(2)) {
-                    r.files
-                        .push((PathBuf::from(std::ffi::OsString::from_vec(path)), id));
+                    let file = (PathBuf::from(std::ffi::OsString::from_vec(path)), id);
+                    match kind {
+                        b"file" => r.files.push(file),
+                        _ => r.seen.push(file),
+                    }
                 }
             }
             _ => {}
@@ -273,47 +283,20 @@ pub fn check(record: &Path, project: &Project) -> (Trust, Vec<PathBuf>) {
 /// Why a project whose manifest was allowed, but not with what `scan`
 /// read, is blocked: the file that changed, as the record last knew it.
 fn blocked(r: &Record, project: &Project, scan: &Scan) -> Trust {
-    // The last changed input: a nested file comes after the file naming it,
-    // whose id changes with it.
-    let known = |path: &Path, id: &str| r.files.iter().any(|(p, h)| p == path && h == id);
-    let changed = scan
-        .inputs
-        .iter()
-        .rev()
-        .find(|i| !i.id.as_deref().is_ok_and(|id| known(&i.path, id)))
-        .map(|i| {
-            // In a directory: the file that changed, or one that is gone.
-            let inside = i
-                .files
-                .iter()
-                .map(|(rel, h)| (i.path.join(rel), h))
-                .find(|(p, h)| !known(p, h))
-                .map(|(p, _)| p)
-                .or_else(|| {
-                    r.files
-                        .iter()
-                        .find(|(p, _)| {
-                            p.starts_with(&i.path)
-                                && *p != i.path
-                                && !i.files.iter().any(|(rel, _)| i.path.join(rel) == *p)
-                        })
-                        .map(|(p, _)| p.clone())
-                });
-            inside.unwrap_or_else(|| i.path.clone())
-        })
-        .or_else(|| {
-            r.files
-                .iter()
-                .find(|(p, _)| !scan.inputs.iter().any(|i| i.path == *p))
-                .map(|(p, _)| p.clone())
-        });
+    // A file no allowed version has as it is; else, each being as some
+    // version has it, one that differs from the version last allowed.
+    let in_any =
+        |path: &Path, id: &str| (r.files.iter().chain(&r.seen)).any(|(p, h)| p == path && h == id);
+    let in_last = |path: &Path, id: &str| r.files.iter().any(|(p, h)| p == path && h == id);
+    let changed = changed_input(r, scan, in_any).or_else(|| changed_input(r, scan, in_last));
+    let known = in_any;
     let unusable = changed.as_ref().and_then(|p| {
         let input = scan.inputs.iter().find(|i| i.path == *p)?;
         input.id.as_ref().err().map(|why| why.to_string())
     });
     let new = changed
         .as_ref()
-        .is_some_and(|p| !r.files.iter().any(|(known, _)| known == p));
+        .is_some_and(|p| !(r.files.iter().chain(&r.seen)).any(|(known, _)| known == p));
     let here = |p: &Path| {
         p.strip_prefix(&project.root)
             .unwrap_or(p)
@@ -345,15 +328,49 @@ fn blocked(r: &Record, project: &Project, scan: &Scan) -> Trust {
     }
 }
 
+/// The file that changed, by `known` (path, id): the last changed input (a
+/// nested file comes after the file naming it, whose id changes with it),
+/// a file of a directory input, or one gone.
+fn changed_input(r: &Record, scan: &Scan, known: impl Fn(&Path, &str) -> bool) -> Option<PathBuf> {
+    scan.inputs
+        .iter()
+        .rev()
+        .find(|i| !i.id.as_deref().is_ok_and(|id| known(&i.path, id)))
+        .map(|i| {
+            // In a directory: the file that changed, or one that is gone.
+            let inside = i
+                .files
+                .iter()
+                .map(|(rel, h)| (i.path.join(rel), h))
+                .find(|(p, h)| !known(p, h))
+                .map(|(p, _)| p)
+                .or_else(|| {
+                    r.files
+                        .iter()
+                        .find(|(p, _)| {
+                            p.starts_with(&i.path)
+                                && *p != i.path
+                                && !i.files.iter().any(|(rel, _)| i.path.join(rel) == *p)
+                        })
+                        .map(|(p, _)| p.clone())
+                });
+            inside.unwrap_or_else(|| i.path.clone())
+        })
+        .or_else(|| {
+            r.files
+                .iter()
+                .find(|(p, _)| !scan.inputs.iter().any(|i| i.path == *p))
+                .map(|(p, _)| p.clone())
+        })
+}
+
 /// Allow the project as `scan` read it, remembering the versions allowed
 /// before.
 fn allow(record: &Path, project: &Project, scan: &Scan) -> Result<(), TrustError> {
     let own = hex(&Sha256::digest(&project.bytes));
     let hash = content_hash(project, scan);
-    let mut allowed = read(record)
-        .filter(|r| !r.denied)
-        .map(|r| r.allowed)
-        .unwrap_or_default();
+    let before = read(record).filter(|r| !r.denied).unwrap_or_default();
+    let mut allowed = before.allowed;
     allowed.retain(|v| *v != (own.clone(), hash.clone()));
     allowed.push((own, hash));
     let skip = allowed.len().saturating_sub(VERSIONS);
@@ -377,11 +394,30 @@ fn allow(record: &Path, project: &Project, scan: &Scan) -> Result<(), TrustError
                 .map(|(rel, h)| (input.path.join(rel), h.as_str())),
         );
     }
-    for (path, id) in files {
-        let mut line = b"file ".to_vec();
+    // The files of the versions before, as they had them, the latest first.
+    let mut seen: Vec<(PathBuf, String)> = Vec::new();
+    for (path, id) in before.files.into_iter().chain(before.seen) {
+        let now = files.iter().any(|(p, i)| *p == path && *i == id);
+        if !now && !seen.iter().any(|(p, i)| *p == path && *i == id) && seen.len() < SEEN {
+            seen.push((path, id));
+        }
+    }
+    let line = |word: &str, path: &Path, id: &str| {
+        let mut line = format!("{word} ").into_bytes();
         line.extend_from_slice(hex(path.as_os_str().as_bytes()).as_bytes());
         line.extend_from_slice(format!(" {id}").as_bytes());
-        lines.push(line);
+        line
+    };
+    lines.extend(files.iter().map(|(path, id)| line("file", path, id)));
+    // Never at the cost of the record: one too large to read is no trust.
+    let mut size: usize = lines.iter().map(|l| l.len() + 1).sum();
+    for (path, id) in &seen {
+        let seen_line = line("seen", path, id);
+        size += seen_line.len() + 1;
+        if size > RECORD_LIMIT as usize / 2 {
+            break;
+        }
+        lines.push(seen_line);
     }
     write(record, lines, &project.manifest_path)
 }

@@ -1022,3 +1022,54 @@ fn a_project_interpreter_symlinked_out_is_covered() {
         text(&out)
     );
 }
+
+/// FOUND (try-out): a blocked project named the file that differs from
+/// the version last allowed, even when that file is as an earlier allowed
+/// version has it (put back by `git checkout`) and another file is new
+/// content. The file named is the one no allowed version has as it is.
+#[test]
+fn a_blocked_project_names_the_file_no_allowed_version_has() {
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[pip]\nrequirements = [\"r.txt\"]\n");
+    s.write("p/r.txt", "-r base.txt\n");
+    s.write("p/base.txt", "six\n");
+    s.allow("p");
+    s.write("p/base.txt", "six==1.16\n");
+    s.allow("p");
+    // base.txt back as first allowed; r.txt edited.
+    s.write("p/base.txt", "six\n");
+    s.write("p/r.txt", "-r base.txt\nidna\n");
+    let out = s
+        .command(&["status", "--json", "p"], &s.path(""))
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let why = status["blocked"].to_string();
+    assert!(
+        why.contains("(r.txt changed since it was allowed)"),
+        "{why}"
+    );
+    // Each file as some version has it, but not together: the file that
+    // differs from the version last allowed is named.
+    s.write(
+        "q/.pyguix.toml",
+        "[pip]\nrequirements = [\"a.txt\", \"b.txt\"]\n",
+    );
+    s.write("q/a.txt", "six\n");
+    s.write("q/b.txt", "idna\n");
+    s.allow("q");
+    s.write("q/a.txt", "six==1.16\n");
+    s.write("q/b.txt", "idna==3.7\n");
+    s.allow("q");
+    s.write("q/a.txt", "six\n");
+    let out = s
+        .command(&["status", "--json", "q"], &s.path(""))
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let why = status["blocked"].to_string();
+    assert!(
+        why.contains("(a.txt changed since it was allowed)"),
+        "{why}"
+    );
+}
