@@ -294,19 +294,28 @@ impl KeyBuild {
 
     /// The record of an earlier failure, if there is one.
     pub fn failed_before(&self) -> Option<String> {
-        let bytes = fsutil::read_limited(&self.failed, 1 << 20).ok()?;
+        let bytes = fsutil::read_limited(&self.failed, FAILURE_LIMIT as u64).ok()?;
         Some(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     fn record_failure(&self, message: &str) {
+        // Never more than `failed_before` reads: a record it could not
+        // read would start the same failing build at every prompt.
+        let mut end = message.len().min(FAILURE_LIMIT);
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
         // Not recording only means the next prompt tries again.
-        let _ = fsutil::write_atomic(&self.failed, message.as_bytes());
+        let _ = fsutil::write_atomic(&self.failed, &message.as_bytes()[..end]);
     }
 
     fn clear_failure(&self) {
         let _ = std::fs::remove_file(&self.failed);
     }
 }
+
+/// The most of a failure record written, and read.
+const FAILURE_LIMIT: usize = 1 << 20;
 
 /// While it lives, says every `HEARTBEAT` that the build of `what` is
 /// still going (a Guix build or pip compiling a wheel can be silent for
@@ -369,6 +378,20 @@ pub fn clear_failures(cache: &Cache) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// HOLE (attack pass): a failure's record grew past what is read back
+    /// (a requirement echoed with each staged name said in full), so it
+    /// read as no failure and every prompt started the build again.
+    #[test]
+    fn a_failure_too_long_to_keep_whole_is_still_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        std::fs::create_dir_all(cache.bucket(Bucket::Prefixes)).unwrap();
+        let slot = KeyBuild::new(&cache, Bucket::Prefixes, "k");
+        slot.record_failure(&"é".repeat(FAILURE_LIMIT));
+        let kept = slot.failed_before().expect("a failure");
+        assert!(kept.len() <= FAILURE_LIMIT && kept.starts_with("éé"));
+    }
 
     /// `status` right after a prompt started a background build: the build
     /// may not have taken the key's lock yet, but its mark is held, and it

@@ -237,10 +237,13 @@ fn look_or_build(
     let uv_project = mode != Mode::Look && project.manifest.pip.is_uv_project();
     let answer = cache.uv_lock_check(&key.hash);
     if uv_project && locked {
-        uv_lock_stale(ctx, project, base_path, &key.hash, mode == Mode::Rebuild)?;
+        uv_lock_stale(ctx, project, base_path, facts.command(), &key.hash)?;
     }
     let asked = (uv_project && !locked && !ctx.background)
-        .then(|| uv_lock_asked(ctx, project, base_path, &answer, mode == Mode::Rebuild))
+        .then(|| {
+            let fresh = mode == Mode::Rebuild;
+            uv_lock_asked(ctx, project, base_path, facts.command(), &answer, fresh)
+        })
         .flatten();
     let built = match mode {
         Mode::Look => pip::built(&path),
@@ -415,15 +418,16 @@ impl Materialised {
 }
 
 /// `PYENV_GUIX_LOCKED=1`: a uv project's stale `uv.lock` is refused
-/// before anything is built, uv asked now if no build asked it (see
-/// `pip::lock::uv_project_state`). Without uv, or a lock, the build says
-/// what is missing.
+/// before anything is built, uv asked now (see
+/// `pip::lock::uv_project_state`: a kept answer may be older than a
+/// workspace member's `pyproject.toml`, which the key does not cover).
+/// Without uv, or a lock, the build says what is missing.
 fn uv_lock_stale(
     ctx: &Context,
     project: &Project,
     user_path: Option<&OsStr>,
+    python: &std::path::Path,
     key: &str,
-    fresh: bool,
 ) -> Result<(), pip::lock::Stale> {
     let (Ok(uv), Some(lock)) = (
         pip::install::uv::find(ctx, user_path, &project.root),
@@ -431,8 +435,8 @@ fn uv_lock_stale(
     ) else {
         return Ok(());
     };
-    let cmd = pip::uv_lock_command(ctx, &uv.path, &project.root, user_path);
-    let state = pip::lock::uv_project_state(cmd, &ctx.cache.uv_lock_check(key), fresh);
+    let cmd = pip::uv_check_command(ctx, &uv.path, &project.root, user_path, python);
+    let state = pip::lock::uv_project_state(cmd, &ctx.cache.uv_lock_check(key), true);
     pip::lock::for_a_build(lock, state, true).map(drop)
 }
 
@@ -442,6 +446,7 @@ fn uv_lock_asked(
     ctx: &Context,
     project: &Project,
     user_path: Option<&OsStr>,
+    python: &std::path::Path,
     answer: &std::path::Path,
     fresh: bool,
 ) -> Option<std::io::Result<std::process::Child>> {
@@ -449,7 +454,7 @@ fn uv_lock_asked(
         return None;
     }
     let uv = pip::install::uv::find(ctx, user_path, &project.root).ok()?;
-    let cmd = pip::uv_lock_command(ctx, &uv.path, &project.root, user_path);
+    let cmd = pip::uv_check_command(ctx, &uv.path, &project.root, user_path, python);
     Some(pip::lock::uv_check_started(cmd))
 }
 

@@ -117,8 +117,8 @@ pub struct Opened {
     pub record: PathBuf,
     pub project: Result<Project, manifest::ManifestError>,
     pub trust: Trust,
-    /// The files read to tell the verdict, the manifest aside: a change to
-    /// any may change it (one put back as it was allowed, say).
+    /// The files to watch, the manifest aside, for a change that may change
+    /// the verdict (one put back as it was allowed, say).
     pub read: Vec<PathBuf>,
 }
 
@@ -272,12 +272,33 @@ pub fn check(record: &Path, project: &Project) -> (Trust, Vec<PathBuf>) {
         return (Trust::Blocked(why), Vec::new());
     }
     let scan = project.scan();
-    let read = scan.watched();
     let hash = content_hash(project, &scan);
     if r.allowed.iter().any(|(m, c)| *m == own && *c == hash) {
+        let read = scan.watched();
         return (Trust::Allowed(hash, Box::new(scan)), read);
     }
-    (blocked(&r, project, &scan), read)
+    (blocked(&r, project, &scan), watched_while_blocked(&scan))
+}
+
+/// How many files a blocked project watches, at most.
+const WATCHED_WHILE_BLOCKED: usize = 256;
+
+/// What a blocked project watches to load again when its files are put
+/// back: the inputs themselves (a directory by its own stamp, not each of
+/// its files: what is not reviewed may be large), those read, and only
+/// regular files and directories (a device or a pipe, `/dev/stdout`, is
+/// new at every look). Past `WATCHED_WHILE_BLOCKED`, none: the manifest
+/// alone, as before.
+fn watched_while_blocked(scan: &Scan) -> Vec<PathBuf> {
+    let watched: Vec<PathBuf> = (scan.inputs.iter())
+        .filter(|i| i.id.is_ok())
+        .map(|i| i.path.clone())
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() || m.is_dir()))
+        .collect();
+    match watched.len() > WATCHED_WHILE_BLOCKED {
+        true => Vec::new(),
+        false => watched,
+    }
 }
 
 /// Why a project whose manifest was allowed, but not with what `scan`

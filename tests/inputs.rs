@@ -673,3 +673,44 @@ fn an_unreadable_requirement_is_named_in_the_users_file_and_line() {
         }
     }
 }
+
+/// HOLE (attack pass): a blocked project watched every file its changed
+/// inputs name; a change adding a find-links directory of 20,000 files
+/// made the shell's state too large to set, so the hook applied nothing
+/// and the project stayed loaded, unreviewed change and all. A blocked
+/// project watches its inputs themselves, and few of them.
+fn a_blocked_change_naming_many_files_unloads(sh: ShellName) {
+    if !sh.available() {
+        return;
+    }
+    let s = Sandbox::new();
+    let wheels = s.wheel("greetpkg", "1.0", &[]);
+    pip_project(
+        &s,
+        "p",
+        &format!(
+            "installer = \"pip\"\nrequirements = [\"requirements.txt\"]\noptions = [\"--no-index\", \"--find-links\", {:?}]\n\n[env]\nLOADED = \"yes\"\n",
+            wheels.display().to_string()
+        ),
+    );
+    s.write("p/requirements.txt", "greetpkg==1.0\n");
+    for i in 0..20_000 {
+        s.write(&format!("p/big/f{i:05}-with-a-longer-name.txt"), "");
+    }
+    s.allow("p");
+    let p = |rel: &str| quote(s.path(rel).as_os_str());
+    let lines = vec![
+        sh.hook_line(),
+        format!("cd {}", p("p")),
+        "dump 1-entered".into(),
+        "printf -- '--find-links big\\ngreetpkg==1.0\\n' > requirements.txt".into(),
+        "dump 2-changed".into(),
+    ];
+    let text = s.interactive(sh, &s.path(""), &s.env(), &lines);
+    let loaded = |name: &str| s.dump(name).get("LOADED").map(String::from);
+    assert_eq!(loaded("1-entered").as_deref(), Some("yes"), "{text}");
+    assert!(text.contains("is blocked"), "{text}");
+    assert_eq!(loaded("2-changed"), None, "{text}");
+}
+
+bash_zsh_fish!(a_blocked_change_naming_many_files_unloads);

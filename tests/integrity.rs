@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use support::Sandbox;
+use support::{Run, Sandbox};
 
 fn project(s: &Sandbox, name: &str, interpreter: &str, mode: &str, wheels: &Path) {
     s.write(
@@ -496,9 +496,20 @@ fn a_script_two_distributions_ship_is_not_damage() {
     s.wheel("cliextra", "1.0", &["--script=tool"]);
     // In this order uv installs cliextra's last, and pip clicore's.
     for (name, installer, mode) in [("pip", "pip", "prefix"), ("uv", "uv", "venv")] {
-        if installer == "uv" && s.uv_dir().is_none() {
-            continue;
-        }
+        let path = match (installer, s.uv_dir()) {
+            ("pip", _) => "/usr/bin:/bin".to_string(),
+            (_, Some(uv)) => format!("{}:/usr/bin:/bin", uv.display()),
+            _ => continue,
+        };
+        let run = |args: &[&str]| {
+            let out = s.command(args, &s.path("")).env("PATH", &path).succeeds();
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let damage = || {
+            let v: serde_json::Value =
+                serde_json::from_str(&run(&["status", "--json", name])).unwrap();
+            v["pip"]["prefix"]["damage"].clone()
+        };
         s.write(
             &format!("{name}/.pyguix.toml"),
             &format!(
@@ -507,9 +518,8 @@ fn a_script_two_distributions_ship_is_not_damage() {
             ),
         );
         s.allow(name);
-        let prefix = prefix_of(&s, name);
-        let damage = &status(&s, name)["pip"]["prefix"]["damage"];
-        assert_eq!(damage, &serde_json::json!([]), "{name}");
+        let prefix = PathBuf::from(run(&["prefix", name]).trim());
+        assert_eq!(damage(), serde_json::json!([]), "{name}");
         let tool = std::fs::read_dir(&prefix)
             .unwrap()
             .map(|e| e.unwrap().path().join("bin/tool"))
@@ -519,7 +529,7 @@ fn a_script_two_distributions_ship_is_not_damage() {
         // Replaced, not written through: the file may be a read-only copy.
         std::fs::remove_file(&tool).unwrap();
         std::fs::write(&tool, "#!/bin/sh\necho other\n").unwrap();
-        let damage = status(&s, name)["pip"]["prefix"]["damage"].to_string();
+        let damage = damage().to_string();
         assert!(damage.contains("bin/tool was changed"), "{name}: {damage}");
     }
 }

@@ -1309,3 +1309,36 @@ fn a_stale_uv_lock_is_said_at_the_prompt_that_loads_its_build() {
         "built from the lock as it is: {out}"
     );
 }
+
+/// HOLE (attack pass): `uv lock --check`, run to tell whether uv.lock is
+/// stale, let uv pick the interpreter the project points at: a `.venv`
+/// of its own or a `.python-version` naming a file in it, which trust
+/// does not cover, ran at the build, at `status` and with
+/// `PYENV_GUIX_LOCKED=1`. The check asks the build's interpreter only.
+#[test]
+fn the_lock_check_runs_no_interpreter_the_project_points_at() {
+    let s = Sandbox::new();
+    let Some((env, p)) = allowed_uv_project(&s) else {
+        return;
+    };
+    let ran = s.path("ran");
+    let planted = format!(
+        "#!/bin/sh\ntouch {}\nexec /usr/bin/python3 \"$@\"\n",
+        ran.display()
+    );
+    for file in ["p/.venv/bin/python", "p/tools/python"] {
+        s.write(file, &planted);
+        std::fs::set_permissions(
+            s.path(file),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    s.write("p/.python-version", "tools/python\n");
+    let mut locked = env.clone();
+    locked.push(("PYENV_GUIX_LOCKED".into(), "1".into()));
+    s.ok_with(&env, &p, &["prefix"]);
+    s.ok_with(&env, &p, &["status"]);
+    s.ok_with(&locked, &p, &["rebuild"]);
+    assert!(!ran.exists(), "a planted interpreter ran");
+}

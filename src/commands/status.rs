@@ -461,9 +461,20 @@ fn uv_lock_state(
         Ok(uv) => uv,
         Err(e) => return unknown(&format!("uv cannot tell: {e}")),
     };
-    let cmd = crate::pip::uv_lock_command(ctx, &uv.path, &project.root, user_path.as_deref());
+    let Some(facts) = &built.facts else {
+        return unknown("the interpreter is not known");
+    };
+    let cmd = crate::pip::uv_check_command(
+        ctx,
+        &uv.path,
+        &project.root,
+        user_path.as_deref(),
+        facts.command(),
+    );
     let record = ctx.cache.uv_lock_check(key);
-    Some((path, lock::uv_project_state(cmd, &record, false)))
+    // Asked again: a workspace member's pyproject.toml, which uv reads to
+    // tell, is not in the key the answer is kept under.
+    Some((path, lock::uv_project_state(cmd, &record, true)))
 }
 
 /// Whether the shell's environment holds the builds the project's inputs

@@ -32,5 +32,6 @@ pub use prefix::{built, ensure, generations, path_for};
 pub use scan::{Input, Kind, Scan};
 pub use table::{Installer, Pip, PipMode};
 pub use uvproject::{
-    lock_command as uv_lock_command, lock_for as uv_lock_for, locked_names as uv_locked_names,
+    check_command as uv_check_command, lock_command as uv_lock_command, lock_for as uv_lock_for,
+    locked_names as uv_locked_names,
 };

@@ -166,6 +166,10 @@ impl Copies {
     /// told as a line of the copy, which is the user's line (the copy
     /// keeps each line in its place).
     fn said_of_originals(&self, mut line: Vec<u8>) -> Vec<u8> {
+        // An installer echoes a requirement's text, which the project
+        // writes: a line naming a copy thousands of times is left as it is
+        // past the first few, rather than grown by a path each time.
+        let mut left = REPLACED_PER_LINE;
         for Copy {
             said,
             copy,
@@ -188,6 +192,10 @@ impl Copies {
                     at = end;
                     continue;
                 }
+                if left == 0 {
+                    return line;
+                }
+                left -= 1;
                 let mut told = original.as_os_str().as_bytes().to_vec();
                 let mut rest_from = end;
                 if let Some((number, len)) = position_after(&line[end..])
@@ -204,6 +212,9 @@ impl Copies {
         line
     }
 }
+
+/// How many names of copies one line of output has said as the user's.
+const REPLACED_PER_LINE: usize = 8;
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)

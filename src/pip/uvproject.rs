@@ -174,6 +174,25 @@ pub fn lock_command(
     cmd
 }
 
+/// `uv lock` as `lock_command` runs it, to check the lock only (see
+/// `pip::lock::uv_check_started`): with the interpreter the build uses,
+/// never one the project points uv at (`.python-version`, a `.venv` of
+/// its own), which trust does not cover and uv would run to ask what it is.
+pub fn check_command(
+    ctx: &crate::context::Context,
+    uv: &Path,
+    root: &Path,
+    user_path: Option<&std::ffi::OsStr>,
+    python: &Path,
+) -> std::process::Command {
+    let mut cmd = lock_command(ctx, uv, root, user_path);
+    cmd.arg("--python").arg(python).env(
+        "UV_PROJECT_ENVIRONMENT",
+        "/dev/null/pyenv-guix-checks-the-lock-only",
+    );
+    cmd
+}
+
 /// workspace root's (found as `Scan::uv_project` finds it), if that file
 /// is there. For `init`, before anything is trusted: it reads two
 /// bounded files and names a path, nothing more.
