@@ -11,7 +11,9 @@ it, in every round alike.
 
 COMMANDS.json holds [name, preparation, argv] items; argv may be a list
 of argvs, run one after another as one timing. Each HAND:OURS:LABEL pair
-is reported against a target of 1.1x of means.
+is reported against a target of 1.1x of means; a pair written
+~HAND:OURS:LABEL is reported with no target (a figure to know, not one
+the bench is held to).
 """
 import json
 import random
@@ -50,10 +52,12 @@ print(f"{title}, {runs} interleaved rounds")
 print(f"  {'':<34} {'mean':>8} {'± sd':>7} {'median':>8} {'min':>7}")
 ok = True
 for pair in pairs:
-    hand, ours, label = pair.split(":", 2)
+    held = not pair.startswith("~")
+    hand, ours, label = pair.removeprefix("~").split(":", 2)
     ratio = mean[ours] / mean[hand]
-    ok &= ratio <= TARGET
+    ok &= ratio <= TARGET or not held
     row(label, hand)
     row(ours, ours)
-    print(f"  {'':<34} {ratio:5.3f}x of means, {median[ours] / median[hand]:5.3f}x of medians (target {TARGET}x, of means)")
+    target = f"target {TARGET}x, of means" if held else "no target"
+    print(f"  {'':<34} {ratio:5.3f}x of means, {median[ours] / median[hand]:5.3f}x of medians ({target})")
 print("all targets met" if ok else "SOME TARGETS MISSED")

@@ -8,6 +8,10 @@
 #    no more than pyenv-guix's, which are links to its read-only pool);
 #  - pyenv-guix, installer pip, against `pip install --prefix --no-deps
 #    --require-hashes` of the lock's files, as pip takes a lock by hand.
+# pyenv-guix lays a locked prefix out from its pool when uv installed
+# every package before (warm: its records kept, `pip::replay`); the build
+# of a lock none of whose packages it recorded, where uv runs, is timed
+# too, with no target.
 #
 #   BUILD_RUNS=10 bench/lock.sh       (needs uv: pip install uv)
 set -euo pipefail
@@ -54,6 +58,7 @@ runs=${BUILD_RUNS:-10}
 cat >"$work/commands.json" <<JSON
 [
   ["pyenv-guix-uv", "rm -rf '$uv_link' '$uv_link'.g*", ["$pg", "prefix", "$work/uv"]],
+  ["pyenv-guix-uv-runs-uv", "rm -rf '$uv_link' '$uv_link'.g* '$PYENV_GUIX_CACHE_DIR/installs'", ["$pg", "prefix", "$work/uv"]],
   ["uv-by-hand", "rm -rf '$work/uv-by-hand'",
    ["$uv", "pip", "sync", "--quiet", "--python", "/usr/bin/python3", "--prefix", "$work/uv-by-hand", "--no-index", "--find-links", "$work/wheels", "$lock"]],
   ["uv-copied-by-hand", "rm -rf '$work/uv-by-hand'",
@@ -68,4 +73,5 @@ python3 bench/interleaved.py "$work/commands.json" "$runs" \
   "locked build of 20 wheels from an empty prefix, warm caches" \
   "uv-by-hand:pyenv-guix-uv:uv pip sync pylock.toml by hand" \
   "uv-copied-by-hand:pyenv-guix-uv:the same, UV_LINK_MODE=copy" \
+  "~uv-by-hand:pyenv-guix-uv-runs-uv:the same, nothing recorded (uv runs)" \
   "pip-by-hand:pyenv-guix-pip:pip --require-hashes by hand"

@@ -36,10 +36,13 @@ pub enum Bucket {
     /// One read-only copy of each file uv linked into a prefix, by its
     /// bytes (`pip::pool`).
     Pool,
+    /// What uv put in a prefix for each locked package, by the package
+    /// and everything else that decides it (`pip::replay`).
+    Installs,
 }
 
 impl Bucket {
-    pub const ALL: [Bucket; 10] = [
+    pub const ALL: [Bucket; 11] = [
         Bucket::Prefixes,
         Bucket::Profiles,
         Bucket::Staging,
@@ -50,6 +53,7 @@ impl Bucket {
         Bucket::Pyenv,
         Bucket::Tools,
         Bucket::Pool,
+        Bucket::Installs,
     ];
 
     /// The buckets of things built under a key, that `gc` collects.
@@ -67,6 +71,7 @@ impl Bucket {
             Bucket::Pyenv => "pyenv",
             Bucket::Tools => "tools",
             Bucket::Pool => "pool",
+            Bucket::Installs => "installs",
         }
     }
 

@@ -349,6 +349,23 @@ impl Gc {
             .map(|(size, _, _)| size)
             .sum();
         self.freed += freed + gone_with_them;
+        // A record of what uv installed is of no use once a copy it names
+        // is gone: the next build runs uv, and keeps another.
+        let gone: std::collections::HashSet<&std::ffi::OsStr> =
+            unused.iter().filter_map(|(p, _)| p.file_name()).collect();
+        let records = crate::pip::replay::unusable(&ctx.cache, |copy| gone.contains(copy));
+        for record in &records {
+            if !self.dry_run {
+                let _ = std::fs::remove_file(record);
+            }
+        }
+        if !records.is_empty() {
+            println!(
+                "{} {} records of packages uv installed whose files the pool no longer holds",
+                self.verb(),
+                records.len()
+            );
+        }
     }
 
     fn leave(&mut self, what: &str, key: &str) {

@@ -14,6 +14,7 @@ pub mod lock;
 pub mod options;
 pub mod pool;
 mod prefix;
+pub mod replay;
 mod report;
 pub mod reqfile;
 pub(crate) mod run;

@@ -68,6 +68,65 @@ pub fn adopt(dir: &Path, pool: &Path) -> std::io::Result<()> {
     })
 }
 
+/// The name of the pool's copy of bytes of SHA-256 `digest` (hex): an
+/// executable file's copy is another, as its mode is another.
+pub fn copy_name(digest: &str, executable: bool) -> String {
+    match executable {
+        true => format!("{digest}x"),
+        false => digest.to_string(),
+    }
+}
+
+/// Whether `name` is a pool copy's name: 64 hexadecimal digits, and `x`
+/// for an executable.
+pub fn is_copy_name(name: &str) -> bool {
+    let digits = name.strip_suffix('x').unwrap_or(name);
+    digits.len() == 64 && digits.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Whether the file at `file` is the pool's copy `name` (one inode).
+pub fn is_copy(file: &Path, pool: &Path, name: &str) -> bool {
+    let (Ok(a), Ok(b)) = (
+        std::fs::symlink_metadata(file),
+        std::fs::symlink_metadata(pool.join(name)),
+    ) else {
+        return false;
+    };
+    a.is_file() && (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+/// Make the regular file `file` of a new prefix, linked to uv's cache or
+/// its own, a link to the pool's copy of its bytes, and return the copy's
+/// name; `None` when it got a copy of its own instead (see `adopt`).
+pub fn adopt_one(file: &Path, pool: &Path) -> std::io::Result<Option<String>> {
+    let meta = std::fs::symlink_metadata(file)?;
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let digest = match meta.len() <= IN_MEMORY {
+        true => hex(&Sha256::digest(read_whole(file, meta.len())?)),
+        false => crate::pip::hash::hash_file(file, meta.len()).map_err(std::io::Error::other)?,
+    };
+    adopt_file(file, &meta, Some(&digest), pool)?;
+    let name = copy_name(&digest, meta.mode() & 0o111 != 0);
+    Ok(is_copy(file, pool, &name).then_some(name))
+}
+
+/// Link the pool's copy `name`, of `len` bytes, at `to` (which must not
+/// exist), if the inode linked is as the pool made it: a copy edited or
+/// replaced since is not linked, and `to` is left absent.
+pub fn link_copy(pool: &Path, name: &str, len: u64, to: &Path) -> std::io::Result<()> {
+    std::fs::hard_link(pool.join(name), to)?;
+    let linked = std::fs::symlink_metadata(to)?;
+    if as_made(&linked, len, name.ends_with('x')) {
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(to);
+    Err(std::io::Error::other(format!(
+        "the pool's copy {name} is not as the pool made it"
+    )))
+}
+
 /// What the walk of a new prefix finds.
 #[derive(Default)]
 struct Found {
@@ -136,10 +195,7 @@ fn adopt_file(
     let dir = file.parent().unwrap_or(Path::new("."));
     let executable = meta.mode() & 0o111 != 0;
     let len = meta.len();
-    let named = |digest: &str| match executable {
-        true => pool.join(format!("{digest}x")),
-        false => pool.join(digest),
-    };
+    let named = |digest: &str| pool.join(copy_name(digest, executable));
     let bytes = match len <= IN_MEMORY {
         true => Some(read_whole(file, len)?),
         false => None,
@@ -392,9 +448,7 @@ pub fn unused(
         .into_iter()
         .filter_map(|path| {
             let m = std::fs::symlink_metadata(&path).ok()?;
-            let named = path.file_name()?.to_str()?;
-            let copy = named.len() == 64 + usize::from(named.ends_with('x'))
-                && named[..64].bytes().all(|b| b.is_ascii_hexdigit());
+            let copy = is_copy_name(path.file_name()?.to_str()?);
             (copy && m.is_file() && links(&m) == 1).then_some((path, m.len()))
         })
         .collect()

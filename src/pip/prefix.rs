@@ -63,7 +63,7 @@ pub fn ensure(
         ),
         ctx.how(force),
         || built(&link),
-        || build_generation(ctx, inputs, key, &link, env),
+        || build_generation(ctx, inputs, key, &link, env, force),
     ) {
         Ok(done) => Ok(done),
         Err(Missed::Pending(pending)) => Err(BuildError::Pending(pending)),
@@ -85,6 +85,7 @@ fn build_generation(
     key: &Key,
     link: &Path,
     env: &[(OsString, OsString)],
+    force: bool,
 ) -> Result<(PathBuf, Layout), (BuildError, Option<String>)> {
     let io_err = |what: String| move |e| (io(what)(e), None);
     let hash = &key.hash;
@@ -105,62 +106,10 @@ fn build_generation(
         inputs.pip.mode,
         inputs.installer.name()
     ));
-    let (stage, _private) = stage_dir(&ctx.cache, hash)
-        .map_err(io_err("cannot make a staging directory".to_string()))?;
-    let _ = std::fs::remove_dir_all(&stage);
-    // The installer runs in the stage, a directory of ours holding only
-    // the copies, where no module of the project's can stand in for
-    // pip's or venv's. A prefix of the project's own (an editable
-    // install, a source tree: the project's code runs in its build
-    // anyway) is built in the project, where pip reads those paths from.
-    // A locked build installs files only, so it never needs the project.
-    let workdir = if inputs.scan.per_project.is_empty() || inputs.scan.lock.is_some() {
-        stage.as_path()
-    } else {
-        inputs.root
-    };
-    let staged = match (&inputs.scan.lock, &inputs.pip.lock) {
-        (Some(lock), Some(name)) => inputs.scan.stage_locked(
-            lock,
-            &inputs.root.join(name.get_ref()),
-            &stage,
-            !inputs.installer.tool.hashes_what_it_installs(),
-        ),
-        _ => (inputs.scan.stage(&stage)).map(|(o, r)| (o, r, Vec::new())),
-    };
-    let _naming = super::run::naming(inputs.scan.copies(&stage, workdir));
-    let result = match staged {
-        Ok((options, requirements, editable_after)) => inputs.installer.tool.install(Job {
-            facts: inputs.facts,
-            pip: inputs.pip,
-            profile: inputs.profile,
-            prompt: inputs.prompt,
-            editable: inputs.scan.lock.is_none() && inputs.scan.has_editable(),
-            path: &generation,
-            pool: &ctx.cache.bucket(Bucket::Pool),
-            workdir,
-            env,
-            options,
-            requirements,
-            editable_after,
-        }),
-        Err(e) => Err(Failure::Before(e.into())),
-    };
-    // uv read a uv project's files in place: keep the venv only if they
-    // still hold the bytes the key was made from.
-    let result = result
-        .and_then(|()| (inputs.scan.uv_project_unchanged()).map_err(|e| Failure::Before(e.into())));
-    let _ = std::fs::remove_dir_all(&stage);
-    let _ = std::fs::remove_file(generation.with_extension("lacking.txt"));
-    // Ctrl-C during the build: the user asked to stop, even if the
-    // installer ended well (it may have been past its last file).
-    let result = match result {
-        Ok(()) if crate::buildlock::interrupted() => Err(Failure::Before(BuildError::Interrupted)),
-        other => other,
-    };
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&generation);
-        return Err(failed(inputs.installer.name(), hash, e));
+    let plan = super::replay::plan(ctx, inputs, key);
+    let laid = !force && plan.as_ref().is_some_and(|plan| lay_out(plan, &generation));
+    if !laid {
+        install(ctx, inputs, env, hash, &generation, plan.as_ref())?;
     }
     let layout = discover(&generation, inputs.pip.mode, &key.text);
     if let Some(record) = unreadable_record(&layout) {
@@ -211,6 +160,98 @@ fn build_generation(
         .and_then(|()| switch(link, &generation))
         .map_err(io_err(format!("cannot finish {}", generation.display())))?;
     Ok((generation, layout))
+}
+
+/// Every locked package laid out into `generation` as uv installed it
+/// before (`replay`); `false`, with nothing left there, if not.
+fn lay_out(plan: &super::replay::Plan, generation: &Path) -> bool {
+    match plan.lay_out(generation) {
+        Ok(true) => {
+            log::info("every locked package laid out from the pool, as uv installed it before");
+            true
+        }
+        Ok(false) => false,
+        Err(e) => {
+            log::debug(&format!("uv installs instead: {e}"));
+            let _ = std::fs::remove_dir_all(generation);
+            false
+        }
+    }
+}
+
+/// The installer's run into `generation`, from private copies of its
+/// inputs; what it installed is kept for the next build to lay out, when
+/// `plan` says so.
+fn install(
+    ctx: &Context,
+    inputs: &PrefixInputs,
+    env: &[(OsString, OsString)],
+    hash: &str,
+    generation: &Path,
+    plan: Option<&super::replay::Plan>,
+) -> Result<(), (BuildError, Option<String>)> {
+    let io_err = |what: String| move |e| (io(what)(e), None);
+    let (stage, _private) = stage_dir(&ctx.cache, hash)
+        .map_err(io_err("cannot make a staging directory".to_string()))?;
+    let _ = std::fs::remove_dir_all(&stage);
+    // The installer runs in the stage, a directory of ours holding only
+    // the copies, where no module of the project's can stand in for
+    // pip's or venv's. A prefix of the project's own (an editable
+    // install, a source tree: the project's code runs in its build
+    // anyway) is built in the project, where pip reads those paths from.
+    // A locked build installs files only, so it never needs the project.
+    let workdir = if inputs.scan.per_project.is_empty() || inputs.scan.lock.is_some() {
+        stage.as_path()
+    } else {
+        inputs.root
+    };
+    let staged = match (&inputs.scan.lock, &inputs.pip.lock) {
+        (Some(lock), Some(name)) => inputs.scan.stage_locked(
+            lock,
+            &inputs.root.join(name.get_ref()),
+            &stage,
+            !inputs.installer.tool.hashes_what_it_installs(),
+        ),
+        _ => (inputs.scan.stage(&stage)).map(|(o, r)| (o, r, Vec::new())),
+    };
+    let _naming = super::run::naming(inputs.scan.copies(&stage, workdir));
+    let result = match staged {
+        Ok((options, requirements, editable_after)) => inputs.installer.tool.install(Job {
+            facts: inputs.facts,
+            pip: inputs.pip,
+            profile: inputs.profile,
+            prompt: inputs.prompt,
+            editable: inputs.scan.lock.is_none() && inputs.scan.has_editable(),
+            path: generation,
+            pool: &ctx.cache.bucket(Bucket::Pool),
+            workdir,
+            env,
+            options,
+            requirements,
+            editable_after,
+        }),
+        Err(e) => Err(Failure::Before(e.into())),
+    };
+    // uv read a uv project's files in place: keep the venv only if they
+    // still hold the bytes the key was made from.
+    let result = result
+        .and_then(|()| (inputs.scan.uv_project_unchanged()).map_err(|e| Failure::Before(e.into())));
+    let _ = std::fs::remove_dir_all(&stage);
+    let _ = std::fs::remove_file(generation.with_extension("lacking.txt"));
+    // Ctrl-C during the build: the user asked to stop, even if the
+    // installer ended well (it may have been past its last file).
+    let result = match result {
+        Ok(()) if crate::buildlock::interrupted() => Err(Failure::Before(BuildError::Interrupted)),
+        other => other,
+    };
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(generation);
+        return Err(failed(inputs.installer.name(), hash, e));
+    }
+    if let Some(plan) = plan {
+        plan.keep(generation, &stage);
+    }
+    Ok(())
 }
 
 /// Where pip reads private copies of exactly the bytes the key was made

@@ -67,6 +67,27 @@ pub struct Package {
     pub artefacts: Vec<Artefact>,
 }
 
+impl Package {
+    /// Its line in a prefix's key: name, version, marker and files.
+    pub fn key_line(&self) -> String {
+        let mut hashes: Vec<String> = (self.artefacts.iter())
+            .map(|a| format!("{}={:?}", a.sha256, a.file_name))
+            .collect();
+        hashes.sort();
+        hashes.dedup();
+        format!(
+            "{KEY_LINE} {} {} {:?} {}",
+            crate::pip::reqfile::normal_name(&self.name),
+            self.version,
+            self.marker.as_deref().unwrap_or(""),
+            hashes.join(",")
+        )
+    }
+}
+
+/// How each package's line in a prefix's key begins.
+pub const KEY_LINE: &str = "locked";
+
 /// A package the lock names as `directory = { path = …, editable = true }`
 /// (uv writes the project itself so): installed editable, `--no-deps`,
 /// after every hashed file.
@@ -397,24 +418,7 @@ impl Lock {
     /// name, version, marker and files, each editable project by name
     /// and its path in the project.
     fn package_lines(&self) -> Vec<String> {
-        let mut lines: Vec<String> = self
-            .packages
-            .iter()
-            .map(|p| {
-                let mut hashes: Vec<String> = (p.artefacts.iter())
-                    .map(|a| format!("{}={:?}", a.sha256, a.file_name))
-                    .collect();
-                hashes.sort();
-                hashes.dedup();
-                format!(
-                    "locked {} {} {:?} {}",
-                    crate::pip::reqfile::normal_name(&p.name),
-                    p.version,
-                    p.marker.as_deref().unwrap_or(""),
-                    hashes.join(",")
-                )
-            })
-            .collect();
+        let mut lines: Vec<String> = self.packages.iter().map(Package::key_line).collect();
         lines.extend(self.editable.iter().map(|e| {
             format!(
                 "locked-editable {} {:?}",

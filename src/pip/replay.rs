@@ -1,0 +1,427 @@
+//! A locked build laid out again from the pool. What uv put in a prefix
+//! for each locked package is kept (`Bucket::Installs`), named by the
+//! package and everything else that decides it: the key's other lines
+//! (the interpreter, uv's binary, the mode). A later build of any key
+//! whose every package has such a record links the same files from the
+//! pool without running uv, as uv links its cache's unpacked wheels: the
+//! prefix is the one uv makes, each file the pool's copy of the very bytes
+//! uv wrote for that package.
+//!
+//! Only where nothing else decides what uv writes: prefix mode, no Guix
+//! profile (whose packages decide what is missing), no editable project,
+//! no uv project, no marker that reads the running kernel or the request.
+//! A record is kept only when every file of the new prefix is named by one
+//! RECORD (or is an empty file at its root, as uv's `.lock`) and no file
+//! uv wrote holds the prefix's or the stage's path. `rebuild` runs uv.
+//!
+//! A record is only where to look: a copy edited since (mode, date or
+//! size changed) is not linked, and the build runs uv instead.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::PipMode;
+use super::key::{Key, PrefixInputs};
+use super::layout::{read_record, record_entries};
+use super::lock::KEY_LINE;
+use super::pool;
+use super::reqfile::normal_name;
+use crate::cache::Bucket;
+use crate::context::Context;
+use crate::fsutil::{self, hex};
+
+/// The record's format: a record of another is not read.
+const FORMAT: u32 = 1;
+
+/// A record is a few lines per file: more than this is not one of ours.
+const RECORD_LIMIT: u64 = 8 << 20;
+
+/// Markers whose value the interpreter's identity does not decide.
+const READS_MORE: [&str; 4] = [
+    "platform_release",
+    "platform_version",
+    "extra",
+    "dependency_groups",
+];
+
+/// What uv put in a prefix for one package.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    format: u32,
+    /// Its files, by their path in the prefix; none when its marker left
+    /// it out.
+    files: Vec<Placed>,
+    /// The empty files uv makes at a prefix's root (its `.lock`), and
+    /// their modes.
+    empty: Vec<(String, u32)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Placed {
+    path: String,
+    /// The pool's copy of its bytes.
+    copy: String,
+    len: u64,
+}
+
+impl Record {
+    /// Whether it names only paths inside a prefix and only pool copies.
+    fn sound(&self) -> bool {
+        self.format == FORMAT
+            && (self.files.iter()).all(|f| inside(&f.path) && pool::is_copy_name(&f.copy))
+            && (self.empty.iter())
+                .all(|(name, mode)| inside(name) && !name.contains('/') && *mode <= 0o777)
+    }
+}
+
+/// A relative path going down only.
+fn inside(path: &str) -> bool {
+    !path.is_empty()
+        && !path.contains('\0')
+        && Path::new(path)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// A locked build that could be laid out again, or kept for that.
+pub struct Plan {
+    pool: PathBuf,
+    packages: Vec<Planned>,
+}
+
+struct Planned {
+    /// As `normal_name` spells it.
+    name: String,
+    /// Whether a marker may leave it out.
+    marker: bool,
+    /// Where its record is.
+    record: PathBuf,
+}
+
+/// The plan of a build whose packages uv's records may lay out, if it is
+/// one (see the module's text).
+pub fn plan(ctx: &Context, inputs: &PrefixInputs, key: &Key) -> Option<Plan> {
+    let lock = inputs.scan.lock.as_ref()?;
+    let decided = |p: &super::lock::Package| {
+        (p.marker.as_deref()).is_none_or(|m| !READS_MORE.iter().any(|w| m.contains(w)))
+    };
+    let eligible = inputs.installer.name() == "uv"
+        && inputs.pip.mode == PipMode::Prefix
+        && inputs.profile.is_none()
+        && lock.editable.is_empty()
+        && !inputs.pip.is_uv_project()
+        && !lock.packages.is_empty()
+        && lock.packages.iter().all(decided);
+    if !eligible {
+        return None;
+    }
+    let context: Vec<&str> = (key.text.lines())
+        .filter(|l| l.split(' ').next() != Some(KEY_LINE))
+        .collect();
+    let packages = (lock.packages.iter())
+        .map(|p| {
+            let mut text = format!("pyenv-guix install {FORMAT}\n");
+            for line in &context {
+                text.push_str(line);
+                text.push('\n');
+            }
+            text.push_str(&p.key_line());
+            text.push('\n');
+            // uv says where a file only a URL names came from.
+            for a in &p.artefacts {
+                if let super::lock::Source::Url(url) = &a.source {
+                    text.push_str(&format!("url {url}\n"));
+                }
+            }
+            Planned {
+                name: normal_name(&p.name),
+                marker: p.marker.is_some(),
+                record: (ctx.cache).entry(Bucket::Installs, hex(&Sha256::digest(text.as_bytes()))),
+            }
+        })
+        .collect();
+    Some(Plan {
+        pool: ctx.cache.bucket(Bucket::Pool),
+        packages,
+    })
+}
+
+impl Plan {
+    /// Lay out every package into the new `generation` from its record:
+    /// `Ok(false)`, with nothing done, when one has none. `Err` leaves a
+    /// part laid out, for the caller to remove.
+    pub fn lay_out(&self, generation: &Path) -> std::io::Result<bool> {
+        let mut records = Vec::with_capacity(self.packages.len());
+        for p in &self.packages {
+            let Ok(bytes) = fsutil::read_limited(&p.record, RECORD_LIMIT) else {
+                return Ok(false);
+            };
+            match serde_json::from_slice::<Record>(&bytes) {
+                Ok(r) if r.sound() => records.push(r),
+                _ => return Ok(false),
+            }
+        }
+        std::fs::create_dir(generation)?;
+        let mut made: HashSet<&Path> = HashSet::new();
+        let mut empty: BTreeMap<&str, u32> = BTreeMap::new();
+        for r in &records {
+            empty.extend(r.empty.iter().map(|(name, mode)| (name.as_str(), *mode)));
+            for f in &r.files {
+                let to = generation.join(&f.path);
+                if let Some(dir) = Path::new(&f.path).parent().filter(|d| made.insert(d)) {
+                    std::fs::DirBuilder::new()
+                        .recursive(true)
+                        .create(generation.join(dir))?;
+                }
+                pool::link_copy(&self.pool, &f.copy, f.len, &to)?;
+            }
+        }
+        for (name, mode) in empty {
+            let f = std::fs::File::create_new(generation.join(name))?;
+            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        }
+        Ok(true)
+    }
+
+    /// Keep what uv put in `generation` for each package, for the next
+    /// build to lay out: each file given the pool's copy of its bytes.
+    /// Says at debug level why it keeps nothing.
+    pub fn keep(&self, generation: &Path, stage: &Path) {
+        if let Err(why) = self.try_keep(generation, stage) {
+            crate::log::debug(&format!(
+                "no record kept of what uv installed in {}: {why}",
+                generation.display()
+            ));
+        }
+    }
+
+    fn try_keep(&self, generation: &Path, stage: &Path) -> Result<(), String> {
+        let mut tree = Tree::default();
+        walk(generation, &mut tree).map_err(|e| e.to_string())?;
+        // Each file's package, and the hash its RECORD gives it.
+        let mut owner: HashMap<PathBuf, (usize, Option<String>)> = HashMap::new();
+        let mut dists: Vec<usize> = Vec::new();
+        for dist in &tree.dists {
+            let (Some(site), Some(text)) = (dist.parent(), read_record(dist)) else {
+                return Err(format!("{} has no readable RECORD", dist.display()));
+            };
+            let package = self.package_of(dist)?;
+            if dists.contains(&package) {
+                return Err(format!(
+                    "two distributions of {}",
+                    self.packages[package].name
+                ));
+            }
+            dists.push(package);
+            for (path, sha256) in record_entries(generation, site, &text) {
+                if !tree.files.contains_key(&path) {
+                    return Err(format!("{} is not there", path.display()));
+                }
+                if owner
+                    .insert(path.clone(), (package, recorded(sha256)))
+                    .is_some()
+                {
+                    return Err(format!("two RECORDs name {}", path.display()));
+                }
+            }
+        }
+        let mut empty = Vec::new();
+        for (path, meta) in &tree.files {
+            if owner.contains_key(path) {
+                continue;
+            }
+            let name = path.file_name().and_then(|n| n.to_str());
+            match name {
+                Some(name) if path.parent() == Some(generation) && meta.len() == 0 => {
+                    empty.push((name.to_string(), meta.mode() & 0o777));
+                }
+                _ => return Err(format!("no RECORD names {}", path.display())),
+            }
+        }
+        let mut files: Vec<Vec<Placed>> = self.packages.iter().map(|_| Vec::new()).collect();
+        let written = [
+            generation.as_os_str().as_bytes(),
+            stage.as_os_str().as_bytes(),
+        ];
+        for (path, (package, sha256)) in owner {
+            let meta = &tree.files[&path];
+            let executable = meta.mode() & 0o111 != 0;
+            let hinted = sha256.map(|d| pool::copy_name(&d, executable));
+            let copy = match hinted.filter(|c| pool::is_copy(&path, &self.pool, c)) {
+                Some(copy) => copy,
+                None => {
+                    // uv wrote it for this prefix: a path in it would be
+                    // wrong in another.
+                    if meta.nlink() == 1 {
+                        let bytes = fsutil::read_limited(&path, RECORD_LIMIT)
+                            .map_err(|e| format!("{}: {e}", path.display()))?;
+                        if written.iter().any(|w| holds(&bytes, w)) {
+                            return Err(format!("{} names where it was built", path.display()));
+                        }
+                    }
+                    pool::adopt_one(&path, &self.pool)
+                        .map_err(|e| format!("{}: {e}", path.display()))?
+                        .ok_or_else(|| format!("{} has no copy in the pool", path.display()))?
+                }
+            };
+            let rel = path.strip_prefix(generation).ok().and_then(Path::to_str);
+            let rel = rel.ok_or_else(|| format!("{} cannot be named", path.display()))?;
+            files[package].push(Placed {
+                path: rel.to_string(),
+                copy,
+                len: meta.len(),
+            });
+        }
+        let mut records = Vec::new();
+        for (i, (p, mut files)) in self.packages.iter().zip(files).enumerate() {
+            if !dists.contains(&i) && !p.marker {
+                return Err(format!("{} was not installed", p.name));
+            }
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+            let record = Record {
+                format: FORMAT,
+                files,
+                empty: empty.clone(),
+            };
+            let bytes = serde_json::to_vec(&record).map_err(|e| e.to_string())?;
+            records.push((&p.record, bytes));
+        }
+        for (path, bytes) in records {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            fsutil::write_atomic_unsynced(path, &bytes)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The package a `NAME-VERSION.dist-info` directory is of.
+    fn package_of(&self, dist: &Path) -> Result<usize, String> {
+        let stem = dist.file_stem().and_then(|s| s.to_str());
+        let name = stem
+            .and_then(|s| s.rsplit_once('-'))
+            .map(|(n, _)| normal_name(n));
+        (self.packages.iter())
+            .position(|p| Some(&p.name) == name.as_ref())
+            .ok_or_else(|| format!("{} is of no locked package", dist.display()))
+    }
+}
+
+/// A RECORD's `sha256=` value, in hex.
+fn recorded(sha256: Option<&str>) -> Option<String> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let digest = b64.decode(sha256?).ok()?;
+    (digest.len() == 32).then(|| hex(&digest))
+}
+
+fn holds(bytes: &[u8], part: &[u8]) -> bool {
+    !part.is_empty() && bytes.windows(part.len()).any(|w| w == part)
+}
+
+/// What a new prefix holds.
+#[derive(Default)]
+struct Tree {
+    files: BTreeMap<PathBuf, std::fs::Metadata>,
+    /// Every directory `*.dist-info` holding a RECORD.
+    dists: Vec<PathBuf>,
+}
+
+/// Every regular file and distribution under `dir`; anything but
+/// directories and regular files (a link) is not uv's plain work.
+fn walk(dir: &Path, tree: &mut Tree) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        let path = entry.path();
+        if meta.is_dir() {
+            if path.extension().is_some_and(|e| e == "dist-info") && path.join("RECORD").is_file() {
+                tree.dists.push(path.clone());
+            }
+            walk(&path, tree)?;
+        } else if meta.is_file() {
+            tree.files.insert(path, meta);
+        } else {
+            return Err(std::io::Error::other(format!(
+                "{} is not a directory or a file",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The records naming a pool copy that is not there, or that `gone`
+/// says is going; and any that is not a sound record.
+pub fn unusable(
+    cache: &crate::cache::Cache,
+    gone: impl Fn(&std::ffi::OsStr) -> bool,
+) -> Vec<PathBuf> {
+    let pool = cache.bucket(Bucket::Pool);
+    crate::cache::sorted_entries(&cache.bucket(Bucket::Installs))
+        .into_iter()
+        .filter(|path| path.extension().is_none_or(|x| x != "tmp"))
+        .filter(|path| {
+            let record = fsutil::read_limited(path, RECORD_LIMIT)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok());
+            record.is_none_or(|r| {
+                !r.sound()
+                    || (r.files.iter()).any(|f| {
+                        gone(std::ffi::OsStr::new(&f.copy))
+                            || std::fs::symlink_metadata(pool.join(&f.copy)).is_err()
+                    })
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(path: &str, copy: &str, empty: &str) -> Record {
+        Record {
+            format: FORMAT,
+            files: vec![Placed {
+                path: path.into(),
+                copy: copy.into(),
+                len: 1,
+            }],
+            empty: vec![(empty.into(), 0o644)],
+        }
+    }
+
+    #[test]
+    fn a_record_places_files_only_below_the_prefix_and_links_only_pool_copies() {
+        let copy = "ab".repeat(32);
+        assert!(record("lib/site-packages/a/__init__.py", &copy, ".lock").sound());
+        assert!(record("bin/a", &format!("{copy}x"), ".lock").sound());
+        for path in ["../a", "lib/../../a", "/etc/passwd", "", "./a", "a\0b"] {
+            assert!(!record(path, &copy, ".lock").sound(), "{path:?}");
+        }
+        for bad in ["../pool/x", &format!("{copy}y"), &copy[1..], "/etc/passwd"] {
+            assert!(!record("a", bad, ".lock").sound(), "{bad:?}");
+        }
+        for empty in ["a/b", "..", "/tmp/x", ""] {
+            assert!(!record("a", &copy, empty).sound(), "{empty:?}");
+        }
+        let mut other = record("a", &copy, ".lock");
+        other.format = FORMAT + 1;
+        assert!(!other.sound());
+    }
+
+    #[test]
+    fn a_file_naming_where_it_was_built_is_seen() {
+        let built = b"/cache/prefixes/k.g1";
+        assert!(holds(b"#!/cache/prefixes/k.g1/bin/python\n", built));
+        assert!(!holds(b"#!/usr/bin/python3\n", built));
+        assert!(!holds(b"anything", b""));
+    }
+}

@@ -1,0 +1,293 @@
+//! A locked build that uv made once is laid out again from the pool: the
+//! same files, bytes and modes as uv makes, without running uv, for any
+//! key whose every package uv installed before for that interpreter. Real
+//! uv, wheels built here, no network.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use support::{Run, Sandbox};
+
+/// A locked project `rel` of `packages`, each a wheel in `rel/wheels`
+/// (with a script), made there unless it is there, locked by uv.
+fn locked_project(s: &Sandbox, rel: &str, packages: &[&str], path: &OsString) {
+    for p in packages {
+        if !s.path(rel).join("wheels").join(wheel(p)).exists() {
+            s.wheel_into(&format!("{rel}/wheels"), p, "1.0", &["--script", p]);
+        }
+    }
+    let list: Vec<String> = packages.iter().map(|p| format!("\"{p}==1.0\"")).collect();
+    s.write(
+        &format!("{rel}/.pyguix.toml"),
+        &format!(
+            "[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\npackages = [{}]\ninstaller = \"uv\"\noptions = [\"--no-index\", \"--find-links\", \"wheels\"]\n",
+            list.join(", ")
+        ),
+    );
+    s.allow(rel);
+    s.command(&["lock"], &s.path(rel))
+        .env("PATH", path)
+        .succeeds();
+}
+
+fn wheel(package: &str) -> String {
+    format!("{package}-1.0-py3-none-any.whl")
+}
+
+/// The current generation of `rel`'s prefix, built if it is not, and
+/// what the build said.
+fn build(s: &Sandbox, rel: &str, path: &OsString, args: &[&str]) -> (PathBuf, String) {
+    let out = s
+        .command(args, &s.path(rel))
+        .env("PATH", path)
+        .env("PYENV_GUIX_LOG", "debug")
+        .env("UV_CACHE_DIR", s.path("uv-cache"))
+        .succeeds();
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    let prefix = s
+        .command(&["prefix"], &s.path(rel))
+        .env("PATH", path)
+        .stdout_ok();
+    (PathBuf::from(prefix.trim()), said)
+}
+
+/// Remove `rel`'s prefix, every generation of it.
+fn remove_prefix(s: &Sandbox, generation: &Path) {
+    let link = generation.with_extension("");
+    let key = link.file_name().unwrap().to_str().unwrap().to_string();
+    for e in std::fs::read_dir(s.path("cache/prefixes"))
+        .unwrap()
+        .flatten()
+    {
+        if e.file_name().to_string_lossy().starts_with(&key) {
+            let p = e.path();
+            match p.is_dir() && !p.is_symlink() {
+                true => std::fs::remove_dir_all(&p).unwrap(),
+                false => std::fs::remove_file(&p).unwrap(),
+            }
+        }
+    }
+}
+
+/// Every entry under `dir`: its type, mode and, for a file, the SHA-256
+/// of its bytes; but the marker of ours, which names the generation. uv
+/// writes in each dist's `uv_cache.json` when its cache got the wheel (a
+/// cache that lost it gets it again, later): that date, and the RECORD's
+/// row for that file, are left out.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let mode = m.permissions().mode() & 0o7777;
+            let what = if m.is_dir() {
+                todo.push(p.clone());
+                format!("dir {mode:o}")
+            } else if m.is_file() {
+                let digest = Sha256::digest(undated(&p));
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                format!("file {mode:o} {hex}")
+            } else {
+                format!("other {:?}", std::fs::read_link(&p).ok())
+            };
+            if e.file_name() != ".pyenv-guix-prefix.json" {
+                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), what);
+            }
+        }
+    }
+    out
+}
+
+/// `f`'s result, run with uv's cache moved away, then put back: uv,
+/// had it run, would have made its cache again. (What uv writes depends
+/// on its cache: each dist's `uv_cache.json` holds when uv unpacked it.)
+fn without_uv_cache<T>(s: &Sandbox, f: impl FnOnce() -> T) -> T {
+    let (cache, aside) = (s.path("uv-cache"), s.path("uv-cache.aside"));
+    std::fs::rename(&cache, &aside).unwrap();
+    let out = f();
+    assert!(!cache.exists(), "uv ran");
+    std::fs::rename(&aside, &cache).unwrap();
+    out
+}
+
+/// The bytes of `file`, without the date uv gives its cache's entries.
+fn undated(file: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(file).unwrap();
+    match file.file_name().and_then(|n| n.to_str()) {
+        Some("uv_cache.json") => {
+            let mut info: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            info.as_object_mut().unwrap().remove("timestamp").unwrap();
+            info.to_string().into_bytes()
+        }
+        Some("RECORD") => String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .filter(|row| !row.contains("/uv_cache.json,"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .into_bytes(),
+        _ => bytes,
+    }
+}
+
+const LAID_OUT: &str = "laid out from the pool";
+
+#[test]
+fn a_locked_build_uv_made_is_laid_out_again_the_same_without_uv() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path: OsString = format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()).into();
+    locked_project(&s, "p", &["alpha", "beta", "gamma"], &path);
+    let (first, said) = build(&s, "p", &path, &["prefix"]);
+    assert!(said.contains("(prefix mode, uv)"), "{said}");
+    assert!(!said.contains(LAID_OUT), "{said}");
+    let made_by_uv = tree(&first);
+    assert!(
+        made_by_uv.contains_key(Path::new("bin/gamma")),
+        "{made_by_uv:#?}"
+    );
+    // From an empty prefix, with uv's cache gone: uv, had it run, would
+    // have filled its cache again.
+    remove_prefix(&s, &first);
+    let (again, said) = without_uv_cache(&s, || build(&s, "p", &path, &["prefix"]));
+    assert!(said.contains(LAID_OUT), "{said}");
+    assert_eq!(tree(&again), made_by_uv);
+    let out = s
+        .command(&["exec", "--", "gamma"], &s.path("p"))
+        .env("PATH", &path)
+        .succeeds();
+    assert!(out.status.success());
+    // `status` finds nothing damaged.
+    let status = s
+        .command(&["status", "--json"], &s.path("p"))
+        .env("PATH", &path)
+        .stdout_ok();
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(
+        status["pip"]["prefix"]["damage"],
+        serde_json::json!([]),
+        "{status}"
+    );
+    // `rebuild` runs uv, and makes the same prefix.
+    let (rebuilt, said) = build(&s, "p", &path, &["rebuild"]);
+    assert!(!said.contains(LAID_OUT), "{said}");
+    assert!(said.contains("Installed 3 packages"), "{said}");
+    assert_eq!(tree(&rebuilt), made_by_uv);
+}
+
+#[test]
+fn another_lock_of_packages_uv_installed_before_is_laid_out_as_uv_makes_it() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path: OsString = format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()).into();
+    locked_project(&s, "a", &["alpha", "beta", "gamma"], &path);
+    build(&s, "a", &path, &["prefix"]);
+    // b locks two of a's three packages, the same files: another key.
+    std::fs::create_dir_all(s.path("b/wheels")).unwrap();
+    for p in ["alpha", "gamma"] {
+        let (from, to) = (
+            s.path("a/wheels").join(wheel(p)),
+            s.path("b/wheels").join(wheel(p)),
+        );
+        std::fs::hard_link(from, to).unwrap();
+    }
+    locked_project(&s, "b", &["alpha", "gamma"], &path);
+    let (laid, said) = without_uv_cache(&s, || build(&s, "b", &path, &["prefix"]));
+    assert!(said.contains(LAID_OUT), "{said}");
+    let laid = tree(&laid);
+    assert!(!laid.keys().any(|p| p.to_string_lossy().contains("beta")));
+    let (by_uv, said) = build(&s, "b", &path, &["rebuild"]);
+    assert!(!said.contains(LAID_OUT), "{said}");
+    assert_eq!(laid, tree(&by_uv));
+}
+
+#[test]
+fn a_pool_copy_edited_since_is_not_laid_out_and_uv_builds_instead() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path: OsString = format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()).into();
+    locked_project(&s, "p", &["alpha", "beta"], &path);
+    let (first, _) = build(&s, "p", &path, &["prefix"]);
+    let made_by_uv = tree(&first);
+    // An edit forced through a module's pool copy, in place.
+    let module = first
+        .join("lib")
+        .read_dir()
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path()
+        .join("site-packages/beta/__init__.py");
+    std::fs::set_permissions(&module, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&module, "print('edited')\n").unwrap();
+    remove_prefix(&s, &first);
+    let (again, said) = build(&s, "p", &path, &["prefix"]);
+    assert!(!said.contains(LAID_OUT), "{said}");
+    assert_eq!(tree(&again), made_by_uv);
+}
+
+#[test]
+fn a_record_naming_a_path_outside_the_prefix_is_not_followed() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path: OsString = format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()).into();
+    locked_project(&s, "p", &["alpha"], &path);
+    let (first, _) = build(&s, "p", &path, &["prefix"]);
+    let made_by_uv = tree(&first);
+    // Every record now also places a file two levels above the prefix,
+    // and another by an absolute path.
+    let escape = s.path("cache/escaped");
+    for e in std::fs::read_dir(s.path("cache/installs"))
+        .unwrap()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(e.path()).unwrap();
+        let mut record: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let copy = record["files"][0]["copy"].clone();
+        let len = record["files"][0]["len"].clone();
+        let files = record["files"].as_array_mut().unwrap();
+        files.push(serde_json::json!({"path": "../../escaped", "copy": copy, "len": len}));
+        files.push(serde_json::json!({"path": s.path("absolute").to_str().unwrap(), "copy": copy, "len": len}));
+        std::fs::write(e.path(), record.to_string()).unwrap();
+    }
+    remove_prefix(&s, &first);
+    let (again, said) = build(&s, "p", &path, &["prefix"]);
+    assert!(!said.contains(LAID_OUT), "{said}");
+    assert!(!escape.exists() && !s.path("absolute").exists());
+    assert_eq!(tree(&again), made_by_uv);
+}
+
+#[test]
+fn gc_removes_the_records_whose_pool_copies_it_removes() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path: OsString = format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()).into();
+    locked_project(&s, "p", &["alpha", "beta"], &path);
+    build(&s, "p", &path, &["prefix"]);
+    let installs = s.path("cache/installs");
+    let records = || std::fs::read_dir(&installs).unwrap().count();
+    assert_eq!(records(), 2);
+    // The project is gone: its prefix, then its pool copies, then the
+    // records naming them.
+    std::fs::remove_dir_all(s.path("p")).unwrap();
+    let said = s.command(&["gc", "--dry-run"], &s.path("")).stdout_ok();
+    assert!(
+        said.contains("2 records of packages uv installed"),
+        "{said}"
+    );
+    assert_eq!(records(), 2);
+    let said = s.command(&["gc"], &s.path("")).stdout_ok();
+    assert!(
+        said.contains("2 records of packages uv installed"),
+        "{said}"
+    );
+    assert_eq!(records(), 0);
+}
