@@ -472,6 +472,32 @@ fn a_lock_by_one_installer_is_installed_by_the_other() {
     }
 }
 
+/// A requirement continued over lines (`\\` inside it, as pip-compile and
+/// hand-written files have), with its hash on the next line: pip joins
+/// the lines, uv does not, so uv resolves from a copy pip's way.
+#[test]
+fn a_requirement_continued_over_lines_locks_with_either_resolver() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = path_with(&uv);
+    for (rel, by) in [("a", "uv"), ("b", "pip")] {
+        project(&s, rel, by);
+        let hash = |w: &str| sha256(&s.path(rel).join(format!("wheels/{w}-py3-none-any.whl")));
+        let (alpha, beta) = (hash("alpha-1.0"), hash("beta-2.0"));
+        s.write(
+            &format!("{rel}/requirements.txt"),
+            &format!(
+                "# what the app needs\n-c constraints.txt\nalpha==1.0 \\\n    ; python_version >= \"3\" \\\n    --hash=sha256:{alpha}\nbeta==2.0 \\\n    --hash=sha256:{beta}\n"
+            ),
+        );
+        s.allow(rel);
+        s.command(&["lock"], &s.path(rel))
+            .env("PATH", &path)
+            .succeeds();
+        the_lock_of_alpha_and_beta(&s, rel);
+    }
+}
+
 /// The lock of `project`, then its requirements asking for a newer beta
 /// than the lock has (the index has one): a stale lock.
 fn stale_project(s: &Sandbox, rel: &str) {

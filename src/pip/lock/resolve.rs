@@ -141,8 +141,11 @@ pub fn resolve(scan: &Scan, by: Resolver, wanted: &Wanted) -> Result<String, Loc
     // `--hash` lines: with one, it gets the files without their hashes
     // (uv ignores them when it resolves; the hashes are checked here
     // against the files chosen). Either gets the copies, whose `-e` lines
-    // name the project as both read it (uv takes no quotes there).
-    let unhashing = scan.has_editable();
+    // name the project as both read it (uv takes no quotes there). uv
+    // always does: it does not join a requirement continued over lines
+    // (`\` before its marker or its hashes), which pip does, and the
+    // copies hold each requirement on one line, at the line it starts.
+    let unhashing = scan.has_editable() || matches!(by, Resolver::Uv(_));
     let (unhashed, pinned) =
         scan.unhashed(dir.path(), wanted.root)
             .map_err(|source| LockError::Io {
