@@ -802,6 +802,10 @@ fn init_in_a_workspace_member_builds_from_the_roots_lock() {
     std::fs::remove_file(p.join(".pyguix.toml")).unwrap();
     let (_, said) = s.ok_with(&env, &p, &["init", "--from", "pyproject.toml"]);
     assert!(said.contains("--uv-project"), "not offered: {said}");
+    // Not `uv export`: its `-e ./packages/p` is the root's path, and
+    // `init --from` that file, here, fails.
+    assert!(!said.contains("requirements.lock"), "{said}");
+    assert!(said.contains("member of its workspace"), "{said}");
     s.ok_with(
         &env,
         &p,

@@ -267,6 +267,28 @@ fn uv_lock(args: &Args) -> Option<String> {
     }
     let lock = uv_lock_beside(args)?;
     let from = args.from.as_ref()?;
+    let uv_project = format!(
+        "pyenv-guix init --force --from {} --uv-project",
+        shell_words::quote(&from.to_string_lossy())
+    );
+    // A member's export names the workspace's projects by paths from the
+    // workspace's root (`-e ./packages/p`), which pip reads from here.
+    let beside = (from.parent())
+        .and_then(|d| {
+            std::path::absolute(if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            })
+            .ok()
+        })
+        .is_some_and(|d| lock.parent() == Some(d.as_path()));
+    if !beside {
+        return Some(format!(
+            "{} pins versions that this manifest leaves free; this project is a member of its workspace, whose projects `uv export` names by paths from the workspace's root. To build a venv from uv.lock itself (where `uv run` and `uv add` work too):\n    {uv_project}",
+            lock.display(),
+        ));
+    }
     let mut export = String::from("uv export --frozen --no-hashes --no-default-groups");
     for g in &args.group {
         export.push_str(&format!(" --group {}", shell_words::quote(g)));
@@ -275,9 +297,8 @@ fn uv_lock(args: &Args) -> Option<String> {
         export.push_str(&format!(" --extra {}", shell_words::quote(e)));
     }
     Some(format!(
-        "{} pins versions that this manifest leaves free; to build with them:\n    {export} -o requirements.lock\n    pyenv-guix init --force --from requirements.lock\nor, to build a venv from uv.lock itself (where `uv run` and `uv add` work too):\n    pyenv-guix init --force --from {} --uv-project",
+        "{} pins versions that this manifest leaves free; to build with them:\n    {export} -o requirements.lock\n    pyenv-guix init --force --from requirements.lock\nor, to build a venv from uv.lock itself (where `uv run` and `uv add` work too):\n    {uv_project}",
         lock.display(),
-        shell_words::quote(&from.to_string_lossy()),
     ))
 }
 
