@@ -256,6 +256,8 @@ fn a_record_naming_a_path_outside_the_prefix_is_not_followed() {
         let files = record["files"].as_array_mut().unwrap();
         files.push(serde_json::json!({"path": "../../escaped", "copy": copy, "len": len}));
         files.push(serde_json::json!({"path": s.path("absolute").to_str().unwrap(), "copy": copy, "len": len}));
+        let written = record["written"].as_array_mut().unwrap();
+        written.push(serde_json::json!({"path": "../../escaped", "mode": 0o644, "text": "x"}));
         std::fs::write(e.path(), record.to_string()).unwrap();
     }
     remove_prefix(&s, &first);

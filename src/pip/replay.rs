@@ -2,10 +2,12 @@
 //! for each locked package is kept (`Bucket::Installs`), named by the
 //! package and everything else that decides it: the key's other lines
 //! (the interpreter, uv's binary, the mode). A later build of any key
-//! whose every package has such a record links the same files from the
-//! pool without running uv, as uv links its cache's unpacked wheels: the
-//! prefix is the one uv makes, each file the pool's copy of the very bytes
-//! uv wrote for that package.
+//! whose every package has such a record makes the same files without
+//! running uv: each file uv linked from its cache is linked to the same
+//! pool copy, as uv links its cache's unpacked wheels, and each file uv
+//! wrote itself (a RECORD, a script: a few small text files a package) is
+//! written again from the record, with its mode. The prefix is the one uv
+//! makes.
 //!
 //! Only where nothing else decides what uv writes: prefix mode, no Guix
 //! profile (whose packages decide what is missing), no editable project,
@@ -36,10 +38,14 @@ use crate::context::Context;
 use crate::fsutil::{self, hex};
 
 /// The record's format: a record of another is not read.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// A record is a few lines per file: more than this is not one of ours.
 const RECORD_LIMIT: u64 = 8 << 20;
+
+/// A file uv wrote itself is a script or a few lines: a larger one is
+/// not kept in a record (nor is the build's).
+const WRITTEN_LIMIT: u64 = 1 << 20;
 
 /// Markers whose value the interpreter's identity does not decide.
 const READS_MORE: [&str; 4] = [
@@ -53,12 +59,21 @@ const READS_MORE: [&str; 4] = [
 #[derive(Serialize, Deserialize)]
 struct Record {
     format: u32,
-    /// Its files, by their path in the prefix; none when its marker left
-    /// it out.
+    /// The files uv linked from its cache, by their path in the prefix;
+    /// none when its marker left the package out.
     files: Vec<Placed>,
+    /// The files uv wrote itself.
+    written: Vec<Written>,
     /// The empty files uv makes at a prefix's root (its `.lock`), and
     /// their modes.
     empty: Vec<(String, u32)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Written {
+    path: String,
+    mode: u32,
+    text: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -74,6 +89,7 @@ impl Record {
     fn sound(&self) -> bool {
         self.format == FORMAT
             && (self.files.iter()).all(|f| inside(&f.path) && pool::is_copy_name(&f.copy))
+            && (self.written.iter()).all(|w| inside(&w.path) && w.mode <= 0o777)
             && (self.empty.iter())
                 .all(|(name, mode)| inside(name) && !name.contains('/') && *mode <= 0o777)
     }
@@ -167,23 +183,34 @@ impl Plan {
             }
         }
         std::fs::create_dir(generation)?;
-        let mut made: HashSet<&Path> = HashSet::new();
+        let mut made: HashSet<PathBuf> = HashSet::new();
+        // Each record's paths were checked to go down only (`sound`).
+        let mut dir_of = |path: &str| -> std::io::Result<()> {
+            match Path::new(path).parent() {
+                Some(dir) if !made.contains(dir) => {
+                    std::fs::DirBuilder::new()
+                        .recursive(true)
+                        .create(generation.join(dir))?;
+                    made.insert(dir.to_path_buf());
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        };
         let mut empty: BTreeMap<&str, u32> = BTreeMap::new();
         for r in &records {
             empty.extend(r.empty.iter().map(|(name, mode)| (name.as_str(), *mode)));
             for f in &r.files {
-                let to = generation.join(&f.path);
-                if let Some(dir) = Path::new(&f.path).parent().filter(|d| made.insert(d)) {
-                    std::fs::DirBuilder::new()
-                        .recursive(true)
-                        .create(generation.join(dir))?;
-                }
-                pool::link_copy(&self.pool, &f.copy, f.len, &to)?;
+                dir_of(&f.path)?;
+                pool::link_copy(&self.pool, &f.copy, f.len, &generation.join(&f.path))?;
+            }
+            for w in &r.written {
+                dir_of(&w.path)?;
+                write_new(&generation.join(&w.path), w.text.as_bytes(), w.mode)?;
             }
         }
         for (name, mode) in empty {
-            let f = std::fs::File::create_new(generation.join(name))?;
-            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            write_new(&generation.join(name), b"", mode)?;
         }
         Ok(true)
     }
@@ -244,48 +271,60 @@ impl Plan {
             }
         }
         let mut files: Vec<Vec<Placed>> = self.packages.iter().map(|_| Vec::new()).collect();
-        let written = [
+        let mut written: Vec<Vec<Written>> = self.packages.iter().map(|_| Vec::new()).collect();
+        let here = [
             generation.as_os_str().as_bytes(),
             stage.as_os_str().as_bytes(),
         ];
         for (path, (package, sha256)) in owner {
             let meta = &tree.files[&path];
-            let executable = meta.mode() & 0o111 != 0;
-            let hinted = sha256.map(|d| pool::copy_name(&d, executable));
-            let copy = match hinted.filter(|c| pool::is_copy(&path, &self.pool, c)) {
-                Some(copy) => copy,
-                None => {
-                    // uv wrote it for this prefix: a path in it would be
-                    // wrong in another.
-                    if meta.nlink() == 1 {
-                        let bytes = fsutil::read_limited(&path, RECORD_LIMIT)
-                            .map_err(|e| format!("{}: {e}", path.display()))?;
-                        if written.iter().any(|w| holds(&bytes, w)) {
-                            return Err(format!("{} names where it was built", path.display()));
-                        }
-                    }
-                    pool::adopt_one(&path, &self.pool)
-                        .map_err(|e| format!("{}: {e}", path.display()))?
-                        .ok_or_else(|| format!("{} has no copy in the pool", path.display()))?
-                }
-            };
             let rel = path.strip_prefix(generation).ok().and_then(Path::to_str);
             let rel = rel.ok_or_else(|| format!("{} cannot be named", path.display()))?;
-            files[package].push(Placed {
+            let executable = meta.mode() & 0o111 != 0;
+            // uv linked it from its cache, and its build gave it the
+            // pool's copy (`pool::adopt`), named by the RECORD's hash
+            // unless the RECORD lies.
+            if meta.nlink() > 1 {
+                let copy = match sha256.map(|d| pool::copy_name(&d, executable)) {
+                    Some(copy) if pool::is_copy(&path, &self.pool, &copy) => copy,
+                    _ => pool::adopt_one(&path, &self.pool)
+                        .map_err(|e| format!("{}: {e}", path.display()))?
+                        .ok_or_else(|| format!("{} has no copy in the pool", path.display()))?,
+                };
+                files[package].push(Placed {
+                    path: rel.to_string(),
+                    copy,
+                    len: meta.len(),
+                });
+                continue;
+            }
+            // uv wrote it for this prefix: a path in it would be wrong in
+            // another.
+            let bytes = fsutil::read_limited(&path, WRITTEN_LIMIT)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            if here.iter().any(|w| holds(&bytes, w)) {
+                return Err(format!("{} names where it was built", path.display()));
+            }
+            let text =
+                String::from_utf8(bytes).map_err(|_| format!("{} is not text", path.display()))?;
+            written[package].push(Written {
                 path: rel.to_string(),
-                copy,
-                len: meta.len(),
+                mode: meta.mode() & 0o777,
+                text,
             });
         }
         let mut records = Vec::new();
-        for (i, (p, mut files)) in self.packages.iter().zip(files).enumerate() {
+        let each = self.packages.iter().zip(files).zip(written).enumerate();
+        for (i, ((p, mut files), mut written)) in each {
             if !dists.contains(&i) && !p.marker {
                 return Err(format!("{} was not installed", p.name));
             }
             files.sort_by(|a, b| a.path.cmp(&b.path));
+            written.sort_by(|a, b| a.path.cmp(&b.path));
             let record = Record {
                 format: FORMAT,
                 files,
+                written,
                 empty: empty.clone(),
             };
             let bytes = serde_json::to_vec(&record).map_err(|e| e.to_string())?;
@@ -311,6 +350,15 @@ impl Plan {
             .position(|p| Some(&p.name) == name.as_ref())
             .ok_or_else(|| format!("{} is of no locked package", dist.display()))
     }
+}
+
+/// A new file at `path` holding `bytes`, of mode `mode` (not the umask's):
+/// never one that is there, nor through a link.
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::create_new(path)?;
+    f.write_all(bytes)?;
+    f.set_permissions(std::fs::Permissions::from_mode(mode))
 }
 
 /// A RECORD's `sha256=` value, in hex.
@@ -393,6 +441,11 @@ mod tests {
                 path: path.into(),
                 copy: copy.into(),
                 len: 1,
+            }],
+            written: vec![Written {
+                path: path.into(),
+                mode: 0o644,
+                text: String::new(),
             }],
             empty: vec![(empty.into(), 0o644)],
         }
