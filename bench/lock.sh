@@ -73,5 +73,5 @@ python3 bench/interleaved.py "$work/commands.json" "$runs" \
   "locked build of 20 wheels from an empty prefix, warm caches" \
   "uv-by-hand:pyenv-guix-uv:uv pip sync pylock.toml by hand" \
   "uv-copied-by-hand:pyenv-guix-uv:the same, UV_LINK_MODE=copy" \
-  "~uv-by-hand:pyenv-guix-uv-runs-uv:the same, nothing recorded (uv runs)" \
+  "~uv-by-hand:pyenv-guix-uv-runs-uv:the same; none recorded, uv runs" \
   "pip-by-hand:pyenv-guix-pip:pip --require-hashes by hand"
