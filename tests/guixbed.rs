@@ -605,6 +605,27 @@ fn a_locked_cxx_wheel_with_the_stores_uv_builds_and_imports_inside() {
         );
         let built = builds_the_lock_and_imports(bed, &s, &dir, &path);
         assert!(built.contains(&format!("({mode} mode, uv)")), "{built}");
+        // Built again from an empty prefix: a prefix beside the profile is
+        // laid out from what uv installed (its libraries found in the
+        // store again), a venv is uv's to build.
+        std::fs::remove_dir_all(s.path("cache/prefixes")).unwrap();
+        let log = [("PATH", path.as_str()), ("PYENV_GUIX_LOG", "debug")];
+        let out = bed.run_in(&s, &dir, &["pyenv-guix", "prefix"], &log);
+        support::succeeded_as("pyenv-guix prefix inside the bed", &out);
+        let said = text(&out);
+        let laid_out = said.contains("laid out from the pool");
+        assert_eq!(laid_out, mode == "prefix", "{mode}: {said}");
+        let out = bed.run_in(
+            &s,
+            &dir,
+            &["bash", "--norc", "--noprofile", "-c", IMPORT_CXXMOD],
+            &[("PATH", &path)],
+        );
+        let said = support::succeeded_as("inside the bed, again", &out);
+        assert!(
+            said.contains("cxxmod 1.0 ") && said.contains("c++:3"),
+            "{said}"
+        );
     }
 }
 

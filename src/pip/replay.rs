@@ -9,9 +9,12 @@
 //! written again from the record, with its mode. The prefix is the one uv
 //! makes.
 //!
-//! Only where nothing else decides what uv writes: prefix mode, no Guix
-//! profile (whose packages decide what is missing), no editable project,
-//! no uv project, no marker that reads the running kernel or the request.
+//! Only where nothing else decides what uv writes: prefix mode (a venv's
+//! files name it), no editable project, no uv project, no marker that
+//! reads the running kernel or the request. Beside a Guix profile the
+//! profile is in the key's lines: a locked package the profile lacks is
+//! lacking from it in every build, and one it holds leaves no record (no
+//! dist of it is installed).
 //! A record is kept only when every file of the new prefix is named by one
 //! RECORD (or is an empty file at its root, as uv's `.lock`) and no file
 //! uv wrote holds the prefix's or the stage's path. `rebuild` runs uv.
@@ -128,7 +131,6 @@ pub fn plan(ctx: &Context, inputs: &PrefixInputs, key: &Key) -> Option<Plan> {
     };
     let eligible = inputs.installer.name() == "uv"
         && inputs.pip.mode == PipMode::Prefix
-        && inputs.profile.is_none()
         && lock.editable.is_empty()
         && !inputs.pip.is_uv_project()
         && !lock.packages.is_empty()
