@@ -499,8 +499,8 @@ fn has_this_build(ctx: &crate::context::Context, built: &Materialised) -> bool {
 
 /// What a failed build's record says went wrong, for a line of `status`:
 /// the installer's last `error:` line with its `×` summary, and the words
-/// of the subprocess that failed (a `setup.py`'s, say) when they are
-/// there. pip and uv end with `hint:` and `note:` lines that say where to
+/// of the subprocess that failed (a `setup.py`'s, say) or uv's causes
+/// when they are there. pip and uv end with `hint:` and `note:` lines that say where to
 /// look, never what failed: they are skipped.
 fn failure_lines(text: &str) -> Vec<String> {
     const SUBPROCESS_LINES: usize = 5;
@@ -529,6 +529,14 @@ fn failure_lines(text: &str) -> Vec<String> {
         head = format!("{head}: {}", summary.trim());
     }
     let mut out = vec![head];
+    // uv says why under its error, one `cause:` a link of the chain (the
+    // file, line and column of a file it could not read among them).
+    out.extend(
+        (lines[at + 1..].iter())
+            .filter(|l| l.starts_with("cause:") || l.starts_with("Caused by:"))
+            .take(SUBPROCESS_LINES)
+            .map(|l| format!("  {l}")),
+    );
     // pip frames a subprocess's own output: `╰─> [N lines of output]` ... `[end of output]`.
     if let Some(start) = lines.iter().position(|l| l.ends_with("lines of output]")) {
         out.extend(
@@ -786,6 +794,21 @@ hint: Packages were unavailable because index lookups were disabled and no addit
             failure_lines(uv),
             [
                 "Because nosuch was not found in the provided package locations and you require nosuch==1.0, we can conclude that your requirements are unsatisfiable."
+            ]
+        );
+        // uv 0.13 on a pyproject.toml it cannot read.
+        let unreadable = "error: Failed to parse: `pyproject.toml`
+  cause: TOML parse error at line 4, column 17
+           |
+         4 | dependencies = [
+           |                 ^
+         unclosed array, expected `]`
+";
+        assert_eq!(
+            failure_lines(unreadable),
+            [
+                "error: Failed to parse: `pyproject.toml`",
+                "  cause: TOML parse error at line 4, column 17",
             ]
         );
         assert_eq!(failure_lines("interrupted\n\n"), ["interrupted"]);
