@@ -753,7 +753,10 @@ fn report(
         .filter(|s| s.loaded.is_none() && !s.records.is_empty())
         .map(|s| s.manifest.as_path());
     let left_partial = partial.is_some() && partial != now.map(|(m, _)| m);
-    if (was.is_some() && was != now) || left_partial {
+    // Reloaded where it is (an allowed edit): said as loading, as direnv
+    // says it, not as leaving it.
+    let in_place = matches!((was, now), (Some((a, _)), Some((b, _))) if a == b);
+    if (was.is_some() && was != now && !in_place) || left_partial {
         log::transition("unloading");
     }
     if let Some((manifest, _)) = now {

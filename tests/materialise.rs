@@ -598,3 +598,30 @@ fn a_python3_from_an_activated_venv_is_said() {
         "{said}"
     );
 }
+
+/// An allowed edit reloads the project where the shell is: it is said as
+/// loading, as direnv says it, not as unloading then loading.
+#[test]
+fn a_project_reloaded_in_place_is_said_loading_not_unloading() {
+    let s = Sandbox::new();
+    s.write("p/.pyguix.toml", "[env]\nA = \"1\"\n");
+    s.allow("p");
+    let pg = quote(support::bin().as_os_str());
+    let lines: Vec<String> = vec![
+        ShellName::Bash.hook_line(),
+        format!("cd {}", quote(s.path("p").as_os_str())),
+        "true".into(),
+        format!("printf '[env]\\nA = \"2\"\\n' > .pyguix.toml && {pg} allow"),
+        "true".into(),
+        "dump reloaded".into(),
+        "cd ..".into(),
+        "true".into(),
+    ];
+    let out = s.interactive(ShellName::Bash, &s.path("home"), &s.env(), &lines);
+    assert_eq!(s.dump("reloaded").get("A"), Some("2"), "{out}");
+    let manifest = s.path("p/.pyguix.toml");
+    let loading = format!("pyenv-guix: loading {}", manifest.display());
+    assert_eq!(out.matches(&loading).count(), 2, "{out}");
+    // Once, on leaving.
+    assert_eq!(out.matches("pyenv-guix: unloading").count(), 1, "{out}");
+}
