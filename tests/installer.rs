@@ -29,7 +29,7 @@ fn manifest(wheels: &Path, mode: &str, installer: &str, extra: &str) -> String {
 }
 
 fn path_with(dir: &Path) -> OsString {
-    format!("{}:/usr/local/bin:/usr/bin:/bin", dir.display()).into()
+    format!("{}:{}", dir.display(), support::system_path()).into()
 }
 
 /// Run `args` in project `rel` with `PATH`; its stdout and stderr.

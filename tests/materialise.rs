@@ -515,7 +515,7 @@ fn declared_interpreter_without_pip_fallbacks() {
     let env = support::Dump(support::parse_env0(
         &std::fs::read(s.path("out/env")).unwrap(),
     ));
-    assert_eq!(env.get("PATH"), Some("/usr/local/bin:/usr/bin:/bin"));
+    assert_eq!(env.get("PATH"), Some(support::system_path()));
 }
 
 /// pip's lines are the build's progress; PYENV_GUIX_LOG=quiet hides them,

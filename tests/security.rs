@@ -66,11 +66,7 @@ fn forged_state_is_not_believed(sh: ShellName) {
         forged_state("/nowhere/.pyguix.toml", &[("HOME", None, &home)]),
         forged_state(
             "/nowhere/.pyguix.toml",
-            &[(
-                "PATH",
-                Some("/attacker/bin"),
-                "/usr/local/bin:/usr/bin:/bin",
-            )],
+            &[("PATH", Some("/attacker/bin"), support::system_path())],
         ),
         // Well-formed in today's format, signed with another key.
         "pg2.AAAA.AAAA".to_string(),
@@ -94,7 +90,7 @@ fn forged_state_is_not_believed(sh: ShellName) {
         );
         assert_eq!(
             outside.get("PATH"),
-            Some("/usr/local/bin:/usr/bin:/bin"),
+            Some(support::system_path()),
             "attack {i}: {out}"
         );
         assert_eq!(outside.get("PYENV_GUIX_STATE"), None, "attack {i}");
@@ -208,7 +204,7 @@ fn nothing_untrusted_runs() {
         &["exec", "--", "python3", "-c", "import greetpkg"],
         &s.path("q"),
     )
-    .env("PATH", ":/usr/local/bin:/usr/bin:/bin")
+    .env("PATH", format!(":{}", support::system_path()))
     .succeeds();
     assert!(!mark.exists(), "a python3 at the project root ran");
 }

@@ -24,6 +24,33 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_pyenv-guix"))
 }
 
+/// The system's PATH in a sandbox, `/usr/local/bin:/usr/bin:/bin`, with no
+/// uv on it: a test chooses uv by putting it first (`Sandbox::uv_dir`),
+/// and the others expect pip to install. `pip install uv` as root puts uv
+/// in /usr/local/bin: there, a directory of links to everything else in
+/// it stands in its place.
+pub fn system_path() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let local = Path::new("/usr/local/bin");
+        let uv = ["uv", "uvx"];
+        if !uv.iter().any(|name| local.join(name).exists()) {
+            return "/usr/local/bin:/usr/bin:/bin".to_string();
+        }
+        let mirror = tempfile::Builder::new()
+            .prefix("usr-local-bin-without-uv.")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap()
+            .keep();
+        for entry in std::fs::read_dir(local).unwrap().flatten() {
+            if !uv.iter().any(|name| entry.file_name() == *name) {
+                std::os::unix::fs::symlink(entry.path(), mirror.join(entry.file_name())).unwrap();
+            }
+        }
+        format!("{}:/usr/bin:/bin", mirror.display())
+    })
+}
+
 /// What a user types in each shell (one file each in `user/`), for the
 /// library's own shell enum.
 pub trait UserShell: Copy {
@@ -206,7 +233,7 @@ impl Sandbox {
     pub fn env(&self) -> Vec<(OsString, OsString)> {
         let home = self.path("home");
         [
-            ("PATH", OsString::from("/usr/local/bin:/usr/bin:/bin")),
+            ("PATH", OsString::from(system_path())),
             ("HOME", home.clone().into()),
             ("XDG_CONFIG_HOME", home.join(".config").into()),
             ("XDG_DATA_HOME", home.join(".local/share").into()),
