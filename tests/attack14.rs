@@ -82,7 +82,7 @@ fn one_prompt_with(
 #[test]
 fn a_forged_state_cannot_unset_the_users_variables() {
     let s = Sandbox::new();
-    let user_path = "/usr/local/bin:/usr/bin:/bin";
+    let user_path = support::system_path();
     let state = forged(
         Path::new("/nowhere/.pyguix.toml"),
         vec![
@@ -108,7 +108,7 @@ fn a_forged_state_cannot_claim_system_or_home_directories_as_its_project() {
     let s = Sandbox::new();
     let home = s.path("home");
     let local_bin = home.join(".local/bin").display().to_string();
-    let user_path = format!("{local_bin}:/usr/local/bin:/usr/bin:/bin");
+    let user_path = format!("{local_bin}:{}", support::system_path());
     for (manifest, claimed) in [
         (
             PathBuf::from("/usr/.pyguix.toml"),
@@ -133,7 +133,7 @@ fn a_forged_state_cannot_claim_system_or_home_directories_as_its_project() {
 #[test]
 fn a_forged_state_with_an_unrelated_project_takes_no_path_entries() {
     let s = Sandbox::new();
-    let user_path = "/usr/local/bin:/usr/bin:/bin";
+    let user_path = support::system_path();
     let state = forged(
         &s.path("p/.pyguix.toml"),
         vec![("PATH", prepended(&["/usr/local/bin", "/usr/bin", "/bin"]))],

@@ -76,7 +76,7 @@ fn env_and_path_load_and_unload_with_a_read_only_cache() {
         ("A".to_string(), "1".to_string()),
         (
             "PATH".to_string(),
-            format!("{}:/usr/local/bin:/usr/bin:/bin", s.path("p/bin").display()),
+            format!("{}:{}", s.path("p/bin").display(), support::system_path()),
         ),
     ];
     let Some(out) = read_only_cache(

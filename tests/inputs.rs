@@ -404,7 +404,7 @@ fn a_python_version_file_is_read_in_the_project() {
     );
     s.write("p/.python-version", &format!("{version}\n"));
     s.allow("p");
-    let shims = format!("{}/shims:/usr/local/bin:/usr/bin:/bin", pyenv.display());
+    let shims = format!("{}/shims:{}", pyenv.display(), support::system_path());
     // From another directory, with the user's own PYENV_VERSION.
     let run = |args: &[&str]| {
         let out = s

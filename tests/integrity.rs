@@ -394,10 +394,10 @@ fn gc_keeps_what_projects_use_whatever_path_it_runs_with() {
     // `python3` on the user's PATH is `other`; gc's PATH has Debian's.
     project(&s, "p", "python3", "prefix", &wheels);
     let mut enter = s.command(&["exec", "-C", "p", "--", "true"], &s.path(""));
-    enter.env("PATH", format!("{bin_dir}:/usr/local/bin:/usr/bin:/bin"));
+    enter.env("PATH", format!("{bin_dir}:{}", support::system_path()));
     assert!(enter.output().unwrap().status.success());
     let mut prefix = s.command(&["prefix", "p"], &s.path(""));
-    prefix.env("PATH", format!("{bin_dir}:/usr/local/bin:/usr/bin:/bin"));
+    prefix.env("PATH", format!("{bin_dir}:{}", support::system_path()));
     let prefix = String::from_utf8(prefix.output().unwrap().stdout).unwrap();
     let prefix = PathBuf::from(prefix.trim());
     assert!(prefix.is_dir());

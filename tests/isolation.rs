@@ -77,7 +77,7 @@ fn modules_in_the_project_never_stand_in_for_uvs_helpers() {
         )
         .env(
             "PATH",
-            format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()),
+            format!("{}:{}", uv.display(), support::system_path()),
         )
         .succeeds();
     }

@@ -57,7 +57,7 @@ fn switch_installer(s: &Sandbox, rel: &str, to: &str) {
 }
 
 fn path_with(dir: &Path) -> OsString {
-    format!("{}:/usr/local/bin:/usr/bin:/bin", dir.display()).into()
+    format!("{}:{}", dir.display(), support::system_path()).into()
 }
 
 fn sha256(path: &Path) -> String {
@@ -1041,7 +1041,7 @@ fn one_lock_builds_the_same_key_and_records_in_two_fresh_caches() {
     let uv = s.uv_dir();
     for installer in ["pip", "uv"] {
         let Some(path) = (match installer {
-            "pip" => Some(OsString::from("/usr/local/bin:/usr/bin:/bin")),
+            "pip" => Some(OsString::from(support::system_path())),
             _ => uv.as_deref().map(path_with),
         }) else {
             continue;
@@ -1490,7 +1490,7 @@ fn a_locks_files_are_ones_the_requirements_hashes_allow() {
     let uv = s.uv_dir();
     for (rel, by) in [("a", "pip"), ("b", "uv")] {
         let path = match (by, &uv) {
-            ("pip", _) => OsString::from("/usr/local/bin:/usr/bin:/bin"),
+            ("pip", _) => OsString::from(support::system_path()),
             (_, Some(uv)) => path_with(uv),
             _ => continue,
         };

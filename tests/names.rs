@@ -45,7 +45,7 @@ fn a_project_named_like_an_option_builds_its_venv() {
         if let Some(uv) = &uv {
             c.env(
                 "PATH",
-                format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()),
+                format!("{}:{}", uv.display(), support::system_path()),
             );
         }
         let out = c.output().unwrap();

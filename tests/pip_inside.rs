@@ -18,7 +18,7 @@ fn exec(
     if let Some(uv) = path {
         c.env(
             "PATH",
-            format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()),
+            format!("{}:{}", uv.display(), support::system_path()),
         );
     }
     c.output().unwrap()

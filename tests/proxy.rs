@@ -342,10 +342,10 @@ fn lock_through_the_index(installer: &str, ca: Ca) {
     let s = Sandbox::new();
     let path = match installer {
         "uv" => match s.uv_dir() {
-            Some(uv) => format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()),
+            Some(uv) => format!("{}:{}", uv.display(), support::system_path()),
             None => return,
         },
-        _ => "/usr/local/bin:/usr/bin:/bin".to_string(),
+        _ => support::system_path().to_string(),
     };
     let path = std::ffi::OsStr::new(&path);
     let tls = s.path("tls");

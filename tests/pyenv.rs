@@ -122,8 +122,9 @@ impl Pyenv {
         env.push((
             "PATH".into(),
             format!(
-                "{}:/usr/local/bin:/usr/bin:/bin",
-                self.root.join("shims").display()
+                "{}:{}",
+                self.root.join("shims").display(),
+                support::system_path()
             )
             .into(),
         ));

@@ -16,6 +16,11 @@ use support::{Run, Sandbox};
 /// A locked project `rel` of `packages`, each a wheel in `rel/wheels`
 /// (with a script), made there unless it is there, locked by uv.
 fn locked_project(s: &Sandbox, rel: &str, packages: &[&str], path: &OsString) {
+    locked_project_on(s, rel, packages, path, "/usr/bin/python3");
+}
+
+/// [`locked_project`] with the interpreter at `python`.
+fn locked_project_on(s: &Sandbox, rel: &str, packages: &[&str], path: &OsString, python: &str) {
     for p in packages {
         if !s.path(rel).join("wheels").join(wheel(p)).exists() {
             s.wheel_into(&format!("{rel}/wheels"), p, "1.0", &["--script", p]);
@@ -25,7 +30,7 @@ fn locked_project(s: &Sandbox, rel: &str, packages: &[&str], path: &OsString) {
     s.write(
         &format!("{rel}/.pyguix.toml"),
         &format!(
-            "[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\npackages = [{}]\ninstaller = \"uv\"\noptions = [\"--no-index\", \"--find-links\", \"wheels\"]\n",
+            "[python]\ninterpreter = {python:?}\n\n[pip]\npackages = [{}]\ninstaller = \"uv\"\noptions = [\"--no-index\", \"--find-links\", \"wheels\"]\n",
             list.join(", ")
         ),
     );
@@ -143,7 +148,7 @@ const LAID_OUT: &str = "laid out from the pool";
 fn a_locked_build_uv_made_is_laid_out_again_the_same_without_uv() {
     let s = Sandbox::new();
     let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()).into();
+    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
     locked_project(&s, "p", &["alpha", "beta", "gamma"], &path);
     let (first, said) = build(&s, "p", &path, &["prefix"]);
     assert!(said.contains("(prefix mode, uv)"), "{said}");
@@ -186,7 +191,7 @@ fn a_locked_build_uv_made_is_laid_out_again_the_same_without_uv() {
 fn another_lock_of_packages_uv_installed_before_is_laid_out_as_uv_makes_it() {
     let s = Sandbox::new();
     let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()).into();
+    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
     locked_project(&s, "a", &["alpha", "beta", "gamma"], &path);
     build(&s, "a", &path, &["prefix"]);
     // b locks two of a's three packages, the same files: another key.
@@ -212,7 +217,7 @@ fn another_lock_of_packages_uv_installed_before_is_laid_out_as_uv_makes_it() {
 fn a_pool_copy_edited_since_is_not_laid_out_and_uv_builds_instead() {
     let s = Sandbox::new();
     let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()).into();
+    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
     locked_project(&s, "p", &["alpha", "beta"], &path);
     let (first, _) = build(&s, "p", &path, &["prefix"]);
     let made_by_uv = tree(&first);
@@ -238,7 +243,7 @@ fn a_pool_copy_edited_since_is_not_laid_out_and_uv_builds_instead() {
 fn a_record_naming_a_path_outside_the_prefix_is_not_followed() {
     let s = Sandbox::new();
     let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()).into();
+    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
     locked_project(&s, "p", &["alpha"], &path);
     let (first, _) = build(&s, "p", &path, &["prefix"]);
     let made_by_uv = tree(&first);
@@ -271,7 +276,7 @@ fn a_record_naming_a_path_outside_the_prefix_is_not_followed() {
 fn gc_removes_the_records_whose_pool_copies_it_removes() {
     let s = Sandbox::new();
     let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()).into();
+    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
     locked_project(&s, "p", &["alpha", "beta"], &path);
     build(&s, "p", &path, &["prefix"]);
     let installs = s.path("cache/installs");
@@ -292,4 +297,35 @@ fn gc_removes_the_records_whose_pool_copies_it_removes() {
         "{said}"
     );
     assert_eq!(records(), 0);
+}
+
+/// HOLE (attack pass): records were named by the interpreter's real file,
+/// and uv starts each script with the path it was given: a project on
+/// `/usr/bin/python3` was laid out with scripts starting
+/// `#!/usr/bin/python3.11`, another project's path (a venv's `python`,
+/// gone with the venv, in the attack). The path is in the key now.
+#[test]
+fn scripts_laid_out_start_with_the_projects_own_interpreter_path() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    let versioned = "/usr/bin/python3.11";
+    if !Path::new(versioned).exists() {
+        panic!("{versioned} is not here: the test needs Debian's python3 by two names");
+    }
+    locked_project_on(&s, "a", &["alpha"], &path, versioned);
+    locked_project_on(&s, "c", &["beta"], &path, versioned);
+    build(&s, "a", &path, &["prefix"]);
+    build(&s, "c", &path, &["prefix"]);
+    std::fs::create_dir_all(s.path("b/wheels")).unwrap();
+    for (from, p) in [("a", "alpha"), ("c", "beta")] {
+        let wheels = s.path(from).join("wheels");
+        std::fs::hard_link(wheels.join(wheel(p)), s.path("b/wheels").join(wheel(p))).unwrap();
+    }
+    locked_project(&s, "b", &["alpha", "beta"], &path);
+    let (b, _) = build(&s, "b", &path, &["prefix"]);
+    for script in ["alpha", "beta"] {
+        let text = std::fs::read_to_string(b.join("bin").join(script)).unwrap();
+        assert!(text.starts_with("#!/usr/bin/python3\n"), "{script}: {text}");
+    }
 }

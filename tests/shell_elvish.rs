@@ -45,7 +45,7 @@ fn bytes_that_are_not_utf8_arrive_exactly() {
     let mut env = s.env();
     env.retain(|(k, _)| k != "PATH");
     let mut path = odd_dir.to_vec();
-    path.extend_from_slice(b":/usr/local/bin:/usr/bin:/bin");
+    path.extend_from_slice(format!(":{}", support::system_path()).as_bytes());
     env.push(("PATH".into(), OsString::from_vec(path.clone())));
     env.push(("MINE".into(), OsString::from_vec(mine.to_vec())));
     let load = SH

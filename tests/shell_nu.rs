@@ -33,7 +33,7 @@ fn nu_with(s: &Sandbox, args: &[&str], cwd: &std::path::Path, lines: &[String]) 
     env.retain(|(k, _)| k != "PATH");
     env.push((
         "PATH".into(),
-        format!("{}:/usr/local/bin:/usr/bin:/bin", dir.display()).into(),
+        format!("{}:{}", dir.display(), support::system_path()).into(),
     ));
     cmd.current_dir(cwd)
         .env_clear()
@@ -210,7 +210,7 @@ fn path_stays_a_list_and_conversions_are_applied() {
     let d = s.dump("in");
     assert_eq!(
         d.get("PATH"),
-        Some(format!("{p}/bin:/usr/local/bin:/usr/bin:/bin").as_str())
+        Some(format!("{p}/bin:{}", support::system_path()).as_str())
     );
     // With no XDG_DATA_DIRS, the project's entry goes before the XDG default.
     assert_eq!(
@@ -220,7 +220,7 @@ fn path_stays_a_list_and_conversions_are_applied() {
     let d = s.dump("out");
     assert_eq!(
         d.get("PATH"),
-        Some("/user/added:/usr/local/bin:/usr/bin:/bin")
+        Some(format!("/user/added:{}", support::system_path()).as_str())
     );
     assert_eq!(d.get("XDG_DATA_DIRS"), None);
 }

@@ -211,7 +211,7 @@ fn started_inside(sh: ShellName) {
         .unwrap();
     let mut env = support::parse_env0(&active.stdout);
     assert!(env.contains_key(&OsString::from("PYENV_GUIX_STATE")));
-    let stale_path = "/usr/local/bin:/usr/bin:/bin";
+    let stale_path = support::system_path();
     env.insert("PATH".into(), stale_path.into());
     env.insert("PWD".into(), s.path("a").into());
     let env: Vec<_> = env.into_iter().collect();

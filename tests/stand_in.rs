@@ -35,7 +35,7 @@ fn guix(s: &Sandbox, env: &[(&str, &Path)], args: &[&str]) -> Output {
     c.args(args)
         .current_dir(s.path(""))
         .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("PATH", support::system_path())
         .env("GUIX_STAND_IN_STORE", s.path("gnu/store"))
         .env("GUIX_STAND_IN_LOG", s.path("guix.log"));
     for (k, v) in env {

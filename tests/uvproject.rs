@@ -56,7 +56,7 @@ fn env_with_uv(s: &Sandbox, uv: &std::path::Path) -> Vec<(OsString, OsString)> {
     let mut env = s.env();
     for (k, v) in env.iter_mut() {
         if k == "PATH" {
-            *v = format!("{}:/usr/local/bin:/usr/bin:/bin", uv.display()).into();
+            *v = format!("{}:{}", uv.display(), support::system_path()).into();
         }
     }
     env

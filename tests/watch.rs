@@ -204,7 +204,7 @@ fn watch_rebuilds_when_the_interpreter_changes() {
     std::fs::create_dir_all(&bin).unwrap();
     let real = std::fs::canonicalize("/usr/bin/python3").unwrap();
     std::os::unix::fs::symlink(&real, bin.join("python3")).unwrap();
-    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
+    let path = format!("{}:{}", bin.display(), support::system_path());
     s.write(
         "p/.pyguix.toml",
         &format!(

@@ -41,7 +41,11 @@ impl PrefixInputs<'_> {
     /// The key: a versioned, canonical text of the inputs, and its hash.
     /// Requirement order and spacing do not matter; option order does.
     pub fn key(&self) -> Result<Key, Unreadable> {
-        let mut lines = vec!["pyenv-guix prefix 4".to_string(), self.facts.identity()];
+        let mut lines = vec!["pyenv-guix prefix 5".to_string(), self.facts.identity()];
+        // The path the installer runs it by: the scripts it writes start
+        // with it, and a venv's `python` leads to it (`/usr/bin/python3`
+        // and `/usr/bin/python3.11` are one interpreter, two prefixes).
+        lines.push(format!("command {}", exact(self.facts.command())));
         match self.profile {
             Some(p) => lines.push(format!("profile {}", exact(p))),
             None => lines.push("profile none".to_string()),
@@ -164,5 +168,34 @@ mod tests {
             by_uv,
             key_by("\"six\", \"prov==1.5.3\"", "prefix", None, &uv("2"))
         );
+        // One interpreter by two paths: the scripts name the path.
+        let mut other = facts();
+        other.path = "/usr/bin/python3.11".into();
+        let text = "[pip]\npackages = [\"six\"]\n";
+        let m = crate::manifest::parse(Path::new("m"), text.as_bytes()).unwrap();
+        let project = crate::manifest::Project {
+            manifest_path: root.join(".pyguix.toml"),
+            root: root.to_path_buf(),
+            bytes: text.as_bytes().to_vec(),
+            manifest: m,
+        };
+        let scan = project.scan();
+        let by = |facts: &Facts| {
+            PrefixInputs {
+                facts,
+                profile: None,
+                pip: &project.manifest.pip,
+                scan: &scan,
+                root,
+                installer: &pip,
+                prompt: "p",
+                guix: None,
+                library_profile: None,
+            }
+            .key()
+            .expect("every input is readable")
+            .hash
+        };
+        assert_ne!(by(&f), by(&other));
     }
 }
