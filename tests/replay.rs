@@ -329,3 +329,122 @@ fn scripts_laid_out_start_with_the_projects_own_interpreter_path() {
         assert!(text.starts_with("#!/usr/bin/python3\n"), "{script}: {text}");
     }
 }
+
+/// `rel`'s wheel of `package`, with a script, and `extra` (make_wheel's
+/// options), before `locked_project` makes the rest.
+fn odd_wheel(s: &Sandbox, rel: &str, package: &str, extra: &[&str]) {
+    let mut args = vec!["--script", package];
+    args.extend(extra);
+    s.wheel_into(&format!("{rel}/wheels"), package, "1.0", &args);
+}
+
+/// Built by uv, its prefix removed, built again: whether it was laid out,
+/// and the second build.
+fn built_twice(s: &Sandbox, rel: &str, path: &OsString) -> (bool, PathBuf, PathBuf) {
+    let (first, _) = build(s, rel, path, &["prefix"]);
+    let made_by_uv = tree(&first);
+    remove_prefix(s, &first);
+    let (again, said) = build(s, rel, path, &["prefix"]);
+    assert_eq!(tree(&again), made_by_uv, "{said}");
+    (said.contains(LAID_OUT), first, again)
+}
+
+/// HOLE (attack pass): a wheel's empty directory is in no RECORD, and a
+/// layout made only the directories of files: an empty namespace package
+/// was gone. Such a build keeps no record.
+#[test]
+fn a_wheel_with_an_empty_directory_is_not_laid_out_without_it() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    odd_wheel(&s, "p", "alpha", &["--dir", "alpha/emptydir"]);
+    locked_project(&s, "p", &["alpha", "beta"], &path);
+    let (laid, _, again) = built_twice(&s, "p", &path);
+    assert!(!laid);
+    assert!(again.join("lib").exists());
+}
+
+/// HOLE (attack pass): a package vendoring another's `*.dist-info`
+/// (setuptools' `_vendor`) was never laid out: the vendored one was taken
+/// for a distribution of no locked package.
+#[test]
+fn a_package_vendoring_a_dist_info_is_laid_out() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    let vendored = "alpha/_vendor/other-1.0.dist-info";
+    let (metadata, record) = (
+        format!("{vendored}/METADATA=Metadata-Version: 2.1\\nName: other\\nVersion: 1.0\\n"),
+        format!("{vendored}/RECORD=other/__init__.py,,\\n"),
+    );
+    odd_wheel(&s, "p", "alpha", &["--file", &metadata, "--file", &record]);
+    locked_project(&s, "p", &["alpha", "beta"], &path);
+    let (laid, _, _) = built_twice(&s, "p", &path);
+    assert!(laid);
+}
+
+/// HOLE (attack pass): a file its wheel's RECORD does not name has no
+/// hash in the RECORD uv writes; keeping the record linked it to its pool
+/// copy once more, and a rename of a link over the same file leaves the
+/// link: a stray `.pyenv-guix-pool.*` in the prefix.
+#[test]
+fn a_file_the_wheels_record_does_not_name_leaves_nothing_stray() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    odd_wheel(
+        &s,
+        "p",
+        "alpha",
+        &["--unrecorded", "alpha/extra.txt=not in RECORD"],
+    );
+    locked_project(&s, "p", &["alpha"], &path);
+    let (laid, first, again) = built_twice(&s, "p", &path);
+    assert!(laid);
+    for prefix in [first, again] {
+        let stray: Vec<_> = tree(&prefix)
+            .into_keys()
+            .filter(|p| p.to_string_lossy().contains(".pyenv-guix-pool."))
+            .collect();
+        assert!(stray.is_empty(), "{stray:?}");
+    }
+}
+
+/// HOLE (attack pass): a record cut short (a package's files gone from
+/// it) activated the prefix without the package, or failed every build
+/// with lost files until `rebuild`. uv builds instead.
+#[test]
+fn a_record_cut_short_is_not_laid_out() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    locked_project(&s, "p", &["alpha", "beta"], &path);
+    let (first, _) = build(&s, "p", &path, &["prefix"]);
+    let made_by_uv = tree(&first);
+    let records: Vec<PathBuf> = std::fs::read_dir(s.path("cache/installs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    for (cut, record) in [("all", &records[0]), ("one", &records[1])] {
+        let text = std::fs::read_to_string(record).unwrap();
+        let mut r: serde_json::Value = serde_json::from_str(&text).unwrap();
+        match cut {
+            "all" => {
+                r["files"] = serde_json::json!([]);
+                r["written"] = serde_json::json!([]);
+            }
+            _ => {
+                r["files"].as_array_mut().unwrap().pop().unwrap();
+            }
+        }
+        std::fs::write(record, r.to_string()).unwrap();
+        let (generation, _) = build(&s, "p", &path, &["prefix"]);
+        remove_prefix(&s, &generation);
+        let (again, said) = build(&s, "p", &path, &["prefix"]);
+        assert!(!said.contains(LAID_OUT), "{cut}: {said}");
+        assert_eq!(tree(&again), made_by_uv, "{cut}");
+        // uv's build kept the record whole again.
+        std::fs::write(record, &text).unwrap();
+    }
+}

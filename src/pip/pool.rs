@@ -116,7 +116,15 @@ pub fn adopt_one(file: &Path, pool: &Path) -> std::io::Result<Option<String>> {
 /// exist), if the inode linked is as the pool made it: a copy edited or
 /// replaced since is not linked, and `to` is left absent.
 pub fn link_copy(pool: &Path, name: &str, len: u64, to: &Path) -> std::io::Result<()> {
-    std::fs::hard_link(pool.join(name), to)?;
+    match std::fs::hard_link(pool.join(name), to) {
+        // A copy every package holds (an empty `__init__.py`) meets the
+        // filesystem's link limit: this file gets a copy of its own, as a
+        // build's does (`adopt_file`).
+        Err(e) if e.raw_os_error() == Some(libc::EMLINK) => {
+            return copied(&pool.join(name), len, to);
+        }
+        other => other?,
+    }
     let linked = std::fs::symlink_metadata(to)?;
     if as_made(&linked, len, name.ends_with('x')) {
         return Ok(());
@@ -125,6 +133,23 @@ pub fn link_copy(pool: &Path, name: &str, len: u64, to: &Path) -> std::io::Resul
     Err(std::io::Error::other(format!(
         "the pool's copy {name} is not as the pool made it"
     )))
+}
+
+/// A copy of the pool's copy `from`, if it is as the pool made it, at
+/// `to`, sealed as pool copies are.
+fn copied(from: &Path, len: u64, to: &Path) -> std::io::Result<()> {
+    let mut held = open(from)?;
+    let m = held.metadata()?;
+    let executable = m.mode() & 0o111 != 0;
+    if !as_made(&m, len, executable) {
+        return Err(std::io::Error::other(format!(
+            "{} is not as the pool made it",
+            from.display()
+        )));
+    }
+    let mut own = std::fs::File::create_new(to)?;
+    std::io::copy(&mut held, &mut own)?;
+    seal(&own, executable)
 }
 
 /// What the walk of a new prefix finds.
@@ -300,6 +325,12 @@ fn link_if_holding(copy: &Path, file: &Installed) -> std::io::Result<Linked> {
 /// Put a hard link to `copy` in place of `file`, if the link made is to
 /// the inode `identity` (device, inode).
 fn link_checked(copy: &Path, file: &Path, identity: (u64, u64)) -> std::io::Result<Linked> {
+    // Already that inode: a rename of a link over it would do nothing,
+    // and leave the link.
+    let m = std::fs::symlink_metadata(file)?;
+    if (m.dev(), m.ino()) == identity {
+        return Ok(Linked::Yes);
+    }
     let dir = file.parent().unwrap_or(Path::new("."));
     let made = tempfile::Builder::new()
         .prefix(".pyenv-guix-pool.")

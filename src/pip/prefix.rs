@@ -111,7 +111,18 @@ fn build_generation(
     if !laid {
         install(ctx, inputs, env, hash, &generation, plan.as_ref())?;
     }
-    let layout = discover(&generation, inputs.pip.mode, &key.text);
+    let mut layout = discover(&generation, inputs.pip.mode, &key.text);
+    // A layout that lacks what its RECORDs list (a record cut short) is
+    // not kept: uv builds instead.
+    if laid && (unreadable_record(&layout).is_some() || incomplete(&generation, &layout).is_some())
+    {
+        log::debug("uv installs instead: the layout lacks what its RECORDs list");
+        let _ = std::fs::remove_dir_all(&generation);
+        install(ctx, inputs, env, hash, &generation, plan.as_ref())?;
+        layout = discover(&generation, inputs.pip.mode, &key.text);
+    } else if laid {
+        log::info("every locked package laid out from the pool, as uv installed it before");
+    }
     if let Some(record) = unreadable_record(&layout) {
         let _ = std::fs::remove_dir_all(&generation);
         let e = BuildError::UnreadableRecord {
@@ -131,7 +142,6 @@ fn build_generation(
             None,
         ));
     }
-    let mut layout = layout;
     if let Some(build_profile) = inputs.library_profile {
         let mut dirs = layout.site_dirs.clone();
         dirs.extend(layout.scripts_dir.clone());
@@ -166,11 +176,7 @@ fn build_generation(
 /// before (`replay`); `false`, with nothing left there, if not.
 fn lay_out(plan: &super::replay::Plan, generation: &Path) -> bool {
     match plan.lay_out(generation) {
-        Ok(true) => {
-            log::info("every locked package laid out from the pool, as uv installed it before");
-            true
-        }
-        Ok(false) => false,
+        Ok(laid) => laid,
         Err(e) => {
             log::debug(&format!("uv installs instead: {e}"));
             let _ = std::fs::remove_dir_all(generation);

@@ -98,6 +98,16 @@ impl Record {
     }
 }
 
+impl Record {
+    /// Whether it writes a distribution's `RECORD`: a package no marker
+    /// leaves out is installed.
+    fn installs_a_dist(&self) -> bool {
+        (self.written.iter().map(|w| &w.path))
+            .chain(self.files.iter().map(|f| &f.path))
+            .any(|p| p.ends_with(".dist-info/RECORD"))
+    }
+}
+
 /// A relative path going down only.
 fn inside(path: &str) -> bool {
     !path.is_empty()
@@ -180,7 +190,7 @@ impl Plan {
                 return Ok(false);
             };
             match serde_json::from_slice::<Record>(&bytes) {
-                Ok(r) if r.sound() => records.push(r),
+                Ok(r) if r.sound() && (p.marker || r.installs_a_dist()) => records.push(r),
                 _ => return Ok(false),
             }
         }
@@ -232,10 +242,18 @@ impl Plan {
     fn try_keep(&self, generation: &Path, stage: &Path) -> Result<(), String> {
         let mut tree = Tree::default();
         walk(generation, &mut tree).map_err(|e| e.to_string())?;
+        // A wheel's empty directory is in no RECORD: a layout would not
+        // make it (and it may be a namespace package).
+        if let Some(dir) = tree.empty.first() {
+            return Err(format!("{} is an empty directory", dir.display()));
+        }
         // Each file's package, and the hash its RECORD gives it.
         let mut owner: HashMap<PathBuf, (usize, Option<String>)> = HashMap::new();
         let mut dists: Vec<usize> = Vec::new();
-        for dist in &tree.dists {
+        // The distributions of the site directories, as status finds them:
+        // not one a package vendors (setuptools/_vendor/*.dist-info).
+        let found = super::layout::discover(generation, PipMode::Prefix, "").dists;
+        for dist in &found {
             let (Some(site), Some(text)) = (dist.parent(), read_record(dist)) else {
                 return Err(format!("{} has no readable RECORD", dist.display()));
             };
@@ -379,21 +397,20 @@ fn holds(bytes: &[u8], part: &[u8]) -> bool {
 #[derive(Default)]
 struct Tree {
     files: BTreeMap<PathBuf, std::fs::Metadata>,
-    /// Every directory `*.dist-info` holding a RECORD.
-    dists: Vec<PathBuf>,
+    /// Its empty directories.
+    empty: Vec<PathBuf>,
 }
 
 /// Every regular file and distribution under `dir`; anything but
 /// directories and regular files (a link) is not uv's plain work.
 fn walk(dir: &Path, tree: &mut Tree) -> std::io::Result<()> {
+    let mut any = false;
     for entry in std::fs::read_dir(dir)? {
+        any = true;
         let entry = entry?;
         let meta = entry.metadata()?;
         let path = entry.path();
         if meta.is_dir() {
-            if path.extension().is_some_and(|e| e == "dist-info") && path.join("RECORD").is_file() {
-                tree.dists.push(path.clone());
-            }
             walk(&path, tree)?;
         } else if meta.is_file() {
             tree.files.insert(path, meta);
@@ -403,6 +420,9 @@ fn walk(dir: &Path, tree: &mut Tree) -> std::io::Result<()> {
                 path.display()
             )));
         }
+    }
+    if !any {
+        tree.empty.push(dir.to_path_buf());
     }
     Ok(())
 }

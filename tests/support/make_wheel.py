@@ -4,7 +4,7 @@ and entry_points.txt when it has console scripts. No network, no build tools.
 
     make_wheel.py OUTDIR NAME VERSION [--script CMD] [--requires REQ]... [--origin TEXT]
         [--data BYTES] [--record-row ROW]... [--file PATH=TEXT]... [--exec PATH=TEXT]...
-        [--zeros PATH=BYTES]...
+        [--zeros PATH=BYTES]... [--dir PATH]... [--unrecorded PATH=TEXT]...
 
 A script CMD runs NAME's main(), which prints "NAME VERSION". The module's
 ORIGIN is TEXT (default "wheel"): two wheels of one name and version can
@@ -14,7 +14,8 @@ library does). Each ROW goes into the RECORD as it is, as a hostile
 wheel's would. --file and --exec add a file of the wheel's at PATH (in
 the wheel: `NAME-VERSION.data/data/...` lands in the prefix itself),
 holding TEXT (`\\n` a newline), executable with --exec; --zeros one of
-BYTES zero bytes (deflated in the wheel).
+BYTES zero bytes (deflated in the wheel); --dir an empty directory of
+the zip; --unrecorded a file at PATH that the RECORD does not name.
 """
 import argparse
 import hashlib
@@ -33,6 +34,8 @@ parser.add_argument("--record-row", action="append", default=[])
 parser.add_argument("--file", action="append", default=[])
 parser.add_argument("--exec", action="append", default=[])
 parser.add_argument("--zeros", action="append", default=[])
+parser.add_argument("--dir", action="append", default=[])
+parser.add_argument("--unrecorded", action="append", default=[])
 args = parser.parse_args()
 
 module = args.name.replace("-", "_")
@@ -57,6 +60,9 @@ if args.data:
 for given in args.file + args.exec:
     path, text = given.split("=", 1)
     files[path] = text.replace("\\n", "\n")
+for given in args.unrecorded:
+    path, text = given.split("=", 1)
+    files[path] = text.replace("\\n", "\n")
 for given in args.zeros:
     path, size = given.split("=", 1)
     files[path] = bytes(int(size))
@@ -67,4 +73,5 @@ if args.script:
 
 wheel = f"{module}-{args.version}-py3-none-any.whl"
 executables = [given.split("=", 1)[0] for given in args.exec]
-print(wheelfile.write(args.outdir, wheel, dist_info, files, args.record_row, executables))
+unrecorded = [given.split("=", 1)[0] for given in args.unrecorded]
+print(wheelfile.write(args.outdir, wheel, dist_info, files, args.record_row, executables, args.dir, unrecorded))
