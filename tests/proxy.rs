@@ -452,3 +452,51 @@ fn a_lock_by_uv_with_ssl_cert_file_through_the_https_index_is_built_through_it_c
 fn a_lock_by_uv_with_pip_confs_ca_through_the_https_index_is_built_through_it_checked() {
     lock_through_the_index("uv", Ca::PipConf);
 }
+
+/// Found by an attack pass: one lock, its files at their URLs for one
+/// project and in another's own directory (the same bytes), was one
+/// prefix key, but uv says where a package installed by its URL came from
+/// (`direct_url.json`) and of one found here says nothing: two prefixes.
+#[test]
+fn a_lock_installed_from_its_urls_or_from_files_here_is_two_keys() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path = format!("{}:{}", uv.display(), support::system_path());
+    let path = std::ffi::OsStr::new(&path);
+    let tls = s.path("tls");
+    certificates(&tls);
+    let index = locking_index(&s);
+    let (_server, port) = serve(&index, &tls);
+    let url = format!("https://127.0.0.1:{port}");
+    let env = machine(&s, "a", path, Ca::SslCertFile);
+    s.write(
+        "p/.pyguix.toml",
+        &format!(
+            "[python]\ninterpreter = \"/usr/bin/python3\"\n\n[pip]\npackages = [\"alpha\"]\ninstaller = \"uv\"\noptions = [\"--index-url\", \"{url}/simple\"]\n"
+        ),
+    );
+    let p = s.path("p");
+    s.ok_with(&env, &p, &["allow"]);
+    s.ok_with(&env, &p, &["lock"]);
+    // q: the same lock, and the same files in a directory of its own.
+    let manifest = std::fs::read_to_string(p.join(".pyguix.toml")).unwrap();
+    s.write(
+        "q/.pyguix.toml",
+        &manifest.replace("options = [", "options = [\"--find-links\", \"wheels\", "),
+    );
+    std::fs::create_dir_all(s.path("q/wheels")).unwrap();
+    for w in ["alpha-1.0-py3-none-any.whl", "beta-2.0-py3-none-any.whl"] {
+        std::fs::hard_link(index.join("files").join(w), s.path("q/wheels").join(w)).unwrap();
+    }
+    std::fs::copy(p.join("pylock.toml"), s.path("q/pylock.toml")).unwrap();
+    let q = s.path("q");
+    s.ok_with(&env, &q, &["allow"]);
+    let (from_urls, _) = s.ok_with(&env, &p, &["prefix"]);
+    let (from_here, _) = s.ok_with(&env, &q, &["prefix"]);
+    assert_ne!(from_urls, from_here);
+    let direct_url = |prefix: &str| {
+        let site = Path::new(prefix.trim()).join("lib/python3.11/site-packages");
+        site.join("alpha-1.0.dist-info/direct_url.json").exists()
+    };
+    assert!(direct_url(&from_urls) && !direct_url(&from_here));
+}

@@ -67,7 +67,13 @@ impl PrefixInputs<'_> {
         }
         // A locked prefix is what the lock says, however it was asked for.
         match &self.scan.lock {
-            Some(lock) => lines.extend(lock.key_lines()),
+            Some(lock) => {
+                lines.extend(lock.key_lines());
+                for (p, url) in self.scan.by_url(lock) {
+                    let name = super::reqfile::normal_name(&p.name);
+                    lines.push(format!("{} {name} {url:?}", super::lock::BY_URL_LINE));
+                }
+            }
             None => lines.extend(self.scan.key_lines(self.root)?),
         }
         // A uv project's venv is what its pyproject.toml and uv.lock say.

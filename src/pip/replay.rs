@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use super::PipMode;
 use super::key::{Key, PrefixInputs};
 use super::layout::{read_record, record_entries};
-use super::lock::KEY_LINE;
+use super::lock::{BY_URL_LINE, KEY_LINE};
 use super::pool;
 use super::reqfile::normal_name;
 use crate::cache::Bucket;
@@ -148,9 +148,11 @@ pub fn plan(ctx: &Context, inputs: &PrefixInputs, key: &Key) -> Option<Plan> {
     if !eligible {
         return None;
     }
+    // The lines of the other packages are not this one's.
     let context: Vec<&str> = (key.text.lines())
-        .filter(|l| l.split(' ').next() != Some(KEY_LINE))
+        .filter(|l| !matches!(l.split(' ').next(), Some(KEY_LINE | BY_URL_LINE)))
         .collect();
+    let by_url = inputs.scan.by_url(lock);
     let packages = (lock.packages.iter())
         .map(|p| {
             let mut text = format!("pyenv-guix install {FORMAT}\n");
@@ -160,11 +162,9 @@ pub fn plan(ctx: &Context, inputs: &PrefixInputs, key: &Key) -> Option<Plan> {
             }
             text.push_str(&p.key_line());
             text.push('\n');
-            // uv says where a file only a URL names came from.
-            for a in &p.artefacts {
-                if let super::lock::Source::Url(url) = &a.source {
-                    text.push_str(&format!("url {url}\n"));
-                }
+            // uv says where a package installed by its URL came from.
+            if let Some((_, url)) = by_url.iter().find(|(q, _)| *q == p) {
+                text.push_str(&format!("url {url}\n"));
             }
             Planned {
                 name: normal_name(&p.name),

@@ -88,6 +88,10 @@ impl Package {
 /// How each package's line in a prefix's key begins.
 pub const KEY_LINE: &str = "locked";
 
+/// How the line of a package installed from its URL begins (see
+/// `Scan::by_url`).
+pub const BY_URL_LINE: &str = "locked-by-url";
+
 /// A package the lock names as `directory = { path = …, editable = true }`
 /// (uv writes the project itself so): installed editable, `--no-deps`,
 /// after every hashed file.

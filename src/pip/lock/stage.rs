@@ -88,6 +88,7 @@ impl Scan {
         };
         let mut dirs = BTreeSet::new();
         let here = self.local_files();
+        let by_url = self.by_url(lock);
         let crowded = crowded(self, lock);
         let mut lines = String::new();
         let mut needs_index = false;
@@ -169,8 +170,8 @@ impl Scan {
                 }
             }
             lines.push_str(&match remote.as_slice() {
-                // One file, only at a URL: named by it.
-                [(url, sha)] if p.artefacts.len() == 1 => {
+                // One file, only at a URL: named by it (`by_url`).
+                [(url, sha)] if by_url.contains(&(p, url.as_str())) => {
                     format!("{} @ {url}{} --hash=sha256:{sha}\n", p.name, marker(p))
                 }
                 _ => {
@@ -232,6 +233,23 @@ impl Scan {
             out.extend(["-e".into(), dir.into_os_string()]);
         }
         Ok(out)
+    }
+
+    /// The packages of `lock` installed from a URL, `NAME @ URL` (one
+    /// file, only at that URL, none of the project's directories holding
+    /// its bytes): the installer then says where it came from in the
+    /// prefix (`direct_url.json`), so the prefix key names it.
+    pub fn by_url<'a>(&self, lock: &'a Lock) -> Vec<(&'a Package, &'a str)> {
+        let here = self.local_files();
+        (lock.packages.iter())
+            .filter_map(|p| match p.artefacts.as_slice() {
+                [a] if !here.contains_key(a.sha256.as_str()) => match &a.source {
+                    Source::Url(url) => Some((p, url.as_str())),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect()
     }
 
     /// Each file of the project's find-links directories and local
