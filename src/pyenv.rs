@@ -110,6 +110,26 @@ impl Shim {
         files
     }
 
+    /// What pyenv says is wrong with the version it chooses in `dir` (one
+    /// `.python-version` names is not installed, say), if anything: pyenv
+    /// then runs a command of the system's instead, when there is one.
+    /// Asked for `status`, never at a prompt.
+    pub fn version_problem(&self, dir: &Path, env: &[(OsString, OsString)]) -> Option<String> {
+        let out = std::process::Command::new(&self.pyenv)
+            .arg("version-name")
+            .current_dir("/")
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("PYENV_ROOT", &self.root)
+            .env("PYENV_DIR", dir)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        let said = String::from_utf8_lossy(&out.stderr);
+        let said = said.lines().find(|l| !l.trim().is_empty())?.trim();
+        (!out.status.success()).then(|| said.to_string())
+    }
+
     /// What the shim runs in `dir` with the environment `env`: from the
     /// cache when nothing pyenv reads has changed, else `pyenv which`.
     pub fn which(

@@ -651,3 +651,36 @@ fn lock_with_uv_reached_through_a_pyenv_shim() {
     let (ran, _) = s.ok_with(&env, &p, &["exec", "--", "python3", "-c", WHICH]);
     assert_eq!(ran, format!("{minor} ['new']\n"));
 }
+
+/// A `.python-version` naming a version pyenv does not have: pyenv's
+/// `python3` shim then runs the system's python3, silently. `status` says
+/// what pyenv says, and what the shim runs instead.
+#[test]
+fn status_says_the_version_pyenv_does_not_have() {
+    let s = Sandbox::new();
+    let Some(pyenv) = Pyenv::new(&s) else { return };
+    project(&s, "p", "pip");
+    s.write("p/.python-version", "3.99.0\n");
+    let env = pyenv.env(&s);
+    s.ok_with(&env, &s.path("p"), &["allow"]);
+    let (text, _) = s.ok_with(&env, &s.path("p"), &["status"]);
+    let missing = "version `3.99.0' is not installed";
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("pyenv "))
+        .unwrap_or_default();
+    assert!(
+        line.contains(missing) && line.contains(" runs /usr/bin/python3"),
+        "{text}"
+    );
+    let (json, _) = s.ok_with(&env, &s.path("p"), &["status", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let said = json["interpreter"]["pyenv"].as_str().unwrap_or_default();
+    assert!(said.contains(missing), "{json}");
+    // An installed version: nothing said.
+    s.write("p/.python-version", &format!("{}\n", pyenv.a));
+    s.ok_with(&env, &s.path("p"), &["allow"]);
+    let (json, _) = s.ok_with(&env, &s.path("p"), &["status", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(json["interpreter"].get("pyenv").is_none(), "{json}");
+}

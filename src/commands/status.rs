@@ -60,6 +60,10 @@ struct Interpreter {
     command: String,
     #[serde(flatten)]
     facts: Option<FactsShown>,
+    /// What pyenv says is wrong with the version it chooses here (one not
+    /// installed: its shim runs the system's command instead).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pyenv: Option<String>,
 }
 
 /// The interpreter's facts as shown: paths as text.
@@ -279,6 +283,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         active,
         other_build_active: loaded && !active,
         interpreter: Interpreter {
+            pyenv: (built.facts.as_ref())
+                .and_then(|f| crate::pyenv::Shim::at(&f.path))
+                .and_then(|shim| {
+                    let user_path = activation::user_path(&ctx);
+                    shim.version_problem(&project.root, &ctx.build_env(user_path.as_deref(), &[]))
+                }),
             command: m.python.interpreter.clone(),
             facts: built.facts.as_ref().map(|f| FactsShown {
                 path: f.path.clone(),
@@ -598,6 +608,16 @@ impl Report {
                     format!("{} ({})", f.path.display(), f.executable.display()),
                 );
                 line("  version", f.version.lines().next().unwrap_or("").into());
+                if let Some(said) = &self.interpreter.pyenv {
+                    line(
+                        "  pyenv",
+                        format!(
+                            "{said}: {} runs {}",
+                            f.path.display(),
+                            f.executable.display()
+                        ),
+                    );
+                }
                 if let Some(item) = &f.store_item {
                     line("  store item", item.display().to_string());
                 }
