@@ -38,8 +38,8 @@ pub fn system_path() -> &'static str {
             return "/usr/local/bin:/usr/bin:/bin".to_string();
         }
         let mirror = tempfile::Builder::new()
-            .prefix("usr-local-bin-without-uv.")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .prefix("pyenv-guix-tests-usr-local-bin-without-uv.")
+            .tempdir()
             .unwrap()
             .keep();
         for entry in std::fs::read_dir(local).unwrap().flatten() {
