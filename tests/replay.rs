@@ -448,3 +448,31 @@ fn a_record_cut_short_is_not_laid_out() {
         std::fs::write(record, &text).unwrap();
     }
 }
+
+/// Try-out (helper-42): uv makes the files it writes with the umask's
+/// modes, and a record kept under umask 022 laid them out 0644 under
+/// umask 077, where uv makes them 0600. The umask names the record.
+#[test]
+fn the_files_uv_writes_have_the_umasks_modes_as_uv_gives_them() {
+    let s = Sandbox::new();
+    let Some(uv) = s.uv_dir() else { return };
+    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    locked_project(&s, "p", &["alpha"], &path);
+    let (first, _) = build(&s, "p", &path, &["prefix"]);
+    remove_prefix(&s, &first);
+    let out = s
+        .bash(&format!(
+            "umask 077 && cd {} && exec {} prefix",
+            support::quote(s.path("p").as_os_str()),
+            support::quote(support::bin().as_os_str())
+        ))
+        .env("PATH", &path)
+        .env("PYENV_GUIX_LOG", "info")
+        .succeeds();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!said.contains(LAID_OUT), "{said}");
+    let again = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    let record = again.join("lib/python3.11/site-packages/alpha-1.0.dist-info/INSTALLER");
+    let mode = std::fs::metadata(&record).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{}", record.display());
+}

@@ -263,7 +263,17 @@ fn adopt_file(
     // placed meanwhile, which is then checked as any. The pool only saves
     // space and time: what cannot go through it (a directory in the way, a
     // full pool, a copy that will not hold) gets a copy of its own.
-    let replace = std::fs::symlink_metadata(&copy).is_ok();
+    // Another worker (or build) may have placed the copy since it was
+    // looked for: one that holds these bytes is linked, never replaced
+    // (replacing it would leave that worker's file a copy of its own).
+    let replace = match std::fs::symlink_metadata(&copy) {
+        Ok(_) => match link_if_holding(&copy, &installed)? {
+            Linked::Yes => return Ok(()),
+            Linked::Cannot => return own_copy(file, dir, executable),
+            Linked::NotHolding => true,
+        },
+        Err(_) => false,
+    };
     let linked = match place(&installed, &digest, &copy, pool, replace) {
         Ok(identity) => link_checked(&copy, file, identity)?,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {

@@ -153,9 +153,11 @@ pub fn plan(ctx: &Context, inputs: &PrefixInputs, key: &Key) -> Option<Plan> {
         .filter(|l| !matches!(l.split(' ').next(), Some(KEY_LINE | BY_URL_LINE)))
         .collect();
     let by_url = inputs.scan.by_url(lock);
+    // uv makes the files it writes with the umask's modes.
+    let umask = current_umask();
     let packages = (lock.packages.iter())
         .map(|p| {
-            let mut text = format!("pyenv-guix install {FORMAT}\n");
+            let mut text = format!("pyenv-guix install {FORMAT}\numask {umask:o}\n");
             for line in &context {
                 text.push_str(line);
                 text.push('\n');
@@ -318,15 +320,29 @@ impl Plan {
                 });
                 continue;
             }
-            // uv wrote it for this prefix: a path in it would be wrong in
-            // another.
-            let bytes = fsutil::read_limited(&path, WRITTEN_LIMIT)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            if here.iter().any(|w| holds(&bytes, w)) {
+            // A file of its own: uv wrote it for this prefix (a path in it
+            // would be wrong in another), or uv copied or cloned it from
+            // its cache (on another filesystem, or btrfs and XFS), or the
+            // pool could not link it. A small text is kept as it is; any
+            // other goes to the pool.
+            let text = (meta.len() <= WRITTEN_LIMIT)
+                .then(|| fsutil::read_limited(&path, WRITTEN_LIMIT).ok())
+                .flatten()
+                .and_then(|bytes| String::from_utf8(bytes).ok());
+            let Some(text) = text else {
+                let copy = pool::adopt_one(&path, &self.pool)
+                    .map_err(|e| format!("{}: {e}", path.display()))?
+                    .ok_or_else(|| format!("{} has no copy in the pool", path.display()))?;
+                files[package].push(Placed {
+                    path: rel.to_string(),
+                    copy,
+                    len: meta.len(),
+                });
+                continue;
+            };
+            if here.iter().any(|w| holds(text.as_bytes(), w)) {
                 return Err(format!("{} names where it was built", path.display()));
             }
-            let text =
-                String::from_utf8(bytes).map_err(|_| format!("{} is not text", path.display()))?;
             written[package].push(Written {
                 path: rel.to_string(),
                 mode: meta.mode() & 0o777,
@@ -370,6 +386,16 @@ impl Plan {
             .position(|p| Some(&p.name) == name.as_ref())
             .ok_or_else(|| format!("{} is of no locked package", dist.display()))
     }
+}
+
+/// The process's umask (read by setting it, then set back: this runs
+/// before any thread of a build starts).
+fn current_umask() -> u32 {
+    // SAFETY: umask only swaps the process's mask.
+    let mask = unsafe { libc::umask(0o022) };
+    // SAFETY: as above, setting back the mask read.
+    unsafe { libc::umask(mask) };
+    mask as u32
 }
 
 /// A new file at `path` holding `bytes`, of mode `mode` (not the umask's):
