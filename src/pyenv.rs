@@ -110,21 +110,25 @@ impl Shim {
         files
     }
 
+    /// pyenv, to be given its arguments, answering for `dir` (run in `/`:
+    /// nothing of the project's is found there) with exactly `env`.
+    fn command(&self, dir: &Path, env: &[(OsString, OsString)]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(&self.pyenv);
+        cmd.current_dir("/")
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("PYENV_ROOT", &self.root)
+            .env("PYENV_DIR", dir)
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
     /// What pyenv says is wrong with the version it chooses in `dir` (one
     /// `.python-version` names is not installed, say), if anything: pyenv
     /// then runs a command of the system's instead, when there is one.
     /// Asked for `status`, never at a prompt.
     pub fn version_problem(&self, dir: &Path, env: &[(OsString, OsString)]) -> Option<String> {
-        let out = std::process::Command::new(&self.pyenv)
-            .arg("version-name")
-            .current_dir("/")
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .env("PYENV_ROOT", &self.root)
-            .env("PYENV_DIR", dir)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .ok()?;
+        let out = self.command(dir, env).arg("version-name").output().ok()?;
         let said = String::from_utf8_lossy(&out.stderr);
         let said = said.lines().find(|l| !l.trim().is_empty())?.trim();
         (!out.status.success()).then(|| said.to_string())
@@ -154,15 +158,10 @@ impl Shim {
             self.name.to_string_lossy(),
             dir.display()
         ));
-        let out = std::process::Command::new(&self.pyenv)
+        let out = self
+            .command(dir, env)
             .arg("which")
             .arg(&self.name)
-            .current_dir("/")
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .env("PYENV_ROOT", &self.root)
-            .env("PYENV_DIR", dir)
-            .stdin(std::process::Stdio::null())
             .output()
             .map_err(|source| PyenvError::Run {
                 pyenv: self.pyenv.clone(),

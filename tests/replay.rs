@@ -40,6 +40,12 @@ fn locked_project_on(s: &Sandbox, rel: &str, packages: &[&str], path: &OsString,
         .succeeds();
 }
 
+/// The sandbox's PATH with uv first, or `None` (said) without uv.
+fn uv_path(s: &Sandbox) -> Option<OsString> {
+    let uv = s.uv_dir()?;
+    Some(format!("{}:{}", uv.display(), support::system_path()).into())
+}
+
 fn wheel(package: &str) -> String {
     format!("{package}-1.0-py3-none-any.whl")
 }
@@ -147,8 +153,7 @@ const LAID_OUT: &str = "laid out from the pool";
 #[test]
 fn a_locked_build_uv_made_is_laid_out_again_the_same_without_uv() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    let Some(path) = uv_path(&s) else { return };
     locked_project(&s, "p", &["alpha", "beta", "gamma"], &path);
     let (first, said) = build(&s, "p", &path, &["prefix"]);
     assert!(said.contains("(prefix mode, uv)"), "{said}");
@@ -190,8 +195,7 @@ fn a_locked_build_uv_made_is_laid_out_again_the_same_without_uv() {
 #[test]
 fn another_lock_of_packages_uv_installed_before_is_laid_out_as_uv_makes_it() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    let Some(path) = uv_path(&s) else { return };
     locked_project(&s, "a", &["alpha", "beta", "gamma"], &path);
     build(&s, "a", &path, &["prefix"]);
     // b locks two of a's three packages, the same files: another key.
@@ -216,8 +220,7 @@ fn another_lock_of_packages_uv_installed_before_is_laid_out_as_uv_makes_it() {
 #[test]
 fn a_pool_copy_edited_since_is_not_laid_out_and_uv_builds_instead() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    let Some(path) = uv_path(&s) else { return };
     locked_project(&s, "p", &["alpha", "beta"], &path);
     let (first, _) = build(&s, "p", &path, &["prefix"]);
     let made_by_uv = tree(&first);
@@ -242,8 +245,7 @@ fn a_pool_copy_edited_since_is_not_laid_out_and_uv_builds_instead() {
 #[test]
 fn a_record_naming_a_path_outside_the_prefix_is_not_followed() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    let Some(path) = uv_path(&s) else { return };
     locked_project(&s, "p", &["alpha"], &path);
     let (first, _) = build(&s, "p", &path, &["prefix"]);
     let made_by_uv = tree(&first);
@@ -275,8 +277,7 @@ fn a_record_naming_a_path_outside_the_prefix_is_not_followed() {
 #[test]
 fn gc_removes_the_records_whose_pool_copies_it_removes() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    let Some(path) = uv_path(&s) else { return };
     locked_project(&s, "p", &["alpha", "beta"], &path);
     build(&s, "p", &path, &["prefix"]);
     let installs = s.path("cache/installs");
@@ -307,8 +308,7 @@ fn gc_removes_the_records_whose_pool_copies_it_removes() {
 #[test]
 fn scripts_laid_out_start_with_the_projects_own_interpreter_path() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    let Some(path) = uv_path(&s) else { return };
     let versioned = "/usr/bin/python3.11";
     if !Path::new(versioned).exists() {
         panic!("{versioned} is not here: the test needs Debian's python3 by two names");
@@ -355,8 +355,7 @@ fn built_twice(s: &Sandbox, rel: &str, path: &OsString) -> (bool, PathBuf, PathB
 #[test]
 fn a_wheel_with_an_empty_directory_is_not_laid_out_without_it() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    let Some(path) = uv_path(&s) else { return };
     odd_wheel(&s, "p", "alpha", &["--dir", "alpha/emptydir"]);
     locked_project(&s, "p", &["alpha", "beta"], &path);
     let (laid, _, again) = built_twice(&s, "p", &path);
@@ -370,8 +369,7 @@ fn a_wheel_with_an_empty_directory_is_not_laid_out_without_it() {
 #[test]
 fn a_package_vendoring_a_dist_info_is_laid_out() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    let Some(path) = uv_path(&s) else { return };
     let vendored = "alpha/_vendor/other-1.0.dist-info";
     let (metadata, record) = (
         format!("{vendored}/METADATA=Metadata-Version: 2.1\\nName: other\\nVersion: 1.0\\n"),
@@ -390,8 +388,7 @@ fn a_package_vendoring_a_dist_info_is_laid_out() {
 #[test]
 fn a_file_the_wheels_record_does_not_name_leaves_nothing_stray() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    let Some(path) = uv_path(&s) else { return };
     odd_wheel(
         &s,
         "p",
@@ -416,8 +413,7 @@ fn a_file_the_wheels_record_does_not_name_leaves_nothing_stray() {
 #[test]
 fn a_record_cut_short_is_not_laid_out() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    let Some(path) = uv_path(&s) else { return };
     locked_project(&s, "p", &["alpha", "beta"], &path);
     let (first, _) = build(&s, "p", &path, &["prefix"]);
     let made_by_uv = tree(&first);
@@ -455,8 +451,7 @@ fn a_record_cut_short_is_not_laid_out() {
 #[test]
 fn the_files_uv_writes_have_the_umasks_modes_as_uv_gives_them() {
     let s = Sandbox::new();
-    let Some(uv) = s.uv_dir() else { return };
-    let path: OsString = format!("{}:{}", uv.display(), support::system_path()).into();
+    let Some(path) = uv_path(&s) else { return };
     locked_project(&s, "p", &["alpha"], &path);
     let (first, _) = build(&s, "p", &path, &["prefix"]);
     remove_prefix(&s, &first);

@@ -127,7 +127,11 @@ mod tests {
             }),
             instead: None,
         };
-        let key_by = |packages: &str, mode: &str, profile: Option<&Path>, installer: &Choice| {
+        let key_of = |facts: &Facts,
+                      packages: &str,
+                      mode: &str,
+                      profile: Option<&Path>,
+                      installer: &Choice| {
             let text = format!("[pip]\nmode = {mode:?}\npackages = [{packages}]\n");
             let m = crate::manifest::parse(Path::new("m"), text.as_bytes()).unwrap();
             let project = crate::manifest::Project {
@@ -139,7 +143,7 @@ mod tests {
             let scan = project.scan();
             let m = &project.manifest;
             PrefixInputs {
-                facts: &f,
+                facts,
                 profile,
                 pip: &m.pip,
                 scan: &scan,
@@ -152,6 +156,9 @@ mod tests {
             .key()
             .expect("every input is readable")
             .hash
+        };
+        let key_by = |packages: &str, mode: &str, profile: Option<&Path>, installer: &Choice| {
+            key_of(&f, packages, mode, profile, installer)
         };
         let key = |packages: &str, mode: &str, profile: Option<&Path>| {
             key_by(packages, mode, profile, &pip)
@@ -177,31 +184,9 @@ mod tests {
         // One interpreter by two paths: the scripts name the path.
         let mut other = facts();
         other.path = "/usr/bin/python3.11".into();
-        let text = "[pip]\npackages = [\"six\"]\n";
-        let m = crate::manifest::parse(Path::new("m"), text.as_bytes()).unwrap();
-        let project = crate::manifest::Project {
-            manifest_path: root.join(".pyguix.toml"),
-            root: root.to_path_buf(),
-            bytes: text.as_bytes().to_vec(),
-            manifest: m,
-        };
-        let scan = project.scan();
-        let by = |facts: &Facts| {
-            PrefixInputs {
-                facts,
-                profile: None,
-                pip: &project.manifest.pip,
-                scan: &scan,
-                root,
-                installer: &pip,
-                prompt: "p",
-                guix: None,
-                library_profile: None,
-            }
-            .key()
-            .expect("every input is readable")
-            .hash
-        };
-        assert_ne!(by(&f), by(&other));
+        assert_ne!(
+            key_of(&f, "\"six\"", "prefix", None, &pip),
+            key_of(&other, "\"six\"", "prefix", None, &pip)
+        );
     }
 }
